@@ -1,0 +1,35 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test,google,outlook,caldav]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py
+
+test: $(STAMP)
+	$(BIN)/ruff check cadence connectors tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)
+	$(BIN)/ruff format cadence connectors tests bench
+	$(BIN)/ruff check --fix cadence connectors tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_plan.py --customers 10000 --salespeople 500
+	$(BIN)/python bench/bench_plan.py --customers 100000 --salespeople 500
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,328 @@
+"""The one interface every calendar and mail backend implements.
+
+Terms of the contract (the shared suite in ``tests/contract/`` checks every backend against it):
+
+* **Owners.** Every call names the salesperson (``owner``, an e-mail address) whose calendar or
+  mailbox it concerns. A backend serves many owners; trouble with one owner raises for that call
+  only and never poisons calls for other owners.
+* **Time.** Every datetime passed in or returned is timezone-aware. Timed events carry aware
+  datetimes; all-day events carry :class:`datetime.date` values with an *exclusive* end
+  (iCalendar semantics: a one-day event on 5 May has ``start=5 May, end=6 May``).
+* **Ownership.** cadence only ever changes or deletes events it created. Those carry the tags of
+  :class:`EventSpec` (Google ``extendedProperties.private``, Graph single-value extended property,
+  iCalendar ``X-CADENCE-*``) and the stable ``uid``. :meth:`CalendarBackend.list_owned` returns only
+  such events; :meth:`CalendarBackend.busy` returns everything *except* them.
+* **Idempotence.** :meth:`CalendarBackend.write` of a :class:`Create` for a ``uid`` that already
+  exists (say a retry after a lost response) must not make a second event: it returns the
+  existing one (updated to the spec). :class:`Cancel` of an event that is already gone succeeds.
+* **Failures.** Each operation of a batch gets its own :class:`WriteResult`; one failed operation
+  does not fail the batch. Whole-call failures raise :class:`AuthError` (credentials are wrong or
+  revoked: retrying will not help until a person fixes them), :class:`TransientError` (throttled,
+  timed out, 5xx: retry later, honouring ``retry_after`` seconds when known) or
+  :class:`BackendError` (anything else: a bug or a misconfiguration, reported).
+* **State.** Incremental-sync tokens and caches go through the :class:`StateStore` handed to the
+  backend, so they survive restarts; a backend must cope with the state being lost (full re-read).
+
+Backends are found by name through :func:`connectors.load_backend` and imported only when used,
+so an optional dependency (google-api-python-client, msal, caldav) is needed only if configured.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from cadence.errors import CadenceError
+from cadence.model import BusyInterval, Salesperson
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+class BackendError(CadenceError):
+    """A backend call failed for a reason that is neither auth nor transient."""
+
+
+class AuthError(BackendError):
+    """Credentials are missing, invalid or revoked. Stop using this owner/backend until fixed."""
+
+
+class TransientError(BackendError):
+    """Throttling, a timeout or a server error: try again later.
+
+    ``retry_after`` is the server's ``Retry-After`` in seconds when it sent one.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConflictError(BackendError):
+    """The event changed in the calendar since we read it (etag mismatch): re-read, don't overwrite."""
+
+
+class NotFoundError(BackendError):
+    """The event does not exist (deleted by a person, or never created)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Values crossing the interface
+
+CADENCE_TAG = "cadence"  # tag name marking an event as cadence's own
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """What cadence wants in a salesperson's calendar.
+
+    ``uid`` is stable for (customer, kind, sequence): the same booking always has the same uid,
+    so creating it twice is detected. ``tags`` go into the backend's private properties and
+    come back in :class:`RemoteEvent`. ``timezone`` is the salesperson's IANA zone, used for
+    display of timed events. ``attendees`` are customer addresses, only when the policy invites
+    the customer. ``transparent`` events do not block time (the all-day anniversary reminders).
+    """
+
+    uid: str
+    owner: str
+    title: str
+    description: str
+    start: datetime | date
+    end: datetime | date
+    all_day: bool = False
+    transparent: bool = False
+    timezone: str = "UTC"
+    attendees: tuple[str, ...] = ()
+    reminder_minutes: tuple[int, ...] = (15,)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteEvent:
+    """One of cadence's own events as the calendar has it now.
+
+    ``status``: ``"confirmed"``, ``"declined"`` (the owner declined it) or ``"cancelled"``
+    (deleted in the calendar, where the backend can still see it). An event deleted without a
+    trace is simply absent from :meth:`CalendarBackend.list_owned`. ``etag`` and ``remote_id``
+    are what the backend needs to update it safely later.
+    """
+
+    uid: str
+    owner: str
+    start: datetime | date
+    end: datetime | date
+    all_day: bool = False
+    status: str = "confirmed"
+    title: str = ""
+    etag: str | None = None
+    remote_id: str | None = None
+    sequence: int = 0
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PastEvent:
+    """An event in the owner's calendar (not one of cadence's), used to recognise contacts."""
+
+    remote_id: str
+    start: datetime
+    end: datetime
+    title: str = ""
+    attendees: tuple[str, ...] = ()  # lower-case e-mail addresses
+    declined: bool = False  # the owner declined it: did not happen for them
+
+
+@dataclass(frozen=True, slots=True)
+class MailMessage:
+    """A message to or from the owner, for contact recognition."""
+
+    message_id: str  # RFC 5322 Message-ID when known, else the provider's id
+    at: datetime
+    outgoing: bool  # True: sent by the owner; False: received
+    addresses: tuple[str, ...]  # lower-case counterpart addresses (to/cc for sent, from for received)
+    subject: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Create:
+    spec: EventSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Replace the event ``spec.uid`` with ``spec``. ``etag``: only if unchanged since read."""
+
+    spec: EventSpec
+    etag: str | None = None
+    remote_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Remove (or mark cancelled) the cadence event ``uid``."""
+
+    owner: str
+    uid: str
+    etag: str | None = None
+    remote_id: str | None = None
+
+
+WriteOp = Create | Update | Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The outcome of one :data:`WriteOp`: ``event`` on success (None after a cancel), or ``error``."""
+
+    op: WriteOp
+    event: RemoteEvent | None = None
+    error: BackendError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# --------------------------------------------------------------------------------------------
+# What a backend is given
+
+
+class StateStore(Protocol):
+    """Small persistent key/value state for a backend (sync tokens, delta links, caches)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str | None) -> None: ...
+
+
+class MemoryState:
+    """A :class:`StateStore` in a dict (tests, dry runs)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.values.get(key)
+
+    def set(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.values.pop(key, None)
+        else:
+            self.values[key] = value
+
+
+@dataclass
+class BackendContext:
+    """Everything a backend may use besides its own config section.
+
+    ``base_dir`` resolves relative paths (the folder holding cadence.toml); ``salespeople`` are
+    the owners it serves; ``smtp`` is the ``[smtp]`` section (for iMIP invites); ``sleep`` is
+    injectable so retry tests do not wait; ``env`` is where secrets named in the config are read.
+    """
+
+    base_dir: Path
+    salespeople: Sequence[Salesperson] = ()
+    state: StateStore = field(default_factory=MemoryState)
+    smtp: Mapping[str, Any] | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    sleep: Callable[[float], None] | None = None
+    now: Callable[[], datetime] | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# The interface
+
+
+class CalendarBackend(abc.ABC):
+    """A calendar system holding salespeople's calendars.
+
+    Subclasses set ``name`` and may set ``config_keys`` (the keys their ``[calendar.NAME]``
+    section accepts, with a one-line help each), so ``cadence check`` can reject unknown keys.
+    """
+
+    name: ClassVar[str] = ""
+    config_keys: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        """``config`` is the backend's ``[calendar.NAME]`` section (already validated)."""
+        self.config = dict(config)
+        self.context = context
+
+    @classmethod
+    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Problems in this backend's config section as ``(key, message)`` pairs; none when fine.
+
+        The default rejects keys not listed in ``config_keys``; override to check values too.
+        """
+        return [
+            (key, f"unknown key (known: {', '.join(sorted(cls.config_keys)) or 'none'})")
+            for key in section
+            if key not in cls.config_keys
+        ]
+
+    @abc.abstractmethod
+    def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
+        """Busy time of ``owner`` in ``[start, end)``, excluding cadence's own events and free
+        (transparent) events. All-day busy events (out of office) come with ``all_day=True``.
+
+        Raises AuthError, TransientError, BackendError.
+        """
+
+    @abc.abstractmethod
+    def list_owned(self, owner: str) -> list[RemoteEvent]:
+        """All of cadence's events in ``owner``'s calendar, as they are now (incl. moves and
+        declines made by the owner). May use incremental sync through the StateStore.
+
+        Raises AuthError, TransientError, BackendError.
+        """
+
+    @abc.abstractmethod
+    def write(self, owner: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply ``ops`` to ``owner``'s calendar, in order; one result per op, same order.
+
+        Must be idempotent on ``uid`` (see the module docs). Per-op failures go into the results;
+        a failure that prevents the whole call (auth, a dead server) raises instead.
+        """
+
+    def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Events in ``owner``'s calendar in ``[start, end)`` that are not cadence's, with their
+        attendees, for contact recognition. Backends that cannot tell return ``[]``.
+        """
+        return []
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Idempotent."""
+
+
+class MailSource(abc.ABC):
+    """A mailbox where contacts with customers can be recognised (Gmail, Graph mail, IMAP)."""
+
+    name: ClassVar[str] = ""
+    config_keys: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        """``config`` is the source's section (``[mail.imap]``, or the calendar section)."""
+        self.config = dict(config)
+        self.context = context
+
+    @classmethod
+    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Problems in this source's config section as ``(key, message)`` pairs."""
+        return CalendarBackend.validate_config.__func__(cls, section)  # type: ignore[attr-defined]
+
+    @abc.abstractmethod
+    def messages(
+        self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
+    ) -> list[MailMessage]:
+        """Messages in ``owner``'s mailbox sent to or received from any of ``addresses`` or any
+        address in ``domains``, newer than ``since`` (the backend may read incrementally and
+        return only what is new since its last call). Raises AuthError, TransientError,
+        BackendError.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections. Idempotent."""
