@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 from cadence.errors import ValueParseError
 
@@ -103,6 +104,11 @@ class Duration:
 
     def add_to(self, d: date, is_business_day: Callable[[date], bool] = is_weekday) -> date:
         """``d`` plus this duration. Months clamp to the month's end (31 Jan + 1 month = 28/29 Feb)."""
+        if is_business_day is is_weekday:
+            return _add_weekdays(self.months, self.days, self.business_days, d)
+        return self._add(d, is_business_day)
+
+    def _add(self, d: date, is_business_day: Callable[[date], bool]) -> date:
         out = add_months(d, self.months) + timedelta(days=self.days)
         remaining = self.business_days
         while remaining > 0:
@@ -123,6 +129,11 @@ class Duration:
 
     def __str__(self) -> str:
         return self.text or f"P{self.months}M{self.days}D+{self.business_days}BD"
+
+
+@lru_cache(maxsize=1 << 16)
+def _add_weekdays(months: int, days: int, business_days: int, d: date) -> date:
+    return Duration(months, days, business_days)._add(d, is_weekday)
 
 
 def add_months(d: date, months: int) -> date:

@@ -112,11 +112,12 @@ def _month_end(p: PartialDate) -> date:
 class SeasonSet:
     """All of one customer's busy seasons, with a per-day cache (customers share sets)."""
 
-    __slots__ = ("_cache", "seasons")
+    __slots__ = ("_cache", "_spans", "seasons")
 
     def __init__(self, seasons: tuple[Season, ...]) -> None:
         self.seasons = seasons
         self._cache: dict[int, Season | None] = {}
+        self._spans: dict[int, tuple[date, date] | None] = {}
 
     def season_on(self, d: date) -> Season | None:
         """The season covering ``d``, or None."""
@@ -130,11 +131,18 @@ class SeasonSet:
 
     def span(self, d: date) -> tuple[date, date] | None:
         """The whole blocked stretch around ``d``: overlapping or touching seasons merged."""
+        if not self.seasons:
+            return None
+        key = d.toordinal()
+        if key in self._spans:
+            return self._spans[key]
         if self.season_on(d) is None:
+            self._spans[key] = None
             return None
         first = last = d
         while self.season_on(first - timedelta(days=1)) is not None:
             first -= timedelta(days=1)
         while self.season_on(last + timedelta(days=1)) is not None:
             last += timedelta(days=1)
+        self._spans[key] = (first, last)
         return first, last

@@ -1,0 +1,157 @@
+"""The salesperson's side of a day: working days, holidays, out of office, busy time, capacity."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from cadence.daycal import holiday_name
+from cadence.model import BusyInterval, Salesperson
+from cadence.planner.timegrid import local_date, local_minute, to_minute
+from cadence.workweek import DAY_NAMES
+
+_UNKNOWN = "?"  # a sentinel distinct from every cached reason (None or a sentence)
+
+
+class Agenda:
+    """Everything the planner knows about one salesperson's calendar while it plans.
+
+    Busy time and cadence's own placements are kept per salesperson-local day as sorted
+    ``(start, end)`` epoch-minute intervals; capacity as counts per day and per ISO week.
+    """
+
+    def __init__(
+        self,
+        person: Salesperson,
+        per_day: int | None,
+        per_week: int | None,
+        busy: Sequence[BusyInterval],
+    ) -> None:
+        self.person = person
+        self.zone = ZoneInfo(person.timezone or "UTC")
+        self.per_day = person.per_day if person.per_day is not None else per_day
+        self.per_week = person.per_week if person.per_week is not None else per_week
+        self._busy: dict[int, list[tuple[int, int]]] = {}
+        self._out_of_office: set[int] = set()
+        self._day_load: dict[int, int] = {}
+        self._week_load: dict[int, int] = {}
+        self._full_days: set[int] = set()
+        self._full_weeks: set[int] = set()
+        self._blocked: dict[int, str | None] = {}
+        self._spans: dict[int, tuple[int, int]] = {}
+        self._day_full = f"{person.email} already has {self.per_day} cadence bookings that day"
+        self._week_full = f"{person.email} already has {self.per_week} cadence bookings that week"
+        for interval in busy:
+            self._add_busy(interval)
+
+    # ---- busy time ------------------------------------------------------------------------
+
+    def _add_busy(self, interval: BusyInterval) -> None:
+        start, end = to_minute(interval.start), -(-int(interval.end.timestamp()) // 60)
+        if end <= start:
+            return
+        first = local_date(self.zone, start)
+        last = local_date(self.zone, end - 1)
+        if interval.all_day:
+            d = first
+            while d <= last:
+                self._out_of_office.add(d.toordinal())
+                d += timedelta(days=1)
+            return
+        d = first
+        while d <= last:
+            self.add_interval(d, start, end)
+            d += timedelta(days=1)
+
+    def add_interval(self, day: date, start: int, end: int) -> None:
+        """Mark ``[start, end)`` busy on the salesperson-local ``day``."""
+        bisect.insort(self._busy.setdefault(day.toordinal(), []), (start, end))
+
+    def busy_on(self, day: date) -> list[tuple[int, int]]:
+        return self._busy.get(day.toordinal(), [])
+
+    def overlaps(
+        self, day: date, start: int, end: int, ignore: tuple[int, int] | None = None
+    ) -> bool:
+        """Does ``[start, end)`` overlap busy time on ``day`` (optionally ignoring one interval)?"""
+        for s, e in self.busy_on(day):
+            if (s, e) == ignore:
+                ignore = None
+                continue
+            if s < end and start < e:
+                return True
+        return False
+
+    # ---- day rules -----------------------------------------------------------------------
+
+    def blocked(self, day: date) -> str | None:
+        """Why the salesperson cannot take a meeting on ``day`` at all, or None."""
+        key = day.toordinal()
+        try:
+            return self._blocked[key]
+        except KeyError:
+            pass
+        reason: str | None = None
+        if day.weekday() not in self.person.working_days:
+            reason = f"{DAY_NAMES[day.weekday()]} is not a working day for {self.person.email}"
+        elif self.person.country and (name := holiday_name(self.person.country, day)):
+            reason = f"public holiday for {self.person.email} ({self.person.country}: {name})"
+        elif key in self._out_of_office:
+            reason = f"{self.person.email} is out of office"
+        self._blocked[key] = reason
+        return reason
+
+    def work_span(self, day: date) -> tuple[int, int]:
+        """Working hours on ``day`` as epoch minutes (DST-correct for that day)."""
+        key = day.toordinal()
+        span = self._spans.get(key)
+        if span is None:
+            hours = self.person.working_hours
+            span = (
+                local_minute(self.zone, day, hours.start_minute),
+                local_minute(self.zone, day, hours.end_minute),
+            )
+            self._spans[key] = span
+        return span
+
+    # ---- capacity ------------------------------------------------------------------------
+
+    def load(self, day: date) -> int:
+        return self._day_load.get(day.toordinal(), 0)
+
+    def capacity_problem(self, day: date) -> str | None:
+        """Why ``day`` is full, or None while there is room."""
+        key = day.toordinal()
+        if key in self._full_days:
+            return self._day_full
+        if (key - 1) // 7 in self._full_weeks:  # ordinal 1 is a Monday: Monday-based weeks
+            return self._week_full
+        return None
+
+    def unavailable(self, day: date, use_capacity: bool = True) -> str | None:
+        """Why nothing can be booked on ``day`` (day rules, then capacity), or None."""
+        key = day.toordinal()
+        why = self._blocked.get(key, _UNKNOWN)
+        if why is _UNKNOWN:
+            why = self.blocked(day)
+        if why:
+            return why
+        if use_capacity:
+            if key in self._full_days:
+                return self._day_full
+            if (key - 1) // 7 in self._full_weeks:
+                return self._week_full
+        return None
+
+    def count(self, day: date) -> None:
+        """Count one cadence booking on ``day`` against capacity."""
+        key = day.toordinal()
+        load = self._day_load[key] = self._day_load.get(key, 0) + 1
+        if self.per_day is not None and load >= self.per_day:
+            self._full_days.add(key)
+        week = (key - 1) // 7
+        week_load = self._week_load[week] = self._week_load.get(week, 0) + 1
+        if self.per_week is not None and week_load >= self.per_week:
+            self._full_weeks.add(week)

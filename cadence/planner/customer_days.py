@@ -1,0 +1,117 @@
+"""The customer's side of a day: busy seasons, their country's weekend and holidays, their hours.
+
+Customers that share a zone, country, weekend, seasons and hours share one :class:`CustomerDays`
+(and its caches): most customers of an industry in one country do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from cadence.daycal import holiday_name
+from cadence.planner.timegrid import local_date, local_minute
+from cadence.seasons import SeasonSet
+from cadence.workweek import DAY_NAMES, WorkingHours
+
+
+class CustomerDays:
+    """Customer-side day rules, all evaluated on the customer's own local date."""
+
+    def __init__(
+        self,
+        zone: ZoneInfo,
+        country: str,
+        weekend: frozenset[int],
+        seasons: SeasonSet,
+        hours: WorkingHours | None,
+    ) -> None:
+        self.zone = zone
+        self.country = country
+        self.weekend = weekend
+        self.seasons = seasons
+        self.hours = hours
+        self._blocked: dict[int, str | None] = {}
+        self._spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        self._reasons: dict[tuple[int, int], str] = {}
+
+    def blocked(self, day: date) -> str | None:
+        """Why the customer must not be contacted on their local ``day``, or None."""
+        key = day.toordinal()
+        try:
+            return self._blocked[key]
+        except KeyError:
+            pass
+        reason: str | None = None
+        season = self.seasons.season_on(day)
+        if season is not None:
+            reason = f"customer's busy season ({season.text})"
+        elif day.weekday() in self.weekend:
+            reason = f"{DAY_NAMES[day.weekday()]} is the customer's weekend"
+        elif self.country and (name := holiday_name(self.country, day)):
+            reason = f"public holiday for the customer ({self.country}: {name})"
+        self._blocked[key] = reason
+        return reason
+
+    def in_season(self, day: date) -> bool:
+        return self.seasons.season_on(day) is not None
+
+    def allowed_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Parts of ``[start, end)`` (epoch minutes) that fall on allowed customer dates and,
+        when the policy sets ``customer_hours``, inside the customer's local hours."""
+        key = (start, end)
+        spans = self._spans.get(key)
+        if spans is not None:
+            return spans
+        spans = []
+        day = local_date(self.zone, start)
+        last = local_date(self.zone, end - 1)
+        while day <= last:
+            if self.blocked(day) is None:
+                if self.hours is not None:
+                    lo = local_minute(self.zone, day, self.hours.start_minute)
+                    hi = local_minute(self.zone, day, self.hours.end_minute)
+                else:
+                    lo = local_minute(self.zone, day, 0)
+                    hi = local_minute(self.zone, day, 1440)
+                lo, hi = max(lo, start), min(hi, end)
+                if lo < hi:
+                    spans.append((lo, hi))
+            day += timedelta(days=1)
+        self._spans[key] = spans
+        return spans
+
+    def day_reason(self, start: int, end: int) -> str:
+        """Why ``[start, end)`` offers no allowed customer time (for the explanation)."""
+        key = (start, end)
+        reason = self._reasons.get(key)
+        if reason is None:
+            reason = self._reasons[key] = self._day_reason(start, end)
+        return reason
+
+    def hours_overlap(self, start: int, end: int) -> bool:
+        """Do the customer's hours overlap ``[start, end)`` at all, whatever the day rules?"""
+        if self.hours is None:
+            return True
+        day = local_date(self.zone, start)
+        last = local_date(self.zone, end - 1)
+        while day <= last:
+            lo = local_minute(self.zone, day, self.hours.start_minute)
+            hi = local_minute(self.zone, day, self.hours.end_minute)
+            if max(lo, start) < min(hi, end):
+                return True
+            day += timedelta(days=1)
+        return False
+
+    def _day_reason(self, start: int, end: int) -> str:
+        day = local_date(self.zone, start)
+        last = local_date(self.zone, end - 1)
+        reasons = []
+        while day <= last:
+            why = self.blocked(day)
+            if why:
+                reasons.append(why)
+            day += timedelta(days=1)
+        if reasons:
+            return "; ".join(dict.fromkeys(reasons))
+        return "no overlap between the salesperson's working hours and the customer's hours"

@@ -1,0 +1,738 @@
+"""The planner: a pure function from (policies, customers, contacts, busy time, bookings, now)
+to a :class:`Plan`.
+
+How it works. Every customer has a *track* (:mod:`cadence.planner.tracks`) that proposes its next
+contact as a window with an ideal day. Proposals from all customers wait in one priority queue
+ordered by urgency (latest allowed day first; win-back first calls before everything), so that
+nobody passes ``max_gap`` while capacity exists. Each proposal is placed on the allowed day
+nearest its ideal (earlier on a tie, lighter day first among equals) in a free quarter-hour slot
+inside the salesperson's working hours and the customer's hours; the track then proposes the
+next contact from the day chosen. Bookings that already exist are kept while their reason holds
+(stability); bookings the salesperson moved keep their new time; deleted or declined ones are
+not re-created at that time, and the next attempt waits ``retry_after``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cadence.contacts import collapse, counts
+from cadence.daycal import DEFAULT_WEEKEND, weekend_of
+from cadence.model import (
+    Booking,
+    BookingKind,
+    BookingState,
+    BusyInterval,
+    Contact,
+    Customer,
+    CustomerStatus,
+    PlannedContact,
+    PlanStatus,
+    Salesperson,
+    require_aware,
+)
+from cadence.planner.agenda import Agenda
+from cadence.planner.customer_days import CustomerDays
+from cadence.planner.timegrid import find_slot, from_minute, local_date, to_minute
+from cadence.planner.titles import title
+from cadence.planner.tracks import (
+    Need,
+    Reminder,
+    TrackContext,
+    active_track,
+    anniversary_key,
+    winback_track,
+)
+from cadence.policy import PolicySet, SegmentPolicy
+from cadence.seasons import Season, SeasonSet, parse_season
+
+LIVE_STATES = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
+REFUSED_STATES = frozenset({BookingState.DELETED, BookingState.DECLINED})
+AFTER_WINDOW_SEARCH_DAYS = 120
+AFTER_SEASON_SEARCH_DAYS = 400
+MIN_NOTICE_MINUTES = 60
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """Everything the planner looks at. ``busy`` never contains cadence's own events."""
+
+    policies: PolicySet
+    customers: Sequence[Customer]
+    salespeople: Mapping[str, Salesperson]
+    now: datetime
+    contacts: Mapping[str, Sequence[Contact]] = field(default_factory=dict)
+    busy: Mapping[str, Sequence[BusyInterval]] = field(default_factory=dict)
+    bookings: Sequence[Booking] = ()
+    horizon_days: int = 90
+    forecast_days: int = 0  # plan this far ahead too; contacts past the horizon are forecast
+    season_parser: Callable[[str], Season] = parse_season
+
+
+@dataclass
+class CustomerNote:
+    """Why a customer's plan looks the way it does (for ``cadence explain``)."""
+
+    customer_id: str
+    policy: str
+    status: str
+    last_contact: Contact | None = None
+    last_day: date | None = None  # last counted contact day (incl. the CSV last_contact)
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    """The planner's answer: every planned contact, with reasons, and notes per customer."""
+
+    contacts: list[PlannedContact]
+    notes: dict[str, CustomerNote]
+    now: datetime
+    horizon_days: int
+
+    def booked(self) -> list[PlannedContact]:
+        """The contacts inside the horizon: what should be in calendars now."""
+        return [c for c in self.contacts if c.within_horizon]
+
+
+def plan(inp: PlanInput) -> Plan:
+    """Plan every customer's next contacts. Pure: same input, same output."""
+    require_aware(inp.now, "PlanInput.now")
+    return _Engine(inp).run()
+
+
+@dataclass(slots=True)
+class _Customer:
+    """The planner's working state for one customer."""
+
+    customer: Customer
+    policy: SegmentPolicy
+    agenda: Agenda
+    days: CustomerDays
+    today: date  # salesperson-local
+    first_day: date
+    horizon_day: date
+    note: CustomerNote
+    track: Generator[Need, date | None, None] | None = None
+    started: bool = False
+
+
+@dataclass(slots=True)
+class _Found:
+    day: date
+    slot: int
+    reasons: list[str]
+    forced: bool = False
+    over_capacity: bool = False
+
+
+class _Engine:
+    def __init__(self, inp: PlanInput) -> None:
+        self.inp = inp
+        self.now_minute = to_minute(inp.now)
+        self.agendas: dict[str, Agenda] = {}
+        self.shared_days: dict[tuple, CustomerDays] = {}
+        self.seasons: dict[str, Season] = {}
+        self.season_sets: dict[tuple[Season, ...], SeasonSet] = {}
+        self.out: list[PlannedContact] = []
+        self.notes: dict[str, CustomerNote] = {}
+        self.live: dict[str, list[Booking]] = {}
+        self.refused_keys: set[str] = set()
+        self.retry: dict[tuple[str, BookingKind], tuple[date, set[date]]] = {}
+        self.consumed: set[str] = set()
+        self.hour_overlaps: dict[tuple, bool] = {}
+        self.horizon_span = timedelta(days=inp.horizon_days)
+        self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
+
+    # ---- set-up ------------------------------------------------------------------------------
+
+    def agenda(self, email: str) -> Agenda:
+        agenda = self.agendas.get(email)
+        if agenda is None:
+            person = self.inp.salespeople.get(email) or Salesperson(
+                email=email, timezone=self.inp.policies.defaults.timezone
+            )
+            cap = self.inp.policies.capacity
+            agenda = Agenda(person, cap.per_day, cap.per_week, self.inp.busy.get(email, ()))
+            self.agendas[email] = agenda
+        return agenda
+
+    def customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
+        zone_name = customer.timezone or policy.timezone or "UTC"
+        country = customer.country.upper()
+        weekend = self.inp.policies.weekends.get(country) or (
+            weekend_of(country) if country else DEFAULT_WEEKEND
+        )
+        seasons = self.inp.policies.industry_seasons(customer.industry) + tuple(
+            self.season(text) for text in customer.busy_seasons
+        )
+        key = (zone_name, country, weekend, seasons, policy.customer_hours)
+        days = self.shared_days.get(key)
+        if days is None:
+            season_set = self.season_sets.get(seasons)
+            if season_set is None:
+                season_set = self.season_sets[seasons] = SeasonSet(seasons)
+            days = CustomerDays(
+                ZoneInfo(zone_name), country, weekend, season_set, policy.customer_hours
+            )
+            self.shared_days[key] = days
+        return days
+
+    def season(self, text: str) -> Season:
+        season = self.seasons.get(text)
+        if season is None:
+            season = self.seasons[text] = self.inp.season_parser(text)
+        return season
+
+    def index_bookings(self) -> None:
+        """Reserve time and capacity for live bookings; remember what people refused."""
+        for b in sorted(self.inp.bookings, key=lambda b: (_sort_minute(b.start), b.key)):
+            agenda = self.agenda(b.owner)
+            if b.state in REFUSED_STATES:
+                self.refused_keys.add(b.key)
+                self._remember_refusal(b, agenda)
+                continue
+            if b.state not in LIVE_STATES or not self._is_future(b, agenda):
+                continue
+            self.live.setdefault(b.customer_id, []).append(b)
+            if not b.all_day:
+                assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
+                start, end = to_minute(b.start), to_minute(b.end)
+                day = local_date(agenda.zone, start)
+                agenda.add_interval(day, start, end)
+                agenda.count(day)
+
+    def _is_future(self, b: Booking, agenda: Agenda) -> bool:
+        if isinstance(b.start, datetime):
+            return to_minute(b.start) > self.now_minute
+        return b.start >= self.inp.now.astimezone(agenda.zone).date()
+
+    def _remember_refusal(self, b: Booking, agenda: Agenda) -> None:
+        if b.kind is BookingKind.ANNIVERSARY_REMINDER:
+            return
+        customer = next((c for c in self.inp.customers if c.id == b.customer_id), None)
+        policy = self.inp.policies.for_customer(customer) if customer else None
+        retry_after = (policy or self.inp.policies.defaults).retry_after
+        seen = (b.seen_at or self.inp.now).astimezone(agenda.zone).date()
+        if isinstance(b.start, datetime):
+            day = local_date(agenda.zone, to_minute(b.start))
+        else:
+            day = b.start
+        not_before, days = self.retry.get((b.customer_id, b.kind), (date.min, set()))
+        days.add(day)
+        self.retry[(b.customer_id, b.kind)] = (max(not_before, retry_after.add_to(seen)), days)
+
+    # ---- the main loop ---------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        self.index_bookings()
+        queue: list[tuple[int, int, int, _Customer, Need]] = []
+        order = itertools.count()
+        for customer in sorted(self.inp.customers, key=lambda c: c.id):
+            state = self.start(customer)
+            if state is not None:
+                self.advance(queue, order, state, None)
+        while queue:
+            _, _, _, state, need = heapq.heappop(queue)
+            placed = self.place(state, need)
+            self.advance(queue, order, state, placed)
+        self.out.sort(key=lambda c: (c.owner, _sort_minute(c.start), c.key))
+        return Plan(self.out, self.notes, self.inp.now, self.inp.horizon_days)
+
+    def advance(
+        self, queue: list, order: itertools.count, state: _Customer, placed: date | None
+    ) -> None:
+        """Ask the customer's track for its next need (sending where the last one landed)."""
+        assert state.track is not None
+        try:
+            need = state.track.send(placed) if state.started else next(state.track)
+        except StopIteration:
+            return
+        state.started = True
+        priority = 0 if need.outranks_capacity else 1
+        heapq.heappush(queue, (priority, need.window_end.toordinal(), next(order), state, need))
+
+    def start(self, customer: Customer) -> _Customer | None:
+        policy = self.inp.policies.for_customer(customer)
+        note = CustomerNote(customer.id, policy.name, customer.status.value)
+        self.notes[customer.id] = note
+        if customer.status is CustomerStatus.DO_NOT_CONTACT:
+            note.messages.append(
+                "do not contact: nothing is planned; future bookings are cancelled"
+            )
+            return None
+        agenda = self.agenda(customer.owner)
+        if customer.owner not in self.inp.salespeople:
+            note.messages.append(f"owner {customer.owner} is not in cadence.toml: using defaults")
+        today = self.inp.now.astimezone(agenda.zone).date()
+        first_day = today + timedelta(days=1)
+        state = _Customer(
+            customer=customer,
+            policy=policy,
+            agenda=agenda,
+            days=self.customer_days(customer, policy),
+            today=today,
+            first_day=first_day,
+            horizon_day=today + self.horizon_span,
+            note=note,
+        )
+        kinds = policy.counts
+        history = collapse(self.inp.contacts.get(customer.id, ()))
+        counted = [c for c in history if counts(c, kinds) and c.at <= self.inp.now]
+        counted_days = [c.at.astimezone(agenda.zone).date() for c in counted]
+        if customer.last_contact is not None:
+            counted_days.append(customer.last_contact)
+            counted_days.sort()
+        note.last_contact = counted[-1] if counted else None
+        last = counted_days[-1] if counted_days else None
+        note.last_day = last
+        ctx = TrackContext(
+            customer=customer,
+            policy=policy,
+            first_day=first_day,
+            end_day=today + self.range_span,
+            last_contact=last,
+            contact_days=counted_days,
+            emit_reminder=lambda r: self.reminder(state, r),
+            notes=note.messages,
+        )
+        if customer.status is CustomerStatus.CANCELLED:
+            if customer.cancelled_on is None:
+                note.messages.append("cancelled without cancelled_on: no win-back track")
+                return None
+            after = [d for d in counted_days if d >= customer.cancelled_on]
+            state.track = winback_track(ctx, self.inp.policies.winback, after)
+        else:
+            state.track = active_track(ctx)
+        return state
+
+    # ---- placing ---------------------------------------------------------------------------
+
+    def reminder(self, state: _Customer, r: Reminder) -> None:
+        """Emit the all-day anniversary reminder (no slot, no capacity)."""
+        if r.key in self.refused_keys:
+            state.note.messages.append(f"anniversary reminder {r.day} was removed by the owner")
+            return
+        existing = self._live_with_key(state.customer.id, r.key)
+        status = PlanStatus.BOOKED if existing is not None else PlanStatus.PLANNED
+        c = state.customer
+        self.out.append(
+            PlannedContact(
+                key=r.key,
+                customer_id=c.id,
+                customer_name=c.name,
+                owner=c.owner,
+                kind=BookingKind.ANNIVERSARY_REMINDER,
+                seq=r.months,
+                title=title(BookingKind.ANNIVERSARY_REMINDER, c.name, months=r.months),
+                start=r.day,
+                end=r.day + timedelta(days=1),
+                all_day=True,
+                day=r.day,
+                ideal=r.day,
+                window_start=r.day,
+                window_end=r.day,
+                status=status,
+                reasons=(f"anniversary of customer_since {c.customer_since}",),
+                within_horizon=r.day <= state.horizon_day,
+            )
+        )
+
+    def place(self, state: _Customer, need: Need) -> date | None:
+        """Place one need; return the salesperson-local day it landed on, or None."""
+        refused = self.retry.get((state.customer.id, need.kind))
+        excluded: set[date] = set()
+        if refused is not None:
+            not_before, excluded = refused
+            if not_before > need.window_start:
+                need.reasons.append(
+                    f"the owner declined or deleted an earlier booking: retry from {not_before}"
+                )
+                need.window_start = not_before
+                need.ideal = max(need.ideal, not_before)
+                need.window_end = max(need.window_end, not_before)
+        kept = self.keep_existing(state, need, excluded)
+        if kept is not None:
+            return kept
+        if not self.hours_ever_meet(state):
+            state.note.messages.append(
+                f"cannot place {need.kind.value}: {state.agenda.person.email}'s working hours "
+                f"never overlap the customer's hours ({state.days.hours}, {state.days.zone.key})"
+            )
+            return None
+        skipped: dict[date, str] = {}
+        found = self.search(state, need, excluded, skipped)
+        if found is None:
+            common = "; ".join(sorted(set(skipped.values()))[:3]) or "no allowed day"
+            state.note.messages.append(
+                f"could not place {need.kind.value} "
+                f"(window {need.window_start}..{need.window_end}): {common}"
+            )
+            return None
+        if need.merges_with_anniversary(found.day):
+            need.become_anniversary(state.customer.id)
+        agenda = state.agenda
+        agenda.add_interval(found.day, found.slot, found.slot + need.minutes)
+        agenda.count(found.day)
+        self.record(
+            state,
+            need,
+            self.fresh_key(need.key),
+            found.day,
+            from_minute(found.slot),
+            from_minute(found.slot + need.minutes),
+            PlanStatus.PLANNED,
+            found.reasons,
+            found.forced,
+            found.over_capacity,
+        )
+        return found.day
+
+    def hours_ever_meet(self, state: _Customer) -> bool:
+        """Can this salesperson's working hours ever overlap this customer's hours? Checked on
+        two weeks now and two weeks half a year on (DST can open or close an overlap)."""
+        agenda, days = state.agenda, state.days
+        if days.hours is None:
+            return True
+        key = (agenda.zone.key, agenda.person.working_hours, days.zone.key, days.hours)
+        known = self.hour_overlaps.get(key)
+        if known is None:
+            samples = [state.first_day + timedelta(days=k) for k in range(14)]
+            samples += [d + timedelta(days=182) for d in samples]
+            known = any(days.hours_overlap(*agenda.work_span(d)) for d in samples)
+            self.hour_overlaps[key] = known
+        return known
+
+    def fresh_key(self, key: str) -> str:
+        """``key``, or ``key.rN`` when the owner refused a booking under ``key`` before."""
+        if key not in self.refused_keys:
+            return key
+        n = 1
+        while f"{key}.r{n}" in self.refused_keys:
+            n += 1
+        return f"{key}.r{n}"
+
+    def record(
+        self,
+        state: _Customer,
+        need: Need,
+        key: str,
+        day: date,
+        start: datetime,
+        end: datetime,
+        status: PlanStatus,
+        reasons: list[str],
+        forced: bool,
+        over_capacity: bool,
+    ) -> None:
+        c = state.customer
+        forced = forced or need.forced
+        if (
+            need.rhythm
+            and need.anchor is not None
+            and day > state.policy.max_gap.add_to(need.anchor)
+        ):
+            forced = True
+            reasons.append(
+                f"forced gap: {(day - need.anchor).days} days since {need.anchor} "
+                f"(max_gap {state.policy.max_gap})"
+            )
+        self.out.append(
+            PlannedContact(
+                key=key,
+                customer_id=c.id,
+                customer_name=c.name,
+                owner=c.owner,
+                kind=need.kind,
+                seq=need.months or need.step,
+                title=title(
+                    need.kind, c.name, months=need.months, step=need.step, steps=need.steps
+                ),
+                start=start,
+                end=end,
+                all_day=False,
+                day=day,
+                ideal=need.ideal,
+                window_start=need.window_start,
+                window_end=need.window_end,
+                status=status,
+                reasons=tuple(need.reasons + reasons),
+                forced=forced,
+                over_capacity=over_capacity,
+                within_horizon=day <= state.horizon_day,
+            )
+        )
+
+    # ---- existing bookings -----------------------------------------------------------------
+
+    def _live_with_key(self, customer_id: str, key: str) -> Booking | None:
+        for b in self.live.get(customer_id, ()):
+            if b.key == key and b.key not in self.consumed:
+                self.consumed.add(b.key)
+                return b
+        return None
+
+    def keep_existing(self, state: _Customer, need: Need, excluded: set[date]) -> date | None:
+        """Keep a booking that already serves this need: the exact one if it is still right,
+        else one the owner moved (their time wins), else one still inside the new window."""
+        if not self.live.get(state.customer.id):
+            return None
+        kinds = {need.kind}
+        keys = [need.key]
+        if need.anniversary is not None:
+            kinds.add(BookingKind.ANNIVERSARY)
+            keys.append(anniversary_key(state.customer.id, need.anniversary[0]))
+        candidates = [
+            b
+            for b in self.live.get(state.customer.id, ())
+            if b.kind in kinds and b.key not in self.consumed
+        ]
+        if not candidates:
+            return None
+        exact = next((b for b in candidates if any(_same_key(b.key, k) for k in keys)), None)
+        choice: Booking | None = None
+        if exact is not None and (
+            exact.state is BookingState.MOVED_BY_OWNER
+            or self.still_right(state, need, exact, excluded)
+        ):
+            choice = exact
+        if choice is None:
+            choice = next((b for b in candidates if b.state is BookingState.MOVED_BY_OWNER), None)
+        if choice is None:
+            choice = next(
+                (
+                    b
+                    for b in candidates
+                    if b.state is not BookingState.MOVED_BY_OWNER
+                    and self.still_right(state, need, b, excluded)
+                ),
+                None,
+            )
+        if choice is None:
+            return None
+        self.consumed.add(choice.key)
+        assert isinstance(choice.start, datetime) and isinstance(choice.end, datetime)
+        day = local_date(state.agenda.zone, to_minute(choice.start))
+        if choice.kind is not need.kind:
+            need.become_anniversary(state.customer.id)
+        if choice.state is BookingState.MOVED_BY_OWNER:
+            status, why = PlanStatus.MOVED_BY_OWNER, f"moved by the owner to {day}: their time wins"
+        else:
+            status, why = PlanStatus.BOOKED, f"already booked on {day}"
+        self.record(
+            state,
+            need,
+            choice.key,
+            day,
+            choice.start,
+            choice.end,
+            status,
+            [why],
+            forced=False,
+            over_capacity=False,
+        )
+        return day
+
+    def still_right(self, state: _Customer, need: Need, b: Booking, excluded: set[date]) -> bool:
+        """Is booking ``b`` still a valid answer to ``need``: inside the window, on an allowed
+        day on both sides, inside the hours, and clear of every busy event?"""
+        if not isinstance(b.start, datetime) or not isinstance(b.end, datetime):
+            return False
+        agenda = state.agenda
+        start, end = to_minute(b.start), to_minute(b.end)
+        day = local_date(agenda.zone, start)
+        lower = need.window_start if need.window_start > state.first_day else state.today
+        if not (lower <= day <= need.window_end) or day in excluded:
+            return False
+        if agenda.blocked(day) is not None:
+            return False
+        spans = state.days.allowed_spans(*agenda.work_span(day))
+        if not any(lo <= start and end <= hi for lo, hi in spans):
+            return False
+        return not agenda.overlaps(day, start, end, ignore=(start, end))
+
+    # ---- searching for a day ---------------------------------------------------------------
+
+    def try_day(
+        self, state: _Customer, need: Need, day: date, excluded: set[date], use_capacity: bool
+    ) -> tuple[int | None, str]:
+        """The earliest free slot on salesperson-local ``day``, or None and the reason."""
+        if day < state.first_day:
+            return None, "too soon"
+        if day in excluded:
+            return None, "the owner declined or deleted a booking that day"
+        agenda = state.agenda
+        why = agenda.unavailable(day, use_capacity)
+        if why:
+            return None, why
+        work_start, work_end = agenda.work_span(day)
+        spans = state.days.allowed_spans(work_start, work_end)
+        if not spans:
+            return None, state.days.day_reason(work_start, work_end)
+        slot = find_slot(
+            spans, agenda.busy_on(day), need.minutes, self.now_minute + MIN_NOTICE_MINUTES
+        )
+        if slot is None:
+            return None, f"no free {need.minutes}-minute slot (calendar conflicts)"
+        return slot, ""
+
+    def scan(
+        self,
+        state: _Customer,
+        need: Need,
+        lo: date,
+        hi: date,
+        excluded: set[date],
+        use_capacity: bool,
+        skipped: dict[date, str],
+    ) -> tuple[date, int] | None:
+        """The allowed day in ``[lo, hi]`` nearest ``need.ideal``: earlier on a tie, and the
+        lighter day first among equally near ones."""
+        ideal = min(max(need.ideal, lo), hi)
+        reach = max((ideal - lo).days, (hi - ideal).days)
+        for k in range(reach + 1):
+            options = []
+            for day in (ideal - timedelta(days=k), ideal + timedelta(days=k)) if k else (ideal,):
+                if day < lo or day > hi:
+                    continue
+                slot, why = self.try_day(state, need, day, excluded, use_capacity)
+                if slot is None:
+                    skipped.setdefault(day, why)
+                else:
+                    options.append((state.agenda.load(day), day, slot))
+            if options:
+                _, day, slot = min(options)
+                return day, slot
+        return None
+
+    def first_after(
+        self,
+        state: _Customer,
+        need: Need,
+        start: date,
+        days: int,
+        excluded: set[date],
+        use_capacity: bool,
+    ) -> tuple[date, int] | None:
+        for k in range(days):
+            day = start + timedelta(days=k)
+            slot, _ = self.try_day(state, need, day, excluded, use_capacity)
+            if slot is not None:
+                return day, slot
+        return None
+
+    def search(
+        self, state: _Customer, need: Need, excluded: set[date], skipped: dict[date, str]
+    ) -> _Found | None:
+        """The day and slot for ``need``: in its window if possible, else a reported forced gap."""
+        use_capacity = not need.outranks_capacity
+        hit = self.scan(
+            state, need, need.window_start, need.window_end, excluded, use_capacity, skipped
+        )
+        if hit is not None:
+            day, slot = hit
+            reasons = []
+            if day != need.ideal:
+                why = skipped.get(need.ideal, "")
+                reasons.append(f"moved from {need.ideal} to {day}" + (f": {why}" if why else ""))
+            found = _Found(day, slot, reasons)
+            if need.next_gaps is not None:
+                self.pre_season(state, need, found, excluded)
+            if need.outranks_capacity and state.agenda.capacity_problem(day):
+                found.over_capacity = True
+                found.reasons.append("win-back first call outranks capacity")
+            return found
+        return self.outside_window(state, need, excluded, use_capacity, skipped)
+
+    def pre_season(self, state: _Customer, need: Need, found: _Found, excluded: set[date]) -> None:
+        """When a busy season will swallow the *next* window, move this check-in as late as the
+        window allows before the season starts: the pre-season check-in."""
+        assert need.next_gaps is not None
+        min_gap, max_gap = need.next_gaps
+        next_start, next_end = min_gap.add_to(found.day), max_gap.add_to(found.day)
+        seasons = state.days.seasons
+        span = seasons.span(next_start)
+        if span is None or span[1] < next_end:
+            return
+        season_start = span[0]
+        latest = min(need.window_end, season_start - timedelta(days=1))
+        day = latest
+        while day > found.day:
+            slot, _ = self.try_day(state, need, day, excluded, True)
+            if slot is not None:
+                season = seasons.season_on(season_start)
+                found.day, found.slot = day, slot
+                found.reasons.append(
+                    f"pre-season check-in: busy season {season.text if season else ''} "
+                    f"({season_start}..{span[1]}) covers the whole next window"
+                )
+                return
+            day -= timedelta(days=1)
+
+    def outside_window(
+        self,
+        state: _Customer,
+        need: Need,
+        excluded: set[date],
+        use_capacity: bool,
+        skipped: dict[date, str],
+    ) -> _Found | None:
+        """No allowed day in the window: a forced gap, reported. Never inside a busy season."""
+        seasons = state.days.seasons
+        in_season = next(
+            (d for d in _days(need.window_start, need.window_end) if seasons.season_on(d)), None
+        )
+        if in_season is not None:
+            first, last = seasons.span(in_season) or (in_season, in_season)
+            season = seasons.season_on(in_season)
+            label = season.text if season else "busy season"
+            # A pre-season check-in needs a day before the season at least min_gap after the
+            # last contact, i.e. inside the window: there is none, or the scan had found it.
+            hit = self.first_after(
+                state,
+                need,
+                max(last + timedelta(days=1), need.window_start),
+                AFTER_SEASON_SEARCH_DAYS,
+                excluded,
+                use_capacity,
+            )
+            why = f"busy season {label} ({first}..{last}) leaves no allowed day in the window"
+        else:
+            hit = self.first_after(
+                state,
+                need,
+                need.window_end + timedelta(days=1),
+                AFTER_WINDOW_SEARCH_DAYS,
+                excluded,
+                use_capacity,
+            )
+            common = sorted(set(skipped.values()))[:3]
+            why = "no allowed day in the window" + (f" ({'; '.join(common)})" if common else "")
+        if hit is None:
+            return None
+        day, slot = hit
+        return _Found(
+            day, slot, [f"forced: {why}; first allowed day after it is {day}"], forced=True
+        )
+
+
+def _same_key(booking_key: str, need_key: str) -> bool:
+    return booking_key == need_key or booking_key.startswith(need_key + ".r")
+
+
+def _days(first: date, last: date) -> Generator[date, None, None]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _sort_minute(value: datetime | date) -> int:
+    if isinstance(value, datetime):
+        return to_minute(value)
+    return to_minute(datetime(value.year, value.month, value.day, tzinfo=ZoneInfo("UTC")))

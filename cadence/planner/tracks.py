@@ -1,0 +1,383 @@
+"""What each customer needs, one contact at a time.
+
+A *track* is a generator: it yields a :class:`Need` (a window and an ideal day for the next
+contact), the engine places it and sends back the salesperson-local day it landed on (or None
+when it could not be placed), and the track computes the next need from there. Tracks never
+look at other customers: sharing capacity is the engine's job.
+
+Rules implemented here (SPEC 5):
+
+* the rhythm window ``[L + min_gap, L + max_gap]``, ideally ``L + every``; a customer never
+  contacted, or already past ``max_gap``, is due from the first plannable day;
+* onboarding steps after ``customer_since``, then the rhythm from the last step;
+* anniversary check-ins within ``anniversary_lead`` of each anniversary, merged with a regular
+  check-in that would land within ``min_gap`` of it, plus the all-day reminder on the day;
+* the win-back track for cancelled customers: a fast first call, then one every ``every``
+  until ``until``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from cadence.durations import Duration, add_months
+from cadence.model import BookingKind, Customer
+from cadence.planner.titles import anniversary_date, anniversary_months, is_milestone
+from cadence.policy import SegmentPolicy, WinbackPolicy
+
+OVERDUE_GRACE_MIN_DAYS = 7
+
+
+@dataclass(slots=True)
+class Need:
+    """One contact to place: its kind, stable key, window and ideal day (salesperson-local)."""
+
+    kind: BookingKind
+    key: str
+    ideal: date
+    window_start: date
+    window_end: date
+    minutes: int
+    anchor: date | None  # the contact this one follows (for gap reporting)
+    reasons: list[str] = field(default_factory=list)
+    months: int = 0  # anniversary age
+    step: int = 0  # onboarding step (1-based) and
+    steps: int = 0  # number of steps
+    rhythm: bool = True  # subject to min_gap / max_gap (onboarding steps are not)
+    forced: bool = False  # already known to be outside the rhythm (overdue)
+    outranks_capacity: bool = False  # win-back first call
+    # For regular check-ins: the gaps of the *next* window, to see a season swallowing it.
+    next_gaps: tuple[Duration, Duration] | None = None
+    # For regular check-ins: the next anniversary (age in months, date) and min_gap. If the
+    # check-in lands within min_gap of it, the two become one meeting: the anniversary check-in.
+    anniversary: tuple[int, date] | None = None
+    merge_within: Duration | None = None
+
+    def merges_with_anniversary(self, day: date) -> bool:
+        """Does a check-in on ``day`` become the anniversary check-in?"""
+        if self.anniversary is None or self.merge_within is None:
+            return False
+        anniversary = self.anniversary[1]
+        early, late = sorted((day, anniversary))
+        return self.merge_within.add_to(early) > late
+
+    def become_anniversary(self, customer_id: str) -> None:
+        """Turn this check-in into the anniversary check-in it merged with."""
+        assert self.anniversary is not None
+        months, day = self.anniversary
+        self.kind = BookingKind.ANNIVERSARY
+        self.key = anniversary_key(customer_id, months)
+        self.months = months
+        self.reasons.append(f"merged with the anniversary on {day} (within min_gap)")
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """An all-day anniversary reminder (no slot, no capacity)."""
+
+    key: str
+    day: date
+    months: int
+
+
+@dataclass(slots=True)
+class TrackContext:
+    """What a track may know about its customer and the planning range."""
+
+    customer: Customer
+    policy: SegmentPolicy
+    first_day: date  # the first plannable salesperson-local day (tomorrow)
+    end_day: date  # plan contacts whose ideal day is up to here
+    last_contact: date | None  # last counted contact (local date)
+    contact_days: list[date]  # counted contact days, ascending
+    emit_reminder: Callable[[Reminder], None]
+    notes: list[str]
+
+
+def _grace(policy_every: Duration, policy_max: Duration) -> timedelta:
+    days = int(policy_max.approx_days - policy_every.approx_days)
+    return timedelta(days=max(OVERDUE_GRACE_MIN_DAYS, days))
+
+
+def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
+    """Onboarding, anniversaries and the regular rhythm of an active customer."""
+    p, c = ctx.policy, ctx.customer
+    last = ctx.last_contact
+    since = c.customer_since
+    if since is not None and p.onboarding:
+        last, go_on = yield from _onboarding(ctx, since, last)
+        if not go_on:
+            return
+    anniversaries = _anniversaries(ctx)
+    chain = 0
+    anchor_text = last.isoformat() if last else "new"
+    if last is None and since is not None and since < ctx.first_day:
+        last = since
+        ctx.notes.append(f"no contact on record: the rhythm counts from customer_since {since}")
+        anchor_text = f"since{since.isoformat()}"
+    elif last is None:
+        ctx.notes.append("never contacted: due as soon as possible")
+    while True:
+        reasons: list[str] = []
+        forced = False
+        if last is None:
+            ideal = ws = ctx.first_day
+            we = ws + _grace(p.every, p.max_gap)
+            reasons.append("never contacted")
+        else:
+            ideal = p.every.add_to(last)
+            ws = p.min_gap.add_to(last)
+            we = p.max_gap.add_to(last)
+            reasons.append(f"last contact {last}; every {p.every} -> ideal {ideal}")
+            if we < ctx.first_day:
+                forced = True
+                reasons.append(f"overdue: max_gap {p.max_gap} after {last} passed on {we}")
+                ideal = ws = ctx.first_day
+                we = ws + _grace(p.every, p.max_gap)
+            elif ws < ctx.first_day:
+                ws = ctx.first_day
+                ideal = max(ideal, ws)
+        if anniversaries:
+            months, day = anniversaries[0]
+            lead_ws = p.anniversary_lead.subtract_from(day)
+            lead_we = p.anniversary_lead.add_to(day)
+            merged_ws, merged_we = max(lead_ws, ws), min(lead_we, we)
+            rhythm_floor = p.min_gap.add_to(last) if last else ctx.first_day
+            before_rhythm = lead_we < ws
+            mergeable = merged_ws <= merged_we and day <= p.min_gap.add_to(ideal)
+            if before_rhythm or mergeable:
+                anniversaries.pop(0)
+                need = _anniversary_need(
+                    ctx, months, day, (lead_ws, lead_we), rhythm_floor, last, merged=mergeable
+                )
+                if need is None:
+                    continue
+                if need.ideal > ctx.end_day:
+                    return
+                placed = yield need
+                if placed is None:
+                    return
+                last = placed
+                continue
+        if ideal > ctx.end_day:
+            return
+        need = Need(
+            kind=BookingKind.CHECK_IN,
+            key=f"{c.id}:check_in:{anchor_text}.{chain}",
+            ideal=ideal,
+            window_start=ws,
+            window_end=we,
+            minutes=_minutes(p.meeting),
+            anchor=last,
+            reasons=reasons,
+            forced=forced,
+            next_gaps=(p.min_gap, p.max_gap),
+            anniversary=anniversaries[0] if anniversaries else None,
+            merge_within=p.min_gap,
+        )
+        placed = yield need
+        chain += 1
+        if placed is None:
+            return
+        if need.kind is BookingKind.ANNIVERSARY:
+            anniversaries.pop(0)
+        last = placed
+
+
+def _onboarding(
+    ctx: TrackContext, since: date, last: date | None
+) -> Generator[Need, date | None, tuple[date | None, bool]]:
+    """Yield the onboarding steps still ahead; return the day the rhythm continues from and
+    whether it continues at all within the range (not when a step could not be placed or lies
+    beyond the horizon)."""
+    p, c = ctx.policy, ctx.customer
+    steps = p.onboarding
+    last_step = steps[-1].add_to(since)
+    if p.onboarding_window.add_to(last_step) < ctx.first_day:
+        return last, True  # onboarding is over
+    ctx.notes.append(f"onboarding: {len(steps)} steps from customer_since {since}")
+    for index, step in enumerate(steps, start=1):
+        ideal = step.add_to(since)
+        ws = p.onboarding_window.subtract_from(ideal)
+        we = p.onboarding_window.add_to(ideal)
+        done = next((d for d in ctx.contact_days if ws <= d <= we), None)
+        if done is not None:
+            ctx.notes.append(f"onboarding step {index} done by the contact on {done}")
+            last = done
+            continue
+        if we < ctx.first_day:
+            ctx.notes.append(f"onboarding step {index} ({ideal}) passed without a contact")
+            continue
+        ws = max(ws, ctx.first_day)
+        ideal = max(ideal, ws)
+        if ideal > ctx.end_day:
+            return last, False  # beyond the range: nothing after it either
+        placed = yield Need(
+            kind=BookingKind.ONBOARDING,
+            key=f"{c.id}:onboarding:{index}",
+            ideal=ideal,
+            window_start=ws,
+            window_end=we,
+            minutes=_minutes(p.meeting),
+            anchor=last,
+            reasons=[f"onboarding step {index} of {len(steps)}: {step} after {since}"],
+            step=index,
+            steps=len(steps),
+            rhythm=False,
+        )
+        if placed is None:
+            return last, False
+        last = placed
+    return last, True
+
+
+def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
+    """(age in months, date) of the anniversaries whose check-in window reaches the range;
+    emits the all-day reminders for those inside the range."""
+    p, c = ctx.policy, ctx.customer
+    period = anniversary_months(p.anniversary)
+    since = c.customer_since
+    if period is None or since is None:
+        return []
+    found: list[tuple[int, date]] = []
+    age = (ctx.first_day.year - since.year) * 12 + ctx.first_day.month - since.month
+    months = max(1, age // period - 1) * period
+    while True:
+        day = anniversary_date(since, months)
+        if p.anniversary_lead.subtract_from(day) > ctx.end_day:
+            break
+        if p.anniversary_lead.add_to(day) >= ctx.first_day:
+            found.append((months, day))
+            if ctx.first_day - timedelta(days=1) <= day <= ctx.end_day:
+                ctx.emit_reminder(Reminder(f"{c.id}:anniversary_reminder:{months}", day, months))
+        months += period
+    return found
+
+
+def _anniversary_need(
+    ctx: TrackContext,
+    months: int,
+    day: date,
+    lead_window: tuple[date, date],
+    rhythm_floor: date,
+    last: date | None,
+    *,
+    merged: bool,
+) -> Need | None:
+    p, c = ctx.policy, ctx.customer
+    ws, we = lead_window
+    reasons = [
+        f"anniversary on {day} ({months // 12 if months % 12 == 0 else months / 12:g} years)"
+    ]
+    if is_milestone(months):
+        reasons.append("milestone anniversary")
+    if merged:
+        reasons.append("the regular check-in merges into it (within min_gap)")
+    ws = max(ws, ctx.first_day, rhythm_floor)
+    if we < ws:
+        # The customer was contacted within min_gap before the anniversary: a second meeting
+        # now would crowd them. The all-day reminder stays; the rhythm goes on from ``last``.
+        ctx.notes.append(
+            f"anniversary check-in for {day} skipped: the contact on {last} is within "
+            f"min_gap {p.min_gap}; the reminder stays"
+        )
+        return None
+    ideal = min(max(day, ws), we)
+    return Need(
+        kind=BookingKind.ANNIVERSARY,
+        key=anniversary_key(c.id, months),
+        ideal=ideal,
+        window_start=ws,
+        window_end=we,
+        minutes=_minutes(p.meeting),
+        anchor=last,
+        reasons=reasons,
+        months=months,
+    )
+
+
+def winback_track(
+    ctx: TrackContext, winback: WinbackPolicy, contacts_after_cancel: list[date]
+) -> Generator[Need, date | None, None]:
+    """A fast first call after ``cancelled_on``, then one every ``every`` until ``until``."""
+    c = ctx.customer
+    cancelled = c.cancelled_on
+    assert cancelled is not None
+    until = winback.until.add_to(cancelled)
+    if until < ctx.first_day:
+        ctx.notes.append(f"win-back track ended on {until}")
+        return
+    minutes = _minutes(winback.meeting)
+    if contacts_after_cancel:
+        last = contacts_after_cancel[-1]
+        ctx.notes.append(f"win-back: first call done on {contacts_after_cancel[0]}")
+    else:
+        due = winback.first_within.add_to(cancelled)
+        reasons = [f"cancelled on {cancelled}; first call within {winback.first_within}"]
+        forced = False
+        if due < ctx.first_day:
+            ws = ideal = ctx.first_day
+            we = winback.first_within.add_to(ws)
+            forced = True
+            reasons.append(f"first call overdue since {due}")
+        else:
+            ws = ideal = max(cancelled, ctx.first_day)
+            we = due
+        placed = yield Need(
+            kind=BookingKind.WINBACK,
+            key=f"{c.id}:winback:first",
+            ideal=ideal,
+            window_start=ws,
+            window_end=we,
+            minutes=minutes,
+            anchor=None,
+            reasons=reasons,
+            rhythm=False,
+            forced=forced,
+            outranks_capacity=True,
+        )
+        if placed is None:
+            return
+        last = placed
+    anchor_text = last.isoformat()
+    chain = 0
+    while True:
+        ideal = winback.every.add_to(last)
+        if ideal > until or ideal > ctx.end_day:
+            if ideal > until:
+                ctx.notes.append(f"win-back track ends on {until}")
+            return
+        ws = ideal
+        we = min(add_months(ideal, 1), until)
+        reasons = [f"win-back: every {winback.every} after {last}, until {until}"]
+        if we < ctx.first_day:
+            ws = ideal = ctx.first_day
+            we = min(ws + timedelta(days=14), until)
+            reasons.append("overdue")
+        elif ws < ctx.first_day:
+            ws = ideal = ctx.first_day
+        placed = yield Need(
+            kind=BookingKind.WINBACK,
+            key=f"{c.id}:winback:{anchor_text}.{chain}",
+            ideal=ideal,
+            window_start=ws,
+            window_end=we,
+            minutes=minutes,
+            anchor=last,
+            reasons=reasons,
+            rhythm=False,
+        )
+        chain += 1
+        if placed is None:
+            return
+        last = placed
+
+
+def anniversary_key(customer_id: str, months: int) -> str:
+    return f"{customer_id}:anniversary:{months}"
+
+
+def _minutes(length: timedelta) -> int:
+    return int(length.total_seconds() // 60)

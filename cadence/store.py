@@ -1,0 +1,955 @@
+"""The store: sqlmodel tables and the :class:`Store` repository over SQLite or PostgreSQL.
+
+Everything that crosses the repository's surface is a dataclass of :mod:`cadence.model` (or
+:class:`BookingRecord` here); rows never leave this module. Datetimes are stored as UTC and
+always come back timezone-aware in UTC (:class:`UTCDateTime`); dates stay dates.
+
+The schema is created and changed only by :data:`MIGRATIONS`, applied in order on first use,
+each in its own transaction, with the version kept in ``schema_version``. On PostgreSQL an
+advisory lock keeps two daemons starting at once from migrating together; on SQLite every
+writing transaction starts with ``BEGIN IMMEDIATE`` (see :meth:`Store._engine_for`).
+
+Bulk work (importing 100k customers, adding contacts) goes through Core statements with
+``executemany``, which SQLAlchemy batches into multi-row statements on both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from cadence.errors import UserError
+from cadence.model import (
+    Booking,
+    BookingKind,
+    BookingState,
+    Contact,
+    ContactKind,
+    Customer,
+    CustomerStatus,
+    PlannedContact,
+    PlanStatus,
+    Salesperson,
+    require_aware,
+)
+from cadence.workweek import WorkingHours
+
+# How long a writer waits for SQLite's lock before giving up (another process is writing).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Rows per IN (...) list: far below SQLite's limit on bound parameters.
+_CHUNK = 500
+# pg_advisory_xact_lock key serialising migrations between processes ("cadence" in ASCII).
+_MIGRATION_LOCK = 0x63616465
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC and always read back aware in UTC.
+
+    PostgreSQL keeps it in ``timestamptz``; SQLite has no zones, so the UTC wall time is stored
+    and the zone added back when reading. Naive datetimes are refused on the way in.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        require_aware(value, "stored datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables (version 1)
+
+
+class SchemaVersion(SQLModel, table=True):
+    """One row per migration applied (created outside the migrations: it is how they run)."""
+
+    __tablename__ = "schema_version"
+
+    version: int = Field(primary_key=True)
+    applied_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CustomerRow(SQLModel, table=True):
+    """A customer; the tuple fields and tags are JSON."""
+
+    __tablename__ = "customers"
+
+    id: str = Field(primary_key=True)
+    name: str
+    owner: str = Field(index=True)
+    segment: str
+    emails: list[str] = Field(sa_type=sa.JSON)
+    domains: list[str] = Field(sa_type=sa.JSON)
+    industry: str
+    country: str
+    timezone: str
+    customer_since: date | None = None
+    status: str
+    cancelled_on: date | None = None
+    busy_seasons: list[str] = Field(sa_type=sa.JSON)
+    last_contact: date | None = None
+    tags: dict[str, str] = Field(sa_type=sa.JSON)
+
+
+class SalespersonRow(SQLModel, table=True):
+    """A salesperson from cadence.toml; working hours in minutes after local midnight."""
+
+    __tablename__ = "salespeople"
+
+    email: str = Field(primary_key=True)
+    name: str
+    timezone: str
+    work_start_minute: int
+    work_end_minute: int
+    working_days: list[int] = Field(sa_type=sa.JSON)
+    country: str
+    calendar: str
+    per_day: int | None = None
+    per_week: int | None = None
+
+
+class ContactRow(SQLModel, table=True):
+    """A contact. Two partial unique indexes make the same real-world contact collapse:
+    by (customer, source, source_id) when the source gave an id, else by (customer, kind, at,
+    source)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        sa.Index(
+            "ux_contacts_source_id",
+            "customer_id",
+            "source",
+            "source_id",
+            unique=True,
+            sqlite_where=sa.text("source_id != ''"),
+            postgresql_where=sa.text("source_id != ''"),
+        ),
+        sa.Index(
+            "ux_contacts_moment",
+            "customer_id",
+            "kind",
+            "at",
+            "source",
+            unique=True,
+            sqlite_where=sa.text("source_id = ''"),
+            postgresql_where=sa.text("source_id = ''"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: str = Field(index=True)
+    kind: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    source: str
+    source_id: str
+    note: str
+
+
+class BookingRow(SQLModel, table=True):
+    """A booking cadence made; ``start_at``/``end_at`` for timed events, ``*_day`` for all-day."""
+
+    __tablename__ = "bookings"
+
+    key: str = Field(primary_key=True)
+    uid: str = Field(index=True)
+    customer_id: str = Field(index=True)
+    owner: str = Field(index=True)
+    kind: str
+    backend: str
+    start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    start_day: date | None = None
+    end_day: date | None = None
+    all_day: bool
+    state: str
+    seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remote_id: str | None = None
+    etag: str | None = None
+    sequence: int
+    spec_hash: str
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PlannedContactRow(SQLModel, table=True):
+    """The latest plan; ``position`` keeps the planner's order."""
+
+    __tablename__ = "planned_contacts"
+
+    position: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    key: str = Field(index=True)
+    customer_id: str = Field(index=True)
+    customer_name: str
+    owner: str
+    kind: str
+    seq: int
+    title: str
+    start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    end_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    start_day: date | None = None
+    end_day: date | None = None
+    all_day: bool
+    day: date
+    ideal: date
+    window_start: date
+    window_end: date
+    status: str
+    reasons: list[str] = Field(sa_type=sa.JSON)
+    forced: bool
+    over_capacity: bool
+    within_horizon: bool
+
+
+class StateRow(SQLModel, table=True):
+    """Backends' small persistent state (sync tokens, delta links), by namespace."""
+
+    __tablename__ = "backend_state"
+
+    namespace: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class LeaseRow(SQLModel, table=True):
+    """Who holds a named lease (a share of salespeople) until when."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True)
+    holder: str
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a sqlmodel class (bulk statements work on tables, not objects)."""
+    return model.__table__  # type: ignore[attr-defined]
+
+
+SCHEMA_VERSION = _table(SchemaVersion)
+CUSTOMERS = _table(CustomerRow)
+SALESPEOPLE = _table(SalespersonRow)
+CONTACTS = _table(ContactRow)
+BOOKINGS = _table(BookingRow)
+PLANNED = _table(PlannedContactRow)
+STATE = _table(StateRow)
+LEASES = _table(LeaseRow)
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations
+
+
+def _migration_1_initial_schema(conn: Connection) -> None:
+    """Version 1: the tables above.
+
+    When a table changes later, the change is a new migration (ALTER statements through
+    ``conn``), and this function must keep creating exactly what version 1 had: freeze the
+    changed table's version-1 definition here at that point.
+    """
+    tables = [
+        CUSTOMERS,
+        SALESPEOPLE,
+        CONTACTS,
+        BOOKINGS,
+        PLANNED,
+        STATE,
+        LEASES,
+    ]
+    SQLModel.metadata.create_all(conn, tables=tables)
+
+
+#: Applied in order; entry ``i`` brings the schema from version ``i`` to ``i + 1``.
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1_initial_schema]
+
+
+# ---------------------------------------------------------------------------------------------
+# Values the store adds
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What an upsert did: rows inserted, changed, left alone, and deleted (prune only)."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    pruned: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BookingRecord:
+    """Everything the reconciler keeps about one booking it made.
+
+    ``start``/``end`` are aware datetimes, or dates (``end`` exclusive) when ``all_day``.
+    ``seen_at`` is when ``state`` was first observed; ``remote_id``/``etag``/``sequence`` are what
+    the backend needs to change the event safely; ``spec_hash`` fingerprints the last spec
+    written, so an unchanged booking causes no write.
+    """
+
+    key: str
+    uid: str
+    customer_id: str
+    owner: str
+    kind: BookingKind
+    backend: str
+    start: datetime | date
+    end: datetime | date
+    all_day: bool = False
+    state: BookingState = BookingState.BOOKED
+    seen_at: datetime | None = None
+    remote_id: str | None = None
+    etag: str | None = None
+    sequence: int = 0
+    spec_hash: str = ""
+    created_at: datetime
+    updated_at: datetime
+
+    def __post_init__(self) -> None:
+        _check_span(self.start, self.end, self.all_day, f"booking {self.key}")
+        require_aware(self.created_at, "BookingRecord.created_at")
+        require_aware(self.updated_at, "BookingRecord.updated_at")
+        if self.seen_at is not None:
+            require_aware(self.seen_at, "BookingRecord.seen_at")
+
+    def as_booking(self) -> Booking:
+        """The planner's view of this booking (:class:`cadence.model.Booking`)."""
+        return Booking(
+            key=self.key,
+            customer_id=self.customer_id,
+            owner=self.owner,
+            kind=self.kind,
+            start=self.start,
+            end=self.end,
+            all_day=self.all_day,
+            state=self.state,
+            seen_at=self.seen_at,
+        )
+
+
+def _check_span(start: datetime | date, end: datetime | date, all_day: bool, what: str) -> None:
+    for value in (start, end):
+        if all_day and isinstance(value, datetime):
+            raise ValueError(f"{what}: an all-day span takes dates, got {value!r}")
+        if not all_day:
+            if not isinstance(value, datetime):
+                raise ValueError(f"{what}: a timed span takes datetimes, got {value!r}")
+            require_aware(value, what)
+
+
+def _split_span(
+    start: datetime | date, end: datetime | date, all_day: bool
+) -> dict[str, datetime | date | None]:
+    if all_day:
+        return {"start_at": None, "end_at": None, "start_day": start, "end_day": end}
+    return {"start_at": start, "end_at": end, "start_day": None, "end_day": None}
+
+
+# ---------------------------------------------------------------------------------------------
+# The repository
+
+
+class StoreState:
+    """A backend's persistent key/value state (implements ``connectors.base.StateStore``)."""
+
+    def __init__(self, store: Store, namespace: str) -> None:
+        self._store = store
+        self.namespace = namespace
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or None."""
+        t = STATE
+        with self._store._read() as conn:
+            return conn.execute(
+                sa.select(t.c.value).where(t.c.namespace == self.namespace, t.c.key == key)
+            ).scalar_one_or_none()
+
+    def set(self, key: str, value: str | None) -> None:
+        """Store ``value`` under ``key``; None removes the key."""
+        t = STATE
+        with self._store._write() as conn:
+            if value is None:
+                conn.execute(t.delete().where(t.c.namespace == self.namespace, t.c.key == key))
+                return
+            stmt = self._store._insert(t).values(namespace=self.namespace, key=key, value=value)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["namespace", "key"], set_={"value": stmt.excluded.value}
+                )
+            )
+
+
+class Store:
+    """The repository over one database URL (``sqlite:///cadence.db``,
+    ``postgresql+psycopg://user@host/db``). The schema is created or migrated on construction.
+
+    Every method runs in its own transaction and takes and returns model dataclasses.
+    Raises :class:`UserError` when the database cannot be opened or is newer than this cadence.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = self._engine_for(url)
+        self._dialect = self.engine.dialect.name
+        try:
+            self._migrate()
+        except DBAPIError as exc:  # unreachable server, unknown database, no permission
+            shown = self.engine.url.render_as_string(hide_password=True)
+            self.engine.dispose()
+            raise UserError(f"cannot open database {shown}: {exc.orig}") from None
+
+    # -- engine and transactions ---------------------------------------------------------------
+
+    @staticmethod
+    def _engine_for(url: str) -> Engine:
+        try:
+            parsed = sa.make_url(url)
+        except ArgumentError:
+            raise UserError(
+                f"database {url!r} is not a database URL (e.g. sqlite:///cadence.db)"
+            ) from None
+        if parsed.drivername == "postgresql":
+            # psycopg 3 is the driver we ship; SQLAlchemy's default would be psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise UserError(
+                f"database {parsed.render_as_string(hide_password=True)!r}: "
+                "only sqlite:/// and postgresql+psycopg:// URLs are supported"
+            )
+        if parsed.get_backend_name() == "postgresql":
+            return sa.create_engine(parsed, pool_pre_ping=True)
+        in_memory = parsed.database in (None, "", ":memory:")
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if in_memory:
+            # One shared connection, or every connection would see its own empty database.
+            options["poolclass"] = StaticPool
+        engine = sa.create_engine(parsed, **options)
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event below issue BEGIN itself (the sqlite3 module's own
+            # implicit transactions start too late and never for DDL).
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if not in_memory:
+                # WAL: readers (cadence plan) never block the daemon's writes and vice versa.
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+            # when another process wrote in between (the busy timeout does not apply); taking
+            # the write lock up front makes writers queue instead.
+            if conn.get_execution_options().get("cadence_read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(cadence_read_only=True)
+            with conn.begin():
+                yield conn
+
+    def _insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_nothing``/``_do_update``."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def close(self) -> None:
+        """Release every connection. The store must not be used afterwards."""
+        self.engine.dispose()
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """The version the database's schema is at."""
+        t = SCHEMA_VERSION
+        with self._read() as conn:
+            return conn.execute(sa.select(sa.func.max(t.c.version))).scalar() or 0
+
+    def _migrate(self) -> None:
+        t = SCHEMA_VERSION
+        for target in range(1, len(MIGRATIONS) + 1):
+            with self._write() as conn:
+                if self._dialect == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+                t.create(conn, checkfirst=True)
+                current = conn.execute(sa.select(sa.func.max(t.c.version))).scalar() or 0
+                if current > len(MIGRATIONS):
+                    raise UserError(
+                        f"the database schema is at version {current}, newer than this cadence "
+                        f"knows ({len(MIGRATIONS)}); upgrade cadence"
+                    )
+                if current >= target:
+                    continue
+                MIGRATIONS[target - 1](conn)
+                # The database's clock: the store never reads the system clock itself.
+                conn.execute(
+                    t.insert().values(version=target, applied_at=sa.func.current_timestamp())
+                )
+
+    # -- customers -------------------------------------------------------------------------------
+
+    def upsert_customers(
+        self, customers: Iterable[Customer], *, prune: bool = False
+    ) -> UpsertCounts:
+        """Insert new customers and update changed ones (every field, tags too), in one
+        transaction. With ``prune``, customers not in ``customers`` are deleted with their
+        contacts; without it nothing is ever deleted.
+
+        Raises ValueError when an id appears twice in ``customers``.
+        """
+        incoming: dict[str, Customer] = {}
+        for customer in customers:
+            if customer.id in incoming:
+                raise ValueError(f"customer id {customer.id!r} given twice")
+            incoming[customer.id] = customer
+        t = CUSTOMERS
+        with self._write() as conn:
+            existing = {c.id: c for c in self._load_customers(conn)}
+            new = [_customer_row(c) for i, c in incoming.items() if i not in existing]
+            changed = [
+                {**_customer_row(c), "b_id": i}
+                for i, c in incoming.items()
+                if i in existing and existing[i] != c
+            ]
+            if new:
+                conn.execute(t.insert(), new)
+            if changed:
+                columns: dict[str, Any] = {
+                    c.name: sa.bindparam(c.name) for c in t.columns if c.name != "id"
+                }
+                conn.execute(
+                    t.update().where(t.c.id == sa.bindparam("b_id")).values(columns), changed
+                )
+            gone = sorted(set(existing) - set(incoming)) if prune else []
+            for chunk in _chunks(gone):
+                conn.execute(t.delete().where(t.c.id.in_(chunk)))
+                conn.execute(CONTACTS.delete().where(CONTACTS.c.customer_id.in_(chunk)))
+        return UpsertCounts(
+            new=len(new),
+            updated=len(changed),
+            unchanged=len(incoming) - len(new) - len(changed),
+            pruned=len(gone),
+        )
+
+    def customers(self) -> list[Customer]:
+        """Every customer, by id."""
+        with self._read() as conn:
+            return self._load_customers(conn)
+
+    def customer(self, customer_id: str) -> Customer | None:
+        """One customer, or None."""
+        t = CUSTOMERS
+        with self._read() as conn:
+            row = conn.execute(sa.select(t).where(t.c.id == customer_id)).one_or_none()
+        return None if row is None else _customer(row)
+
+    @staticmethod
+    def _load_customers(conn: Connection) -> list[Customer]:
+        t = CUSTOMERS
+        return [_customer(row) for row in conn.execute(sa.select(t).order_by(t.c.id))]
+
+    # -- salespeople -----------------------------------------------------------------------------
+
+    def sync_salespeople(self, salespeople: Iterable[Salesperson]) -> UpsertCounts:
+        """Make the stored salespeople exactly ``salespeople`` (they come from cadence.toml)."""
+        incoming = {p.email: p for p in salespeople}
+        t = SALESPEOPLE
+        with self._write() as conn:
+            existing = {p.email: p for p in self._load_salespeople(conn)}
+            changed = [p for e, p in incoming.items() if e in existing and existing[e] != p]
+            new = [p for e, p in incoming.items() if e not in existing]
+            gone = [e for e in existing if e not in incoming]
+            if gone:
+                conn.execute(t.delete().where(t.c.email.in_(gone)))
+            if changed:
+                conn.execute(t.delete().where(t.c.email.in_([p.email for p in changed])))
+            if new or changed:
+                conn.execute(t.insert(), [_salesperson_row(p) for p in (*new, *changed)])
+        return UpsertCounts(
+            new=len(new),
+            updated=len(changed),
+            unchanged=len(incoming) - len(new) - len(changed),
+            pruned=len(gone),
+        )
+
+    def salespeople(self) -> list[Salesperson]:
+        """Every salesperson, by e-mail."""
+        with self._read() as conn:
+            return self._load_salespeople(conn)
+
+    @staticmethod
+    def _load_salespeople(conn: Connection) -> list[Salesperson]:
+        t = SALESPEOPLE
+        return [_salesperson(row) for row in conn.execute(sa.select(t).order_by(t.c.email))]
+
+    # -- contacts --------------------------------------------------------------------------------
+
+    def add_contacts(self, contacts: Iterable[Contact]) -> int:
+        """Store the contacts not stored yet; returns how many were new.
+
+        The same contact is recognised by (customer, source, source_id) when ``source_id`` is
+        set, else by (customer, kind, at, source); duplicates inside ``contacts`` count once.
+        """
+        rows = [
+            {
+                "customer_id": c.customer_id,
+                "kind": c.kind.value,
+                "at": c.at,
+                "source": c.source,
+                "source_id": c.source_id,
+                "note": c.note,
+            }
+            for c in contacts
+        ]
+        if not rows:
+            return 0
+        t = CONTACTS
+        stmt = self._insert(t).on_conflict_do_nothing().returning(t.c.id)
+        with self._write() as conn:
+            # RETURNING gives a row only for contacts actually inserted.
+            return len(conn.execute(stmt, rows).all())
+
+    def contacts(self, customer_id: str | None = None) -> list[Contact]:
+        """Contacts (of one customer when given), by customer, time and insertion."""
+        t = CONTACTS
+        query = sa.select(t).order_by(t.c.customer_id, t.c.at, t.c.id)
+        if customer_id is not None:
+            query = query.where(t.c.customer_id == customer_id)
+        with self._read() as conn:
+            return [_contact(row) for row in conn.execute(query)]
+
+    def contacts_by_customer(self) -> dict[str, list[Contact]]:
+        """Every contact grouped by customer id, each list oldest first."""
+        grouped: dict[str, list[Contact]] = {}
+        for contact in self.contacts():
+            grouped.setdefault(contact.customer_id, []).append(contact)
+        return grouped
+
+    # -- bookings --------------------------------------------------------------------------------
+
+    def bookings(
+        self,
+        owner: str | None = None,
+        customer_id: str | None = None,
+        states: Iterable[BookingState] | None = None,
+    ) -> list[BookingRecord]:
+        """Stored bookings, filtered by owner, customer and states when given; by key."""
+        t = BOOKINGS
+        query = sa.select(t).order_by(t.c.key)
+        if owner is not None:
+            query = query.where(t.c.owner == owner)
+        if customer_id is not None:
+            query = query.where(t.c.customer_id == customer_id)
+        if states is not None:
+            query = query.where(t.c.state.in_([BookingState(s).value for s in states]))
+        with self._read() as conn:
+            return [_booking(row) for row in conn.execute(query)]
+
+    def booking(self, key: str) -> BookingRecord | None:
+        """One booking by key, or None."""
+        t = BOOKINGS
+        with self._read() as conn:
+            row = conn.execute(sa.select(t).where(t.c.key == key)).one_or_none()
+        return None if row is None else _booking(row)
+
+    def save_booking(self, record: BookingRecord) -> None:
+        """Insert or replace the booking ``record.key``."""
+        t = BOOKINGS
+        values = _booking_row(record)
+        stmt = self._insert(t).values(values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={name: stmt.excluded[name] for name in values if name != "key"},
+        )
+        with self._write() as conn:
+            conn.execute(stmt)
+
+    def delete_booking(self, key: str) -> None:
+        """Forget the booking ``key`` (no error when it is not stored)."""
+        t = BOOKINGS
+        with self._write() as conn:
+            conn.execute(t.delete().where(t.c.key == key))
+
+    # -- the plan --------------------------------------------------------------------------------
+
+    def save_plan(self, planned: Sequence[PlannedContact]) -> None:
+        """Replace the stored plan with ``planned`` (order kept)."""
+        t = PLANNED
+        rows = [_planned_row(i, p) for i, p in enumerate(planned)]
+        with self._write() as conn:
+            conn.execute(t.delete())
+            if rows:
+                conn.execute(t.insert(), rows)
+
+    def plan(self) -> list[PlannedContact]:
+        """The stored plan, in the order it was saved."""
+        t = PLANNED
+        with self._read() as conn:
+            return [_planned(row) for row in conn.execute(sa.select(t).order_by(t.c.position))]
+
+    # -- backend state ---------------------------------------------------------------------------
+
+    def state(self, namespace: str) -> StoreState:
+        """Persistent key/value state for one backend (``connectors.base.StateStore``)."""
+        return StoreState(self, namespace)
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    def try_lease(self, name: str, holder: str, now: datetime, ttl_seconds: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until ``now + ttl_seconds``.
+
+        Succeeds when the lease is free, expired (``expires_at <= now``) or already ``holder``'s.
+        One conditional upsert decides, so two daemons racing for a lease cannot both win.
+        """
+        require_aware(now, "try_lease now")
+        t = LEASES
+        expires = now + timedelta(seconds=ttl_seconds)
+        stmt = self._insert(t).values(name=name, holder=holder, expires_at=expires)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
+            where=sa.or_(t.c.holder == stmt.excluded.holder, t.c.expires_at <= now),
+        ).returning(t.c.holder)
+        with self._write() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def release_lease(self, name: str, holder: str) -> bool:
+        """Give up ``holder``'s lease ``name`` (on shutdown); False when it was not theirs."""
+        t = LEASES
+        with self._write() as conn:
+            result = conn.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
+            return result.rowcount > 0
+
+    def lease_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds ``name`` at ``now``, or None when it is free or expired."""
+        t = LEASES
+        with self._read() as conn:
+            return conn.execute(
+                sa.select(t.c.holder).where(t.c.name == name, t.c.expires_at > now)
+            ).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows <-> dataclasses
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+def _customer_row(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "owner": c.owner,
+        "segment": c.segment,
+        "emails": list(c.emails),
+        "domains": list(c.domains),
+        "industry": c.industry,
+        "country": c.country,
+        "timezone": c.timezone,
+        "customer_since": c.customer_since,
+        "status": c.status.value,
+        "cancelled_on": c.cancelled_on,
+        "busy_seasons": list(c.busy_seasons),
+        "last_contact": c.last_contact,
+        "tags": dict(c.tags),
+    }
+
+
+def _customer(row: Any) -> Customer:
+    return Customer(
+        id=row.id,
+        name=row.name,
+        owner=row.owner,
+        segment=row.segment,
+        emails=tuple(row.emails),
+        domains=tuple(row.domains),
+        industry=row.industry,
+        country=row.country,
+        timezone=row.timezone,
+        customer_since=row.customer_since,
+        status=CustomerStatus(row.status),
+        cancelled_on=row.cancelled_on,
+        busy_seasons=tuple(row.busy_seasons),
+        last_contact=row.last_contact,
+        tags=dict(row.tags),
+    )
+
+
+def _salesperson_row(p: Salesperson) -> dict[str, Any]:
+    return {
+        "email": p.email,
+        "name": p.name,
+        "timezone": p.timezone,
+        "work_start_minute": p.working_hours.start_minute,
+        "work_end_minute": p.working_hours.end_minute,
+        "working_days": sorted(p.working_days),
+        "country": p.country,
+        "calendar": p.calendar,
+        "per_day": p.per_day,
+        "per_week": p.per_week,
+    }
+
+
+def _salesperson(row: Any) -> Salesperson:
+    return Salesperson(
+        email=row.email,
+        name=row.name,
+        timezone=row.timezone,
+        working_hours=WorkingHours(row.work_start_minute, row.work_end_minute),
+        working_days=frozenset(row.working_days),
+        country=row.country,
+        calendar=row.calendar,
+        per_day=row.per_day,
+        per_week=row.per_week,
+    )
+
+
+def _contact(row: Any) -> Contact:
+    return Contact(
+        customer_id=row.customer_id,
+        kind=ContactKind(row.kind),
+        at=row.at,
+        source=row.source,
+        source_id=row.source_id,
+        note=row.note,
+    )
+
+
+def _booking_row(r: BookingRecord) -> dict[str, Any]:
+    return {
+        "key": r.key,
+        "uid": r.uid,
+        "customer_id": r.customer_id,
+        "owner": r.owner,
+        "kind": BookingKind(r.kind).value,
+        "backend": r.backend,
+        **_split_span(r.start, r.end, r.all_day),
+        "all_day": r.all_day,
+        "state": BookingState(r.state).value,
+        "seen_at": r.seen_at,
+        "remote_id": r.remote_id,
+        "etag": r.etag,
+        "sequence": r.sequence,
+        "spec_hash": r.spec_hash,
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    }
+
+
+def _booking(row: Any) -> BookingRecord:
+    return BookingRecord(
+        key=row.key,
+        uid=row.uid,
+        customer_id=row.customer_id,
+        owner=row.owner,
+        kind=BookingKind(row.kind),
+        backend=row.backend,
+        start=row.start_day if row.all_day else row.start_at,
+        end=row.end_day if row.all_day else row.end_at,
+        all_day=row.all_day,
+        state=BookingState(row.state),
+        seen_at=row.seen_at,
+        remote_id=row.remote_id,
+        etag=row.etag,
+        sequence=row.sequence,
+        spec_hash=row.spec_hash,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _planned_row(position: int, p: PlannedContact) -> dict[str, Any]:
+    _check_span(p.start, p.end, p.all_day, f"planned contact {p.key}")
+    return {
+        "position": position,
+        "key": p.key,
+        "customer_id": p.customer_id,
+        "customer_name": p.customer_name,
+        "owner": p.owner,
+        "kind": BookingKind(p.kind).value,
+        "seq": p.seq,
+        "title": p.title,
+        **_split_span(p.start, p.end, p.all_day),
+        "all_day": p.all_day,
+        "day": p.day,
+        "ideal": p.ideal,
+        "window_start": p.window_start,
+        "window_end": p.window_end,
+        "status": PlanStatus(p.status).value,
+        "reasons": list(p.reasons),
+        "forced": p.forced,
+        "over_capacity": p.over_capacity,
+        "within_horizon": p.within_horizon,
+    }
+
+
+def _planned(row: Any) -> PlannedContact:
+    return PlannedContact(
+        key=row.key,
+        customer_id=row.customer_id,
+        customer_name=row.customer_name,
+        owner=row.owner,
+        kind=BookingKind(row.kind),
+        seq=row.seq,
+        title=row.title,
+        start=row.start_day if row.all_day else row.start_at,
+        end=row.end_day if row.all_day else row.end_at,
+        all_day=row.all_day,
+        day=row.day,
+        ideal=row.ideal,
+        window_start=row.window_start,
+        window_end=row.window_end,
+        status=PlanStatus(row.status),
+        reasons=tuple(row.reasons),
+        forced=row.forced,
+        over_capacity=row.over_capacity,
+        within_horizon=row.within_horizon,
+    )
+
+
+__all__ = [
+    "MIGRATIONS",
+    "BookingRecord",
+    "Store",
+    "StoreState",
+    "UTCDateTime",
+    "UpsertCounts",
+]

@@ -1,0 +1,116 @@
+"""Small builders for planner tests: a policy, people and customers with sensible defaults."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+from cadence.durations import Duration
+from cadence.model import Booking, BookingState, Contact, ContactKind, Customer, Salesperson
+from cadence.planner import Plan, PlanInput, plan
+from cadence.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
+from cadence.seasons import parse_season
+from cadence.workweek import WorkingHours
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday
+
+ANA = Salesperson(email="ana@example.com", name="Ana", timezone="Europe/London", country="GB")
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def segment(**overrides) -> SegmentPolicy:
+    base = SegmentPolicy(
+        name="strategic",
+        every=Duration.parse("4 weeks"),
+        min_gap=Duration.parse("2 weeks"),
+        max_gap=Duration.parse("6 weeks"),
+        timezone="Europe/London",
+    )
+    values = {
+        k: Duration.parse(v) if k in {"every", "min_gap", "max_gap", "anniversary_lead", "retry_after"}
+        and isinstance(v, str) else v
+        for k, v in overrides.items()
+    }
+    if isinstance(values.get("customer_hours"), str):
+        values["customer_hours"] = WorkingHours.parse(values["customer_hours"])
+    return replace(base, **values)
+
+
+def policies(seg: SegmentPolicy | None = None, *, per_day=6, per_week=20, **extra) -> PolicySet:
+    seg = seg or segment()
+    return PolicySet(
+        defaults=seg,
+        segments={"strategic": seg},
+        industries={
+            "retail": (parse_season("Nov 15 - Jan 5"),),
+            "accounting": (parse_season("Jan 15 - Apr 30"),),
+        },
+        winback=extra.pop("winback", WinbackPolicy()),
+        capacity=Capacity(per_day=per_day, per_week=per_week),
+        **extra,
+    )
+
+
+def customer(id: str = "c1", **kw) -> Customer:
+    base = dict(
+        id=id, name="ACME Ltd", owner=ANA.email, segment="strategic", country="GB",
+        timezone="Europe/London",
+    )
+    base.update(kw)
+    return Customer(**base)
+
+
+def contact(customer_id: str, at: str, kind: ContactKind = ContactKind.MEETING) -> Contact:
+    return Contact(customer_id, kind, datetime.fromisoformat(at).replace(tzinfo=UTC), "log", at)
+
+
+def run(
+    customers,
+    *,
+    people=(ANA,),
+    pol: PolicySet | None = None,
+    now: datetime = NOW,
+    contacts=(),
+    busy=None,
+    bookings=(),
+    horizon_days=90,
+    forecast_days=0,
+) -> Plan:
+    by_customer: dict[str, list[Contact]] = {}
+    for c in contacts:
+        by_customer.setdefault(c.customer_id, []).append(c)
+    return plan(
+        PlanInput(
+            policies=pol or policies(),
+            customers=list(customers),
+            salespeople={p.email: p for p in people},
+            now=now,
+            contacts=by_customer,
+            busy=busy or {},
+            bookings=list(bookings),
+            horizon_days=horizon_days,
+            forecast_days=forecast_days,
+        )
+    )
+
+
+def of(result: Plan, customer_id: str = "c1", kind: str | None = None):
+    return [
+        c for c in result.contacts
+        if c.customer_id == customer_id and (kind is None or c.kind.value == kind)
+    ]
+
+
+def as_bookings(result: Plan, state: BookingState = BookingState.BOOKED) -> list[Booking]:
+    """The plan as if it had been written to calendars."""
+    return [
+        Booking(
+            key=c.key, customer_id=c.customer_id, owner=c.owner, kind=c.kind, start=c.start,
+            end=c.end, all_day=c.all_day, state=state,
+        )
+        for c in result.contacts
+        if c.within_horizon
+    ]
