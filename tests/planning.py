@@ -30,8 +30,10 @@ def segment(**overrides) -> SegmentPolicy:
         timezone="Europe/London",
     )
     values = {
-        k: Duration.parse(v) if k in {"every", "min_gap", "max_gap", "anniversary_lead", "retry_after"}
-        and isinstance(v, str) else v
+        k: Duration.parse(v)
+        if k in {"every", "min_gap", "max_gap", "anniversary_lead", "retry_after"}
+        and isinstance(v, str)
+        else v
         for k, v in overrides.items()
     }
     if isinstance(values.get("customer_hours"), str):
@@ -56,7 +58,11 @@ def policies(seg: SegmentPolicy | None = None, *, per_day=6, per_week=20, **extr
 
 def customer(id: str = "c1", **kw) -> Customer:
     base = dict(
-        id=id, name="ACME Ltd", owner=ANA.email, segment="strategic", country="GB",
+        id=id,
+        name="ACME Ltd",
+        owner=ANA.email,
+        segment="strategic",
+        country="GB",
         timezone="Europe/London",
     )
     base.update(kw)
@@ -99,7 +105,8 @@ def run(
 
 def of(result: Plan, customer_id: str = "c1", kind: str | None = None):
     return [
-        c for c in result.contacts
+        c
+        for c in result.contacts
         if c.customer_id == customer_id and (kind is None or c.kind.value == kind)
     ]
 
@@ -108,8 +115,14 @@ def as_bookings(result: Plan, state: BookingState = BookingState.BOOKED) -> list
     """The plan as if it had been written to calendars."""
     return [
         Booking(
-            key=c.key, customer_id=c.customer_id, owner=c.owner, kind=c.kind, start=c.start,
-            end=c.end, all_day=c.all_day, state=state,
+            key=c.key,
+            customer_id=c.customer_id,
+            owner=c.owner,
+            kind=c.kind,
+            start=c.start,
+            end=c.end,
+            all_day=c.all_day,
+            state=state,
         )
         for c in result.contacts
         if c.within_horizon

@@ -10,7 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from cadence.durations import Duration
-from cadence.model import Booking, BookingKind, BusyInterval, CustomerStatus, PlanStatus, Salesperson
+from cadence.model import (
+    Booking,
+    BookingKind,
+    BusyInterval,
+    CustomerStatus,
+    PlanStatus,
+    Salesperson,
+)
 from cadence.policy import WinbackPolicy
 from cadence.workweek import WorkingHours
 from tests.planning import ANA, NOW, contact, customer, d, of, policies, run, segment
@@ -26,7 +33,11 @@ def utc(text: str) -> datetime:
 def test_checkin_lands_on_the_ideal_day_at_the_start_of_working_hours():
     c, *_ = of(run([customer(last_contact=d("2026-11-02"))]))
     assert c.kind is BookingKind.CHECK_IN
-    assert (c.ideal, c.window_start, c.window_end) == (d("2026-11-30"), d("2026-11-24"), d("2026-12-14"))
+    assert (c.ideal, c.window_start, c.window_end) == (
+        d("2026-11-30"),
+        d("2026-11-24"),
+        d("2026-12-14"),
+    )
     assert c.start == utc("2026-11-30T09:00") and c.end == utc("2026-11-30T09:30")
     assert c.title == "Check-in: ACME Ltd"
     assert not c.forced
@@ -46,8 +57,14 @@ def test_sunday_ideal_moves_to_monday_the_nearer_day():
 
 def test_holiday_between_two_equally_near_days_goes_to_the_earlier_one():
     pt = Salesperson(email=ANA.email, timezone="Europe/Lisbon", country="PT")
-    # Ideal Tuesday 2026-12-08 is Immaculate Conception in Portugal: Mon 7 and Wed 9 are both 1 day away.
-    c, *_ = of(run([customer(country="PT", timezone="Europe/Lisbon", last_contact=d("2026-11-10"))], people=[pt]))
+    # Ideal Tuesday 2026-12-08 is Immaculate Conception in Portugal: Mon 7 and Wed 9 are both
+    # one day away.
+    c, *_ = of(
+        run(
+            [customer(country="PT", timezone="Europe/Lisbon", last_contact=d("2026-11-10"))],
+            people=[pt],
+        )
+    )
     assert c.ideal == d("2026-12-08")
     assert c.day == d("2026-12-07")
     assert any("public holiday" in r and "Immaculate Conception" in r for r in c.reasons)
@@ -64,7 +81,9 @@ def test_equally_near_days_go_to_the_lighter_day():
 
 def test_holiday_on_the_customer_side_only_moves_the_meeting():
     # Ana (GB) works on 8 December; the Portuguese customer does not.
-    c, *_ = of(run([customer(country="PT", timezone="Europe/Lisbon", last_contact=d("2026-11-10"))]))
+    c, *_ = of(
+        run([customer(country="PT", timezone="Europe/Lisbon", last_contact=d("2026-11-10"))])
+    )
     assert c.day == d("2026-12-07")
     assert any("public holiday for the customer (PT" in r for r in c.reasons)
 
@@ -165,7 +184,9 @@ def test_customer_ten_hours_ahead_gets_the_one_overlapping_hour():
     # overlap is 16:00-17:00 in LA = 09:00-10:00 the next morning in Tokyo.
     emily = Salesperson(email="emily@example.com", timezone="America/Los_Angeles", country="US")
     seg = segment(customer_hours="09:00-17:00")
-    c1 = customer(owner=emily.email, country="JP", timezone="Asia/Tokyo", last_contact=d("2026-11-02"))
+    c1 = customer(
+        owner=emily.email, country="JP", timezone="Asia/Tokyo", last_contact=d("2026-11-02")
+    )
     c, *_ = of(run([c1], people=[emily], pol=policies(seg)))
     # Ideal Mon 30 Nov (LA): 16:00 LA = Tue 1 Dec 09:00 Tokyo, a working day there.
     assert c.day == d("2026-11-30")
@@ -177,7 +198,9 @@ def test_far_zone_customer_weekend_is_judged_on_the_customer_date():
     emily = Salesperson(email="emily@example.com", timezone="America/Los_Angeles", country="US")
     seg = segment(customer_hours="09:00-17:00")
     # Ideal Fri 4 Dec in LA = Sat 5 Dec in Tokyo: not allowed. Thursday 3 Dec (LA) it is.
-    c1 = customer(owner=emily.email, country="JP", timezone="Asia/Tokyo", last_contact=d("2026-11-06"))
+    c1 = customer(
+        owner=emily.email, country="JP", timezone="Asia/Tokyo", last_contact=d("2026-11-06")
+    )
     c, *_ = of(run([c1], people=[emily], pol=policies(seg)))
     assert c.day == d("2026-12-03")
     assert c.start == utc("2026-12-04T00:00")
@@ -223,8 +246,12 @@ def test_us_and_europe_changing_clocks_on_different_dates():
 
 
 def test_us_fall_back_for_a_salesperson_in_new_york():
-    ben = Salesperson(email="ben@example.com", timezone="America/New_York", country="US",
-                      working_hours=WorkingHours.parse("08:30-16:30"))
+    ben = Salesperson(
+        email="ben@example.com",
+        timezone="America/New_York",
+        country="US",
+        working_hours=WorkingHours.parse("08:30-16:30"),
+    )
     us = dict(owner=ben.email, country="US", timezone="America/New_York")
     now = utc("2027-10-20T08:00")
     before = of(run([customer(last_contact=d("2027-10-08"), **us)], people=[ben], now=now))[0]
@@ -254,7 +281,9 @@ def test_weekly_capacity_spills_into_the_next_week():
     # Two fit the week of Monday 30 November; the third is equally near on both sides:
     # Friday 27 November (the earlier) in the week before.
     assert sorted(c.day for c in result.contacts) == [
-        d("2026-11-27"), d("2026-11-30"), d("2026-11-30")
+        d("2026-11-27"),
+        d("2026-11-30"),
+        d("2026-11-30"),
     ]
 
 
@@ -356,8 +385,14 @@ def test_onboarding_step_already_done_by_a_contact_is_skipped():
 def test_winback_first_call_within_two_business_days_outranks_capacity():
     pol = policies(per_day=1)
     booked = customer("a", last_contact=d("2026-10-27"))  # already booked on Tue 24 Nov
-    existing = Booking("a:check_in:2026-10-27.0", "a", ANA.email, BookingKind.CHECK_IN,
-                       utc("2026-11-24T09:00"), utc("2026-11-24T09:30"))
+    existing = Booking(
+        "a:check_in:2026-10-27.0",
+        "a",
+        ANA.email,
+        BookingKind.CHECK_IN,
+        utc("2026-11-24T09:00"),
+        utc("2026-11-24T09:30"),
+    )
     gone = customer("b", status=CustomerStatus.CANCELLED, cancelled_on=d("2026-11-20"))
     result = run([booked, gone], pol=pol, bookings=[existing])
     call, *_ = of(result, "b")
@@ -371,9 +406,14 @@ def test_winback_first_call_within_two_business_days_outranks_capacity():
 
 def test_winback_calls_every_three_months_then_stop_after_a_year():
     gone = customer(status=CustomerStatus.CANCELLED, cancelled_on=d("2026-03-02"))
-    calls = [contact("c1", t, kind=k) for t, k in [("2026-03-03T10:00", "call"),
-                                                   ("2026-06-05T10:00", "call"),
-                                                   ("2026-09-04T10:00", "call")]]
+    calls = [
+        contact("c1", t, kind=k)
+        for t, k in [
+            ("2026-03-03T10:00", "call"),
+            ("2026-06-05T10:00", "call"),
+            ("2026-09-04T10:00", "call"),
+        ]
+    ]
     result = run([gone], contacts=calls, forecast_days=365)
     assert [(c.kind.value, c.day) for c in of(result)] == [("winback", d("2026-12-04"))]
     assert any("win-back track ends on 2027-03-02" in m for m in result.notes["c1"].messages)

@@ -69,6 +69,20 @@ class Agenda:
         """Mark ``[start, end)`` busy on the salesperson-local ``day``."""
         bisect.insort(self._busy.setdefault(day.toordinal(), []), (start, end))
 
+    def release(self, day: date, start: int, end: int) -> None:
+        """Undo :meth:`add_interval` and :meth:`count` for one cadence booking."""
+        intervals = self._busy.get(day.toordinal(), [])
+        if (start, end) in intervals:
+            intervals.remove((start, end))
+        key = day.toordinal()
+        load = self._day_load[key] = max(0, self._day_load.get(key, 0) - 1)
+        if self.per_day is None or load < self.per_day:
+            self._full_days.discard(key)
+        week = (key - 1) // 7
+        week_load = self._week_load[week] = max(0, self._week_load.get(week, 0) - 1)
+        if self.per_week is None or week_load < self.per_week:
+            self._full_weeks.discard(week)
+
     def busy_on(self, day: date) -> list[tuple[int, int]]:
         return self._busy.get(day.toordinal(), [])
 

@@ -356,9 +356,11 @@ class _Engine:
                 need.window_start = not_before
                 need.ideal = max(need.ideal, not_before)
                 need.window_end = max(need.window_end, not_before)
-        kept = self.keep_existing(state, need, excluded)
+        kept, stale = self.keep_existing(state, need, excluded)
         if kept is not None:
             return kept
+        if stale is not None:
+            self.release(state, stale)
         if not self.hours_ever_meet(state):
             state.note.messages.append(
                 f"cannot place {need.kind.value}: {state.agenda.person.email}'s working hours "
@@ -376,22 +378,41 @@ class _Engine:
             return None
         if need.merges_with_anniversary(found.day):
             need.become_anniversary(state.customer.id)
+        key, status = self.fresh_key(need.key), PlanStatus.PLANNED
+        start, end = found.slot, found.slot + need.minutes
+        if stale is not None and self.same_day_keeps(state, stale, found):
+            assert isinstance(stale.start, datetime) and isinstance(stale.end, datetime)
+            key, status = stale.key, PlanStatus.BOOKED
+            start, end = to_minute(stale.start), to_minute(stale.end)
         agenda = state.agenda
-        agenda.add_interval(found.day, found.slot, found.slot + need.minutes)
+        agenda.add_interval(found.day, start, end)
         agenda.count(found.day)
         self.record(
             state,
             need,
-            self.fresh_key(need.key),
+            key,
             found.day,
-            from_minute(found.slot),
-            from_minute(found.slot + need.minutes),
-            PlanStatus.PLANNED,
+            from_minute(start),
+            from_minute(end),
+            status,
             found.reasons,
             found.forced,
             found.over_capacity,
         )
         return found.day
+
+    def release(self, state: _Customer, b: Booking) -> None:
+        """Give back the time and capacity reserved for booking ``b``."""
+        assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
+        start, end = to_minute(b.start), to_minute(b.end)
+        day = local_date(state.agenda.zone, start)
+        state.agenda.release(day, start, end)
+
+    def same_day_keeps(self, state: _Customer, b: Booking, found: _Found) -> bool:
+        """Did the search land on the day ``b`` is already on, with ``b``'s time still free?"""
+        assert isinstance(b.start, datetime)
+        day = local_date(state.agenda.zone, to_minute(b.start))
+        return day == found.day and self.slot_still_free(state, b, reserved=False)
 
     def hours_ever_meet(self, state: _Customer) -> bool:
         """Can this salesperson's working hours ever overlap this customer's hours? Checked on
@@ -477,11 +498,18 @@ class _Engine:
                 return b
         return None
 
-    def keep_existing(self, state: _Customer, need: Need, excluded: set[date]) -> date | None:
+    def keep_existing(
+        self, state: _Customer, need: Need, excluded: set[date]
+    ) -> tuple[date | None, Booking | None]:
         """Keep a booking that already serves this need: the exact one if it is still right,
-        else one the owner moved (their time wins), else one still inside the new window."""
+        else one the owner moved (their time wins), else one still inside the new window.
+
+        Returns the day kept, or None and the booking made for this very need that is no
+        longer right by its window (the caller re-places it, and keeps its time if the search
+        lands on the same day anyway, as after a forced gap).
+        """
         if not self.live.get(state.customer.id):
-            return None
+            return None, None
         kinds = {need.kind}
         keys = [need.key]
         if need.anniversary is not None:
@@ -493,7 +521,7 @@ class _Engine:
             if b.kind in kinds and b.key not in self.consumed
         ]
         if not candidates:
-            return None
+            return None, None
         exact = next((b for b in candidates if any(_same_key(b.key, k) for k in keys)), None)
         choice: Booking | None = None
         if exact is not None and (
@@ -514,7 +542,10 @@ class _Engine:
                 None,
             )
         if choice is None:
-            return None
+            if exact is not None and exact.state is not BookingState.MOVED_BY_OWNER:
+                self.consumed.add(exact.key)
+                return None, exact
+            return None, None
         self.consumed.add(choice.key)
         assert isinstance(choice.start, datetime) and isinstance(choice.end, datetime)
         day = local_date(state.agenda.zone, to_minute(choice.start))
@@ -536,25 +567,32 @@ class _Engine:
             forced=False,
             over_capacity=False,
         )
-        return day
+        return (day, None)
 
     def still_right(self, state: _Customer, need: Need, b: Booking, excluded: set[date]) -> bool:
         """Is booking ``b`` still a valid answer to ``need``: inside the window, on an allowed
         day on both sides, inside the hours, and clear of every busy event?"""
-        if not isinstance(b.start, datetime) or not isinstance(b.end, datetime):
+        if not isinstance(b.start, datetime):
             return False
-        agenda = state.agenda
-        start, end = to_minute(b.start), to_minute(b.end)
-        day = local_date(agenda.zone, start)
+        day = local_date(state.agenda.zone, to_minute(b.start))
         lower = need.window_start if need.window_start > state.first_day else state.today
         if not (lower <= day <= need.window_end) or day in excluded:
             return False
+        return self.slot_still_free(state, b, reserved=True)
+
+    def slot_still_free(self, state: _Customer, b: Booking, *, reserved: bool) -> bool:
+        """Is ``b``'s time still on an allowed day on both sides, inside the hours, and clear
+        of busy time (other than its own reservation when ``reserved``)?"""
+        assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
+        agenda = state.agenda
+        start, end = to_minute(b.start), to_minute(b.end)
+        day = local_date(agenda.zone, start)
         if agenda.blocked(day) is not None:
             return False
         spans = state.days.allowed_spans(*agenda.work_span(day))
         if not any(lo <= start and end <= hi for lo, hi in spans):
             return False
-        return not agenda.overlaps(day, start, end, ignore=(start, end))
+        return not agenda.overlaps(day, start, end, ignore=(start, end) if reserved else None)
 
     # ---- searching for a day ---------------------------------------------------------------
 

@@ -1,0 +1,324 @@
+"""iMIP invitations, delivered to a real SMTP server (aiosmtpd) on 127.0.0.1 and read back."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+import icalendar
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from cadence.errors import UserError
+from cadence.model import Salesperson
+from connectors.base import (
+    AuthError,
+    BackendContext,
+    BackendError,
+    Cancel,
+    Create,
+    TransientError,
+    Update,
+)
+from connectors.email import (
+    SmtpSender,
+    SmtpSettings,
+    build_invite,
+    invite_calendar,
+    validate_smtp_config,
+)
+from connectors.ics import IcsBackend
+from tests.contract.suite import at, only, spec_for
+
+OWNER = "ana@example.com"
+SENDER = "cadence@example.com"
+SECRET = "s3cret-Pa55word"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Delivered:
+    sender: str
+    recipients: list[str]
+    message: EmailMessage
+
+
+@dataclass
+class Mailbox:
+    """An aiosmtpd handler keeping what arrived; ``reply`` overrides the answer to DATA."""
+
+    delivered: list[Delivered] = field(default_factory=list)
+    reply: str | None = None
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        if self.reply:
+            return self.reply
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.delivered.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK"
+
+
+def accept_only_the_secret(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == SECRET.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+@dataclass
+class Server:
+    port: int
+    mailbox: Mailbox
+
+
+def start_server(port: int, *, auth: bool = False) -> tuple[Controller, Mailbox]:
+    mailbox = Mailbox()
+    kwargs = {"authenticator": accept_only_the_secret, "auth_require_tls": False} if auth else {}
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    return controller, mailbox
+
+
+@pytest.fixture
+def smtp() -> Iterator[Server]:
+    port = free_port()
+    controller, mailbox = start_server(port)
+    yield Server(port, mailbox)
+    controller.stop()
+
+
+@pytest.fixture
+def smtp_with_login() -> Iterator[Server]:
+    port = free_port()
+    controller, mailbox = start_server(port, auth=True)
+    yield Server(port, mailbox)
+    controller.stop()
+
+
+def context_for(tmp_path: Path, port: int, **smtp: object) -> BackendContext:
+    return BackendContext(
+        base_dir=tmp_path,
+        salespeople=[Salesperson(OWNER, name="Ana Silva", timezone="Europe/Lisbon")],
+        smtp={"host": "127.0.0.1", "port": port, "sender": SENDER, "timeout": 5, **smtp},
+        env={"CADENCE_SMTP_PASSWORD": SECRET},
+        now=lambda: datetime(2027, 4, 1, 12, tzinfo=UTC),
+    )
+
+
+def invite_backend(tmp_path: Path, port: int) -> IcsBackend:
+    return IcsBackend({"invites": True}, context_for(tmp_path, port))
+
+
+def calendar_part(message: EmailMessage) -> tuple[str, icalendar.Calendar]:
+    """The ``method`` parameter of the text/calendar part, and the part parsed."""
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    return part.get_param("method"), icalendar.Calendar.from_ical(part.get_content())
+
+
+# -- invitations from the ics backend ------------------------------------------------------
+
+
+def test_create_mails_a_request_to_the_owner_and_the_attendees(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    spec = spec_for(OWNER, attendees=("bob@customer.com",))
+    only(backend.write(OWNER, [Create(spec)]))
+    [mail] = smtp.mailbox.delivered
+    assert mail.sender == SENDER
+    assert mail.recipients == [OWNER, "bob@customer.com"]
+    assert mail.message["From"] == SENDER
+    assert mail.message["Subject"].startswith("Invitation: Check-in: ACME Ltd")
+    plain = mail.message.get_body(("plain",)).get_content()
+    assert "Check-in: ACME Ltd" in plain and "Tue 04 May 2027 11:00" in plain
+    method, cal = calendar_part(mail.message)
+    assert method == "REQUEST"
+    assert str(cal["METHOD"]) == "REQUEST"
+    [event] = cal.events
+    assert str(event["UID"]) == spec.uid
+    assert int(event["SEQUENCE"]) == 0
+    assert event["DTSTART"].dt == spec.start and event["DTEND"].dt == spec.end
+    assert str(event["ORGANIZER"]) == f"mailto:{OWNER}"
+    assert [tz["TZID"] for tz in cal.timezones] == ["Europe/Lisbon"]
+    assert backend.pending_invites(OWNER) == 0
+
+
+def test_a_move_mails_a_request_with_the_next_sequence(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    created = only(backend.write(OWNER, [Create(spec_for(OWNER))]))
+    moved = spec_for(OWNER, start=at(6, 14), end=at(6, 15))
+    only(backend.write(OWNER, [Update(moved, etag=created.etag)]))
+    first, second = (calendar_part(m.message)[1].events[0] for m in smtp.mailbox.delivered)
+    assert (int(first["SEQUENCE"]), int(second["SEQUENCE"])) == (0, 1)
+    assert second["DTSTART"].dt == at(6, 14)
+
+
+def test_a_cancel_mails_a_cancel_with_a_higher_sequence(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    spec = spec_for(OWNER, attendees=("bob@customer.com",))
+    backend.write(OWNER, [Create(spec)])
+    assert backend.write(OWNER, [Cancel(OWNER, spec.uid)])[0].ok
+    mail = smtp.mailbox.delivered[-1]
+    assert mail.recipients == [OWNER, "bob@customer.com"]
+    assert mail.message["Subject"] == "Cancelled: Check-in: ACME Ltd"
+    method, cal = calendar_part(mail.message)
+    assert (method, str(cal["METHOD"])) == ("CANCEL", "CANCEL")
+    [event] = cal.events
+    assert (str(event["UID"]), int(event["SEQUENCE"])) == (spec.uid, 1)
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert event["DTSTART"].dt == spec.start
+
+
+def test_an_unchanged_retry_mails_nothing(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    spec = spec_for(OWNER)
+    backend.write(OWNER, [Create(spec)])
+    backend.write(OWNER, [Create(spec), Cancel(OWNER, "cadence-never-made")])
+    assert len(smtp.mailbox.delivered) == 1
+
+
+def test_invites_wait_in_the_outbox_while_the_server_is_down(tmp_path, caplog):
+    port = free_port()  # nobody listens here yet
+    backend = invite_backend(tmp_path, port)
+    spec = spec_for(OWNER)
+    with caplog.at_level(logging.WARNING, logger="connectors.ics"):
+        result = only(backend.write(OWNER, [Create(spec)]))
+    assert result.uid == spec.uid  # the calendar write itself succeeded
+    assert backend.pending_invites(OWNER) == 1
+    assert "not sent yet" in caplog.text
+    controller, mailbox = start_server(port)
+    try:
+        assert [e.uid for e in backend.list_owned(OWNER)] == [spec.uid]  # flushes the outbox
+    finally:
+        controller.stop()
+    assert backend.pending_invites(OWNER) == 0
+    [mail] = mailbox.delivered
+    assert str(calendar_part(mail.message)[1].events[0]["UID"]) == spec.uid
+
+
+def test_invites_need_an_smtp_section(tmp_path):
+    with pytest.raises(UserError, match="mail server") as caught:
+        IcsBackend({"invites": True}, BackendContext(base_dir=tmp_path))
+    assert "invites = true needs an [smtp] section" in str(caught.value)
+
+
+# -- the sender ----------------------------------------------------------------------------
+
+
+def sample_message() -> EmailMessage:
+    event = icalendar.Event()
+    event.add("uid", "cadence-x")
+    event.add("dtstamp", datetime(2027, 4, 1, tzinfo=UTC))
+    event.add("dtstart", at(4, 10))
+    event.add("summary", "Check-in")
+    return build_invite(invite_calendar(event, "REQUEST"), sender=SENDER, recipients=[OWNER])
+
+
+def sender(port: int, **settings: object) -> SmtpSender:
+    values = {"host": "127.0.0.1", "port": port, "sender": SENDER, "timeout": 5, **settings}
+    return SmtpSender(
+        SmtpSettings.from_mapping(values, Path(".")), {"CADENCE_SMTP_PASSWORD": SECRET}
+    )
+
+
+def test_a_server_that_is_down_is_a_transient_error():
+    port = free_port()
+    with pytest.raises(TransientError, match=f"SMTP 127.0.0.1:{port}"):
+        sender(port).send(sample_message(), [OWNER])
+
+
+def test_a_4xx_reply_is_a_transient_error(smtp):
+    smtp.mailbox.reply = "451 4.3.0 Mailbox busy, try later"
+    with pytest.raises(TransientError, match="451"):
+        sender(smtp.port).send(sample_message(), [OWNER])
+
+
+def test_a_5xx_reply_is_a_backend_error_not_transient(smtp):
+    smtp.mailbox.reply = "554 5.6.0 Message rejected"
+    with pytest.raises(BackendError) as caught:
+        sender(smtp.port).send(sample_message(), [OWNER])
+    assert type(caught.value) is BackendError  # not TransientError: retrying will not help
+    assert "554" in str(caught.value)
+
+
+def test_login_with_the_password_from_the_environment(smtp_with_login):
+    client = sender(smtp_with_login.port, username="cadence", password_env="CADENCE_SMTP_PASSWORD")
+    client.send(sample_message(), [OWNER])
+    assert [m.recipients for m in smtp_with_login.mailbox.delivered] == [[OWNER]]
+
+
+def test_login_with_the_password_from_a_file(tmp_path, smtp_with_login):
+    (tmp_path / "smtp-password").write_text(SECRET + "\n", encoding="utf-8")
+    settings = SmtpSettings.from_mapping(
+        {"host": "127.0.0.1", "port": smtp_with_login.port, "sender": SENDER,
+         "username": "cadence", "password_file": "smtp-password"},
+        tmp_path,
+    )  # fmt: skip
+    SmtpSender(settings, {}).send(sample_message(), [OWNER])
+    assert len(smtp_with_login.mailbox.delivered) == 1
+
+
+def test_a_refused_login_is_an_auth_error_that_does_not_show_the_password(smtp_with_login, caplog):
+    wrong = "Wr0ng-Secret-Value"
+    client = SmtpSender(
+        SmtpSettings.from_mapping(
+            {"host": "127.0.0.1", "port": smtp_with_login.port, "sender": SENDER,
+             "username": "cadence", "password_env": "PW"},
+            Path("."),
+        ),
+        {"PW": wrong},
+    )  # fmt: skip
+    with caplog.at_level(logging.DEBUG), pytest.raises(AuthError, match="535") as caught:
+        client.send(sample_message(), [OWNER])
+    assert wrong not in str(caught.value) and wrong not in caplog.text
+    assert smtp_with_login.mailbox.delivered == []
+
+
+def test_a_missing_password_variable_is_an_auth_error_naming_it():
+    client = SmtpSender(
+        SmtpSettings.from_mapping(
+            {"sender": SENDER, "username": "u", "password_env": "NOT_SET_ANYWHERE"}, Path(".")
+        ),
+        {},
+    )
+    with pytest.raises(AuthError, match="NOT_SET_ANYWHERE is not set"):
+        client.send(sample_message(), [OWNER])
+
+
+def test_smtp_settings_problems_are_all_reported():
+    problems = validate_smtp_config(
+        {"host": 25, "port": 70000, "starttls": True, "ssl": True, "username": "u", "colour": 1}
+    )
+    assert sorted(key for key, _ in problems) == [
+        "colour", "host", "port", "sender", "starttls", "username",
+    ]  # fmt: skip
+    with pytest.raises(UserError) as caught:
+        SmtpSettings.from_mapping({"port": "25"}, Path("."))
+    assert "[smtp] port: expected int" in str(caught.value)
+
+
+def test_ssl_defaults_to_port_465():
+    assert SmtpSettings.from_mapping({"sender": SENDER, "ssl": True}, Path(".")).port == 465
+
+
+def test_a_uid_booked_again_after_a_cancel_outranks_the_cancel(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    spec = spec_for(OWNER)
+    backend.write(OWNER, [Create(spec)])
+    backend.write(OWNER, [Cancel(OWNER, spec.uid)])
+    again = only(backend.write(OWNER, [Create(spec)]))
+    sequences = [
+        (calendar_part(m.message)[0], int(calendar_part(m.message)[1].events[0]["SEQUENCE"]))
+        for m in smtp.mailbox.delivered
+    ]
+    assert sequences == [("REQUEST", 0), ("CANCEL", 1), ("REQUEST", 2)]
+    assert again.sequence == 2
