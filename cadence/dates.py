@@ -50,7 +50,7 @@ class DateReader:
         return data.date_obj, data.period
 
     def partial(self, text: str) -> PartialDate:
-        """Read ``Nov 15``, ``15 November``, ``December``, ``2027-03-01`` into a :class:`PartialDate`."""
+        """Read ``Nov 15``, ``15 November``, ``December`` or ``2027-03-01`` (a PartialDate)."""
         raw = (text or "").strip()
         if not raw:
             raise ValueParseError("empty date")

@@ -1,4 +1,4 @@
-"""Calendar durations as managers write them: ``4 weeks``, ``2 business days``, ``quarter``, ``P6W``.
+"""Calendar durations as managers write them: ``4 weeks``, ``2 business days``, ``P6W``.
 
 A :class:`Duration` is a calendar quantity, not a fixed number of seconds: months are calendar
 months (31 January + 1 month = 28 or 29 February), business days skip non-working days. Adding
@@ -103,7 +103,7 @@ class Duration:
         return self.months * 30.436875 + self.days + self.business_days * 1.4
 
     def add_to(self, d: date, is_business_day: Callable[[date], bool] = is_weekday) -> date:
-        """``d`` plus this duration. Months clamp to the month's end (31 Jan + 1 month = 28/29 Feb)."""
+        """``d`` plus this duration; months clamp to the month's end (31 Jan + 1 month = 28 Feb)."""
         if is_business_day is is_weekday:
             return _add_weekdays(self.months, self.days, self.business_days, d)
         return self._add(d, is_business_day)

@@ -91,7 +91,8 @@ def parse_season(text: str, reader: DateReader | None = None) -> Season:
         raise ValueParseError(f"cannot read season {text!r}: {exc}") from None
     if (start.year is None) != (end.year is None):
         raise ValueParseError(
-            f"season {text!r} mixes a recurring day with a full date; give both sides a year or neither"
+            f"season {text!r} mixes a recurring day with a full date; "
+            "give both sides a year or neither"
         )
     if start.year is not None and end.year is not None:
         first = date(start.year, start.month, start.day or 1)

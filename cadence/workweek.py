@@ -1,4 +1,4 @@
-"""Working hours (``"09:00-17:00"``) and working days (``"mon-fri"``, ``"sun-thu"``, ``"mon,wed,fri"``)."""
+"""Working hours (``"09:00-17:00"``) and working days (``"mon-fri"``, ``"sun-thu"``)."""
 
 from __future__ import annotations
 
@@ -37,8 +37,8 @@ class WorkingHours:
         return time(self.start_minute // 60, self.start_minute % 60)
 
     def __str__(self) -> str:
-        e = self.end_minute
-        return f"{self.start_minute // 60:02d}:{self.start_minute % 60:02d}-{e // 60:02d}:{e % 60:02d}"
+        s, e = self.start_minute, self.end_minute
+        return f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}"
 
 
 def parse_working_days(text: str) -> frozenset[int]:

@@ -63,7 +63,7 @@ class TransientError(BackendError):
 
 
 class ConflictError(BackendError):
-    """The event changed in the calendar since we read it (etag mismatch): re-read, don't overwrite."""
+    """The event changed since we read it (etag mismatch): re-read it, never overwrite it."""
 
 
 class NotFoundError(BackendError):
@@ -143,7 +143,7 @@ class MailMessage:
     message_id: str  # RFC 5322 Message-ID when known, else the provider's id
     at: datetime
     outgoing: bool  # True: sent by the owner; False: received
-    addresses: tuple[str, ...]  # lower-case counterpart addresses (to/cc for sent, from for received)
+    addresses: tuple[str, ...]  # lower-case counterparts: to/cc when sent, from when received
     subject: str = ""
 
 
@@ -176,7 +176,7 @@ WriteOp = Create | Update | Cancel
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """The outcome of one :data:`WriteOp`: ``event`` on success (None after a cancel), or ``error``."""
+    """One :data:`WriteOp`'s outcome: ``event`` on success (None after a cancel) or ``error``."""
 
     op: WriteOp
     event: RemoteEvent | None = None

@@ -91,7 +91,9 @@ def test_season_ending_on_29_february_ends_on_28th_in_other_years():
     assert s.occurrence(date(2027, 2, 10)) == (date(2027, 2, 1), date(2027, 2, 28))
 
 
-@pytest.mark.parametrize("text", ["", "whenever", "Nov 15 - Jan 5 - Mar 3", "2027-03-20 - 2027-03-01"])
+@pytest.mark.parametrize(
+    "text", ["", "whenever", "Nov 15 - Jan 5 - Mar 3", "2027-03-20 - 2027-03-01"]
+)
 def test_bad_seasons_are_rejected(text):
     with pytest.raises(ValueParseError):
         parse_season(text)

@@ -12,7 +12,7 @@ from cadence.model import BusyInterval, Salesperson
 from cadence.planner.timegrid import local_date, local_minute, to_minute
 from cadence.workweek import DAY_NAMES
 
-_UNKNOWN = "?"  # a sentinel distinct from every cached reason (None or a sentence)
+UNKNOWN = "?"  # a sentinel distinct from every cached reason (None or a sentence)
 
 
 class Agenda:
@@ -37,12 +37,12 @@ class Agenda:
         self._out_of_office: set[int] = set()
         self._day_load: dict[int, int] = {}
         self._week_load: dict[int, int] = {}
-        self._full_days: set[int] = set()
-        self._full_weeks: set[int] = set()
-        self._blocked: dict[int, str | None] = {}
+        self.full_days: set[int] = set()
+        self.full_weeks: set[int] = set()
+        self.day_rules: dict[int, str | None] = {}
         self._spans: dict[int, tuple[int, int]] = {}
-        self._day_full = f"{person.email} already has {self.per_day} cadence bookings that day"
-        self._week_full = f"{person.email} already has {self.per_week} cadence bookings that week"
+        self.day_full = f"{person.email} already has {self.per_day} cadence bookings that day"
+        self.week_full = f"{person.email} already has {self.per_week} cadence bookings that week"
         for interval in busy:
             self._add_busy(interval)
 
@@ -77,11 +77,11 @@ class Agenda:
         key = day.toordinal()
         load = self._day_load[key] = max(0, self._day_load.get(key, 0) - 1)
         if self.per_day is None or load < self.per_day:
-            self._full_days.discard(key)
+            self.full_days.discard(key)
         week = (key - 1) // 7
         week_load = self._week_load[week] = max(0, self._week_load.get(week, 0) - 1)
         if self.per_week is None or week_load < self.per_week:
-            self._full_weeks.discard(week)
+            self.full_weeks.discard(week)
 
     def busy_on(self, day: date) -> list[tuple[int, int]]:
         return self._busy.get(day.toordinal(), [])
@@ -104,7 +104,7 @@ class Agenda:
         """Why the salesperson cannot take a meeting on ``day`` at all, or None."""
         key = day.toordinal()
         try:
-            return self._blocked[key]
+            return self.day_rules[key]
         except KeyError:
             pass
         reason: str | None = None
@@ -114,7 +114,7 @@ class Agenda:
             reason = f"public holiday for {self.person.email} ({self.person.country}: {name})"
         elif key in self._out_of_office:
             reason = f"{self.person.email} is out of office"
-        self._blocked[key] = reason
+        self.day_rules[key] = reason
         return reason
 
     def work_span(self, day: date) -> tuple[int, int]:
@@ -138,25 +138,25 @@ class Agenda:
     def capacity_problem(self, day: date) -> str | None:
         """Why ``day`` is full, or None while there is room."""
         key = day.toordinal()
-        if key in self._full_days:
-            return self._day_full
-        if (key - 1) // 7 in self._full_weeks:  # ordinal 1 is a Monday: Monday-based weeks
-            return self._week_full
+        if key in self.full_days:
+            return self.day_full
+        if (key - 1) // 7 in self.full_weeks:  # ordinal 1 is a Monday: Monday-based weeks
+            return self.week_full
         return None
 
     def unavailable(self, day: date, use_capacity: bool = True) -> str | None:
         """Why nothing can be booked on ``day`` (day rules, then capacity), or None."""
         key = day.toordinal()
-        why = self._blocked.get(key, _UNKNOWN)
-        if why is _UNKNOWN:
+        why = self.day_rules.get(key, UNKNOWN)
+        if why is UNKNOWN:
             why = self.blocked(day)
         if why:
             return why
         if use_capacity:
-            if key in self._full_days:
-                return self._day_full
-            if (key - 1) // 7 in self._full_weeks:
-                return self._week_full
+            if key in self.full_days:
+                return self.day_full
+            if (key - 1) // 7 in self.full_weeks:
+                return self.week_full
         return None
 
     def count(self, day: date) -> None:
@@ -164,8 +164,8 @@ class Agenda:
         key = day.toordinal()
         load = self._day_load[key] = self._day_load.get(key, 0) + 1
         if self.per_day is not None and load >= self.per_day:
-            self._full_days.add(key)
+            self.full_days.add(key)
         week = (key - 1) // 7
         week_load = self._week_load[week] = self._week_load.get(week, 0) + 1
         if self.per_week is not None and week_load >= self.per_week:
-            self._full_weeks.add(week)
+            self.full_weeks.add(week)

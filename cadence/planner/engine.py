@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import multiprocessing
+import os
+import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -36,6 +39,7 @@ from cadence.model import (
     Salesperson,
     require_aware,
 )
+from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.agenda import Agenda
 from cadence.planner.customer_days import CustomerDays
 from cadence.planner.timegrid import find_slot, from_minute, local_date, to_minute
@@ -56,6 +60,7 @@ REFUSED_STATES = frozenset({BookingState.DELETED, BookingState.DECLINED})
 AFTER_WINDOW_SEARCH_DAYS = 120
 AFTER_SEASON_SEARCH_DAYS = 400
 MIN_NOTICE_MINUTES = 60
+_FAR = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -100,10 +105,65 @@ class Plan:
         return [c for c in self.contacts if c.within_horizon]
 
 
-def plan(inp: PlanInput) -> Plan:
-    """Plan every customer's next contacts. Pure: same input, same output."""
+PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
+
+
+def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:
+    """Plan every customer's next contacts. Pure: same input, same output.
+
+    Salespeople never share capacity or time, so a large book is split by owner across
+    ``workers`` processes (default: one per core from :data:`PARALLEL_FROM` customers on).
+    The result is identical to a single-process plan.
+    """
     require_aware(inp.now, "PlanInput.now")
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(inp.customers) >= PARALLEL_FROM else 1
+    if workers > 1 and _can_fork():
+        return _plan_in_parallel(inp, workers)
     return _Engine(inp).run()
+
+
+def _can_fork() -> bool:
+    # Forking a process that runs other threads can copy a lock mid-use; plan in one process then.
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+_SHARED: list[PlanInput] = []  # the parts, inherited by forked workers (never pickled)
+
+
+def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
+    by_owner: dict[str, list[Customer]] = {}
+    for customer in inp.customers:
+        by_owner.setdefault(customer.owner, []).append(customer)
+    buckets: list[list[str]] = [[] for _ in range(workers)]
+    sizes = [0] * workers
+    for owner in sorted(by_owner, key=lambda o: (-len(by_owner[o]), o)):
+        smallest = sizes.index(min(sizes))
+        buckets[smallest].append(owner)
+        sizes[smallest] += len(by_owner[owner])
+    _SHARED[:] = [
+        replace(
+            inp,
+            customers=[c for owner in bucket for c in by_owner[owner]],
+            bookings=[b for b in inp.bookings if b.owner in set(bucket)],
+        )
+        for bucket in buckets
+        if bucket
+    ]
+    try:
+        with multiprocessing.get_context("fork").Pool(len(_SHARED)) as pool:
+            parts = pool.map(_plan_part, range(len(_SHARED)))
+    finally:
+        _SHARED.clear()
+    contacts = [c for part_contacts, _ in parts for c in part_contacts]
+    contacts.sort(key=lambda c: (c.owner, _sort_minute(c.start), c.key))
+    notes = {k: v for _, part_notes in parts for k, v in part_notes.items()}
+    return Plan(contacts, notes, inp.now, inp.horizon_days)
+
+
+def _plan_part(index: int) -> tuple[list[PlannedContact], dict[str, CustomerNote]]:
+    result = _Engine(_SHARED[index]).run()
+    return result.contacts, result.notes
 
 
 @dataclass(slots=True)
@@ -367,7 +427,7 @@ class _Engine:
                 f"never overlap the customer's hours ({state.days.hours}, {state.days.zone.key})"
             )
             return None
-        skipped: dict[date, str] = {}
+        skipped: dict[int, str] = {}
         found = self.search(state, need, excluded, skipped)
         if found is None:
             common = "; ".join(sorted(set(skipped.values()))[:3]) or "no allowed day"
@@ -602,12 +662,18 @@ class _Engine:
         """The earliest free slot on salesperson-local ``day``, or None and the reason."""
         if day < state.first_day:
             return None, "too soon"
+        why = state.agenda.unavailable(day, use_capacity)
+        if why:
+            return None, why
+        return self.slot_on(state, need, day, excluded)
+
+    def slot_on(
+        self, state: _Customer, need: Need, day: date, excluded: set[date]
+    ) -> tuple[int | None, str]:
+        """The earliest free slot on a day the salesperson can work, or None and the reason."""
         if day in excluded:
             return None, "the owner declined or deleted a booking that day"
         agenda = state.agenda
-        why = agenda.unavailable(day, use_capacity)
-        if why:
-            return None, why
         work_start, work_end = agenda.work_span(day)
         spans = state.days.allowed_spans(work_start, work_end)
         if not spans:
@@ -619,6 +685,39 @@ class _Engine:
             return None, f"no free {need.minutes}-minute slot (calendar conflicts)"
         return slot, ""
 
+    def open_days(
+        self,
+        state: _Customer,
+        start: int,
+        stop: int,
+        step: int,
+        use_capacity: bool,
+        skipped: dict[int, str],
+    ) -> Generator[int, None, None]:
+        """Day ordinals from ``start`` towards ``stop`` (inclusive) on which the salesperson
+        can take a booking at all. Full weeks are jumped over whole: on a busy book most of a
+        window is full, and this loop is the planner's hottest."""
+        agenda = state.agenda
+        day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
+        o = start
+        while (o <= stop) if step > 0 else (o >= stop):
+            why = day_rules.get(o, _UNKNOWN)
+            if why is _UNKNOWN:
+                why = agenda.blocked(date.fromordinal(o))
+            if not why and use_capacity:
+                week = (o - 1) // 7  # ordinal 1 is a Monday
+                if week in full_weeks:
+                    skipped.setdefault(o, agenda.week_full)
+                    o = 7 * (week + 1) + 1 if step > 0 else 7 * week
+                    continue
+                if o in full_days:
+                    why = agenda.day_full
+            if why:
+                skipped.setdefault(o, why)
+            else:
+                yield o
+            o += step
+
     def scan(
         self,
         state: _Customer,
@@ -627,25 +726,36 @@ class _Engine:
         hi: date,
         excluded: set[date],
         use_capacity: bool,
-        skipped: dict[date, str],
+        skipped: dict[int, str],
     ) -> tuple[date, int] | None:
         """The allowed day in ``[lo, hi]`` nearest ``need.ideal``: earlier on a tie, and the
         lighter day first among equally near ones."""
-        ideal = min(max(need.ideal, lo), hi)
-        reach = max((ideal - lo).days, (hi - ideal).days)
-        for k in range(reach + 1):
+        ideal = min(max(need.ideal, lo), hi).toordinal()
+        first, last = max(lo, state.first_day).toordinal(), hi.toordinal()
+        down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped)
+        up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped)
+        below, above = next(down, None), next(up, None)
+        while below is not None or above is not None:
+            gap_below = ideal - below if below is not None else _FAR
+            gap_above = above - ideal if above is not None else _FAR
+            nearest = min(gap_below, gap_above)
             options = []
-            for day in (ideal - timedelta(days=k), ideal + timedelta(days=k)) if k else (ideal,):
-                if day < lo or day > hi:
+            for o, gap in ((below, gap_below), (above, gap_above)):
+                if o is None or gap != nearest:
                     continue
-                slot, why = self.try_day(state, need, day, excluded, use_capacity)
+                day = date.fromordinal(o)
+                slot, why = self.slot_on(state, need, day, excluded)
                 if slot is None:
-                    skipped.setdefault(day, why)
+                    skipped.setdefault(o, why)
                 else:
-                    options.append((state.agenda.load(day), day, slot))
+                    options.append((state.agenda.load(day), o, slot))
             if options:
-                _, day, slot = min(options)
-                return day, slot
+                _, o, slot = min(options)
+                return date.fromordinal(o), slot
+            if gap_below == nearest:
+                below = next(down, None)
+            if gap_above == nearest:
+                above = next(up, None)
         return None
 
     def first_after(
@@ -665,7 +775,7 @@ class _Engine:
         return None
 
     def search(
-        self, state: _Customer, need: Need, excluded: set[date], skipped: dict[date, str]
+        self, state: _Customer, need: Need, excluded: set[date], skipped: dict[int, str]
     ) -> _Found | None:
         """The day and slot for ``need``: in its window if possible, else a reported forced gap."""
         use_capacity = not need.outranks_capacity
@@ -676,7 +786,7 @@ class _Engine:
             day, slot = hit
             reasons = []
             if day != need.ideal:
-                why = skipped.get(need.ideal, "")
+                why = skipped.get(need.ideal.toordinal(), "")
                 reasons.append(f"moved from {need.ideal} to {day}" + (f": {why}" if why else ""))
             found = _Found(day, slot, reasons)
             if need.next_gaps is not None:
@@ -718,7 +828,7 @@ class _Engine:
         need: Need,
         excluded: set[date],
         use_capacity: bool,
-        skipped: dict[date, str],
+        skipped: dict[int, str],
     ) -> _Found | None:
         """No allowed day in the window: a forced gap, reported. Never inside a busy season."""
         seasons = state.days.seasons

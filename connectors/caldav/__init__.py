@@ -1,0 +1,35 @@
+"""The ``caldav`` backend: salespeople's calendars on any CalDAV server (RFC 4791).
+
+Fastmail, iCloud, Nextcloud, SOGo, Zimbra, Radicale... Each salesperson's calendar is found from
+``[calendar.caldav]``: an explicit URL in ``calendars``, a ``url`` template with ``{email}`` /
+``{user}``, or discovery through the principal's ``calendar-home-set``.
+
+How the contract is kept, and which part of which library does it:
+
+Modules: :mod:`.settings` (the config keys and their checks), :mod:`.ical` (bookings as
+iCalendar resources and back), :mod:`.webdav` (the protocol, over ``requests``) and
+:mod:`.backend` (:class:`CalDavBackend`, the contract).
+
+* **Discovery** uses the ``caldav`` library (1.x: version 2 replaces ``urllib3`` for the whole
+  environment and breaks google-auth and msal): ``DAVClient.principal()`` and
+  ``Principal.calendars()``. Request bodies are built with ``caldav.elements``.
+* **Conditional writes, sync-collection and queries** go through ``requests`` (the HTTP library
+  caldav 1.x is built on) directly, because caldav 1.x's ``DAVClient.request`` turns every 403
+  into ``AuthorizationError``: a refused sync token (403 ``valid-sync-token``) would look like bad
+  credentials, and the body naming the precondition is lost.
+* Events are PUT at a resource name derived from the uid, with ``If-None-Match: *`` on create
+  (a 412 on a retried create means it exists: read it and bring it to the spec, never a second
+  event) and ``If-Match: <etag>`` on update and delete (a 412 means a person changed it:
+  :class:`ConflictError`, nothing overwritten).
+* :meth:`CalDavBackend.list_owned` reads incrementally with a ``sync-collection`` REPORT; the
+  token and the owned events seen so far live in the :class:`StateStore`. A refused token means
+  a full re-read. A server without sync-collection gets a ``calendar-query`` for events carrying
+  ``X-CADENCE-UID``.
+* :meth:`CalDavBackend.busy` sends a time-range ``calendar-query`` and expands recurrences with
+  ``recurring-ical-events``. Not a ``free-busy-query``: its merged periods cannot tell cadence's
+  own events (which must be left out) from a person's, nor all-day from timed busy time.
+"""
+
+from connectors.caldav.backend import CalDavBackend
+
+__all__ = ["CalDavBackend"]

@@ -1,0 +1,431 @@
+""":class:`CalDavBackend`: the backend contract kept on a CalDAV server.
+
+Where each salesperson's calendar is and who to log in as come from ``[calendar.caldav]``
+(:mod:`.settings`); the protocol is in :mod:`.webdav`; the iCalendar bodies in :mod:`.ical`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import caldav
+import icalendar
+import recurring_ical_events
+import requests
+from caldav.lib import error as caldav_error
+
+from connectors.base import (
+    AuthError,
+    BackendContext,
+    BackendError,
+    BusyInterval,
+    CalendarBackend,
+    Cancel,
+    ConflictError,
+    Create,
+    EventSpec,
+    NotFoundError,
+    PastEvent,
+    RemoteEvent,
+    TransientError,
+    Update,
+    WriteOp,
+    WriteResult,
+)
+from connectors.caldav.ical import (
+    RECURRENCE,
+    UID_PROPERTY,
+    attendee_addresses,
+    build_calendar,
+    event_bounds,
+    is_cadence_event,
+    is_free,
+    local_midnight,
+    matches_spec,
+    moment,
+    owner_partstat,
+    parse_owned,
+    resource_name,
+)
+from connectors.caldav.settings import CONFIG_KEYS, DEFAULT_TIMEOUT, fill_template, value_problems
+from connectors.caldav.webdav import (
+    Account,
+    Collection,
+    SyncTokenRefused,
+    SyncUnsupported,
+    Transport,
+)
+
+
+class CalDavBackend(CalendarBackend):
+    """Salespeople's calendars on a CalDAV server (see the package docstring for the how)."""
+
+    name: ClassVar[str] = "caldav"
+    config_keys: ClassVar[Mapping[str, str]] = CONFIG_KEYS
+
+    @classmethod
+    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Unknown keys, malformed URLs and templates, secrets in the wrong place."""
+        return super().validate_config(section) + value_problems(section)
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        super().__init__(config, context)
+        verify = self.config.get("verify_tls", True)
+        if isinstance(verify, str):
+            verify = str(self._path(verify))
+        self._verify: bool | str = verify
+        self._timeout = float(self.config.get("timeout", DEFAULT_TIMEOUT))
+        self._http = Transport(timeout=self._timeout, verify=verify)
+        self._collections: dict[str, Collection] = {}
+        self._zones = {p.email.lower(): p.timezone for p in context.salespeople}
+
+    # -- where and who -----------------------------------------------------------------------
+
+    def _path(self, text: str) -> Path:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else self.context.base_dir / path
+
+    def _zone(self, owner: str) -> ZoneInfo:
+        try:
+            return ZoneInfo(self._zones.get(owner.lower(), "UTC") or "UTC")
+        except ZoneInfoNotFoundError:
+            return ZoneInfo("UTC")
+
+    def _credentials(self, owner: str) -> tuple[str, str] | None:
+        username = self.config.get("username")
+        if not username:
+            return None
+        if "password_env" in self.config:
+            name = self.config["password_env"]
+            password = self.context.env.get(name)
+            if password is None:
+                raise AuthError(f"caldav: environment variable {name} (password_env) is not set")
+        elif "password_file" in self.config:
+            path = self._path(fill_template(self.config["password_file"], owner))
+            try:
+                password = path.read_text(encoding="utf-8").strip("\r\n")
+            except OSError as exc:
+                raise AuthError(f"caldav: cannot read password_file {path}: {exc}") from exc
+        else:
+            password = ""
+        return fill_template(username, owner), password
+
+    def _collection(self, owner: str) -> Collection:
+        """The owner's calendar and credentials, discovering the calendar when needed."""
+        key = owner.lower()
+        if key in self._collections:
+            return self._collections[key]
+        auth = self._credentials(owner)
+        calendars = {str(k).lower(): v for k, v in self.config.get("calendars", {}).items()}
+        url = self.config.get("url", "")
+        if key in calendars:
+            calendar_url = calendars[key]
+        elif "{" in url:
+            calendar_url = fill_template(url, owner)
+        else:
+            calendar_url = self._discover(owner, auth)
+        if not calendar_url.endswith("/"):
+            calendar_url += "/"
+        collection = Collection(self._http, Account(calendar_url=calendar_url, auth=auth))
+        self._collections[key] = collection
+        return collection
+
+    def _discover(self, owner: str, auth: tuple[str, str] | None) -> str:
+        """The first VEVENT calendar in the owner's calendar-home-set (caldav library)."""
+        base = self.config.get("principal_url") or self.config.get("url")
+        if not base:
+            raise BackendError(f"caldav: no calendar configured for {owner}")
+        base = fill_template(base, owner)
+        client = caldav.DAVClient(
+            url=base,
+            auth=requests.auth.HTTPBasicAuth(*auth) if auth else None,
+            timeout=int(self._timeout),
+            ssl_verify_cert=self._verify,
+        )
+        try:
+            if self.config.get("principal_url"):
+                principal = client.principal(url=base)
+            else:  # the server names the logged-in user's principal (current-user-principal)
+                principal = client.principal()
+            for calendar in principal.calendars():
+                if "VEVENT" in calendar.get_supported_components():
+                    return str(calendar.url)
+        except caldav_error.AuthorizationError as exc:
+            raise AuthError(f"caldav: {owner}: discovery at {base} refused: {exc}") from exc
+        except requests.RequestException as exc:
+            raise TransientError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
+        except caldav_error.DAVError as exc:
+            raise BackendError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
+        finally:
+            client.close()
+        raise BackendError(f"caldav: {owner}: no calendar for events under {base}")
+
+    def calendar_url(self, owner: str) -> str:
+        """The URL of ``owner``'s calendar collection (discovered and cached on first use)."""
+        return self._collection(owner).url
+
+    def _now(self) -> datetime:
+        return self.context.now() if self.context.now else datetime.now(UTC)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def list_owned(self, owner: str) -> list[RemoteEvent]:
+        """cadence's events in the owner's calendar, read incrementally with sync-collection.
+
+        The state keeps the sync token and the owned events seen so far; a refused token or
+        lost state means a full re-read, a server without sync-collection a calendar-query.
+        """
+        collection = self._collection(owner)
+        zone = self._zone(owner)
+        key = f"caldav:{owner.lower()}:{collection.url}"
+        saved = json.loads(self.context.state.get(key) or "{}")
+        token: str = saved.get("token", "")
+        events: dict[str, dict[str, Any]] = saved.get("events", {}) if token else {}
+        try:
+            try:
+                token, changes = collection.sync(token)
+            except SyncTokenRefused:
+                events = {}
+                token, changes = collection.sync("")
+        except SyncUnsupported:
+            events, token = {}, ""
+            changes = collection.query(None, None, marker=UID_PROPERTY)
+        for resource in changes:
+            event = None
+            if resource.data is not None:
+                event = parse_owned(
+                    resource.data, owner=owner, href=resource.href, etag=resource.etag, zone=zone
+                )
+            if event is None:
+                events.pop(resource.href, None)
+            else:
+                events[resource.href] = _event_to_json(event)
+        self.context.state.set(
+            key, json.dumps({"token": token, "events": events}) if token else None
+        )
+        return sorted(
+            (_event_from_json(owner, data) for data in events.values()), key=lambda e: e.uid
+        )
+
+    def _occurrences(
+        self, owner: str, start: datetime, end: datetime
+    ) -> Iterator[tuple[icalendar.Event, bool]]:
+        """Every event occurrence overlapping ``[start, end)``, recurrences expanded.
+
+        The flag tells whether the occurrence comes from a recurring series.
+        """
+        if start.tzinfo is None or end.tzinfo is None:
+            raise BackendError(
+                f"busy/past_events need timezone-aware start and end, got naive {start!r}, {end!r}"
+            )
+        for resource in self._collection(owner).query(start, end):
+            cal = icalendar.Calendar.from_ical(resource.data or b"")
+            recurring = any(name in event for event in cal.walk("VEVENT") for name in RECURRENCE)
+            for occurrence in recurring_ical_events.of(cal).between(start, end):
+                yield occurrence, recurring
+
+    def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
+        """The owner's busy time in ``[start, end)``: opaque, not declined, not cadence's."""
+        zone = self._zone(owner)
+        intervals = []
+        for event, _ in self._occurrences(owner, start, end):
+            if is_cadence_event(event) or is_free(event, owner):
+                continue
+            first, last = event_bounds(event, zone)
+            if isinstance(first, datetime) and isinstance(last, datetime):
+                intervals.append(BusyInterval(first, last))
+            else:
+                intervals.append(
+                    BusyInterval(local_midnight(first, zone), local_midnight(last, zone), True)
+                )
+        return sorted(intervals, key=lambda b: (b.start, b.end))
+
+    def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Timed events that are not cadence's, with their attendees, for contact recognition."""
+        zone = self._zone(owner)
+        found = []
+        for event, recurring in self._occurrences(owner, start, end):
+            if is_cadence_event(event):
+                continue
+            first, last = event_bounds(event, zone)
+            if not isinstance(first, datetime) or not isinstance(last, datetime):
+                continue
+            remote_id = str(event.get("uid", ""))
+            if recurring and "recurrence-id" in event:
+                remote_id += "/" + moment(event.decoded("recurrence-id"), zone).isoformat()
+            found.append(
+                PastEvent(
+                    remote_id=remote_id,
+                    start=first,
+                    end=last,
+                    title=str(event.get("summary", "")),
+                    attendees=attendee_addresses(event),
+                    declined=owner_partstat(event, owner) == "DECLINED",
+                )
+            )
+        return sorted(found, key=lambda e: (e.start, e.remote_id))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def write(self, owner: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply ``ops`` in order with conditional requests; per-op failures go in the results."""
+        collection = self._collection(owner)
+        results = []
+        for op in ops:
+            try:
+                op_owner = op.owner if isinstance(op, Cancel) else op.spec.owner
+                if op_owner.lower() != owner.lower():
+                    raise BackendError(f"an operation for {op_owner} sent to {owner}'s calendar")
+                if isinstance(op, Create):
+                    event = self._create(owner, collection, op.spec)
+                elif isinstance(op, Update):
+                    event = self._update(owner, collection, op)
+                else:
+                    self._cancel(collection, op)
+                    event = None
+            except (AuthError, TransientError):
+                raise  # the whole call is in trouble, not just this op
+            except BackendError as exc:
+                results.append(WriteResult(op, error=exc))
+            except ValueError as exc:  # a bad spec (naive datetime, unknown zone...)
+                results.append(WriteResult(op, error=BackendError(str(exc))))
+            else:
+                results.append(WriteResult(op, event=event))
+        return results
+
+    def _get(self, owner: str, collection: Collection, href: str) -> RemoteEvent | None:
+        """The event at ``href`` (None when gone); BackendError when it is not cadence's."""
+        resource = collection.get(href)
+        if resource is None or resource.data is None:
+            return None
+        event = parse_owned(
+            resource.data, owner=owner, href=href, etag=resource.etag, zone=self._zone(owner)
+        )
+        if event is None:
+            raise BackendError(f"{href} exists but is not a cadence event: left alone")
+        return event
+
+    def _put(
+        self,
+        owner: str,
+        collection: Collection,
+        href: str,
+        spec: EventSpec,
+        *,
+        sequence: int,
+        condition: Mapping[str, str],
+    ) -> RemoteEvent | None:
+        """PUT ``spec`` at ``href`` under ``condition``; None when the precondition failed."""
+        body = build_calendar(spec, sequence=sequence, stamp=self._now())
+        written, etag = collection.put(href, body, condition)
+        if not written:
+            return None
+        if etag is None:
+            # No strong etag: the server changed what we sent; read it back to update safely.
+            current = self._get(owner, collection, href)
+            if current is None:
+                raise BackendError(f"{href}: the event vanished right after it was written")
+            return current
+        event = parse_owned(body, owner=owner, href=href, etag=etag, zone=self._zone(owner))
+        assert event is not None  # we just built it with our tags
+        return event
+
+    def _create(self, owner: str, collection: Collection, spec: EventSpec) -> RemoteEvent:
+        href = collection.href(resource_name(spec.uid))
+        for _ in range(3):  # create / find existing / it vanished meanwhile: try again
+            created = self._put(
+                owner, collection, href, spec, sequence=0, condition={"If-None-Match": "*"}
+            )
+            if created is not None:
+                return created
+            # 412: the uid exists already (a retry after a lost response): never a second event.
+            existing = self._get(owner, collection, href)
+            if existing is None:
+                continue
+            if matches_spec(existing, spec):
+                return existing
+            updated = self._put(
+                owner,
+                collection,
+                href,
+                spec,
+                sequence=existing.sequence + 1,
+                condition={"If-Match": existing.etag or "*"},
+            )
+            if updated is not None:
+                return updated
+            raise ConflictError(f"{spec.uid}: changed in the calendar while being created")
+        raise TransientError(f"{spec.uid}: the event keeps appearing and vanishing")
+
+    def _update(self, owner: str, collection: Collection, op: Update) -> RemoteEvent:
+        href = op.remote_id or collection.href(resource_name(op.spec.uid))
+        current = self._get(owner, collection, href)
+        if current is None:
+            raise NotFoundError(f"{op.spec.uid}: not in the calendar (deleted by a person?)")
+        if op.etag is not None and current.etag != op.etag:
+            raise ConflictError(f"{op.spec.uid}: changed in the calendar since it was read")
+        updated = self._put(
+            owner,
+            collection,
+            href,
+            op.spec,
+            sequence=current.sequence + 1,
+            condition={"If-Match": current.etag or "*"},
+        )
+        if updated is None:
+            raise ConflictError(f"{op.spec.uid}: changed in the calendar since it was read")
+        return updated
+
+    def _cancel(self, collection: Collection, op: Cancel) -> None:
+        href = op.remote_id or collection.href(resource_name(op.uid))
+        if not collection.delete(href, op.etag):
+            raise ConflictError(f"{op.uid}: changed in the calendar since it was read")
+
+    def close(self) -> None:
+        """Close the HTTP session. Idempotent."""
+        self._http.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The owned events kept in the state between sync-collection reads
+
+
+def _moment_from_json(text: str, all_day: bool) -> datetime | date:
+    return date.fromisoformat(text) if all_day else datetime.fromisoformat(text)
+
+
+def _event_to_json(event: RemoteEvent) -> dict[str, Any]:
+    return {
+        "uid": event.uid,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "all_day": event.all_day,
+        "status": event.status,
+        "title": event.title,
+        "etag": event.etag,
+        "remote_id": event.remote_id,
+        "sequence": event.sequence,
+        "tags": dict(event.tags),
+    }
+
+
+def _event_from_json(owner: str, data: Mapping[str, Any]) -> RemoteEvent:
+    all_day = bool(data["all_day"])
+    return RemoteEvent(
+        uid=data["uid"],
+        owner=owner,
+        start=_moment_from_json(data["start"], all_day),
+        end=_moment_from_json(data["end"], all_day),
+        all_day=all_day,
+        status=data["status"],
+        title=data["title"],
+        etag=data["etag"],
+        remote_id=data["remote_id"],
+        sequence=int(data["sequence"]),
+        tags=dict(data["tags"]),
+    )

@@ -1,0 +1,259 @@
+"""cadence's bookings as iCalendar resources, and what a resource on the server says.
+
+Timed events are written in the salesperson's zone with its VTIMEZONE; cadence's own events
+carry ``X-CADENCE-UID`` (equal to the UID) and one ``X-CADENCE-<TAG>`` per tag, as the ics
+backend writes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+
+from connectors.base import EventSpec, RemoteEvent
+
+PRODID = "-//cadence//caldav backend//EN"
+UID_PROPERTY = "X-CADENCE-UID"
+TAG_PREFIX = "X-CADENCE-"
+
+_SAFE_RESOURCE = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
+RECURRENCE = ("rrule", "rdate", "recurrence-id")
+
+
+def resource_name(uid: str) -> str:
+    """The calendar resource name of the event ``uid``: stable, so a retry hits the same URL."""
+    if _SAFE_RESOURCE.match(uid):
+        return f"{uid}.ics"
+    return hashlib.sha256(uid.encode()).hexdigest()[:40] + ".ics"
+
+
+def tag_property(tag: str) -> str:
+    """The iCalendar property holding tag ``tag``: ``customer_id`` -> ``X-CADENCE-CUSTOMER-ID``."""
+    return TAG_PREFIX + tag.upper().replace("_", "-")
+
+
+def _tag_name(prop: str) -> str:
+    return prop[len(TAG_PREFIX) :].lower().replace("-", "_")
+
+
+def _mailto(address: str) -> str:
+    return f"mailto:{address}"
+
+
+def _address(value: Any) -> str:
+    text = str(value)
+    if text.lower().startswith("mailto:"):
+        text = text[len("mailto:") :]
+    return text.strip().lower()
+
+
+def build_calendar(spec: EventSpec, *, sequence: int, stamp: datetime) -> bytes:
+    """The iCalendar resource for ``spec``: one VEVENT with cadence's ``X-CADENCE-*`` tags.
+
+    Timed events are written in the salesperson's zone (with its VTIMEZONE) so they display
+    at the right local time; the owner is ORGANIZER and an ATTENDEE with ``PARTSTAT=ACCEPTED``
+    so that a decline in any client shows up as ``PARTSTAT=DECLINED``.
+    """
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    event = icalendar.Event()
+    event.add("uid", spec.uid)
+    event.add("dtstamp", stamp.astimezone(UTC))
+    event.add("sequence", sequence)
+    event.add("summary", spec.title)
+    if spec.description:
+        event.add("description", spec.description)
+    if spec.all_day:
+        event.add("dtstart", _as_date(spec.start))
+        event.add("dtend", _as_date(spec.end))
+    else:
+        zone = ZoneInfo(spec.timezone)
+        event.add("dtstart", _displayed(_require_aware(spec.start), zone))
+        event.add("dtend", _displayed(_require_aware(spec.end), zone))
+    event.add("transp", "TRANSPARENT" if spec.transparent else "OPAQUE")
+    event.add("status", "CONFIRMED")
+    event.add("organizer", _mailto(spec.owner))
+    event.add(
+        "attendee",
+        _mailto(spec.owner),
+        parameters={"PARTSTAT": "ACCEPTED", "ROLE": "CHAIR", "CUTYPE": "INDIVIDUAL"},
+    )
+    for address in spec.attendees:
+        event.add(
+            "attendee",
+            _mailto(address),
+            parameters={"PARTSTAT": "NEEDS-ACTION", "ROLE": "REQ-PARTICIPANT", "RSVP": "TRUE"},
+        )
+    # VALUE=TEXT makes parsers escape and unescape , ; \\ and newlines in tag values.
+    event.add(UID_PROPERTY, icalendar.vText(spec.uid), parameters={"VALUE": "TEXT"})
+    for tag, value in sorted(spec.tags.items()):
+        event.add(tag_property(tag), icalendar.vText(str(value)), parameters={"VALUE": "TEXT"})
+    for minutes in spec.reminder_minutes:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", spec.title)
+        alarm.add("trigger", timedelta(minutes=-minutes))
+        event.add_component(alarm)
+    cal.add_component(event)
+    cal.add_missing_timezones()
+    return cal.to_ical()
+
+
+def _as_date(value: datetime | date) -> date:
+    if isinstance(value, datetime):
+        raise ValueError(f"all-day events need dates, got the datetime {value!r}")
+    return value
+
+
+def _displayed(value: datetime, zone: ZoneInfo) -> datetime:
+    """``value`` in the salesperson's zone, or in UTC when local time cannot name the instant.
+
+    A TZID local time in a repeated hour (fall back) means its first occurrence (RFC 5545
+    3.3.5), so the second 01:30 of a New York November night is written in UTC instead.
+    """
+    local = value.astimezone(zone)
+    if local.replace(fold=0).astimezone(UTC) != value.astimezone(UTC):
+        return value.astimezone(UTC)
+    return local
+
+
+def _require_aware(value: datetime | date) -> datetime:
+    if not isinstance(value, datetime):
+        raise ValueError(f"timed events need timezone-aware datetimes, got the date {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"timed events need timezone-aware datetimes, got naive {value!r}")
+    return value
+
+
+def moment(value: datetime | date, zone: ZoneInfo) -> datetime | date:
+    """An iCalendar DTSTART/DTEND value as cadence holds it: aware UTC, or a plain date.
+
+    Floating times (no zone) are read in the salesperson's zone.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=zone)
+        return value.astimezone(UTC)
+    return value
+
+
+def event_bounds(event: icalendar.Event, zone: ZoneInfo) -> tuple[datetime | date, datetime | date]:
+    """An event's ``(start, end)`` as cadence holds them (DTEND, else DURATION, else RFC 5545)."""
+    start = moment(event.decoded("dtstart"), zone)
+    if "dtend" in event:
+        end = moment(event.decoded("dtend"), zone)
+    elif "duration" in event:
+        end = start + event.decoded("duration")
+    elif isinstance(start, datetime):
+        end = start  # RFC 5545 3.6.1: a timed event without DTEND/DURATION lasts no time
+    else:
+        end = start + timedelta(days=1)  # ...and a date one lasts the day
+    return start, end
+
+
+def owner_partstat(event: icalendar.Event, owner: str) -> str:
+    """The owner's PARTSTAT in ``event`` (upper case), or ``""`` when they are not an attendee."""
+    attendees = event.get("attendee", [])
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    for attendee in attendees:
+        if _address(attendee) == owner.lower():
+            return str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
+    return ""
+
+
+def attendee_addresses(event: icalendar.Event) -> tuple[str, ...]:
+    """The event's attendees as lower-case e-mail addresses."""
+    attendees = event.get("attendee", [])
+    if not isinstance(attendees, list):
+        attendees = [attendees]
+    return tuple(_address(a) for a in attendees)
+
+
+def _main_event(cal: icalendar.Calendar) -> icalendar.Event | None:
+    """The master VEVENT of a resource (the one without RECURRENCE-ID), else the first."""
+    events: list[Any] = cal.walk("VEVENT")
+    for event in events:
+        if "recurrence-id" not in event:
+            return event
+    return events[0] if events else None
+
+
+def is_cadence_event(event: icalendar.Event) -> bool:
+    """Whether ``event`` is one of cadence's own: its ``X-CADENCE-UID`` equals its ``UID``.
+
+    A copy a person made in their calendar app keeps the X- property but gets a new UID: it is
+    theirs, not cadence's.
+    """
+    return UID_PROPERTY in event and str(event[UID_PROPERTY]) == str(event.get("uid", ""))
+
+
+def parse_owned(
+    data: bytes | str, *, owner: str, href: str, etag: str | None, zone: ZoneInfo
+) -> RemoteEvent | None:
+    """The :class:`RemoteEvent` in an iCalendar resource, or None when it is not cadence's."""
+    cal = icalendar.Calendar.from_ical(data)
+    event = _main_event(cal)
+    if event is None or not is_cadence_event(event):
+        return None
+    start, end = event_bounds(event, zone)
+    if str(event.get("status", "")).upper() == "CANCELLED":
+        status = "cancelled"
+    elif owner_partstat(event, owner) == "DECLINED":
+        status = "declined"
+    else:
+        status = "confirmed"
+    tags = {
+        _tag_name(name): str(event[name])
+        for name in event
+        if name.startswith(TAG_PREFIX) and name != UID_PROPERTY
+    }
+    return RemoteEvent(
+        uid=str(event["uid"]),
+        owner=owner,
+        start=start,
+        end=end,
+        all_day=not isinstance(start, datetime),
+        status=status,
+        title=str(event.get("summary", "")),
+        etag=etag,
+        remote_id=href,
+        sequence=int(event.get("sequence", 0)),
+        tags=tags,
+    )
+
+
+def matches_spec(event: RemoteEvent, spec: EventSpec) -> bool:
+    """Whether the calendar already holds ``spec`` as it should be (no write needed)."""
+
+    def norm(value: datetime | date) -> datetime | date:
+        return value.astimezone(UTC) if isinstance(value, datetime) else value
+
+    return (
+        event.status == "confirmed"
+        and event.title == spec.title
+        and event.all_day == spec.all_day
+        and norm(event.start) == norm(spec.start)
+        and norm(event.end) == norm(spec.end)
+        and dict(event.tags) == {k: str(v) for k, v in spec.tags.items()}
+    )
+
+
+def is_free(event: icalendar.Event, owner: str) -> bool:
+    """Events that do not block the owner's time: transparent, cancelled or declined."""
+    return (
+        str(event.get("transp", "OPAQUE")).upper() == "TRANSPARENT"
+        or str(event.get("status", "")).upper() == "CANCELLED"
+        or owner_partstat(event, owner) == "DECLINED"
+    )
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The start of ``day`` in ``zone``, in UTC (all-day busy time covers the local day)."""
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)

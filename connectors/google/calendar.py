@@ -1,0 +1,412 @@
+"""The Google Calendar backend (Calendar API v3 through google-api-python-client).
+
+Reading cadence's own events (:meth:`GoogleBackend.list_owned`): Google does not allow a
+``syncToken`` together with ``privateExtendedProperty``, so the first read lists the whole
+calendar once, keeps our tagged events in the state store and remembers ``nextSyncToken``;
+every later read asks only for what changed since (usually one small request). A ``410 GONE``
+(expired token) clears the cache and reads everything again. An event the salesperson deletes
+comes back from the incremental read as ``status="cancelled"``; one deleted before the full read
+is simply absent; events cadence cancels itself are dropped from the cache at once.
+
+Busy time (:meth:`GoogleBackend.busy`): ``freebusy.query`` in windows of at most 90 days (the
+API's limit). Free/busy cannot tell cadence's own events from the salesperson's, so busy blocks
+that touch one of our (opaque) events are re-read exactly with ``events.list`` for just that
+span, dropping our events; blocks that touch none are taken as they are. Which events are ours
+comes from the cache kept by :meth:`~GoogleBackend.list_owned` and by every write (synced first
+only when there is no cache yet): if the salesperson moved one of our events since the last
+sync, its new slot merely counts as busy, which never causes a double booking. Transparent and
+declined events are not busy (Google already leaves them out of free/busy). When cadence books
+into another calendar than ``primary`` (``calendar_id``), both calendars are asked in the same
+query.
+
+Writes (:meth:`GoogleBackend.write`) go in batch requests with deterministic event ids, so a
+create whose response was lost answers ``409`` the second time; the existing event is then read
+and, if it differs (or was deleted, which keeps its id as a ``cancelled`` event), updated to the
+spec.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+from googleapiclient.errors import HttpError
+
+from cadence.model import BusyInterval, require_aware
+from connectors.base import (
+    AuthError,
+    BackendContext,
+    BackendError,
+    CalendarBackend,
+    Cancel,
+    Create,
+    PastEvent,
+    RemoteEvent,
+    Update,
+    WriteOp,
+    WriteResult,
+)
+from connectors.google import config as google_config
+from connectors.google import events as ev
+from connectors.google.batch import Outcome, batch_uri, run_batch
+from connectors.google.client import GoogleClient
+from connectors.google.ids import event_id
+from connectors.google.retry import to_backend_error
+
+log = logging.getLogger(__name__)
+
+FREEBUSY_SPAN = timedelta(days=90)  # longest window freebusy.query accepts
+PAGE_SIZE = 2500  # largest maxResults of events.list
+
+
+class GoogleBackend(CalendarBackend):
+    """Salespeople's Google Calendars (see the module docs for how reads and writes work)."""
+
+    name: ClassVar[str] = "google"
+    config_keys: ClassVar[Mapping[str, str]] = google_config.CONFIG_KEYS
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        super().__init__(config, context)
+        self.client = GoogleClient(config, context)
+        self.calendar_id: str = self.client.settings["calendar_id"]
+        self.send_updates: str = self.client.settings["send_updates"]
+
+    @classmethod
+    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Unknown keys and bad values of ``[calendar.google]``."""
+        return google_config.validate(section)
+
+    # ---------------------------------------------------------------------------- reading
+
+    def list_owned(self, owner: str) -> list[RemoteEvent]:
+        """All of cadence's events in ``owner``'s calendar, synced incrementally."""
+        with self.client.guard(owner, "reading events"):
+            owned = self._sync(owner)
+        return [ev.remote_event(entry, owner) for entry in owned.values()]
+
+    def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
+        """Busy time of ``owner`` in ``[start, end)`` without cadence's own events."""
+        require_aware(start, "busy start")
+        require_aware(end, "busy end")
+        if end <= start:
+            return []
+        zone = self._zone(owner)
+        with self.client.guard(owner, "reading free/busy"):
+            blocks = ev.merge(self._freebusy(owner, start, end))
+            own = [
+                interval
+                for entry in self._owned(owner).values()
+                if entry["status"] == "confirmed"
+                and not entry["declined"]
+                and not entry["transparent"]
+                and (interval := ev.interval_of(entry, zone)) is not None
+            ]
+            clear: list[tuple[datetime, datetime]] = []
+            unclear: list[tuple[datetime, datetime]] = []
+            for block in blocks:
+                touches = any(s < block[1] and e > block[0] for s, e in own)
+                (unclear if touches else clear).append(block)
+            exact = self._exact_busy(owner, unclear, zone) if unclear else []
+        result = ev.merge(clear + exact)
+        return [ev.busy_interval(max(s, start), min(e, end), zone) for s, e in result]
+
+    def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Timed events in ``[start, end)`` that are not cadence's, with their attendees."""
+        require_aware(start, "past_events start")
+        require_aware(end, "past_events end")
+        with self.client.guard(owner, "reading past events"):
+            # Meetings with customers are in the primary calendar, wherever cadence books.
+            items = self._window(owner, start, end, "primary")
+        found = []
+        for item in items:
+            if ev.is_ours(item) or item.get("status") == "cancelled":
+                continue
+            event = ev.past_event(item, owner)
+            if event is not None:
+                found.append(event)
+        return found
+
+    # ---------------------------------------------------------------------------- writing
+
+    def write(self, owner: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply ``ops`` in batch requests; one :class:`WriteResult` per op, in order."""
+        if not ops:
+            return []
+        results: dict[int, WriteResult] = {}
+        written: list[dict[str, Any]] = []  # event resources Google answered with
+        calls: list[tuple[int, Callable[[], Any]]] = []
+        with self.client.guard(owner, "writing events"):
+            events_api = self.client.service(owner, "calendar").events()
+            for index, op in enumerate(ops):
+                if op_owner(op).lower() != owner.lower():
+                    error = BackendError(f"{op_uid(op)}: belongs to {op_owner(op)}, not {owner}")
+                    results[index] = WriteResult(op, error=error)
+                    continue
+                try:
+                    calls.append((index, self._request_factory(events_api, op)))
+                except (ValueError, KeyError) as error:
+                    results[index] = WriteResult(op, error=BackendError(f"{op_uid(op)}: {error}"))
+            outcomes = self._run(calls, "writing events")
+            duplicates = []
+            for index, outcome in outcomes.items():
+                op = ops[index]
+                if isinstance(op, Create) and _status(outcome.error) == 409:
+                    duplicates.append(index)
+                else:
+                    results[index] = self._result(op, outcome, owner, written)
+            if duplicates:
+                results.update(
+                    self._resolve_duplicates(owner, events_api, ops, duplicates, written)
+                )
+            self._remember(owner, written, [r.op for r in results.values() if r.ok])
+            # A part refused for its credentials means the whole owner is unusable: raise
+            # inside the guard, so the session is dropped like any other auth failure.
+            for result in results.values():
+                if isinstance(result.error, AuthError):
+                    raise result.error
+        return [results[index] for index in range(len(ops))]
+
+    def close(self) -> None:
+        """Drop every session."""
+        self.client.close()
+
+    # ---------------------------------------------------------------------------- internals
+
+    def _zone(self, owner: str) -> ZoneInfo:
+        for person in self.context.salespeople:
+            if person.email.lower() == owner.lower():
+                return ZoneInfo(person.timezone)
+        return ZoneInfo("UTC")
+
+    def _state_keys(self, owner: str) -> tuple[str, str]:
+        prefix = f"google:calendar:{owner.lower()}:{self.calendar_id}"
+        return f"{prefix}:sync_token", f"{prefix}:owned"
+
+    def _sync(self, owner: str) -> dict[str, dict[str, Any]]:
+        """Bring the cache of our events up to date; returns it (event id -> compact entry)."""
+        token_key, owned_key = self._state_keys(owner)
+        state = self.context.state
+        token, cached = state.get(token_key), state.get(owned_key)
+        owned: dict[str, dict[str, Any]] = {}
+        items: list[dict[str, Any]] | None = None
+        if token and cached is not None:
+            owned = json.loads(cached)
+            try:
+                items, next_token = self._list_events(owner, {"syncToken": token})
+            except HttpError as error:
+                if error.status_code != 410:
+                    raise
+                log.info("google: sync token of %s expired; reading the calendar again", owner)
+                owned = {}
+        if items is None:
+            items, next_token = self._list_events(owner, {})
+        for item in items:
+            known = item["id"] in owned
+            if item.get("status") == "cancelled":
+                # Deleted events come back as bare {id, status}; only ours matter, and events
+                # cadence cancelled itself were already dropped from the cache.
+                if known:
+                    owned[item["id"]]["status"] = "cancelled"
+            elif ev.is_ours(item):
+                owned[item["id"]] = ev.compact(item, owner)
+            elif known:  # someone removed our tag: no longer ours to manage
+                del owned[item["id"]]
+        state.set(owned_key, json.dumps(owned, sort_keys=True))
+        state.set(token_key, next_token)
+        return owned
+
+    def _list_events(
+        self, owner: str, params: Mapping[str, Any], calendar: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Every page of ``events.list`` with ``params``; the items and ``nextSyncToken``."""
+        events_api = self.client.service(owner, "calendar").events()
+        items: list[dict[str, Any]] = []
+        page_token = None
+        while True:
+            query = dict(params, calendarId=calendar or self.calendar_id, maxResults=PAGE_SIZE)
+            if page_token:
+                query["pageToken"] = page_token
+            page = self.client.retrier.execute(events_api.list, "events.list", **query)
+            items.extend(page.get("items", []))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return items, page.get("nextSyncToken")
+
+    def _window(
+        self, owner: str, start: datetime, end: datetime, calendar: str
+    ) -> list[dict[str, Any]]:
+        params = {"timeMin": ev.rfc3339(start), "timeMax": ev.rfc3339(end), "singleEvents": True}
+        return self._list_events(owner, params, calendar)[0]
+
+    def _busy_calendars(self, owner: str) -> list[str]:
+        """The owner's primary calendar, plus the one cadence books into when that differs."""
+        if self.calendar_id in ("primary", owner):
+            return [owner]
+        return [owner, self.calendar_id]
+
+    def _freebusy(
+        self, owner: str, start: datetime, end: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        freebusy_api = self.client.service(owner, "calendar").freebusy()
+        calendars = self._busy_calendars(owner)
+        blocks: list[tuple[datetime, datetime]] = []
+        chunk_start = start
+        while chunk_start < end:
+            chunk_end = min(end, chunk_start + FREEBUSY_SPAN)
+            body = {
+                "timeMin": ev.rfc3339(chunk_start),
+                "timeMax": ev.rfc3339(chunk_end),
+                "timeZone": "UTC",
+                "items": [{"id": calendar} for calendar in calendars],
+            }
+            answer = self.client.retrier.execute(freebusy_api.query, "freebusy.query", body=body)
+            for calendar in calendars:
+                found = (answer.get("calendars") or {}).get(calendar) or {}
+                if found.get("errors"):
+                    reasons = ", ".join(e.get("reason", "?") for e in found["errors"])
+                    raise BackendError(f"free/busy of {calendar} not available: {reasons}")
+                blocks.extend(
+                    (ev.parse_time(b["start"]), ev.parse_time(b["end"]))
+                    for b in found.get("busy", [])
+                )
+            chunk_start = chunk_end
+        return blocks
+
+    def _exact_busy(
+        self, owner: str, blocks: list[tuple[datetime, datetime]], zone: ZoneInfo
+    ) -> list[tuple[datetime, datetime]]:
+        """The salesperson's own busy time inside ``blocks``, read event by event."""
+        low, high = blocks[0][0], max(e for _, e in blocks)
+        theirs = [
+            interval
+            for calendar in self._busy_calendars(owner)
+            for item in self._window(owner, low, high, calendar)
+            if not ev.is_ours(item)
+            and ev.blocks_time(item, owner)
+            and (interval := ev.interval_of(item, zone)) is not None
+        ]
+        return [
+            (max(s, bs), min(e, be)) for bs, be in blocks for s, e in theirs if s < be and e > bs
+        ]
+
+    def _run(self, calls: list[tuple[int, Callable[[], Any]]], what: str) -> dict[int, Outcome]:
+        uri = batch_uri(self.client.endpoint, "calendar/v3")
+        return run_batch(uri, calls, self.client.retrier, self.client.batch_size, what)
+
+    def _request_factory(self, events_api: Any, op: WriteOp) -> Callable[[], Any]:
+        calendar, send = self.calendar_id, self.send_updates
+        if isinstance(op, Create):
+            body = ev.event_body(op.spec)
+            return partial(events_api.insert, calendarId=calendar, body=body, sendUpdates=send)
+        if isinstance(op, Update):
+            body = ev.event_body(op.spec)
+            target = op.remote_id or body["id"]
+            etag = op.etag
+
+            def update() -> Any:
+                request = events_api.update(
+                    calendarId=calendar, eventId=target, body=body, sendUpdates=send
+                )
+                if etag:
+                    request.headers["If-Match"] = etag
+                return request
+
+            return update
+        target = op.remote_id or event_id(op.uid)
+        return partial(events_api.delete, calendarId=calendar, eventId=target, sendUpdates=send)
+
+    def _result(
+        self, op: WriteOp, outcome: Outcome, owner: str, written: list[dict[str, Any]]
+    ) -> WriteResult:
+        if outcome.error is None:
+            if isinstance(op, Cancel):
+                return WriteResult(op)
+            written.append(outcome.response)
+            return WriteResult(op, event=ev.remote_event(outcome.response, owner))
+        if isinstance(op, Cancel) and _status(outcome.error) in (404, 410):
+            return WriteResult(op)  # already gone: cancelling succeeded
+        return WriteResult(op, error=to_backend_error(outcome.error, f"{op_uid(op)}"))
+
+    def _resolve_duplicates(
+        self,
+        owner: str,
+        events_api: Any,
+        ops: Sequence[WriteOp],
+        indexes: list[int],
+        written: list[dict[str, Any]],
+    ) -> dict[int, WriteResult]:
+        """Creates that met an existing event of the same id: read it, update it if needed."""
+        calendar, send = self.calendar_id, self.send_updates
+        bodies = {i: ev.event_body(ops[i].spec) for i in indexes}  # type: ignore[union-attr]
+        reads = self._run(
+            [
+                (i, partial(events_api.get, calendarId=calendar, eventId=bodies[i]["id"]))
+                for i in indexes
+            ],
+            "reading duplicate events",
+        )
+        results: dict[int, WriteResult] = {}
+        stale = []
+        for index, outcome in reads.items():
+            if outcome.error is not None or ev.matches_spec(outcome.response, bodies[index]):
+                results[index] = self._result(ops[index], outcome, owner, written)
+            else:
+                stale.append(index)
+        updates = self._run(
+            [
+                (
+                    i,
+                    partial(
+                        events_api.update,
+                        calendarId=calendar,
+                        eventId=bodies[i]["id"],
+                        body=bodies[i],
+                        sendUpdates=send,
+                    ),
+                )
+                for i in stale
+            ],
+            "updating duplicate events",
+        )
+        for index, outcome in updates.items():
+            results[index] = self._result(ops[index], outcome, owner, written)
+        return results
+
+    def _owned(self, owner: str) -> dict[str, dict[str, Any]]:
+        """Our events as last synced or written (synced now when nothing is cached)."""
+        cached = self.context.state.get(self._state_keys(owner)[1])
+        return self._sync(owner) if cached is None else json.loads(cached)
+
+    def _remember(self, owner: str, written: list[dict[str, Any]], done: list[WriteOp]) -> None:
+        """Put what a write made into the cache; drop what cadence cancelled, so a cancellation
+        of ours does not read as one by the salesperson. The next sync confirms both."""
+        _, owned_key = self._state_keys(owner)
+        cached = self.context.state.get(owned_key)
+        if cached is None:
+            return  # nothing synced yet: the first sync reads everything anyway
+        owned = json.loads(cached)
+        for item in written:
+            owned[item["id"]] = ev.compact(item, owner)
+        for op in done:
+            if isinstance(op, Cancel):
+                owned.pop(op.remote_id or event_id(op.uid), None)
+        self.context.state.set(owned_key, json.dumps(owned, sort_keys=True))
+
+
+def op_uid(op: WriteOp) -> str:
+    """The uid an operation concerns (for messages)."""
+    return op.uid if isinstance(op, Cancel) else op.spec.uid
+
+
+def op_owner(op: WriteOp) -> str:
+    """The owner an operation is meant for."""
+    return op.owner if isinstance(op, Cancel) else op.spec.owner
+
+
+def _status(error: BaseException | None) -> int | None:
+    return error.status_code if isinstance(error, HttpError) else None

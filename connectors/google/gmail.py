@@ -1,0 +1,216 @@
+"""Contacts from Gmail: messages exchanged with customers' addresses and domains.
+
+The first read searches with ``users.messages.list`` (``(from:a OR to:a OR cc:a ...)
+after:EPOCH``, split into several queries when the list is long) after noting the mailbox's
+current ``historyId``; later reads ask ``users.history.list`` only for messages added since that
+id and filter them locally. Addresses or domains added since the last read are searched for
+once, on their own. A stale history id (``404``) means a full re-read. Messages are fetched in
+batch requests with ``format=metadata`` and only the headers needed.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar
+
+from googleapiclient.errors import HttpError
+
+from cadence.model import require_aware
+from connectors.base import BackendContext, MailMessage, MailSource
+from connectors.google import config as google_config
+from connectors.google.batch import batch_uri, run_batch
+from connectors.google.client import GoogleClient
+from connectors.google.retry import to_backend_error
+
+HEADERS = ("From", "To", "Cc", "Date", "Message-ID", "Subject")
+MAX_QUERY = 1500  # characters per search query; Gmail's own limit is not documented
+PAGE_SIZE = 500  # largest maxResults of messages.list and history.list
+SKIPPED_LABELS = frozenset({"DRAFT", "SPAM", "TRASH"})
+
+
+def build_queries(addresses: Iterable[str], domains: Iterable[str], since: datetime) -> list[str]:
+    """Gmail search queries covering every address and domain, each at most ``MAX_QUERY`` long.
+
+    >>> build_queries(["a@x.com"], ["y.org"], datetime(2027, 1, 1, tzinfo=UTC))
+    ['(from:a@x.com OR to:a@x.com OR cc:a@x.com OR from:@y.org OR to:@y.org OR cc:@y.org) after:1798761600']
+    """  # noqa: E501
+    after = f" after:{int(since.timestamp())}"
+    targets = [*addresses, *(f"@{d}" for d in domains)]
+    terms = [f"from:{t} OR to:{t} OR cc:{t}" for t in targets]
+    queries: list[str] = []
+    current: list[str] = []
+    for term in terms:
+        if current and len(" OR ".join([*current, term])) + len(after) + 2 > MAX_QUERY:
+            queries.append(f"({' OR '.join(current)}){after}")
+            current = []
+        current.append(term)
+    if current:
+        queries.append(f"({' OR '.join(current)}){after}")
+    return queries
+
+
+def parse_message(
+    message: Mapping[str, Any], addresses: set[str], domains: set[str]
+) -> MailMessage | None:
+    """The :class:`MailMessage` for a ``format=metadata`` message, or None when it is not with
+    any of ``addresses``/``domains`` (or is a draft, spam or trash)."""
+    labels = set(message.get("labelIds") or [])
+    if labels & SKIPPED_LABELS:
+        return None
+    headers: dict[str, str] = {}
+    for header in (message.get("payload") or {}).get("headers") or []:
+        headers.setdefault(str(header.get("name", "")).lower(), str(header.get("value", "")))
+
+    def people(*names: str) -> list[str]:
+        pairs = email.utils.getaddresses([headers.get(n, "") for n in names])
+        return [address.lower() for _, address in pairs if "@" in address]
+
+    senders, recipients = people("from"), people("to", "cc")
+    involved = set(senders) | set(recipients)
+    if not any(a in addresses or a.rpartition("@")[2] in domains for a in involved):
+        return None
+    outgoing = "SENT" in labels
+    return MailMessage(
+        message_id=headers.get("message-id", "").strip() or str(message["id"]),
+        at=datetime.fromtimestamp(int(message["internalDate"]) / 1000, UTC),
+        outgoing=outgoing,
+        addresses=tuple(dict.fromkeys(recipients if outgoing else senders)),
+        subject=headers.get("subject", ""),
+    )
+
+
+class GmailSource(MailSource):
+    """Gmail mailboxes of salespeople, read incrementally (see the module docs)."""
+
+    name: ClassVar[str] = "google"
+    config_keys: ClassVar[Mapping[str, str]] = google_config.CONFIG_KEYS
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        super().__init__(config, context)
+        self.client = GoogleClient(config, context)
+
+    @classmethod
+    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Unknown keys and bad values of ``[calendar.google]``."""
+        return google_config.validate(section)
+
+    def messages(
+        self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
+    ) -> list[MailMessage]:
+        """Messages with the given addresses/domains newer than ``since``, new since last call."""
+        require_aware(since, "since")
+        wanted = {a.strip().lower() for a in addresses if a.strip()}
+        wanted_domains = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
+        history_key, watched_key = self._state_keys(owner)
+        state = self.context.state
+        with self.client.guard(owner, "reading Gmail"):
+            users = self.client.service(owner, "gmail").users()
+            history_id = state.get(history_key)
+            watched = json.loads(state.get(watched_key) or "null")
+            ids: set[str] = set()
+            search, search_domains = wanted, wanted_domains
+            if history_id and watched is not None:
+                try:
+                    added, history_id = self._history(users, history_id)
+                    ids |= added
+                    search = wanted - set(watched["addresses"])
+                    search_domains = wanted_domains - set(watched["domains"])
+                except HttpError as error:
+                    if error.status_code != 404:
+                        raise
+                    history_id = None  # too old: Gmail keeps about a week of history
+            if not history_id:
+                # Noted before searching, so a message arriving meanwhile is seen next time.
+                profile = self.client.retrier.execute(users.getProfile, "getProfile", userId="me")
+                history_id = str(profile["historyId"])
+            if search or search_domains:
+                ids |= self._search(users, sorted(search), sorted(search_domains), since)
+            found = self._fetch(owner, users, sorted(ids), wanted, wanted_domains)
+        state.set(history_key, history_id)
+        state.set(
+            watched_key,
+            json.dumps({"addresses": sorted(wanted), "domains": sorted(wanted_domains)}),
+        )
+        return sorted((m for m in found if m.at > since), key=lambda m: (m.at, m.message_id))
+
+    def close(self) -> None:
+        """Drop every session."""
+        self.client.close()
+
+    def _state_keys(self, owner: str) -> tuple[str, str]:
+        prefix = f"google:gmail:{owner.lower()}"
+        return f"{prefix}:history_id", f"{prefix}:watched"
+
+    def _history(self, users: Any, start: str) -> tuple[set[str], str]:
+        ids: set[str] = set()
+        latest = start
+        page_token = None
+        while True:
+            query: dict[str, Any] = {
+                "userId": "me",
+                "startHistoryId": start,
+                "historyTypes": "messageAdded",
+                "maxResults": PAGE_SIZE,
+            }
+            if page_token:
+                query["pageToken"] = page_token
+            page = self.client.retrier.execute(users.history().list, "history.list", **query)
+            for record in page.get("history", []):
+                for added in record.get("messagesAdded", []):
+                    ids.add(added["message"]["id"])
+            latest = str(page.get("historyId", latest))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                return ids, latest
+
+    def _search(
+        self, users: Any, addresses: list[str], domains: list[str], since: datetime
+    ) -> set[str]:
+        ids: set[str] = set()
+        for q in build_queries(addresses, domains, since):
+            page_token = None
+            while True:
+                query: dict[str, Any] = {"userId": "me", "q": q, "maxResults": PAGE_SIZE}
+                if page_token:
+                    query["pageToken"] = page_token
+                page = self.client.retrier.execute(users.messages().list, "messages.list", **query)
+                ids.update(m["id"] for m in page.get("messages", []))
+                page_token = page.get("nextPageToken")
+                if not page_token:
+                    break
+        return ids
+
+    def _fetch(
+        self, owner: str, users: Any, ids: list[str], addresses: set[str], domains: set[str]
+    ) -> list[MailMessage]:
+        calls: list[tuple[str, Callable[[], Any]]] = [
+            (
+                message_id,
+                partial(
+                    users.messages().get,
+                    userId="me",
+                    id=message_id,
+                    format="metadata",
+                    metadataHeaders=list(HEADERS),
+                ),
+            )
+            for message_id in ids
+        ]
+        uri = batch_uri(self.client.endpoint, "gmail/v1")
+        outcomes = run_batch(
+            uri, calls, self.client.retrier, self.client.batch_size, "messages.get"
+        )
+        found = []
+        for key, outcome in outcomes.items():
+            if outcome.error is not None:
+                if isinstance(outcome.error, HttpError) and outcome.error.status_code == 404:
+                    continue  # deleted since it was listed
+                raise to_backend_error(outcome.error, f"google messages.get {key} for {owner}")
+            message = parse_message(outcome.response, addresses, domains)
+            if message is not None:
+                found.append(message)
+        return found

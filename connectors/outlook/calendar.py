@@ -1,0 +1,572 @@
+"""The ``outlook`` calendar backend: salespeople's Microsoft 365 calendars through Graph.
+
+How each part of the contract is met:
+
+* **Busy time** of one owner (:meth:`OutlookBackend.busy`) comes from
+  ``/users/{owner}/calendarView``: only the event view can tell cadence's own events (which carry
+  our extended property) from the salesperson's, and ``busy()`` must leave ours out. Events shown
+  as ``free`` or ``workingElsewhere``, cancelled ones and ones the owner declined do not block
+  time; all-day busy events (out of office) come back as whole local days with ``all_day=True``.
+  :meth:`OutlookBackend.busy_many` answers for a whole team through ``getSchedule`` (20
+  mailboxes and 62 days per request), taking our events out by matching (see :mod:`.schedule`).
+* **Our events** are found by their ``cadence_owned`` extended property (one ``$filter`` query, the
+  *full read*); afterwards ``/users/{owner}/calendarView/delta`` reports what changed. The delta
+  link, the delta window and what we know of our events are kept per owner in the
+  :class:`StateStore`; when the server says the sync state is gone (410, ``SyncStateNotFound``,
+  ``resyncRequired``) or the state is lost, the next call does a full read again. Delta answers
+  carry no extended properties, so changes are matched to our events by Graph id; an event the
+  delta reports ``@removed`` is looked up once, because leaving the delta window (moved far away)
+  is reported the same way as a deletion.
+* **Writes** go out as ``$batch`` requests of at most 20 parts. A create carries a
+  ``transactionId`` derived from the booking uid, which Graph deduplicates on, and its uid is
+  recorded as *pending* in the state before it is sent: if the answer is lost, the next write
+  looks the uid up before creating again, so a lost response never makes a second event.
+* **Invitations.** When a spec has attendees, Graph (Exchange) sends the meeting invitations and,
+  on cancellation through ``/cancel``, the cancellation notices itself. cadence must therefore
+  never also send an iMIP invite by e-mail for an Outlook event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from cadence.model import BusyInterval, require_aware
+from connectors.base import (
+    BackendContext,
+    BackendError,
+    CalendarBackend,
+    Cancel,
+    Create,
+    EventSpec,
+    NotFoundError,
+    PastEvent,
+    RemoteEvent,
+    Update,
+    WriteOp,
+    WriteResult,
+)
+from connectors.outlook.auth import GraphAuth
+from connectors.outlook.client import PREFER_UTC, BatchRequest, GraphClient, Reply, SyncStateGone
+from connectors.outlook.schedule import NOT_BUSY, OwnInterval, schedule_busy
+from connectors.outlook.settings import CONFIG_KEYS, OutlookSettings, validate
+from connectors.outlook.wire import (
+    EVENT_FIELDS,
+    EXPAND_PROPS,
+    OWNED_FILTER,
+    UID_PROP,
+    day_bounds,
+    event_body,
+    event_from_json,
+    event_span,
+    event_to_json,
+    is_owned,
+    property_filter,
+    remote_event,
+    transaction_id,
+    utc_text,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+# The delta window: from a month back to two years ahead, renewed (full read) after a year.
+DELTA_BACK = timedelta(days=31)
+DELTA_AHEAD = timedelta(days=731)
+DELTA_RENEW = timedelta(days=365)
+_PAGED = {"Prefer": f"{PREFER_UTC}, odata.maxpagesize={PAGE_SIZE}"}
+
+
+def connect(settings: OutlookSettings, context: BackendContext) -> GraphClient:
+    """A :class:`GraphClient` for ``settings`` (shared by the calendar backend and mail)."""
+    auth = GraphAuth(settings, context.env)
+    return GraphClient(
+        settings.graph_endpoint,
+        auth,
+        max_retries=settings.max_retries,
+        timeout=settings.timeout,
+        sleep=context.sleep,
+        verify=str(settings.ca_bundle) if settings.ca_bundle else True,
+    )
+
+
+def user_path(owner: str) -> str:
+    """``/users/{owner}`` with the address escaped for a URL path."""
+    return f"/users/{quote(owner, safe='@')}"
+
+
+@dataclass
+class OwnerCalendar:
+    """What we keep per owner between calls (JSON in the state store)."""
+
+    delta: str | None = None
+    window_start: datetime | None = None
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)  # Graph id -> event_to_json
+    pending: set[str] = field(default_factory=set)  # uids of creates with unknown outcome
+
+    def by_uid(self) -> dict[str, str]:
+        return {data["uid"]: gid for gid, data in self.events.items()}
+
+    def dumps(self) -> str:
+        return json.dumps(
+            {
+                "delta": self.delta,
+                "window_start": self.window_start.isoformat() if self.window_start else None,
+                "events": self.events,
+                "pending": sorted(self.pending),
+            }
+        )
+
+    @classmethod
+    def loads(cls, text: str) -> OwnerCalendar:
+        data = json.loads(text)
+        start = data.get("window_start")
+        return cls(
+            delta=data.get("delta"),
+            window_start=datetime.fromisoformat(start) if start else None,
+            events=dict(data.get("events") or {}),
+            pending=set(data.get("pending") or ()),
+        )
+
+
+class OutlookBackend(CalendarBackend):
+    """Salespeople's calendars in Microsoft 365 / Exchange Online, through Microsoft Graph."""
+
+    name = "outlook"
+    config_keys = CONFIG_KEYS
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        """``config`` is the validated ``[calendar.outlook]`` section; nothing is sent yet."""
+        super().__init__(config, context)
+        self.settings = OutlookSettings.from_config(config, context.base_dir)
+        self._graph: GraphClient | None = None
+
+    @classmethod
+    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Unknown keys and bad values of ``[calendar.outlook]``."""
+        return validate(section)
+
+    @property
+    def graph(self) -> GraphClient:
+        """The Graph client, made on first use."""
+        if self._graph is None:
+            self._graph = connect(self.settings, self.context)
+        return self._graph
+
+    def close(self) -> None:
+        """Close the HTTP session. Idempotent."""
+        if self._graph is not None:
+            self._graph.close()
+            self._graph = None
+
+    # ---------------------------------------------------------------------------- reading time
+
+    def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
+        """Busy time of ``owner`` in ``[start, end)`` from calendarView, without our events."""
+        zone = self._zone(owner)
+        out = []
+        for item in self._view(owner, start, end):
+            if is_owned(item) or item.get("isCancelled") or _declined(item):
+                continue
+            if item.get("showAs") in NOT_BUSY:
+                continue
+            first, last, all_day = event_span(item)
+            out.append(BusyInterval(*_instants(first, last, zone), all_day=all_day))
+        return sorted(out, key=lambda b: (b.start, b.end))
+
+    def busy_many(
+        self, owners: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[BusyInterval] | BackendError]:
+        """Busy time of several owners at once through ``getSchedule`` (20 mailboxes and 62
+        days per request), each owner's result or error; same meaning as :meth:`busy`.
+
+        Our own events are recognised by time and status from what :meth:`list_owned` last
+        saw, so call this after ``list_owned`` in a cycle (an owner never read is read first).
+        Whole-call failures (auth, throttling beyond the retries) raise.
+        """
+        aware(start, "start")
+        aware(end, "end")
+        if end <= start:
+            return {owner: [] for owner in owners}
+        result: dict[str, list[BusyInterval] | BackendError] = {}
+        own: dict[str, list[OwnInterval]] = {}
+        for owner in owners:
+            try:
+                calendar = self._load(owner) or self._sync(owner)
+            except BackendError as exc:  # this mailbox only
+                result[owner] = exc
+                continue
+            zone = self._zone(owner)
+            own[owner] = [
+                (*_instants(event.start, event.end, zone), data.get("show_as", "busy"))
+                for data in calendar.events.values()
+                if data.get("show_as", "busy") not in NOT_BUSY
+                and (event := event_from_json(owner, data)).status != "cancelled"
+            ]
+        healthy = [owner for owner in owners if owner in own]
+        if healthy:
+            path = f"{user_path(healthy[0])}/calendar/getSchedule"
+            zones = {owner: self._zone(owner) for owner in healthy}
+            result.update(schedule_busy(self.graph, path, healthy, start, end, zones, own))
+        return {owner: result[owner] for owner in owners}
+
+    def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """The owner's own meetings in ``[start, end)`` (not cadence's), with attendees."""
+        zone = self._zone(owner)
+        out = []
+        for item in self._view(owner, start, end):
+            if is_owned(item) or item.get("isCancelled"):
+                continue
+            first, last, _ = event_span(item)
+            begin, finish = _instants(first, last, zone)
+            attendees = tuple(
+                sorted(
+                    {
+                        str(a["emailAddress"]["address"]).lower()
+                        for a in item.get("attendees") or ()
+                        if (a.get("emailAddress") or {}).get("address")
+                    }
+                    - {owner.lower()}
+                )
+            )
+            out.append(
+                PastEvent(
+                    remote_id=str(item["id"]),
+                    start=begin,
+                    end=finish,
+                    title=str(item.get("subject") or ""),
+                    attendees=attendees,
+                    declined=_declined(item),
+                )
+            )
+        return sorted(out, key=lambda p: (p.start, p.remote_id))
+
+    def _view(self, owner: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        aware(start, "start")
+        aware(end, "end")
+        if end <= start:
+            return
+        params = {
+            "startDateTime": utc_text(start),
+            "endDateTime": utc_text(end),
+            "$select": EVENT_FIELDS,
+            "$expand": EXPAND_PROPS,
+            "$top": str(PAGE_SIZE),
+        }
+        for page in self.graph.pages(f"{user_path(owner)}/calendarView", params, headers=_PAGED):
+            yield from page.get("value") or ()
+
+    # ---------------------------------------------------------------------------- our events
+
+    def list_owned(self, owner: str) -> list[RemoteEvent]:
+        """cadence's events in ``owner``'s calendar as they are now (delta since last call)."""
+        calendar = self._sync(owner)
+        events = [event_from_json(owner, data) for data in calendar.events.values()]
+        return sorted(events, key=lambda e: e.uid)
+
+    def _sync(self, owner: str) -> OwnerCalendar:
+        calendar = self._load(owner)
+        now = self._now()
+        stale = (
+            calendar is None
+            or calendar.delta is None
+            or calendar.window_start is None
+            or now - calendar.window_start > DELTA_RENEW
+        )
+        if calendar is None or stale:
+            calendar = self._full_read(owner, now)
+        else:
+            try:
+                self._read_delta(owner, calendar, calendar.delta or "", None)
+            except SyncStateGone as exc:
+                log.info("Outlook sync state of %s is gone (%s): reading again", owner, exc)
+                calendar = self._full_read(owner, now)
+        self._save(owner, calendar)
+        return calendar
+
+    def _full_read(self, owner: str, now: datetime) -> OwnerCalendar:
+        """Every event of ours (by extended property), then a fresh delta link."""
+        calendar = OwnerCalendar(window_start=now - DELTA_BACK)
+        params = {"$filter": OWNED_FILTER, "$expand": EXPAND_PROPS, "$select": EVENT_FIELDS}
+        for page in self.graph.pages(f"{user_path(owner)}/events", params, headers=_PAGED):
+            for item in page.get("value") or ():
+                self._remember(owner, calendar, item, None)
+        # The full read is authoritative: a pending create it does not show never happened.
+        assert calendar.window_start is not None
+        window = {
+            "startDateTime": utc_text(calendar.window_start),
+            "endDateTime": utc_text(calendar.window_start + DELTA_AHEAD),
+        }
+        self._read_delta(owner, calendar, f"{user_path(owner)}/calendarView/delta", window)
+        return calendar
+
+    def _read_delta(
+        self, owner: str, calendar: OwnerCalendar, url: str, params: Mapping[str, str] | None
+    ) -> None:
+        removed: list[str] = []
+        link = None
+        for page in self.graph.pages(url, params, headers=_PAGED):
+            for item in page.get("value") or ():
+                gid = str(item.get("id"))
+                if gid not in calendar.events:
+                    continue  # not ours: delta answers carry no extended properties
+                if "@removed" in item:
+                    removed.append(gid)
+                else:
+                    known = event_from_json(owner, calendar.events[gid])
+                    self._remember(owner, calendar, item, known)
+            link = page.get("@odata.deltaLink") or link
+        if not link:
+            raise BackendError("calendarView/delta ended without an @odata.deltaLink")
+        calendar.delta = link
+        for gid in removed:
+            # Deleted, or moved out of the delta window? Only the event itself can tell.
+            reply = self.graph.call(
+                "GET",
+                f"{user_path(owner)}/events/{gid}",
+                params={"$select": EVENT_FIELDS, "$expand": EXPAND_PROPS},
+            )
+            if reply.status == 404:
+                calendar.events.pop(gid, None)
+            elif reply.ok:
+                self._remember(owner, calendar, reply.body, None)
+            else:
+                raise reply.error("GET event")
+
+    def _remember(
+        self,
+        owner: str,
+        calendar: OwnerCalendar,
+        item: Mapping[str, Any],
+        known: RemoteEvent | None,
+        has_attendees: bool | None = None,
+        sequence: int | None = None,
+    ) -> RemoteEvent:
+        event = remote_event(owner, item, known, sequence)
+        if has_attendees is None:
+            has_attendees = bool(item.get("attendees"))
+        stored = event_to_json(event, has_attendees)
+        gid = str(item["id"])
+        before = calendar.events.get(gid, {})
+        stored["show_as"] = item.get("showAs") or before.get("show_as") or "busy"
+        calendar.events[gid] = stored
+        calendar.pending.discard(event.uid)
+        return event
+
+    # ---------------------------------------------------------------------------- writing
+
+    def write(self, owner: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply ``ops`` through ``$batch``; idempotent on uid (see the module docs)."""
+        if not ops:
+            return []
+        calendar = self._load(owner)
+        if calendar is None:
+            calendar = self._sync(owner)  # a full read: every uid of ours is then known
+        self._look_up(owner, calendar, ops)
+        results: dict[int, WriteResult] = {}
+        sent: list[tuple[int, BatchRequest]] = []
+        by_uid = calendar.by_uid()
+        for index, op in enumerate(ops):
+            try:
+                request = self._request(owner, calendar, by_uid, op)
+            except ValueError as exc:  # a spec Graph cannot take (naive time, bad zone...)
+                request = WriteResult(op, error=BackendError(f"invalid event: {exc}"))
+            if isinstance(request, WriteResult):
+                results[index] = request
+            else:
+                sent.append((index, request))
+        # Record pending creates before sending: a crash or a lost answer leaves them known.
+        self._save(owner, calendar)
+        try:
+            replies = self.graph.batch([request for _, request in sent])
+            retry: list[tuple[int, BatchRequest]] = []
+            for (index, request), reply in zip(sent, replies, strict=True):
+                op = ops[index]
+                if isinstance(op, Create) and request.method == "PATCH" and reply.status == 404:
+                    # Ours once, deleted in Outlook since: the create makes it anew, under a
+                    # transactionId of its own (the first one belongs to the deleted event).
+                    gone = _event_id(request.url)
+                    calendar.events.pop(gone, None)
+                    retry.append((index, self._create_request(calendar, op.spec, gone)))
+                    continue
+                results[index] = self._result(owner, calendar, op, request, reply)
+            if retry:
+                replies = self.graph.batch([request for _, request in retry])
+                for (index, request), reply in zip(retry, replies, strict=True):
+                    results[index] = self._result(owner, calendar, ops[index], request, reply)
+        finally:
+            self._save(owner, calendar)
+        return [results[i] for i in range(len(ops))]
+
+    def _look_up(self, owner: str, calendar: OwnerCalendar, ops: Sequence[WriteOp]) -> None:
+        """Find by uid the events we may have but do not know: creates whose answer was lost,
+        and updates or cancels of uids we have not seen (with no remote id to go by)."""
+        known = calendar.by_uid()
+        wanted = []
+        for op in ops:
+            uid = op.uid if isinstance(op, Cancel) else op.spec.uid
+            given_id = None if isinstance(op, Create) else op.remote_id
+            if uid in known or given_id or uid in wanted:
+                continue
+            if isinstance(op, Create) and uid not in calendar.pending:
+                continue
+            wanted.append(uid)
+        if not wanted:
+            return
+        query = {"$select": EVENT_FIELDS, "$expand": EXPAND_PROPS}
+        requests_ = [
+            BatchRequest(
+                "GET",
+                f"{user_path(owner)}/events?"
+                + urlencode({"$filter": property_filter(UID_PROP, uid), **query}, quote_via=quote),
+            )
+            for uid in wanted
+        ]
+        for uid, reply in zip(wanted, self.graph.batch(requests_), strict=True):
+            if not reply.ok:
+                raise reply.error("GET events by uid")
+            for item in (reply.body or {}).get("value") or ():
+                self._remember(owner, calendar, item, None)
+            calendar.pending.discard(uid)  # looked up: now we know whether it exists
+
+    def _request(
+        self, owner: str, calendar: OwnerCalendar, by_uid: dict[str, str], op: WriteOp
+    ) -> BatchRequest | WriteResult:
+        """The Graph request for ``op``, or its result when nothing needs sending."""
+        if isinstance(op, Cancel):
+            gid = op.remote_id or by_uid.get(op.uid)
+            if op.owner.lower() != owner.lower():
+                return WriteResult(op, error=BackendError(f"cancel for {op.owner} sent to {owner}"))
+            if gid is None:
+                return WriteResult(op)  # already gone
+            headers = {"If-Match": op.etag} if op.etag else {}
+            path = f"{user_path(owner)}/events/{gid}"
+            if calendar.events.get(gid, {}).get("attendees"):
+                # The organizer's cancel: Exchange notifies the attendees and removes the event.
+                return BatchRequest(
+                    "POST", f"{path}/cancel", {"comment": "Cancelled by cadence."}, headers
+                )
+            return BatchRequest("DELETE", path, None, headers)
+        spec = op.spec
+        if spec.owner.lower() != owner.lower():
+            return WriteResult(op, error=BackendError(f"event for {spec.owner} sent to {owner}"))
+        gid = (op.remote_id if isinstance(op, Update) else None) or by_uid.get(spec.uid)
+        if gid is not None:
+            etag = op.etag if isinstance(op, Update) else None
+            return BatchRequest(
+                "PATCH",
+                f"{user_path(owner)}/events/{gid}",
+                event_body(spec, create=False),
+                {"If-Match": etag} if etag else {},
+            )
+        if isinstance(op, Update):
+            return WriteResult(op, error=NotFoundError(f"no event with uid {spec.uid}"))
+        return self._create_request(calendar, spec)
+
+    def _create_request(
+        self, calendar: OwnerCalendar, spec: EventSpec, replacing: str = ""
+    ) -> BatchRequest:
+        body = event_body(spec, create=True)  # a spec Graph cannot take raises before pending
+        if replacing:
+            body["transactionId"] = transaction_id(f"{spec.uid}/{replacing}")
+        calendar.pending.add(spec.uid)
+        return BatchRequest("POST", f"{user_path(spec.owner)}/events", body)
+
+    def _result(
+        self,
+        owner: str,
+        calendar: OwnerCalendar,
+        op: WriteOp,
+        request: BatchRequest,
+        reply: Reply,
+    ) -> WriteResult:
+        if reply.status in (401, 403):
+            raise reply.error(f"{request.method} event")  # the whole mailbox is out of reach
+        gid = _event_id(request.url)
+        if isinstance(op, Cancel):
+            if reply.ok or reply.status == 404:
+                calendar.events.pop(gid, None)
+                return WriteResult(op)
+            return WriteResult(op, error=reply.error(f"{request.method} event"))
+        spec = op.spec
+        if reply.ok and isinstance(reply.body, dict):
+            # Answers to POST/PATCH do not repeat the extended properties: take uid/tags from
+            # the spec we sent.
+            known = RemoteEvent(
+                uid=spec.uid, owner=owner, start=spec.start, end=spec.end, tags=dict(spec.tags)
+            )
+            before = calendar.events.get(str(reply.body.get("id")), {})
+            sequence = int(before.get("sequence", -1)) + 1 if request.method == "PATCH" else 0
+            event = self._remember(
+                owner, calendar, reply.body, known, bool(spec.attendees), max(sequence, 0)
+            )
+            return WriteResult(op, event=event)
+        if reply.status == 404:
+            calendar.events.pop(gid, None)
+        elif 400 <= reply.status < 500 and reply.status != 429:
+            calendar.pending.discard(spec.uid)  # refused: certainly not created
+        return WriteResult(op, error=reply.error(f"{request.method} event"))
+
+    # ---------------------------------------------------------------------------- helpers
+
+    def _state_key(self, owner: str) -> str:
+        return f"outlook:{owner.lower()}:calendar"
+
+    def _load(self, owner: str) -> OwnerCalendar | None:
+        text = self.context.state.get(self._state_key(owner))
+        if not text:
+            return None
+        try:
+            return OwnerCalendar.loads(text)
+        except (ValueError, KeyError, TypeError):
+            log.warning("Outlook state of %s unreadable: reading the calendar again", owner)
+            return None
+
+    def _save(self, owner: str, calendar: OwnerCalendar) -> None:
+        self.context.state.set(self._state_key(owner), calendar.dumps())
+
+    def _now(self) -> datetime:
+        now = self.context.now() if self.context.now else datetime.now(UTC)
+        return require_aware(now, "now").astimezone(UTC)
+
+    def _zone(self, owner: str) -> str:
+        for person in self.context.salespeople:
+            if person.email.lower() == owner.lower():
+                return person.timezone
+        return "UTC"
+
+
+def aware(value: datetime, what: str) -> datetime:
+    """``value`` if timezone-aware; a naive one is a caller's bug, reported as BackendError."""
+    try:
+        return require_aware(value, what)
+    except ValueError as exc:
+        raise BackendError(str(exc)) from exc
+
+
+def _event_id(url: str) -> str:
+    """The Graph id in ``/users/{owner}/events/{id}`` (or ``.../{id}/cancel``)."""
+    parts = url.split("?", 1)[0].split("/")
+    return parts[parts.index("events") + 1] if "events" in parts[:-1] else ""
+
+
+def _declined(item: Mapping[str, Any]) -> bool:
+    return (item.get("responseStatus") or {}).get("response") == "declined"
+
+
+def _instants(
+    first: datetime | date, last: datetime | date, zone: str
+) -> tuple[datetime, datetime]:
+    """Aware instants of an event span; an all-day span covers whole days in ``zone``."""
+    if isinstance(first, datetime) and isinstance(last, datetime):
+        return first, last
+    assert isinstance(first, date) and isinstance(last, date)
+    return day_bounds(first, zone)[0], day_bounds(last, zone)[0]
+
+
+__all__ = ["OutlookBackend", "connect"]

@@ -1,0 +1,292 @@
+"""HTTP to Microsoft Graph: one ``requests`` session, bounded retries, paging and ``$batch``.
+
+Retries cover what Graph documents as transient: 429 (throttled), 500/502/503/504 and lost
+connections, each waiting for the server's ``Retry-After`` when it sends one, otherwise backing
+off exponentially. They are bounded by ``max_retries``; a wait longer than :data:`MAX_WAIT` is not
+slept through but handed up as :class:`TransientError` with ``retry_after``, so the daemon
+reschedules the owner instead of blocking everyone. Re-sending a write is safe here: creates carry
+a ``transactionId`` Graph deduplicates on, updates are whole-value PATCHes, and deleting an event
+that is already gone counts as done.
+
+Inside a ``$batch`` every part has its own status: throttled parts are re-sent after the largest
+``Retry-After`` among them while finished parts are kept.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from connectors.base import AuthError, BackendError, ConflictError, NotFoundError, TransientError
+from connectors.outlook.auth import GraphAuth
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+SYNC_STATE_GONE = frozenset({"SyncStateNotFound", "SyncStateInvalid", "resyncRequired"})
+MAX_BATCH = 20  # Graph's limit of requests in one $batch
+MAX_WAIT = 120.0  # longer Retry-After values are handed to the caller, not slept through
+# Graph answers in UTC when asked; all times we parse rely on it.
+PREFER_UTC = 'outlook.timezone="UTC"'
+
+
+class SyncStateGone(BackendError):
+    """A delta link the server no longer knows (410 / SyncStateNotFound / resyncRequired)."""
+
+
+@dataclass
+class Reply:
+    """One Graph answer: an HTTP response or one part of a ``$batch`` response."""
+
+    status: int
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def retry_after(self) -> float | None:
+        return parse_retry_after(_header(self.headers, "Retry-After"))
+
+    def error(self, what: str) -> BackendError:
+        """The contract error for this non-2xx reply, its message naming ``what`` failed."""
+        code, message = "", ""
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
+            code = str(self.body["error"].get("code", ""))
+            message = str(self.body["error"].get("message", ""))
+        text = f"{what}: HTTP {self.status} {code} {message}".rstrip()
+        if self.status == 401 or self.status == 403:
+            return AuthError(text)
+        if self.status == 404:
+            return NotFoundError(text)
+        if self.status in (409, 412):
+            return ConflictError(text)
+        if self.status == 410 or code in SYNC_STATE_GONE:
+            return SyncStateGone(text)
+        if self.status in RETRY_STATUSES:
+            return TransientError(text, self.retry_after)
+        return BackendError(text)
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One part of a ``$batch``: ``url`` relative to the Graph version root (``/users/...``)."""
+
+    method: str
+    url: str
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), None if absent."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    for key, value in headers.items():
+        if key.lower() == name.lower():
+            return value
+    return None
+
+
+class GraphClient:
+    """Authenticated calls to one Graph endpoint."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        auth: GraphAuth,
+        *,
+        max_retries: int,
+        timeout: float,
+        sleep: Callable[[float], None] | None = None,
+        verify: str | bool = True,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.auth = auth
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.sleep = sleep or time.sleep
+        self.verify = verify  # per request: REQUESTS_CA_BUNDLE would override a session setting
+        self.session = requests.Session()
+        self.session.headers["Prefer"] = PREFER_UTC
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()
+
+    def url(self, path: str) -> str:
+        """Absolute URL of ``path`` (a ``/users/...`` path, or already absolute)."""
+        return path if urlsplit(path).scheme else f"{self.endpoint}{path}"
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Reply:
+        """Send one request with retries; returns the final reply, 2xx or not (not raised).
+
+        Raises AuthError (no token, or Graph refused a fresh one), TransientError (retries
+        exhausted on a connection failure), BackendError (a request requests cannot send).
+        """
+        url = self.url(path)
+        attempt = 0
+        refreshed = False
+        while True:
+            try:
+                reply = self._send(method, url, params, body, headers)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt >= self.max_retries:
+                    raise TransientError(f"{method} {_kind(url)}: {exc}") from exc
+                self._wait(None, attempt)
+                attempt += 1
+                continue
+            except requests.RequestException as exc:  # a malformed URL or request: our bug
+                raise BackendError(f"{method} {_kind(url)}: {exc}") from exc
+            if reply.status == 401 and not refreshed:
+                # An expired or revoked token: ask for a new one once.
+                self.auth.forget_token()
+                refreshed = True
+                continue
+            if reply.status not in RETRY_STATUSES or attempt >= self.max_retries:
+                return reply
+            if (reply.retry_after or 0) > MAX_WAIT:
+                return reply
+            self._wait(reply.retry_after, attempt)
+            attempt += 1
+
+    def json(
+        self, method: str, path: str, *, params: Mapping[str, str] | None = None, body: Any = None
+    ) -> Any:
+        """Like :meth:`call`, but a non-2xx reply raises its contract error."""
+        reply = self.call(method, path, params=params, body=body)
+        if not reply.ok:
+            raise reply.error(f"{method} {_kind(path)}")
+        return reply.body
+
+    def pages(
+        self, path: str, params: Mapping[str, str] | None = None, *, headers: Any = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of a collection, following ``@odata.nextLink``; the last page holds the
+        ``@odata.deltaLink`` when the collection is a delta query. Non-2xx raises."""
+        url: str | None = path
+        query: Mapping[str, str] | None = params
+        while url:
+            reply = self.call("GET", url, params=query, headers=headers)
+            if not reply.ok:
+                raise reply.error(f"GET {_kind(url)}")
+            page = reply.body if isinstance(reply.body, dict) else {}
+            yield page
+            url, query = page.get("@odata.nextLink"), None  # the link carries the query
+
+    def batch(self, requests_: Sequence[BatchRequest]) -> list[Reply]:
+        """Send ``requests_`` as ``$batch`` calls of at most 20 parts; one reply per request.
+
+        Parts answered 429/5xx are re-sent (honouring their ``Retry-After``) up to
+        ``max_retries`` times; after that their last reply is returned as is.
+        """
+        replies: list[Reply | None] = [None] * len(requests_)
+        for first in range(0, len(requests_), MAX_BATCH):
+            chunk = range(first, min(first + MAX_BATCH, len(requests_)))
+            self._batch_chunk(requests_, list(chunk), replies)
+        return [r for r in replies if r is not None]
+
+    # ----------------------------------------------------------------------------------------
+
+    def _batch_chunk(
+        self, requests_: Sequence[BatchRequest], indexes: list[int], out: list[Reply | None]
+    ) -> None:
+        pending = indexes
+        for attempt in range(self.max_retries + 1):
+            payload = {"requests": [_batch_part(str(i), requests_[i]) for i in pending]}
+            reply = self.call("POST", "/$batch", body=payload)
+            if not reply.ok:
+                raise reply.error("POST $batch")
+            answers = {str(a.get("id")): a for a in (reply.body or {}).get("responses", [])}
+            retry: list[int] = []
+            waits: list[float] = []
+            for i in pending:
+                answer = answers.get(str(i))
+                if answer is None:
+                    out[i] = Reply(502, {"error": {"code": "missingBatchPart"}})
+                    retry.append(i)
+                    continue
+                part = Reply(int(answer.get("status", 500)), answer.get("body"))
+                part.headers = answer.get("headers") or {}
+                out[i] = part
+                if part.status in RETRY_STATUSES:
+                    retry.append(i)
+                    waits.append(part.retry_after or 0.0)
+            if not retry or attempt >= self.max_retries:
+                return
+            wait = max(waits, default=0.0)
+            if wait > MAX_WAIT:
+                return
+            self._wait(wait or None, attempt)
+            pending = retry
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> Reply:
+        all_headers = {"Authorization": f"Bearer {self.auth.token()}", **(headers or {})}
+        response = self.session.request(
+            method,
+            url,
+            params=params,
+            json=body,
+            headers=all_headers,
+            timeout=self.timeout,
+            verify=self.verify,
+        )
+        try:
+            data = response.json() if response.content else None
+        except ValueError:
+            data = None
+        return Reply(response.status_code, data, dict(response.headers))
+
+    def _wait(self, retry_after: float | None, attempt: int) -> None:
+        self.sleep(retry_after if retry_after is not None else min(2.0**attempt, 30.0))
+
+
+def _batch_part(part_id: str, request: BatchRequest) -> dict[str, Any]:
+    part: dict[str, Any] = {"id": part_id, "method": request.method, "url": request.url}
+    # Headers of the outer request do not reach the parts: each asks for UTC itself.
+    headers = {"Prefer": PREFER_UTC, **request.headers}
+    if request.body is not None:
+        part["body"] = request.body
+        headers.setdefault("Content-Type", "application/json")
+    part["headers"] = headers
+    return part
+
+
+def _kind(url: str) -> str:
+    """A short name of what a URL addresses, for messages (never the query: no addresses)."""
+    path = urlsplit(url).path
+    return path.rsplit("/users/", 1)[-1].split("/", 1)[-1] if "/users/" in path else path

@@ -1,0 +1,142 @@
+"""The ``[calendar.outlook]`` section: its keys, their defaults and their validation.
+
+The schema below is the single source of the keys' help text (``cadence check`` shows it) and of
+their defaults; :func:`validate` finds every problem at once, :meth:`OutlookSettings.from_config`
+turns an already-validated section into typed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_AUTHORITY = "https://login.microsoftonline.com/{tenant}"
+DEFAULT_GRAPH = "https://graph.microsoft.com/v1.0"
+DEFAULT_TOKEN_CACHE = "outlook-tokens.json"
+DEFAULT_MAX_RETRIES = 4
+DEFAULT_TIMEOUT = 30.0
+
+CONFIG_KEYS: Mapping[str, str] = {
+    "tenant_id": "Entra ID tenant (directory) id or primary domain",
+    "client_id": "application (client) id of the app registration",
+    "client_secret_env": "environment variable holding the app's client secret",
+    "certificate_file": "PEM file with the app certificate's private key and certificate "
+    "(instead of a client secret)",
+    "certificate_thumbprint": "SHA-1 thumbprint of that certificate as Entra ID shows it "
+    "(computed from the file when left out)",
+    "authority": f"token authority (default {DEFAULT_AUTHORITY})",
+    "graph_endpoint": f"Microsoft Graph root (default {DEFAULT_GRAPH})",
+    "token_cache_file": f"token cache file, owner-only permissions (default {DEFAULT_TOKEN_CACHE})",
+    "max_retries": f"retries of a throttled or failed request (default {DEFAULT_MAX_RETRIES})",
+    "timeout": f"seconds per HTTP request (default {DEFAULT_TIMEOUT:g})",
+    "ca_bundle": "CA certificates file for TLS (corporate proxies, tests); default: system",
+}
+
+_STRING_KEYS = (
+    "tenant_id",
+    "client_id",
+    "client_secret_env",
+    "certificate_file",
+    "certificate_thumbprint",
+    "authority",
+    "graph_endpoint",
+    "token_cache_file",
+    "ca_bundle",
+)
+
+
+def validate(section: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every problem in ``section`` as ``(key, message)`` pairs; empty when it is usable."""
+    problems = [
+        (key, f"unknown key (known: {', '.join(sorted(CONFIG_KEYS))})")
+        for key in section
+        if key not in CONFIG_KEYS
+    ]
+    for key in _STRING_KEYS:
+        if key in section and not (isinstance(section[key], str) and section[key].strip()):
+            problems.append((key, "must be a non-empty string"))
+    for key in ("tenant_id", "client_id"):
+        if key not in section:
+            problems.append((key, "required"))
+    has_secret = "client_secret_env" in section
+    has_cert = "certificate_file" in section
+    if has_secret == has_cert:
+        problems.append(
+            ("client_secret_env", "give exactly one of client_secret_env or certificate_file")
+        )
+    if "certificate_thumbprint" in section and not has_cert:
+        problems.append(("certificate_thumbprint", "only meaningful with certificate_file"))
+    thumb = section.get("certificate_thumbprint")
+    if isinstance(thumb, str) and not _is_hex(thumb.replace(":", ""), 40):
+        problems.append(("certificate_thumbprint", "must be 40 hexadecimal digits (SHA-1)"))
+    for key, schemes in (("authority", ("https",)), ("graph_endpoint", ("https", "http"))):
+        value = section.get(key)
+        if isinstance(value, str) and value.strip():
+            parts = urlsplit(value)
+            if parts.scheme not in schemes or not parts.netloc:
+                problems.append((key, f"must be an {' or '.join(schemes)} URL, got {value!r}"))
+    retries = section.get("max_retries", DEFAULT_MAX_RETRIES)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
+        problems.append(("max_retries", "must be a whole number from 0 to 10"))
+    timeout = section.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        problems.append(("timeout", "must be a positive number of seconds"))
+    return problems
+
+
+def _is_hex(text: str, length: int) -> bool:
+    return len(text) == length and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+@dataclass(frozen=True)
+class OutlookSettings:
+    """Typed values of a validated ``[calendar.outlook]`` section (paths made absolute)."""
+
+    tenant_id: str
+    client_id: str
+    client_secret_env: str | None
+    certificate_file: Path | None
+    certificate_thumbprint: str | None
+    authority: str
+    graph_endpoint: str
+    token_cache_file: Path
+    max_retries: int
+    timeout: float
+    ca_bundle: Path | None
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any], base_dir: Path) -> OutlookSettings:
+        """Read ``section`` (already checked by :func:`validate`); relative paths are resolved
+        against ``base_dir``, the folder holding cadence.toml."""
+
+        def path(key: str) -> Path | None:
+            value = section.get(key)
+            return None if value is None else (base_dir / Path(value).expanduser())
+
+        tenant = section["tenant_id"].strip()
+        thumb = section.get("certificate_thumbprint")
+        return cls(
+            tenant_id=tenant,
+            client_id=section["client_id"].strip(),
+            client_secret_env=section.get("client_secret_env"),
+            certificate_file=path("certificate_file"),
+            certificate_thumbprint=thumb.replace(":", "").upper() if thumb else None,
+            # "{tenant}" in a configured authority stands for tenant_id, as in the default.
+            authority=section.get("authority", DEFAULT_AUTHORITY)
+            .replace("{tenant}", tenant)
+            .rstrip("/"),
+            graph_endpoint=section.get("graph_endpoint", DEFAULT_GRAPH).rstrip("/"),
+            token_cache_file=path("token_cache_file") or base_dir / DEFAULT_TOKEN_CACHE,
+            max_retries=int(section.get("max_retries", DEFAULT_MAX_RETRIES)),
+            timeout=float(section.get("timeout", DEFAULT_TIMEOUT)),
+            ca_bundle=path("ca_bundle"),
+        )
+
+    @property
+    def scope(self) -> str:
+        """The application-permission scope of the configured Graph host (``.../.default``)."""
+        parts = urlsplit(self.graph_endpoint)
+        return f"{parts.scheme}://{parts.netloc}/.default"

@@ -1,0 +1,232 @@
+"""Graph's event wire format: cadence's tags, ``transactionId`` and time values.
+
+cadence marks its events with three single-value extended properties in its own property set:
+``cadence_owned`` (the ownership marker every owned event carries, so one ``$filter`` finds them
+all), ``cadence_uid`` (the booking's stable uid) and ``cadence_tags`` (the spec's tags as JSON).
+The ``transactionId`` of a create is a GUID derived from the uid, so Graph itself recognises a
+create sent twice.
+
+Times: timed events are sent in UTC, all-day events as dates at midnight in the salesperson's
+IANA zone (Graph accepts IANA names); every request asks for answers in UTC
+(``Prefer: outlook.timezone="UTC"``), so times read back are UTC. All-day events are whole dates
+with an exclusive end.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connectors.base import BackendError, EventSpec, RemoteEvent
+
+PROPERTY_SET = "8E6A4D2C-5B71-4F0E-9C3A-7D1B2E4F6A90"  # cadence's own MAPI property set
+OWNED_PROP = f"String {{{PROPERTY_SET}}} Name cadence_owned"
+UID_PROP = f"String {{{PROPERTY_SET}}} Name cadence_uid"
+TAGS_PROP = f"String {{{PROPERTY_SET}}} Name cadence_tags"
+OWNED_VALUE = "true"
+_TX_NAMESPACE = uuid.UUID("5f0c7c7e-2a51-4d4e-8d8b-3f2a9c1e6b17")
+
+EXPAND_PROPS = (
+    "singleValueExtendedProperties($filter="
+    f"id eq '{OWNED_PROP}' or id eq '{UID_PROP}' or id eq '{TAGS_PROP}')"
+)
+EVENT_FIELDS = (
+    "id,subject,start,end,isAllDay,showAs,isCancelled,responseStatus,attendees,transactionId"
+)
+
+
+def transaction_id(uid: str) -> str:
+    """The GUID-shaped ``transactionId`` of the booking ``uid`` (the same every time)."""
+    return str(uuid.uuid5(_TX_NAMESPACE, uid))
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"  # OData string literal
+
+
+def property_filter(prop_id: str, value: str) -> str:
+    """``$filter`` matching events whose extended property ``prop_id`` equals ``value``."""
+    return (
+        "singleValueExtendedProperties/Any(ep: ep/id eq "
+        f"{_literal(prop_id)} and ep/value eq {_literal(value)})"
+    )
+
+
+OWNED_FILTER = property_filter(OWNED_PROP, OWNED_VALUE)
+
+
+def graph_time(value: datetime | date, zone: str, *, all_day: bool) -> dict[str, str]:
+    """A Graph ``dateTimeTimeZone`` for ``value``.
+
+    All-day values are dates, sent as midnight in the salesperson's ``zone``. Timed values are
+    sent in UTC: a wall time in a zone is ambiguous in the hour a clock falls back, and Outlook
+    shows a single (non-recurring) event in the viewer's own zone anyway.
+    Raises ValueError for a datetime where a date is due, or a naive datetime.
+    """
+    if all_day:
+        if isinstance(value, datetime):
+            raise ValueError(f"all-day event needs dates, got {value!r}")
+        try:
+            ZoneInfo(zone)  # an unknown zone fails here, for this event only
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {zone!r}") from exc
+        return {"dateTime": f"{value.isoformat()}T00:00:00", "timeZone": zone}
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise ValueError(f"timed event needs an aware datetime, got {value!r}")
+    moment = value.astimezone(UTC).replace(tzinfo=None)
+    return {"dateTime": moment.isoformat(), "timeZone": "UTC"}
+
+
+def parse_graph_time(value: Mapping[str, Any]) -> datetime:
+    """An aware datetime from a Graph ``dateTimeTimeZone`` (UTC or an IANA zone)."""
+    try:
+        naive = datetime.fromisoformat(str(value["dateTime"]))
+        zone_name = str(value.get("timeZone") or "UTC")
+    except (KeyError, ValueError) as exc:
+        raise BackendError(f"unreadable Graph time {value!r}") from exc
+    if zone_name in ("UTC", "Etc/UTC", "tzone://Microsoft/Utc"):
+        return naive.replace(tzinfo=UTC)
+    try:
+        return naive.replace(tzinfo=ZoneInfo(zone_name))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BackendError(f"Graph time in unknown zone {zone_name!r}") from exc
+
+
+def event_span(item: Mapping[str, Any]) -> tuple[datetime | date, datetime | date, bool]:
+    """``(start, end, all_day)`` of a Graph event; dates (end exclusive) when all-day."""
+    start = parse_graph_time(item["start"])
+    end = parse_graph_time(item["end"])
+    if item.get("isAllDay"):
+        return start.date(), end.date(), True
+    return start.astimezone(UTC), end.astimezone(UTC), False
+
+
+def event_body(spec: EventSpec, *, create: bool) -> dict[str, Any]:
+    """The JSON of ``spec`` for POST (``create``) or PATCH of ``/users/{owner}/events``."""
+    body: dict[str, Any] = {
+        "subject": spec.title,
+        "body": {"contentType": "text", "content": spec.description},
+        "start": graph_time(spec.start, spec.timezone, all_day=spec.all_day),
+        "end": graph_time(spec.end, spec.timezone, all_day=spec.all_day),
+        "isAllDay": spec.all_day,
+        "showAs": "free" if spec.transparent else "busy",
+        "isReminderOn": bool(spec.reminder_minutes),
+        "attendees": [
+            {"emailAddress": {"address": address}, "type": "required"} for address in spec.attendees
+        ],
+        "singleValueExtendedProperties": [
+            {"id": OWNED_PROP, "value": OWNED_VALUE},
+            {"id": UID_PROP, "value": spec.uid},
+            {"id": TAGS_PROP, "value": json.dumps(dict(spec.tags), sort_keys=True)},
+        ],
+    }
+    if spec.reminder_minutes:
+        body["reminderMinutesBeforeStart"] = spec.reminder_minutes[0]
+    if create:
+        body["transactionId"] = transaction_id(spec.uid)
+    return body
+
+
+def extended_props(item: Mapping[str, Any]) -> dict[str, str]:
+    """The expanded single-value extended properties of an event, by id."""
+    return {
+        str(p.get("id")): str(p.get("value"))
+        for p in item.get("singleValueExtendedProperties") or ()
+        if isinstance(p, Mapping)
+    }
+
+
+def is_owned(item: Mapping[str, Any]) -> bool:
+    """Whether the event carries cadence's ownership marker (needs the properties expanded)."""
+    props = {key.lower(): value for key, value in extended_props(item).items()}
+    return props.get(OWNED_PROP.lower()) == OWNED_VALUE
+
+
+def event_status(item: Mapping[str, Any]) -> str:
+    """``cancelled``, ``declined`` (the owner declined) or ``confirmed``."""
+    if item.get("isCancelled"):
+        return "cancelled"
+    response = (item.get("responseStatus") or {}).get("response")
+    return "declined" if response == "declined" else "confirmed"
+
+
+def remote_event(
+    owner: str, item: Mapping[str, Any], known: RemoteEvent | None, sequence: int | None = None
+) -> RemoteEvent:
+    """A :class:`RemoteEvent` from a Graph event; uid and tags from its expanded properties,
+    or from ``known`` (what we stored) when the payload lacks them (delta answers do).
+
+    Graph has no sequence number: ours counts cadence's own updates (``sequence``, else the
+    known one), which is what the contract compares."""
+    props = {key.lower(): value for key, value in extended_props(item).items()}
+    uid = props.get(UID_PROP.lower()) or (known.uid if known else "")
+    tags_text = props.get(TAGS_PROP.lower())
+    tags = json.loads(tags_text) if tags_text else dict(known.tags) if known else {}
+    start, end, all_day = event_span(item)
+    return RemoteEvent(
+        uid=uid,
+        owner=owner,
+        start=start,
+        end=end,
+        all_day=all_day,
+        status=event_status(item),
+        title=str(item.get("subject") or ""),
+        etag=item.get("@odata.etag"),
+        remote_id=str(item["id"]),
+        sequence=sequence if sequence is not None else known.sequence if known else 0,
+        tags=tags,
+    )
+
+
+def event_to_json(event: RemoteEvent, has_attendees: bool) -> dict[str, Any]:
+    """A stored form of one of our events (the state store keeps strings)."""
+    return {
+        "uid": event.uid,
+        "start": event.start.isoformat(),
+        "end": event.end.isoformat(),
+        "all_day": event.all_day,
+        "status": event.status,
+        "title": event.title,
+        "etag": event.etag,
+        "id": event.remote_id,
+        "sequence": event.sequence,
+        "tags": dict(event.tags),
+        "attendees": has_attendees,
+    }
+
+
+def event_from_json(owner: str, data: Mapping[str, Any]) -> RemoteEvent:
+    """Inverse of :func:`event_to_json`."""
+    parse = date.fromisoformat if data["all_day"] else datetime.fromisoformat
+    return RemoteEvent(
+        uid=data["uid"],
+        owner=owner,
+        start=parse(data["start"]),
+        end=parse(data["end"]),
+        all_day=data["all_day"],
+        status=data["status"],
+        title=data["title"],
+        etag=data["etag"],
+        remote_id=data["id"],
+        sequence=int(data.get("sequence", 0)),
+        tags=data["tags"],
+    )
+
+
+def utc_text(value: datetime) -> str:
+    """``value`` as the ISO text Graph's query parameters take (UTC, ``Z``)."""
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
+    """Start and end (next midnight) of ``day`` in ``zone``, as UTC."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(day, datetime.min.time(), tz)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
+    return start.astimezone(UTC), end.astimezone(UTC)

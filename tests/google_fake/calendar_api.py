@@ -1,0 +1,308 @@
+"""Calendar v3 in memory: events, sync tokens and free/busy, with Google's answers and errors.
+
+Each salesperson has one calendar (``primary``, also reachable by their e-mail address). Every
+change bumps a per-calendar change counter; a sync token is that counter, so an incremental list
+returns exactly the events changed since, deleted ones as ``{"id", "status": "cancelled"}``.
+Deleted events keep their id (a new insert with that id answers ``409``).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .discovery import ApiError, bad_request
+
+_ID = re.compile(r"[a-v0-9]{5,1024}")
+FREEBUSY_MAX_SPAN = timedelta(days=90)
+FREEBUSY_MAX_CALENDARS = 50
+INCOMPATIBLE_WITH_SYNC = (
+    "iCalUID",
+    "orderBy",
+    "privateExtendedProperty",
+    "q",
+    "sharedExtendedProperty",
+    "timeMin",
+    "timeMax",
+    "updatedMin",
+)
+_etags = itertools.count(1)
+
+
+@dataclass
+class Calendar:
+    """One user's primary calendar."""
+
+    owner: str
+    zone: str = "UTC"
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed: dict[str, int] = field(default_factory=dict)  # event id -> change number
+    counter: int = 0
+    oldest_valid_token: int = 0  # sync tokens below this answer 410
+
+    def touch(self, event: dict[str, Any]) -> None:
+        """Record a change of ``event`` (new etag, updated time, change number)."""
+        self.counter += 1
+        self.changed[event["id"]] = self.counter
+        event["etag"] = f'"{next(_etags)}"'
+        event["updated"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+    def find_uid(self, uid: str) -> dict[str, Any]:
+        """The cadence event with ``cadence_uid == uid`` (KeyError if none)."""
+        for event in self.events.values():
+            private = (event.get("extendedProperties") or {}).get("private") or {}
+            if private.get("cadence_uid") == uid:
+                return event
+        raise KeyError(uid)
+
+
+def parse_when(when: dict[str, Any], zone: str) -> datetime:
+    """An EventDateTime as an aware datetime (all-day: local midnight of the calendar's zone)."""
+    if when.get("date"):
+        return datetime.combine(date.fromisoformat(when["date"]), time(), ZoneInfo(zone))
+    moment = datetime.fromisoformat(when["dateTime"])
+    if moment.tzinfo is None:
+        if not when.get("timeZone"):
+            raise bad_request("Missing time zone definition for start time.")
+        moment = moment.replace(tzinfo=ZoneInfo(when["timeZone"]))
+    return moment
+
+
+def _check_times(body: dict[str, Any], zone: str) -> None:
+    for key in ("start", "end"):
+        when = body[key]
+        if bool(when.get("date")) == bool(when.get("dateTime")):
+            raise bad_request(f"{key} needs exactly one of date and dateTime")
+    if bool(body["start"].get("date")) != bool(body["end"].get("date")):
+        raise bad_request("start and end must both be dates or both date-times")
+    if parse_when(body["end"], zone) <= parse_when(body["start"], zone):
+        raise bad_request("The specified time range is empty.", reason="timeRangeEmpty")
+
+
+def _declined(event: dict[str, Any], owner: str) -> bool:
+    return any(
+        (a.get("self") or a.get("email", "").lower() == owner)
+        and a.get("responseStatus") == "declined"
+        for a in event.get("attendees") or []
+    )
+
+
+def _public(event: dict[str, Any], owner: str) -> dict[str, Any]:
+    shown = copy.deepcopy(event)
+    for attendee in shown.get("attendees") or []:
+        if attendee.get("email", "").lower() == owner:
+            attendee["self"] = True
+    return shown
+
+
+class CalendarApi:
+    """The Calendar v3 methods cadence uses, over :class:`Calendar` objects."""
+
+    def __init__(self) -> None:
+        self.calendars: dict[str, Calendar] = {}
+
+    def calendar(self, user: str, calendar_id: str) -> Calendar:
+        """The calendar ``calendar_id`` (``primary`` or an address) as seen by ``user``."""
+        target = user if calendar_id == "primary" else calendar_id.lower()
+        calendar = self.calendars.get(target)
+        if calendar is None or calendar.owner != user:
+            raise ApiError(404, "notFound", "Not Found")
+        return calendar
+
+    # -- events ------------------------------------------------------------------------------
+
+    def insert(self, user: str, params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """events.insert: a client-chosen id must be new, even among deleted events."""
+        calendar = self.calendar(user, params["calendarId"])
+        event_id = body.get("id") or f"fake{next(_etags):06d}"
+        if not _ID.fullmatch(event_id):
+            raise bad_request("Invalid resource id value.")
+        if event_id in calendar.events:
+            raise ApiError(409, "duplicate", "The requested identifier already exists.")
+        _check_times(body, calendar.zone)
+        event = copy.deepcopy(body)
+        event.update(
+            kind="calendar#event",
+            id=event_id,
+            status=body.get("status", "confirmed"),
+            iCalUID=f"{event_id}@google.com",
+            sequence=0,
+            organizer={"email": user, "self": True},
+            creator={"email": user, "self": True},
+            created=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        )
+        calendar.events[event_id] = event
+        calendar.touch(event)
+        return _public(event, user)
+
+    def get(self, user: str, params: dict[str, Any], body: None) -> dict[str, Any]:
+        """events.get: deleted events are still returned, with ``status: cancelled``."""
+        calendar = self.calendar(user, params["calendarId"])
+        event = calendar.events.get(params["eventId"])
+        if event is None:
+            raise ApiError(404, "notFound", "Not Found")
+        return _public(event, user)
+
+    def update(
+        self, user: str, params: dict[str, Any], body: dict[str, Any], if_match: str | None = None
+    ) -> dict[str, Any]:
+        """events.update: replaces the event; ``If-Match`` must match the current etag."""
+        calendar = self.calendar(user, params["calendarId"])
+        event = calendar.events.get(params["eventId"])
+        if event is None:
+            raise ApiError(404, "notFound", "Not Found")
+        if if_match and if_match != event["etag"]:
+            raise ApiError(412, "conditionNotMet", "Precondition Failed")
+        _check_times(body, calendar.zone)
+        keep = {k: event[k] for k in ("kind", "id", "iCalUID", "organizer", "creator", "created")}
+        moved = body["start"] != event.get("start") or body["end"] != event.get("end")
+        sequence = event.get("sequence", 0) + (1 if moved else 0)
+        event.clear()
+        event.update(copy.deepcopy(body), **keep, sequence=sequence)
+        event.setdefault("status", "confirmed")
+        calendar.touch(event)
+        return _public(event, user)
+
+    def delete(self, user: str, params: dict[str, Any], body: None) -> None:
+        """events.delete: the event stays as ``cancelled``; deleting it again answers 410."""
+        calendar = self.calendar(user, params["calendarId"])
+        event = calendar.events.get(params["eventId"])
+        if event is None:
+            raise ApiError(404, "notFound", "Not Found")
+        if event.get("status") == "cancelled":
+            raise ApiError(410, "deleted", "Resource has been deleted")
+        event["status"] = "cancelled"
+        calendar.touch(event)
+
+    def list(self, user: str, params: dict[str, Any], body: None) -> dict[str, Any]:
+        """events.list, full or incremental (``syncToken``), paged."""
+        calendar = self.calendar(user, params["calendarId"])
+        token = params.get("syncToken")
+        if token is not None:
+            clash = [name for name in INCOMPATIBLE_WITH_SYNC if name in params]
+            if clash:
+                raise bad_request(f"syncToken cannot be combined with {', '.join(clash)}")
+            if params.get("showDeleted") is False:
+                raise bad_request("showDeleted cannot be false with syncToken")
+            since = int(token.removeprefix("sync-"))
+            if since < calendar.oldest_valid_token:
+                raise ApiError(
+                    410,
+                    "fullSyncRequired",
+                    "Sync token is no longer valid, a full sync is required.",
+                )
+            items = [
+                self._listed(calendar, event, user)
+                for event in calendar.events.values()
+                if calendar.changed[event["id"]] > since
+            ]
+        else:
+            if params.get("orderBy") == "startTime" and not params.get("singleEvents"):
+                raise bad_request(
+                    "The requested ordering is not available for the particular query."
+                )
+            items = [
+                _public(event, user)
+                for event in calendar.events.values()
+                if self._wanted(calendar, event, params)
+            ]
+            if params.get("orderBy") == "startTime":
+                items.sort(key=lambda e: parse_when(e["start"], calendar.zone))
+        offset = int(params.get("pageToken") or 0)
+        size = int(params.get("maxResults", 250))
+        page = items[offset : offset + size]
+        answer: dict[str, Any] = {"kind": "calendar#events", "items": page}
+        if offset + size < len(items):
+            answer["nextPageToken"] = str(offset + size)
+        elif not any(name in params for name in INCOMPATIBLE_WITH_SYNC):
+            answer["nextSyncToken"] = f"sync-{calendar.counter}"
+        return answer
+
+    @staticmethod
+    def _listed(calendar: Calendar, event: dict[str, Any], user: str) -> dict[str, Any]:
+        if event.get("status") == "cancelled":
+            return {
+                "kind": "calendar#event",
+                "id": event["id"],
+                "status": "cancelled",
+                "etag": event["etag"],
+            }
+        return _public(event, user)
+
+    @staticmethod
+    def _wanted(calendar: Calendar, event: dict[str, Any], params: dict[str, Any]) -> bool:
+        if event.get("status") == "cancelled" and not params.get("showDeleted"):
+            return False
+        prop = params.get("privateExtendedProperty")
+        if prop:
+            private = (event.get("extendedProperties") or {}).get("private") or {}
+            for condition in prop if isinstance(prop, list) else [prop]:
+                key, _, value = condition.partition("=")
+                if private.get(key) != value:
+                    return False
+        start = parse_when(event["start"], calendar.zone)
+        end = parse_when(event["end"], calendar.zone)
+        if "timeMin" in params and end <= datetime.fromisoformat(params["timeMin"]):
+            return False
+        return not ("timeMax" in params and start >= datetime.fromisoformat(params["timeMax"]))
+
+    # -- free/busy ---------------------------------------------------------------------------
+
+    def freebusy(self, user: str, params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """freebusy.query: merged busy blocks of opaque, non-declined events."""
+        low = datetime.fromisoformat(body["timeMin"])
+        high = datetime.fromisoformat(body["timeMax"])
+        if high <= low:
+            raise bad_request("The specified time range is empty.", reason="timeRangeEmpty")
+        if high - low > FREEBUSY_MAX_SPAN:
+            raise bad_request("The specified time range is too long.", reason="timeRangeTooLong")
+        items = body.get("items") or []
+        if len(items) > FREEBUSY_MAX_CALENDARS:
+            raise bad_request("Too many calendars requested.", reason="tooManyCalendarsRequested")
+        calendars: dict[str, Any] = {}
+        for item in items:
+            name = item["id"]
+            try:
+                calendar = self.calendar(user, name)
+            except ApiError:
+                calendars[name] = {
+                    "busy": [],
+                    "errors": [{"domain": "global", "reason": "notFound"}],
+                }
+                continue
+            spans = []
+            for event in calendar.events.values():
+                if (
+                    event.get("status") == "cancelled"
+                    or event.get("transparency") == "transparent"
+                    or _declined(event, calendar.owner)
+                ):
+                    continue
+                start = max(parse_when(event["start"], calendar.zone), low)
+                end = min(parse_when(event["end"], calendar.zone), high)
+                if start < end:
+                    spans.append((start.astimezone(UTC), end.astimezone(UTC)))
+            merged: list[tuple[datetime, datetime]] = []
+            for start, end in sorted(spans):
+                if merged and start <= merged[-1][1]:
+                    merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+                else:
+                    merged.append((start, end))
+            calendars[name] = {
+                "busy": [{"start": _z(s), "end": _z(e)} for s, e in merged],
+            }
+        return {
+            "kind": "calendar#freeBusy",
+            "timeMin": body["timeMin"],
+            "timeMax": body["timeMax"],
+            "calendars": calendars,
+        }
+
+
+def _z(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,685 @@
+"""The caldav backend against a real Radicale server started on 127.0.0.1 by these tests.
+
+The salesperson acting in their calendar (``person``) is a *different* CalDAV client: the
+``caldav`` library's own object API, the way any other calendar app would change the events.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import caldav
+import icalendar
+import pytest
+import requests
+
+from cadence.model import BusyInterval, Salesperson
+from connectors import load_backend
+from connectors.base import (
+    AuthError,
+    BackendContext,
+    BackendError,
+    Cancel,
+    ConflictError,
+    Create,
+    EventSpec,
+    MemoryState,
+    NotFoundError,
+    TransientError,
+    Update,
+)
+from connectors.caldav import CalDavBackend
+from connectors.caldav.ical import resource_name
+from connectors.caldav.webdav import Collection, SyncUnsupported
+from tests.contract.suite import BackendContract
+from tests.local_servers import Radicale, free_port, radicale_server
+
+SERVICE_USER, SERVICE_PASSWORD = "cadence", "service-secret"
+PASSWORD_ENV = "CADENCE_CALDAV_PASSWORD"
+T0 = datetime(2027, 5, 5, 10, 0, tzinfo=UTC)  # a Wednesday
+_owner_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="module")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Radicale]:
+    users = {SERVICE_USER: SERVICE_PASSWORD, "bob@example.com": "bob-secret"}
+    with radicale_server(tmp_path_factory.mktemp("radicale"), users) as server:
+        yield server
+
+
+class CalDavPerson:
+    """The salesperson using another CalDAV client (the caldav library's object API)."""
+
+    def __init__(self, server: Radicale) -> None:
+        # Credentials sent up front: the library otherwise tries without, and Radicale pauses
+        # after every refused login.
+        self.client = caldav.DAVClient(
+            server.url, auth=requests.auth.HTTPBasicAuth(SERVICE_USER, SERVICE_PASSWORD)
+        )
+        self.server = server
+
+    def calendar(self, owner: str) -> caldav.Calendar:
+        return self.client.calendar(url=calendar_url(self.server, owner))
+
+    def make_calendar(self, owner: str) -> None:
+        principal = self.client.principal()
+        principal.make_calendar(name=owner, cal_id=owner.partition("@")[0])
+
+    def _event(self, owner: str, uid: str) -> caldav.Event:
+        return self.calendar(owner).event_by_uid(uid)
+
+    def _edit(self, owner: str, uid: str, change) -> None:
+        event = self._event(owner, uid)
+        cal = icalendar.Calendar.from_ical(event.data)
+        for component in cal.walk("VEVENT"):
+            change(component)
+        event.data = cal.to_ical().decode()
+        event.save()
+
+    def move(self, owner: str, uid: str, start: datetime | date, end: datetime | date) -> None:
+        def change(component: icalendar.Event) -> None:
+            for name, value in (("dtstart", start), ("dtend", end)):
+                del component[name]
+                component.add(name, value)
+
+        self._edit(owner, uid, change)
+
+    def delete(self, owner: str, uid: str) -> None:
+        self._event(owner, uid).delete()
+
+    def decline(self, owner: str, uid: str) -> None:
+        def change(component: icalendar.Event) -> None:
+            attendees = component.get("attendee", [])
+            for attendee in attendees if isinstance(attendees, list) else [attendees]:
+                if str(attendee).lower() == f"mailto:{owner}":
+                    attendee.params["PARTSTAT"] = "DECLINED"
+
+        self._edit(owner, uid, change)
+
+    def add_event(
+        self,
+        owner: str,
+        start: datetime | date,
+        end: datetime | date,
+        *,
+        all_day: bool = False,
+        transparent: bool = False,
+        attendees: tuple[str, ...] = (),
+        title: str = "",
+        rrule: str = "",
+        owner_partstat: str = "",
+    ) -> str:
+        uid = f"person-{uuid.uuid4()}"
+        cal = icalendar.Calendar()
+        cal.add("prodid", "-//a person//their calendar app//EN")
+        cal.add("version", "2.0")
+        event = icalendar.Event()
+        event.add("uid", uid)
+        event.add("dtstamp", T0)
+        event.add("summary", title or "a person's event")
+        event.add("dtstart", start.date() if all_day and isinstance(start, datetime) else start)
+        event.add("dtend", end.date() if all_day and isinstance(end, datetime) else end)
+        event.add("transp", "TRANSPARENT" if transparent else "OPAQUE")
+        for address in attendees:
+            event.add("attendee", f"mailto:{address}")
+        if owner_partstat:
+            event.add("attendee", f"mailto:{owner}", parameters={"PARTSTAT": owner_partstat})
+        if rrule:
+            event.add("rrule", icalendar.vRecur.from_ical(rrule))
+        cal.add_component(event)
+        self.calendar(owner).save_event(cal.to_ical().decode())
+        return uid
+
+    def raw(self, owner: str, uid: str) -> icalendar.Event:
+        data = self._event(owner, uid).data
+        return next(iter(icalendar.Calendar.from_ical(data).walk("VEVENT")))
+
+    def count(self, owner: str) -> int:
+        return len(self.calendar(owner).events())
+
+
+def calendar_url(server: Radicale, owner: str) -> str:
+    return f"{server.url}{SERVICE_USER}/{owner.partition('@')[0]}/"
+
+
+def make_backend(server: Radicale, tmp_path: Path, owner: str, **extra) -> CalDavBackend:
+    config = {
+        "url": server.url + SERVICE_USER + "/{user}/",
+        "username": SERVICE_USER,
+        "password_env": PASSWORD_ENV,
+        **extra,
+    }
+    assert CalDavBackend.validate_config(config) == []
+    context = BackendContext(
+        base_dir=tmp_path,
+        salespeople=[Salesperson(owner, timezone="Europe/Lisbon")],
+        state=MemoryState(),
+        env={PASSWORD_ENV: SERVICE_PASSWORD},
+    )
+    return CalDavBackend(config, context)
+
+
+@pytest.fixture
+def owner(radicale: Radicale) -> str:
+    return f"seller{next(_owner_numbers)}@example.com"
+
+
+@pytest.fixture
+def person(radicale: Radicale, owner: str) -> Iterator[CalDavPerson]:
+    person = CalDavPerson(radicale)
+    person.make_calendar(owner)
+    person.make_calendar("other." + owner)  # the contract suite's second owner
+    yield person
+    person.client.close()
+
+
+@pytest.fixture
+def backend(radicale: Radicale, tmp_path: Path, owner: str, person) -> Iterator[CalDavBackend]:
+    backend = make_backend(radicale, tmp_path, owner)
+    yield backend
+    backend.close()
+
+
+def spec(owner: str, n: int = 1, *, start: datetime = T0, **changes) -> EventSpec:
+    values = {
+        "uid": f"acme:check_in:{n}",
+        "owner": owner,
+        "title": "Check-in: ACME Ltd",
+        "description": "Last contact 3 March.",
+        "start": start,
+        "end": start + timedelta(minutes=30),
+        "timezone": "Europe/Lisbon",
+        "reminder_minutes": (15, 60),
+        "tags": {"cadence": "1", "customer_id": "acme", "kind": "check_in"},
+    }
+    values.update(changes)
+    return EventSpec(**values)
+
+
+def create(backend: CalDavBackend, event_spec: EventSpec):
+    (result,) = backend.write(event_spec.owner, [Create(event_spec)])
+    assert result.ok, result.error
+    return result.event
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def test_registry_loads_the_caldav_backend() -> None:
+    assert load_backend("caldav") is CalDavBackend
+
+
+def test_created_event_is_listed_with_its_tags_etag_and_times(backend, owner, radicale) -> None:
+    created = create(backend, spec(owner))
+
+    (listed,) = backend.list_owned(owner)
+
+    assert listed.uid == "acme:check_in:1"
+    assert (listed.start, listed.end) == (T0, T0 + timedelta(minutes=30))
+    assert listed.status == "confirmed"
+    assert listed.title == "Check-in: ACME Ltd"
+    assert dict(listed.tags) == {"cadence": "1", "customer_id": "acme", "kind": "check_in"}
+    assert listed.etag == created.etag and listed.etag
+    assert listed.remote_id == calendar_url(radicale, owner) + resource_name("acme:check_in:1")
+
+
+def test_event_resource_carries_zone_alarms_transparency_and_owner_partstat(
+    backend, owner, person
+) -> None:
+    create(backend, spec(owner, attendees=("buyer@acme.com",)))
+
+    event = person.raw(owner, "acme:check_in:1")
+
+    assert event["dtstart"].params["TZID"] == "Europe/Lisbon"
+    assert event.decoded("dtstart") == T0  # 11:00 in Lisbon (summer time)
+    assert str(event["transp"]) == "OPAQUE"
+    assert str(event["organizer"]) == f"mailto:{owner}"
+    partstats = {str(a): a.params["PARTSTAT"] for a in event["attendee"]}
+    assert partstats == {f"mailto:{owner}": "ACCEPTED", "mailto:buyer@acme.com": "NEEDS-ACTION"}
+    assert str(event["x-cadence-uid"]) == "acme:check_in:1"
+    assert str(event["x-cadence-customer-id"]) == "acme"
+    triggers = sorted(alarm.decoded("trigger") for alarm in event.walk("VALARM"))
+    assert triggers == [timedelta(minutes=-60), timedelta(minutes=-15)]
+
+
+def test_all_day_transparent_reminder_is_written_with_dates(backend, owner, person) -> None:
+    reminder = spec(
+        owner,
+        uid="acme:anniversary_reminder:1",
+        start=date(2027, 6, 1),
+        end=date(2027, 6, 2),
+        all_day=True,
+        transparent=True,
+    )
+    created = create(backend, reminder)
+
+    event = person.raw(owner, "acme:anniversary_reminder:1")
+    assert event.decoded("dtstart") == date(2027, 6, 1)
+    assert str(event["transp"]) == "TRANSPARENT"
+    assert (created.start, created.end, created.all_day) == (
+        date(2027, 6, 1),
+        date(2027, 6, 2),
+        True,
+    )
+    (listed,) = backend.list_owned(owner)
+    assert (listed.start, listed.end, listed.all_day) == (date(2027, 6, 1), date(2027, 6, 2), True)
+
+
+def test_retried_create_returns_the_existing_event_and_makes_no_second(
+    backend, owner, person
+) -> None:
+    first = create(backend, spec(owner))
+
+    again = create(backend, spec(owner))
+
+    assert again.etag == first.etag  # unchanged: nothing rewritten
+    assert person.count(owner) == 1
+    assert [e.uid for e in backend.list_owned(owner)] == ["acme:check_in:1"]
+
+
+def test_retried_create_with_a_changed_spec_updates_the_one_event(backend, owner, person) -> None:
+    create(backend, spec(owner))
+
+    later = create(backend, spec(owner, start=T0 + timedelta(days=1)))
+
+    assert later.start == T0 + timedelta(days=1)
+    assert later.sequence == 1
+    assert person.count(owner) == 1
+    (listed,) = backend.list_owned(owner)
+    assert listed.start == T0 + timedelta(days=1)
+
+
+def test_update_with_current_etag_moves_the_event_and_bumps_sequence(backend, owner) -> None:
+    created = create(backend, spec(owner))
+    moved = spec(owner, start=T0 + timedelta(hours=3))
+
+    (result,) = backend.write(
+        owner, [Update(moved, etag=created.etag, remote_id=created.remote_id)]
+    )
+
+    assert result.ok, result.error
+    assert result.event.start == T0 + timedelta(hours=3)
+    assert result.event.sequence == 1
+    assert result.event.etag != created.etag
+    (listed,) = backend.list_owned(owner)
+    assert (listed.start, listed.etag) == (T0 + timedelta(hours=3), result.event.etag)
+
+
+def test_update_with_stale_etag_is_a_conflict_and_keeps_the_persons_change(
+    backend, owner, person
+) -> None:
+    created = create(backend, spec(owner))
+    person.move(owner, "acme:check_in:1", T0 + timedelta(days=2), T0 + timedelta(days=2, hours=1))
+
+    (result,) = backend.write(
+        owner, [Update(spec(owner, start=T0 + timedelta(hours=5)), created.etag)]
+    )
+
+    assert isinstance(result.error, ConflictError)
+    assert person.raw(owner, "acme:check_in:1").decoded("dtstart") == T0 + timedelta(days=2)
+
+
+def test_update_of_an_event_a_person_deleted_is_not_found(backend, owner, person) -> None:
+    created = create(backend, spec(owner))
+    person.delete(owner, "acme:check_in:1")
+
+    (result,) = backend.write(owner, [Update(spec(owner), created.etag)])
+
+    assert isinstance(result.error, NotFoundError)
+    assert person.count(owner) == 0
+
+
+def test_cancel_removes_the_event_and_cancelling_again_succeeds(backend, owner, person) -> None:
+    created = create(backend, spec(owner))
+
+    first, second = backend.write(
+        owner,
+        [
+            Cancel(owner, created.uid, etag=created.etag, remote_id=created.remote_id),
+            Cancel(owner, created.uid, etag=created.etag),
+        ],
+    )
+
+    assert (first.ok, first.event, second.ok) == (True, None, True)
+    assert person.count(owner) == 0
+    assert backend.list_owned(owner) == []
+
+
+def test_cancel_with_stale_etag_is_a_conflict_and_deletes_nothing(backend, owner, person) -> None:
+    created = create(backend, spec(owner))
+    person.move(owner, created.uid, T0 + timedelta(days=1), T0 + timedelta(days=1, hours=1))
+
+    (result,) = backend.write(owner, [Cancel(owner, created.uid, etag=created.etag)])
+
+    assert isinstance(result.error, ConflictError)
+    assert person.count(owner) == 1
+
+
+def test_one_failed_op_does_not_fail_the_batch(backend, owner, person) -> None:
+    created = create(backend, spec(owner))
+    person.move(owner, created.uid, T0 + timedelta(days=1), T0 + timedelta(days=1, hours=1))
+
+    stale, fresh = backend.write(owner, [Update(spec(owner), created.etag), Create(spec(owner, 2))])
+
+    assert isinstance(stale.error, ConflictError)
+    assert fresh.ok and fresh.event.uid == "acme:check_in:2"
+    assert person.count(owner) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Reading back what people did
+
+
+def test_moves_and_deletions_in_another_client_are_seen_by_list_owned(
+    backend, owner, person
+) -> None:
+    create(backend, spec(owner, 1))
+    create(backend, spec(owner, 2, start=T0 + timedelta(days=7)))
+    create(backend, spec(owner, 3, start=T0 + timedelta(days=14)))
+    before = {e.uid: e for e in backend.list_owned(owner)}
+
+    person.move(owner, "acme:check_in:1", T0 + timedelta(hours=4), T0 + timedelta(hours=5))
+    person.delete(owner, "acme:check_in:2")
+    after = {e.uid: e for e in backend.list_owned(owner)}
+
+    assert sorted(after) == ["acme:check_in:1", "acme:check_in:3"]
+    moved = after["acme:check_in:1"]
+    assert (moved.start, moved.end) == (T0 + timedelta(hours=4), T0 + timedelta(hours=5))
+    assert moved.etag != before["acme:check_in:1"].etag
+    assert after["acme:check_in:3"] == before["acme:check_in:3"]
+
+
+def test_decline_in_another_client_shows_as_declined(backend, owner, person) -> None:
+    create(backend, spec(owner))
+    backend.list_owned(owner)
+
+    person.decline(owner, "acme:check_in:1")
+
+    (listed,) = backend.list_owned(owner)
+    assert listed.status == "declined"
+
+
+def test_second_read_fetches_only_changes_through_the_stored_sync_token(
+    backend, owner, person, monkeypatch
+) -> None:
+    create(backend, spec(owner, 1))
+    create(backend, spec(owner, 2))
+    rounds: list[tuple[str, int]] = []
+    real_sync = Collection.sync
+
+    def counting_sync(collection, token):
+        new_token, changes = real_sync(collection, token)
+        rounds.append((token, len(changes)))
+        return new_token, changes
+
+    monkeypatch.setattr(Collection, "sync", counting_sync)
+    backend.list_owned(owner)
+    backend.list_owned(owner)
+    person.delete(owner, "acme:check_in:1")
+    remaining = backend.list_owned(owner)
+
+    assert [n for _, n in rounds] == [2, 0, 1]
+    # The first read starts from nothing; the later ones send the token (unchanged by a read
+    # that found nothing new).
+    assert rounds[0][0] == "" and rounds[1][0] and rounds[2][0] == rounds[1][0]
+    assert [e.uid for e in remaining] == ["acme:check_in:2"]
+
+
+def test_refused_sync_token_means_a_full_reread(backend, owner, person) -> None:
+    create(backend, spec(owner, 1))
+    create(backend, spec(owner, 2))
+    backend.list_owned(owner)
+    key = next(iter(backend.context.state.values))
+    saved = json.loads(backend.context.state.values[key])
+    # The server forgot the token (a restore, a migration): Radicale answers 403 valid-sync-token.
+    saved["token"] = "http://radicale.org/ns/sync/" + "0" * 64
+    backend.context.state.values[key] = json.dumps(saved)
+    person.delete(owner, "acme:check_in:1")
+
+    listed = backend.list_owned(owner)
+
+    assert [e.uid for e in listed] == ["acme:check_in:2"]
+    assert json.loads(backend.context.state.values[key])["token"] != saved["token"]
+
+
+def test_lost_state_reads_everything_again(backend, owner) -> None:
+    create(backend, spec(owner, 1))
+    backend.list_owned(owner)
+    backend.context.state = MemoryState()
+
+    assert [e.uid for e in backend.list_owned(owner)] == ["acme:check_in:1"]
+
+
+def test_list_owned_ignores_events_that_are_not_cadences(backend, owner, person) -> None:
+    create(backend, spec(owner))
+    person.add_event(owner, T0, T0 + timedelta(hours=1), title="Dentist")
+
+    assert [e.uid for e in backend.list_owned(owner)] == ["acme:check_in:1"]
+
+
+def test_create_refuses_to_overwrite_a_persons_event_with_the_same_uid(
+    backend, owner, person, radicale
+) -> None:
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//x//y//EN")
+    cal.add("version", "2.0")
+    event = icalendar.Event()
+    event.add("uid", "acme:check_in:1")
+    event.add("dtstamp", T0)
+    event.add("dtstart", T0)
+    event.add("dtend", T0 + timedelta(hours=1))
+    event.add("summary", "Not cadence's")
+    cal.add_component(event)
+    href = calendar_url(radicale, owner) + resource_name("acme:check_in:1")
+    person.client.put(href, cal.to_ical().decode(), {"Content-Type": "text/calendar"})
+
+    (result,) = backend.write(owner, [Create(spec(owner))])
+
+    assert result.error is not None and "not a cadence event" in str(result.error)
+    assert str(person.raw(owner, "acme:check_in:1")["summary"]) == "Not cadence's"
+
+
+# --------------------------------------------------------------------------------------------
+# Busy time and past events
+
+
+def test_busy_leaves_out_cadence_free_declined_and_cancelled_events(backend, owner, person) -> None:
+    create(backend, spec(owner, start=T0 + timedelta(hours=1)))
+    person.add_event(owner, T0, T0 + timedelta(hours=1), title="Board meeting")
+    person.add_event(owner, T0 + timedelta(hours=3), T0 + timedelta(hours=4), transparent=True)
+    person.add_event(
+        owner, T0 + timedelta(hours=5), T0 + timedelta(hours=6), owner_partstat="DECLINED"
+    )
+    person.add_event(
+        owner, T0 + timedelta(hours=6), T0 + timedelta(hours=7), owner_partstat="TENTATIVE"
+    )
+
+    busy = backend.busy(owner, T0 - timedelta(days=1), T0 + timedelta(days=1))
+
+    assert busy == [
+        BusyInterval(T0, T0 + timedelta(hours=1)),
+        BusyInterval(T0 + timedelta(hours=6), T0 + timedelta(hours=7)),
+    ]
+
+
+def test_all_day_busy_event_covers_the_owners_local_day(backend, owner, person) -> None:
+    person.add_event(owner, date(2027, 5, 6), date(2027, 5, 7), all_day=True, title="Out of office")
+
+    busy = backend.busy(owner, T0, T0 + timedelta(days=3))
+
+    # Europe/Lisbon is UTC+1 in May: the local day starts at 23:00 UTC the day before.
+    assert busy == [
+        BusyInterval(
+            datetime(2027, 5, 5, 23, tzinfo=UTC), datetime(2027, 5, 6, 23, tzinfo=UTC), True
+        )
+    ]
+
+
+def test_busy_expands_recurring_events_within_the_range(backend, owner, person) -> None:
+    person.add_event(owner, T0, T0 + timedelta(hours=1), rrule="FREQ=DAILY;COUNT=10")
+
+    busy = backend.busy(owner, T0 + timedelta(days=2), T0 + timedelta(days=4))
+
+    assert [b.start for b in busy] == [T0 + timedelta(days=2), T0 + timedelta(days=3)]
+
+
+def test_past_events_list_attendees_and_the_owners_decline(backend, owner, person) -> None:
+    create(backend, spec(owner, attendees=("buyer@acme.com",)))
+    met = person.add_event(owner, T0, T0 + timedelta(hours=1), attendees=("Buyer@ACME.com",))
+    skipped = person.add_event(
+        owner, T0 + timedelta(hours=2), T0 + timedelta(hours=3), owner_partstat="DECLINED"
+    )
+
+    events = backend.past_events(owner, T0 - timedelta(days=1), T0 + timedelta(days=1))
+
+    assert [(e.remote_id, e.attendees, e.declined) for e in events] == [
+        (met, ("buyer@acme.com",), False),
+        (skipped, (owner,), True),
+    ]
+
+
+def test_busy_rejects_naive_datetimes(backend, owner) -> None:
+    with pytest.raises(BackendError, match="timezone-aware"):
+        backend.busy(owner, datetime(2027, 5, 5), datetime(2027, 5, 6))
+
+
+# --------------------------------------------------------------------------------------------
+# Configuration, credentials, discovery, failures
+
+
+def test_discovery_through_the_principal_with_templated_user_and_password_file(
+    radicale, tmp_path
+) -> None:
+    owner = "bob@example.com"
+    client = caldav.DAVClient(radicale.url, auth=requests.auth.HTTPBasicAuth(owner, "bob-secret"))
+    client.principal().make_calendar(name="Bob's work", cal_id="work")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "bob.txt").write_text("bob-secret\n", encoding="utf-8")
+    config = {
+        "principal_url": radicale.url + "{email}/",
+        "username": "{email}",
+        "password_file": "secrets/{user}.txt",
+    }
+    assert CalDavBackend.validate_config(config) == []
+    backend = CalDavBackend(config, BackendContext(base_dir=tmp_path))
+
+    assert backend.calendar_url(owner) == f"{radicale.url}bob%40example.com/work/"
+    create(backend, spec(owner))
+    assert [e.uid for e in backend.list_owned(owner)] == ["acme:check_in:1"]
+    backend.close()
+
+
+def test_explicit_calendar_table_wins_over_the_url_template(
+    radicale, tmp_path, owner, person
+) -> None:
+    backend = make_backend(
+        radicale, tmp_path, owner, calendars={owner: calendar_url(radicale, owner)}
+    )
+    backend.config["url"] = "http://127.0.0.1:9/nowhere/{user}/"
+
+    assert backend.calendar_url(owner) == calendar_url(radicale, owner)
+
+
+def test_wrong_password_is_an_auth_error(radicale, tmp_path, owner, person) -> None:
+    backend = make_backend(radicale, tmp_path, owner)
+    backend.context.env = {PASSWORD_ENV: "wrong"}
+
+    with pytest.raises(AuthError, match="401"):
+        backend.list_owned(owner)
+
+
+def test_missing_password_variable_is_an_auth_error_naming_it(radicale, tmp_path, owner) -> None:
+    backend = make_backend(radicale, tmp_path, owner)
+    backend.context.env = {}
+
+    with pytest.raises(AuthError, match=PASSWORD_ENV):
+        backend.write(owner, [Create(spec(owner))])
+
+
+def test_unreachable_server_is_transient(tmp_path) -> None:
+    config = {"url": f"http://127.0.0.1:{free_port()}/{{user}}/", "timeout": 2}
+    backend = CalDavBackend(config, BackendContext(base_dir=tmp_path))
+
+    with pytest.raises(TransientError, match="cannot connect"):
+        backend.busy("ana@example.com", T0, T0 + timedelta(days=1))
+
+
+def test_validate_config_reports_every_problem() -> None:
+    problems = CalDavBackend.validate_config(
+        {
+            "url": "ftp://example.com/{login}/",
+            "calendars": {"not-an-email": "https://example.com/cal/"},
+            "password_env": "X",
+            "password_file": "y",
+            "verify_tls": 3,
+            "timeout": -1,
+            "colour": "blue",
+        }
+    )
+
+    assert problems == [
+        (
+            "colour",
+            "unknown key (known: calendars, password_env, password_file, principal_url, "
+            "timeout, url, username, verify_tls)",
+        ),
+        ("url", "unknown placeholder {login} (known: {email}, {user})"),
+        ("calendars", "'not-an-email' is not an e-mail address"),
+        ("password_file", "set password_env or password_file, not both"),
+        ("username", "a password is configured but no username"),
+        ("verify_tls", "must be true, false or a CA bundle path"),
+        ("timeout", "must be a positive number of seconds, got -1"),
+    ]
+
+
+def test_validate_config_needs_somewhere_to_find_calendars() -> None:
+    assert CalDavBackend.validate_config({"username": "x"}) == [
+        ("url", "set url, principal_url or calendars to find the calendars")
+    ]
+
+
+class TestCalDavContract(BackendContract):
+    """The shared backend contract, against Radicale, with the caldav library as the person."""
+
+
+def test_a_copy_made_in_another_app_is_the_persons_and_busy(backend, owner, person) -> None:
+    create(backend, spec(owner))
+    copy = person.raw(owner, "acme:check_in:1")
+    copy["uid"] = icalendar.vText("copy-in-another-app")  # the app's "duplicate event"
+    del copy["dtstart"], copy["dtend"]
+    copy.add("dtstart", T0 + timedelta(days=1))
+    copy.add("dtend", T0 + timedelta(days=1, hours=1))
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//x//y//EN")
+    cal.add("version", "2.0")
+    cal.add_component(copy)
+    person.calendar(owner).save_event(cal.to_ical().decode())
+
+    assert [e.uid for e in backend.list_owned(owner)] == ["acme:check_in:1"]
+    assert backend.busy(owner, T0, T0 + timedelta(days=2)) == [
+        BusyInterval(T0 + timedelta(days=1), T0 + timedelta(days=1, hours=1))
+    ]
+
+
+def test_without_sync_collection_owned_events_come_from_a_calendar_query(
+    backend, owner, person, monkeypatch
+) -> None:
+    create(backend, spec(owner, 1))
+    create(backend, spec(owner, 2))
+    person.add_event(owner, T0, T0 + timedelta(hours=1), title="Dentist")
+
+    def no_sync(collection, token):  # a server without RFC 6578 refuses the REPORT
+        raise SyncUnsupported(f"{collection.url}: sync-collection refused (403)")
+
+    monkeypatch.setattr(Collection, "sync", no_sync)
+    listed = backend.list_owned(owner)
+
+    assert [e.uid for e in listed] == ["acme:check_in:1", "acme:check_in:2"]
+    assert all(e.etag and e.remote_id for e in listed)
+    assert backend.context.state.values == {}  # no token to keep

@@ -1,0 +1,8 @@
+"""The outlook backend passes the shared backend contract against the fake Graph server."""
+
+from tests.contract.suite import BackendContract
+from tests.graph_fake.fixtures import *  # noqa: F403
+
+
+class TestOutlookContract(BackendContract):
+    """Every contract test, with ``person`` acting through the fake server as Outlook would."""
