@@ -16,16 +16,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	@echo "== cadence check: validating cadence.toml, policies/ and the customer file"
+	$(BIN)/cadence check --config cadence.toml
+	@echo "== cadence run --once: import, plan and book into calendars/<salesperson>.ics"
+	$(BIN)/cadence run --once --config cadence.toml
 
 test: $(STAMP)
-	$(BIN)/ruff check cadence connectors tests bench
+	$(BIN)/ruff check cadence connectors tests bench examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff format cadence connectors tests bench
-	$(BIN)/ruff check --fix cadence connectors tests bench
+	$(BIN)/ruff format cadence connectors tests bench examples
+	$(BIN)/ruff check --fix cadence connectors tests bench examples
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_plan.py --customers 10000 --salespeople 500

@@ -71,7 +71,9 @@ SECRET_KEYS = frozenset(
 )
 _TABLE_KEYS = frozenset({"calendar", "smtp", "mail", "daemon", "salesperson"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(minutes?|mins?|hours?|hrs?|days?)\s*$", re.I)
+_INTERVAL = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s*$", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,8 @@ def _as_interval(value: Any) -> timedelta:
     m = _INTERVAL.match(text)
     if m:
         n, unit = float(m.group(1)), m.group(2).lower()
-        scale = {"m": 1, "h": 60, "d": 24 * 60}[unit[0]]
-        length = timedelta(minutes=round(n * scale))
+        scale = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
+        length = timedelta(seconds=round(n * scale))
     else:
         try:  # ISO 8601 such as PT15M
             length = parse_meeting_length(text)
@@ -145,8 +147,8 @@ def _as_interval(value: Any) -> timedelta:
             raise ValueParseError(
                 f"cannot read interval {text!r}: write e.g. '15 minutes', '1 hour' or '1 day'"
             ) from None
-    if length < timedelta(minutes=1):
-        raise ValueParseError(f"interval {text!r} is shorter than 1 minute")
+    if length < timedelta(seconds=1):
+        raise ValueParseError(f"interval {text!r} is shorter than 1 second")
     return length
 
 

@@ -410,7 +410,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
         tmp_path,
         """
         horizon = 90
-        interval = "30 seconds"
+        interval = "soon"
         languages = ["en", "xx"]
         date_order = "DDMMYY"
         [smtp]
@@ -421,7 +421,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
     )
     assert problems_of(path) == [
         f"{path}:1: horizon: expected a duration like '4 weeks', got integer 90",
-        f"{path}:2: interval: cannot read interval '30 seconds': write e.g. '15 minutes', "
+        f"{path}:2: interval: cannot read interval 'soon': write e.g. '15 minutes', "
         "'1 hour' or '1 day'",
         f"{path}:3: languages: Unknown language(s): 'xx'; use codes dateparser knows, like "
         "'en', 'hi', 'ar'",

@@ -1,0 +1,477 @@
+"""The ``cadence`` command line (typer).
+
+Every command takes ``--config PATH`` (default ``./cadence.toml`` or ``$CADENCE_CONFIG``).
+Errors a user can fix print one clear message, or the list of problems, without a traceback
+and exit 1. The hidden ``--now`` option fixes the clock (demos, tests, simulations).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from cadence.config import load_config
+from cadence.cycle import Workspace, check_all
+from cadence.errors import UserError, ValueParseError
+from cadence.model import Contact, ContactKind, PlannedContact
+from cadence.reconcile import Action
+
+app = typer.Typer(
+    name="cadence",
+    help="Keeps every customer in a steady contact rhythm, booked into salespeople's calendars.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+auth_app = typer.Typer(help="Store credentials for a calendar backend.", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option(
+        "--config",
+        envvar="CADENCE_CONFIG",
+        help="cadence.toml to use.",
+        show_default=True,
+    ),
+]
+NowOption = Annotated[
+    str | None, typer.Option("--now", hidden=True, help="Pretend it is this moment (ISO 8601).")
+]
+DEFAULT_CONFIG = Path("cadence.toml")
+
+
+def _now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(UTC)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--now {text!r} is not an ISO 8601 moment") from None
+    if value.tzinfo is None:
+        raise UserError(f"--now {text!r} needs a UTC offset, e.g. 2026-11-23T08:00+00:00")
+    return value
+
+
+@contextmanager
+def _workspace(config: Path) -> Iterator[Workspace]:
+    ws = Workspace.open(config)
+    try:
+        yield ws
+    finally:
+        ws.close()
+
+
+# ---- check / import ---------------------------------------------------------------------------
+
+
+@app.command()
+def check(config: ConfigOption = DEFAULT_CONFIG, now: NowOption = None) -> None:
+    """Validate cadence.toml, the policies and the customer file: every problem at once."""
+    problems = check_all(config, _now(now))
+    errors = [p for p in problems if p.is_error]
+    for p in problems:
+        (err if p.is_error else out).print(str(p), markup=False)
+    if errors:
+        err.print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+        raise typer.Exit(1)
+    out.print(f"all good ({len(problems)} warning(s))")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Customer CSV file.")],
+    prune: Annotated[bool, typer.Option(help="Delete customers missing from the file.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    now: NowOption = None,
+) -> None:
+    """Upsert customers from a CSV file; rows that cannot be read are listed with reasons."""
+    if not file.exists():
+        raise UserError(f"{file}: no such file")
+    with _workspace(config) as ws, _progress("reading customers") as tick:
+        counts, rejected = ws.import_customers(file, prune=prune, today=_now(now), progress=tick)
+    for problem in rejected:
+        err.print(str(problem), markup=False)
+    pruned = f", {counts.pruned} pruned" if prune else ""
+    out.print(
+        f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged, "
+        f"{len(rejected)} rejected{pruned}"
+    )
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Any]:
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed} rows"),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda rows: progress.update(task, completed=rows)
+
+
+# ---- plan / explain -------------------------------------------------------------------------
+
+
+@app.command("plan")
+def plan_(
+    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+    customer: Annotated[str | None, typer.Option(help="Only this customer id.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only this salesperson.")] = None,
+    forecast: Annotated[bool, typer.Option(help="Also show contacts past the horizon.")] = False,
+    changes: Annotated[
+        bool, typer.Option(help="List create / move / cancel against what is booked now.")
+    ] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    now: NowOption = None,
+) -> None:
+    """Dry run: what would be booked, and why. Nothing is written anywhere."""
+    with _workspace(config) as ws:
+        result = ws.plan(_now(now), forecast=forecast)
+        zones = {p.email: p.timezone for p in ws.config.salespeople}
+        if changes:
+            actions = [
+                a
+                for a in ws.changes(result)
+                if (customer is None or _customer_of(a) == customer)
+                and (owner is None or a.owner == owner.lower())
+            ]
+            _print_changes(actions, zones, json_out)
+            return
+    contacts = [
+        c
+        for c in (result.contacts if forecast else result.booked())
+        if (customer is None or c.customer_id == customer)
+        and (owner is None or c.owner == owner.lower())
+    ]
+    if json_out:
+        print(json.dumps([contact_json(c, zones) for c in contacts], indent=2, ensure_ascii=False))
+        return
+    _print_plan(contacts, zones)
+
+
+def _customer_of(action: Action) -> str:
+    if action.planned is not None:
+        return action.planned.customer_id
+    assert action.record is not None
+    return action.record.customer_id
+
+
+def _local(value: datetime | date, zone: str) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo(zone)).isoformat()
+    return value.isoformat()
+
+
+def contact_json(c: PlannedContact, zones: dict[str, str]) -> dict[str, Any]:
+    """One planned contact as SPEC 8 describes it (times in the salesperson's zone)."""
+    zone = zones.get(c.owner, "UTC")
+    return {
+        "customer_id": c.customer_id,
+        "customer_name": c.customer_name,
+        "owner": c.owner,
+        "kind": c.kind.value,
+        "title": c.title,
+        "key": c.key,
+        "start": _local(c.start, zone),
+        "end": _local(c.end, zone),
+        "all_day": c.all_day,
+        "ideal": c.ideal.isoformat(),
+        "window_start": c.window_start.isoformat(),
+        "window_end": c.window_end.isoformat(),
+        "status": c.status.value,
+        "forced": c.forced,
+        "over_capacity": c.over_capacity,
+        "within_horizon": c.within_horizon,
+        "reasons": list(c.reasons),
+    }
+
+
+def _when(c: PlannedContact, zone: str) -> str:
+    if c.all_day:
+        return f"{c.day:%a %Y-%m-%d}  all day"
+    assert isinstance(c.start, datetime)
+    return f"{c.start.astimezone(ZoneInfo(zone)):%a %Y-%m-%d %H:%M}"
+
+
+def _print_plan(contacts: list[PlannedContact], zones: dict[str, str]) -> None:
+    if not contacts:
+        out.print("nothing planned")
+        return
+    if not out.is_terminal:
+        for c in contacts:
+            flag = " [forced]" if c.forced else ""
+            print(
+                f"{_when(c, zones.get(c.owner, 'UTC'))}  {c.owner}  {c.title}  "
+                f"({c.status.value}{flag}): {'; '.join(c.reasons)}"
+            )
+        return
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("when (owner's time)", "owner", "title", "status", "why"):
+        table.add_column(column, overflow="fold")
+    for c in contacts:
+        status = c.status.value + (" · forced" if c.forced else "")
+        table.add_row(
+            _when(c, zones.get(c.owner, "UTC")),
+            c.owner,
+            c.title,
+            status,
+            "; ".join(c.reasons),
+            style="yellow" if c.forced else None,
+        )
+    out.print(table)
+    out.print(f"{len(contacts)} contacts")
+
+
+def _print_changes(actions: list[Action], zones: dict[str, str], as_json: bool) -> None:
+    rows = []
+    for a in actions:
+        zone = zones.get(a.owner, "UTC")
+        rows.append(
+            {
+                "action": a.kind.value,
+                "owner": a.owner,
+                "customer_id": _customer_of(a),
+                "title": a.planned.title if a.planned else (a.record.key if a.record else ""),
+                "from": _local(a.record.start, zone) if a.record else None,
+                "to": _local(a.planned.start, zone) if a.planned else None,
+                "reason": a.reason,
+            }
+        )
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        out.print("no changes: the calendars already hold the plan")
+        return
+    for r in rows:
+        span = " -> ".join(x for x in (r["from"], r["to"]) if x)
+        print(f"{r['action']:<6} {r['owner']}  {r['title']}  {span}  ({r['reason']})")
+    print(f"{len(rows)} changes")
+
+
+@app.command()
+def explain(
+    customer_id: Annotated[str, typer.Argument(metavar="ID", help="Customer id.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    now: NowOption = None,
+) -> None:
+    """A customer's history, policy, windows, and why the next contact is when it is."""
+    moment = _now(now)
+    with _workspace(config) as ws:
+        customer = ws.store.customer(customer_id)
+        if customer is None:
+            raise UserError(f"no customer with id {customer_id!r} (run `cadence import` first?)")
+        policy = ws.policies.for_customer(customer)
+        result = ws.plan(moment, forecast=True)
+        history = ws.store.contacts(customer_id)
+        bookings = ws.store.bookings(customer_id=customer_id)
+        zone = next((p.timezone for p in ws.config.salespeople if p.email == customer.owner), "UTC")
+    note = result.notes.get(customer_id)
+    print(
+        f"{customer.name} ({customer.id}), owner {customer.owner}, status {customer.status.value}"
+    )
+    print(
+        f"  segment {customer.segment or 'default'} -> policy [{policy.name}]: "
+        f"every {policy.every}, min_gap {policy.min_gap}, max_gap {policy.max_gap}, meeting "
+        f"{int(policy.meeting.total_seconds() // 60)} min"
+    )
+    print(
+        f"  zone {customer.timezone or policy.timezone}, country {customer.country or '-'}, "
+        f"industry {customer.industry or '-'}, customer since {customer.customer_since or '-'}"
+    )
+    if customer.busy_seasons:
+        print(f"  own busy seasons: {'; '.join(customer.busy_seasons)}")
+    print("History:")
+    if customer.last_contact:
+        print(f"  {customer.last_contact}  last_contact (customer file)")
+    for h in history[-15:]:
+        print(
+            f"  {h.at.astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}  {h.kind.value:<9} "
+            f"{h.source}{': ' + h.note if h.note else ''}"
+        )
+    if not history and not customer.last_contact:
+        print("  no contacts on record")
+    if bookings:
+        print("Bookings:")
+        for b in bookings:
+            print(f"  {_local(b.start, zone)}  {b.kind.value:<20} {b.state.value}")
+    print("Plan:")
+    planned = [c for c in result.contacts if c.customer_id == customer_id]
+    for c in planned:
+        horizon = "" if c.within_horizon else "  (forecast)"
+        print(f"  {_when(c, zone)}  {c.title}  [{c.status.value}]{horizon}")
+        print(
+            f"      window {c.window_start} .. {c.window_end}, ideal {c.ideal}"
+            + ("  FORCED" if c.forced else "")
+        )
+        for reason in c.reasons:
+            print(f"      - {reason}")
+    if not planned:
+        print("  nothing planned")
+    for message in note.messages if note else []:
+        print(f"  note: {message}")
+
+
+# ---- log ------------------------------------------------------------------------------------
+
+
+@app.command("log")
+def log_(
+    customer_id: Annotated[str, typer.Argument(metavar="ID", help="Customer id.")],
+    kind: Annotated[ContactKind, typer.Option(help="What happened.")] = ContactKind.CALL,
+    at: Annotated[str, typer.Option(help="When, e.g. 'yesterday 3pm' (customer's zone).")] = "now",
+    note: Annotated[str, typer.Option(help="A note to keep with it.")] = "",
+    config: ConfigOption = DEFAULT_CONFIG,
+    now: NowOption = None,
+) -> None:
+    """Record a contact by hand."""
+    moment = _now(now)
+    with _workspace(config) as ws:
+        customer = ws.store.customer(customer_id)
+        if customer is None:
+            raise UserError(f"no customer with id {customer_id!r}")
+        zone = ZoneInfo(customer.timezone or ws.policies.for_customer(customer).timezone)
+        try:
+            when = moment if at.strip().lower() == "now" else ws.reader.moment(at, zone, moment)
+        except ValueParseError as exc:
+            raise UserError(str(exc)) from None
+        contact = Contact(
+            customer_id, kind, when, "log", f"log:{kind.value}:{when.isoformat()}", note
+        )
+        added = ws.store.add_contacts([contact])
+    state = "recorded" if added else "already recorded"
+    print(f"{state}: {kind.value} with {customer.name} at {when.isoformat()}")
+
+
+# ---- run / daemon / report / auth -------------------------------------------------------------
+
+
+@app.command()
+def run(
+    once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
+    config: ConfigOption = DEFAULT_CONFIG,
+    now: NowOption = None,
+) -> None:
+    """One full cycle: import, sync contacts, plan, reconcile calendars."""
+    if not once:
+        raise UserError("use `cadence run --once` for one cycle, or `cadence daemon` to keep going")
+    _logging(verbose=False)
+    with _workspace(config) as ws:
+        result = ws.run_cycle(_now(now))
+        zones = {p.email: p.timezone for p in ws.config.salespeople}
+        for a in result.actions:
+            if a.kind.value == "keep":
+                continue
+            subject = a.planned.title if a.planned else a.record.key if a.record else ""
+            when = _local(a.planned.start, zones.get(a.owner, "UTC")) if a.planned else ""
+            print(f"{a.kind.value:<6} {a.owner:<24} {when:<26} {subject}")
+        if result.imported:
+            print(result.imported)
+        print(result.summary())
+        for owner, why in sorted(result.failed_owners.items()):
+            print(f"skipped {owner}: {why}", file=sys.stderr)
+        if "ics" in {ws.backend_name(p) for p in ws.config.salespeople}:
+            folder = ws.config.calendars.get("ics", {}).get("folder", "calendars")
+            print(f"calendars: {(ws.config.base_dir / folder).resolve()}/<salesperson>.ics")
+
+
+@app.command()
+def daemon(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Run the cycle forever, every `interval` (systemd Type=notify aware)."""
+    from cadence.daemon import run_daemon
+
+    _logging(verbose=False)
+    raise typer.Exit(run_daemon(config))
+
+
+@app.command()
+def report(
+    html: Annotated[
+        Path | None, typer.Option(help="Also write a self-contained HTML page.")
+    ] = None,
+    config: ConfigOption = DEFAULT_CONFIG,
+    now: NowOption = None,
+) -> None:
+    """Rhythm health by segment and salesperson."""
+    from cadence.report import build_report, render_html, render_text
+
+    moment = _now(now)
+    with _workspace(config) as ws:
+        customers = ws.store.customers()
+        planned = ws.store.plan() or ws.plan(moment, read_calendars=False).contacts
+        result = build_report(
+            customers,
+            ws.store.contacts_by_customer(),
+            planned,
+            ws.policies,
+            ws.salespeople(customers),
+            moment,
+            season_parser=ws.season,
+        )
+    print(render_text(result))
+    if html is not None:
+        html.write_text(render_html(result), encoding="utf-8")
+        print(f"wrote {html}")
+
+
+@auth_app.command("google")
+def auth_google(
+    email: Annotated[str, typer.Argument(help="The salesperson's Google account.")],
+    config: ConfigOption = DEFAULT_CONFIG,
+) -> None:
+    """Authorise cadence for one salesperson's Google calendar and mail (OAuth, once)."""
+    from connectors.base import BackendContext
+    from connectors.google import run_oauth_flow
+
+    cfg = load_config(config)
+    section = cfg.calendars.get("google")
+    if section is None:
+        raise UserError("cadence.toml has no [calendar.google] section")
+    context = BackendContext(base_dir=cfg.base_dir, salespeople=cfg.salespeople, env=os.environ)
+    path = run_oauth_flow(section, context, email.lower())
+    print(f"stored the token for {email} in {path} (readable by this user only)")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one clear message and exit status 1."""
+    try:
+        app()
+    except UserError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,691 @@
+"""One full cycle: import, sync contacts, plan, reconcile calendars.
+
+This is where configuration, store and connectors meet (with the CLI and the daemon above it).
+A :class:`Workspace` is opened from cadence.toml (config + policies validated, store opened,
+backends built lazily); :meth:`Workspace.run_cycle` does one cycle:
+
+1. re-read the customer file when it changed (upsert, never delete);
+2. per salesperson: read cadence's own events and fold them into the bookings (people's moves,
+   deletions, declines; writes whose outcome was unknown), read busy time, and recognise
+   contacts from past calendar events and mail;
+3. plan (pure) and diff against the bookings;
+4. per salesperson: write the actions, recording intent in the store *before* each write.
+
+One salesperson's failing backend never stops the others: an authentication failure is
+reported once and that backend is left alone until it works again; a transient failure backs
+off (honouring ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import connectors
+from cadence.checks import check_customers
+from cadence.config import Config, load_config
+from cadence.customers import read_customers
+from cadence.errors import Problem, UserError
+from cadence.model import (
+    BookingKind,
+    BookingState,
+    BusyInterval,
+    Contact,
+    ContactKind,
+    Customer,
+    CustomerStatus,
+    PlannedContact,
+    Salesperson,
+)
+from cadence.planner import Plan, PlanInput, plan
+from cadence.policy import PolicySet
+from cadence.policy_load import load_policies
+from cadence.reconcile import Action, ActionKind, diff, observe, uid_for
+from cadence.seasons import parse_season
+from cadence.store import BookingRecord, Store
+from connectors.base import (
+    AuthError,
+    BackendContext,
+    BackendError,
+    CalendarBackend,
+    Cancel,
+    Create,
+    EventSpec,
+    MailSource,
+    TransientError,
+    Update,
+    WriteOp,
+)
+
+log = logging.getLogger("cadence")
+
+WRITE_CHUNK = 50  # writes per backend call; SIGTERM is honoured between chunks
+BUSY_MARGIN = timedelta(days=30)  # busy time read beyond the horizon (forced gaps land there)
+FIRST_LOOKBACK = timedelta(days=365)  # how far back the first contact sync reads
+MAX_BACKOFF = 3600.0
+
+
+@dataclass
+class CycleResult:
+    """What one cycle did, for the CLI, the logs and the daemon's STATUS line."""
+
+    created: int = 0
+    moved: int = 0
+    cancelled: int = 0
+    unchanged: int = 0
+    contacts_added: int = 0
+    imported: str = ""
+    failed_owners: dict[str, str] = field(default_factory=dict)
+    actions: list[Action] = field(default_factory=list)
+    interrupted: bool = False
+
+    def summary(self) -> str:
+        text = (
+            f"created {self.created}, moved {self.moved}, cancelled {self.cancelled}, "
+            f"unchanged {self.unchanged}"
+        )
+        if self.contacts_added:
+            text += f"; {self.contacts_added} new contacts"
+        if self.failed_owners:
+            text += f"; {len(self.failed_owners)} salespeople skipped (backend trouble)"
+        return text
+
+
+@dataclass
+class _Health:
+    """Per (backend, owner) trouble: when to try again, and whether auth was reported."""
+
+    retry_at: datetime | None = None
+    failures: int = 0
+    auth_reported: bool = False
+
+
+class Workspace:
+    """cadence.toml, the policies, the store and the backends, wired together."""
+
+    def __init__(self, config: Config, policies: PolicySet, store: Store) -> None:
+        self.config = config
+        self.policies = policies
+        self.store = store
+        self.reader = config.date_reader()
+        self._backends: dict[str, CalendarBackend] = {}
+        self._mail: dict[str, MailSource] = {}
+        self._health: dict[tuple[str, str], _Health] = {}
+        self._seasons: dict[str, Any] = {}
+        self.env: Mapping[str, str] = os.environ
+
+    # ---- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, config_path: Path | str) -> Workspace:
+        """Load and validate cadence.toml and the policies; open the store. UserError on any
+        problem (every problem listed)."""
+        config = load_config(config_path)
+        policies = load_validated_policies(config)
+        store = Store(config.database)
+        store.sync_salespeople(config.salespeople)
+        return cls(config, policies, store)
+
+    def close(self) -> None:
+        for backend in self._backends.values():
+            backend.close()
+        for source in self._mail.values():
+            source.close()
+        self.store.close()
+
+    # ---- people and backends --------------------------------------------------------------
+
+    def salespeople(self, customers: Iterable[Customer]) -> dict[str, Salesperson]:
+        """Everyone in cadence.toml, plus a default entry for owners that are not listed."""
+        people = {p.email: p for p in self.config.salespeople}
+        for c in customers:
+            if c.owner not in people:
+                people[c.owner] = Salesperson(
+                    email=c.owner, timezone=self.policies.defaults.timezone
+                )
+        return people
+
+    def backend_name(self, person: Salesperson) -> str:
+        return self.config.backend_of(person)
+
+    def backend(self, name: str) -> CalendarBackend:
+        backend = self._backends.get(name)
+        if backend is None:
+            cls = connectors.load_backend(name)
+            backend = cls(self.config.calendars.get(name, {}), self._context(f"calendar.{name}"))
+            self._backends[name] = backend
+        return backend
+
+    def mail_sources(self) -> dict[str, MailSource]:
+        for name, section in self.config.mail.items():
+            if name not in self._mail:
+                merged = {**self.config.calendars.get(name, {}), **section}
+                cls = connectors.load_mail_source(name)
+                self._mail[name] = cls(merged, self._context(f"mail.{name}"))
+        return self._mail
+
+    def _context(self, namespace: str) -> BackendContext:
+        return BackendContext(
+            base_dir=self.config.base_dir,
+            salespeople=self.config.salespeople,
+            state=self.store.state(namespace),
+            smtp=self.config.smtp,
+            env=self.env,
+        )
+
+    # ---- customers -------------------------------------------------------------------------
+
+    def import_customers(
+        self,
+        path: Path,
+        *,
+        prune: bool = False,
+        today: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> tuple[Any, list[Problem]]:
+        """Read ``path`` and upsert; returns (counts, rejections as problems)."""
+        result = read_customers(
+            path,
+            self.reader,
+            default_timezone=self.policies.defaults.timezone,
+            progress=progress,
+            today=(today or datetime.now(UTC)).date(),
+        )
+        counts = self.store.upsert_customers(result.customers, prune=prune)
+        return counts, [r.as_problem(str(path)) for r in result.rejected]
+
+    def refresh_customers(self, now: datetime) -> str:
+        """Re-import the configured customer file when its content changed."""
+        path = self.config.customers
+        if path is None:
+            return ""
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            log.error("cannot read customer file %s: %s", path, exc)
+            return ""
+        state = self.store.state("customers")
+        if state.get(str(path)) == digest:
+            return ""
+        counts, rejected = self.import_customers(path, today=now)
+        for problem in rejected:
+            log.warning("%s", problem)
+        state.set(str(path), digest)
+        text = (
+            f"imported {path.name}: {counts.new} new, {counts.updated} updated, "
+            f"{counts.unchanged} unchanged, {len(rejected)} rejected"
+        )
+        log.info("%s", text)
+        return text
+
+    # ---- planning --------------------------------------------------------------------------
+
+    def planning_input(
+        self,
+        now: datetime,
+        busy: Mapping[str, Sequence[BusyInterval]] | None = None,
+        *,
+        forecast: bool = False,
+        customers: Sequence[Customer] | None = None,
+    ) -> PlanInput:
+        customers = list(customers if customers is not None else self.store.customers())
+        return PlanInput(
+            policies=self.policies,
+            customers=customers,
+            salespeople=self.salespeople(customers),
+            now=now,
+            contacts=self.store.contacts_by_customer(),
+            busy=busy or {},
+            bookings=[r.as_booking() for r in self.store.bookings()],
+            horizon_days=self.config.horizon_days,
+            forecast_days=self.config.forecast_days if forecast else 0,
+            season_parser=self.season,
+        )
+
+    def season(self, text: str) -> Any:
+        found = self._seasons.get(text)
+        if found is None:
+            found = self._seasons[text] = parse_season(text, self.reader)
+        return found
+
+    def read_busy(
+        self, now: datetime, owners: Iterable[str], failed: dict[str, str]
+    ) -> dict[str, list[BusyInterval]]:
+        """Busy time of each owner from their calendar (never cadence's own events)."""
+        until = now + timedelta(days=self.config.horizon_days) + BUSY_MARGIN
+        people = {p.email: p for p in self.config.salespeople}
+        busy: dict[str, list[BusyInterval]] = {}
+        for owner in owners:
+            if owner in failed:
+                continue
+            person = people.get(owner) or Salesperson(email=owner)
+            name = self.backend_name(person)
+            ok, value = self._call(name, owner, now, "busy", owner, now, until)
+            if ok:
+                busy[owner] = value
+            else:
+                failed[owner] = value
+        return busy
+
+    def plan(self, now: datetime, *, forecast: bool = False, read_calendars: bool = True) -> Plan:
+        """A dry-run plan (no writes anywhere)."""
+        customers = self.store.customers()
+        failed: dict[str, str] = {}
+        owners = sorted({c.owner for c in customers})
+        busy = self.read_busy(now, owners, failed) if read_calendars else {}
+        for owner, why in failed.items():
+            log.warning("planning %s without their calendar: %s", owner, why)
+        return plan(self.planning_input(now, busy, forecast=forecast, customers=customers))
+
+    def changes(self, result: Plan) -> list[Action]:
+        """The create / move / cancel actions ``result`` implies against the bookings now."""
+        return [
+            a
+            for a in diff(result.booked(), self.store.bookings(), result.now)
+            if a.kind is not ActionKind.KEEP
+        ]
+
+    # ---- the cycle -------------------------------------------------------------------------
+
+    def run_cycle(self, now: datetime, stop: Callable[[], bool] = lambda: False) -> CycleResult:
+        """Import, sync, plan, reconcile. ``stop`` is polled between writes (SIGTERM)."""
+        result = CycleResult()
+        result.imported = self.refresh_customers(now)
+        customers = self.store.customers()
+        people = self.salespeople(customers)
+        owners = sorted({c.owner for c in customers} | {p.email for p in self.config.salespeople})
+        failed = result.failed_owners
+        for owner in owners:
+            self._sync_owner(people[owner], now, failed)
+        result.contacts_added = self._sync_contacts(customers, people, owners, now, failed)
+        busy = self.read_busy(now, owners, failed)
+        planned = plan(self.planning_input(now, busy, customers=customers))
+        self.store.save_plan(planned.contacts)
+        actions = diff(planned.booked(), self.store.bookings(), now)
+        result.actions = actions
+        by_owner: dict[str, list[Action]] = {}
+        for action in actions:
+            if action.kind is ActionKind.KEEP:
+                result.unchanged += 1
+            elif action.owner not in failed:
+                by_owner.setdefault(action.owner, []).append(action)
+        policies = {c.id: self.policies.for_customer(c) for c in customers}
+        by_id = {c.id: c for c in customers}
+        for owner, owner_actions in sorted(by_owner.items()):
+            if stop():
+                result.interrupted = True
+                break
+            self._apply(people[owner], owner_actions, by_id, policies, planned, now, result, stop)
+        return result
+
+    def _sync_owner(self, person: Salesperson, now: datetime, failed: dict[str, str]) -> None:
+        name = self.backend_name(person)
+        owner = person.email
+        records = [r for r in self.store.bookings(owner=owner) if r.backend == name]
+        ok, remote = self._call(name, owner, now, "list_owned", owner)
+        if not ok:
+            failed[owner] = remote
+            return
+        seen = observe(records, {ev.uid: ev for ev in remote}, now, name)
+        for key in seen.drop:
+            self.store.delete_booking(key)
+        for record in seen.save:
+            if record.state in (BookingState.DELETED, BookingState.DECLINED):
+                log.info("%s %s %s (%s)", owner, record.state.value, record.key, record.start)
+            elif record.state is BookingState.MOVED_BY_OWNER:
+                log.info("%s moved %s to %s", owner, record.key, record.start)
+            self.store.save_booking(record)
+        if seen.contacts:
+            self.store.add_contacts(seen.contacts)
+        if seen.recancel:
+            ops: list[WriteOp] = [Cancel(owner, r.uid, r.etag, r.remote_id) for r in seen.recancel]
+            self._call(name, owner, now, "write", owner, ops)
+
+    def _sync_contacts(
+        self,
+        customers: Sequence[Customer],
+        people: Mapping[str, Salesperson],
+        owners: Sequence[str],
+        now: datetime,
+        failed: dict[str, str],
+    ) -> int:
+        """Recognise contacts in past calendar events and in mail."""
+        by_address: dict[str, str] = {}
+        by_domain: dict[str, str] = {}
+        mine: dict[str, list[Customer]] = {}
+        for c in customers:
+            mine.setdefault(c.owner, []).append(c)
+            for address in c.emails:
+                by_address[address.lower()] = c.id
+            for domain in c.domains:
+                by_domain[domain.lower()] = c.id
+
+        def match(addresses: Iterable[str]) -> str | None:
+            for address in addresses:
+                a = address.lower()
+                if a in by_address:
+                    return by_address[a]
+                domain = a.rpartition("@")[2]
+                if domain in by_domain:
+                    return by_domain[domain]
+            return None
+
+        state = self.store.state("contact-sync")
+        found: list[Contact] = []
+        for owner in owners:
+            if owner in failed or owner not in mine:
+                continue
+            since_text = state.get(owner)
+            since = datetime.fromisoformat(since_text) if since_text else now - FIRST_LOOKBACK
+            name = self.backend_name(people[owner])
+            ok, events = self._call(name, owner, now, "past_events", owner, since, now)
+            if not ok:
+                failed[owner] = events
+                continue
+            for ev in events:
+                who = match(a for a in ev.attendees if a != owner)
+                if who and not ev.declined:
+                    found.append(
+                        Contact(
+                            who, ContactKind.MEETING, ev.start, "calendar", f"{name}:{ev.remote_id}"
+                        )
+                    )
+            addresses = sorted({a for c in mine[owner] for a in c.emails})
+            domains = sorted({d for c in mine[owner] for d in c.domains})
+            mail_ok = True
+            for source_name, source in self.mail_sources().items():
+                ok, messages = self._call(
+                    f"mail.{source_name}",
+                    owner,
+                    now,
+                    "messages",
+                    owner,
+                    addresses,
+                    domains,
+                    since,
+                    target=source,
+                )
+                if not ok:
+                    mail_ok = False
+                    continue
+                for m in messages:
+                    who = match(m.addresses)
+                    if who:
+                        kind = ContactKind.EMAIL_OUT if m.outgoing else ContactKind.EMAIL_IN
+                        found.append(Contact(who, kind, m.at, "mail", m.message_id))
+            if mail_ok:
+                state.set(owner, now.isoformat())
+        return self.store.add_contacts(found) if found else 0
+
+    # ---- applying actions ----------------------------------------------------------------
+
+    def _apply(
+        self,
+        person: Salesperson,
+        actions: Sequence[Action],
+        customers: Mapping[str, Customer],
+        policies: Mapping[str, Any],
+        planned: Plan,
+        now: datetime,
+        result: CycleResult,
+        stop: Callable[[], bool],
+    ) -> None:
+        owner = person.email
+        name = self.backend_name(person)
+        notes = planned.notes
+        for start in range(0, len(actions), WRITE_CHUNK):
+            if stop():
+                result.interrupted = True
+                return
+            chunk = actions[start : start + WRITE_CHUNK]
+            ops: list[WriteOp] = []
+            intents: list[tuple[Action, BookingRecord]] = []
+            for action in chunk:
+                record, op = self._intent(action, name, person, customers, policies, notes, now)
+                if action.record is not None and action.record.key != record.key:
+                    self.store.delete_booking(action.record.key)
+                self.store.save_booking(record)
+                ops.append(op)
+                intents.append((action, record))
+            ok, results = self._call(name, owner, now, "write", owner, ops)
+            if not ok:
+                result.failed_owners[owner] = results
+                return  # the pending records are settled by the next cycle's observe()
+            for (action, record), outcome in zip(intents, results, strict=True):
+                self._settle_write(action, record, outcome, now, result)
+
+    def _intent(
+        self,
+        action: Action,
+        backend: str,
+        person: Salesperson,
+        customers: Mapping[str, Customer],
+        policies: Mapping[str, Any],
+        notes: Mapping[str, Any],
+        now: datetime,
+    ) -> tuple[BookingRecord, WriteOp]:
+        """The record to store before the write, and the write itself."""
+        if action.kind is ActionKind.CANCEL:
+            assert action.record is not None
+            r = action.record
+            record = replace(r, state=BookingState.CANCELLED, seen_at=now, updated_at=now)
+            return record, Cancel(r.owner, r.uid, r.etag, r.remote_id)
+        p = action.planned
+        assert p is not None
+        customer = customers[p.customer_id]
+        spec = event_spec(p, customer, person, policies[p.customer_id], notes.get(p.customer_id))
+        if action.kind is ActionKind.CREATE:
+            record = BookingRecord(
+                key=p.key,
+                uid=spec.uid,
+                customer_id=p.customer_id,
+                owner=p.owner,
+                kind=p.kind,
+                backend=backend,
+                start=p.start,
+                end=p.end,
+                all_day=p.all_day,
+                state=BookingState.PENDING,
+                spec_hash=spec_hash(spec),
+                created_at=now,
+                updated_at=now,
+            )
+            return record, Create(spec)
+        assert action.record is not None
+        old = action.record
+        spec = replace(spec, uid=old.uid)
+        record = replace(
+            old,
+            key=p.key,
+            kind=p.kind,
+            start=p.start,
+            end=p.end,
+            all_day=p.all_day,
+            state=BookingState.PENDING,
+            spec_hash=spec_hash(spec),
+            updated_at=now,
+        )
+        return record, Update(spec, old.etag, old.remote_id)
+
+    def _settle_write(
+        self,
+        action: Action,
+        record: BookingRecord,
+        outcome: Any,
+        now: datetime,
+        result: CycleResult,
+    ) -> None:
+        what = action.kind.value
+        if outcome.ok:
+            if action.kind is ActionKind.CANCEL:
+                result.cancelled += 1
+                self.store.save_booking(record)
+            else:
+                ev = outcome.event
+                self.store.save_booking(
+                    replace(
+                        record,
+                        state=BookingState.BOOKED,
+                        etag=ev.etag if ev else None,
+                        remote_id=(ev.remote_id if ev else None) or record.remote_id,
+                        sequence=ev.sequence if ev else record.sequence,
+                        updated_at=now,
+                    )
+                )
+                if action.kind is ActionKind.CREATE:
+                    result.created += 1
+                else:
+                    result.moved += 1
+            subject = action.planned.title if action.planned else record.key
+            log.info("%s %s: %s %s (%s)", record.owner, what, subject, record.start, action.reason)
+            return
+        error = outcome.error
+        log.warning("%s %s %s failed: %s", record.owner, what, record.key, error)
+        if action.kind is not ActionKind.CREATE and action.record is not None:
+            # Leave the booking as it was; the next cycle reads the calendar and decides again.
+            if action.record.key != record.key:
+                self.store.delete_booking(record.key)
+            self.store.save_booking(action.record)
+
+    # ---- calling backends safely -----------------------------------------------------------
+
+    def _call(
+        self, name: str, owner: str, now: datetime, method: str, *args: Any, target: Any = None
+    ) -> tuple[bool, Any]:
+        """Call ``method(*args)`` on backend ``name`` (or on ``target``) for one owner;
+        (True, value), or (False, why) after logging it once and scheduling a retry."""
+        health = self._health.setdefault((name, owner), _Health())
+        if health.retry_at is not None and now < health.retry_at:
+            return False, f"{name} backing off until {health.retry_at:%H:%M:%S}"
+        try:
+            value = getattr(target or self.backend(name), method)(*args)
+        except AuthError as exc:
+            if not health.auth_reported:
+                log.error(
+                    "%s: authentication failed for %s: %s (fix the credentials; "
+                    "other salespeople continue)",
+                    name,
+                    owner,
+                    exc,
+                )
+                health.auth_reported = True
+            health.retry_at = now + timedelta(seconds=MAX_BACKOFF / 4)
+            return False, f"authentication failed: {exc}"
+        except TransientError as exc:
+            health.failures += 1
+            delay = exc.retry_after or min(MAX_BACKOFF, 30.0 * 2 ** (health.failures - 1))
+            health.retry_at = now + timedelta(seconds=delay)
+            if health.failures == 1:
+                log.warning("%s: %s unavailable for %s, retrying in %.0fs", name, owner, exc, delay)
+            return False, f"temporarily unavailable: {exc}"
+        except (BackendError, UserError, ImportError, LookupError) as exc:
+            health.failures += 1
+            health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
+            if health.failures == 1:
+                log.error("%s: %s failed for %s: %s", name, "call", owner, exc)
+            return False, str(exc)
+        if health.failures or health.auth_reported:
+            log.info("%s: %s works again", name, owner)
+        health.failures, health.retry_at, health.auth_reported = 0, None, False
+        return True, value
+
+
+def load_validated_policies(config: Config) -> PolicySet:
+    """The policy set, or UserError listing every problem."""
+    policies, problems = load_policies(config.policies, config.date_reader())
+    errors = [p for p in problems if p.is_error]
+    if policies is None or errors:
+        raise UserError("policies have problems", errors or problems)
+    return policies
+
+
+def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
+    """Every problem in cadence.toml, the policies and the customer file, at once."""
+    try:
+        config = load_config(config_path)
+    except UserError as exc:
+        return exc.problems or [Problem(message=exc.message)]
+    problems: list[Problem] = []
+    policies, policy_problems = load_policies(config.policies, config.date_reader())
+    problems.extend(policy_problems)
+    if config.customers is not None:
+        try:
+            imported = read_customers(
+                config.customers,
+                config.date_reader(),
+                today=today.date(),
+                default_timezone=policies.defaults.timezone if policies else None,
+            )
+        except UserError as exc:
+            problems.extend(
+                exc.problems or [Problem(file=str(config.customers), message=exc.message)]
+            )
+        else:
+            problems.extend(r.as_problem(str(config.customers)) for r in imported.rejected)
+            if policies is not None:
+                problems.extend(check_customers(imported.customers, policies, config))
+    return problems
+
+
+# ---- what goes into a calendar -------------------------------------------------------------
+
+
+def event_spec(
+    p: PlannedContact, customer: Customer, person: Salesperson, policy: Any, note: Any
+) -> EventSpec:
+    """The calendar event for a planned contact: title, description, tags, alarms."""
+    reminder = p.kind is BookingKind.ANNIVERSARY_REMINDER
+    attendees: tuple[str, ...] = ()
+    if policy.invite_customer and not reminder and customer.status is CustomerStatus.ACTIVE:
+        attendees = customer.emails
+    return EventSpec(
+        uid=uid_for(p.key),
+        owner=p.owner,
+        title=p.title,
+        description=describe(p, customer, policy, note),
+        start=p.start,
+        end=p.end,
+        all_day=p.all_day,
+        transparent=reminder,
+        timezone=person.timezone,
+        attendees=attendees,
+        reminder_minutes=() if reminder else policy.reminder_minutes,
+        tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
+    )
+
+
+def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> str:
+    """The event description: who, the last contact, why now, and the agenda."""
+    last = getattr(note, "last_day", None)
+    lines = [
+        f"Customer: {customer.name} ({customer.id}, segment {policy.name})",
+        f"Last contact: {last}" if last else "Last contact: none on record",
+        "Why now: " + "; ".join(p.reasons),
+    ]
+    if customer.emails:
+        lines.append("Contact: " + ", ".join(customer.emails))
+    if p.kind is not BookingKind.ANNIVERSARY_REMINDER:
+        lines += ["", "Agenda:", policy.agenda]
+    lines += [
+        "",
+        "Booked by cadence. Move, decline or delete it like any meeting: cadence "
+        "keeps your changes.",
+    ]
+    return "\n".join(lines)
+
+
+def spec_hash(spec: EventSpec) -> str:
+    """What decides whether an event needs rewriting (not the description's prose)."""
+    text = repr((spec.title, str(spec.start), str(spec.end), spec.all_day, spec.attendees))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def counts_by_kind(actions: Iterable[Action]) -> Counter:
+    return Counter(a.kind.value for a in actions)

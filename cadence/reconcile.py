@@ -1,0 +1,232 @@
+"""Plan -> actions: the pure diff between what the planner wants and what is booked.
+
+:func:`observe` folds what a calendar shows now into the stored bookings (people's moves,
+deletions and declines; writes whose outcome was unknown). :func:`diff` compares the plan with
+the bookings and returns :class:`Action` s (create / move / cancel / keep). Neither does any I/O:
+:mod:`cadence.cycle` reads the calendars, calls these, and applies the actions.
+
+Rules (SPEC 5.10-5.11):
+
+* An unchanged world gives only ``keep`` actions: zero calendar writes.
+* A booking the salesperson moved keeps its new time; one they deleted or declined is never
+  re-created under the same key (the planner waits ``retry_after``).
+* cadence only touches events it created: every action concerns a stored booking or a new one.
+* A write whose outcome is unknown is stored as ``pending`` first; the next :func:`observe`
+  settles it from what the calendar really holds, so a retry never duplicates an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from cadence.model import (
+    BookingKind,
+    BookingState,
+    Contact,
+    ContactKind,
+    PlannedContact,
+    PlanStatus,
+)
+from cadence.store import BookingRecord
+from connectors.base import RemoteEvent
+
+LIVE = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
+
+
+class ActionKind(StrEnum):
+    CREATE = "create"
+    MOVE = "move"
+    CANCEL = "cancel"
+    KEEP = "keep"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One thing to do in a calendar. ``record`` is the stored booking it concerns (None for a
+    create); ``planned`` is the contact it serves (None for a cancel)."""
+
+    kind: ActionKind
+    planned: PlannedContact | None
+    record: BookingRecord | None
+    reason: str = ""
+
+    @property
+    def owner(self) -> str:
+        if self.planned is not None:
+            return self.planned.owner
+        assert self.record is not None
+        return self.record.owner
+
+
+def uid_for(key: str) -> str:
+    """The stable calendar uid of a booking key (customer, kind, sequence)."""
+    return "cadence-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _is_future(value: datetime | date, now: datetime) -> bool:
+    if isinstance(value, datetime):
+        return value > now
+    return value >= now.date()
+
+
+def diff(
+    planned: Iterable[PlannedContact], records: Sequence[BookingRecord], now: datetime
+) -> list[Action]:
+    """The actions that make the calendars hold ``planned`` (the contacts inside the horizon)."""
+    live = {r.key: r for r in records if r.state in LIVE and _is_future(r.end, now)}
+    used: set[str] = set()
+    actions: list[Action] = []
+    waiting: list[PlannedContact] = []
+    for p in planned:
+        record = live.get(p.key)
+        if record is None:
+            waiting.append(p)
+            continue
+        used.add(p.key)
+        if p.status is PlanStatus.MOVED_BY_OWNER or (p.start, p.end) == (record.start, record.end):
+            actions.append(Action(ActionKind.KEEP, p, record))
+        else:
+            actions.append(Action(ActionKind.MOVE, p, record, _why_moved(p)))
+    # A contact whose key is new may still be served by moving a booking of the same customer
+    # and kind whose own key no longer appears (a new contact shifted the chain).
+    spare: dict[tuple[str, BookingKind], list[BookingRecord]] = {}
+    for r in sorted(live.values(), key=lambda r: (_sort_key(r.start), r.key)):
+        if r.key not in used and r.state is not BookingState.MOVED_BY_OWNER:
+            spare.setdefault((r.customer_id, r.kind), []).append(r)
+    for p in waiting:
+        candidates = spare.get((p.customer_id, p.kind))
+        if candidates:
+            record = candidates.pop(0)
+            used.add(record.key)
+            actions.append(Action(ActionKind.MOVE, p, record, _why_moved(p)))
+        else:
+            actions.append(Action(ActionKind.CREATE, p, None, _why(p)))
+    for r in live.values():
+        if r.key not in used:
+            actions.append(Action(ActionKind.CANCEL, None, r, "no longer planned"))
+    return actions
+
+
+def _why(p: PlannedContact) -> str:
+    return p.reasons[-1] if p.reasons else ""
+
+
+def _why_moved(p: PlannedContact) -> str:
+    return next((r for r in reversed(p.reasons) if "moved" in r or "forced" in r), _why(p))
+
+
+def _sort_key(value: datetime | date) -> str:
+    return value.isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What :func:`observe` concluded: records to save, records to drop, cancels to repeat,
+    contacts that happened (past bookings), and foreign-looking events adopted back."""
+
+    save: list[BookingRecord]
+    drop: list[str]
+    recancel: list[BookingRecord]
+    contacts: list[Contact]
+
+
+def observe(
+    records: Sequence[BookingRecord],
+    remote: Mapping[str, RemoteEvent],
+    now: datetime,
+    backend: str,
+) -> Observation:
+    """Fold the calendar's view (``remote``, cadence's own events by uid) into the records."""
+    save: list[BookingRecord] = []
+    drop: list[str] = []
+    recancel: list[BookingRecord] = []
+    contacts: list[Contact] = []
+    seen: set[str] = set()
+    for r in records:
+        ev = remote.get(r.uid)
+        seen.add(r.uid)
+        new = _settle(r, ev, now)
+        if new is None:
+            drop.append(r.key)
+            continue
+        if new.state is BookingState.CANCELLED and ev is not None and ev.status != "cancelled":
+            recancel.append(new)
+        if new != r:
+            save.append(new)
+        if (
+            new.state in (BookingState.BOOKED, BookingState.MOVED_BY_OWNER)
+            and isinstance(new.start, datetime)
+            and isinstance(new.end, datetime)
+            and new.end <= now
+            and new.kind is not BookingKind.ANNIVERSARY_REMINDER
+        ):
+            kind = ContactKind.CALL if new.kind is BookingKind.WINBACK else ContactKind.MEETING
+            contacts.append(Contact(new.customer_id, kind, new.start, "booking", new.uid))
+    for uid, ev in remote.items():
+        if uid in seen or ev.status == "cancelled":
+            continue
+        adopted = _adopt(ev, now, backend)
+        if adopted is not None:
+            save.append(adopted)
+    return Observation(save, drop, recancel, contacts)
+
+
+def _settle(r: BookingRecord, ev: RemoteEvent | None, now: datetime) -> BookingRecord | None:
+    """The record as the calendar shows it now; None when it should be forgotten."""
+    if r.state is BookingState.CANCELLED or r.state in (
+        BookingState.DELETED,
+        BookingState.DECLINED,
+    ):
+        return r
+    if ev is None:
+        if r.state is BookingState.PENDING and r.etag is None:
+            return None  # the create never reached the calendar: plan it afresh
+        return replace(r, state=BookingState.DELETED, seen_at=now, updated_at=now)
+    if ev.status == "cancelled":
+        return replace(r, state=BookingState.DELETED, seen_at=now, updated_at=now)
+    if ev.status == "declined":
+        return replace(r, state=BookingState.DECLINED, seen_at=now, updated_at=now)
+    fresh = replace(r, etag=ev.etag, remote_id=ev.remote_id or r.remote_id, sequence=ev.sequence)
+    if r.state is BookingState.PENDING:
+        return replace(fresh, state=BookingState.BOOKED, start=ev.start, end=ev.end, updated_at=now)
+    if (ev.start, ev.end) != (r.start, r.end):
+        return replace(
+            fresh,
+            state=BookingState.MOVED_BY_OWNER,
+            start=ev.start,
+            end=ev.end,
+            seen_at=now,
+            updated_at=now,
+        )
+    return fresh if fresh != r else r
+
+
+def _adopt(ev: RemoteEvent, now: datetime, backend: str) -> BookingRecord | None:
+    """A cadence event with no record (the store was lost or restored): take it back."""
+    tags = ev.tags
+    key, customer, kind = tags.get("key"), tags.get("customer"), tags.get("kind")
+    if not key or not customer or kind not in {k.value for k in BookingKind}:
+        return None
+    assert kind is not None
+    return BookingRecord(
+        key=key,
+        uid=ev.uid,
+        customer_id=customer,
+        owner=ev.owner,
+        kind=BookingKind(kind),
+        backend=backend,
+        start=ev.start,
+        end=ev.end,
+        all_day=ev.all_day,
+        state=BookingState.DECLINED if ev.status == "declined" else BookingState.BOOKED,
+        seen_at=now,
+        remote_id=ev.remote_id,
+        etag=ev.etag,
+        sequence=ev.sequence,
+        created_at=now,
+        updated_at=now,
+    )
