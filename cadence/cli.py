@@ -43,18 +43,30 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOption = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         "--config",
         envvar="CADENCE_CONFIG",
-        help="cadence.toml to use.",
-        show_default=True,
+        help="cadence.toml to use [default: ./cadence.toml].",
+        show_default=False,
     ),
 ]
 NowOption = Annotated[
     str | None, typer.Option("--now", hidden=True, help="Pretend it is this moment (ISO 8601).")
 ]
 DEFAULT_CONFIG = Path("cadence.toml")
+_chosen_config: list[Path] = []  # set by the global --config (before the command name)
+
+
+@app.callback()
+def _root(config: ConfigOption = None) -> None:
+    """cadence: steady contact rhythms, booked into calendars."""
+    _chosen_config[:] = [config] if config else []
+
+
+def _config(given: Path | None) -> Path:
+    """The command's --config, else the global one, else ./cadence.toml."""
+    return given or (_chosen_config[0] if _chosen_config else DEFAULT_CONFIG)
 
 
 def _now(text: str | None) -> datetime:
@@ -82,9 +94,9 @@ def _workspace(config: Path) -> Iterator[Workspace]:
 
 
 @app.command()
-def check(config: ConfigOption = DEFAULT_CONFIG, now: NowOption = None) -> None:
+def check(config: ConfigOption = None, now: NowOption = None) -> None:
     """Validate cadence.toml, the policies and the customer file: every problem at once."""
-    problems = check_all(config, _now(now))
+    problems = check_all(_config(config), _now(now))
     errors = [p for p in problems if p.is_error]
     for p in problems:
         (err if p.is_error else out).print(str(p), markup=False)
@@ -98,13 +110,13 @@ def check(config: ConfigOption = DEFAULT_CONFIG, now: NowOption = None) -> None:
 def import_(
     file: Annotated[Path, typer.Argument(help="Customer CSV file.")],
     prune: Annotated[bool, typer.Option(help="Delete customers missing from the file.")] = False,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
     """Upsert customers from a CSV file; rows that cannot be read are listed with reasons."""
     if not file.exists():
         raise UserError(f"{file}: no such file")
-    with _workspace(config) as ws, _progress("reading customers") as tick:
+    with _workspace(_config(config)) as ws, _progress("reading customers") as tick:
         counts, rejected = ws.import_customers(file, prune=prune, today=_now(now), progress=tick)
     for problem in rejected:
         err.print(str(problem), markup=False)
@@ -143,11 +155,11 @@ def plan_(
     changes: Annotated[
         bool, typer.Option(help="List create / move / cancel against what is booked now.")
     ] = False,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
     """Dry run: what would be booked, and why. Nothing is written anywhere."""
-    with _workspace(config) as ws:
+    with _workspace(_config(config)) as ws:
         result = ws.plan(_now(now), forecast=forecast)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         if changes:
@@ -274,12 +286,12 @@ def _print_changes(actions: list[Action], zones: dict[str, str], as_json: bool) 
 @app.command()
 def explain(
     customer_id: Annotated[str, typer.Argument(metavar="ID", help="Customer id.")],
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
     """A customer's history, policy, windows, and why the next contact is when it is."""
     moment = _now(now)
-    with _workspace(config) as ws:
+    with _workspace(_config(config)) as ws:
         customer = ws.store.customer(customer_id)
         if customer is None:
             raise UserError(f"no customer with id {customer_id!r} (run `cadence import` first?)")
@@ -343,12 +355,12 @@ def log_(
     kind: Annotated[ContactKind, typer.Option(help="What happened.")] = ContactKind.CALL,
     at: Annotated[str, typer.Option(help="When, e.g. 'yesterday 3pm' (customer's zone).")] = "now",
     note: Annotated[str, typer.Option(help="A note to keep with it.")] = "",
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
     """Record a contact by hand."""
     moment = _now(now)
-    with _workspace(config) as ws:
+    with _workspace(_config(config)) as ws:
         customer = ws.store.customer(customer_id)
         if customer is None:
             raise UserError(f"no customer with id {customer_id!r}")
@@ -371,14 +383,14 @@ def log_(
 @app.command()
 def run(
     once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
     """One full cycle: import, sync contacts, plan, reconcile calendars."""
     if not once:
         raise UserError("use `cadence run --once` for one cycle, or `cadence daemon` to keep going")
     _logging(verbose=False)
-    with _workspace(config) as ws:
+    with _workspace(_config(config)) as ws:
         result = ws.run_cycle(_now(now))
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         for a in result.actions:
@@ -398,12 +410,12 @@ def run(
 
 
 @app.command()
-def daemon(config: ConfigOption = DEFAULT_CONFIG) -> None:
+def daemon(config: ConfigOption = None) -> None:
     """Run the cycle forever, every `interval` (systemd Type=notify aware)."""
     from cadence.daemon import run_daemon
 
     _logging(verbose=False)
-    raise typer.Exit(run_daemon(config))
+    raise typer.Exit(run_daemon(_config(config)))
 
 
 @app.command()
@@ -411,14 +423,14 @@ def report(
     html: Annotated[
         Path | None, typer.Option(help="Also write a self-contained HTML page.")
     ] = None,
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
     """Rhythm health by segment and salesperson."""
     from cadence.report import build_report, render_html, render_text
 
     moment = _now(now)
-    with _workspace(config) as ws:
+    with _workspace(_config(config)) as ws:
         customers = ws.store.customers()
         planned = ws.store.plan() or ws.plan(moment, read_calendars=False).contacts
         result = build_report(
@@ -439,13 +451,13 @@ def report(
 @auth_app.command("google")
 def auth_google(
     email: Annotated[str, typer.Argument(help="The salesperson's Google account.")],
-    config: ConfigOption = DEFAULT_CONFIG,
+    config: ConfigOption = None,
 ) -> None:
     """Authorise cadence for one salesperson's Google calendar and mail (OAuth, once)."""
     from connectors.base import BackendContext
     from connectors.google import run_oauth_flow
 
-    cfg = load_config(config)
+    cfg = load_config(_config(config))
     section = cfg.calendars.get("google")
     if section is None:
         raise UserError("cadence.toml has no [calendar.google] section")

@@ -18,6 +18,7 @@ from dateparser.date import DateDataParser
 from cadence.errors import ValueParseError
 
 _YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+_DAY_NUMBER = re.compile(r"(?<!\d)\d{1,2}(?!\d)")
 # A leap year as the base, so that a recurring "Feb 29" can be read at all.
 _LEAP_BASE = datetime(2024, 1, 1)
 
@@ -59,6 +60,9 @@ class DateReader:
             raise ValueParseError(f"cannot read date {text!r}")
         year = obj.year if _YEAR.search(raw) else None
         day = None if period in ("month", "year") else obj.day
+        if day is None and _DAY_NUMBER.search(_YEAR.sub("", raw)):
+            # dateparser reads "Nov 45" as the month of November and drops the 45 silently.
+            raise ValueParseError(f"cannot read date {text!r}: no such day in that month")
         return PartialDate(month=obj.month, day=day, year=year)
 
     def calendar_date(self, text: str) -> date:

@@ -109,3 +109,8 @@ def test_working_hours_and_days():
         WorkingHours.parse("17:00-09:00")
     with pytest.raises(ValueParseError):
         parse_working_days("weekdays")
+
+
+def test_a_day_that_does_not_exist_is_rejected_not_dropped():
+    with pytest.raises(ValueParseError, match="no such day"):
+        parse_season("Nov 45 - Jan 5")
