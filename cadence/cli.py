@@ -427,7 +427,8 @@ def report(
     now: NowOption = None,
 ) -> None:
     """Rhythm health by segment and salesperson."""
-    from cadence.report import build_report, render_html, render_text
+    from cadence.report import build_report, render_text
+    from cadence.report_html import render_html
 
     moment = _now(now)
     with _workspace(_config(config)) as ws:

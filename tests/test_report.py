@@ -52,9 +52,9 @@ from cadence.report import (
     build_report,
     feast_or_famine,
     percentile,
-    render_html,
     render_text,
 )
+from cadence.report_html import render_html
 from cadence.seasons import parse_season
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
