@@ -155,15 +155,71 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
             parts = pool.map(_plan_part, range(len(_SHARED)))
     finally:
         _SHARED.clear()
-    contacts = [c for part_contacts, _ in parts for c in part_contacts]
+    contacts = [_decode(row) for rows, _ in parts for row in rows]
     contacts.sort(key=lambda c: (c.owner, _sort_minute(c.start), c.key))
     notes = {k: v for _, part_notes in parts for k, v in part_notes.items()}
     return Plan(contacts, notes, inp.now, inp.horizon_days)
 
 
-def _plan_part(index: int) -> tuple[list[PlannedContact], dict[str, CustomerNote]]:
+def _plan_part(index: int) -> tuple[list[tuple], dict[str, CustomerNote]]:
     result = _Engine(_SHARED[index]).run()
-    return result.contacts, result.notes
+    # Plain tuples of str and int cross the process boundary twice as fast as dataclasses.
+    return [_encode(c) for c in result.contacts], result.notes
+
+
+def _encode(c: PlannedContact) -> tuple:
+    if c.all_day:
+        start, end = c.start.toordinal(), c.end.toordinal()
+    else:
+        assert isinstance(c.start, datetime) and isinstance(c.end, datetime)
+        start, end = to_minute(c.start), to_minute(c.end)
+    return (
+        c.key,
+        c.customer_id,
+        c.customer_name,
+        c.owner,
+        c.kind.value,
+        c.seq,
+        c.title,
+        start,
+        end,
+        c.all_day,
+        c.day.toordinal(),
+        c.ideal.toordinal(),
+        c.window_start.toordinal(),
+        c.window_end.toordinal(),
+        c.status.value,
+        c.reasons,
+        c.forced,
+        c.over_capacity,
+        c.within_horizon,
+    )
+
+
+def _decode(row: tuple) -> PlannedContact:
+    day = date.fromordinal
+    all_day = row[9]
+    return PlannedContact(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        BookingKind(row[4]),
+        row[5],
+        row[6],
+        day(row[7]) if all_day else from_minute(row[7]),
+        day(row[8]) if all_day else from_minute(row[8]),
+        all_day,
+        day(row[10]),
+        day(row[11]),
+        day(row[12]),
+        day(row[13]),
+        PlanStatus(row[14]),
+        row[15],
+        row[16],
+        row[17],
+        row[18],
+    )
 
 
 @dataclass(slots=True)
