@@ -6,7 +6,7 @@ from pathlib import Path
 from cadence.planner import PlanInput, engine, plan
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from generate import DEFAULT_NOW, generate  # noqa: E402
+from generate import DEFAULT_NOW, generate
 
 
 def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
