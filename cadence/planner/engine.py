@@ -86,7 +86,6 @@ class CustomerNote:
     customer_id: str
     policy: str
     status: str
-    last_contact: Contact | None = None
     last_day: date | None = None  # last counted contact day (incl. the CSV last_contact)
     messages: list[str] = field(default_factory=list)
 
@@ -236,6 +235,7 @@ class _Customer:
     note: CustomerNote
     track: Generator[Need, date | None, None] | None = None
     started: bool = False
+    hours_meet: bool | None = None  # can the two sides' hours ever overlap (cached)
 
 
 @dataclass(slots=True)
@@ -397,14 +397,15 @@ class _Engine:
             horizon_day=today + self.horizon_span,
             note=note,
         )
-        kinds = policy.counts
-        history = collapse(self.inp.contacts.get(customer.id, ()))
-        counted = [c for c in history if counts(c, kinds) and c.at <= self.inp.now]
-        counted_days = [c.at.astimezone(agenda.zone).date() for c in counted]
+        kinds, now = policy.counts, self.inp.now
+        history = self.inp.contacts.get(customer.id)
+        counted = (
+            [c for c in collapse(history) if counts(c, kinds) and c.at <= now] if history else []
+        )
+        counted_days = [local_date(agenda.zone, to_minute(c.at)) for c in counted]
         if customer.last_contact is not None:
             counted_days.append(customer.last_contact)
             counted_days.sort()
-        note.last_contact = counted[-1] if counted else None
         last = counted_days[-1] if counted_days else None
         note.last_day = last
         ctx = TrackContext(
@@ -533,8 +534,11 @@ class _Engine:
     def hours_ever_meet(self, state: _Customer) -> bool:
         """Can this salesperson's working hours ever overlap this customer's hours? Checked on
         two weeks now and two weeks half a year on (DST can open or close an overlap)."""
+        if state.hours_meet is not None:
+            return state.hours_meet
         agenda, days = state.agenda, state.days
         if days.hours is None:
+            state.hours_meet = True
             return True
         key = (agenda.zone.key, agenda.person.working_hours, days.zone.key, days.hours)
         known = self.hour_overlaps.get(key)
@@ -543,6 +547,7 @@ class _Engine:
             samples += [d + timedelta(days=182) for d in samples]
             known = any(days.hours_overlap(*agenda.work_span(d)) for d in samples)
             self.hour_overlaps[key] = known
+        state.hours_meet = known
         return known
 
     def fresh_key(self, key: str) -> str:
