@@ -134,15 +134,14 @@ class OwnerCalendar:
         )
 
 
-class OutlookBackend(CalendarBackend):
-    """Salespeople's calendars in Microsoft 365 / Exchange Online, through Microsoft Graph."""
+class GraphUser:
+    """What the calendar backend and the mail source share: the settings of the
+    ``[calendar.outlook]`` section and one Graph client, made on first use."""
 
-    name = "outlook"
     config_keys = CONFIG_KEYS
+    context: BackendContext
 
-    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
-        """``config`` is the validated ``[calendar.outlook]`` section; nothing is sent yet."""
-        super().__init__(config, context)
+    def _setup_graph(self, config: Mapping[str, Any], context: BackendContext) -> None:
         self.settings = OutlookSettings.from_config(config, context.base_dir)
         self._graph: GraphClient | None = None
 
@@ -163,6 +162,17 @@ class OutlookBackend(CalendarBackend):
         if self._graph is not None:
             self._graph.close()
             self._graph = None
+
+
+class OutlookBackend(GraphUser, CalendarBackend):
+    """Salespeople's calendars in Microsoft 365 / Exchange Online, through Microsoft Graph."""
+
+    name = "outlook"
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        """``config`` is the validated ``[calendar.outlook]`` section; nothing is sent yet."""
+        super().__init__(config, context)
+        self._setup_graph(config, context)
 
     # ---------------------------------------------------------------------------- reading time
 

@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import BackendContext, MailMessage, MailSource
-from connectors.outlook.calendar import PAGE_SIZE, aware, connect, user_path
-from connectors.outlook.client import PREFER_UTC, GraphClient
-from connectors.outlook.settings import CONFIG_KEYS, OutlookSettings, validate
+from connectors.outlook.calendar import PAGE_SIZE, GraphUser, aware, user_path
+from connectors.outlook.client import PREFER_UTC
 from connectors.outlook.wire import utc_text
 
 log = logging.getLogger(__name__)
@@ -31,35 +30,15 @@ MESSAGE_FIELDS = (
 )
 
 
-class GraphMailSource(MailSource):
+class GraphMailSource(GraphUser, MailSource):
     """Messages of salespeople's mailboxes through Microsoft Graph (``Mail.Read``)."""
 
     name = "outlook"
-    config_keys = CONFIG_KEYS
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the ``[calendar.outlook]`` section: mail uses the same app."""
         super().__init__(config, context)
-        self.settings = OutlookSettings.from_config(config, context.base_dir)
-        self._graph: GraphClient | None = None
-
-    @classmethod
-    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Unknown keys and bad values of the section."""
-        return validate(section)
-
-    @property
-    def graph(self) -> GraphClient:
-        """The Graph client, made on first use."""
-        if self._graph is None:
-            self._graph = connect(self.settings, self.context)
-        return self._graph
-
-    def close(self) -> None:
-        """Close the HTTP session. Idempotent."""
-        if self._graph is not None:
-            self._graph.close()
-            self._graph = None
+        self._setup_graph(config, context)
 
     def messages(
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
