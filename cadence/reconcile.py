@@ -67,10 +67,11 @@ def uid_for(key: str) -> str:
     return "cadence-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _is_future(value: datetime | date, now: datetime) -> bool:
-    if isinstance(value, datetime):
-        return value > now
-    return value >= now.date()
+def _is_future(end: datetime | date, now: datetime) -> bool:
+    """Is a booking ending at ``end`` (exclusive for all-day dates) not over yet?"""
+    if isinstance(end, datetime):
+        return end > now
+    return end > now.date()
 
 
 def diff(
@@ -165,7 +166,9 @@ def observe(
             and new.kind is not BookingKind.ANNIVERSARY_REMINDER
         ):
             kind = ContactKind.CALL if new.kind is BookingKind.WINBACK else ContactKind.MEETING
-            contacts.append(Contact(new.customer_id, kind, new.start, "booking", new.uid))
+            # The key (not the uid) identifies what the meeting was for: the planner reads
+            # "customer:anniversary:60" as that anniversary served.
+            contacts.append(Contact(new.customer_id, kind, new.start, "booking", new.key))
     for uid, ev in remote.items():
         if uid in seen or ev.status == "cancelled":
             continue

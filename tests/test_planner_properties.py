@@ -23,6 +23,8 @@ from cadence.model import (
     BookingKind,
     BookingState,
     BusyInterval,
+    Contact,
+    ContactKind,
     Customer,
     CustomerStatus,
     PlanStatus,
@@ -250,9 +252,30 @@ def test_replanning_with_the_plan_booked_changes_nothing(inp):
 
 
 def test_counts_treats_the_csv_last_contact_as_always_counting():
-    from cadence.model import Contact, ContactKind
-
     note = Contact("c", ContactKind.NOTE, datetime(2026, 1, 1, tzinfo=UTC), source="csv")
     assert counts(note, frozenset({ContactKind.MEETING}))
     assert not counts(replace(note, source="log"), frozenset({ContactKind.MEETING}))
     assert BookingState.DELETED.value == "deleted"
+
+
+@PROPERTY
+@given(worlds(), st.integers(1, 3))
+def test_days_later_with_nothing_changed_every_booking_still_ahead_is_kept(inp, days):
+    first = plan(inp)
+    booked = as_bookings(first)
+    later = inp.now + timedelta(days=days)
+    # What the cycle does meanwhile: bookings that ended became contacts.
+    contacts = {k: list(v) for k, v in inp.contacts.items()}
+    for b in booked:
+        if not b.all_day and b.end <= later:
+            contacts.setdefault(b.customer_id, []).append(
+                Contact(b.customer_id, ContactKind.MEETING, b.start, "booking", b.key)
+            )
+    second = plan(replace(inp, now=later, bookings=booked, contacts=contacts))
+    ahead = {
+        (b.key, b.start, b.end)
+        for b in booked
+        if (b.end > later if not b.all_day else b.end > later.date())
+    }
+    kept = {(c.key, c.start, c.end) for c in second.contacts}
+    assert ahead <= kept, sorted(ahead - kept)

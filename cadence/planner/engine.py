@@ -18,6 +18,7 @@ import heapq
 import itertools
 import multiprocessing
 import os
+import re
 import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -49,7 +50,6 @@ from cadence.planner.tracks import (
     Reminder,
     TrackContext,
     active_track,
-    anniversary_key,
     winback_track,
 )
 from cadence.policy import PolicySet, SegmentPolicy
@@ -61,6 +61,7 @@ AFTER_WINDOW_SEARCH_DAYS = 120
 AFTER_SEASON_SEARCH_DAYS = 400
 MIN_NOTICE_MINUTES = 60
 _FAR = 1 << 30
+_RETRY_SUFFIX = re.compile(r"\.r\d+$")
 
 
 @dataclass(frozen=True)
@@ -324,9 +325,11 @@ class _Engine:
                 agenda.count(day)
 
     def _is_future(self, b: Booking, agenda: Agenda) -> bool:
-        if isinstance(b.start, datetime):
-            return to_minute(b.start) > self.now_minute
-        return b.start >= self.inp.now.astimezone(agenda.zone).date()
+        """Not over yet: a meeting in progress still counts as booked (it becomes a contact
+        when it ends); an all-day event lasts until its exclusive end date."""
+        if isinstance(b.end, datetime):
+            return to_minute(b.end) > self.now_minute
+        return b.end > self.inp.now.astimezone(agenda.zone).date()
 
     def _remember_refusal(self, b: Booking, agenda: Agenda) -> None:
         if b.kind is BookingKind.ANNIVERSARY_REMINDER:
@@ -406,6 +409,11 @@ class _Engine:
         if customer.last_contact is not None:
             counted_days.append(customer.last_contact)
             counted_days.sort()
+        fixed = self.keep_imminent(state)
+        if fixed:
+            counted_days = sorted(counted_days + [day for day, _ in fixed])
+        # Anniversary check-ins that already happened (as cadence bookings) are served.
+        served = {_RETRY_SUFFIX.sub("", c.source_id) for c in counted if c.source == "booking"}
         last = counted_days[-1] if counted_days else None
         note.last_day = last
         ctx = TrackContext(
@@ -417,6 +425,7 @@ class _Engine:
             contact_days=counted_days,
             emit_reminder=lambda r: self.reminder(state, r),
             notes=note.messages,
+            fixed_keys={key for _, key in fixed} | served,
         )
         if customer.status is CustomerStatus.CANCELLED:
             if customer.cancelled_on is None:
@@ -427,6 +436,44 @@ class _Engine:
         else:
             state.track = active_track(ctx)
         return state
+
+    def keep_imminent(self, state: _Customer) -> list[tuple[date, str]]:
+        """Bookings that start before the first plannable day (later today, or in progress)
+        are fixed: kept as they are, and the rhythm continues from them."""
+        fixed = []
+        for b in self.live.get(state.customer.id, ()):
+            if b.all_day or b.key in self.consumed or not isinstance(b.start, datetime):
+                continue
+            assert isinstance(b.end, datetime)
+            day = local_date(state.agenda.zone, to_minute(b.start))
+            if day >= state.first_day:
+                continue
+            self.consumed.add(b.key)
+            moved = b.state is BookingState.MOVED_BY_OWNER
+            c = state.customer
+            months, step, steps = _sequence_of(b, state.policy)
+            self.out.append(
+                PlannedContact(
+                    key=b.key,
+                    customer_id=c.id,
+                    customer_name=c.name,
+                    owner=c.owner,
+                    kind=b.kind,
+                    seq=months or step,
+                    title=title(b.kind, c.name, months=months, step=step, steps=steps),
+                    start=b.start,
+                    end=b.end,
+                    all_day=False,
+                    day=day,
+                    ideal=day,
+                    window_start=day,
+                    window_end=day,
+                    status=PlanStatus.MOVED_BY_OWNER if moved else PlanStatus.BOOKED,
+                    reasons=(f"already booked for {day}: too close to move",),
+                )
+            )
+            fixed.append((day, _RETRY_SUFFIX.sub("", b.key)))
+        return fixed
 
     # ---- placing ---------------------------------------------------------------------------
 
@@ -499,6 +546,7 @@ class _Engine:
         start, end = found.slot, found.slot + need.minutes
         if stale is not None and self.same_day_keeps(state, stale, found):
             assert isinstance(stale.start, datetime) and isinstance(stale.end, datetime)
+            self.adopt_kind(state, need, stale)
             key, status = stale.key, PlanStatus.BOOKED
             start, end = to_minute(stale.start), to_minute(stale.end)
         agenda = state.agenda
@@ -632,10 +680,8 @@ class _Engine:
         if not self.live.get(state.customer.id):
             return None, None
         kinds = {need.kind}
-        keys = [need.key]
-        if need.anniversary is not None:
-            kinds.add(BookingKind.ANNIVERSARY)
-            keys.append(anniversary_key(state.customer.id, need.anniversary[0]))
+        if need.kind is BookingKind.CHECK_IN:
+            kinds.add(BookingKind.ANNIVERSARY)  # an anniversary check-in counts as one
         candidates = [
             b
             for b in self.live.get(state.customer.id, ())
@@ -643,7 +689,9 @@ class _Engine:
         ]
         if not candidates:
             return None, None
-        exact = next((b for b in candidates if any(_same_key(b.key, k) for k in keys)), None)
+        # Only the need's own key is an exact match: a merged anniversary booking is found as
+        # the first booking inside the window, like any booking whose key has shifted.
+        exact = next((b for b in candidates if _same_key(b.key, need.key)), None)
         choice: Booking | None = None
         if exact is not None and (
             exact.state is BookingState.MOVED_BY_OWNER
@@ -663,15 +711,28 @@ class _Engine:
                 None,
             )
         if choice is None:
-            if exact is not None and exact.state is not BookingState.MOVED_BY_OWNER:
-                self.consumed.add(exact.key)
-                return None, exact
+            # A booking that is no longer right by its window is placed again; it keeps its
+            # time when the search lands on its day anyway (a forced gap after a season).
+            zone = state.agenda.zone
+            later = next(
+                (
+                    b
+                    for b in candidates
+                    if b.state is not BookingState.MOVED_BY_OWNER
+                    and isinstance(b.start, datetime)
+                    and local_date(zone, to_minute(b.start)) > need.window_end
+                ),
+                None,
+            )
+            stale = later or exact
+            if stale is not None and stale.state is not BookingState.MOVED_BY_OWNER:
+                self.consumed.add(stale.key)
+                return None, stale
             return None, None
         self.consumed.add(choice.key)
         assert isinstance(choice.start, datetime) and isinstance(choice.end, datetime)
         day = local_date(state.agenda.zone, to_minute(choice.start))
-        if choice.kind is not need.kind:
-            need.become_anniversary(state.customer.id)
+        self.adopt_kind(state, need, choice)
         if choice.state is BookingState.MOVED_BY_OWNER:
             status, why = PlanStatus.MOVED_BY_OWNER, f"moved by the owner to {day}: their time wins"
         else:
@@ -690,14 +751,26 @@ class _Engine:
         )
         return (day, None)
 
+    def adopt_kind(self, state: _Customer, need: Need, b: Booking) -> None:
+        """A check-in served by an anniversary booking becomes that anniversary check-in."""
+        if b.kind is BookingKind.ANNIVERSARY and need.kind is not BookingKind.ANNIVERSARY:
+            months, _, _ = _sequence_of(b, state.policy)
+            need.become_anniversary(state.customer.id, months)
+
     def still_right(self, state: _Customer, need: Need, b: Booking, excluded: set[date]) -> bool:
         """Is booking ``b`` still a valid answer to ``need``: inside the window, on an allowed
         day on both sides, inside the hours, and clear of every busy event?"""
         if not isinstance(b.start, datetime):
             return False
         day = local_date(state.agenda.zone, to_minute(b.start))
-        lower = need.window_start if need.window_start > state.first_day else state.today
-        if not (lower <= day <= need.window_end) or day in excluded:
+        if day in excluded:
+            return False
+        windows = [(need.window_start, need.window_end)]
+        if need.alt_window is not None:
+            windows.append(need.alt_window)
+        if not any(
+            (ws if ws > state.first_day else state.today) <= day <= we for ws, we in windows
+        ):
             return False
         return self.slot_still_free(state, b, reserved=True)
 
@@ -928,6 +1001,17 @@ class _Engine:
         return _Found(
             day, slot, [f"forced: {why}; first allowed day after it is {day}"], forced=True
         )
+
+
+def _sequence_of(b: Booking, policy: SegmentPolicy) -> tuple[int, int, int]:
+    """(anniversary months, onboarding step, steps) from a booking key ``customer:kind:seq``."""
+    seq = b.key.rsplit(":", 1)[-1].split(".", 1)[0]
+    number = int(seq) if seq.isdigit() else 0
+    if b.kind is BookingKind.ANNIVERSARY:
+        return number, 0, 0
+    if b.kind is BookingKind.ONBOARDING:
+        return 0, number, len(policy.onboarding)
+    return 0, 0, 0
 
 
 def _same_key(booking_key: str, need_key: str) -> bool:

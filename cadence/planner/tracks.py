@@ -54,6 +54,10 @@ class Need:
     # check-in lands within min_gap of it, the two become one meeting: the anniversary check-in.
     anniversary: tuple[int, date] | None = None
     merge_within: Duration | None = None
+    # For an anniversary check-in that a regular check-in merged into: the regular window.
+    # A booking already inside it still serves (which window applies can shift from day to
+    # day for an overdue customer; the booking should not).
+    alt_window: tuple[date, date] | None = None
 
     def merges_with_anniversary(self, day: date) -> bool:
         """Does a check-in on ``day`` become the anniversary check-in?"""
@@ -63,14 +67,18 @@ class Need:
         early, late = sorted((day, anniversary))
         return self.merge_within.add_to(early) > late
 
-    def become_anniversary(self, customer_id: str) -> None:
-        """Turn this check-in into the anniversary check-in it merged with."""
-        assert self.anniversary is not None
-        months, day = self.anniversary
+    def become_anniversary(self, customer_id: str, months: int | None = None) -> None:
+        """Turn this check-in into the anniversary check-in it merged with (the one attached,
+        or the one of ``months`` when an existing anniversary booking serves this check-in)."""
+        if months is None:
+            assert self.anniversary is not None
+            months, day = self.anniversary
+            self.reasons.append(f"merged with the anniversary on {day} (within min_gap)")
+        else:
+            self.reasons.append("the anniversary check-in already booked serves as this check-in")
         self.kind = BookingKind.ANNIVERSARY
         self.key = anniversary_key(customer_id, months)
         self.months = months
-        self.reasons.append(f"merged with the anniversary on {day} (within min_gap)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +102,7 @@ class TrackContext:
     contact_days: list[date]  # counted contact days, ascending
     emit_reminder: Callable[[Reminder], None]
     notes: list[str]
+    fixed_keys: set[str] = field(default_factory=set)  # bookings kept as they are (today's)
 
 
 def _grace(policy_every: Duration, policy_max: Duration) -> timedelta:
@@ -113,7 +122,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
     anniversaries = _anniversaries(ctx)
     chain = 0
     anchor_text = last.isoformat() if last else "new"
-    if last is None and since is not None and since < ctx.first_day:
+    if last is None and since is not None:
         last = since
         ctx.notes.append(f"no contact on record: the rhythm counts from customer_since {since}")
         anchor_text = f"since{since.isoformat()}"
@@ -126,10 +135,12 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             ideal = ws = ctx.first_day
             we = ws + _grace(p.every, p.max_gap)
             reasons.append("never contacted")
+            raw: tuple[date, date, date] | None = None
         else:
             ideal = p.every.add_to(last)
             ws = p.min_gap.add_to(last)
             we = p.max_gap.add_to(last)
+            raw = (ideal, ws, we)
             reasons.append(f"last contact {last}; every {p.every} -> ideal {ideal}")
             if we < ctx.first_day:
                 forced = True
@@ -143,15 +154,25 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             months, day = anniversaries[0]
             lead_ws = p.anniversary_lead.subtract_from(day)
             lead_we = p.anniversary_lead.add_to(day)
-            merged_ws, merged_we = max(lead_ws, ws), min(lead_we, we)
             rhythm_floor = p.min_gap.add_to(last) if last else ctx.first_day
             before_rhythm = lead_we < ws
-            mergeable = merged_ws <= merged_we and day <= p.min_gap.add_to(ideal)
+            # Whether the check-in merges into the anniversary is decided on the rhythm's own
+            # window, not on one shifted to today: an overdue customer's window moves every
+            # day, and the decision (and so the booking) must not.
+            mergeable = False
+            if raw is not None:
+                raw_ideal, raw_ws, raw_we = raw
+                mergeable = (
+                    max(lead_ws, raw_ws, ctx.first_day) <= min(lead_we, raw_we)
+                    and day < p.min_gap.add_to(raw_ideal)
+                )
             if before_rhythm or mergeable:
                 anniversaries.pop(0)
                 need = _anniversary_need(
                     ctx, months, day, (lead_ws, lead_we), rhythm_floor, last, merged=mergeable
                 )
+                if need is not None and mergeable:
+                    need.alt_window = (ws, we)
                 if need is None:
                     continue
                 if need.ideal > ctx.end_day:
@@ -181,8 +202,8 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
         chain += 1
         if placed is None:
             return
-        if need.kind is BookingKind.ANNIVERSARY:
-            anniversaries.pop(0)
+        if need.kind is BookingKind.ANNIVERSARY:  # it became the anniversary check-in
+            anniversaries = [a for a in anniversaries if a[0] != need.months]
         last = placed
 
 
@@ -242,14 +263,18 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
     if period is None or since is None:
         return []
     found: list[tuple[int, date]] = []
+    horizon_reach = p.max_gap.add_to(ctx.end_day)
     age = (ctx.first_day.year - since.year) * 12 + ctx.first_day.month - since.month
     months = max(1, age // period - 1) * period
     while True:
         day = anniversary_date(since, months)
-        if p.anniversary_lead.subtract_from(day) > ctx.end_day:
+        # Look a max_gap past the range: whether a check-in inside the range merges into an
+        # anniversary must not depend on where the range happens to end today.
+        if p.anniversary_lead.subtract_from(day) > horizon_reach:
             break
         if p.anniversary_lead.add_to(day) >= ctx.first_day:
-            found.append((months, day))
+            if anniversary_key(c.id, months) not in ctx.fixed_keys:
+                found.append((months, day))
             if ctx.first_day - timedelta(days=1) <= day <= ctx.end_day:
                 ctx.emit_reminder(Reminder(f"{c.id}:anniversary_reminder:{months}", day, months))
         months += period
