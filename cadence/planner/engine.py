@@ -314,7 +314,10 @@ class _Engine:
                 self.refused_keys.add(b.key)
                 self._remember_refusal(b, agenda)
                 continue
-            if b.state not in LIVE_STATES or not self._is_future(b, agenda):
+            if b.state not in LIVE_STATES:
+                continue
+            if not self._is_future(b, agenda):
+                self._count_earlier_this_week(b, agenda)
                 continue
             self.live.setdefault(b.customer_id, []).append(b)
             if not b.all_day:
@@ -323,6 +326,15 @@ class _Engine:
                 day = local_date(agenda.zone, start)
                 agenda.add_interval(day, start, end)
                 agenda.count(day)
+
+    def _count_earlier_this_week(self, b: Booking, agenda: Agenda) -> None:
+        """A booking that already happened this week still counts against weekly capacity."""
+        if b.all_day or not isinstance(b.start, datetime):
+            return
+        day = local_date(agenda.zone, to_minute(b.start))
+        today = self.inp.now.astimezone(agenda.zone).date()
+        if day.isocalendar()[:2] == today.isocalendar()[:2]:
+            agenda.count(day)
 
     def _is_future(self, b: Booking, agenda: Agenda) -> bool:
         """Not over yet: a meeting in progress still counts as booked (it becomes a contact
@@ -426,6 +438,11 @@ class _Engine:
             emit_reminder=lambda r: self.reminder(state, r),
             notes=note.messages,
             fixed_keys={key for _, key in fixed} | served,
+            booked_keys={
+                _RETRY_SUFFIX.sub("", b.key)
+                for b in self.live.get(customer.id, ())
+                if b.key not in self.consumed
+            },
         )
         if customer.status is CustomerStatus.CANCELLED:
             if customer.cancelled_on is None:

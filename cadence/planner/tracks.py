@@ -103,6 +103,7 @@ class TrackContext:
     emit_reminder: Callable[[Reminder], None]
     notes: list[str]
     fixed_keys: set[str] = field(default_factory=set)  # bookings kept as they are (today's)
+    booked_keys: set[str] = field(default_factory=set)  # keys of the customer's live bookings
 
 
 def _grace(policy_every: Duration, policy_max: Duration) -> timedelta:
@@ -162,10 +163,9 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             mergeable = False
             if raw is not None:
                 raw_ideal, raw_ws, raw_we = raw
-                mergeable = (
-                    max(lead_ws, raw_ws, ctx.first_day) <= min(lead_we, raw_we)
-                    and day < p.min_gap.add_to(raw_ideal)
-                )
+                mergeable = max(lead_ws, raw_ws, ctx.first_day) <= min(
+                    lead_we, raw_we
+                ) and day < p.min_gap.add_to(raw_ideal)
             if before_rhythm or mergeable:
                 anniversaries.pop(0)
                 need = _anniversary_need(
@@ -216,7 +216,8 @@ def _onboarding(
     p, c = ctx.policy, ctx.customer
     steps = p.onboarding
     last_step = steps[-1].add_to(since)
-    if p.onboarding_window.add_to(last_step) < ctx.first_day:
+    booked = any(f"{c.id}:onboarding:{i}" in ctx.booked_keys for i in range(1, len(steps) + 1))
+    if p.onboarding_window.add_to(last_step) < ctx.first_day and not booked:
         return last, True  # onboarding is over
     ctx.notes.append(f"onboarding: {len(steps)} steps from customer_since {since}")
     for index, step in enumerate(steps, start=1):
@@ -228,16 +229,19 @@ def _onboarding(
             ctx.notes.append(f"onboarding step {index} done by the contact on {done}")
             last = done
             continue
+        key = f"{c.id}:onboarding:{index}"
         if we < ctx.first_day:
-            ctx.notes.append(f"onboarding step {index} ({ideal}) passed without a contact")
-            continue
+            if key not in ctx.booked_keys:
+                ctx.notes.append(f"onboarding step {index} ({ideal}) passed without a contact")
+                continue
+            we = ctx.first_day  # its window passed, but it is booked (after a season): keep it
         ws = max(ws, ctx.first_day)
         ideal = max(ideal, ws)
         if ideal > ctx.end_day:
             return last, False  # beyond the range: nothing after it either
         placed = yield Need(
             kind=BookingKind.ONBOARDING,
-            key=f"{c.id}:onboarding:{index}",
+            key=key,
             ideal=ideal,
             window_start=ws,
             window_end=we,
@@ -272,7 +276,8 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
         # anniversary must not depend on where the range happens to end today.
         if p.anniversary_lead.subtract_from(day) > horizon_reach:
             break
-        if p.anniversary_lead.add_to(day) >= ctx.first_day:
+        booked = anniversary_key(c.id, months) in ctx.booked_keys
+        if p.anniversary_lead.add_to(day) >= ctx.first_day or booked:
             if anniversary_key(c.id, months) not in ctx.fixed_keys:
                 found.append((months, day))
             if ctx.first_day - timedelta(days=1) <= day <= ctx.end_day:
@@ -301,6 +306,8 @@ def _anniversary_need(
     if merged:
         reasons.append("the regular check-in merges into it (within min_gap)")
     ws = max(ws, ctx.first_day, rhythm_floor)
+    if we < ws and anniversary_key(c.id, months) in ctx.booked_keys and we < ctx.first_day:
+        we = ws  # its window passed, but it is booked (after a season): keep it
     if we < ws:
         # The customer was contacted within min_gap before the anniversary: a second meeting
         # now would crowd them. The all-day reminder stays; the rhythm goes on from ``last``.
