@@ -933,6 +933,7 @@ class _Engine:
         hit = self.scan(
             state, need, need.window_start, need.window_end, excluded, use_capacity, skipped
         )
+        found: _Found | None
         if hit is not None:
             day, slot = hit
             reasons = []
@@ -942,11 +943,13 @@ class _Engine:
             found = _Found(day, slot, reasons)
             if need.next_gaps is not None:
                 self.pre_season(state, need, found, excluded)
-            if need.outranks_capacity and state.agenda.capacity_problem(day):
-                found.over_capacity = True
-                found.reasons.append("win-back first call outranks capacity")
-            return found
-        return self.outside_window(state, need, excluded, use_capacity, skipped)
+        else:
+            found = self.outside_window(state, need, excluded, use_capacity, skipped)
+        outranks = found is not None and need.outranks_capacity
+        if outranks and found is not None and state.agenda.capacity_problem(found.day):
+            found.over_capacity = True
+            found.reasons.append("win-back first call outranks capacity")
+        return found
 
     def pre_season(self, state: _Customer, need: Need, found: _Found, excluded: set[date]) -> None:
         """When a busy season will swallow the *next* window, move this check-in as late as the
