@@ -327,7 +327,13 @@ class _Reader:
         salespeople = self._salespeople(data.get("salesperson", []))
 
         default_backend, calendars = self._calendars(calendar, salespeople)
-        mail_sections = self._connector_sections(("mail",), mail, MAIL)
+        # A mail source of a calendar backend (Gmail, Graph mail) uses the same connection:
+        # [calendar.NAME] keys apply under [mail.NAME] unless it sets them itself.
+        merged_mail = {
+            name: {**calendars.get(name, {}), **section} if isinstance(section, dict) else section
+            for name, section in mail.items()
+        }
+        mail_sections = self._connector_sections(("mail",), merged_mail, MAIL)
         smtp = self._smtp(smtp_data) if smtp_data is not None else None
         daemon_values, _ = self._check(("daemon",), daemon_data, self.schemas["daemon"])
         settings = {k: v for k, v in top.items() if k not in _TABLE_KEYS}

@@ -166,9 +166,8 @@ class Workspace:
     def mail_sources(self) -> dict[str, MailSource]:
         for name, section in self.config.mail.items():
             if name not in self._mail:
-                merged = {**self.config.calendars.get(name, {}), **section}
                 cls = connectors.load_mail_source(name)
-                self._mail[name] = cls(merged, self._context(f"mail.{name}"))
+                self._mail[name] = cls(section, self._context(f"mail.{name}"))
         return self._mail
 
     def _context(self, namespace: str) -> BackendContext:
@@ -258,20 +257,36 @@ class Workspace:
     def read_busy(
         self, now: datetime, owners: Iterable[str], failed: dict[str, str]
     ) -> dict[str, list[BusyInterval]]:
-        """Busy time of each owner from their calendar (never cadence's own events)."""
+        """Busy time of each owner from their calendar (never cadence's own events).
+
+        A backend that can answer for many owners at once (``busy_many``: Graph's getSchedule
+        takes 20 mailboxes a request) is asked once per backend; the others per owner.
+        """
         until = now + timedelta(days=self.config.horizon_days) + BUSY_MARGIN
         people = {p.email: p for p in self.config.salespeople}
-        busy: dict[str, list[BusyInterval]] = {}
+        groups: dict[str, list[str]] = {}
         for owner in owners:
-            if owner in failed:
-                continue
-            person = people.get(owner) or Salesperson(email=owner)
-            name = self.backend_name(person)
-            ok, value = self._call(name, owner, now, "busy", owner, now, until)
-            if ok:
-                busy[owner] = value
-            else:
-                failed[owner] = value
+            if owner not in failed:
+                person = people.get(owner) or Salesperson(email=owner)
+                groups.setdefault(self.backend_name(person), []).append(owner)
+        busy: dict[str, list[BusyInterval]] = {}
+        for name, group in groups.items():
+            answers: dict[str, Any] = {}
+            if len(group) > 1 and _has_method(name, "busy_many"):
+                ok, value = self._call(name, "*", now, "busy_many", group, now, until)
+                if ok:
+                    answers = value
+            for owner in group:
+                answer = answers.get(owner)
+                if answer is None:
+                    ok, answer = self._call(name, owner, now, "busy", owner, now, until)
+                    if not ok:
+                        failed[owner] = answer
+                        continue
+                elif isinstance(answer, BackendError):
+                    failed[owner] = str(answer)
+                    continue
+                busy[owner] = answer
         return busy
 
     def plan(self, now: datetime, *, forecast: bool = False, read_calendars: bool = True) -> Plan:
@@ -303,8 +318,14 @@ class Workspace:
         owners = sorted({c.owner for c in customers} | {p.email for p in self.config.salespeople})
         failed = result.failed_owners
         for owner in owners:
+            if stop():  # nothing written yet: stopping here is safe
+                result.interrupted = True
+                return result
             self._sync_owner(people[owner], now, failed)
         result.contacts_added = self._sync_contacts(customers, people, owners, now, failed)
+        if stop():
+            result.interrupted = True
+            return result
         busy = self.read_busy(now, owners, failed)
         planned = plan(self.planning_input(now, busy, customers=customers))
         self.store.save_plan(planned.contacts)
@@ -595,6 +616,13 @@ class Workspace:
             log.info("%s: %s works again", name, owner)
         health.failures, health.retry_at, health.auth_reported = 0, None, False
         return True, value
+
+
+def _has_method(backend: str, method: str) -> bool:
+    try:
+        return hasattr(connectors.load_backend(backend), method)
+    except (ImportError, LookupError):
+        return False
 
 
 def load_validated_policies(config: Config) -> PolicySet:
