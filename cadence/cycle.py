@@ -461,11 +461,13 @@ class Workspace:
         owner = person.email
         name = self.backend_name(person)
         notes = planned.notes
-        for start in range(0, len(actions), WRITE_CHUNK):
+        batch = max(1, self.backend(name).write_batch)
+        size = batch * max(1, WRITE_CHUNK // batch)  # whole provider batches per call
+        for start in range(0, len(actions), size):
             if stop():
                 result.interrupted = True
                 return
-            chunk = actions[start : start + WRITE_CHUNK]
+            chunk = actions[start : start + size]
             ops: list[WriteOp] = []
             intents: list[tuple[Action, BookingRecord]] = []
             for action in chunk:

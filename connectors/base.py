@@ -246,6 +246,8 @@ class CalendarBackend(abc.ABC):
 
     name: ClassVar[str] = ""
     config_keys: ClassVar[Mapping[str, str]] = {}
+    # How many operations one provider batch holds; callers hand :meth:`write` multiples of it.
+    write_batch: ClassVar[int] = 50
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the backend's ``[calendar.NAME]`` section (already validated)."""

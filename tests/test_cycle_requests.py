@@ -370,11 +370,11 @@ class OutlookWorld:
 
     @staticmethod
     def write_batches(creates_per_owner: Mapping[str, int]) -> Counter[str]:
-        """The ``$batch`` requests carrying ``creates_per_owner``: the cycle hands the backend
-        50 writes at a time and one Graph ``$batch`` holds at most 20 requests."""
+        """The ``$batch`` requests carrying ``creates_per_owner``: one Graph ``$batch`` holds
+        at most 20 requests, and the cycle hands the backend whole batches (40 writes a call)."""
         total = 0
         for n in creates_per_owner.values():
-            chunks = [min(50, n - start) for start in range(0, n, 50)]
+            chunks = [min(40, n - start) for start in range(0, n, 40)]
             total += sum(-(-chunk // 20) for chunk in chunks)
         return Counter({"POST $batch": total})
 

@@ -168,6 +168,7 @@ class OutlookBackend(GraphUser, CalendarBackend):
     """Salespeople's calendars in Microsoft 365 / Exchange Online, through Microsoft Graph."""
 
     name = "outlook"
+    write_batch = 20  # Graph's $batch limit
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the validated ``[calendar.outlook]`` section; nothing is sent yet."""
