@@ -33,6 +33,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_plan.py --customers 10000 --salespeople 500
 	$(BIN)/python bench/bench_plan.py --customers 100000 --salespeople 500
+	$(BIN)/python bench/bench_requests.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
