@@ -1003,7 +1003,16 @@ class _Engine:
                 excluded,
                 use_capacity,
             )
-            why = f"busy season {label} ({first}..{last}) leaves no allowed day in the window"
+            lo, hi = need.window_start.toordinal(), need.window_end.toordinal()
+            others = sorted(
+                {
+                    reason
+                    for o, reason in skipped.items()
+                    if lo <= o <= hi and seasons.season_on(date.fromordinal(o)) is None
+                }
+            )[:3]
+            also = f" and {'; '.join(others)}" if others else ""
+            why = f"busy season {label} ({first}..{last}){also} leave no allowed day in the window"
         else:
             hit = self.first_after(
                 state,

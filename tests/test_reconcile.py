@@ -1,0 +1,276 @@
+"""The pure reconciler: plan + bookings -> actions (diff), calendar view -> bookings (observe)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from cadence.model import (
+    BookingKind,
+    BookingState,
+    Contact,
+    ContactKind,
+    PlannedContact,
+    PlanStatus,
+)
+from cadence.reconcile import ActionKind, diff, observe, uid_for
+from cadence.store import BookingRecord
+from connectors.base import RemoteEvent
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+OWNER = "ana@example.com"
+
+
+def at(day: str, hour: int = 10) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
+
+
+def planned(
+    key: str = "c1:check_in:2026-11-02.0",
+    start: datetime = at("2026-11-30"),
+    *,
+    customer: str = "c1",
+    kind: BookingKind = BookingKind.CHECK_IN,
+    status: PlanStatus = PlanStatus.PLANNED,
+) -> PlannedContact:
+    return PlannedContact(
+        key=key,
+        customer_id=customer,
+        customer_name="ACME Ltd",
+        owner=OWNER,
+        kind=kind,
+        seq=0,
+        title="Check-in: ACME Ltd",
+        start=start,
+        end=start + timedelta(minutes=30),
+        all_day=False,
+        day=start.date(),
+        ideal=start.date(),
+        window_start=start.date() - timedelta(days=14),
+        window_end=start.date() + timedelta(days=14),
+        status=status,
+        reasons=("ideal date",),
+    )
+
+
+def record(
+    key: str = "c1:check_in:2026-11-02.0",
+    start: datetime = at("2026-11-30"),
+    *,
+    customer: str = "c1",
+    kind: BookingKind = BookingKind.CHECK_IN,
+    state: BookingState = BookingState.BOOKED,
+    etag: str | None = '"1"',
+) -> BookingRecord:
+    return BookingRecord(
+        key=key,
+        uid=uid_for(key),
+        customer_id=customer,
+        owner=OWNER,
+        kind=kind,
+        backend="memory",
+        start=start,
+        end=start + timedelta(minutes=30),
+        state=state,
+        remote_id=uid_for(key),
+        etag=etag,
+        created_at=NOW - timedelta(days=7),
+        updated_at=NOW - timedelta(days=7),
+    )
+
+
+def remote(r: BookingRecord, **changes: Any) -> RemoteEvent:
+    ev = RemoteEvent(
+        uid=r.uid,
+        owner=r.owner,
+        start=r.start,
+        end=r.end,
+        etag=r.etag,
+        remote_id=r.remote_id,
+        tags={"customer": r.customer_id, "kind": r.kind.value, "key": r.key},
+    )
+    return replace(ev, **changes)
+
+
+# ---- diff -----------------------------------------------------------------------------------
+
+
+def test_unchanged_world_gives_only_keep_actions() -> None:
+    plan = [planned(), planned("c2:check_in:2026-11-09.0", at("2026-12-07"), customer="c2")]
+    records = [record(), record("c2:check_in:2026-11-09.0", at("2026-12-07"), customer="c2")]
+    actions = diff(plan, records, NOW)
+    assert [(a.kind, a.record.key) for a in actions] == [
+        (ActionKind.KEEP, "c1:check_in:2026-11-02.0"),
+        (ActionKind.KEEP, "c2:check_in:2026-11-09.0"),
+    ]
+
+
+def test_changed_plan_time_moves_the_same_record() -> None:
+    [action] = diff([planned(start=at("2026-12-01", 14))], [record()], NOW)
+    assert action.kind is ActionKind.MOVE
+    assert action.record == record()
+    assert action.planned.start == at("2026-12-01", 14)
+
+
+def test_new_key_for_same_customer_and_kind_moves_the_spare_record() -> None:
+    # A new contact re-anchored the chain: the key changed, the booking is reused, not recreated.
+    new = planned("c1:check_in:2026-11-22.0", at("2026-12-21"))
+    [action] = diff([new], [record()], NOW)
+    assert action.kind is ActionKind.MOVE
+    assert action.record.key == "c1:check_in:2026-11-02.0"
+    assert action.planned.key == "c1:check_in:2026-11-22.0"
+
+
+def test_new_key_of_another_kind_creates_and_cancels() -> None:
+    new = planned("c1:winback:2026-11-20.0", at("2026-11-24"), kind=BookingKind.WINBACK)
+    actions = diff([new], [record()], NOW)
+    assert sorted((a.kind, a.planned.key if a.planned else a.record.key) for a in actions) == [
+        (ActionKind.CANCEL, "c1:check_in:2026-11-02.0"),
+        (ActionKind.CREATE, "c1:winback:2026-11-20.0"),
+    ]
+
+
+def test_record_no_longer_planned_is_cancelled() -> None:
+    [action] = diff([], [record()], NOW)
+    assert action.kind is ActionKind.CANCEL
+    assert action.record == record()
+    assert action.planned is None
+
+
+def test_moved_by_owner_booking_is_kept_at_the_owners_time() -> None:
+    moved = record(start=at("2026-12-03", 15), state=BookingState.MOVED_BY_OWNER)
+    p = planned(start=at("2026-12-03", 15), status=PlanStatus.MOVED_BY_OWNER)
+    [action] = diff([p], [moved], NOW)
+    assert action.kind is ActionKind.KEEP
+    assert action.record == moved
+
+
+def test_moved_by_owner_booking_is_never_the_spare_for_a_new_key() -> None:
+    moved = record(start=at("2026-12-03", 15), state=BookingState.MOVED_BY_OWNER)
+    new = planned("c1:check_in:2026-11-22.0", at("2026-12-21"))
+    actions = diff([new], [moved], NOW)
+    assert sorted(a.kind for a in actions) == [ActionKind.CANCEL, ActionKind.CREATE]
+
+
+def test_past_and_refused_records_are_neither_kept_nor_cancelled() -> None:
+    past = record("c1:check_in:2026-10-05.0", at("2026-11-02"))
+    deleted = record(state=BookingState.DELETED)
+    declined = record("c2:check_in:2026-11-09.0", customer="c2", state=BookingState.DECLINED)
+    assert diff([], [past, deleted, declined], NOW) == []
+
+
+# ---- observe --------------------------------------------------------------------------------
+
+
+def test_missing_remote_event_is_deleted_with_seen_at() -> None:
+    seen = observe([record()], {}, NOW, "memory")
+    assert seen.save == [replace(record(), state=BookingState.DELETED, seen_at=NOW, updated_at=NOW)]
+    assert seen.drop == [] and seen.contacts == [] and seen.recancel == []
+
+
+def test_cancelled_remote_event_is_deleted() -> None:
+    r = record()
+    [saved] = observe([r], {r.uid: remote(r, status="cancelled")}, NOW, "memory").save
+    assert (saved.state, saved.seen_at) == (BookingState.DELETED, NOW)
+
+
+def test_declined_remote_event_is_declined() -> None:
+    r = record()
+    [saved] = observe([r], {r.uid: remote(r, status="declined")}, NOW, "memory").save
+    assert (saved.state, saved.seen_at) == (BookingState.DECLINED, NOW)
+
+
+def test_moved_remote_event_is_moved_by_owner_with_the_new_times() -> None:
+    r = record()
+    new_start = at("2026-12-02", 15)
+    ev = remote(r, start=new_start, end=new_start + timedelta(minutes=30), etag='"7"')
+    [saved] = observe([r], {r.uid: ev}, NOW, "memory").save
+    assert saved.state is BookingState.MOVED_BY_OWNER
+    assert (saved.start, saved.end) == (new_start, new_start + timedelta(minutes=30))
+    assert saved.etag == '"7"'
+    assert saved.seen_at == NOW
+
+
+def test_pending_create_missing_remotely_is_dropped() -> None:
+    pending = record(state=BookingState.PENDING, etag=None)
+    seen = observe([pending], {}, NOW, "memory")
+    assert seen.drop == [pending.key]
+    assert seen.save == []
+
+
+def test_pending_create_present_remotely_becomes_booked() -> None:
+    pending = record(state=BookingState.PENDING, etag=None)
+    ev = remote(pending, etag='"3"')
+    [saved] = observe([pending], {pending.uid: ev}, NOW, "memory").save
+    assert saved.state is BookingState.BOOKED
+    assert saved.etag == '"3"'
+    assert observe([pending], {pending.uid: ev}, NOW, "memory").drop == []
+
+
+def test_unchanged_remote_event_saves_nothing() -> None:
+    r = record()
+    seen = observe([r], {r.uid: remote(r)}, NOW, "memory")
+    assert (seen.save, seen.drop, seen.recancel, seen.contacts) == ([], [], [], [])
+
+
+def test_past_booked_booking_becomes_a_booking_contact() -> None:
+    past = record("c1:check_in:2026-10-05.0", at("2026-11-02"))
+    seen = observe([past], {past.uid: remote(past)}, NOW, "memory")
+    # the key (not the uid) says what the meeting was for
+    assert seen.contacts == [
+        Contact("c1", ContactKind.MEETING, at("2026-11-02"), "booking", past.key)
+    ]
+
+
+def test_past_winback_booking_becomes_a_call_and_reminders_no_contact() -> None:
+    winback = record("c1:winback:2026-10-01.0", at("2026-10-02"), kind=BookingKind.WINBACK)
+    reminder = BookingRecord(
+        key="c1:anniversary_reminder:2026-11-10",
+        uid=uid_for("c1:anniversary_reminder:2026-11-10"),
+        customer_id="c1",
+        owner=OWNER,
+        kind=BookingKind.ANNIVERSARY_REMINDER,
+        backend="memory",
+        start=date(2026, 11, 10),
+        end=date(2026, 11, 11),
+        all_day=True,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    events = {winback.uid: remote(winback), reminder.uid: remote(reminder, all_day=True)}
+    seen = observe([winback, reminder], events, NOW, "memory")
+    assert seen.contacts == [
+        Contact("c1", ContactKind.CALL, at("2026-10-02"), "booking", winback.key)
+    ]
+
+
+def test_past_declined_booking_is_no_contact() -> None:
+    past = record("c1:check_in:2026-10-05.0", at("2026-11-02"))
+    seen = observe([past], {past.uid: remote(past, status="declined")}, NOW, "memory")
+    assert seen.contacts == []
+
+
+def test_orphan_remote_cadence_event_with_tags_is_adopted() -> None:
+    lost = record("c9:check_in:2026-11-01.0", at("2026-12-10"), customer="c9")
+    [adopted] = observe([], {lost.uid: remote(lost)}, NOW, "memory").save
+    assert adopted.key == "c9:check_in:2026-11-01.0"
+    assert adopted.uid == lost.uid
+    assert (adopted.customer_id, adopted.kind, adopted.owner) == ("c9", BookingKind.CHECK_IN, OWNER)
+    assert (adopted.start, adopted.state, adopted.backend) == (
+        lost.start,
+        BookingState.BOOKED,
+        "memory",
+    )
+
+
+def test_remote_event_without_cadence_tags_is_not_adopted() -> None:
+    lost = record("c9:check_in:2026-11-01.0", at("2026-12-10"), customer="c9")
+    seen = observe([], {lost.uid: remote(lost, tags={})}, NOW, "memory")
+    assert seen.save == []
+
+
+def test_cadence_cancelled_record_still_in_calendar_is_cancelled_again() -> None:
+    r = record(state=BookingState.CANCELLED)
+    seen = observe([r], {r.uid: remote(r)}, NOW, "memory")
+    assert seen.recancel == [r]
