@@ -31,3 +31,16 @@ def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
     assert len(single.contacts) > 3000
     assert calls == [3]
     assert engine._SHARED == []  # the parts were released
+
+
+def test_a_single_salesperson_is_not_split(monkeypatch):
+    monkeypatch.setattr(engine, "_can_fork", lambda: True)
+    customers, people, contacts, policies = generate(50, 1, seed=3)
+    inp = PlanInput(
+        policies=policies,
+        customers=customers,
+        salespeople={p.email: p for p in people},
+        now=DEFAULT_NOW,
+        contacts=contacts,
+    )
+    assert plan(inp, workers=2).contacts == plan(inp, workers=1).contacts

@@ -150,14 +150,23 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
         for bucket in buckets
         if bucket
     ]
+    if len(_SHARED) < 2:  # one salesperson: nothing to split
+        _SHARED.clear()
+        return _Engine(inp).run()
     try:
-        with multiprocessing.get_context("fork").Pool(len(_SHARED)) as pool:
-            parts = pool.map(_plan_part, range(len(_SHARED)))
+        # The children plan parts 1..n-1 while this process plans part 0 itself: only the
+        # children's results cross a process boundary.
+        with multiprocessing.get_context("fork").Pool(len(_SHARED) - 1) as pool:
+            pending = pool.map_async(_plan_part, range(1, len(_SHARED)))
+            own = _Engine(_SHARED[0]).run()
+            parts = pending.get()
     finally:
         _SHARED.clear()
-    contacts = [_decode(row) for rows, _ in parts for row in rows]
+    contacts = own.contacts + [_decode(row) for rows, _ in parts for row in rows]
     contacts.sort(key=lambda c: (c.owner, _sort_minute(c.start), c.key))
-    notes = {k: v for _, part_notes in parts for k, v in part_notes.items()}
+    notes = dict(own.notes)
+    for _, part_notes in parts:
+        notes.update(part_notes)
     return Plan(contacts, notes, inp.now, inp.horizon_days)
 
 
