@@ -275,34 +275,33 @@ def log_call(w: World, customer: str, when: str) -> None:
     assert out.exit_code == 0, out.output
 
 
-def test_logged_contact_moves_a_booking_outside_its_new_window_and_keeps_one_inside(
-    worlds: Any,
-) -> None:
-    # A 30-day horizon: one check-in per customer, so nothing else can serve the new window.
+def test_logged_contact_moves_the_next_check_in_to_the_new_rhythm(worlds: Any) -> None:
+    # A 30-day horizon: one check-in per customer. A new contact is a reason to move (SPEC
+    # 5.10): the next check-in follows the new last contact, the same calendar event updated.
     w = worlds(three_customers(), horizon="30 days")
     w.cycle()
     [c1_first] = w.event_of("C1")
     [c2_first] = w.event_of("C2")
     assert local_day(c1_first) == date(2026, 11, 30)  # 4 weeks after 2026-11-02
     assert local_day(c2_first) == date(2026, 12, 7)  # 4 weeks after 2026-11-09
-    # C1 was called yesterday: 30 Nov is now inside min_gap (2 weeks): it moves.
-    # C2 was called on 21 Nov: 7 Dec is 16 days later, inside [2 weeks, 6 weeks]: kept.
     log_call(w, "C1", "yesterday 3pm")
     log_call(w, "C2", "21 November 2026 11:00")
     result = w.cycle(NOW + timedelta(hours=1))
-    assert (result.created, result.moved, result.cancelled) == (0, 1, 0)
-    assert w.backend.ops == {"create": 3, "update": 1}
+    assert (result.created, result.moved, result.cancelled) == (0, 2, 0)
+    assert w.backend.ops == {"create": 3, "update": 2}
     [c1_now] = w.event_of("C1")
-    assert c1_now.uid == c1_first.uid
-    # ideal: 4 weeks after the call on 22 Nov = Sun 20 Dec; the nearest working day is Mon 21
-    assert local_day(c1_now) == date(2026, 12, 21), c1_now.start
     [c2_now] = w.event_of("C2")
-    assert (c2_now.uid, c2_now.start, c2_now.etag) == (c2_first.uid, c2_first.start, c2_first.etag)
+    assert (c1_now.uid, c2_now.uid) == (c1_first.uid, c2_first.uid)
+    # C1: 4 weeks after the call on 22 Nov is Sun 20 Dec; the nearest working day is Mon 21.
+    assert local_day(c1_now) == date(2026, 12, 21), c1_now.start
+    # C2: 4 weeks after 21 Nov is Sat 19 Dec; Fri 18 is nearer than Mon 21.
+    assert local_day(c2_now) == date(2026, 12, 18), c2_now.start
+    # Nothing changed since: the next cycle writes nothing.
+    again = w.cycle(NOW + timedelta(hours=2))
+    assert (again.created, again.moved, again.cancelled) == (0, 0, 0)
 
 
-def test_logged_contact_cancels_a_booking_when_a_later_one_serves_the_new_window(
-    worlds: Any,
-) -> None:
+def test_logged_contact_shifts_the_whole_chain_of_check_ins(worlds: Any) -> None:
     w = worlds(three_customers())
     w.cycle()
     assert [local_day(e) for e in w.event_of("C1")] == [
@@ -312,9 +311,13 @@ def test_logged_contact_cancels_a_booking_when_a_later_one_serves_the_new_window
     ]
     log_call(w, "C1", "yesterday 3pm")
     result = w.cycle(NOW + timedelta(hours=1))
-    # 29 Dec lies inside the new window [6 Dec, 3 Jan]: it stays, and 30 Nov goes.
-    assert (result.created, result.moved, result.cancelled) == (0, 0, 1)
-    assert [local_day(e) for e in w.event_of("C1")] == [date(2026, 12, 29), date(2027, 1, 26)]
+    # Every 4 weeks from the call on 22 Nov: Mon 21 Dec, Mon 18 Jan, Mon 15 Feb.
+    assert [local_day(e) for e in w.event_of("C1")] == [
+        date(2026, 12, 21),
+        date(2027, 1, 18),
+        date(2027, 2, 15),
+    ]
+    assert result.cancelled == 0 and result.moved + result.created == 3
 
 
 def test_do_not_contact_cancels_future_bookings(worlds: Any) -> None:

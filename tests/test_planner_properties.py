@@ -274,10 +274,12 @@ def test_days_later_with_nothing_changed_every_booking_still_ahead_is_kept(inp, 
                 Contact(b.customer_id, ContactKind.MEETING, b.start, "booking", b.key)
             )
     second = plan(replace(inp, now=later, bookings=booked, contacts=contacts))
-    ahead = {
-        (b.key, b.start, b.end)
-        for b in booked
-        if (b.end > later if not b.all_day else b.end > later.date())
-    }
+
+    def still_ahead(b) -> bool:  # an all-day event lasts to its end date in the owner's zone
+        if not b.all_day:
+            return b.end > later
+        return b.end > later.astimezone(ZoneInfo(inp.salespeople[b.owner].timezone)).date()
+
+    ahead = {(b.key, b.start, b.end) for b in booked if still_ahead(b)}
     kept = {(c.key, c.start, c.end) for c in second.contacts}
     assert ahead <= kept, sorted(ahead - kept)

@@ -437,6 +437,15 @@ class _Engine:
         served = {_RETRY_SUFFIX.sub("", c.source_id) for c in counted if c.source == "booking"}
         last = counted_days[-1] if counted_days else None
         note.last_day = last
+        # When the last contact was one of cadence's own check-ins, the chain it belonged to
+        # goes on under the same keys: a planned meeting taking place is not a new contact.
+        own = [(day, key) for day, key in fixed]
+        own += [
+            (local_date(agenda.zone, to_minute(c.at)), c.source_id)
+            for c in counted
+            if c.source == "booking"
+        ]
+        chain = _chain_of(max(own)[1]) if own and last is not None and max(own)[0] == last else None
         ctx = TrackContext(
             customer=customer,
             policy=policy,
@@ -447,6 +456,7 @@ class _Engine:
             emit_reminder=lambda r: self.reminder(state, r),
             notes=note.messages,
             fixed_keys={key for _, key in fixed} | served,
+            chain=chain,
             booked_keys={
                 _RETRY_SUFFIX.sub("", b.key)
                 for b in self.live.get(customer.id, ())
@@ -732,6 +742,7 @@ class _Engine:
                     b
                     for b in candidates
                     if b.state is not BookingState.MOVED_BY_OWNER
+                    and not _superseded(b, need)
                     and self.still_right(state, need, b, excluded)
                 ),
                 None,
@@ -750,7 +761,17 @@ class _Engine:
                 ),
                 None,
             )
-            stale = later or exact
+            # A check-in planned from an older last contact: a new contact is a reason to move
+            # (SPEC 5.10), so it is placed again from the new one (kept if that lands on its day).
+            superseded = [
+                b
+                for b in candidates
+                if b.state is not BookingState.MOVED_BY_OWNER and _superseded(b, need)
+            ]
+            in_window = next(
+                (b for b in superseded if self.still_right(state, need, b, excluded)), None
+            )
+            stale = in_window or later or exact or next(iter(superseded), None)
             if stale is not None and stale.state is not BookingState.MOVED_BY_OWNER:
                 self.consumed.add(stale.key)
                 return None, stale
@@ -794,6 +815,10 @@ class _Engine:
         windows = [(need.window_start, need.window_end)]
         if need.alt_window is not None:
             windows.append(need.alt_window)
+        if need.window_end <= state.first_day and _same_key(b.key, need.key):
+            # Its window has passed while it waited (a forced gap): time passing is no reason
+            # to move it (SPEC 5.10).
+            windows.append((state.first_day, date.max))
         if not any(
             (ws if ws > state.first_day else state.today) <= day <= we for ws, we in windows
         ):
@@ -1050,6 +1075,27 @@ def _sequence_of(b: Booking, policy: SegmentPolicy) -> tuple[int, int, int]:
     if b.kind is BookingKind.ONBOARDING:
         return 0, number, len(policy.onboarding)
     return 0, 0, 0
+
+
+def _chain_of(key: str) -> tuple[str, int] | None:
+    """(anchor, next index) of a check-in key ``customer:check_in:ANCHOR.N``."""
+    parts = _RETRY_SUFFIX.sub("", key).split(":")
+    if len(parts) < 3 or parts[-2] != BookingKind.CHECK_IN.value:
+        return None
+    anchor, _, index = parts[-1].rpartition(".")
+    return (anchor, int(index) + 1) if anchor and index.isdigit() else None
+
+
+def _superseded(b: Booking, need: Need) -> bool:
+    """Was check-in ``b`` planned from another last contact than ``need``? Check-in keys are
+    ``customer:check_in:ANCHOR.N`` where ANCHOR names the contact the chain started from."""
+    if b.kind is not BookingKind.CHECK_IN or need.kind is not BookingKind.CHECK_IN:
+        return False
+    return _anchor(b.key) != _anchor(need.key)
+
+
+def _anchor(key: str) -> str:
+    return key.split(":", 2)[-1].split(".", 1)[0]
 
 
 def _same_key(booking_key: str, need_key: str) -> bool:

@@ -104,6 +104,7 @@ class TrackContext:
     notes: list[str]
     fixed_keys: set[str] = field(default_factory=set)  # bookings kept as they are (today's)
     booked_keys: set[str] = field(default_factory=set)  # keys of the customer's live bookings
+    chain: tuple[str, int] | None = None  # (anchor, next index) when the last contact was ours
 
 
 def _grace(policy_every: Duration, policy_max: Duration) -> timedelta:
@@ -129,6 +130,8 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
         anchor_text = f"since{since.isoformat()}"
     elif last is None:
         ctx.notes.append("never contacted: due as soon as possible")
+    elif ctx.chain is not None:
+        anchor_text, chain = ctx.chain
     while True:
         reasons: list[str] = []
         forced = False
@@ -338,7 +341,8 @@ def winback_track(
     cancelled = c.cancelled_on
     assert cancelled is not None
     until = winback.until.add_to(cancelled)
-    if until < ctx.first_day:
+    booked = any(key.startswith(f"{c.id}:winback:") for key in ctx.booked_keys)
+    if until < ctx.first_day and not booked:
         ctx.notes.append(f"win-back track ended on {until}")
         return
     minutes = _minutes(winback.meeting)
