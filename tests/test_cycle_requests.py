@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from cadence.customers import KNOWN_COLUMNS
 from cadence.cycle import CycleResult, Workspace
 from cadence.model import BookingState
 from cadence.store import BookingRecord
@@ -58,22 +59,7 @@ ZONES = {email: TERRITORIES[n % len(TERRITORIES)] for n, email in enumerate(SALE
 
 SEGMENTS = (("strategic", 2), ("growth", 4), ("smb", 6), ("default", 4), ("", 1), ("legacy", 1))
 INDUSTRIES = ("retail", "accounting", "software", "hospitality", "education", "agriculture", "")
-CUSTOMER_COLUMNS = (
-    "id",
-    "name",
-    "owner",
-    "segment",
-    "emails",
-    "domains",
-    "industry",
-    "country",
-    "timezone",
-    "customer_since",
-    "status",
-    "cancelled_on",
-    "busy_seasons",
-    "last_contact",
-)
+CUSTOMER_COLUMNS = KNOWN_COLUMNS  # the columns the customer file reader knows
 
 
 # ---- the workspace --------------------------------------------------------------------------

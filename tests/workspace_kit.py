@@ -13,27 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cadence.customers import KNOWN_COLUMNS
+
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday; 08:00 in London, 09:00 in Lisbon
 
 ANA = "ana@example.com"
 BEN = "ben@example.com"
 
-COLUMNS = (
-    "id",
-    "name",
-    "owner",
-    "segment",
-    "emails",
-    "domains",
-    "industry",
-    "country",
-    "timezone",
-    "customer_since",
-    "status",
-    "cancelled_on",
-    "busy_seasons",
-    "last_contact",
-)
+COLUMNS = KNOWN_COLUMNS  # the columns the customer file reader knows
 
 SALESPEOPLE: tuple[Mapping[str, str], ...] = (
     {
