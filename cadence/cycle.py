@@ -22,7 +22,7 @@ import hashlib
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -309,13 +309,30 @@ class Workspace:
 
     # ---- the cycle -------------------------------------------------------------------------
 
-    def run_cycle(self, now: datetime, stop: Callable[[], bool] = lambda: False) -> CycleResult:
-        """Import, sync, plan, reconcile. ``stop`` is polled between writes (SIGTERM)."""
+    def owners(self, customers: Iterable[Customer] | None = None) -> list[str]:
+        """Every salesperson with a calendar to look after: configured, or owning customers."""
+        customers = self.store.customers() if customers is None else customers
+        return sorted({c.owner for c in customers} | {p.email for p in self.config.salespeople})
+
+    def run_cycle(
+        self,
+        now: datetime,
+        stop: Callable[[], bool] = lambda: False,
+        *,
+        share: Collection[str] | None = None,
+        import_customers: bool = True,
+    ) -> CycleResult:
+        """Import, sync, plan, reconcile. ``stop`` is polled between writes (SIGTERM).
+
+        ``share`` limits the calendars read and written to those salespeople (several daemons
+        on one database divide them, see :mod:`cadence.leases`); the plan still covers all.
+        """
         result = CycleResult()
-        result.imported = self.refresh_customers(now)
+        if import_customers:
+            result.imported = self.refresh_customers(now)
         customers = self.store.customers()
         people = self.salespeople(customers)
-        owners = sorted({c.owner for c in customers} | {p.email for p in self.config.salespeople})
+        owners = [o for o in self.owners(customers) if share is None or o in share]
         failed = result.failed_owners
         for owner in owners:
             if stop():  # nothing written yet: stopping here is safe
@@ -333,6 +350,8 @@ class Workspace:
         result.actions = actions
         by_owner: dict[str, list[Action]] = {}
         for action in actions:
+            if share is not None and action.owner not in share:
+                continue
             if action.kind is ActionKind.KEEP:
                 result.unchanged += 1
             elif action.owner not in failed:

@@ -46,6 +46,7 @@ from typing import Any
 from cadence.config import Config
 from cadence.cycle import CycleResult, Workspace
 from cadence.errors import UserError
+from cadence.leases import claim_share, release
 from cadence.model import require_aware
 
 log = logging.getLogger("cadence.daemon")
@@ -245,6 +246,8 @@ class Daemon:
         self.ready = threading.Event()  # READY=1 sent (after the first cycle)
         self.rejected: str | None = None  # the last rejected reload's first problem
         self.failures = 0
+        # Who this daemon is when several share one database ([daemon] lease_seconds).
+        self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
     # -- signals -------------------------------------------------------------------------------
 
@@ -306,6 +309,8 @@ class Daemon:
             if heartbeat is not None:
                 heartbeat.finish()
             if self.workspace is not None:
+                if self.workspace.config.daemon.lease_seconds:
+                    release(self.workspace.store, self.holder)  # the others take over now
                 self.workspace.close()
                 self.workspace = None
             self.notifier.close()
@@ -432,6 +437,21 @@ class Daemon:
             if self.ready.is_set():
                 self.notifier.send("READY=1")
 
+    def _run_cycle(self, now: datetime) -> CycleResult:
+        """The cycle, limited to this daemon's share of salespeople when daemons share one
+        database (``[daemon] lease_seconds``; see :mod:`cadence.leases`)."""
+        assert self.workspace is not None
+        ttl = self.workspace.config.daemon.lease_seconds
+        if not ttl:
+            return self.workspace.run_cycle(now, stop=self.stop_requested)
+        store = self.workspace.store
+        share = claim_share(store, self.holder, self.workspace.owners(), now, ttl)
+        importer = store.try_lease("task:import", self.holder, now, ttl)
+        log.info("serving %d salespeople as %s", len(share), self.holder)
+        return self.workspace.run_cycle(
+            now, stop=self.stop_requested, share=share, import_customers=importer
+        )
+
     def _cycle(self) -> timedelta:
         """One cycle with logging, STATUS and health file; the wait before the next one."""
         assert self.workspace is not None
@@ -441,7 +461,7 @@ class Daemon:
         result: CycleResult | None = None
         error = ""
         try:
-            result = self.workspace.run_cycle(now, stop=self.stop_requested)
+            result = self._run_cycle(now)
         except UserError as exc:
             error = str(exc).replace("\n", "; ")
             log.error("cycle failed: %s", exc.message)

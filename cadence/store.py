@@ -755,6 +755,23 @@ class Store:
             result = conn.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
             return result.rowcount > 0
 
+    def live_leases(self, prefix: str, now: datetime) -> dict[str, str]:
+        """{name: holder} of the leases named ``prefix...`` that have not expired at ``now``."""
+        t = LEASES
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(t.c.name, t.c.holder).where(
+                    t.c.name.startswith(prefix, autoescape=True), t.c.expires_at > now
+                )
+            ).all()
+        return {name: holder for name, holder in rows}
+
+    def release_holder(self, holder: str) -> int:
+        """Give up every lease ``holder`` has (a daemon shutting down); how many there were."""
+        t = LEASES
+        with self._write() as conn:
+            return conn.execute(t.delete().where(t.c.holder == holder)).rowcount
+
     def lease_holder(self, name: str, now: datetime) -> str | None:
         """Who holds ``name`` at ``now``, or None when it is free or expired."""
         t = LEASES
