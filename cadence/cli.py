@@ -383,13 +383,15 @@ def log_(
 @app.command()
 def run(
     once: Annotated[bool, typer.Option("--once", help="One full cycle, then exit.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every step.")] = False,
     config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
     """One full cycle: import, sync contacts, plan, reconcile calendars."""
     if not once:
         raise UserError("use `cadence run --once` for one cycle, or `cadence daemon` to keep going")
-    _logging(verbose=False)
+    # The actions are printed below; the log adds only problems unless asked for more.
+    _logging(level=logging.INFO if verbose else logging.WARNING)
     with _workspace(_config(config)) as ws:
         result = ws.run_cycle(_now(now))
         zones = {p.email: p.timezone for p in ws.config.salespeople}
@@ -414,7 +416,7 @@ def daemon(config: ConfigOption = None) -> None:
     """Run the cycle forever, every `interval` (systemd Type=notify aware)."""
     from cadence.daemon import run_daemon
 
-    _logging(verbose=False)
+    _logging(level=logging.INFO)
     raise typer.Exit(run_daemon(_config(config)))
 
 
@@ -467,9 +469,9 @@ def auth_google(
     print(f"stored the token for {email} in {path} (readable by this user only)")
 
 
-def _logging(verbose: bool) -> None:
+def _logging(level: int) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
