@@ -1,9 +1,11 @@
 """A large book planned across processes gives exactly the single-process plan."""
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from cadence.planner import PlanInput, engine, plan
+from tests.planning import as_bookings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from generate import DEFAULT_NOW, generate
@@ -30,6 +32,9 @@ def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
     assert split.notes == single.notes
     assert len(single.contacts) > 3000
     assert calls == [3]
+    # Again with the plan booked: each part gets its own salespeople's bookings.
+    booked = replace(inp, bookings=as_bookings(single))
+    assert plan(booked, workers=3).contacts == plan(booked, workers=1).contacts
     assert engine._SHARED == []  # the parts were released
 
 

@@ -141,13 +141,18 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
         smallest = sizes.index(min(sizes))
         buckets[smallest].append(owner)
         sizes[smallest] += len(by_owner[owner])
+    part_of = {owner: i for i, bucket in enumerate(buckets) for owner in bucket}
+    bookings: list[list[Booking]] = [[] for _ in buckets]
+    for b in inp.bookings:
+        if b.owner in part_of:
+            bookings[part_of[b.owner]].append(b)
     _SHARED[:] = [
         replace(
             inp,
             customers=[c for owner in bucket for c in by_owner[owner]],
-            bookings=[b for b in inp.bookings if b.owner in set(bucket)],
+            bookings=bookings[i],
         )
-        for bucket in buckets
+        for i, bucket in enumerate(buckets)
         if bucket
     ]
     if len(_SHARED) < 2:  # one salesperson: nothing to split
@@ -163,7 +168,9 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
     finally:
         _SHARED.clear()
     contacts = own.contacts + [_decode(row) for rows, _ in parts for row in rows]
-    contacts.sort(key=lambda c: (c.owner, _sort_minute(c.start), c.key))
+    # Each part is sorted by (owner, start, key) and no owner is in two parts: a stable sort
+    # by owner alone gives the single-process order.
+    contacts.sort(key=lambda c: c.owner)
     notes = dict(own.notes)
     for _, part_notes in parts:
         notes.update(part_notes)
