@@ -46,12 +46,3 @@ def collapse(contacts: Iterable[Contact]) -> list[Contact]:
             seen_ids.add((c.customer_id, c.source_id))
         kept.append(c)
     return kept
-
-
-def last_counted(contacts: Iterable[Contact], kinds: frozenset[ContactKind]) -> Contact | None:
-    """The most recent counted contact, or None."""
-    best: Contact | None = None
-    for c in contacts:
-        if counts(c, kinds) and (best is None or c.at > best.at):
-            best = c
-    return best

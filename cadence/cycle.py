@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -734,7 +733,3 @@ def spec_hash(spec: EventSpec) -> str:
     """What decides whether an event needs rewriting (not the description's prose)."""
     text = repr((spec.title, str(spec.start), str(spec.end), spec.all_day, spec.attendees))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def counts_by_kind(actions: Iterable[Action]) -> Counter:
-    return Counter(a.kind.value for a in actions)

@@ -61,7 +61,3 @@ def parse_working_days(text: str) -> frozenset[int]:
                 break
             i = (i + 1) % 7
     return frozenset(days)
-
-
-def format_working_days(days: frozenset[int]) -> str:
-    return ",".join(DAY_NAMES[d] for d in sorted(days))
