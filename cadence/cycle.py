@@ -345,7 +345,12 @@ class Workspace:
         busy = self.read_busy(now, owners, failed)
         planned = plan(self.planning_input(now, busy, customers=customers))
         self.store.save_plan(planned.contacts)
-        actions = diff(planned.booked(), self.store.bookings(), now)
+        policies = {c.id: self.policies.for_customer(c) for c in customers}
+        by_id = {c.id: c for c in customers}
+        actions = [
+            self._refresh_details(a, by_id, people, policies)
+            for a in diff(planned.booked(), self.store.bookings(), now)
+        ]
         result.actions = actions
         by_owner: dict[str, list[Action]] = {}
         for action in actions:
@@ -355,14 +360,32 @@ class Workspace:
                 result.unchanged += 1
             elif action.owner not in failed:
                 by_owner.setdefault(action.owner, []).append(action)
-        policies = {c.id: self.policies.for_customer(c) for c in customers}
-        by_id = {c.id: c for c in customers}
         for owner, owner_actions in sorted(by_owner.items()):
             if stop():
                 result.interrupted = True
                 break
             self._apply(people[owner], owner_actions, by_id, policies, planned, now, result, stop)
         return result
+
+    def _refresh_details(
+        self,
+        action: Action,
+        customers: Mapping[str, Customer],
+        people: Mapping[str, Salesperson],
+        policies: Mapping[str, Any],
+    ) -> Action:
+        """A kept booking whose title or attendees changed (a customer renamed, invitations
+        switched on) is rewritten; its time stays."""
+        p, r = action.planned, action.record
+        if action.kind is not ActionKind.KEEP or p is None or r is None:
+            return action
+        customer = customers.get(p.customer_id)
+        if customer is None:
+            return action
+        spec = event_spec(p, customer, people[p.owner], policies[p.customer_id], None)
+        if spec_hash(spec) == r.spec_hash:
+            return action
+        return Action(ActionKind.MOVE, p, r, "details changed (title or attendees)")
 
     def _sync_owner(self, person: Salesperson, now: datetime, failed: dict[str, str]) -> None:
         name = self.backend_name(person)
@@ -730,6 +753,7 @@ def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> s
 
 
 def spec_hash(spec: EventSpec) -> str:
-    """What decides whether an event needs rewriting (not the description's prose)."""
-    text = repr((spec.title, str(spec.start), str(spec.end), spec.all_day, spec.attendees))
+    """What, besides its time, makes an event need rewriting: title, attendees, free/busy
+    (not the description's prose, and not the time, which the diff compares itself)."""
+    text = repr((spec.title, spec.all_day, spec.transparent, spec.attendees))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -334,6 +334,25 @@ def test_do_not_contact_cancels_future_bookings(worlds: Any) -> None:
     assert {r.state for r in w.ws.store.bookings(customer_id="C3")} == {BookingState.CANCELLED}
 
 
+def test_a_renamed_customer_gets_its_titles_rewritten_at_the_same_times(worlds: Any) -> None:
+    rows = three_customers()
+    w = worlds(rows)
+    w.cycle()
+    before = {e.uid: e for e in w.event_of("C1")}
+    rows[0]["name"] = "Acme Renamed plc"
+    write_customers(w.folder / "customers.csv", rows)
+    result = w.cycle(NOW + timedelta(hours=1))
+    assert (result.created, result.moved, result.cancelled) == (0, 3, 0)
+    after = {e.uid: e for e in w.event_of("C1")}
+    assert after.keys() == before.keys()
+    assert {uid: (e.start, e.end) for uid, e in after.items()} == {
+        uid: (e.start, e.end) for uid, e in before.items()
+    }
+    assert {e.title for e in after.values()} == {"Check-in: Acme Renamed plc"}
+    again = w.cycle(NOW + timedelta(hours=2))
+    assert (again.created, again.moved, again.cancelled) == (0, 0, 0)
+
+
 def test_policy_edit_is_previewed_by_plan_changes_then_applied_by_run(tmp_path: Path) -> None:
     config = write_workspace(tmp_path, three_customers(), backend="ics")
     runner = CliRunner()
