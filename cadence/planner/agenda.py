@@ -152,12 +152,7 @@ class Agenda:
             why = self.blocked(day)
         if why:
             return why
-        if use_capacity:
-            if key in self.full_days:
-                return self.day_full
-            if (key - 1) // 7 in self.full_weeks:
-                return self.week_full
-        return None
+        return self.capacity_problem(day) if use_capacity else None
 
     def count(self, day: date) -> None:
         """Count one cadence booking on ``day`` against capacity."""

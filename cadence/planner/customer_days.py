@@ -53,9 +53,6 @@ class CustomerDays:
         self._blocked[key] = reason
         return reason
 
-    def in_season(self, day: date) -> bool:
-        return self.seasons.season_on(day) is not None
-
     def allowed_spans(self, start: int, end: int) -> list[tuple[int, int]]:
         """Parts of ``[start, end)`` (epoch minutes) that fall on allowed customer dates and,
         when the policy sets ``customer_hours``, inside the customer's local hours."""

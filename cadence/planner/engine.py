@@ -446,13 +446,13 @@ class _Engine:
         note.last_day = last
         # When the last contact was one of cadence's own check-ins, the chain it belonged to
         # goes on under the same keys: a planned meeting taking place is not a new contact.
-        own = [(day, key) for day, key in fixed]
-        own += [
+        own = fixed + [
             (local_date(agenda.zone, to_minute(c.at)), c.source_id)
             for c in counted
             if c.source == "booking"
         ]
-        chain = _chain_of(max(own)[1]) if own and last is not None and max(own)[0] == last else None
+        latest = max(own, default=None)
+        chain = _chain_of(latest[1]) if latest is not None and latest[0] == last else None
         ctx = TrackContext(
             customer=customer,
             policy=policy,
