@@ -30,6 +30,8 @@ so an optional dependency (google-api-python-client, msal, caldav) is needed onl
 from __future__ import annotations
 
 import abc
+import os
+import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -290,6 +292,17 @@ class CalendarBackend(abc.ABC):
         a failure that prevents the whole call (auth, a dead server) raises instead.
         """
 
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """Problems with the local files and secrets ``section`` names, as ``(key, message)``
+        pairs: a secret file that cannot be read or that other users can read, a token cache or
+        folder that cannot be written, a CA bundle that does not exist. ``cadence check`` calls
+        it (``validate_config`` only looks at the section's values); the default finds none.
+        """
+        return []
+
     def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
         """Events in ``owner``'s calendar in ``[start, end)`` that are not cadence's, with their
         attendees, for contact recognition. Backends that cannot tell return ``[]``.
@@ -316,6 +329,13 @@ class MailSource(abc.ABC):
         """Problems in this source's config section as ``(key, message)`` pairs."""
         return CalendarBackend.validate_config.__func__(cls, section)  # type: ignore[attr-defined]
 
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """As :meth:`CalendarBackend.check_local`, for a mail source's section."""
+        return []
+
     @abc.abstractmethod
     def messages(
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
@@ -328,3 +348,67 @@ class MailSource(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Idempotent."""
+
+
+# --------------------------------------------------------------------------------------------
+# Local files: where state goes, and whether secrets and caches are safe to use
+
+
+def default_state_dir(env: Mapping[str, str]) -> Path:
+    """Where cadence keeps what it writes besides the database (token caches): systemd's
+    ``$STATE_DIRECTORY`` under the shipped unit (``StateDirectory=cadence``, writable although
+    ``ProtectSystem=strict`` makes /etc read-only), else ``$XDG_STATE_HOME/cadence``, else
+    ``~/.local/state/cadence``.
+    """
+    state = env.get("STATE_DIRECTORY", "").split(":")[0]
+    if state:
+        return Path(state)
+    xdg = env.get("XDG_STATE_HOME", "")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "cadence"
+    return Path.home() / ".local" / "state" / "cadence"
+
+
+def secret_file_problem(path: Path) -> str | None:
+    """Why the secret file ``path`` cannot be used, or None: missing, not a regular file,
+    unreadable, or readable by users other than its owner (group or other permission bits).
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{path} is not a regular file"
+    if info.st_mode & 0o077:
+        return (
+            f"{path} can be read by other users (mode {stat.S_IMODE(info.st_mode):04o}); "
+            f"run `chmod 600 {path}`"
+        )
+    if not os.access(path, os.R_OK):
+        return f"cannot read {path}: permission denied"
+    return None
+
+
+def writable_problem(path: Path) -> str | None:
+    """Why cadence could not create or replace the file ``path``, or None.
+
+    The file's folder must exist and be writable, or be creatable (its nearest existing
+    ancestor writable). A folder under ``/etc`` or ``/usr`` is named too: the shipped systemd
+    unit (``ProtectSystem=strict``) lets the daemon write only its state directory.
+    """
+    folder = path.parent
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        return f"cannot create {folder}: {probe} is not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"cannot write {path}: {probe} is not writable by this user"
+    if path.exists() and (path.is_dir() or not os.access(path, os.W_OK)):
+        return f"cannot write {path}: not a writable file"
+    if any(folder.is_relative_to(p) for p in ("/etc", "/usr")):
+        return (
+            f"{path} is under {folder}, which the shipped service unit makes read-only "
+            "(ProtectSystem=strict); put it in the state directory (/var/lib/cadence)"
+        )
+    return None
