@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.contacts import collapse, counts
 from cadence.daycal import DEFAULT_WEEKEND, weekend_of
@@ -93,12 +93,17 @@ class CustomerNote:
 
 @dataclass
 class Plan:
-    """The planner's answer: every planned contact, with reasons, and notes per customer."""
+    """The planner's answer: every planned contact, with reasons, and notes per customer.
+
+    ``skipped`` names the customers that could not be planned (customer id -> cause): nothing
+    is planned for them, and everyone else is planned exactly as if they were not there.
+    """
 
     contacts: list[PlannedContact]
     notes: dict[str, CustomerNote]
     now: datetime
     horizon_days: int
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def booked(self) -> list[PlannedContact]:
         """The contacts inside the horizon: what should be in calendars now."""
@@ -106,6 +111,7 @@ class Plan:
 
 
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
+ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 
 
 def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:
@@ -114,10 +120,32 @@ def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:
     Salespeople never share capacity or time, so a large book is split by owner across
     ``workers`` processes (default: one per core from :data:`PARALLEL_FROM` customers on).
     The result is identical to a single-process plan.
+
+    A customer whose planning raises is skipped (:attr:`Plan.skipped`, with a note), and the
+    plan is made again without them, so that the capacity and time their half-placed contacts
+    took go back to everyone else: the others are planned exactly as without the broken one.
     """
     require_aware(inp.now, "PlanInput.now")
     if workers is None:
         workers = (os.cpu_count() or 1) if len(inp.customers) >= PARALLEL_FROM else 1
+    result = _plan_once(inp, workers)
+    skipped: dict[str, str] = {}
+    notes: dict[str, CustomerNote] = {}
+    for _ in range(ISOLATION_PASSES - 1):
+        if not result.skipped:
+            break
+        skipped.update(result.skipped)
+        notes.update({cid: result.notes[cid] for cid in result.skipped if cid in result.notes})
+        rest = [c for c in inp.customers if c.id not in skipped]
+        result = _plan_once(replace(inp, customers=rest), workers)
+    if skipped:
+        # Still failing after the last pass: nothing of theirs is in the plan either.
+        result.skipped = {**skipped, **result.skipped}
+        result.notes.update(notes)
+    return result
+
+
+def _plan_once(inp: PlanInput, workers: int) -> Plan:
     if workers > 1 and _can_fork():
         return _plan_in_parallel(inp, workers)
     return _Engine(inp).run()
@@ -172,15 +200,19 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
     # by owner alone gives the single-process order.
     contacts.sort(key=lambda c: c.owner)
     notes = dict(own.notes)
-    for _, part_notes in parts:
+    skipped = dict(own.skipped)
+    for _, (part_notes, part_skipped) in parts:
         notes.update(part_notes)
-    return Plan(contacts, notes, inp.now, inp.horizon_days)
+        skipped.update(part_skipped)
+    return Plan(contacts, notes, inp.now, inp.horizon_days, skipped)
 
 
-def _plan_part(index: int) -> tuple[list[tuple], dict[str, CustomerNote]]:
+def _plan_part(
+    index: int,
+) -> tuple[list[tuple], tuple[dict[str, CustomerNote], dict[str, str]]]:
     result = _Engine(_SHARED[index]).run()
     # Plain tuples of str and int cross the process boundary twice as fast as dataclasses.
-    return [_encode(c) for c in result.contacts], result.notes
+    return [_encode(c) for c in result.contacts], (result.notes, result.skipped)
 
 
 def _encode(c: PlannedContact) -> tuple:
@@ -279,6 +311,7 @@ class _Engine:
         self.retry: dict[tuple[str, BookingKind], tuple[date, set[date]]] = {}
         self.consumed: set[str] = set()
         self.hour_overlaps: dict[tuple, bool] = {}
+        self.skipped: dict[str, str] = {}
         self.horizon_span = timedelta(days=inp.horizon_days)
         self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
 
@@ -311,7 +344,7 @@ class _Engine:
             if season_set is None:
                 season_set = self.season_sets[seasons] = SeasonSet(seasons)
             days = CustomerDays(
-                ZoneInfo(zone_name), country, weekend, season_set, policy.customer_hours
+                _zone(zone_name), country, weekend, season_set, policy.customer_hours
             )
             self.shared_days[key] = days
         return days
@@ -325,23 +358,30 @@ class _Engine:
     def index_bookings(self) -> None:
         """Reserve time and capacity for live bookings; remember what people refused."""
         for b in sorted(self.inp.bookings, key=lambda b: (_sort_minute(b.start), b.key)):
-            agenda = self.agenda(b.owner)
-            if b.state in REFUSED_STATES:
-                self.refused_keys.add(b.key)
-                self._remember_refusal(b, agenda)
-                continue
-            if b.state not in LIVE_STATES:
-                continue
-            if not self._is_future(b, agenda):
-                self._count_earlier_this_week(b, agenda)
-                continue
-            self.live.setdefault(b.customer_id, []).append(b)
-            if not b.all_day:
-                assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
-                start, end = to_minute(b.start), to_minute(b.end)
-                day = local_date(agenda.zone, start)
-                agenda.add_interval(day, start, end)
-                agenda.count(day)
+            try:
+                self.index_booking(b)
+            except Exception as exc:  # a booking that cannot be read costs its customer only
+                self.skip(b.customer_id, exc)
+
+    def index_booking(self, b: Booking) -> None:
+        """Reserve time and capacity for one booking, or remember that it was refused."""
+        agenda = self.agenda(b.owner)
+        if b.state in REFUSED_STATES:
+            self.refused_keys.add(b.key)
+            self._remember_refusal(b, agenda)
+            return
+        if b.state not in LIVE_STATES:
+            return
+        if not self._is_future(b, agenda):
+            self._count_earlier_this_week(b, agenda)
+            return
+        self.live.setdefault(b.customer_id, []).append(b)
+        if not b.all_day:
+            assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
+            start, end = to_minute(b.start), to_minute(b.end)
+            day = local_date(agenda.zone, start)
+            agenda.add_interval(day, start, end)
+            agenda.count(day)
 
     def _count_earlier_this_week(self, b: Booking, agenda: Agenda) -> None:
         """A booking that already happened this week still counts against weekly capacity."""
@@ -381,15 +421,39 @@ class _Engine:
         queue: list[tuple[int, int, int, _Customer, Need]] = []
         order = itertools.count()
         for customer in sorted(self.inp.customers, key=lambda c: c.id):
-            state = self.start(customer)
-            if state is not None:
-                self.advance(queue, order, state, None)
+            try:
+                state = self.start(customer)
+                if state is not None:
+                    self.advance(queue, order, state, None)
+            except Exception as exc:  # one customer's bad data never stops the others
+                self.skip(customer.id, exc, customer)
         while queue:
             _, _, _, state, need = heapq.heappop(queue)
-            placed = self.place(state, need)
-            self.advance(queue, order, state, placed)
+            if state.customer.id in self.skipped:
+                continue
+            try:
+                placed = self.place(state, need)
+                self.advance(queue, order, state, placed)
+            except Exception as exc:
+                self.skip(state.customer.id, exc, state.customer)
+        if self.skipped:
+            self.out = [c for c in self.out if c.customer_id not in self.skipped]
         self.out.sort(key=lambda c: (c.owner, _sort_minute(c.start), c.key))
-        return Plan(self.out, self.notes, self.inp.now, self.inp.horizon_days)
+        return Plan(self.out, self.notes, self.inp.now, self.inp.horizon_days, self.skipped)
+
+    def skip(self, customer_id: str, exc: Exception, customer: Customer | None = None) -> None:
+        """Set a customer aside: nothing of theirs is planned, and the note says why."""
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        cause = cause if len(cause) <= 200 else cause[:197] + "..."
+        self.skipped.setdefault(customer_id, cause)
+        note = self.notes.get(customer_id)
+        if note is None:
+            policy = customer.segment or "default" if customer else "default"
+            status = customer.status.value if customer else "unknown"
+            note = self.notes[customer_id] = CustomerNote(customer_id, policy, status)
+        note.messages.append(
+            f"could not be planned ({cause}); skipped: the other customers are planned as usual"
+        )
 
     def advance(
         self, queue: list, order: itertools.count, state: _Customer, placed: date | None
@@ -1114,6 +1178,15 @@ def _days(first: date, last: date) -> Generator[date, None, None]:
     while day <= last:
         yield day
         day += timedelta(days=1)
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The customer's zone; a clear error for a name that is no zone (``America``, a path)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        raise ValueError(f"time zone {shown!r} is not an IANA zone name") from None
 
 
 def _sort_minute(value: datetime | date) -> int:
