@@ -55,6 +55,7 @@ NowOption = Annotated[
     str | None, typer.Option("--now", hidden=True, help="Pretend it is this moment (ISO 8601).")
 ]
 DEFAULT_CONFIG = Path("cadence.toml")
+PARTIAL = 3  # exit status: done, but some rows, customers or salespeople were skipped
 _chosen_config: list[Path] = []  # set by the global --config (before the command name)
 
 
@@ -387,7 +388,12 @@ def run(
     config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
-    """One full cycle: import, sync contacts, plan, reconcile calendars."""
+    """One full cycle: import, sync contacts, plan, reconcile calendars.
+
+    Exit status: 0 when everything was done; 1 for an error you must fix first (nothing was
+    done); 3 when the cycle finished but skipped something (a customer row, a customer, a
+    salesperson's calendar or mailbox), each listed on standard error.
+    """
     if not once:
         raise UserError("use `cadence run --once` for one cycle, or `cadence daemon` to keep going")
     # The actions are printed below; the log adds only problems unless asked for more.
@@ -404,11 +410,17 @@ def run(
         if result.imported:
             print(result.imported)
         print(result.summary())
+        for problem in result.problems:
+            err.print(f"problem: {problem}", markup=False)
         for owner, why in sorted(result.failed_owners.items()):
-            print(f"skipped {owner}: {why}", file=sys.stderr)
+            err.print(f"skipped salesperson {owner}: {why}", markup=False)
+        for customer_id, why in sorted(result.skipped_customers.items()):
+            err.print(f"skipped customer {customer_id}: {why}", markup=False)
         if "ics" in {ws.backend_name(p) for p in ws.config.salespeople}:
             folder = ws.config.calendars.get("ics", {}).get("folder", "calendars")
             print(f"calendars: {(ws.config.base_dir / folder).resolve()}/<salesperson>.ics")
+    if not result.complete:
+        raise typer.Exit(PARTIAL)
 
 
 @app.command()

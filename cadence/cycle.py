@@ -19,6 +19,8 @@ off (honouring ``Retry-After``).
 from __future__ import annotations
 
 import hashlib
+import itertools
+import json
 import logging
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -46,7 +48,7 @@ from cadence.model import (
 from cadence.planner import Plan, PlanInput, plan
 from cadence.policy import PolicySet
 from cadence.policy_load import load_policies
-from cadence.reconcile import Action, ActionKind, diff, observe, uid_for
+from cadence.reconcile import LIVE, UNREADABLE, Action, ActionKind, diff, observe, uid_for
 from cadence.seasons import parse_season
 from cadence.store import BookingRecord, Store
 from connectors.base import (
@@ -82,8 +84,15 @@ class CycleResult:
     contacts_added: int = 0
     imported: str = ""
     failed_owners: dict[str, str] = field(default_factory=dict)
+    skipped_customers: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # inputs that could not be used at all
     actions: list[Action] = field(default_factory=list)
     interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        """Everything was done: no salesperson, customer or input was skipped."""
+        return not (self.failed_owners or self.skipped_customers or self.problems)
 
     def summary(self) -> str:
         text = (
@@ -93,8 +102,16 @@ class CycleResult:
         if self.contacts_added:
             text += f"; {self.contacts_added} new contacts"
         if self.failed_owners:
-            text += f"; {len(self.failed_owners)} salespeople skipped (backend trouble)"
+            text += f"; {_count(len(self.failed_owners), 'salesperson', 'salespeople')} skipped"
+        if self.skipped_customers:
+            text += f"; {_count(len(self.skipped_customers), 'customer')} skipped"
+        if self.problems:
+            text += f"; {_count(len(self.problems), 'input problem')}"
         return text
+
+
+def _count(n: int, one: str, many: str = "") -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 @dataclass
@@ -118,6 +135,7 @@ class Workspace:
         self._mail: dict[str, MailSource] = {}
         self._health: dict[tuple[str, str], _Health] = {}
         self._seasons: dict[str, Any] = {}
+        self._reported: dict[str, str] = {}  # customer id -> the cause already logged
         self.env: Mapping[str, str] = os.environ
 
     # ---- opening ---------------------------------------------------------------------------
@@ -141,14 +159,16 @@ class Workspace:
 
     # ---- people and backends --------------------------------------------------------------
 
-    def salespeople(self, customers: Iterable[Customer]) -> dict[str, Salesperson]:
-        """Everyone in cadence.toml, plus a default entry for owners that are not listed."""
+    def salespeople(
+        self, customers: Iterable[Customer], extra_owners: Iterable[str] = ()
+    ) -> dict[str, Salesperson]:
+        """Everyone in cadence.toml, plus a default entry for owners that are not listed
+        (customers' owners, and ``extra_owners``: say, the owner of bookings left behind by a
+        corrected typo, whose calendar still has to be cleaned up)."""
         people = {p.email: p for p in self.config.salespeople}
-        for c in customers:
-            if c.owner not in people:
-                people[c.owner] = Salesperson(
-                    email=c.owner, timezone=self.policies.defaults.timezone
-                )
+        for owner in itertools.chain((c.owner for c in customers), extra_owners):
+            if owner not in people:
+                people[owner] = Salesperson(email=owner, timezone=self.policies.defaults.timezone)
         return people
 
     def backend_name(self, person: Salesperson) -> str:
@@ -199,23 +219,47 @@ class Workspace:
         counts = self.store.upsert_customers(result.customers, prune=prune)
         return counts, [r.as_problem(str(path)) for r in result.rejected]
 
-    def refresh_customers(self, now: datetime) -> str:
-        """Re-import the configured customer file when its content changed."""
+    def refresh_customers(self, now: datetime, problems: list[str] | None = None) -> str:
+        """Re-import the configured customer file when its content changed.
+
+        A file that cannot be read as a whole (gone, not UTF-8, a required column missing)
+        keeps the last good customers in force; the problem is logged once per file version
+        and added to ``problems`` on every cycle until the file is fixed.
+        """
         path = self.config.customers
         if path is None:
             return ""
+        state = self.store.state("customers")
         try:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError as exc:
-            log.error("cannot read customer file %s: %s", path, exc)
-            return ""
-        state = self.store.state("customers")
+            digest = f"unreadable:{exc.strerror or exc}"
         if state.get(str(path)) == digest:
+            if problems is not None:
+                problems.extend(json.loads(state.get(f"{path}:problems") or "[]"))
             return ""
-        counts, rejected = self.import_customers(path, today=now)
+        try:
+            if digest.startswith("unreadable:"):
+                raise UserError(f"cannot read customer file {path}: {digest[11:]}")
+            counts, rejected = self.import_customers(path, today=now)
+        except Exception as exc:  # UserError, or a bug a strange file reaches: keep the last good
+            text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            text = text.replace("\n", "; ")
+            text = f"{text} (the last good customer list stays in force)"
+            log.error("%s", text)
+            state.set(str(path), digest)
+            state.set(f"{path}:problems", json.dumps([text]))
+            if problems is not None:
+                problems.append(text)
+            return ""
         for problem in rejected:
             log.warning("%s", problem)
+        # Rejected rows are logged once per version of the file, and reported every cycle.
+        texts = [f"{problem} (row not imported)" for problem in rejected]
         state.set(str(path), digest)
+        state.set(f"{path}:problems", json.dumps(texts) if texts else None)
+        if problems is not None:
+            problems.extend(texts)
         text = (
             f"imported {path.name}: {counts.new} new, {counts.updated} updated, "
             f"{counts.unchanged} unchanged, {len(rejected)} rejected"
@@ -309,9 +353,18 @@ class Workspace:
     # ---- the cycle -------------------------------------------------------------------------
 
     def owners(self, customers: Iterable[Customer] | None = None) -> list[str]:
-        """Every salesperson with a calendar to look after: configured, or owning customers."""
+        """Every salesperson with a calendar to look after: configured, owning customers, or
+        holding live bookings (an owner that was a typo, corrected since: its bookings are
+        cancelled from that calendar)."""
         customers = self.store.customers() if customers is None else customers
-        return sorted({c.owner for c in customers} | {p.email for p in self.config.salespeople})
+        return sorted(
+            {c.owner for c in customers}
+            | {p.email for p in self.config.salespeople}
+            | self._booking_owners()
+        )
+
+    def _booking_owners(self) -> set[str]:
+        return {r.owner for r in self.store.bookings() if r.state in LIVE}
 
     def run_cycle(
         self,
@@ -328,16 +381,19 @@ class Workspace:
         """
         result = CycleResult()
         if import_customers:
-            result.imported = self.refresh_customers(now)
+            result.imported = self.refresh_customers(now, result.problems)
+        elif self.config.customers is not None:  # another daemon imports; still report
+            self.refresh_customers_problems(result.problems)
         customers = self.store.customers()
-        people = self.salespeople(customers)
         owners = [o for o in self.owners(customers) if share is None or o in share]
+        people = self.salespeople(customers, owners)
         failed = result.failed_owners
+        unreadable: set[str] = set()  # uids of cadence events a calendar holds but cannot read
         for owner in owners:
             if stop():  # nothing written yet: stopping here is safe
                 result.interrupted = True
                 return result
-            self._sync_owner(people[owner], now, failed)
+            self._guarded(owner, failed, self._sync_owner, people[owner], now, failed, unreadable)
         result.contacts_added = self._sync_contacts(customers, people, owners, now, failed)
         if stop():
             result.interrupted = True
@@ -345,12 +401,19 @@ class Workspace:
         busy = self.read_busy(now, owners, failed)
         planned = plan(self.planning_input(now, busy, customers=customers))
         self.store.save_plan(planned.contacts)
+        skipped = result.skipped_customers
+        skipped.update(planned.skipped)
         policies = {c.id: self.policies.for_customer(c) for c in customers}
         by_id = {c.id: c for c in customers}
-        actions = [
-            self._refresh_details(a, by_id, people, policies)
-            for a in diff(planned.booked(), self.store.bookings(), now)
-        ]
+        actions = []
+        for action in diff(planned.booked(), self.store.bookings(), now):
+            customer_id = _customer_of(action)
+            if customer_id in skipped or (action.record and action.record.uid in unreadable):
+                continue  # left as it is: never cancel what we could not plan or read
+            try:
+                actions.append(self._refresh_details(action, by_id, people, policies))
+            except Exception as exc:
+                skipped[customer_id] = _cause(exc)
         result.actions = actions
         by_owner: dict[str, list[Action]] = {}
         for action in actions:
@@ -364,8 +427,63 @@ class Workspace:
             if stop():
                 result.interrupted = True
                 break
-            self._apply(people[owner], owner_actions, by_id, policies, planned, now, result, stop)
+            self._guarded(
+                owner,
+                failed,
+                self._apply,
+                people[owner],
+                owner_actions,
+                by_id,
+                policies,
+                planned,
+                now,
+                result,
+                stop,
+            )
+        self._report_skipped(skipped, by_id)
         return result
+
+    def refresh_customers_problems(self, problems: list[str]) -> None:
+        """Add what is wrong with the customer file as last imported (by another daemon)."""
+        assert self.config.customers is not None
+        state = self.store.state("customers")
+        problems.extend(json.loads(state.get(f"{self.config.customers}:problems") or "[]"))
+
+    def _guarded(
+        self, owner: str, failed: dict[str, str], work: Callable[..., Any], *args: Any
+    ) -> None:
+        """``work(*args)`` for one salesperson; an unexpected error skips that salesperson's
+        backend work for this cycle (logged once, with its cause), never the others'."""
+        try:
+            work(*args)
+        except Exception as exc:
+            why = _cause(exc)
+            if failed.get(owner) != why:
+                log.error("%s skipped this cycle: %s", owner, why)
+                log.debug("%s: traceback", owner, exc_info=True)
+            failed[owner] = why
+
+    def _report_skipped(
+        self, skipped: Mapping[str, str], customers: Mapping[str, Customer]
+    ) -> None:
+        """Log each customer that could not be planned or booked once (and once when it works
+        again); keep the list for ``cadence report`` and ``cadence explain``."""
+        for customer_id, why in sorted(skipped.items()):
+            if self._reported.get(customer_id) != why:
+                customer = customers.get(customer_id)
+                name = f"{customer.name} ({customer_id})" if customer else customer_id
+                log.error("customer %s skipped: %s; the others go on", name, why)
+        for customer_id in sorted(set(self._reported) - set(skipped)):
+            log.info("customer %s is planned again", customer_id)
+        self._reported = dict(skipped)
+        self.store.state("cycle").set(
+            "skipped-customers", json.dumps(dict(sorted(skipped.items()))) if skipped else None
+        )
+
+    def skipped_customers(self) -> dict[str, str]:
+        """Customers the last cycle could not plan or book (customer id -> cause)."""
+        raw = self.store.state("cycle").get("skipped-customers")
+        return json.loads(raw) if raw else {}
 
     def _refresh_details(
         self,
@@ -387,7 +505,9 @@ class Workspace:
             return action
         return Action(ActionKind.MOVE, p, r, "details changed (title or attendees)")
 
-    def _sync_owner(self, person: Salesperson, now: datetime, failed: dict[str, str]) -> None:
+    def _sync_owner(
+        self, person: Salesperson, now: datetime, failed: dict[str, str], unreadable: set[str]
+    ) -> None:
         name = self.backend_name(person)
         owner = person.email
         records = [r for r in self.store.bookings(owner=owner) if r.backend == name]
@@ -395,6 +515,7 @@ class Workspace:
         if not ok:
             failed[owner] = remote
             return
+        unreadable.update(ev.uid for ev in remote if ev.status == UNREADABLE)
         seen = observe(records, {ev.uid: ev for ev in remote}, now, name)
         for key in seen.drop:
             self.store.delete_booking(key)
@@ -439,52 +560,79 @@ class Workspace:
                     return by_domain[domain]
             return None
 
-        state = self.store.state("contact-sync")
         found: list[Contact] = []
         for owner in owners:
             if owner in failed or owner not in mine:
                 continue
-            since_text = state.get(owner)
-            since = datetime.fromisoformat(since_text) if since_text else now - FIRST_LOOKBACK
-            name = self.backend_name(people[owner])
-            ok, events = self._call(name, owner, now, "past_events", owner, since, now)
-            if not ok:
-                failed[owner] = events
-                continue
-            for ev in events:
-                who = match(a for a in ev.attendees if a != owner)
-                if who and not ev.declined:
-                    found.append(
-                        Contact(
-                            who, ContactKind.MEETING, ev.start, "calendar", f"{name}:{ev.remote_id}"
-                        )
-                    )
-            addresses = sorted({a for c in mine[owner] for a in c.emails})
-            domains = sorted({d for c in mine[owner] for d in c.domains})
-            mail_ok = True
-            for source_name, source in self.mail_sources().items():
-                ok, messages = self._call(
-                    f"mail.{source_name}",
-                    owner,
-                    now,
-                    "messages",
-                    owner,
-                    addresses,
-                    domains,
-                    since,
-                    target=source,
-                )
-                if not ok:
-                    mail_ok = False
-                    continue
-                for m in messages:
-                    who = match(m.addresses)
-                    if who:
-                        kind = ContactKind.EMAIL_OUT if m.outgoing else ContactKind.EMAIL_IN
-                        found.append(Contact(who, kind, m.at, "mail", m.message_id))
-            if mail_ok:
-                state.set(owner, now.isoformat())
+            self._guarded(
+                owner,
+                failed,
+                self._sync_owner_contacts,
+                owner,
+                people,
+                mine,
+                match,
+                now,
+                found,
+                failed,
+            )
         return self.store.add_contacts(found) if found else 0
+
+    def _sync_owner_contacts(
+        self,
+        owner: str,
+        people: Mapping[str, Salesperson],
+        mine: Mapping[str, Sequence[Customer]],
+        match: Callable[[Iterable[str]], str | None],
+        now: datetime,
+        found: list[Contact],
+        failed: dict[str, str],
+    ) -> None:
+        """Contacts of ``owner``'s customers in their past calendar events and their mail."""
+        state = self.store.state("contact-sync")
+        since_text = state.get(owner)
+        since = datetime.fromisoformat(since_text) if since_text else now - FIRST_LOOKBACK
+        name = self.backend_name(people[owner])
+        ok, events = self._call(name, owner, now, "past_events", owner, since, now)
+        if not ok:
+            failed[owner] = events
+            return
+        for ev in events:
+            who = match(a for a in ev.attendees if a != owner)
+            if who and not ev.declined:
+                found.append(
+                    Contact(
+                        who, ContactKind.MEETING, ev.start, "calendar", f"{name}:{ev.remote_id}"
+                    )
+                )
+        addresses = sorted({a for c in mine[owner] for a in c.emails})
+        domains = sorted({d for c in mine[owner] for d in c.domains})
+        mail_ok = True
+        for source_name, source in self.mail_sources().items():
+            ok, messages = self._call(
+                f"mail.{source_name}",
+                owner,
+                now,
+                "messages",
+                owner,
+                addresses,
+                domains,
+                since,
+                target=source,
+            )
+            if not ok:
+                # Booking without knowing the latest mail could land a check-in the day after a
+                # contact: this salesperson's calendar work waits until the mailbox answers.
+                mail_ok = False
+                failed[owner] = f"mail.{source_name}: {messages}"
+                continue
+            for m in messages:
+                who = match(m.addresses)
+                if who:
+                    kind = ContactKind.EMAIL_OUT if m.outgoing else ContactKind.EMAIL_IN
+                    found.append(Contact(who, kind, m.at, "mail", m.message_id))
+        if mail_ok:
+            state.set(owner, now.isoformat())
 
     # ---- applying actions ----------------------------------------------------------------
 
@@ -512,12 +660,18 @@ class Workspace:
             ops: list[WriteOp] = []
             intents: list[tuple[Action, BookingRecord]] = []
             for action in chunk:
-                record, op = self._intent(action, name, person, customers, policies, notes, now)
+                try:
+                    record, op = self._intent(action, name, person, customers, policies, notes, now)
+                except Exception as exc:  # this customer's event cannot be built: skip it
+                    result.skipped_customers[_customer_of(action)] = _cause(exc)
+                    continue
                 if action.record is not None and action.record.key != record.key:
                     self.store.delete_booking(action.record.key)
                 self.store.save_booking(record)
                 ops.append(op)
                 intents.append((action, record))
+            if not ops:
+                continue
             ok, results = self._call(name, owner, now, "write", owner, ops)
             if not ok:
                 result.failed_owners[owner] = results
@@ -653,12 +807,34 @@ class Workspace:
             health.failures += 1
             health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
             if health.failures == 1:
-                log.error("%s: %s failed for %s: %s", name, "call", owner, exc)
+                log.error("%s: %s failed for %s: %s", name, method, owner, exc)
             return False, str(exc)
+        except Exception as exc:  # a backend's bug on strange data: this owner only
+            health.failures += 1
+            health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
+            why = _cause(exc)
+            if health.failures == 1:
+                log.error("%s: %s failed for %s: unexpected %s", name, method, owner, why)
+                log.debug("%s: traceback", name, exc_info=True)
+            return False, f"unexpected {why}"
         if health.failures or health.auth_reported:
             log.info("%s: %s works again", name, owner)
         health.failures, health.retry_at, health.auth_reported = 0, None, False
         return True, value
+
+
+def _customer_of(action: Action) -> str:
+    if action.planned is not None:
+        return action.planned.customer_id
+    assert action.record is not None
+    return action.record.customer_id
+
+
+def _cause(exc: BaseException) -> str:
+    """``Type: message`` on one line, clipped: what an operator needs to find the cause."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _has_method(backend: str, method: str) -> bool:

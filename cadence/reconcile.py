@@ -35,6 +35,9 @@ from cadence.store import BookingRecord
 from connectors.base import RemoteEvent
 
 LIVE = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
+# RemoteEvent.status of a cadence event the calendar holds but the backend cannot read (a
+# hand-edited file with a broken property): left exactly as it is, never taken as deleted.
+UNREADABLE = "unreadable"
 
 
 class ActionKind(StrEnum):
@@ -150,6 +153,8 @@ def observe(
     for r in records:
         ev = remote.get(r.uid)
         seen.add(r.uid)
+        if ev is not None and ev.status == UNREADABLE:
+            continue  # the record stays as it was until the event can be read again
         new = _settle(r, ev, now)
         if new is None:
             drop.append(r.key)
@@ -170,7 +175,7 @@ def observe(
             # "customer:anniversary:60" as that anniversary served.
             contacts.append(Contact(new.customer_id, kind, new.start, "booking", new.key))
     for uid, ev in remote.items():
-        if uid in seen or ev.status == "cancelled":
+        if uid in seen or ev.status in ("cancelled", UNREADABLE):
             continue
         adopted = _adopt(ev, now, backend)
         if adopted is not None:

@@ -72,8 +72,16 @@ def customer_row(i: int, today: date) -> str:
     )
 
 
-def make_site(root: Path, rows: int, *, interval: str = "1 second", extra_config: str = "") -> Path:
-    """cadence.toml (the example, with ``interval``) + the policies + ``rows`` customers."""
+def make_site(
+    root: Path,
+    rows: int,
+    *,
+    interval: str = "1 second",
+    extra_config: str = "",
+    today: date | None = None,
+) -> Path:
+    """cadence.toml (the example, with ``interval``) + the policies + ``rows`` customers whose
+    dates are relative to ``today`` (default: the real date)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REPO / "policies", root / "policies")
     text = (REPO / "cadence.toml").read_text(encoding="utf-8")
@@ -82,7 +90,7 @@ def make_site(root: Path, rows: int, *, interval: str = "1 second", extra_config
     text = text.replace("[calendar]\n", extra_config + "\n[calendar]\n", 1)
     (root / "cadence.toml").write_text(text, encoding="utf-8")
     (root / "examples").mkdir()
-    today = datetime.now(UTC).date()
+    today = today or datetime.now(UTC).date()
     customers = HEADER + "".join(customer_row(i, today) for i in range(rows))
     (root / "examples" / "customers.csv").write_text(customers, encoding="utf-8")
     return root / "cadence.toml"
@@ -569,8 +577,13 @@ def test_invalid_config_at_start_logs_every_problem_and_exits_1(tmp_path, caplog
 
 
 def test_health_file_after_a_good_cycle(tmp_path):
-    config = make_site(tmp_path, 5, extra_config='[daemon]\nhealth_file = "state/health.json"\n')
     moment = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    config = make_site(
+        tmp_path,
+        5,
+        extra_config='[daemon]\nhealth_file = "state/health.json"\n',
+        today=moment.date(),
+    )
 
     assert run_daemon(config, clock=lambda: moment, max_cycles=1) == 0
 
@@ -605,14 +618,23 @@ def test_failing_cycle_is_logged_with_traceback_and_backs_off(tmp_path, caplog):
     assert health["next_cycle"] == "2026-11-23T08:00:02+00:00"  # twice the 1 s interval
 
 
-def test_user_error_in_a_cycle_is_logged_without_traceback(tmp_path, caplog):
+def test_a_broken_customer_file_keeps_the_last_good_list_and_is_logged_once(tmp_path, caplog):
     config = make_site(tmp_path, 5)
-    (tmp_path / "examples" / "customers.csv").write_text("name,foo\nx,y\n", encoding="utf-8")
     caplog.set_level(logging.INFO, logger="cadence")
-
     assert run_daemon(config, max_cycles=1) == 0
+    booked = booking_times(tmp_path)
+    assert booked
+    (tmp_path / "examples" / "customers.csv").write_text("name,foo\nx,y\n", encoding="utf-8")
+    caplog.clear()
 
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert errors[0].getMessage().startswith("cycle failed: cannot read customer file")
-    assert any("id: required column missing" in r.getMessage() for r in errors)
-    assert all(r.exc_info is None for r in errors)
+    assert run_daemon(config, max_cycles=3) == 0
+
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1  # once, not once per cycle
+    assert errors[0].startswith(f"cannot read customer file {tmp_path}/examples/customers.csv; ")
+    assert "id: required column missing" in errors[0]
+    assert errors[0].endswith("(the last good customer list stays in force)")
+    assert all(r.exc_info is None for r in caplog.records)
+    assert booking_times(tmp_path) == booked  # the calendars keep going on the last good list
+    done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("cycle done")]
+    assert len(done) == 3 and all("1 input problem" in m for m in done)
