@@ -19,7 +19,6 @@ import difflib
 import json
 import re
 import tomllib
-import zoneinfo
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -29,6 +28,7 @@ from typing import Any
 from cadence.durations import Duration, parse_meeting_length
 from cadence.errors import Problem, UserError, ValueParseError
 from cadence.workweek import WorkingHours
+from cadence.zones import zone_problem
 
 TablePath = tuple[str | int, ...]
 
@@ -411,14 +411,11 @@ def as_hours(value: Any) -> WorkingHours:
 
 
 def as_zone(value: Any) -> str:
-    """An IANA time zone name known to :mod:`zoneinfo` (``Europe/Lisbon``)."""
+    """An IANA time zone name (``Europe/Lisbon``), by the one rule of :mod:`cadence.zones`."""
     name = expect(value, str, "an IANA time zone like 'Europe/Lisbon'")
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValueParseError(
-            f"unknown time zone {name!r}: use an IANA name like 'Europe/Lisbon' or 'UTC'"
-        ) from None
+    problem = zone_problem(name)
+    if problem is not None:
+        raise ValueParseError(problem)
     return name
 
 
