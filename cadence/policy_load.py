@@ -22,7 +22,7 @@ from cadence.durations import Duration
 from cadence.errors import Problem, ValueParseError
 from cadence.model import ContactKind
 from cadence.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
-from cadence.seasons import Season, parse_season
+from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.tomlfile import (
     Field,
     LocatedToml,
@@ -296,7 +296,13 @@ class _Builder:
         values, bad = check_table(doc, path, data, industry_fields(self.reader), self.problems)
         if bad:
             return None
-        return tuple(values.get("busy_seasons", ()))
+        seasons = tuple(values.get("busy_seasons", ()))
+        # Each season leaves a day free (parse_season checks that); together they must too.
+        problem = free_day_problem(seasons)
+        if problem is not None:
+            self.problems.append(doc.problem(path, "busy_seasons", problem))
+            return None
+        return seasons
 
     def _weekends(self, doc: LocatedToml, path: TablePath, data: Mapping) -> dict:
         out: dict[str, frozenset[int]] = {}

@@ -210,7 +210,8 @@ def test_unreadable_duration(tmp_path):
     path = write(tmp_path, "a.toml", '[winback]\nuntil = "two yeers"\n')
     assert problems_of(tmp_path) == [
         f"{path}:2: [winback] until: cannot read duration 'two yeers': write a number and a "
-        "unit (day, business day, week, month, quarter, year), 'quarter', or ISO 8601 like 'P6W'"
+        "unit (day, business day, week, month, quarter, year), 'quarter', or ISO 8601 like "
+        "'P6W'; above zero and at most 10 years (120 months, 3653 days or 2609 business days)"
     ]
 
 
@@ -496,3 +497,66 @@ def test_any_policy_file_gives_a_policy_set_or_located_problems(tables):
     assert (policies is None) == any(p.is_error for p in problems)
     assert all(p.file.endswith("p.toml") and p.message for p in problems)
     assert all(p.line > 0 for p in problems if p.table or p.key)
+
+
+# -------------------------------------------------------------------------------------------
+# Values `check` used to accept and `run` could not use
+
+
+def test_bounds_of_durations_zones_and_seasons_are_located_problems(tmp_path):
+    path = write(
+        tmp_path,
+        "a.toml",
+        f"""
+        [defaults]
+        timezone = "Europe"
+        max_gap = "10000 years"
+
+        [segment.fast]
+        every = "P0D"
+        min_gap = "P0D"
+        max_gap = "{"9" * 309} days"
+
+        [industry.everything]
+        busy_seasons = ["Dec 1 - Nov 30"]
+        """,
+    )
+    limits = "at most 10 years (120 months, 3653 days or 2609 business days)"
+    assert problems_of(tmp_path) == [
+        f"{path}:2: [defaults] timezone: unknown time zone 'Europe': that is a region, name a "
+        "zone in it like 'Europe/Lisbon'",
+        f"{path}:3: [defaults] max_gap: duration '10000 years' is too long: durations are {limits}",
+        f"{path}:6: [segment.fast] every: duration 'P0D' is zero: durations are above zero and "
+        f"{limits}",
+        f"{path}:7: [segment.fast] min_gap: duration 'P0D' is zero: durations are above zero and "
+        f"{limits}",
+        f"{path}:8: [segment.fast] max_gap: cannot read duration '{'9' * 30}'... (314 "
+        "characters): write a number and a unit (day, business day, week, month, quarter, "
+        f"year), 'quarter', or ISO 8601 like 'P6W'; above zero and {limits}",
+        f"{path}:11: [industry.everything] busy_seasons: busy season 'Dec 1 - Nov 30' covers "
+        "every day of the year: leave at least one day free, or the customer can never be "
+        "contacted",
+    ]
+
+
+def test_an_industrys_seasons_must_leave_a_day_free_together(tmp_path):
+    path = write(
+        tmp_path,
+        "a.toml",
+        '[industry.busy]\nbusy_seasons = ["Jan 1 - Jun 30", "Jul 1 - Dec 31"]\n',
+    )
+    assert problems_of(tmp_path) == [
+        f"{path}:2: [industry.busy] busy_seasons: busy seasons 'Jan 1 - Jun 30', "
+        "'Jul 1 - Dec 31' together cover every day of the year: leave at least one day free, or "
+        "the customer can never be contacted",
+    ]
+
+
+def test_longest_gaps_compare_without_overflow(tmp_path):
+    write(
+        tmp_path,
+        "a.toml",
+        '[segment.slow]\nevery = "10 years"\nmin_gap = "2600 business days"\nmax_gap = "P10Y"\n',
+    )
+    slow = loaded(tmp_path).segments["slow"]
+    assert (slow.every.months, slow.min_gap.business_days, slow.max_gap.months) == (120, 2600, 120)
