@@ -7,6 +7,15 @@ physical line number (the header is line 1; a quoted field spanning lines counts
 every reason at once, while the other rows are still read. Only problems with the file as a whole
 (not UTF-8, a required column missing) raise :class:`~cadence.errors.UserError`.
 
+Text is cleaned on the way in, since names end up in calendar titles and mail headers and every
+value in the database: control characters (CR, LF, tab, NUL, ESC, the rest of C0 and C1, U+2028
+and U+2029) in ``name``, in tags and in the list columns (``emails``, ``domains``,
+``busy_seasons``) are folded to single spaces (a CRM export may wrap "ACME\nLtd" over two lines
+inside quotes: it is imported as "ACME Ltd"); in any other column they reject the row, as does an
+over-long value (:data:`MAX_LENGTHS`). Dates must lie in the supported years
+(:data:`cadence.dates.FIRST_YEAR` to :data:`cadence.dates.LAST_YEAR`) and time zones must be IANA
+keys (:func:`cadence.zones.is_zone`).
+
 Dates are read by the configured :class:`~cadence.dates.DateReader` (dateparser: ``15 March 2019``,
 ``March 2019``, ``15 मार्च 2019``, ``03/04/2027`` in the configured order). ISO dates take a fast
 path, and every distinct non-ISO text is parsed once per file, because dateparser costs about
@@ -23,13 +32,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cadence.dates import DateReader
+from cadence.dates import DateReader, check_supported_date
 from cadence.daycal import is_known_country
 from cadence.errors import Problem, UserError, ValueParseError
 from cadence.model import Customer, CustomerStatus
 from cadence.seasons import parse_season
+from cadence.zones import zone_problem
 
 REQUIRED_COLUMNS = ("id", "name", "owner")
 KNOWN_COLUMNS = (
@@ -53,6 +62,16 @@ PROGRESS_EVERY = 1000  # rows between two progress callbacks
 _EMAIL = re.compile(r"^[^@\s;,<>]+@[^@\s;,<>]+\.[^@\s;,<>.]+$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _STATUS_ALIASES = {s.value: s for s in CustomerStatus}
+# ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision (GB-ENG, US-CA); checked before the holidays
+# package sees the code.
+_COUNTRY = re.compile(r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?$")
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_FOLD = re.compile(r"\s*[\x00-\x1f\x7f-\x9f\u2028\u2029][\x00-\x1f\x7f-\x9f\u2028\u2029\s]*")
+# Free text, or lists whose items are stripped: control characters there become one space.
+FOLDED_COLUMNS = frozenset({"name", "emails", "domains", "busy_seasons"})
+# The longest value each column takes; a longer one rejects the row.
+MAX_LENGTHS = {"id": 200, "name": 300, "owner": 254, "segment": 100, "industry": 100}
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +145,7 @@ def read_customers(
         if not any(c.strip() for c in cells):
             continue  # blank line
         values, tags, shape_error = _split_row(cells, header, columns)
-        customer_id = values.get("id", "").strip()
+        customer_id = _shown_id(values.get("id", "").strip())
         if shape_error:
             result.rejected.append(Rejection(line, customer_id, shape_error))
             continue
@@ -247,7 +266,7 @@ def _split_row(
     for index, raw in enumerate(header):
         name = _normalise(raw)
         if name and name not in KNOWN_COLUMNS and cells[index].strip():
-            tags[raw.strip()] = cells[index].strip()
+            tags[fold_controls(raw)] = fold_controls(cells[index])
     return values, tags, ""
 
 
@@ -264,35 +283,37 @@ class _RowReader:
         self.today = today
         self._dates: dict[str, date | str] = {}  # text -> date, or the error message
         self._seasons: dict[str, str] = {}  # text -> "" when valid, else the error message
-        self._zones: dict[str, bool] = {}
 
     def read(
         self, values: dict[str, str], tags: dict[str, str]
     ) -> tuple[Customer | None, list[str]]:
         """The customer, or None and every reason the row cannot be imported."""
         reasons: list[str] = []
+        cleaned, unusable = _cleaned(values, reasons)
 
         def get(column: str) -> str:
-            return values.get(column, "").strip()
+            return cleaned.get(column, "")
 
         customer_id, name = get("id"), get("name")
-        if not customer_id:
+        if not customer_id and "id" not in unusable:
             reasons.append("id: missing")
-        if not name:
+        if not name and "name" not in unusable:
             reasons.append("name: missing")
         owner = get("owner").lower()
         if not owner:
-            reasons.append("owner: missing")
+            if "owner" not in unusable:
+                reasons.append("owner: missing")
         elif not _EMAIL.match(owner):
             reasons.append(f"owner: {owner!r} is not an e-mail address")
         emails = self._emails(get("emails"), reasons)
         domains = self._domains(get("domains"), reasons)
         country = get("country").upper()
-        if country and not is_known_country(country):
+        if country and not (_COUNTRY.match(country) and is_known_country(country)):
             reasons.append(f"country: unknown country code {country!r} (use ISO 3166, e.g. PT)")
         timezone = get("timezone") or self.default_timezone
-        if timezone and not self._zone_exists(timezone):
-            reasons.append(f"timezone: unknown time zone {timezone!r} (use an IANA name)")
+        zone_trouble = zone_problem(timezone) if timezone else None
+        if zone_trouble is not None:
+            reasons.append(f"timezone: {zone_trouble}")
         customer_since = self._date("customer_since", get("customer_since"), reasons)
         cancelled_on = self._date("cancelled_on", get("cancelled_on"), reasons)
         last_contact = self._date("last_contact", get("last_contact"), reasons)
@@ -304,7 +325,7 @@ class _RowReader:
                 f"{customer_since.isoformat()}"
             )
         status = self._status(get("status"), reasons)
-        if status is CustomerStatus.CANCELLED and not get("cancelled_on"):
+        if status is CustomerStatus.CANCELLED and not values.get("cancelled_on", "").strip():
             reasons.append("cancelled_on: required when status is cancelled")
         seasons = self._busy_seasons(get("busy_seasons"), reasons)
         if reasons:
@@ -352,22 +373,15 @@ class _RowReader:
                 found.append(domain)
         return tuple(found)
 
-    def _zone_exists(self, name: str) -> bool:
-        if name not in self._zones:
-            try:
-                ZoneInfo(name)
-                self._zones[name] = True
-            except (ZoneInfoNotFoundError, ValueError):  # ValueError: a path, not a key
-                self._zones[name] = False
-        return self._zones[name]
-
     def _date(self, column: str, text: str, reasons: list[str]) -> date | None:
         if not text:
             return None
         found = self._dates.get(text)
         if found is None:
             try:
-                found = date.fromisoformat(text)
+                found = check_supported_date(date.fromisoformat(text), text)
+            except ValueParseError as exc:
+                found = str(exc)
             except ValueError:
                 try:
                     found = self.reader.calendar_date(text)
@@ -404,6 +418,45 @@ class _RowReader:
                 reasons.append(f"busy_seasons: {self._seasons[item]}")
             texts.append(item)
         return tuple(texts)
+
+
+def fold_controls(text: str) -> str:
+    """``text`` stripped, each run of control characters (and the spaces around it) one space."""
+    return _FOLD.sub(" ", text).strip()
+
+
+def _cleaned(values: dict[str, str], reasons: list[str]) -> tuple[dict[str, str], set[str]]:
+    """Every known column's value stripped, and folded (:data:`FOLDED_COLUMNS`) or checked.
+
+    A control character outside the folded columns, or a value over its length
+    (:data:`MAX_LENGTHS`), adds a reason; such a column's value is returned empty and its name
+    is in the returned set, so that it is not also reported as missing.
+    """
+    out: dict[str, str] = {}
+    unusable: set[str] = set()
+    for column, raw in values.items():
+        if column not in KNOWN_COLUMNS:
+            continue  # a tag: folded when the row is split
+        value = fold_controls(raw) if column in FOLDED_COLUMNS else raw.strip()
+        control = _CONTROL.search(value)
+        limit = MAX_LENGTHS.get(column)
+        if control is not None:
+            reasons.append(f"{column}: contains the control character U+{ord(control.group()):04X}")
+        elif limit is not None and len(value) > limit:
+            reasons.append(f"{column}: {len(value)} characters long, at most {limit} allowed")
+        else:
+            out[column] = value
+            continue
+        unusable.add(column)
+        out[column] = ""  # reported; other checks on it would only add noise
+    return out, unusable
+
+
+def _shown_id(text: str) -> str:
+    """An id as rejections show it: control characters escaped, cut to its maximum length."""
+    escaped = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    limit = MAX_LENGTHS["id"]
+    return escaped if len(escaped) <= limit else f"{escaped[:limit]}..."
 
 
 def _items(text: str) -> list[str]:

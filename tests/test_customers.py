@@ -155,7 +155,12 @@ def test_every_bad_row_is_rejected_with_its_line_and_reason_and_the_rest_importe
         Rejection(7, "R5", "emails: 'not-mail' is not an e-mail address"),
         Rejection(8, "R6", "domains: 'x..com' is not a mail domain"),
         Rejection(9, "R7", "country: unknown country code 'XX' (use ISO 3166, e.g. PT)"),
-        Rejection(10, "R8", "timezone: unknown time zone 'Mars/Olympus' (use an IANA name)"),
+        Rejection(
+            10,
+            "R8",
+            "timezone: unknown time zone 'Mars/Olympus': use an IANA name like 'Europe/Lisbon' "
+            "or 'UTC'",
+        ),
         Rejection(11, "R9", "customer_since: cannot read date 'someday'"),
         Rejection(12, "R10", "customer_since: date 'March' has no year"),
         Rejection(
@@ -207,8 +212,9 @@ def test_quoted_fields_spanning_lines_keep_later_line_numbers_right(tmp_path):
 
     assert result.rejected == [Rejection(6, "C2", "owner: 'not-mail' is not an e-mail address")]
     assert [c.id for c in result.customers] == ["C1", "C3"]
-    assert result.customers[0].name == "ACME\r\nLtd"
-    assert result.customers[0].tags == {"notes": "first\nsecond\nthird"}
+    # Line breaks inside quoted fields are folded: the name goes into titles and mail headers.
+    assert result.customers[0].name == "ACME Ltd"
+    assert result.customers[0].tags == {"notes": "first second third"}
 
 
 def test_a_malformed_csv_row_is_rejected_and_reading_goes_on(tmp_path):
@@ -385,3 +391,127 @@ def test_progress_is_reported_while_reading_and_at_the_end(tmp_path):
 
     assert len(result.customers) == count
     assert seen == [PROGRESS_EVERY, 2 * PROGRESS_EVERY, count]
+
+
+# -------------------------------------------------------------------------------------------
+# One bad value never stops the team: control characters, over-long values, zones, dates
+
+
+def test_control_characters_in_the_name_and_tags_are_folded_to_one_space(tmp_path):
+    path = write(
+        tmp_path,
+        "id,name,owner,notes\n"
+        'C1,"ACME\r\n Ltd",a@x.com,"a\x00b\x1b[31mc"\n'
+        'C2,"Beta\u2028Corp\x85",a@x.com,\n'
+        'C3,"Gamma\tand\x0bDelta",a@x.com,\n',
+    )
+
+    result = read_customers(path, EN)
+
+    assert result.rejected == []
+    assert [c.name for c in result.customers] == ["ACME Ltd", "Beta Corp", "Gamma and Delta"]
+    assert result.customers[0].tags == {"notes": "a b [31mc"}
+
+
+def test_a_control_character_in_the_id_or_owner_rejects_the_row(tmp_path):
+    path = write(
+        tmp_path,
+        "id,name,owner,segment\n"
+        'C1,A,a@x.com,\n"C\x002",B,a@x.com,\n"C\x1b3",C,a@x.com,\n'
+        'C4,D,"a\x00b@x.com",\nC5,E,a@x.com,"gold\x01"\n',
+    )
+
+    result = read_customers(path, EN)
+
+    assert [c.id for c in result.customers] == ["C1"]
+    assert result.rejected == [
+        Rejection(3, "C\\x002", "id: contains the control character U+0000"),
+        Rejection(4, "C\\x1b3", "id: contains the control character U+001B"),
+        Rejection(5, "C4", "owner: contains the control character U+0000"),
+        Rejection(6, "C5", "segment: contains the control character U+0001"),
+    ]
+
+
+def test_over_long_values_reject_the_row(tmp_path):
+    long_id, long_name = "I" * 201, "N" * 301
+    path = write(
+        tmp_path,
+        f"id,name,owner\nC1,{'N' * 300},a@x.com\n{long_id},B,a@x.com\nC3,{long_name},a@x.com\n",
+    )
+
+    result = read_customers(path, EN)
+
+    assert [len(c.name) for c in result.customers] == [300]
+    assert result.rejected == [
+        Rejection(3, "I" * 200 + "...", "id: 201 characters long, at most 200 allowed"),
+        Rejection(4, "C3", "name: 301 characters long, at most 300 allowed"),
+    ]
+
+
+def test_zones_that_zoneinfo_chokes_on_reject_the_row(tmp_path):
+    path = write(
+        tmp_path,
+        "id,name,owner,timezone\n"
+        f"C1,A,a@x.com,America\nC2,B,a@x.com,{'z' * 300}\nC3,C,a@x.com,../../etc/passwd\n"
+        "C4,D,a@x.com,Europe/Lisbon\n",
+    )
+
+    result = read_customers(path, EN)
+
+    assert [c.id for c in result.customers] == ["C4"]
+    assert [(r.line, r.reason) for r in result.rejected] == [
+        (
+            2,
+            "timezone: unknown time zone 'America': that is a region, name a zone in it like "
+            "'America/Adak'",
+        ),
+        (
+            3,
+            f"timezone: unknown time zone {'z' * 37!r}...: the name is 300 characters long, IANA "
+            "names have at most 64; use an IANA name like 'Europe/Lisbon' or 'UTC'",
+        ),
+        (
+            4,
+            "timezone: unknown time zone '../../etc/passwd': use an IANA name like "
+            "'Europe/Lisbon' or 'UTC'",
+        ),
+    ]
+
+
+def test_dates_outside_the_supported_years_reject_the_row(tmp_path):
+    path = write(
+        tmp_path,
+        "id,name,owner,customer_since,cancelled_on,last_contact\n"
+        "C1,A,a@x.com,9999-12-31,,\n"
+        "C2,B,a@x.com,,31 December 9999,\n"
+        "C3,C,a@x.com,,,0001-01-01\n"
+        "C4,D,a@x.com,1800-01-01,,2200-12-31\n",
+    )
+
+    result = read_customers(path, EN)
+
+    assert [c.id for c in result.customers] == ["C4"]
+    assert [r.reason for r in result.rejected] == [
+        "customer_since: date '9999-12-31' is outside the supported years 1800-2200",
+        "cancelled_on: date '31 December 9999' is outside the supported years 1800-2200",
+        "last_contact: date '0001-01-01' is outside the supported years 1800-2200",
+    ]
+
+
+def test_a_busy_season_covering_the_year_rejects_the_row(tmp_path):
+    path = write(
+        tmp_path,
+        'id,name,owner,busy_seasons\nC1,A,a@x.com,Jan 1 - Dec 31\nC2,B,a@x.com,"Jan 1 - Dec 30"\n',
+    )
+
+    result = read_customers(path, EN)
+
+    assert [c.id for c in result.customers] == ["C2"]
+    assert result.rejected == [
+        Rejection(
+            2,
+            "C1",
+            "busy_seasons: busy season 'Jan 1 - Dec 31' covers every day of the year: leave at "
+            "least one day free, or the customer can never be contacted",
+        )
+    ]
