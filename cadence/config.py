@@ -51,6 +51,11 @@ from cadence.workweek import parse_working_days
 DEFAULT_DATABASE = "sqlite:///cadence.db"
 DEFAULT_HORIZON = Duration.parse("90 days")
 DEFAULT_FORECAST = Duration.parse("1 year")
+# How far the daemon books and `plan --forecast` looks, and how long a cycle may be: beyond
+# these a typo (an extra zero) would make every cycle plan years of meetings, or never run.
+MAX_HORIZON_DAYS = 731  # 2 years
+MAX_FORECAST_DAYS = 1096  # 3 years
+MAX_INTERVAL = timedelta(days=1)
 DATE_ORDERS = ("DMY", "MDY", "YMD")
 # Optional dependency groups in pyproject.toml, by connector name.
 EXTRAS = {"google": "google", "outlook": "outlook", "caldav": "caldav"}
@@ -135,21 +140,42 @@ class Config:
 
 def _as_interval(value: Any) -> timedelta:
     text = expect(value, str, "an interval like '15 minutes'")
-    m = _INTERVAL.match(text)
+    too_long = f"interval {text[:40]!r} is longer than 1 day; the daemon runs at least daily"
+    m = _INTERVAL.match(text) if len(text) <= 100 else None  # no number needs more
     if m:
         n, unit = float(m.group(1)), m.group(2).lower()
-        scale = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
-        length = timedelta(seconds=round(n * scale))
+        seconds = n * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit[0]]
+        if seconds > MAX_INTERVAL.total_seconds():  # before timedelta(), which overflows
+            raise ValueParseError(too_long)
+        length = timedelta(seconds=round(seconds))
     else:
         try:  # ISO 8601 such as PT15M
             length = parse_meeting_length(text)
         except ValueParseError:
             raise ValueParseError(
-                f"cannot read interval {text!r}: write e.g. '15 minutes', '1 hour' or '1 day'"
+                f"cannot read interval {text[:40]!r}: write e.g. '15 minutes', '1 hour' or '1 day'"
             ) from None
     if length < timedelta(seconds=1):
         raise ValueParseError(f"interval {text!r} is shorter than 1 second")
+    if length > MAX_INTERVAL:
+        raise ValueParseError(too_long)
     return length
+
+
+def _bounded_duration(what: str, max_days: int, limit: str) -> Callable[[Any], Duration]:
+    """A duration converter refusing values longer than ``max_days`` (``limit`` in words)."""
+
+    def convert(value: Any) -> Duration:
+        duration = as_duration(value)
+        if duration.approx_days > max_days:
+            raise ValueParseError(f"{what} {str(duration)!r} is longer than {limit}")
+        return duration
+
+    return convert
+
+
+_as_horizon = _bounded_duration("horizon", MAX_HORIZON_DAYS, "2 years")
+_as_forecast = _bounded_duration("forecast", MAX_FORECAST_DAYS, "3 years")
 
 
 def _as_languages(value: Any) -> tuple[str, ...]:
@@ -210,9 +236,31 @@ def _path(base_dir: Path) -> Callable[[Any], Path]:
         text = expect(value, str, "a path")
         if not text.strip():
             raise ValueParseError("expected a path, got an empty string")
-        return (base_dir / Path(text).expanduser()).resolve()
+        return _resolved(base_dir, text)
 
     return convert
+
+
+def _resolved(base_dir: Path, text: str) -> Path:
+    """``text`` as an absolute path (``~`` expanded, relative to ``base_dir``)."""
+    try:
+        return (base_dir / Path(text).expanduser()).resolve()
+    except (ValueError, RuntimeError, OSError) as exc:
+        # ValueError: a NUL in the path; RuntimeError: ~user of an unknown user.
+        raise ValueParseError(f"cannot use path {text[:80]!r}: {exc}") from None
+
+
+def masked_url(text: str) -> str:
+    """A database URL as it may be shown: any password replaced by ``***``.
+
+    Works on text that is not a valid URL, too: everything between the scheme's ``://`` and the
+    last ``@`` after the user name's ``:`` is hidden.
+    """
+    scheme, sep, rest = text.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in userinfo:
+        return text
+    return f"{scheme}://{userinfo.partition(':')[0]}:***@{host}"
 
 
 def _database(base_dir: Path) -> Callable[[Any], str]:
@@ -220,20 +268,22 @@ def _database(base_dir: Path) -> Callable[[Any], str]:
         text = expect(value, str, "a database URL like 'sqlite:///cadence.db'")
         try:
             url = make_url(text)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            # Never echo the text as written: it may hold a password.
             raise ValueParseError(
-                f"cannot read database URL {text!r}: write e.g. 'sqlite:///cadence.db' or "
-                "'postgresql+psycopg://user@host/db'"
+                f"cannot read database URL {masked_url(text)[:200]!r}: write e.g. "
+                "'sqlite:///cadence.db' or 'postgresql+psycopg://user@host/db'"
             ) from None
+        if url.port is not None and not 0 < url.port <= 65535:
+            raise ValueParseError(f"the database URL's port {url.port} is not a port number")
         if url.password:
             raise ValueParseError(
                 "the database URL holds a password; secrets never go in cadence.toml: use "
                 "PGPASSWORD or ~/.pgpass for PostgreSQL"
             )
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            database = Path(url.database).expanduser()
-            if not database.is_absolute():  # relative to cadence.toml, not to the working dir
-                url = url.set(database=str((base_dir / database).resolve()))
+            # relative to cadence.toml, not to the working dir
+            url = url.set(database=str(_resolved(base_dir, url.database)))
         return url.render_as_string(hide_password=False)
 
     return convert
@@ -247,9 +297,9 @@ def _schemas(base_dir: Path) -> dict[str, dict[str, Field]]:
             "database": Field(_database(base_dir), "SQLAlchemy URL; default sqlite:///cadence.db"),
             "policies": Field(path, "folder of policy TOML files; default 'policies'"),
             "customers": Field(path, "customer CSV, re-read when it changes"),
-            "horizon": Field(as_duration, "book this far ahead; default '90 days'"),
-            "interval": Field(_as_interval, "daemon cycle; default '15 minutes'"),
-            "forecast": Field(as_duration, "how far `plan --forecast` looks; default '1 year'"),
+            "horizon": Field(_as_horizon, "book this far ahead; default '90 days'"),
+            "interval": Field(_as_interval, "daemon cycle; default '15 minutes', at most 1 day"),
+            "forecast": Field(_as_forecast, "how far `plan --forecast` looks; default '1 year'"),
             "languages": Field(_as_languages, "dateparser languages; default ['en']"),
             "date_order": Field(_as_date_order, "how 03/04/2027 is read: DMY, MDY or YMD"),
             "calendar": Field(lambda v: v, "[calendar] table"),

@@ -12,7 +12,7 @@ import pytest
 
 import connectors
 from cadence.checks import check_customers
-from cadence.config import Config, DaemonSettings, load_config
+from cadence.config import Config, DaemonSettings, load_config, masked_url
 from cadence.durations import Duration
 from cadence.errors import UserError
 from cadence.model import Customer, Salesperson
@@ -483,3 +483,84 @@ def test_check_customers_is_quiet_when_everything_matches(tmp_path):
     config = load_config(write(tmp_path, '[[salesperson]]\nemail = "ana@example.com"'))
     customers = [Customer(id="1", name="A", owner="ana@example.com", country="PT")]
     assert check_customers(customers, PolicySet(), config) == []
+
+
+# -------------------------------------------------------------------------------------------
+# Bounds: values `check` used to accept and `run` could not use
+
+
+def test_horizon_forecast_and_interval_are_bounded(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        horizon = "3 years"
+        forecast = "4 years"
+        interval = "2 days"
+        """,
+    )
+    assert problems_of(path) == [
+        f"{path}:1: horizon: horizon '3 years' is longer than 2 years",
+        f"{path}:2: forecast: forecast '4 years' is longer than 3 years",
+        f"{path}:3: interval: interval '2 days' is longer than 1 day; the daemon runs at least "
+        "daily",
+    ]
+
+
+def test_the_longest_horizon_forecast_and_interval_are_accepted(tmp_path):
+    config = load_config(
+        write(tmp_path, 'horizon = "2 years"\nforecast = "3 years"\ninterval = "24 hours"')
+    )
+    assert (config.horizon_days, config.forecast_days) == (730, 1096)
+    assert config.interval == timedelta(days=1)
+
+
+def test_an_interval_with_hundreds_of_digits_is_refused(tmp_path):
+    path = write(tmp_path, f'interval = "{"9" * 90} seconds"')
+    assert problems_of(path) == [
+        f"{path}:1: interval: interval {'9' * 40!r} is longer than 1 day; the daemon runs at "
+        "least daily"
+    ]
+
+
+def test_timezone_naming_a_tzdata_folder_is_an_error(tmp_path):
+    path = write(tmp_path, '[[salesperson]]\nemail = "ana@example.com"\ntimezone = "Europe"')
+    assert problems_of(path) == [
+        f"{path}:3: [[salesperson]] timezone: unknown time zone 'Europe': that is a region, name "
+        "a zone in it like 'Europe/Lisbon'"
+    ]
+
+
+def test_an_unreadable_database_url_never_shows_its_password(tmp_path):
+    path = write(tmp_path, 'database = "postgresql://cadence:hunter2@db:port/cadence"')
+    assert problems_of(path) == [
+        f"{path}:1: database: cannot read database URL 'postgresql://cadence:***@db:port/cadence'"
+        ": write e.g. 'sqlite:///cadence.db' or 'postgresql+psycopg://user@host/db'"
+    ]
+
+
+def test_database_port_and_sqlite_path_are_checked(tmp_path):
+    path = write(
+        tmp_path,
+        'database = "postgresql://cadence@db:99999999999999999999/cadence"\n'
+        'policies = "~no_such_user_anywhere/policies"\n'
+        'customers = "a\\u0000b.csv"\n',
+    )
+    problems = problems_of(path)
+    assert problems[0] == (
+        f"{path}:1: database: the database URL's port 99999999999999999999 is not a port number"
+    )
+    assert problems[1].startswith(f"{path}:2: policies: cannot use path '~no_such_user_anywhere")
+    assert problems[2] == f"{path}:3: customers: cannot use path 'a\\x00b.csv': embedded null byte"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://u:secret@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db"),
+        ("postgresql://u@h/db", "postgresql://u@h/db"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_masked_url_hides_any_password(text, shown):
+    assert masked_url(text) == shown
