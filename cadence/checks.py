@@ -7,15 +7,21 @@ warnings; a customer time zone that does not exist cannot be planned, so that is
 
 from __future__ import annotations
 
+import difflib
 import zoneinfo
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
+import connectors
 from cadence.config import Config
 from cadence.daycal import is_known_country
 from cadence.errors import Problem
 from cadence.model import Customer
 from cadence.policy import PolicySet
+from cadence.tomlfile import LocatedToml, TablePath, TomlFileError
+from connectors.base import writable_problem
 
 DEFAULT_SEGMENT = "default"
 
@@ -46,16 +52,19 @@ def check_customers(
                 )
             )
 
-    listed = {s.email.lower() for s in config.salespeople}
+    listed = sorted(s.email.lower() for s in config.salespeople)
     owners = Counter(c.owner.lower() for c in customers)
     for owner, count in sorted(owners.items()):
         if owner not in listed:
+            close = difflib.get_close_matches(owner, listed, n=1, cutoff=0.85)
+            hint = f"did you mean {close[0]}? " if close else ""
             problems.append(
                 Problem(
                     file=file,
                     key="owner",
                     message=f"{owner} owns {_customers(count)} but is not a [[salesperson]] in "
-                    f"{config.path.name}; default working hours, days and time zone apply",
+                    f"{config.path.name}; {hint}default working hours, days and time zone "
+                    "apply, in a calendar of its own",
                     severity="warning",
                 )
             )
@@ -93,6 +102,69 @@ def _customers(count: int) -> str:
 def _zone_exists(name: str) -> bool:
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, too long
         return False
     return True
+
+
+def check_local_files(config: Config, env: Mapping[str, str]) -> list[Problem]:
+    """Files and secrets the configuration names that ``run`` could not use: the database's
+    folder, the health file, and each connector's own (secret files readable by others or not
+    at all, token caches that cannot be written, missing CA bundles), located in cadence.toml.
+    """
+    try:
+        doc: LocatedToml | None = LocatedToml(config.path)
+    except TomlFileError:
+        doc = None
+    problems: list[Problem] = []
+
+    def add(table: TablePath, key: str | None, message: str) -> None:
+        if doc is not None:
+            problems.append(doc.problem(table, key, message))
+        else:
+            problems.append(Problem(file=str(config.path), key=key or "", message=message))
+
+    database = _sqlite_file(config.database)
+    if database is not None:
+        why = writable_problem(database)
+        if why:
+            add((), "database", why)
+    if config.daemon.health_file is not None:
+        why = writable_problem(config.daemon.health_file)
+        if why:
+            add(("daemon",), "health_file", why)
+    used = {config.backend_of(p) for p in config.salespeople} | {config.calendar_backend}
+    for name in sorted(used | set(config.calendars)):
+        section = config.calendars.get(name, {})
+        for key, message in _connector_local(connectors.load_backend, name, section, config, env):
+            add(("calendar", name), key or None, message)
+    for name, section in sorted(config.mail.items()):
+        for key, message in _connector_local(
+            connectors.load_mail_source, name, section, config, env
+        ):
+            add(("mail", name), key or None, message)
+    if config.smtp is not None:
+        from connectors.email import check_smtp_local
+
+        for key, message in check_smtp_local(config.smtp, config.base_dir, env):
+            add(("smtp",), key or None, message)
+    return problems
+
+
+def _connector_local(
+    load: Any, name: str, section: Mapping[str, Any], config: Config, env: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    try:
+        cls = load(name)
+    except (ImportError, LookupError, AttributeError):
+        return []  # load_config reported it already
+    found: list[tuple[str, str]] = cls.check_local(section, config.base_dir, env)
+    return found
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for other databases and in-memory ones)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or url.endswith(":memory:"):
+        return None
+    return Path(url[len(prefix) :].split("?", 1)[0])

@@ -396,14 +396,16 @@ def run(
     """
     if not once:
         raise UserError("use `cadence run --once` for one cycle, or `cadence daemon` to keep going")
-    # The actions are printed below; the log adds only problems unless asked for more.
+    # The actions and the problems are printed below from the result; the log adds only what
+    # the result does not carry, unless asked for everything.
     _logging(level=logging.INFO if verbose else logging.WARNING)
+    if not verbose:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda record: not getattr(record, "in_result", False))
     with _workspace(_config(config)) as ws:
         result = ws.run_cycle(_now(now))
         zones = {p.email: p.timezone for p in ws.config.salespeople}
-        for a in result.actions:
-            if a.kind.value == "keep":
-                continue
+        for a in result.applied:  # what was done; what could not be done is listed below
             subject = a.planned.title if a.planned else a.record.key if a.record else ""
             when = _local(a.planned.start, zones.get(a.owner, "UTC")) if a.planned else ""
             print(f"{a.kind.value:<6} {a.owner:<24} {when:<26} {subject}")

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 import connectors
-from cadence.checks import check_customers
+from cadence.checks import check_customers, check_local_files
 from cadence.config import Config, load_config
 from cadence.customers import read_customers
-from cadence.errors import Problem, UserError
+from cadence.errors import Problem, UserError, describe_error
 from cadence.model import (
     BookingKind,
     BookingState,
@@ -66,6 +66,9 @@ from connectors.base import (
 )
 
 log = logging.getLogger("cadence")
+# On log records of problems the CycleResult also carries: `run --once` prints the result's
+# list instead, so each broken thing is reported once; the daemon's journal keeps the record.
+REPORTED = {"in_result": True}
 
 WRITE_CHUNK = 50  # writes per backend call; SIGTERM is honoured between chunks
 BUSY_MARGIN = timedelta(days=30)  # busy time read beyond the horizon (forced gaps land there)
@@ -86,7 +89,8 @@ class CycleResult:
     failed_owners: dict[str, str] = field(default_factory=dict)
     skipped_customers: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # inputs that could not be used at all
-    actions: list[Action] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)  # what the plan asked for
+    applied: list[Action] = field(default_factory=list)  # what the calendars confirmed
     interrupted: bool = False
 
     @property
@@ -246,14 +250,14 @@ class Workspace:
             text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             text = text.replace("\n", "; ")
             text = f"{text} (the last good customer list stays in force)"
-            log.error("%s", text)
+            log.error("%s", text, extra=REPORTED)
             state.set(str(path), digest)
             state.set(f"{path}:problems", json.dumps([text]))
             if problems is not None:
                 problems.append(text)
             return ""
         for problem in rejected:
-            log.warning("%s", problem)
+            log.warning("%s", problem, extra=REPORTED)
         # Rejected rows are logged once per version of the file, and reported every cycle.
         texts = [f"{problem} (row not imported)" for problem in rejected]
         state.set(str(path), digest)
@@ -459,7 +463,7 @@ class Workspace:
         except Exception as exc:
             why = _cause(exc)
             if failed.get(owner) != why:
-                log.error("%s skipped this cycle: %s", owner, why)
+                log.error("%s skipped this cycle: %s", owner, why, extra=REPORTED)
                 log.debug("%s: traceback", owner, exc_info=True)
             failed[owner] = why
 
@@ -472,7 +476,7 @@ class Workspace:
             if self._reported.get(customer_id) != why:
                 customer = customers.get(customer_id)
                 name = f"{customer.name} ({customer_id})" if customer else customer_id
-                log.error("customer %s skipped: %s; the others go on", name, why)
+                log.error("customer %s skipped: %s; the others go on", name, why, extra=REPORTED)
         for customer_id in sorted(set(self._reported) - set(skipped)):
             log.info("customer %s is planned again", customer_id)
         self._reported = dict(skipped)
@@ -742,6 +746,7 @@ class Workspace:
     ) -> None:
         what = action.kind.value
         if outcome.ok:
+            result.applied.append(action)
             if action.kind is ActionKind.CANCEL:
                 result.cancelled += 1
                 self.store.save_booking(record)
@@ -792,6 +797,7 @@ class Workspace:
                     name,
                     owner,
                     exc,
+                    extra=REPORTED,
                 )
                 health.auth_reported = True
             health.retry_at = now + timedelta(seconds=MAX_BACKOFF / 4)
@@ -801,20 +807,29 @@ class Workspace:
             delay = exc.retry_after or min(MAX_BACKOFF, 30.0 * 2 ** (health.failures - 1))
             health.retry_at = now + timedelta(seconds=delay)
             if health.failures == 1:
-                log.warning("%s: %s unavailable for %s, retrying in %.0fs", name, owner, exc, delay)
+                log.warning(
+                    "%s: %s unavailable for %s, retrying in %.0fs",
+                    name,
+                    owner,
+                    exc,
+                    delay,
+                    extra=REPORTED,
+                )
             return False, f"temporarily unavailable: {exc}"
         except (BackendError, UserError, ImportError, LookupError) as exc:
             health.failures += 1
             health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
             if health.failures == 1:
-                log.error("%s: %s failed for %s: %s", name, method, owner, exc)
+                log.error("%s: %s failed for %s: %s", name, method, owner, exc, extra=REPORTED)
             return False, str(exc)
         except Exception as exc:  # a backend's bug on strange data: this owner only
             health.failures += 1
             health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
             why = _cause(exc)
             if health.failures == 1:
-                log.error("%s: %s failed for %s: unexpected %s", name, method, owner, why)
+                log.error(
+                    "%s: %s failed for %s: unexpected %s", name, method, owner, why, extra=REPORTED
+                )
                 log.debug("%s: traceback", name, exc_info=True)
             return False, f"unexpected {why}"
         if health.failures or health.auth_reported:
@@ -830,11 +845,7 @@ def _customer_of(action: Action) -> str:
     return action.record.customer_id
 
 
-def _cause(exc: BaseException) -> str:
-    """``Type: message`` on one line, clipped: what an operator needs to find the cause."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    text = " ".join(text.split())
-    return text if len(text) <= 300 else text[:297] + "..."
+_cause = describe_error
 
 
 def _has_method(backend: str, method: str) -> bool:
@@ -878,7 +889,50 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
             problems.extend(r.as_problem(str(config.customers)) for r in imported.rejected)
             if policies is not None:
                 problems.extend(check_customers(imported.customers, policies, config))
+                problems.extend(_check_plannable(imported.customers, policies, config, today))
+    problems.extend(check_local_files(config, os.environ))
     return problems
+
+
+def _check_plannable(
+    customers: Sequence[Customer], policies: PolicySet, config: Config, now: datetime
+) -> list[Problem]:
+    """Plan the customer file as ``run`` would (without calendars) and build each event: a
+    customer ``run`` would have to skip is an error here, named with the cause."""
+    file = str(config.customers or "")
+    people = {p.email: p for p in config.salespeople}
+    for c in customers:
+        people.setdefault(c.owner, Salesperson(email=c.owner, timezone=policies.defaults.timezone))
+    reader = config.date_reader()
+    result = plan(
+        PlanInput(
+            policies=policies,
+            customers=customers,
+            salespeople=people,
+            now=now,
+            horizon_days=config.horizon_days,
+            season_parser=lambda text: parse_season(text, reader),
+        )
+    )
+    skipped = dict(result.skipped)
+    by_id = {c.id: c for c in customers}
+    for p in result.booked():
+        if p.customer_id in skipped:
+            continue
+        customer = by_id[p.customer_id]
+        try:
+            event_spec(p, customer, people[p.owner], policies.for_customer(customer), None)
+        except Exception as exc:
+            skipped[p.customer_id] = _cause(exc)
+    return [
+        Problem(
+            file=file,
+            key=customer_id,
+            message=f"customer {by_id[customer_id].name!r} cannot be planned: {why}; "
+            "run would skip this customer",
+        )
+        for customer_id, why in sorted(skipped.items())
+    ]
 
 
 # ---- what goes into a calendar -------------------------------------------------------------

@@ -71,3 +71,12 @@ class ValueParseError(ValueError):
 
     Raised by the value parsers; the loaders turn it into a located :class:`Problem`.
     """
+
+
+def describe_error(exc: BaseException, limit: int = 300) -> str:
+    """One line an operator can act on: cadence's own errors by their message (they say what
+    and where), anything else as ``Type: message``; clipped to ``limit`` characters."""
+    own = isinstance(exc, CadenceError | ValueParseError) and str(exc)
+    text = str(exc) if own else (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

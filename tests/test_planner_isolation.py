@@ -25,7 +25,7 @@ def test_a_customer_with_a_zone_folder_is_skipped_and_the_others_plan_as_without
 
     assert result.contacts == alone.contacts
     assert list(result.skipped) == ["c05x"]
-    assert result.skipped == {"c05x": "ValueError: time zone 'America' is not an IANA zone name"}
+    assert result.skipped == {"c05x": "time zone 'America' is not an IANA zone name"}
     [message] = result.notes["c05x"].messages
     assert message.startswith("could not be planned (")
     assert message.endswith("skipped: the other customers are planned as usual")
@@ -98,8 +98,8 @@ def test_the_parallel_planner_reports_skipped_customers_from_every_part(monkeypa
     single = plan(inp, workers=1)
     split = plan(inp, workers=2)
     assert single.skipped == {
-        "a-bad": "ValueError: time zone 'Europe' is not an IANA zone name",
-        "b-bad": f"ValueError: time zone '{'x' * 37}...' is not an IANA zone name",
+        "a-bad": "time zone 'Europe' is not an IANA zone name",
+        "b-bad": f"time zone '{'x' * 37}...' is not an IANA zone name",
     }
     assert split.skipped == single.skipped
     assert split.contacts == single.contacts

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.contacts import collapse, counts
 from cadence.daycal import DEFAULT_WEEKEND, weekend_of
+from cadence.errors import ValueParseError, describe_error
 from cadence.model import (
     Booking,
     BookingKind,
@@ -443,8 +444,7 @@ class _Engine:
 
     def skip(self, customer_id: str, exc: Exception, customer: Customer | None = None) -> None:
         """Set a customer aside: nothing of theirs is planned, and the note says why."""
-        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        cause = cause if len(cause) <= 200 else cause[:197] + "..."
+        cause = describe_error(exc)
         self.skipped.setdefault(customer_id, cause)
         note = self.notes.get(customer_id)
         if note is None:
@@ -1186,7 +1186,7 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         shown = name if len(name) <= 40 else name[:37] + "..."
-        raise ValueError(f"time zone {shown!r} is not an IANA zone name") from None
+        raise ValueParseError(f"time zone {shown!r} is not an IANA zone name") from None
 
 
 def _sort_minute(value: datetime | date) -> int:
