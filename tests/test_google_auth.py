@@ -3,22 +3,26 @@ the OAuth flow's storage step, configuration checks and the backoff schedule."""
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
 import random
 import stat
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from google.oauth2.credentials import Credentials
 
 from connectors.base import AuthError
-from connectors.google import GoogleBackend, run_oauth_flow
+from connectors.google import GmailSource, GoogleBackend, run_oauth_flow
 from connectors.google.auth import load_user_token, save_user_token, token_path
 from connectors.google.retry import Retrier
 from tests.google_fake import FakeGoogle
-from tests.google_fake.harness import Sleeps, context_for
+from tests.google_fake.harness import Sleeps, context_for, service_account_config
 from tests.google_fake.keys import CLIENT_ID, CLIENT_SECRET, write_user_token
 
 ANA = "ana@example.com"
@@ -217,3 +221,165 @@ def test_times_are_sent_as_utc_and_naive_ones_are_rejected():
     assert rfc3339(datetime(2027, 5, 4, 10, tzinfo=UTC)) == "2027-05-04T10:00:00Z"
     with pytest.raises(ValueError):
         rfc3339(datetime(2027, 5, 4, 10))
+
+
+# -- files: permissions, links, a folder that cannot be written, `cadence check` ---------------
+
+
+def test_a_service_account_key_others_can_read_is_refused(fake, tmp_path):
+    config = service_account_config(fake, tmp_path)
+    key = tmp_path / "service-account.json"
+    key.chmod(0o640)
+    backend = GoogleBackend(config, context_for(tmp_path, [ANA]))
+    with pytest.raises(AuthError) as caught:
+        backend.list_owned(ANA)
+    assert str(caught.value) == (
+        f"{key} can be read by other users (mode 0640); run `chmod 600 {key}`"
+    )
+    assert fake.http_requests == 0
+
+    key.chmod(0o600)  # fixed, no restart
+    assert backend.list_owned(ANA) == []
+
+
+def test_a_link_planted_as_a_token_file_is_refused_not_followed(fake, tmp_path):
+    real = write_user_token(fake, tmp_path / "tokens", ANA)
+    elsewhere = real.rename(tmp_path / "elsewhere.json")
+    real.symlink_to(elsewhere)
+    backend = GoogleBackend(token_config(fake), context_for(tmp_path, [ANA]))
+    with pytest.raises(AuthError) as caught:
+        backend.list_owned(ANA)
+    assert str(caught.value) == (
+        f"{real} is a symbolic link, which cadence does not follow for token files; "
+        "replace it with the file itself, or remove it"
+    )
+    assert fake.http_requests == 0
+
+
+def test_tokens_that_cannot_be_saved_are_logged_once_and_stop_nobody(
+    fake, tmp_path, caplog, monkeypatch
+):
+    folder = tmp_path / "tokens"
+    paths = [write_user_token(fake, folder, user) for user in (ANA, BOB)]
+    stored = [path.read_text() for path in paths]
+
+    def read_only(path, data):  # what a folder the service cannot write does, even to root
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr("connectors.google.auth.write_private_file", read_only)
+    caplog.set_level(logging.WARNING, logger="connectors.google")
+    backend = GoogleBackend(token_config(fake), context_for(tmp_path, [ANA, BOB]))
+    assert backend.list_owned(ANA) == []
+    assert backend.list_owned(BOB) == []
+    assert [(r.levelno, r.getMessage()) for r in caplog.records] == [
+        (
+            logging.ERROR,
+            f"cannot save refreshed Google tokens in {folder}: Permission denied; they are "
+            "kept in memory only, so each restart refreshes them again. Make the folder "
+            "writable by the user cadence runs as, or move token_folder "
+            "(`cadence check` names the problem)",
+        )
+    ]
+    assert [path.read_text() for path in paths] == stored
+
+    monkeypatch.undo()  # fixed
+    caplog.clear()
+    with fake.lock:
+        fake.access_tokens.clear()  # the access tokens expire: the next call refreshes
+    assert backend.list_owned(ANA) == []
+    assert [r.getMessage() for r in caplog.records] == ["Google tokens are saved again"]
+    assert json.loads(paths[0].read_text())["token"].startswith("ya29.fake-")
+
+
+def test_check_local_finds_nothing_wrong_with_a_working_setup(fake, tmp_path):
+    config = service_account_config(fake, tmp_path)
+    assert GoogleBackend.check_local(config, tmp_path, {}) == []
+    write_user_token(fake, tmp_path / "tokens", ANA)
+    (tmp_path / "client.json").write_text("{}")
+    tokens = {**token_config(fake), "client_secrets_file": "client.json"}
+    assert GoogleBackend.check_local(tokens, tmp_path, {}) == []
+    assert GmailSource.check_local(tokens, tmp_path, {}) == []
+
+
+def test_check_local_reports_a_service_account_key(fake, tmp_path):
+    config = service_account_config(fake, tmp_path)
+    key = tmp_path / "service-account.json"
+    key.chmod(0o644)
+    assert GoogleBackend.check_local(config, tmp_path, {}) == [
+        (
+            "service_account_file",
+            f"{key} can be read by other users (mode 0644); run `chmod 600 {key}`",
+        )
+    ]
+    key.write_text('{"type": "service_account"}')
+    key.chmod(0o600)
+    [(name, message)] = GoogleBackend.check_local(config, tmp_path, {})
+    assert name == "service_account_file"
+    assert message.startswith(f"{key} is not a usable service account key: ")
+    key.unlink()
+    assert GmailSource.check_local(config, tmp_path, {}) == [
+        ("service_account_file", f"cannot read {key}: No such file or directory")
+    ]
+
+
+def test_check_local_reports_each_token_file_at_risk(fake, tmp_path):
+    folder = tmp_path / "tokens"
+    open_token = write_user_token(fake, folder, ANA)
+    open_token.chmod(0o644)
+    link = folder / "bob@example.com.json"
+    link.symlink_to(write_user_token(fake, tmp_path / "elsewhere", BOB))
+    (folder / ".ana@example.com.json.x1y2.tmp").write_text("")  # a write in progress: ignored
+    assert GoogleBackend.check_local(token_config(fake), tmp_path, {}) == [
+        (
+            "token_folder",
+            f"{open_token} can be read by other users (mode 0644); run `chmod 600 {open_token}`",
+        ),
+        (
+            "token_folder",
+            f"{link} is a symbolic link, which cadence does not follow for token files; "
+            "replace it with the file itself, or remove it",
+        ),
+    ]
+
+
+def test_check_local_reports_a_token_folder_that_cannot_be_written(fake, tmp_path):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("")
+    config = {**token_config(fake), "token_folder": "blocker/tokens"}
+    assert GoogleBackend.check_local(config, tmp_path, {}) == [
+        (
+            "token_folder",
+            f"cannot create {blocker / 'tokens'}: {blocker} is not a folder "
+            "(refreshed tokens are saved there)",
+        )
+    ]
+    assert GoogleBackend.check_local({**config, "token_folder": "blocker"}, tmp_path, {}) == [
+        ("token_folder", f"{blocker} is not a folder")
+    ]
+
+
+def test_check_local_names_a_token_folder_in_etc(fake):
+    # A relative token_folder next to cadence.toml in /etc: read-only under the shipped unit.
+    base = Path(f"/etc/cadence-test-{uuid.uuid4().hex}")
+    assert not base.exists()
+    target = base / "tokens" / "EMAIL.json"
+    if os.geteuid() == 0:  # root may write /etc, but the service unit's user may not
+        detail = (
+            f"{target} is under {target.parent}, which the shipped service unit makes "
+            "read-only (ProtectSystem=strict); put it in the state directory (/var/lib/cadence)"
+        )
+    else:
+        detail = f"cannot write {target}: /etc is not writable by this user"
+    assert GoogleBackend.check_local(token_config(fake), base, {}) == [
+        ("token_folder", f"{detail} (refreshed tokens are saved there)")
+    ]
+
+
+def test_check_local_reports_missing_client_secrets(tmp_path):
+    config = {"token_folder": "tokens", "client_secrets_file": "client.json"}
+    assert GoogleBackend.check_local(config, tmp_path, {}) == [
+        (
+            "client_secrets_file",
+            f"cannot read {tmp_path / 'client.json'} (`cadence auth google` needs it)",
+        )
+    ]

@@ -36,6 +36,7 @@ from connectors.base import (
     Update,
     WriteOp,
     WriteResult,
+    read_private_file,
 )
 from connectors.caldav.ical import (
     RECURRENCE,
@@ -52,7 +53,13 @@ from connectors.caldav.ical import (
     parse_owned,
     resource_name,
 )
-from connectors.caldav.settings import CONFIG_KEYS, DEFAULT_TIMEOUT, fill_template, value_problems
+from connectors.caldav.settings import (
+    CONFIG_KEYS,
+    DEFAULT_TIMEOUT,
+    fill_template,
+    local_problems,
+    value_problems,
+)
 from connectors.caldav.webdav import (
     Account,
     Collection,
@@ -72,6 +79,14 @@ class CalDavBackend(CalendarBackend):
     def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Unknown keys, malformed URLs and templates, secrets in the wrong place."""
         return super().validate_config(section) + value_problems(section)
+
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """The password file (or, for a per-salesperson template, its folder) and the CA
+        bundle of ``verify_tls``; see :func:`connectors.caldav.settings.local_problems`."""
+        return local_problems(section, base_dir)
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
@@ -108,8 +123,11 @@ class CalDavBackend(CalendarBackend):
         elif "password_file" in self.config:
             path = self._path(fill_template(self.config["password_file"], owner))
             try:
-                password = path.read_text(encoding="utf-8").strip("\r\n")
-            except OSError as exc:
+                # Refused when other users can read it (AuthError naming the fix).
+                password = read_private_file(path).decode("utf-8").strip("\r\n")
+            except AuthError as exc:
+                raise AuthError(f"caldav: password_file: {exc}") from None
+            except (OSError, UnicodeDecodeError) as exc:
                 raise AuthError(f"caldav: cannot read password_file {path}: {exc}") from exc
         else:
             password = ""
@@ -159,6 +177,8 @@ class CalDavBackend(CalendarBackend):
             raise AuthError(f"caldav: {owner}: discovery at {base} refused: {exc}") from exc
         except requests.RequestException as exc:
             raise TransientError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
+        except OSError as exc:  # not a RequestException: e.g. no CA bundle at verify_tls
+            raise BackendError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
         except caldav_error.DAVError as exc:
             raise BackendError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
         finally:

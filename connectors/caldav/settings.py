@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import string
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from connectors.base import ca_bundle_problem, secret_file_problem
 
 TEMPLATE_FIELDS = frozenset({"email", "user"})
 DEFAULT_TIMEOUT = 30.0
@@ -87,3 +91,46 @@ def value_problems(section: Mapping[str, Any]) -> list[tuple[str, str]]:
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         problems.append(("timeout", f"must be a positive number of seconds, got {timeout!r}"))
     return problems
+
+
+def local_problems(section: Mapping[str, Any], base_dir: Path) -> list[tuple[str, str]]:
+    """Problems with the files ``section`` names, as ``(key, message)`` pairs.
+
+    ``password_file`` must be readable by cadence and by nobody else. When it is a template
+    (``secrets/{user}.caldav``) the files depend on the salesperson, so only their folder (the
+    part before the first placeholder) is checked here; each file is checked when it is used,
+    and a bad one stops only that salesperson. ``verify_tls`` given as a path must be a CA
+    bundle that can be read. Relative paths are resolved against ``base_dir``.
+    """
+    problems: list[tuple[str, str]] = []
+    template = section.get("password_file")
+    if isinstance(template, str) and template.strip() and not template_problems("", template):
+        fixed, placeholder, _ = template.partition("{")
+        if not placeholder:
+            problem = secret_file_problem(_resolve(base_dir, template))
+        else:
+            # "secrets/{user}.caldav" -> secrets/; "{user}.caldav" -> cadence.toml's folder.
+            head, slash, _ = fixed.rpartition("/")
+            problem = _folder_problem(_resolve(base_dir, head + slash or "."), template)
+        if problem:
+            problems.append(("password_file", problem))
+    verify = section.get("verify_tls")
+    if isinstance(verify, str) and verify.strip():
+        problem = ca_bundle_problem(_resolve(base_dir, verify))
+        if problem:
+            problems.append(("verify_tls", problem))
+    return problems
+
+
+def _resolve(base_dir: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _folder_problem(folder: Path, template: str) -> str | None:
+    what = f"the folder of the per-salesperson password files {template}"
+    if not folder.is_dir():
+        return f"{folder} ({what}) does not exist"
+    if not os.access(folder, os.R_OK | os.X_OK):
+        return f"cannot read {folder} ({what}): permission denied"
+    return None

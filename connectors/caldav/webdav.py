@@ -93,6 +93,8 @@ class Transport:
             raise TransientError(f"{method} {url}: cannot connect ({exc})") from exc
         except requests.RequestException as exc:
             raise BackendError(f"{method} {url}: {exc}") from exc
+        except OSError as exc:  # not a RequestException: e.g. no CA bundle at verify_tls
+            raise BackendError(f"{method} {url}: {exc}") from exc
         status = response.status_code
         if status in set(ok):
             return response

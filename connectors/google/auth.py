@@ -2,10 +2,16 @@
 per-salesperson OAuth tokens stored on disk by ``cadence auth google EMAIL``.
 
 * Service account (Workspace): ``service_account_file`` is the JSON key; every call is made as
-  the salesperson (``subject=owner``). Nothing is written to disk.
-* Stored user tokens: ``token_folder/<email>.json`` holds the refresh token. It is created with
-  owner-only permissions (0600), refused when others could read it, and rewritten whenever
-  google-auth refreshes the access token, so the newest token survives restarts.
+  the salesperson (``subject=owner``). Nothing is written to disk. The key is refused when other
+  users can read it.
+* Stored user tokens: ``token_folder/<email>.json`` holds the refresh token. It is written
+  atomically with owner-only permissions (0600, in a folder created 0700), never read through a
+  symbolic link, refused when others could read it, and rewritten whenever google-auth
+  refreshes the access token, so the newest token survives restarts.
+
+Reading and writing go through :func:`connectors.base.read_private_file` and
+:func:`connectors.base.write_private_file`, as the Outlook token cache does;
+:func:`check_local_files` is what ``cadence check`` reports about these files.
 
 ``token_uri`` (default Google's) is applied to both, so tests run against a local token endpoint.
 """
@@ -14,8 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +31,15 @@ import httplib2
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
-from connectors.base import AuthError, BackendContext
+from connectors.base import (
+    AuthError,
+    BackendContext,
+    read_private_file,
+    secret_file_problem,
+    token_file_problem,
+    writable_problem,
+    write_private_file,
+)
 
 SCOPES = (
     "https://www.googleapis.com/auth/calendar",
@@ -38,8 +50,13 @@ DEFAULT_TIMEOUT = 60.0
 
 
 def _resolve(context: BackendContext, value: str) -> Path:
+    return resolve_path(context.base_dir, value)
+
+
+def resolve_path(base_dir: Path, value: str) -> Path:
+    """``value`` as a path; a relative one is resolved against ``base_dir`` (cadence.toml's)."""
     path = Path(value).expanduser()
-    return path if path.is_absolute() else context.base_dir / path
+    return path if path.is_absolute() else base_dir / path
 
 
 def token_path(config: Mapping[str, Any], context: BackendContext, email: str) -> Path:
@@ -56,35 +73,28 @@ def token_path(config: Mapping[str, Any], context: BackendContext, email: str) -
 def save_user_token(path: Path, creds: user_credentials.Credentials) -> None:
     """Write ``creds`` (with its refresh token) to ``path``, readable by the owner only.
 
-    Written to a 0600 temporary file in the same folder and renamed over the old one, so a
-    crash never leaves a half-written token and the secret is never briefly world-readable.
+    Written to a 0600 temporary file in the same folder (created 0700 when missing) and
+    renamed over the old one, so a crash never leaves a half-written token and the secret is
+    never briefly readable by others. Raises OSError when the folder cannot be written.
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(creds.to_json())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_private_file(path, creds.to_json().encode("utf-8"))
 
 
 def load_user_token(path: Path, token_uri: str) -> user_credentials.Credentials:
-    """The stored credentials in ``path``; AuthError when missing, unreadable or too open."""
+    """The stored credentials in ``path``; AuthError when missing, unreadable, a symbolic link
+    or readable by other users (the message names the file and the fix)."""
     try:
-        mode = path.stat().st_mode
+        data = read_private_file(path, follow_symlinks=False)
     except FileNotFoundError:
         raise AuthError(
             f"no Google token for this salesperson at {path}; run `cadence auth google EMAIL`"
         ) from None
-    if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise AuthError(f"{path} is readable by other users; run `chmod 600 {path}`")
+    except OSError as error:
+        raise AuthError(f"unusable Google token file {path}: {error}") from error
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
+        info = json.loads(data)
         creds = user_credentials.Credentials.from_authorized_user_info(info, scopes=list(SCOPES))
-    except (OSError, ValueError) as error:
+    except ValueError as error:
         raise AuthError(f"unusable Google token file {path}: {error}") from error
     return creds.with_token_uri(token_uri)
 
@@ -98,8 +108,10 @@ def owner_credentials(
     if key_file:
         path = _resolve(context, str(key_file))
         try:
-            creds = service_account.Credentials.from_service_account_file(
-                str(path), scopes=list(SCOPES), subject=owner
+            # Read here rather than by google-auth, to refuse a key other users can read.
+            info = json.loads(read_private_file(path))
+            creds = service_account.Credentials.from_service_account_info(
+                info, scopes=list(SCOPES), subject=owner
             )
         except (OSError, ValueError) as error:
             raise AuthError(f"unusable service account key {path}: {error}") from error
@@ -121,14 +133,17 @@ class OwnerSession:
     services: dict[str, Any] = field(default_factory=dict)
     _saved_token: str | None = None
 
-    def persist(self) -> None:
-        """Save the user token if google-auth refreshed it since the last save."""
+    def persist(self) -> bool:
+        """Save the user token if google-auth refreshed it since the last save; True when a
+        file was written. Raises OSError when it cannot be (tried once per new token)."""
         creds = self.credentials
         if self.token_file is None or not isinstance(creds, user_credentials.Credentials):
-            return
+            return False
         if creds.token and creds.token != self._saved_token:
-            save_user_token(self.token_file, creds)
             self._saved_token = creds.token
+            save_user_token(self.token_file, creds)
+            return True
+        return False
 
 
 def open_session(config: Mapping[str, Any], context: BackendContext, owner: str) -> OwnerSession:
@@ -169,3 +184,64 @@ def run_oauth_flow(config: Mapping[str, Any], context: BackendContext, email: st
     )
     save_user_token(path, creds)
     return path
+
+
+def check_local_files(
+    section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Problems with the files ``[calendar.google]`` names, as ``(key, message)`` pairs.
+
+    The service account key must be readable by cadence and by nobody else, and be a service
+    account key. The token folder must be writable (refreshed tokens are saved there); each
+    token file already in it (one per salesperson, ``<email>.json``) must be a regular file only
+    its owner can read. ``client_secrets_file`` (used by ``cadence auth google`` only) must be
+    readable. ``env`` is not needed: no Google default lives in the state directory.
+    """
+    problems: list[tuple[str, str]] = []
+    key_file = _section_path(section, "service_account_file", base_dir)
+    if key_file is not None:
+        problem = secret_file_problem(key_file)
+        if problem is None:
+            try:
+                info = json.loads(read_private_file(key_file))
+                service_account.Credentials.from_service_account_info(info, scopes=list(SCOPES))
+            except (OSError, ValueError) as error:  # AuthError: changed since the check above
+                problem = f"{key_file} is not a usable service account key: {error}"
+        if problem:
+            problems.append(("service_account_file", problem))
+    folder = _section_path(section, "token_folder", base_dir)
+    if folder is not None:
+        problems += [("token_folder", problem) for problem in _token_folder_problems(folder)]
+    secrets = _section_path(section, "client_secrets_file", base_dir)
+    if secrets is not None and not (secrets.is_file() and os.access(secrets, os.R_OK)):
+        problems.append(
+            ("client_secrets_file", f"cannot read {secrets} (`cadence auth google` needs it)")
+        )
+    return problems
+
+
+def _section_path(section: Mapping[str, Any], key: str, base_dir: Path) -> Path | None:
+    value = section.get(key)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return resolve_path(base_dir, value)
+
+
+def _token_folder_problems(folder: Path) -> list[str]:
+    if folder.exists() and not folder.is_dir():
+        return [f"{folder} is not a folder"]
+    # A salesperson's file stands for all of them: the check is about the folder.
+    problem = writable_problem(folder / "EMAIL.json")
+    problems = [f"{problem} (refreshed tokens are saved there)"] if problem else []
+    if not folder.is_dir():
+        return problems  # nobody has run `cadence auth google` yet: nothing else to check
+    try:
+        names = sorted(entry.name for entry in os.scandir(folder))
+    except OSError as error:
+        return [*problems, f"cannot list {folder}: {error.strerror or error}"]
+    for name in names:
+        if name.endswith(".json") and not name.startswith("."):  # not write temporaries
+            problem = token_file_problem(folder / name)
+            if problem:
+                problems.append(problem)
+    return problems

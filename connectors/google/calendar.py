@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
@@ -51,6 +52,7 @@ from connectors.base import (
     WriteOp,
     WriteResult,
 )
+from connectors.google import auth as google_auth
 from connectors.google import config as google_config
 from connectors.google import events as ev
 from connectors.google.batch import Outcome, batch_uri, run_batch
@@ -80,6 +82,14 @@ class GoogleBackend(CalendarBackend):
     def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Unknown keys and bad values of ``[calendar.google]``."""
         return google_config.validate(section)
+
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """The key file, token folder and client secrets of ``[calendar.google]``; see
+        :func:`connectors.google.auth.check_local_files`."""
+        return google_auth.check_local_files(section, base_dir, env)
 
     # ---------------------------------------------------------------------------- reading
 

@@ -35,6 +35,7 @@ class GoogleClient:
         self.batch_size: int = int(self.settings["batch_size"])
         self.retrier = Retrier(int(self.settings["max_retries"]), context.sleep)
         self._sessions: dict[str, OwnerSession] = {}
+        self._save_failing: str | None = None  # why refreshed tokens cannot be saved
 
     def session(self, owner: str) -> OwnerSession:
         """The owner's session, opened on first use."""
@@ -68,7 +69,7 @@ class GoogleClient:
 
         Library errors become :mod:`connectors.base` errors; after an :class:`AuthError` the
         session is dropped so the next call re-reads the (perhaps fixed) credentials; a token
-        refreshed during the call is saved.
+        refreshed during the call is saved (see :meth:`_persist`).
         """
         try:
             with translated(f"google {what} for {owner}"):
@@ -81,8 +82,29 @@ class GoogleClient:
         finally:
             session = self._sessions.get(owner.lower())
             if session is not None:
-                with translated(f"saving the Google token of {owner}"):
-                    session.persist()
+                self._persist(session)
+
+    def _persist(self, session: OwnerSession) -> None:
+        """Save a refreshed token. A file that cannot be written is logged once for this
+        backend (and once when saving works again), not raised: the token in memory works, and
+        failing every salesperson's call over a read-only folder would stop the whole team."""
+        try:
+            written = session.persist()
+        except OSError as error:
+            folder = session.token_file.parent if session.token_file else "token_folder"
+            problem = (
+                f"cannot save refreshed Google tokens in {folder}: "
+                f"{error.strerror or error}; they are kept in memory only, "
+                "so each restart refreshes them again. Make the folder writable by the user "
+                "cadence runs as, or move token_folder (`cadence check` names the problem)"
+            )
+            if self._save_failing != problem:
+                log.error("%s", problem)
+            self._save_failing = problem
+            return
+        if written and self._save_failing is not None:
+            log.warning("Google tokens are saved again")
+            self._save_failing = None
 
     def _auth_hint(self, owner: str) -> str:
         if self.settings.get("service_account_file"):

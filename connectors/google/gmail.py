@@ -15,12 +15,14 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from googleapiclient.errors import HttpError
 
 from cadence.model import require_aware
 from connectors.base import BackendContext, MailMessage, MailSource
+from connectors.google import auth as google_auth
 from connectors.google import config as google_config
 from connectors.google.batch import batch_uri, run_batch
 from connectors.google.client import GoogleClient
@@ -97,6 +99,14 @@ class GmailSource(MailSource):
     def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Unknown keys and bad values of ``[calendar.google]``."""
         return google_config.validate(section)
+
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """The key file, token folder and client secrets of ``[calendar.google]``; see
+        :func:`connectors.google.auth.check_local_files`."""
+        return google_auth.check_local_files(section, base_dir, env)
 
     def messages(
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime

@@ -2,8 +2,16 @@
 
 The app registration has *application* permissions (Calendars.ReadWrite, Mail.Read) granted by an
 administrator, so one token serves every salesperson's mailbox. msal keeps tokens in a
-:class:`msal.SerializableTokenCache`; we persist it to ``token_cache_file`` with owner-only
-permissions so a restart reuses a valid token instead of asking the authority again.
+:class:`msal.SerializableTokenCache`; we persist it to ``token_cache_file`` (by default in the
+state directory, see :func:`connectors.base.default_state_dir`) so a restart reuses a valid
+token instead of asking the authority again.
+
+The cache holds bearer tokens, so it is handled as a secret: written atomically with mode 0600
+(into a folder created 0700), never read through a symbolic link, and refused (an
+:class:`AuthError` saying ``chmod 600``) when other users can read it. A cache that cannot be
+*written* does not stop anyone: the token is kept in memory, and the problem is logged once
+(and once more when writing works again); ``cadence check`` reports it beforehand
+(:func:`check_local_files`).
 
 Failures are sorted the way the backend contract wants them: a rejected credential (wrong secret,
 unknown tenant, revoked consent) is an :class:`AuthError` that retrying cannot fix; an authority
@@ -16,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
 import threading
 from collections.abc import Mapping
@@ -28,8 +35,18 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from connectors.base import AuthError, TransientError
-from connectors.outlook.settings import OutlookSettings
+from connectors.base import (
+    AuthError,
+    BackendError,
+    TransientError,
+    ca_bundle_problem,
+    read_private_file,
+    secret_file_problem,
+    token_file_problem,
+    writable_problem,
+    write_private_file,
+)
+from connectors.outlook.settings import OutlookSettings, section_path, token_cache_path
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +67,7 @@ class GraphAuth:
         self._cache: msal.SerializableTokenCache | None = None
         self._lock = threading.Lock()
         self._failing: str | None = None  # the message of the auth failure in progress
+        self._cache_failing: str | None = None  # why the token cache cannot be written
 
     def token(self) -> str:
         """A valid access token for the Graph scope (from the cache when still valid).
@@ -86,6 +104,8 @@ class GraphAuth:
             result = app.acquire_token_for_client(scopes=[self.settings.scope])
         except requests.RequestException as exc:
             raise TransientError(f"token authority unreachable: {exc}") from exc
+        except OSError as exc:  # not a RequestException: e.g. no CA bundle at ca_bundle
+            raise BackendError(f"token request failed: {exc}") from exc
         self._save_cache()
         if "access_token" in result:
             return str(result["access_token"])
@@ -101,7 +121,7 @@ class GraphAuth:
     def _build_app(self) -> msal.ConfidentialClientApplication:
         credential = self._credential()
         if self._cache is None:
-            self._cache = _load_cache(self.settings.token_cache_file)
+            self._cache = load_cache(self.settings.token_cache_file)
         try:
             app = msal.ConfidentialClientApplication(
                 self.settings.client_id,
@@ -117,6 +137,8 @@ class GraphAuth:
             raise AuthError(f"authority {self.settings.authority} refused: {exc}") from exc
         except requests.RequestException as exc:
             raise TransientError(f"token authority unreachable: {exc}") from exc
+        except OSError as exc:  # not a RequestException: e.g. no CA bundle at ca_bundle
+            raise BackendError(f"token request failed: {exc}") from exc
         self._app = app
         return app
 
@@ -134,9 +156,30 @@ class GraphAuth:
         return _certificate_credential(settings.certificate_file, settings.certificate_thumbprint)
 
     def _save_cache(self) -> None:
-        if self._cache is not None and self._cache.has_state_changed:
-            _write_private(self.settings.token_cache_file, self._cache.serialize())
-            self._cache.has_state_changed = False
+        """Persist the cache if msal changed it. A failure is logged, not raised: the token in
+        memory still works, and failing every salesperson's call over a cache would stop the
+        whole team for want of a file."""
+        if self._cache is None or not self._cache.has_state_changed:
+            return
+        path = self.settings.token_cache_file
+        # Tried again at the next change only (a new token), not at every request.
+        self._cache.has_state_changed = False
+        try:
+            write_private_file(path, self._cache.serialize().encode("utf-8"))
+        except OSError as exc:
+            problem = (
+                f"cannot write the Outlook token cache {path}: {exc.strerror or exc}; "
+                "the token is kept in memory only, so each restart asks for a new one. "
+                f"Make {path.parent} writable by the user cadence runs as, or point "
+                "token_cache_file at a writable folder (`cadence check` names the problem)"
+            )
+            if self._cache_failing != problem:
+                log.error("%s", problem)
+            self._cache_failing = problem
+            return
+        if self._cache_failing is not None:
+            log.warning("Outlook token cache %s is written again", path)
+            self._cache_failing = None
 
 
 def _session(settings: OutlookSettings) -> requests.Session:
@@ -151,9 +194,13 @@ def _session(settings: OutlookSettings) -> requests.Session:
 
 
 def _certificate_credential(path: Path, thumbprint: str | None) -> dict[str, Any]:
-    """msal's certificate credential from a PEM file holding the private key and certificate."""
+    """msal's certificate credential from a PEM file holding the private key and certificate.
+
+    The file holds the app's private key: refused when other users can read it."""
     try:
-        data = path.read_bytes()
+        data = read_private_file(path)
+    except AuthError as exc:
+        raise AuthError(f"certificate_file: {exc}") from None
     except OSError as exc:
         raise AuthError(f"certificate_file {path}: {exc.strerror or exc}") from exc
     blocks = {m.group(1).decode(): m.group(0) for m in _PEM_BLOCK.finditer(data)}
@@ -175,31 +222,64 @@ def _certificate_credential(path: Path, thumbprint: str | None) -> dict[str, Any
     return {"private_key": key_pem.decode(), "thumbprint": thumbprint}
 
 
-def _load_cache(path: Path) -> msal.SerializableTokenCache:
+def load_cache(path: Path) -> msal.SerializableTokenCache:
+    """The token cache stored in ``path``; empty when there is none yet.
+
+    Raises AuthError (naming the file and the fix) when ``path`` is a symbolic link, not a
+    regular file, or readable by other users: tokens others may have read are not used. A cache
+    that cannot be read or parsed is only a lost cache: logged, and started empty (the next
+    token replaces the file).
+    """
     cache = msal.SerializableTokenCache()
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        data = read_private_file(path, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):  # none yet (a bad folder: see the write)
         return cache
+    except AuthError as exc:
+        raise AuthError(f"Outlook token cache refused: {exc}") from None
     except OSError as exc:
         log.warning("Outlook token cache %s unreadable (%s); starting empty", path, exc)
         return cache
     try:
-        cache.deserialize(text)
-    except ValueError:
+        cache.deserialize(data.decode("utf-8"))
+    except ValueError:  # includes UnicodeDecodeError
         log.warning("Outlook token cache %s is corrupt; starting empty", path)
     return cache
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, readable by the owner only (it holds tokens)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # the file may have existed with wider permissions
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+def check_local_files(
+    section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Problems with the files ``[calendar.outlook]`` names, as ``(key, message)`` pairs: the
+    token cache (a link, readable by others, or a place that cannot be written), the
+    certificate file (missing, readable by others, no usable key) and the CA bundle.
+
+    ``client_secret_env`` is not looked at: ``cadence check`` may run without the service's
+    environment file.
+    """
+    problems: list[tuple[str, str]] = []
+    cache = token_cache_path(section, base_dir, env)
+    for problem in (token_file_problem(cache), writable_problem(cache)):
+        if problem:
+            problems.append(("token_cache_file", problem))
+    certificate = section_path(section, "certificate_file", base_dir)
+    if certificate is not None:
+        problem = secret_file_problem(certificate)
+        if problem is None:
+            # Loads the key, and the certificate too when no thumbprint is given (as at use).
+            thumbprint = section.get("certificate_thumbprint")
+            try:
+                _certificate_credential(certificate, str(thumbprint) if thumbprint else None)
+            except AuthError as exc:
+                problem = str(exc)
+        if problem:
+            problems.append(("certificate_file", problem))
+    ca_bundle = section_path(section, "ca_bundle", base_dir)
+    if ca_bundle is not None:
+        problem = ca_bundle_problem(ca_bundle)
+        if problem:
+            problems.append(("ca_bundle", problem))
+    return problems
 
 
 def _first_line(text: str) -> str:

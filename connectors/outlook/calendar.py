@@ -33,6 +33,7 @@ import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -51,7 +52,7 @@ from connectors.base import (
     WriteOp,
     WriteResult,
 )
-from connectors.outlook.auth import GraphAuth
+from connectors.outlook.auth import GraphAuth, check_local_files
 from connectors.outlook.client import PREFER_UTC, BatchRequest, GraphClient, Reply, SyncStateGone
 from connectors.outlook.schedule import NOT_BUSY, OwnInterval, schedule_busy
 from connectors.outlook.settings import CONFIG_KEYS, OutlookSettings, validate
@@ -142,13 +143,22 @@ class GraphUser:
     context: BackendContext
 
     def _setup_graph(self, config: Mapping[str, Any], context: BackendContext) -> None:
-        self.settings = OutlookSettings.from_config(config, context.base_dir)
+        self.settings = OutlookSettings.from_config(config, context.base_dir, context.env)
         self._graph: GraphClient | None = None
 
     @classmethod
     def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Unknown keys and bad values of ``[calendar.outlook]``."""
         return validate(section)
+
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """The token cache (safe to read, writable where it is), the certificate file and the
+        CA bundle of ``[calendar.outlook]``; see :func:`connectors.outlook.auth.check_local_files`.
+        """
+        return check_local_files(section, base_dir, env)
 
     @property
     def graph(self) -> GraphClient:

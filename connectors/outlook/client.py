@@ -165,6 +165,8 @@ class GraphClient:
                 continue
             except requests.RequestException as exc:  # a malformed URL or request: our bug
                 raise BackendError(f"{method} {_kind(url)}: {exc}") from exc
+            except OSError as exc:  # not a RequestException: e.g. no CA bundle at ca_bundle
+                raise BackendError(f"{method} {_kind(url)}: {exc}") from exc
             if reply.status == 401 and not refreshed:
                 # An expired or revoked token: ask for a new one once.
                 self.auth.forget_token()

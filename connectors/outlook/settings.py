@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.base import default_state_dir
+
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/{tenant}"
 DEFAULT_GRAPH = "https://graph.microsoft.com/v1.0"
-DEFAULT_TOKEN_CACHE = "outlook-tokens.json"
+# The token cache's file name in the state directory (connectors.base.default_state_dir): the
+# folder holding cadence.toml is read-only under the shipped systemd unit.
+DEFAULT_TOKEN_CACHE = "outlook-token-cache.json"
 DEFAULT_MAX_RETRIES = 4
 DEFAULT_TIMEOUT = 30.0
 
@@ -29,7 +33,9 @@ CONFIG_KEYS: Mapping[str, str] = {
     "(computed from the file when left out)",
     "authority": f"token authority (default {DEFAULT_AUTHORITY})",
     "graph_endpoint": f"Microsoft Graph root (default {DEFAULT_GRAPH})",
-    "token_cache_file": f"token cache file, owner-only permissions (default {DEFAULT_TOKEN_CACHE})",
+    "token_cache_file": "token cache file, written with mode 0600 (default: "
+    f"{DEFAULT_TOKEN_CACHE} in the state directory, $STATE_DIRECTORY or "
+    "$XDG_STATE_HOME/cadence or ~/.local/state/cadence)",
     "max_retries": f"retries of a throttled or failed request (default {DEFAULT_MAX_RETRIES})",
     "timeout": f"seconds per HTTP request (default {DEFAULT_TIMEOUT:g})",
     "ca_bundle": "CA certificates file for TLS (corporate proxies, tests); default: system",
@@ -87,6 +93,23 @@ def validate(section: Mapping[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+def section_path(section: Mapping[str, Any], key: str, base_dir: Path) -> Path | None:
+    """The path ``section[key]`` names, relative ones resolved against ``base_dir`` (the
+    folder holding cadence.toml); None when the key is not set (or not a usable string)."""
+    value = section.get(key)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return base_dir / Path(value).expanduser()
+
+
+def token_cache_path(section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]) -> Path:
+    """Where the token cache lives: ``token_cache_file`` (relative to cadence.toml's folder),
+    else :data:`DEFAULT_TOKEN_CACHE` in the state directory that ``env`` names."""
+    return section_path(section, "token_cache_file", base_dir) or (
+        default_state_dir(env) / DEFAULT_TOKEN_CACHE
+    )
+
+
 def _is_hex(text: str, length: int) -> bool:
     return len(text) == length and all(c in "0123456789abcdefABCDEF" for c in text)
 
@@ -108,13 +131,15 @@ class OutlookSettings:
     ca_bundle: Path | None
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any], base_dir: Path) -> OutlookSettings:
+    def from_config(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> OutlookSettings:
         """Read ``section`` (already checked by :func:`validate`); relative paths are resolved
-        against ``base_dir``, the folder holding cadence.toml."""
+        against ``base_dir``, the folder holding cadence.toml; ``env`` locates the state
+        directory holding the default token cache."""
 
         def path(key: str) -> Path | None:
-            value = section.get(key)
-            return None if value is None else (base_dir / Path(value).expanduser())
+            return section_path(section, key, base_dir)
 
         tenant = section["tenant_id"].strip()
         thumb = section.get("certificate_thumbprint")
@@ -129,7 +154,7 @@ class OutlookSettings:
             .replace("{tenant}", tenant)
             .rstrip("/"),
             graph_endpoint=section.get("graph_endpoint", DEFAULT_GRAPH).rstrip("/"),
-            token_cache_file=path("token_cache_file") or base_dir / DEFAULT_TOKEN_CACHE,
+            token_cache_file=token_cache_path(section, base_dir, env),
             max_retries=int(section.get("max_retries", DEFAULT_MAX_RETRIES)),
             timeout=float(section.get("timeout", DEFAULT_TIMEOUT)),
             ca_bundle=path("ca_bundle"),

@@ -47,6 +47,7 @@ def write_service_account_key(fake: FakeGoogle, path: Path) -> Path:
         "token_uri": fake.token_uri,
     }
     path.write_text(json.dumps(info), encoding="utf-8")
+    path.chmod(0o600)  # cadence refuses a key other users can read
     return path
 
 
