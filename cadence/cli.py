@@ -300,6 +300,7 @@ def explain(
         result = ws.plan(moment, forecast=True)
         history = ws.store.contacts(customer_id)
         bookings = ws.store.bookings(customer_id=customer_id)
+        last_skip = ws.skipped_customers().get(customer_id)
         zone = next((p.timezone for p in ws.config.salespeople if p.email == customer.owner), "UTC")
     note = result.notes.get(customer_id)
     print(
@@ -345,6 +346,8 @@ def explain(
         print("  nothing planned")
     for message in note.messages if note else []:
         print(f"  note: {message}")
+    if last_skip and customer_id not in result.skipped:
+        print(f"  note: the last cycle skipped this customer: {last_skip}")
 
 
 # ---- log ------------------------------------------------------------------------------------
@@ -458,6 +461,7 @@ def report(
             ws.salespeople(customers),
             moment,
             season_parser=ws.season,
+            attention=ws.attention(),
         )
     print(render_text(result))
     if html is not None:

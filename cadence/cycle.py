@@ -98,6 +98,18 @@ class CycleResult:
         """Everything was done: no salesperson, customer or input was skipped."""
         return not (self.failed_owners or self.skipped_customers or self.problems)
 
+    def attention(self, customers: Mapping[str, Customer] | None = None) -> list[str]:
+        """Everything this cycle skipped, one line each: inputs, salespeople, customers."""
+        lines = list(self.problems)
+        lines += [
+            f"salesperson {o} skipped: {why}" for o, why in sorted(self.failed_owners.items())
+        ]
+        for customer_id, why in sorted(self.skipped_customers.items()):
+            c = (customers or {}).get(customer_id)
+            name = f"{c.name} ({customer_id})" if c else customer_id
+            lines.append(f"customer {name} skipped: {why}")
+        return lines
+
     def summary(self) -> str:
         text = (
             f"created {self.created}, moved {self.moved}, cancelled {self.cancelled}, "
@@ -445,7 +457,14 @@ class Workspace:
                 stop,
             )
         self._report_skipped(skipped, by_id)
+        attention = result.attention(by_id)
+        self.store.state("cycle").set("attention", json.dumps(attention) if attention else None)
         return result
+
+    def attention(self) -> list[str]:
+        """What the last cycle could not do, one line each (for ``cadence report``)."""
+        raw = self.store.state("cycle").get("attention")
+        return json.loads(raw) if raw else []
 
     def refresh_customers_problems(self, problems: list[str]) -> None:
         """Add what is wrong with the customer file as last imported (by another daemon)."""

@@ -97,12 +97,14 @@ def diff(
             actions.append(Action(ActionKind.MOVE, p, record, _why_moved(p)))
     # A contact whose key is new may still be served by moving a booking of the same customer
     # and kind whose own key no longer appears (a new contact shifted the chain).
-    spare: dict[tuple[str, BookingKind], list[BookingRecord]] = {}
+    spare: dict[tuple[str, str, BookingKind], list[BookingRecord]] = {}
     for r in sorted(live.values(), key=lambda r: (_sort_key(r.start), r.key)):
         if r.key not in used and r.state is not BookingState.MOVED_BY_OWNER:
-            spare.setdefault((r.customer_id, r.kind), []).append(r)
+            spare.setdefault((r.owner, r.customer_id, r.kind), []).append(r)
     for p in waiting:
-        candidates = spare.get((p.customer_id, p.kind))
+        # Never across calendars: a customer with a new owner gets new events, and the old
+        # owner's are cancelled.
+        candidates = spare.get((p.owner, p.customer_id, p.kind))
         if candidates:
             record = candidates.pop(0)
             used.add(record.key)

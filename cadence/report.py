@@ -47,6 +47,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from cadence.contacts import collapse, counts
+from cadence.errors import describe_error
 from cadence.model import (
     Contact,
     Customer,
@@ -148,6 +149,8 @@ class Report:
     capacity_per_day: dict[str, int | None]
     capacity_per_week: dict[str, int | None]
     salesperson_labels: dict[str, str] = field(default_factory=dict)
+    # What could not be done or measured, one line each: worst news first in every rendering.
+    attention: list[str] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[GroupStats]:
         """The groups of one kind (``segment``, ``salesperson`` or ``all``), in report order."""
@@ -209,18 +212,25 @@ def build_report(
     *,
     season_parser: Callable[[str], Season] = parse_season,
     weeks_ahead: int = 8,
+    attention: Sequence[str] = (),
 ) -> Report:
     """Measure every customer's rhythm and the coming weeks' bookings (see the module docstring).
 
-    Pure: nothing here reads a clock, a file or a calendar.
+    Pure: nothing here reads a clock, a file or a calendar. ``attention`` lists what the last
+    cycle could not do; a customer whose rhythm cannot be measured is added to it and left out
+    of the figures, never stopping the report.
     """
     require_aware(now, "report now")
     if weeks_ahead < 1:
         raise ValueError(f"weeks_ahead must be at least 1, got {weeks_ahead}")
     seasons = _SeasonCache(policies, season_parser)
-    healths = [
-        _customer_health(c, contacts.get(c.id, ()), policies, seasons, now) for c in customers
-    ]
+    notes = list(attention)
+    healths = []
+    for c in customers:
+        try:
+            healths.append(_customer_health(c, contacts.get(c.id, ()), policies, seasons, now))
+        except Exception as exc:  # one customer's bad data costs that customer's line only
+            notes.append(f"customer {c.name} ({c.id}) not measured: {describe_error(exc)}")
     healths.sort(key=lambda h: (h.segment, h.owner, h.customer_id))
 
     first_monday = _monday(now.astimezone(UTC).date())
@@ -250,7 +260,7 @@ def build_report(
     cap = policies.capacity
     per_day = {o: _capacity(salespeople.get(o), "per_day", cap.per_day) for o in owners}
     per_week = {o: _capacity(salespeople.get(o), "per_week", cap.per_week) for o in owners}
-    return Report(now, groups, healths, weeks, load, per_day, per_week, labels)
+    return Report(now, groups, healths, weeks, load, per_day, per_week, labels, notes)
 
 
 def _capacity(person: Salesperson | None, attr: str, default: int | None) -> int | None:
@@ -500,6 +510,9 @@ def render_text(report: Report) -> str:
         f"gaps over the last {GAP_WINDOW_DAYS} days; bookings from {weeks[0]} to {last_day}"
         f" ({len(weeks)} ISO weeks)",
     ]
+    if report.attention:
+        out += ["", f"NEEDS ATTENTION ({len(report.attention)}: skipped by the last cycle)", ""]
+        out += [f"  - {line}" for line in report.attention]
     for kind in KINDS:
         groups = report.by_kind(kind)
         if not groups:

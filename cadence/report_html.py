@@ -118,6 +118,18 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _attention(report: Report) -> str:
+    """What the last cycle skipped, first on the page; nothing when all went well."""
+    if not report.attention:
+        return ""
+    items = "".join(f"<li>{_e(line)}</li>" for line in report.attention)
+    return _card(
+        f"Needs attention ({len(report.attention)})",
+        "Skipped by the last cycle: fix these inputs; everyone else was planned and booked.",
+        f"<ul>{items}</ul>",
+    )
+
+
 def render_html(report: Report) -> str:
     """The report as ONE self-contained HTML page: inline CSS and SVG, no scripts, no links."""
     overall = report.overall
@@ -130,6 +142,7 @@ def render_html(report: Report) -> str:
         f"{GAP_WINDOW_DAYS} days &middot; bookings for {len(report.weeks)} weeks from "
         f"{_e(report.weeks[0])}</p></header>",
         _tiles(report, overall),
+        _attention(report),
         '<div class="grid2">',
         _card(
             "Rhythm by segment",

@@ -8,7 +8,7 @@ from dataclasses import replace
 from cadence.model import Salesperson
 from cadence.planner import PlanInput, engine, plan
 from cadence.seasons import Season
-from tests.planning import ANA, NOW, customer, policies, run
+from tests.planning import ANA, NOW, as_bookings, customer, policies, run
 
 
 def healthy(n: int = 12):
@@ -104,3 +104,27 @@ def test_the_parallel_planner_reports_skipped_customers_from_every_part(monkeypa
     assert split.skipped == single.skipped
     assert split.contacts == single.contacts
     assert split.notes == single.notes
+
+
+def test_a_reassigned_customer_gets_fresh_keys_and_the_former_owners_bookings_are_not_kept(
+    monkeypatch,
+):
+    monkeypatch.setattr(engine, "_can_fork", lambda: True)
+    ghost = Salesperson(email="ben@exmaple.com", timezone="Europe/London", country="GB")
+    bob = Salesperson(email="bob@example.com", timezone="Europe/London", country="GB")
+    before = run([customer("c1", owner=ghost.email)], people=(ANA, ghost))
+    held = as_bookings(before)
+    assert held and {b.owner for b in held} == {ghost.email}
+    inp = PlanInput(
+        policies=policies(),
+        customers=[*healthy(4), customer("c1", owner=bob.email)],
+        salespeople={ANA.email: ANA, bob.email: bob},
+        now=NOW,
+        bookings=held,
+    )
+    single = plan(inp, workers=1)
+    mine = [c for c in single.contacts if c.customer_id == "c1"]
+    assert mine and {c.owner for c in mine} == {bob.email}
+    assert not {c.key for c in mine} & {b.key for b in held}  # never the former owner's keys
+    assert {c.key for c in mine} == {f"{b.key}.r1" for b in held}
+    assert plan(inp, workers=2).contacts == single.contacts

@@ -172,9 +172,13 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
         sizes[smallest] += len(by_owner[owner])
     part_of = {owner: i for i, bucket in enumerate(buckets) for owner in bucket}
     bookings: list[list[Booking]] = [[] for _ in buckets]
+    owner_of = {c.id: c.owner for c in inp.customers}
     for b in inp.bookings:
-        if b.owner in part_of:
-            bookings[part_of[b.owner]].append(b)
+        # A booking goes with its customer's current owner: one left in a former owner's
+        # calendar must be known where the customer is planned now.
+        owner = owner_of.get(b.customer_id, b.owner)
+        if owner in part_of:
+            bookings[part_of[owner]].append(b)
     _SHARED[:] = [
         replace(
             inp,
@@ -313,6 +317,8 @@ class _Engine:
         self.consumed: set[str] = set()
         self.hour_overlaps: dict[tuple, bool] = {}
         self.skipped: dict[str, str] = {}
+        self.owner_of = {c.id: c.owner for c in inp.customers}
+        self.taken_keys: set[str] = set()  # keys still held in a former owner's calendar
         self.horizon_span = timedelta(days=inp.horizon_days)
         self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
 
@@ -366,6 +372,12 @@ class _Engine:
 
     def index_booking(self, b: Booking) -> None:
         """Reserve time and capacity for one booking, or remember that it was refused."""
+        owner = self.owner_of.get(b.customer_id)
+        if owner is not None and owner != b.owner:
+            # The customer has another owner now (reassigned, or an owner typo corrected):
+            # that booking is not theirs to keep; it is cancelled, and its key is not reused.
+            self.taken_keys.add(b.key)
+            return
         agenda = self.agenda(b.owner)
         if b.state in REFUSED_STATES:
             self.refused_keys.add(b.key)
@@ -589,12 +601,13 @@ class _Engine:
         if r.key in self.refused_keys:
             state.note.messages.append(f"anniversary reminder {r.day} was removed by the owner")
             return
-        existing = self._live_with_key(state.customer.id, r.key)
+        key = self.fresh_key(r.key) if r.key in self.taken_keys else r.key
+        existing = self._live_with_key(state.customer.id, key)
         status = PlanStatus.BOOKED if existing is not None else PlanStatus.PLANNED
         c = state.customer
         self.out.append(
             PlannedContact(
-                key=r.key,
+                key=key,
                 customer_id=c.id,
                 customer_name=c.name,
                 owner=c.owner,
@@ -706,11 +719,13 @@ class _Engine:
         return known
 
     def fresh_key(self, key: str) -> str:
-        """``key``, or ``key.rN`` when the owner refused a booking under ``key`` before."""
-        if key not in self.refused_keys:
+        """``key``, or ``key.rN`` when the owner refused a booking under ``key`` before (or a
+        former owner's calendar still holds it)."""
+        used = self.refused_keys
+        if key not in used and key not in self.taken_keys:
             return key
         n = 1
-        while f"{key}.r{n}" in self.refused_keys:
+        while f"{key}.r{n}" in used or f"{key}.r{n}" in self.taken_keys:
             n += 1
         return f"{key}.r{n}"
 

@@ -1,0 +1,135 @@
+"""One bad record, salesperson or backend answer never stops the cycle for the others
+(SPEC 5.12): skipped, reported once, retried, and everyone else booked as usual."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from typer.testing import CliRunner
+
+from cadence.cli import app
+from cadence.model import BookingState
+from tests import test_cycle
+from tests.test_cycle import World, three_customers
+from tests.workspace_kit import ANA, BEN, NOW, customer_row, write_customers
+
+worlds = test_cycle.worlds  # the fixture
+
+
+def test_an_owner_typo_corrected_later_cancels_the_ghost_bookings(worlds: Any) -> None:
+    ghost = "ben@exmaple.com"
+    rows = [*three_customers(), customer_row("B1", owner=ghost)]
+    w: World = worlds(rows, backend="ics")
+    first = w.cycle()
+    assert first.complete
+    typo_events = w.events(ghost)
+    assert len(typo_events) == 3  # booked with defaults, in a calendar of its own
+    write_customers(w.folder / "customers.csv", [*three_customers(), customer_row("B1", owner=BEN)])
+
+    second = w.cycle(NOW + timedelta(minutes=15))
+
+    assert second.complete, second.attention()
+    assert second.cancelled == 3 and second.created == 3
+    assert w.events(ghost) == []
+    assert len(w.events(BEN)) == 3
+    live = [r for r in w.ws.store.bookings() if r.owner == ghost and r.state is BookingState.BOOKED]
+    assert live == []
+    third = w.cycle(NOW + timedelta(minutes=30))
+    assert (third.created, third.moved, third.cancelled) == (0, 0, 0)
+
+
+def test_an_unexpected_backend_error_skips_that_salesperson_only(worlds: Any, caplog) -> None:
+    rows = [*three_customers(), customer_row("B1", owner=BEN)]
+    w: World = worlds(rows)
+    w.backend.fail_next(BEN, TypeError("'list' object cannot be interpreted as an integer"))
+    caplog.set_level(logging.INFO, logger="cadence")
+
+    first = w.cycle()
+
+    assert first.failed_owners == {
+        BEN: "unexpected TypeError: 'list' object cannot be interpreted as an integer"
+    }
+    assert len(w.events(ANA)) == 9
+    assert w.events(BEN) == []
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and BEN in errors[0].getMessage()
+    assert errors[0].exc_info is None  # one clear line; the traceback only at debug level
+    later = w.cycle(NOW + timedelta(hours=2))
+    assert later.complete and len(w.events(BEN)) == 3
+
+
+def test_a_customer_that_cannot_be_planned_is_skipped_reported_once_and_kept(
+    worlds: Any, caplog
+) -> None:
+    rows = [*three_customers(), customer_row("BAD", busy_seasons="Jan 1 - Jun 30; Jul 1 - Dec 31")]
+    w: World = worlds(rows)
+    caplog.set_level(logging.INFO, logger="cadence")
+
+    first = w.cycle()
+    second = w.cycle(NOW + timedelta(minutes=15))
+
+    assert list(first.skipped_customers) == ["BAD"] == list(second.skipped_customers)
+    cause = first.skipped_customers["BAD"]
+    assert "leave no free day" in cause
+    assert len(w.events(ANA)) == 9  # everyone else as without it
+    logged = [r.getMessage() for r in caplog.records if "BAD" in r.getMessage()]
+    assert logged == [f"customer Customer BAD (BAD) skipped: {cause}; the others go on"]
+    assert w.ws.skipped_customers() == {"BAD": cause}
+    assert w.ws.attention() == [f"customer Customer BAD (BAD) skipped: {cause}"]
+
+    runner = CliRunner()
+    config = ["--config", str(w.config), "--now", NOW.isoformat()]
+    report = runner.invoke(app, ["report", *config])
+    assert report.exit_code == 0, report.output
+    assert "NEEDS ATTENTION (1: skipped by the last cycle)" in report.output
+    assert f"  - customer Customer BAD (BAD) skipped: {cause}" in report.output
+    explain = runner.invoke(app, ["explain", "BAD", *config])
+    assert explain.exit_code == 0, explain.output
+    assert "could not be planned (" in explain.output
+
+    write_customers(w.folder / "customers.csv", [*three_customers(), customer_row("BAD")])
+    caplog.clear()
+    third = w.cycle(NOW + timedelta(minutes=30))
+    assert third.complete
+    assert [m for r in caplog.records if (m := r.getMessage()).startswith("customer ")] == [
+        "customer BAD is planned again"
+    ]
+    assert w.ws.attention() == []
+
+
+def test_a_failing_mailbox_holds_that_salespersons_writes_only(worlds: Any) -> None:
+    rows = [*three_customers(), customer_row("B1", owner=BEN)]
+    w: World = worlds(rows)
+
+    class Broken:
+        def messages(self, owner, addresses, domains, since):
+            if owner == BEN:
+                raise RuntimeError("mailbox answered nonsense")
+            return []
+
+        def close(self) -> None:
+            pass
+
+    w.ws._mail["broken"] = Broken()  # type: ignore[assignment]
+    first = w.cycle()
+    assert first.failed_owners == {
+        BEN: "mail.broken: unexpected RuntimeError: mailbox answered nonsense"
+    }
+    assert len(w.events(ANA)) == 9
+    assert w.events(BEN) == []
+
+
+def test_run_once_exits_3_after_doing_the_rest_and_lists_each_problem_once(tmp_path) -> None:
+    rows = [*three_customers(), customer_row("ZONE", timezone="America")]
+    w = World(tmp_path, rows, "ics")
+    w.ws.close()
+    result = CliRunner().invoke(
+        app, ["run", "--once", "--config", str(w.config), "--now", NOW.isoformat()]
+    )
+    assert result.exit_code == 3, result.output
+    assert "created 9, moved 0, cancelled 0, unchanged 0; 1 input problem" in result.stdout
+    [line] = [x for x in result.stderr.splitlines() if "ZONE" in x]
+    assert line.startswith(f"problem: {tmp_path}/customers.csv:5: ZONE: timezone: ")
+    assert line.endswith("(row not imported)")
