@@ -472,7 +472,7 @@ def test_check_customers_warns_about_undefined_segments_and_unlisted_owners(tmp_
         f"{csv}: segment: warning: segment 'gold' is used by 2 customers but not defined in the "
         "policies; they get the default policy",
         f"{csv}: owner: warning: bob@example.com owns 1 customer but is not a [[salesperson]] in "
-        "cadence.toml; default working hours, days and time zone apply",
+        "cadence.toml; default working hours, days and time zone apply, in a calendar of its own",
         f"{csv}: country: warning: country code 'ZZ' of 1 customer is unknown to the holidays "
         "package; no public holidays apply on their side",
         f"{csv}: timezone: customer 4 (D): unknown time zone 'Mars/Olympus'",
