@@ -118,7 +118,13 @@ def check_local_files(config: Config, env: Mapping[str, str]) -> list[Problem]:
         doc = None
     problems: list[Problem] = []
 
+    said: set[str] = set()
+
     def add(table: TablePath, key: str | None, message: str) -> None:
+        # A mail source of a calendar backend shares its section's files: say it once.
+        if message in said:
+            return
+        said.add(message)
         if doc is not None:
             problems.append(doc.problem(table, key, message))
         else:

@@ -508,6 +508,8 @@ def write_health(
         "summary": result.summary() if result is not None else error,
         "interrupted": bool(result and result.interrupted),
         "skipped_salespeople": sorted(result.failed_owners) if result else [],
+        "skipped_customers": sorted(result.skipped_customers) if result else [],
+        "attention": result.attention() if result else [],
         "next_cycle": next_cycle.astimezone(UTC).isoformat(),
         "reload_rejected": rejected,
         "pid": os.getpid(),

@@ -594,6 +594,7 @@ def test_health_file_after_a_good_cycle(tmp_path):
     assert re.fullmatch(r"created [1-9]\d*, moved 0, cancelled 0, unchanged 0", health["summary"])
     assert health["interrupted"] is False
     assert health["reload_rejected"] is None
+    assert (health["skipped_customers"], health["attention"]) == ([], [])
     assert [p.name for p in (tmp_path / "state").iterdir()] == ["health.json"]  # no temp left
 
 
