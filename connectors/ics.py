@@ -13,8 +13,44 @@ the events of ``busy_folder/<email>.ics`` (say, an export of another calendar).
 
 Files are replaced atomically (temporary file in the same folder, fsync, :func:`os.replace`)
 under an :func:`fcntl.flock` on ``.<email>.ics.lock``, so a reader never sees half a file and
-two processes never interleave their read-modify-write. A file that does not parse raises
-:class:`BackendError` and is never overwritten.
+two processes never interleave their read-modify-write. A file keeps its mode; a new one gets
+``0o666`` less the process umask (systemd's ``UMask=0027``: ``0o640``).
+
+**Broken input.** A file that is not an iCalendar file at all (not UTF-8, no VCALENDAR, a
+broken structure) raises :class:`BackendError` and is never overwritten. One broken event does
+not stop the rest of the file being read:
+
+* one of cadence's events that cannot be read (a property icalendar rejects, a duplicated
+  single-valued property such as ``SEQUENCE`` or ``DTSTART``, unreadable times, a UID held by
+  two events) is listed by :meth:`IcsBackend.list_owned` with ``status="unreadable"``, its uid,
+  its first start and end that parse (else both :data:`UNKNOWN_TIME`, 1970-01-01 UTC: use the
+  times cadence recorded) and whatever else reads; it is logged once per version of the file,
+  and :meth:`IcsBackend.write` never rewrites, deletes or re-creates it: an operation on its
+  uid fails alone, with a :class:`BackendError` saying to fix it in the file;
+* someone else's event whose times cannot be read is left out of busy time and contacts, with
+  one warning; one with another broken property still counts as busy.
+
+A file is rewritten only when every broken component in it comes out with exactly its lines
+(unfolded, in any order) and the new file reads back with no new problem; else the whole write
+fails, and the file is left as it is.
+
+**Recurrence, within bounds.** Expanding someone's recurring event costs time and memory in
+proportion to its occurrences from its first one (the expander walks from ``DTSTART``), so:
+
+* a series that can repeat more often than once an hour on average (``FREQ=SECONDLY`` or
+  ``MINUTELY``, or ``BYMINUTE``/``BYSECOND`` lists that multiply it) is never expanded: it
+  counts as busy for its whole span in the window, from its first start to the end of its
+  last occurrence (its ``UNTIL``; ``COUNT`` steps when evenly spaced; else the window's end),
+  plus its exceptions and its ``RDATE`` dates, and gives no contacts. Conservative: cadence never
+  books over time that might be taken;
+* so is a series with more than :data:`MAX_EXPANSION_PER_EVENT` steps up to the window's end,
+  and any series once the file has used :data:`MAX_EXPANSION_PER_FILE` steps, reached
+  :data:`MAX_OCCURRENCES_PER_FILE` occurrences or :data:`EXPANSION_CPU_SECONDS` of CPU;
+* a rule with date filters is first tried, shifted by whole 400-year cycles, to see that it
+  names a day that exists at all (``BYMONTH=2;BYMONTHDAY=30`` does not, and would make the
+  expander walk to the year 9999): if not, only its first occurrence counts.
+
+Each of these is logged once per version of the file, naming the file and the UID.
 
 With ``invites = true`` every change is also e-mailed to the owner (and the attendees) as an
 iMIP invitation (:mod:`connectors.email`). Invitations go through an outbox kept in the
@@ -33,7 +69,10 @@ import logging
 import os
 import re
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
@@ -41,6 +80,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
+from dateutil.rrule import rrulestr
 
 from cadence.errors import Problem, UserError
 from cadence.model import BusyInterval
@@ -75,6 +115,19 @@ _WRITE_ATTEMPTS = 3
 _ESCAPED = re.compile(r"\\([\\;,nN])")
 _UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU"}
 
+#: :attr:`RemoteEvent.status` of one of cadence's events that cannot be read.
+UNREADABLE = "unreadable"
+#: start and end of an unreadable event whose times cannot be read at all.
+UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Bounds on expanding recurring events (see the module docs).
+MAX_PER_DAY = 24.0  # more often than hourly: busy for the whole span, never expanded
+MAX_EXPANSION_PER_EVENT = 50_000  # rule steps from DTSTART to the end of the window
+MAX_EXPANSION_PER_FILE = 300_000
+MAX_OCCURRENCES_PER_FILE = 20_000  # occurrences in the window
+MAX_FAILED_PROBES_PER_FILE = 4  # rules walked through a whole 400-year cycle in vain
+EXPANSION_CPU_SECONDS = 2.0  # a backstop: past it, the file's other series count whole
+
 
 class IcsBackend(CalendarBackend):
     """Calendars as iCalendar files in a folder (see the module docs)."""
@@ -103,6 +156,8 @@ class IcsBackend(CalendarBackend):
         busy_folder = config.get("busy_folder")
         self.busy_folder = context.base_dir / busy_folder if busy_folder else None
         self.sender: SmtpSender | None = None
+        # path -> (version of the file, what was reported about that version)
+        self._reported: dict[str, tuple[str, set[str]]] = {}
         if config.get("invites", False):
             if not context.smtp:
                 raise UserError(
@@ -123,15 +178,28 @@ class IcsBackend(CalendarBackend):
     def list_owned(self, owner: str) -> list[RemoteEvent]:
         """cadence's events in ``owner``'s file as they are now, sorted by uid.
 
-        Also retries pending invitations first, when invitations are on.
+        One that cannot be read comes back with ``status="unreadable"`` (see the module docs)
+        and is logged once per version of the file. Also retries pending invitations first,
+        when invitations are on.
         """
         if self.sender is not None:
             self.flush_invites(owner)
-        cal = self._load(self.path_for(owner))
-        if cal is None:
+        path = self.path_for(owner)
+        loaded = self._load(path)
+        if loaded is None:
             return []
         zone = owner_zone(self.context, owner)
-        events = [_remote_event(ev, owner, zone) for ev in _owned_events(cal).values()]
+        events = []
+        for uid, entry in _owned_entries(loaded.cal, loaded.problems, owner, zone).items():
+            if entry.remote is not None:
+                events.append(entry.remote)
+                continue
+            self._report_once(
+                loaded, f"unreadable:{uid}", logging.ERROR,
+                "%s: cadence event %s cannot be read (%s); cadence leaves it exactly as it is "
+                "until it is fixed in the file", path, uid, entry.problem,
+            )  # fmt: skip
+            events.append(_unreadable_event(entry.event, uid, owner, zone))
         return sorted(events, key=lambda e: e.uid)
 
     def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
@@ -139,32 +207,35 @@ class IcsBackend(CalendarBackend):
         require_window(start, end)
         zone = owner_zone(self.context, owner)
         seen = set()
-        for ev, lo, hi, all_day, _ in self._foreign_occurrences(owner, start, end, zone):
+        for occ in self._foreign_occurrences(owner, start, end, zone):
+            ev = occ.event
             if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
                 continue
-            if _owner_partstat(ev, owner) == "DECLINED" or hi <= lo:
+            if _owner_partstat(ev, owner) == "DECLINED" or occ.end <= occ.start:
                 continue
-            seen.add(BusyInterval(lo, hi, all_day=all_day))
+            seen.add(BusyInterval(occ.start, occ.end, all_day=occ.all_day))
         return sorted(seen, key=lambda b: (b.start, b.end))
 
     def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
         """Timed events that are not cadence's overlapping ``[start, end)``, with attendees
         (and the organizer) other than the owner, lower-case. Occurrences of a recurring event
-        have ids ``UID/<start in UTC>``.
+        have ids ``UID/<start in UTC>``. A series too dense to expand (see the module docs)
+        gives none: it is busy time, not a record of meetings.
         """
         require_window(start, end)
         zone = owner_zone(self.context, owner)
         found: dict[str, PastEvent] = {}
-        for ev, lo, hi, all_day, recurring in self._foreign_occurrences(owner, start, end, zone):
-            if all_day:
+        for occ in self._foreign_occurrences(owner, start, end, zone):
+            if occ.all_day or occ.whole_span:
                 continue
+            ev = occ.event
             uid = str(ev.get("UID", ""))
-            remote_id = f"{uid}/{lo:%Y%m%dT%H%M%SZ}" if recurring else uid
+            remote_id = f"{uid}/{occ.start:%Y%m%dT%H%M%SZ}" if occ.recurring else uid
             people = {a for a in _addresses(ev) if a != owner.lower()}
             found[remote_id] = PastEvent(
                 remote_id=remote_id,
-                start=lo,
-                end=hi,
+                start=occ.start,
+                end=occ.end,
                 title=str(ev.get("SUMMARY", "")),
                 attendees=tuple(sorted(people)),
                 declined=_owner_partstat(ev, owner) == "DECLINED",
@@ -182,13 +253,15 @@ class IcsBackend(CalendarBackend):
         for _attempt in range(_WRITE_ATTEMPTS):
             with self._locked(path):
                 seen = _fingerprint(path)
-                cal = self._load(path) or self._new_calendar(owner)
-                results, invites, changed = self._apply_all(cal, owner, ops)
+                loaded = self._load(path)
+                cal = loaded.cal if loaded else self._new_calendar(owner)
+                problems = loaded.problems if loaded else {}
+                results, invites, changed = self._apply_all(cal, problems, owner, ops)
                 if not changed:
                     break
                 _refresh_timezones(cal)
                 data = cal.to_ical()
-                _parse(data, path)  # never write what we could not read back
+                _check_round_trip(loaded, data, path)  # never write what we could not read back
                 if _fingerprint(path) != seen:
                     log.info("%s changed while cadence was writing it; starting over", path)
                     continue
@@ -206,7 +279,11 @@ class IcsBackend(CalendarBackend):
         return results
 
     def _apply_all(
-        self, cal: icalendar.Calendar, owner: str, ops: Sequence[WriteOp]
+        self,
+        cal: icalendar.Calendar,
+        problems: Mapping[int, _Problem],
+        owner: str,
+        ops: Sequence[WriteOp],
     ) -> tuple[list[WriteResult], list[dict[str, Any]], bool]:
         """Apply ``ops`` to ``cal`` in memory: (results, invitations to send, whether changed)."""
         zone = owner_zone(self.context, owner)
@@ -216,7 +293,7 @@ class IcsBackend(CalendarBackend):
         changed = False
         for op in ops:
             try:
-                event, did_change, invite = self._apply(cal, owner, zone, op, now)
+                event, did_change, invite = self._apply(cal, problems, owner, zone, op, now)
             except BackendError as exc:
                 results.append(WriteResult(op, error=exc))
                 continue
@@ -313,13 +390,19 @@ class IcsBackend(CalendarBackend):
     # -- applying one operation --------------------------------------------------------------
 
     def _apply(
-        self, cal: icalendar.Calendar, owner: str, zone: tzinfo, op: WriteOp, now: datetime
+        self,
+        cal: icalendar.Calendar,
+        problems: Mapping[int, _Problem],
+        owner: str,
+        zone: tzinfo,
+        op: WriteOp,
+        now: datetime,
     ) -> tuple[RemoteEvent | None, bool, dict[str, Any] | None]:
         """Apply ``op`` to ``cal`` in memory: (event after it, whether cal changed, invite)."""
         if isinstance(op, Cancel):
             if op.owner.lower() != owner.lower():
                 raise BackendError(f"cancel of {op.uid!r} belongs to {op.owner}, not to {owner}")
-            current = _owned_events(cal).get(op.uid)
+            current = _readable_owned(cal, problems, owner, zone, op.uid)
             if current is None:
                 return None, False, None  # already gone
             if op.etag is not None and op.etag != _etag(current):
@@ -332,7 +415,7 @@ class IcsBackend(CalendarBackend):
         validate_spec(spec, owner)
         for key in spec.tags:
             _tag_property(key)  # rejects tag names the file cannot carry
-        current = _owned_events(cal).get(spec.uid)
+        current = _readable_owned(cal, problems, owner, zone, spec.uid)
         if isinstance(op, Update):
             if current is None:
                 raise NotFoundError(f"event {spec.uid!r} is not in {owner}'s calendar")
@@ -376,8 +459,12 @@ class IcsBackend(CalendarBackend):
 
     # -- files -------------------------------------------------------------------------------
 
-    def _load(self, path: Path) -> icalendar.Calendar | None:
-        """The calendar in ``path``; None when there is no such file."""
+    def _load(self, path: Path) -> _Loaded | None:
+        """The calendar in ``path`` and what in it cannot be read; None when there is no file.
+
+        A file that is not an iCalendar file at all raises :class:`BackendError`; a broken
+        event does not (it is in ``problems``, and reading the rest goes on).
+        """
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -385,6 +472,19 @@ class IcsBackend(CalendarBackend):
         except OSError as exc:
             raise BackendError(f"{path}: cannot read: {exc.strerror}") from None
         return _parse(data, path)
+
+    def _report_once(self, loaded: _Loaded, key: str, level: int, message: str, *args: Any) -> None:
+        """Log ``message`` once per version of ``loaded``'s file and ``key``: the same broken
+        event is not reported again on every call, but is again after the file changed.
+        """
+        name = str(loaded.path)
+        version, keys = self._reported.get(name, ("", set()))
+        if version != loaded.version:
+            version, keys = loaded.version, set()
+            self._reported[name] = (version, keys)
+        if key not in keys:
+            keys.add(key)
+            log.log(level, message, *args)
 
     def _new_calendar(self, owner: str) -> icalendar.Calendar:
         cal = icalendar.Calendar()
@@ -413,36 +513,24 @@ class IcsBackend(CalendarBackend):
 
     def _foreign_occurrences(
         self, owner: str, start: datetime, end: datetime, zone: tzinfo
-    ) -> Iterator[tuple[icalendar.Event, datetime, datetime, bool, bool]]:
+    ) -> Iterator[_Occurrence]:
         """Occurrences of events that are not cadence's, overlapping ``[start, end)``, from the
-        owner's file and ``busy_folder``, not cancelled: (event, UTC bounds, all-day, whether
-        it is an occurrence of a recurring event).
+        owner's file and ``busy_folder``, not cancelled, expanded within the bounds described in
+        the module docs. A broken event is skipped (and logged once); the rest still counts.
         """
         paths = [self.path_for(owner)]
         if self.busy_folder is not None:
             paths.append(self.busy_folder / f"{_file_stem(owner)}.ics")
         for path in paths:
-            cal = self._load(path)
-            if cal is None:
+            loaded = self._load(path)
+            if loaded is None:
                 continue
-            try:
-                # A day of margin on each side: all-day and floating events are local days.
-                query = recurring_ical_events.of(cal, components=["VEVENT"])
-                occurrences = list(query.between(start - timedelta(days=1), end + timedelta(1)))
-            except Exception as exc:  # the library raises assorted errors on bad RRULEs
-                raise BackendError(f"{path}: cannot expand recurring events: {exc}") from None
-            # Occurrences all carry a RECURRENCE-ID: which UIDs recur shows in the file only.
-            recurring = {
-                str(ev.get("UID"))
-                for ev in cal.events
-                if any(key in ev for key in ("RRULE", "RDATE", "RECURRENCE-ID"))
-            }
-            for ev in occurrences:
-                if _is_owned(ev) or str(ev.get("STATUS", "")).upper() == "CANCELLED":
-                    continue
-                lo, hi, all_day = _bounds(ev, zone, path)
-                if lo < end and hi > start:
-                    yield ev, lo, hi, all_day, str(ev.get("UID")) in recurring
+            expansion = _Expansion(loaded, zone, start, end)
+            for occ in expansion.occurrences():
+                if occ.start < end and occ.end > start:
+                    yield occ
+            for key, message in expansion.notes:
+                self._report_once(loaded, key, logging.WARNING, "%s", message)
 
     def _owner_name(self, owner: str) -> str:
         for person in self.context.salespeople:
@@ -459,45 +547,258 @@ class IcsBackend(CalendarBackend):
 # Reading events
 
 
-def _parse(data: bytes, path: Path) -> icalendar.Calendar:
-    """Parse a whole calendar file; :class:`BackendError` naming the file when it is broken."""
+@dataclass(frozen=True, slots=True)
+class _Problem:
+    """Why one component of a file cannot be read, and its lines as the file has them."""
+
+    where: str  # "VEVENT <uid>", for messages
+    reason: str
+    raw: tuple[str, ...] | None  # its own content lines, unfolded; None when not found
+    times_ok: bool  # its times (and recurrence) still read: as foreign busy time it counts
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A parsed file: the calendar, its unreadable components (by ``id``) and its version."""
+
+    path: Path
+    cal: icalendar.Calendar
+    problems: Mapping[int, _Problem]
+    version: str  # a hash of the bytes: "once per version of the file"
+
+
+def _parse(data: bytes, path: Path) -> _Loaded:
+    """Parse a whole calendar file.
+
+    :class:`BackendError` naming the file when it is not an iCalendar file at all; a component
+    with a broken property, a duplicated single-valued one or unreadable times is listed in
+    ``problems`` instead, so that one bad event does not stop the rest of the file being read.
+    """
     hint = "fix or remove it; cadence will not overwrite it"
     try:
-        cal = icalendar.Calendar.from_ical(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BackendError(f"{path}: not UTF-8 text, so not an iCalendar file; {hint}") from None
+    try:
+        cal = icalendar.Calendar.from_ical(text)
     except Exception as exc:  # icalendar raises ValueError and others on malformed input
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BackendError(f"{path}: not a valid iCalendar file ({first}); {hint}") from None
     if cal.name != "VCALENDAR":
         raise BackendError(f"{path}: holds a {cal.name}, not a VCALENDAR; {hint}")
-    for component in cal.walk():
-        for prop, message in component.errors:
-            uid = component.get("UID")
-            where = f"{component.name} {uid}" if uid else component.name
-            raise BackendError(f"{path}: {where}: bad {prop}: {message}; {hint}")
-    for ev in cal.walk("VEVENT"):
-        if "DTSTART" not in ev:
-            raise BackendError(f"{path}: VEVENT {ev.get('UID', '')} has no DTSTART; {hint}")
-    return cal
+    components = list(cal.walk())
+    blocks = _raw_blocks(text)
+    if len(blocks) != len(components):  # a line icalendar dropped: nothing can be matched up
+        blocks = [None] * len(components)  # type: ignore[list-item]
+    problems: dict[int, _Problem] = {}
+    for component, raw in zip(components, blocks, strict=True):
+        found = _component_problem(component)
+        if found is not None:
+            reason, times_ok = found
+            problems[id(component)] = _Problem(_where(component), reason, raw, times_ok)
+    version = hashlib.sha256(data).hexdigest()[:16]
+    return _Loaded(path, cal, problems, version)
+
+
+def _where(component: icalendar.cal.Component) -> str:
+    uid = component.get("UID")
+    if isinstance(uid, list):
+        uid = uid[0]
+    return f"{component.name} {uid}" if uid else str(component.name)
+
+
+# Properties an event has at most once (RFC 5545 3.6.1). A second one makes the event ambiguous:
+# which SEQUENCE, which start? cadence does not guess.
+_SINGLE = (
+    "UID", "DTSTART", "DTEND", "DURATION", "SEQUENCE", "STATUS", "TRANSP", "RECURRENCE-ID",
+    "SUMMARY", "DTSTAMP", "CREATED", "LAST-MODIFIED", "ORGANIZER", OWNED_MARKER,
+)  # fmt: skip
+
+
+# What an event's times and recurrence are read from.
+_TIME_PROPS = frozenset(
+    {"UID", "DTSTART", "DTEND", "DURATION", "RRULE", "RDATE", "EXDATE", "RECURRENCE-ID"}
+)
+
+
+def _component_problem(component: icalendar.cal.Component) -> tuple[str, bool] | None:
+    """Why ``component`` cannot be read (its own properties only) and whether its times still
+    can, or None when it reads.
+    """
+    found: tuple[str, bool] | None = None
+    for prop, message in component.errors:
+        if prop is None:  # icalendar dropped the line: which property it was is not known
+            found = found or (f"a line that is not a property ({message})", True)
+        elif str(prop).upper() in _TIME_PROPS:
+            return f"bad {prop}: {message}", False
+        else:
+            found = found or (f"bad {prop}: {message}", True)
+    if component.name != "VEVENT":
+        return found
+    ev = component
+    for name in (*_SINGLE, *(n for n in ev if n.upper().startswith(TAG_PREFIX))):
+        values = ev.get(name)
+        if isinstance(values, list):
+            reason = f"{name.upper()} appears {len(values)} times"
+            if name.upper() in _TIME_PROPS:
+                return reason, False
+            found = found or (reason, True)
+    if "DTSTART" not in ev:
+        return "no DTSTART", False
+    try:
+        _bounds(ev, UTC, None)
+    except BackendError as exc:
+        return str(exc), False
+    for rule in _as_list(ev.get("RRULE")):
+        if not isinstance(rule, icalendar.vRecur) or not rule.get("FREQ"):
+            return f"RRULE {_ical_text(rule)!r} has no FREQ", False
+    return found
+
+
+def _ical_text(value: Any) -> str:
+    raw = value.to_ical() if hasattr(value, "to_ical") else value
+    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+
+
+def _content_lines(text: str) -> list[str]:
+    """The unfolded content lines of ``text`` (RFC 5545 3.1), blank ones left out."""
+    lines: list[str] = []
+    for line in re.split(r"\r\n|\n|\r", text):
+        if line[:1] in (" ", "\t") and lines:
+            lines[-1] += line[1:]
+        elif line:
+            lines.append(line)
+    return lines
+
+
+def _line_key(line: str) -> str:
+    """A content line with its property name in upper case (names are case-insensitive)."""
+    cut = min((i for i in (line.find(";"), line.find(":")) if i >= 0), default=len(line))
+    return line[:cut].upper() + line[cut:]
+
+
+def _raw_blocks(text: str) -> list[tuple[str, ...]]:
+    """Each component's own content lines (not its subcomponents'), in the order of
+    ``BEGIN`` lines: the order in which :meth:`icalendar.Calendar.walk` yields components.
+    """
+    blocks: list[list[str]] = []
+    stack: list[list[str]] = []
+    for line in _content_lines(text):
+        name = line.split(":", 1)[0].split(";", 1)[0].strip().upper()
+        if name == "BEGIN":
+            blocks.append([])
+            stack.append(blocks[-1])
+        elif name == "END":
+            if stack:
+                stack.pop()
+        elif stack:
+            stack[-1].append(_line_key(line))
+    return [tuple(sorted(block)) for block in blocks]
+
+
+def _check_round_trip(loaded: _Loaded | None, data: bytes, path: Path) -> None:
+    """Refuse (:class:`BackendError`) to write ``data`` over ``path`` unless it reads back with
+    no new problem and every broken component of the file as it was keeps its exact lines:
+    cadence never "repairs" (and so loses) what a person wrote, even where it is broken.
+    """
+    hint = "fix it in the file; cadence will not rewrite a file it would change there"
+    after = _parse(data, path)  # a whole-file failure raises here
+    if len(after.problems) > (len(loaded.problems) if loaded else 0):
+        first = next(iter(after.problems.values()))
+        raise BackendError(
+            f"{path}: the new version would not read back ({first.where}: {first.reason}); "
+            "nothing was written"
+        )
+    if loaded is None:
+        return
+    by_id = {id(c): c for c in loaded.cal.walk()}
+    for key, problem in loaded.problems.items():
+        component = by_id.get(key)
+        if component is None:
+            raise BackendError(f"{path}: {problem.where} ({problem.reason}) would be lost; {hint}")
+        text = component.to_ical().decode("utf-8")
+        blocks = _raw_blocks(text)
+        if problem.raw is None or not blocks or blocks[0] != problem.raw:
+            raise BackendError(
+                f"{path}: {problem.where}: {problem.reason}; cadence cannot keep it exactly as "
+                f"it is when rewriting the file, so it writes nothing: {hint}"
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# cadence's own events
+
+
+def _owned_uid(ev: icalendar.Event) -> str | None:
+    """The uid when ``ev`` is cadence's own: the marker equals the UID (a copy made in an app
+    has a new UID). Read leniently, so that an event with a duplicated UID or marker line is
+    still recognised as cadence's (and then reported as unreadable, never taken as foreign).
+    """
+    uids = {_text(u) for u in _as_list(ev.get("UID"))}
+    for marker in _as_list(ev.get(OWNED_MARKER)):
+        text = _text(marker)
+        if text in uids:
+            return text
+    return None
 
 
 def _is_owned(ev: icalendar.Event) -> bool:
-    """cadence's own: the marker equals the UID (a copy made in an app has a new UID)."""
-    marker = ev.get(OWNED_MARKER)
-    return marker is not None and _text(marker) == str(ev.get("UID", ""))
+    return _owned_uid(ev) is not None
 
 
-def _owned_events(cal: icalendar.Calendar) -> dict[str, icalendar.Event]:
-    owned: dict[str, icalendar.Event] = {}
-    for ev in cal.events:
-        if not _is_owned(ev) or "RECURRENCE-ID" in ev:
-            continue
-        uid = str(ev["UID"])
+@dataclass(slots=True)
+class _Owned:
+    """One of cadence's uids in a file: the event, and either how it reads or why it cannot."""
+
+    event: icalendar.Event
+    remote: RemoteEvent | None
+    problem: str | None
+
+
+def _owned_entries(
+    cal: icalendar.Calendar, problems: Mapping[int, _Problem], owner: str, zone: tzinfo
+) -> dict[str, _Owned]:
+    """cadence's events in ``cal`` by uid. An event that cannot be read, or a uid held by two
+    events, has ``remote=None`` and the ``problem``.
+    """
+    owned: dict[str, _Owned] = {}
+    for ev in cal.walk("VEVENT"):
+        uid = _owned_uid(ev)
+        if uid is None or ("RECURRENCE-ID" in ev and not isinstance(ev["RECURRENCE-ID"], list)):
+            continue  # a person's exception to one occurrence is not one of cadence's events
         if uid in owned:
-            raise BackendError(f"two events with UID {uid} in the calendar; remove one")
-        owned[uid] = ev
+            owned[uid] = _Owned(owned[uid].event, None, "two events have this UID; remove one")
+            continue
+        problem = problems.get(id(ev))
+        if problem is not None:
+            owned[uid] = _Owned(ev, None, problem.reason)
+            continue
+        try:
+            owned[uid] = _Owned(ev, _remote_event(ev, owner, zone), None)
+        except Exception as exc:  # any value cadence cannot make sense of: this event only
+            owned[uid] = _Owned(ev, None, f"{type(exc).__name__}: {exc}")
     return owned
+
+
+def _readable_owned(
+    cal: icalendar.Calendar,
+    problems: Mapping[int, _Problem],
+    owner: str,
+    zone: tzinfo,
+    uid: str,
+) -> icalendar.Event | None:
+    """cadence's event ``uid`` in ``cal`` (None: not there); :class:`BackendError` when it is
+    there but cannot be read, so that no operation rewrites, deletes or duplicates it.
+    """
+    entry = _owned_entries(cal, problems, owner, zone).get(uid)
+    if entry is None:
+        return None
+    if entry.remote is None:
+        raise BackendError(
+            f"event {uid!r} in {owner}'s calendar file is unreadable ({entry.problem}); "
+            "cadence leaves it as it is: fix it in the file"
+        )
+    return entry.event
 
 
 def _remote_event(ev: icalendar.Event, owner: str, zone: tzinfo) -> RemoteEvent:
@@ -521,6 +822,441 @@ def _remote_event(ev: icalendar.Event, owner: str, zone: tzinfo) -> RemoteEvent:
         sequence=int(ev.get("SEQUENCE", 0)),
         tags=_tags(ev),
     )
+
+
+def _unreadable_event(ev: icalendar.Event, uid: str, owner: str, zone: tzinfo) -> RemoteEvent:
+    """What can still be told of cadence's event ``uid`` that cannot be read as a whole: its
+    first start and end that parse (else :data:`UNKNOWN_TIME` for both), and best-effort
+    title, sequence and tags.
+    """
+    start: datetime | date = UNKNOWN_TIME
+    end: datetime | date = UNKNOWN_TIME
+    all_day = False
+    starts = [v.dt for v in _as_list(ev.get("DTSTART")) if isinstance(v, icalendar.vDDDTypes)]
+    ends = [v.dt for v in _as_list(ev.get("DTEND")) if isinstance(v, icalendar.vDDDTypes)]
+    if starts and isinstance(starts[0], date):
+        first = starts[0]
+        if isinstance(first, datetime):
+            start = _utc(first, zone)
+            last = ends[0] if ends and isinstance(ends[0], datetime) else first
+            end = max(start, _utc(last, zone))
+        else:
+            all_day = True
+            start = first
+            last = ends[0] if ends and type(ends[0]) is date else first + timedelta(days=1)
+            end = max(last, first + timedelta(days=1))
+    summaries = _as_list(ev.get("SUMMARY"))
+    sequences = [s for s in _as_list(ev.get("SEQUENCE")) if isinstance(s, int)]
+    try:
+        tags = _tags(ev)
+    except Exception:  # the tags are what is broken: report the event without them
+        tags = {}
+    return RemoteEvent(
+        uid=uid,
+        owner=owner,
+        start=start,
+        end=end,
+        all_day=all_day,
+        status=UNREADABLE,
+        title=str(summaries[0]) if summaries else "",
+        etag=_etag(ev),
+        remote_id=uid,
+        sequence=int(sequences[0]) if sequences else 0,
+        tags=tags,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Busy time: events that are not cadence's, recurring ones expanded within bounds
+
+
+@dataclass(frozen=True, slots=True)
+class _Occurrence:
+    """One occurrence (or, for a series too dense to expand, its whole span in the window)."""
+
+    event: icalendar.Event  # where its properties are read (TRANSP, attendees...)
+    start: datetime  # UTC
+    end: datetime  # UTC
+    all_day: bool
+    recurring: bool
+    whole_span: bool = False
+
+
+_FREQ_PER_DAY = {"SECONDLY": 86400.0, "MINUTELY": 1440.0, "HOURLY": 24.0}
+_FIXED_STEP = {
+    "SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1),
+    "HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1),
+}  # fmt: skip
+_DATE_FILTERS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYSETPOS")
+_TIME_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
+# The Gregorian calendar repeats every 400 years (146097 days, a whole number of weeks).
+_CYCLE_YEARS = 400
+
+
+class _Expansion:
+    """The occurrences of one file's foreign events in a window, computed within bounds.
+
+    ``notes`` collects ``(key, message)`` for what was skipped or approximated, for the caller
+    to log once per version of the file.
+    """
+
+    def __init__(self, loaded: _Loaded, zone: tzinfo, start: datetime, end: datetime) -> None:
+        self.loaded = loaded
+        self.path = loaded.path
+        self.zone = zone
+        self.start = start
+        self.end = end
+        # A day of margin on each side: all-day and floating events are local days.
+        self.query = (start - timedelta(days=1), end + timedelta(days=1))
+        self.steps_left = MAX_EXPANSION_PER_FILE
+        self.occurrences_left = MAX_OCCURRENCES_PER_FILE
+        self.probes_left = MAX_FAILED_PROBES_PER_FILE
+        self.deadline = time.thread_time() + EXPANSION_CPU_SECONDS
+        self.notes: list[tuple[str, str]] = []
+
+    def note(self, key: str, message: str) -> None:
+        self.notes.append((key, message))
+
+    def occurrences(self) -> Iterator[_Occurrence]:
+        groups: dict[str, list[icalendar.Event]] = {}
+        problems = self.loaded.problems
+        broken: dict[str, _Problem] = {}
+        for ev in self.loaded.cal.walk("VEVENT"):
+            if _is_owned(ev):
+                continue
+            uid = _text(ev["UID"]) if "UID" in ev and not isinstance(ev["UID"], list) else ""
+            key = uid or f"#{id(ev)}"
+            problem = problems.get(id(ev))
+            if problem is not None and not problem.times_ok:
+                broken.setdefault(key, problem)
+            elif problem is not None:
+                self.note(
+                    f"odd:{key}",
+                    f"{self.path}: {problem.where}: {problem.reason}; its time still counts as "
+                    "busy, but cadence will not rewrite this file until it is fixed",
+                )
+            groups.setdefault(key, []).append(ev)
+        for key, group in groups.items():
+            if key in broken:
+                problem = broken[key]
+                self.note(
+                    f"broken:{key}",
+                    f"{self.path}: {problem.where}: {problem.reason}; this event is left out "
+                    "of busy time and contacts until it is fixed (the rest of the file counts)",
+                )
+                continue
+            yield from self._group(key, group)
+
+    def _group(self, uid: str, group: list[icalendar.Event]) -> Iterator[_Occurrence]:
+        masters = [ev for ev in group if "RECURRENCE-ID" not in ev]
+        recurring = any(k in ev for ev in group for k in ("RRULE", "RDATE", "RECURRENCE-ID"))
+        if not any(k in ev for ev in masters for k in ("RRULE", "RDATE")):
+            for ev in group:  # single events, or exceptions whose series is not in this file
+                yield from self._single(ev, recurring)
+            return
+        rules = [r for ev in masters for r in _as_list(ev.get("RRULE"))]
+        master = masters[0]
+        decision = self._plan(uid, master, rules)
+        if decision == "expand":
+            yield from self._expand(uid, group, master, rules)
+        elif decision == "once":
+            # The rule names no real day (say 30 February): only DTSTART and RDATEs happen.
+            once = [_without_rrule(ev) if ev is master else ev for ev in group]
+            yield from self._expand(uid, once, master, rules)
+        else:
+            yield from self._whole_span(uid, master, rules, group)
+
+    def _single(self, ev: icalendar.Event, recurring: bool) -> Iterator[_Occurrence]:
+        if str(ev.get("STATUS", "")).upper() == "CANCELLED":
+            return
+        lo, hi, all_day = _bounds(ev, self.zone, self.path)
+        yield _Occurrence(ev, lo, hi, all_day, recurring)
+
+    def _plan(self, uid: str, master: icalendar.Event, rules: list[Any]) -> str:
+        """``"expand"``, ``"once"`` or ``"span"`` (busy for the series' whole span)."""
+        label = f"{self.path}: recurring event {uid}"
+        per_day = max((_per_day(r) for r in rules), default=0.0)
+        if per_day > MAX_PER_DAY:
+            freq = "/".join(sorted({str(r["FREQ"][0]).upper() for r in rules}))
+            self.note(
+                f"dense:{uid}",
+                f"{label} repeats more than once an hour ({freq}); it is not expanded: its "
+                "whole span counts as busy and it gives no contacts",
+            )
+            return "span"
+        lo, _, _ = _bounds(master, self.zone, self.path)
+        ends = [self._until(r) or self.query[1] for r in rules]
+        last = min(max(ends, default=self.query[1]), self.query[1])
+        days = max((last - lo).total_seconds() / 86400, 0.0) + 1
+        steps = int(per_day * days) + 1
+        if all(r.get("COUNT") and not any(k in r for k in _DATE_FILTERS) for r in rules):
+            # Every period yields: the expander stops after COUNT of them.
+            steps = min(steps, sum(int(r["COUNT"][0]) * _per_period(r) for r in rules))
+        if steps > MAX_EXPANSION_PER_EVENT or steps > self.steps_left:
+            self.note(
+                f"long:{uid}",
+                f"{label} has too many occurrences up to the end of the window to expand "
+                f"(about {steps}); its whole span counts as busy and it gives no contacts",
+            )
+            return "span"
+        if self.occurrences_left <= 0:
+            self.note(
+                f"many:{uid}",
+                f"{self.path}: more than {MAX_OCCURRENCES_PER_FILE} occurrences in the window; "
+                f"recurring event {uid} counts as busy for its whole span",
+            )
+            return "span"
+        if time.thread_time() > self.deadline:
+            self.note(
+                f"slow:{uid}",
+                f"{label}: expanding this file's recurring events took too long; its whole "
+                "span counts as busy and it gives no contacts",
+            )
+            return "span"
+        self.steps_left -= steps
+        first = _as_datetime(master.start).replace(tzinfo=None)
+        for rule in rules:
+            if not any(k in rule for k in _DATE_FILTERS):
+                continue  # every period has an occurrence: nothing to probe
+            text = _ical_text(rule)
+            verdict, walked = _probe(text, first, may_walk=self.probes_left > 0)
+            self.probes_left -= walked
+            if verdict is None:
+                self.note(
+                    f"probe:{uid}",
+                    f"{label}: cadence cannot tell within bounds whether its RRULE {text!r} "
+                    "ever repeats; its whole span counts as busy and it gives no contacts",
+                )
+                return "span"
+            if not verdict:
+                self.note(
+                    f"never:{uid}",
+                    f"{label}: its RRULE {text!r} names no day that exists; only its first "
+                    "occurrence (and RDATEs) count",
+                )
+                return "once"
+        return "expand"
+
+    def _until(self, rule: Any) -> datetime | None:
+        until = rule.get("UNTIL")
+        if not until:
+            return None
+        value = until[0]
+        if not isinstance(value, datetime):
+            return day_bounds(value, value + timedelta(days=1), self.zone)[1]
+        return _utc(value, self.zone)
+
+    def _expand(
+        self,
+        uid: str,
+        group: list[icalendar.Event],
+        master: icalendar.Event,
+        rules: list[Any],
+    ) -> Iterator[_Occurrence]:
+        """Occurrences through recurring_ical_events, for one series (its own small calendar:
+        one bad series cannot stop the others), taken lazily up to the per-file cap.
+        """
+        mini = icalendar.Calendar()
+        if "X-WR-TIMEZONE" in self.loaded.cal:
+            mini["X-WR-TIMEZONE"] = self.loaded.cal["X-WR-TIMEZONE"]
+        for component in self.loaded.cal.subcomponents:
+            if component.name == "VTIMEZONE":
+                mini.add_component(component)
+        for ev in group:
+            mini.add_component(ev)
+        try:
+            query = recurring_ical_events.of(mini, components=["VEVENT"])
+            for ev in _occurrence_components(query, *self.query):
+                if self.occurrences_left <= 0:
+                    self.note(
+                        f"many:{uid}",
+                        f"{self.path}: more than {MAX_OCCURRENCES_PER_FILE} occurrences in the "
+                        f"window; recurring event {uid} counts as busy for its whole span",
+                    )
+                    yield from self._whole_span(uid, master, rules, group)
+                    return
+                self.occurrences_left -= 1
+                if str(ev.get("STATUS", "")).upper() == "CANCELLED":
+                    continue
+                lo, hi, all_day = _bounds(ev, self.zone, self.path)
+                yield _Occurrence(ev, lo, hi, all_day, True)
+        except Exception as exc:  # the library raises assorted errors on bad RRULEs
+            self.note(
+                f"expand:{uid}",
+                f"{self.path}: recurring event {uid} cannot be expanded ({exc}); it is left out "
+                "of busy time and contacts until it is fixed (the rest of the file counts)",
+            )
+
+    def _whole_span(
+        self, uid: str, master: icalendar.Event, rules: list[Any], group: list[icalendar.Event]
+    ) -> Iterator[_Occurrence]:
+        """Busy from the series' first start to its last end (UNTIL, or COUNT steps when they
+        are evenly spaced; else the end of the window), clipped to the window; exceptions and
+        RDATEs count on their own too. Never less busy than the real series.
+        """
+        if str(master.get("STATUS", "")).upper() == "CANCELLED":
+            return
+        lo, hi, all_day = _bounds(master, self.zone, self.path)
+        duration = max(hi - lo, timedelta(0))
+        ends = []
+        for rule in rules:
+            until = self._until(rule)
+            count = rule.get("COUNT")
+            freq = str(rule["FREQ"][0]).upper()
+            interval = _interval(rule)
+            if until is not None:
+                ends.append(until + duration)
+            elif count and freq in _FIXED_STEP and not any(k in rule for k in _ALL_BY):
+                ends.append(lo + _FIXED_STEP[freq] * interval * (int(count[0]) - 1) + duration)
+            else:
+                ends.append(self.end)
+        span_lo, span_hi = max(lo, self.start), min(max(ends, default=hi), self.end)
+        if span_lo < span_hi:
+            yield _Occurrence(master, span_lo, span_hi, all_day, True, whole_span=True)
+        for rdate in _rdates(master):
+            if isinstance(rdate, datetime):
+                start = _utc(rdate, self.zone)
+            else:
+                start = day_bounds(rdate, rdate + timedelta(days=1), self.zone)[0]
+            yield _Occurrence(master, start, start + duration, all_day, True, whole_span=True)
+        for ev in group:
+            if ev is not master and "RECURRENCE-ID" in ev:
+                for occ in self._single(ev, True):
+                    yield _Occurrence(occ.event, occ.start, occ.end, occ.all_day, True, True)
+
+
+_ALL_BY = (*_DATE_FILTERS, *_TIME_PARTS)
+
+
+def _occurrence_components(query: Any, start: datetime, end: datetime) -> Iterator[icalendar.Event]:
+    """The occurrences of ``query`` (one series) in ``[start, end]``, one at a time:
+    recurring_ical_events' ``between()`` makes a list of copies, its series do not.
+    """
+    series = getattr(query, "series", None)
+    if series is None:  # a version without Series: a list, bounded by the step caps anyway
+        yield from query.between(start, end)
+        return
+    for one in series:
+        for occurrence in one.between(start, end):
+            yield occurrence.as_component(False)
+
+
+def _per_day(rule: Any) -> float:
+    """An upper bound on a rule's occurrences per day, on average: its frequency, times the
+    hours, minutes and seconds a coarser frequency expands to.
+    """
+    freq = str(rule["FREQ"][0]).upper()
+    interval = _interval(rule)
+    if freq in _FREQ_PER_DAY:
+        per_day = _FREQ_PER_DAY[freq] / interval
+    else:  # a day at most once per period, whatever the date lists (and DAILY: 1/INTERVAL)
+        per_day = 1.0 / interval if freq == "DAILY" else 1.0
+    return per_day * _per_period(rule)
+
+
+def _interval(rule: Any) -> int:
+    try:
+        return max(int((rule.get("INTERVAL") or [1])[0]), 1)
+    except (TypeError, ValueError):
+        return 1
+
+
+def _per_period(rule: Any) -> int:
+    """How many times one period of a rule without date filters yields (its time lists)."""
+    freq = str(rule["FREQ"][0]).upper()
+    finer = {"SECONDLY": (), "MINUTELY": ("BYSECOND",), "HOURLY": ("BYMINUTE", "BYSECOND")}
+    count = 1
+    for part in finer.get(freq, _TIME_PARTS):
+        count *= max(len(rule.get(part) or ()), 1)
+    return count
+
+
+def _as_datetime(value: date) -> datetime:
+    return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
+
+
+def _without_rrule(ev: icalendar.Event) -> icalendar.Event:
+    copy = icalendar.Event.from_ical(ev.to_ical())
+    assert isinstance(copy, icalendar.Event)
+    copy.pop("RRULE", None)
+    return copy
+
+
+def _rdates(ev: icalendar.Event) -> list[date]:
+    found: list[date] = []
+    for prop in _as_list(ev.get("RDATE")):
+        for value in prop.dts if isinstance(prop, icalendar.vDDDLists) else ():
+            dt = value.dt[0] if isinstance(value.dt, tuple) else value.dt
+            if isinstance(dt, date):
+                found.append(dt)
+    return found
+
+
+_PROBES: dict[tuple[str, datetime], bool | None] = {}
+_PROBES_LOCK = threading.Lock()
+
+
+def _probe(rule: str, start: datetime, *, may_walk: bool) -> tuple[bool | None, bool]:
+    """(whether the RRULE ``rule`` from naive ``start`` yields any date at all, or None when
+    that cannot be told within bounds; whether a full cycle was walked to find out).
+
+    A rule whose filters name no real day (``BYMONTH=2;BYMONTHDAY=30``) makes dateutil walk
+    every period up to the year 9999, seconds of CPU, and UNTIL does not stop it (it is checked
+    only on dates found). Answers are kept for the process; ``may_walk=False`` (the file has
+    spent its budget of such walks) runs no new probe: the answer is then None.
+    """
+    key = (rule, start)
+    with _PROBES_LOCK:
+        if key in _PROBES:
+            return _PROBES[key], False
+    if not may_walk:
+        return None, False
+    verdict = _probe_uncached(rule, start)
+    with _PROBES_LOCK:
+        if len(_PROBES) >= 1024:
+            _PROBES.clear()
+        _PROBES[key] = verdict
+    return verdict, verdict is not True
+
+
+def _probe_uncached(rule: str, start: datetime) -> bool | None:
+    fields: dict[str, str] = {}
+    for part in rule.split(";"):
+        name, _, value = part.partition("=")
+        fields[name.strip().upper()] = value.strip()
+    freq = fields.get("FREQ", "").upper()
+    interval = int(fields["INTERVAL"]) if fields.get("INTERVAL", "").isdigit() else 1
+    interval = max(interval, 1)
+    ordinal = any(c.isdigit() for c in fields.get("BYDAY", ""))
+    if "BYSETPOS" in fields:
+        # Which dates BYSETPOS keeps depends on the period: probe the rule itself, but only
+        # where a period is long (a week or more), so that a cycle has few of them.
+        if freq not in ("WEEKLY", "MONTHLY", "YEARLY"):
+            return None
+        keep = {k: v for k, v in fields.items() if k not in ("COUNT", "UNTIL")}
+        cycle = _CYCLE_YEARS * interval
+    elif ordinal and freq not in ("MONTHLY", "YEARLY"):
+        return None  # "2MO" in a DAILY or WEEKLY rule: not RFC 5545; not guessed at
+    else:
+        # The dates a rule's filters let through are the same whatever the frequency (dateutil
+        # filters every period's days alike): ask the cheapest one, YEARLY, about them.
+        keep = {k: v for k, v in fields.items() if k in (*_DATE_FILTERS, "WKST")}
+        keep["FREQ"] = "YEARLY"
+        if freq == "MONTHLY" and ordinal and "BYMONTH" not in keep:
+            keep["BYMONTH"] = ",".join(str(m) for m in range(1, 13))  # "2MO" of each month
+        cycle = _CYCLE_YEARS
+    # Moved by whole cycles (400 years, times INTERVAL) the rule names the same dates, in step
+    # with INTERVAL; starting late enough, dateutil walks at most two cycles before 9999.
+    last_year = datetime.max.year + 1
+    if start.year + cycle > last_year:
+        return None
+    moved = start.replace(year=start.year + ((last_year - cycle - start.year) // cycle) * cycle)
+    text = ";".join(f"{k}={v}" for k, v in keep.items())
+    try:
+        found = next(iter(rrulestr(text, dtstart=moved)), None)
+    except (ValueError, TypeError, OverflowError):
+        return None  # dateutil refuses the rule: the expansion reports it
+    return found is not None
 
 
 def _bounds(
@@ -604,8 +1340,15 @@ def _etag(ev: icalendar.Event) -> str:
     return hashlib.sha256(ev.to_ical()).hexdigest()[:32]
 
 
+def _dt_value(prop: Any) -> Any:
+    """The date or datetime of a date-time property; None for anything else (a duplicated
+    property is a list, a broken one raises on any attribute).
+    """
+    return prop.dt if isinstance(prop, icalendar.vDDDTypes) else None
+
+
 def _dt(ev: icalendar.Event, name: str) -> datetime | None:
-    value = getattr(ev.get(name), "dt", None)
+    value = _dt_value(ev.get(name))
     return value if isinstance(value, datetime) else None
 
 
@@ -731,7 +1474,7 @@ def _refresh_timezones(cal: icalendar.Calendar) -> None:
     years: dict[str, set[int]] = {}
     for ev in cal.walk("VEVENT"):
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
-            value = getattr(ev.get(name), "dt", None)
+            value = _dt_value(ev.get(name))
             zone = getattr(value, "tzinfo", None)
             if not isinstance(value, datetime) or not isinstance(zone, ZoneInfo):
                 continue
@@ -764,12 +1507,39 @@ def _fingerprint(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+_UMASK_LOCK = threading.Lock()
+
+
+def process_umask(status: Path = Path("/proc/self/status")) -> int:
+    """The process's umask, read without changing it where the system tells it
+    (``Umask:`` in ``/proc/self/status``, Linux 4.7+): setting it to read it back, the only
+    portable way, briefly changes it for every thread of the process. That fallback is
+    serialised here, which guards against this module's other threads only.
+    """
+    try:
+        with open(status, encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8) & 0o777
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)  # the strictest value, for the instant it is in force
+        os.umask(mask)
+    return mask
+
+
 def _replace_file(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` atomically: readers see the old file or the new one."""
+    """Replace ``path`` by ``data`` atomically: readers see the old file or the new one.
+
+    The file keeps its mode; a new one gets ``0o666`` less the umask, as ``open()`` would
+    give it (``mkstemp`` makes it ``0o600``, whatever the umask: systemd's ``UMask=0027``
+    should give ``0o640``, a shell's ``022`` ``0o644``).
+    """
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
-        mode = 0o644
+        mode = 0o666 & ~process_umask()
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:

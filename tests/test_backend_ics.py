@@ -319,8 +319,11 @@ def test_a_bad_date_in_the_file_names_the_event(tmp_path, backend, person):
     broken = text.replace("DTSTART;TZID=Europe/Lisbon:20270504T110000", "DTSTART:tomorrow")
     assert broken != text
     path.write_text(broken, encoding="utf-8")
-    with pytest.raises(BackendError, match=r"cadence-acme-check_in-1.*DTSTART"):
-        backend.list_owned(OWNER)
+    # The event is reported as unreadable (naming its uid), not the whole file; it is left alone.
+    [event] = backend.list_owned(OWNER)
+    assert (event.uid, event.status) == ("cadence-acme-check_in-1", "unreadable")
+    [result] = backend.write(OWNER, [Cancel(OWNER, event.uid)])
+    assert "bad DTSTART" in str(result.error)
     assert path.read_text(encoding="utf-8") == broken
 
 

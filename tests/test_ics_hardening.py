@@ -1,0 +1,378 @@
+"""The ics backend given bad input: one broken event, a recurring event that would take hours
+to expand, a umask: each is handled on its own, reported once, and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from cadence.model import Salesperson
+from connectors import ics as ics_module
+from connectors.base import BackendContext, BackendError, Cancel, Create, Update
+from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
+from tests.contract.suite import at, only, spec_for
+
+OWNER = "ana@example.com"
+WINDOW = (datetime(2027, 5, 1, tzinfo=UTC), datetime(2027, 8, 29, tzinfo=UTC))  # 120 days
+
+
+@pytest.fixture
+def backend(tmp_path: Path) -> IcsBackend:
+    context = BackendContext(
+        base_dir=tmp_path,
+        salespeople=[Salesperson(OWNER, name="Ana Silva", timezone="Europe/Lisbon")],
+        now=lambda: datetime(2027, 4, 1, 12, tzinfo=UTC),
+    )
+    return IcsBackend({"folder": "calendars"}, context)
+
+
+def calendar_file(tmp_path: Path) -> Path:
+    return tmp_path / "calendars" / f"{OWNER}.ics"
+
+
+def vevent(uid: str, *lines: str, start: str = "20270504T130000Z", end: str = "") -> str:
+    """A foreign VEVENT as a calendar application writes it (CRLF lines)."""
+    body = [
+        "BEGIN:VEVENT",
+        f"UID:{uid}",
+        "DTSTAMP:20270401T120000Z",
+        *([f"DTSTART:{start}"] if start else []),
+        *([f"DTEND:{end}"] if end else []),
+        *lines,
+        "END:VEVENT",
+    ]
+    return "".join(line + "\r\n" for line in body)
+
+
+def add_to_file(tmp_path: Path, *events: str) -> None:
+    """Put ``events`` (raw text) at the end of the calendar file, as a person's editor would."""
+    path = calendar_file(tmp_path)
+    text = path.read_bytes().decode("utf-8")
+    assert text.endswith("END:VCALENDAR\r\n")
+    path.write_bytes(
+        (text[: -len("END:VCALENDAR\r\n")] + "".join(events)).encode() + b"END:VCALENDAR\r\n"
+    )
+
+
+def edit_cadence_event(tmp_path: Path, uid: str, old: str, new: str) -> str:
+    """Replace ``old`` by ``new`` inside cadence's event ``uid``; returns the new file text."""
+    path = calendar_file(tmp_path)
+    text = path.read_bytes().decode("utf-8")
+    block = event_block(text, uid)
+    begin = text.index(block)
+    cut = begin + len(block)
+    assert old in block
+    text = text[:begin] + block.replace(old, new, 1) + text[cut:]
+    path.write_bytes(text.encode("utf-8"))
+    return text
+
+
+def event_block(text: str, uid: str) -> str:
+    begin = text.rindex("BEGIN:VEVENT", 0, text.index(f"\r\nUID:{uid}\r\n"))
+    return text[begin : text.index("END:VEVENT", begin)]
+
+
+@contextmanager
+def bounded(cpu_seconds: float, megabytes: float) -> Iterator[None]:
+    """Fail unless the block uses less CPU time and a smaller Python heap peak than given."""
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    tracemalloc.start()
+    try:
+        yield
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert cpu < cpu_seconds, f"took {cpu:.2f} s of CPU"
+    assert peak < megabytes * 2**20, f"peaked at {peak / 2**20:.0f} MB"
+
+
+def warnings_naming(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if text in r.getMessage()]
+
+
+# --------------------------------------------------------------------------------------------
+# (a) recurring events that would take hours to expand
+
+
+def test_sub_hourly_series_are_busy_for_their_whole_span_in_bounded_time(tmp_path, backend, caplog):
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    add_to_file(
+        tmp_path,
+        # Every second for an hour, inside the window.
+        vevent("seconds@app", "RRULE:FREQ=SECONDLY;UNTIL=20270510T150000Z",
+               start="20270510T140000Z", end="20270510T140001Z"),
+        # Every minute since January 2026 (13.8 s of CPU and 508 MB before), until 20 May.
+        vevent("minutes@app", "RRULE:FREQ=MINUTELY;UNTIL=20270520T120000Z",
+               start="20260101T090000Z", end="20260101T093000Z"),
+        # Every ten seconds, 30 times: evenly spaced, so its end is known without expanding.
+        vevent("counted@app", "RRULE:FREQ=SECONDLY;INTERVAL=10;COUNT=30",
+               start="20270601T080000Z", end="20270601T080005Z"),
+        # Every second from 1 August on, no end: busy to the end of the window.
+        vevent("forever@app", "RRULE:FREQ=SECONDLY", start="20270801T080000Z",
+               end="20270801T080001Z"),
+        # An ordinary weekly meeting still counts occurrence by occurrence.
+        vevent("weekly@app", "RRULE:FREQ=WEEKLY;COUNT=3", "ATTENDEE:mailto:bob@customer.com",
+               start="20270525T090000Z", end="20270525T100000Z"),
+    )  # fmt: skip
+    utc = lambda *a: datetime(*a, tzinfo=UTC)  # noqa: E731
+
+    with caplog.at_level(logging.WARNING, logger="connectors.ics"), bounded(2.0, 100):
+        busy = backend.busy(OWNER, *WINDOW)
+        past = backend.past_events(OWNER, *WINDOW)
+        again = backend.busy(OWNER, *WINDOW)
+
+    assert [(b.start, b.end) for b in busy] == [
+        (WINDOW[0], utc(2027, 5, 20, 12, 30)),
+        (utc(2027, 5, 10, 14), utc(2027, 5, 10, 15, 0, 1)),
+        (utc(2027, 5, 25, 9), utc(2027, 5, 25, 10)),
+        (utc(2027, 6, 1, 8), utc(2027, 6, 1, 8, 4, 55)),
+        (utc(2027, 6, 1, 9), utc(2027, 6, 1, 10)),
+        (utc(2027, 6, 8, 9), utc(2027, 6, 8, 10)),
+        (utc(2027, 8, 1, 8), WINDOW[1]),
+    ]
+    assert again == busy
+    # The dense series give no contacts; the weekly meeting does.
+    assert [(p.remote_id, p.attendees) for p in past] == [
+        (f"weekly@app/{day:%Y%m%d}T090000Z", ("bob@customer.com",))
+        for day in (date(2027, 5, 25), date(2027, 6, 1), date(2027, 6, 8))
+    ]
+    for uid in ("seconds@app", "minutes@app", "counted@app", "forever@app"):
+        [message] = warnings_naming(caplog, uid)  # once, though the file was read three times
+        assert str(calendar_file(tmp_path)) in message
+        assert "more than once an hour" in message
+    assert warnings_naming(caplog, "weekly@app") == []
+
+
+def test_a_rule_that_names_no_real_day_counts_once_and_costs_little(tmp_path, backend, caplog):
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    add_to_file(
+        tmp_path,
+        # 30 February does not exist: the expander would walk every day up to the year 9999.
+        vevent("feb30@app", "RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+               start="20270505T090000Z", end="20270505T100000Z"),
+        vevent("hourly@app", "RRULE:FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31;UNTIL=20271231T000000Z",
+               start="20270506T090000Z", end="20270506T093000Z"),
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="connectors.ics"), bounded(2.0, 100):
+        busy = backend.busy(OWNER, *WINDOW)
+    assert [(b.start, b.end) for b in busy] == [
+        (at(5, 9), at(5, 10)),
+        (at(6, 9), at(6, 9, 30)),
+    ]
+    [message] = warnings_naming(caplog, "feb30@app")
+    assert "names no day that exists" in message and str(calendar_file(tmp_path)) in message
+
+
+def test_a_series_with_too_many_steps_counts_whole(tmp_path, backend, caplog, monkeypatch):
+    monkeypatch.setattr(ics_module, "MAX_EXPANSION_PER_EVENT", 100)
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    add_to_file(
+        tmp_path,
+        # 200 days before the window: more steps than the (lowered) cap.
+        vevent("daily@app", "RRULE:FREQ=DAILY;UNTIL=20270515T000000Z",
+               start="20261001T090000Z", end="20261001T100000Z"),
+        vevent("short@app", "RRULE:FREQ=DAILY;COUNT=2", start="20270503T090000Z",
+               end="20270503T100000Z"),
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="connectors.ics"):
+        busy = backend.busy(OWNER, *WINDOW)
+    assert [(b.start, b.end) for b in busy] == [
+        (WINDOW[0], datetime(2027, 5, 15, 1, tzinfo=UTC)),  # UNTIL plus the hour it lasts
+        (at(3, 9), at(3, 10)),
+        (at(4, 9), at(4, 10)),
+    ]
+    [message] = warnings_naming(caplog, "daily@app")
+    assert "too many occurrences" in message
+
+
+def test_the_file_cap_on_occurrences_stops_expanding(tmp_path, backend, caplog, monkeypatch):
+    monkeypatch.setattr(ics_module, "MAX_OCCURRENCES_PER_FILE", 5)
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    add_to_file(
+        tmp_path,
+        vevent("many@app", "RRULE:FREQ=DAILY;COUNT=50", start="20270503T090000Z",
+               end="20270503T100000Z"),
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="connectors.ics"):
+        busy = backend.busy(OWNER, *WINDOW)
+    # Five occurrences, then the series counts whole: never less busy than it is.
+    assert [(b.start, b.end) for b in busy] == [
+        (at(3, 9), at(3, 10)),
+        (at(3, 9), datetime(2027, 6, 21, 10, tzinfo=UTC)),
+        (at(4, 9), at(4, 10)),
+        (at(5, 9), at(5, 10)),
+        (at(6, 9), at(6, 10)),
+        (at(7, 9), at(7, 10)),
+    ]
+    [message] = warnings_naming(caplog, "many@app")
+    assert "more than 5 occurrences" in message
+
+
+# --------------------------------------------------------------------------------------------
+# (b) one broken event
+
+
+def test_a_duplicated_sequence_makes_that_event_unreadable_and_nothing_else(
+    tmp_path, backend, caplog
+):
+    broken_spec = spec_for(OWNER)
+    other = spec_for(OWNER, uid="cadence-other", start=at(5, 9), end=at(5, 10))
+    backend.write(OWNER, [Create(broken_spec), Create(other)])
+    text = edit_cadence_event(tmp_path, broken_spec.uid, "SEQUENCE:0\r\n",
+                              "SEQUENCE:0\r\nSEQUENCE:3\r\n")  # fmt: skip
+    with caplog.at_level(logging.ERROR, logger="connectors.ics"):
+        events = backend.list_owned(OWNER)
+        assert backend.list_owned(OWNER) == events
+    broken, fine = events
+    assert (broken.uid, broken.status, broken.start, broken.end) == (
+        broken_spec.uid, UNREADABLE, broken_spec.start, broken_spec.end,
+    )  # fmt: skip
+    assert broken.tags["customer"] == "acme" and broken.title == broken_spec.title
+    assert (fine.uid, fine.status) == (other.uid, "confirmed")
+    [message] = warnings_naming(caplog, broken_spec.uid)  # once for this version of the file
+    assert "SEQUENCE appears 2 times" in message and str(calendar_file(tmp_path)) in message
+
+    moved = spec_for(OWNER, start=at(6, 9), end=at(6, 10))
+    third = spec_for(OWNER, uid="cadence-third", start=at(7, 9), end=at(7, 10))
+    results = backend.write(
+        OWNER, [Update(moved), Cancel(OWNER, broken_spec.uid), Create(broken_spec), Create(third)]
+    )
+    for result in results[:3]:
+        assert isinstance(result.error, BackendError)
+        assert "unreadable" in str(result.error) and "fix it in the file" in str(result.error)
+    assert results[3].ok
+    after = calendar_file(tmp_path).read_bytes().decode("utf-8")
+    assert event_block(after, broken_spec.uid) == event_block(text, broken_spec.uid)
+    assert after.count(f"\r\nUID:{broken_spec.uid}\r\n") == 1
+    assert [e.uid for e in backend.list_owned(OWNER)] == [
+        broken_spec.uid, other.uid, third.uid,
+    ]  # fmt: skip
+    # The file changed: its new version is reported again, once.
+    assert len(warnings_naming(caplog, broken_spec.uid)) == 2
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason", "times"),
+    [
+        ("DTSTART;TZID=Europe/Lisbon:20270504T110000",
+         "DTSTART;TZID=Europe/Lisbon:20270504T110000\r\nDTSTART:20270509T110000Z",
+         "DTSTART appears 2 times", (at(4, 10), at(4, 10, 30))),
+        ("DTSTART;TZID=Europe/Lisbon:20270504T110000", "DTSTART:tomorrow",
+         "bad DTSTART", (UNKNOWN_TIME, UNKNOWN_TIME)),
+        ("X-CADENCE-KIND:check_in", "X-CADENCE-KIND:check_in\r\nX-CADENCE-KIND:winback",
+         "X-CADENCE-KIND appears 2 times", (at(4, 10), at(4, 10, 30))),
+    ],
+)  # fmt: skip
+def test_other_broken_cadence_events_are_unreadable(tmp_path, backend, old, new, reason, times):
+    spec = spec_for(OWNER)
+    backend.write(OWNER, [Create(spec)])
+    text = edit_cadence_event(tmp_path, spec.uid, old, new)
+    [event] = backend.list_owned(OWNER)
+    assert (event.uid, event.status, event.start, event.end) == (spec.uid, UNREADABLE, *times)
+    [result] = backend.write(OWNER, [Cancel(OWNER, spec.uid)])
+    assert reason in str(result.error)
+    assert calendar_file(tmp_path).read_bytes().decode("utf-8") == text
+
+
+def test_two_cadence_events_with_one_uid_are_unreadable_and_never_duplicated(tmp_path, backend):
+    spec = spec_for(OWNER)
+    backend.write(OWNER, [Create(spec)])
+    text = calendar_file(tmp_path).read_bytes().decode("utf-8")
+    add_to_file(tmp_path, event_block(text, spec.uid) + "END:VEVENT\r\n")
+    [event] = backend.list_owned(OWNER)
+    assert event.status == UNREADABLE
+    [result] = backend.write(OWNER, [Create(spec)])
+    assert "two events have this UID" in str(result.error)
+    assert (
+        calendar_file(tmp_path).read_bytes().decode("utf-8").count(f"\r\nUID:{spec.uid}\r\n") == 2
+    )
+
+
+def test_a_broken_foreign_event_is_left_out_and_the_rest_counts(tmp_path, backend, caplog):
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    add_to_file(
+        tmp_path,
+        vevent("bad-time@app", start="tomorrow", end="20270504T140000Z"),
+        vevent("no-start@app", start=""),
+        vevent("dentist@app", start="20270504T150000Z", end="20270504T160000Z"),
+        # A broken line that is not about time: the event still counts as busy.
+        vevent("odd@app", "CATEGORIES;X=\"unclosed:work", start="20270506T150000Z",
+               end="20270506T160000Z"),
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="connectors.ics"):
+        busy = backend.busy(OWNER, *WINDOW)
+        backend.past_events(OWNER, *WINDOW)
+    assert [(b.start, b.end) for b in busy] == [(at(4, 15), at(4, 16)), (at(6, 15), at(6, 16))]
+    for uid in ("bad-time@app", "no-start@app"):
+        [message] = warnings_naming(caplog, uid)
+        assert "left out of busy time" in message
+    [message] = warnings_naming(caplog, "odd@app")
+    assert "still counts as busy" in message
+    assert [e.uid for e in backend.list_owned(OWNER)] == [spec_for(OWNER).uid]
+
+
+def test_a_file_whose_broken_part_would_not_survive_is_never_rewritten(tmp_path, backend):
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    # icalendar reads this RRULE as empty and would write "RRULE:" back: the rule would be lost.
+    add_to_file(tmp_path, vevent("garbage@app", "RRULE:garbage", end="20270504T140000Z"))
+    before = calendar_file(tmp_path).read_bytes()
+    assert backend.busy(OWNER, *WINDOW) == []  # left out: its recurrence cannot be read
+    with pytest.raises(BackendError, match=r"garbage@app.*writes nothing"):
+        backend.write(OWNER, [Create(spec_for(OWNER, uid="cadence-new"))])
+    assert calendar_file(tmp_path).read_bytes() == before
+
+
+def test_a_file_whose_broken_part_survives_is_still_written(tmp_path, backend):
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    add_to_file(tmp_path, vevent("twice@app", "SUMMARY:one", "SUMMARY:two", end="20270504T140000Z"))
+    new = spec_for(OWNER, uid="cadence-new", start=at(5, 9), end=at(5, 10))
+    assert only(backend.write(OWNER, [Create(new)])).uid == new.uid
+    text = calendar_file(tmp_path).read_bytes().decode("utf-8")
+    assert "SUMMARY:one\r\n" in event_block(text, "twice@app")
+    assert "SUMMARY:two\r\n" in event_block(text, "twice@app")
+
+
+# --------------------------------------------------------------------------------------------
+# (c) the mode of a new file follows the umask
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+@pytest.mark.parametrize(("mask", "mode"), [(0o027, 0o640), (0o077, 0o600), (0o022, 0o644)])
+def test_a_new_file_gets_the_mode_the_umask_allows(tmp_path, backend, mask, mode):
+    with umask(mask):
+        assert process_umask() == mask
+        backend.write(OWNER, [Create(spec_for(OWNER))])
+    assert calendar_file(tmp_path).stat().st_mode & 0o777 == mode
+
+
+def test_an_existing_file_keeps_its_mode(tmp_path, backend):
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    calendar_file(tmp_path).chmod(0o604)
+    with umask(0o077):
+        backend.write(OWNER, [Create(spec_for(OWNER, uid="cadence-new"))])
+    assert calendar_file(tmp_path).stat().st_mode & 0o777 == 0o604
+
+
+def test_the_umask_is_read_without_proc_too(tmp_path):
+    with umask(0o027):
+        assert process_umask(tmp_path / "no-such-status") == 0o027
+        assert process_umask() == 0o027  # and the fallback put it back
