@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 
 from cadence.errors import Problem, UserError
-from connectors.base import AuthError, BackendError, TransientError
+from connectors.base import AuthError, BackendError, TransientError, secret_file_problem
 
 METHODS = ("REQUEST", "CANCEL")
 PRODID = "-//cadence//cadence invitations//EN"
@@ -61,7 +61,9 @@ def validate_smtp_config(section: Mapping[str, Any]) -> list[tuple[str, str]]:
         "ssl": (bool,),
         "username": (str,),
         "password_env": (str,),
-        "password_file": (str,),
+        # cadence.config hands over a Path (resolved against cadence.toml's folder); a mapping
+        # written by hand (tests, other callers) has a str.
+        "password_file": (str, PurePath),
         "sender": (str,),
         "timeout": (int, float),
     }
@@ -70,7 +72,7 @@ def validate_smtp_config(section: Mapping[str, Any]) -> list[tuple[str, str]]:
         if value is None:
             continue
         if (isinstance(value, bool) and bool not in kinds_ok) or not isinstance(value, kinds_ok):
-            wanted = " or ".join(k.__name__ for k in kinds_ok)
+            wanted = " or ".join("path" if k is PurePath else k.__name__ for k in kinds_ok)
             problems.append((key, f"expected {wanted}, got {value!r}"))
     port = section.get("port")
     if isinstance(port, int) and not isinstance(port, bool) and not 0 < port < 65536:
@@ -85,6 +87,35 @@ def validate_smtp_config(section: Mapping[str, Any]) -> list[tuple[str, str]]:
     ):
         problems.append(("username", "a login needs password_env or password_file"))
     return problems
+
+
+def _secret_path(value: str | PurePath | None, base_dir: Path) -> Path | None:
+    """``password_file`` as a path: ``~`` expanded, a relative one taken from ``base_dir``."""
+    if value is None or value == "":
+        return None
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def check_smtp_local(
+    section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """Problems with the local files ``[smtp]`` names, as ``(key, message)`` pairs, for
+    ``cadence check``: a ``password_file`` that is missing, unreadable, not a regular file or
+    readable by group or others (:func:`connectors.base.secret_file_problem`).
+
+    ``env`` is accepted for symmetry with ``check_local``; ``password_env`` is not checked, as
+    the variable is often set only in the daemon's environment (systemd ``EnvironmentFile``).
+    Only the file's path and mode are named, never its contents.
+    """
+    value = section.get("password_file")
+    if not isinstance(value, str | PurePath):
+        return []  # absent, or the wrong type: validate_smtp_config reports that
+    path = _secret_path(value, base_dir)
+    if path is None:
+        return []
+    problem = secret_file_problem(path)
+    return [("password_file", problem)] if problem else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +142,6 @@ class SmtpSettings:
                 [Problem(table="smtp", key=key, message=msg) for key, msg in problems],
             )
         use_ssl = bool(section.get("ssl", False))
-        password_file = section.get("password_file")
         return cls(
             sender=section["sender"],
             host=section.get("host", "localhost"),
@@ -120,7 +150,7 @@ class SmtpSettings:
             ssl=use_ssl,
             username=section.get("username", ""),
             password_env=section.get("password_env", ""),
-            password_file=base_dir / password_file if password_file else None,
+            password_file=_secret_path(section.get("password_file"), base_dir),
             timeout=float(section.get("timeout", 30.0)),
         )
 
@@ -136,11 +166,17 @@ class SmtpSettings:
                 )
             return value
         if self.password_file is not None:
+            # A secret others can read is refused here too, not only by `cadence check`: the
+            # file may have been copied or re-created with loose permissions since.
+            problem = secret_file_problem(self.password_file)
+            if problem is not None:
+                raise AuthError(f"SMTP password file: {problem}")
             try:
                 return self.password_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
                 raise AuthError(
-                    f"SMTP password file {self.password_file} cannot be read: {exc.strerror}"
+                    f"SMTP password file {self.password_file} cannot be read: {reason}"
                 ) from None
         raise AuthError("SMTP login configured without password_env or password_file")
 

@@ -17,6 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from cadence.config import load_config
 from cadence.errors import UserError
 from cadence.model import Salesperson
 from connectors.base import (
@@ -32,6 +33,7 @@ from connectors.email import (
     SmtpSender,
     SmtpSettings,
     build_invite,
+    check_smtp_local,
     invite_calendar,
     validate_smtp_config,
 )
@@ -256,8 +258,15 @@ def test_login_with_the_password_from_the_environment(smtp_with_login):
     assert [m.recipients for m in smtp_with_login.mailbox.delivered] == [[OWNER]]
 
 
+def secret_file(path: Path, mode: int = 0o600) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SECRET + "\n", encoding="utf-8")
+    path.chmod(mode)
+    return path
+
+
 def test_login_with_the_password_from_a_file(tmp_path, smtp_with_login):
-    (tmp_path / "smtp-password").write_text(SECRET + "\n", encoding="utf-8")
+    secret_file(tmp_path / "smtp-password")
     settings = SmtpSettings.from_mapping(
         {"host": "127.0.0.1", "port": smtp_with_login.port, "sender": SENDER,
          "username": "cadence", "password_file": "smtp-password"},
@@ -322,3 +331,74 @@ def test_a_uid_booked_again_after_a_cancel_outranks_the_cancel(tmp_path, smtp):
     ]
     assert sequences == [("REQUEST", 0), ("CANCEL", 1), ("REQUEST", 2)]
     assert again.sequence == 2
+
+
+# -- [smtp] password_file, from cadence.toml to a login ------------------------------------
+
+
+def test_password_file_named_in_cadence_toml_logs_in(
+    tmp_path, smtp_with_login, caplog, monkeypatch
+):
+    """cadence.config resolves password_file to a Path against cadence.toml's folder; the
+    sender must take it as it comes (it expected a str, so every send failed).
+    """
+    etc = tmp_path / "etc"
+    secret_file(etc / "secrets" / "smtp-password")
+    etc.joinpath("cadence.toml").write_text(
+        "[smtp]\n"
+        'host = "127.0.0.1"\n'
+        f"port = {smtp_with_login.port}\n"
+        'username = "cadence"\n'
+        'password_file = "secrets/smtp-password"\n'
+        f'sender = "{SENDER}"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)  # not the folder of cadence.toml: the path must not rely on it
+    config = load_config(etc / "cadence.toml")
+    assert check_smtp_local(config.smtp, config.base_dir, {}) == []
+
+    settings = SmtpSettings.from_mapping(config.smtp, config.base_dir)
+    with caplog.at_level(logging.DEBUG):
+        SmtpSender(settings, {}).send(sample_message(), [OWNER])
+
+    assert settings.password_file == etc / "secrets" / "smtp-password"
+    assert [m.recipients for m in smtp_with_login.mailbox.delivered] == [[OWNER]]
+    assert SECRET not in caplog.text
+
+
+def test_a_password_file_others_can_read_is_refused_at_send_time(tmp_path, smtp_with_login):
+    path = secret_file(tmp_path / "smtp-password", mode=0o640)
+    settings = SmtpSettings.from_mapping(
+        {"host": "127.0.0.1", "port": smtp_with_login.port, "sender": SENDER,
+         "username": "cadence", "password_file": path},
+        tmp_path,
+    )  # fmt: skip
+    with pytest.raises(AuthError, match="can be read by other users") as caught:
+        SmtpSender(settings, {}).send(sample_message(), [OWNER])
+    assert str(path) in str(caught.value) and SECRET not in str(caught.value)
+    assert smtp_with_login.mailbox.delivered == []
+
+
+@pytest.mark.parametrize("as_path", [False, True])
+def test_check_smtp_local_names_a_missing_or_open_password_file(tmp_path, as_path):
+    def section(value: str) -> dict[str, object]:
+        return {"sender": SENDER, "username": "u",
+                "password_file": tmp_path / value if as_path else value}  # fmt: skip
+
+    secret_file(tmp_path / "good")
+    secret_file(tmp_path / "open", mode=0o644)
+    assert check_smtp_local(section("good"), tmp_path, {}) == []
+    [(key, message)] = check_smtp_local(section("open"), tmp_path, {})
+    assert key == "password_file" and "can be read by other users" in message
+    assert "chmod 600" in message and SECRET not in message
+    [(key, message)] = check_smtp_local(section("missing"), tmp_path, {})
+    assert key == "password_file" and f"cannot read {tmp_path / 'missing'}" in message
+    assert check_smtp_local({"sender": SENDER, "password_env": "X"}, tmp_path, {}) == []
+
+
+def test_password_file_may_be_a_path_or_a_str_but_not_a_number():
+    assert validate_smtp_config({"sender": SENDER, "password_file": Path("/x")}) == []
+    assert validate_smtp_config({"sender": SENDER, "password_file": "x"}) == []
+    assert validate_smtp_config({"sender": SENDER, "password_file": 3}) == [
+        ("password_file", "expected str or path, got 3")
+    ]
