@@ -7,6 +7,7 @@ warnings; a customer time zone that does not exist cannot be planned, so that is
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import zoneinfo
 from collections import Counter
@@ -16,10 +17,12 @@ from typing import Any
 
 import connectors
 from cadence.config import Config
+from cadence.dates import DateReader
 from cadence.daycal import is_known_country
-from cadence.errors import Problem
+from cadence.errors import Problem, ValueParseError
 from cadence.model import Customer
 from cadence.policy import PolicySet
+from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.tomlfile import LocatedToml, TablePath, TomlFileError
 from connectors.base import writable_problem
 
@@ -37,6 +40,7 @@ def check_customers(
     Problems are named after the customer file when cadence.toml names one.
     """
     file = str(config.customers) if config.customers else ""
+    reader = config.date_reader()
     problems: list[Problem] = []
 
     segments = Counter(c.segment for c in customers if c.segment)
@@ -56,8 +60,8 @@ def check_customers(
     owners = Counter(c.owner.lower() for c in customers)
     for owner, count in sorted(owners.items()):
         if owner not in listed:
-            close = difflib.get_close_matches(owner, listed, n=1, cutoff=0.85)
-            hint = f"did you mean {close[0]}? " if close else ""
+            close = _near_miss(owner, listed)
+            hint = f"did you mean {close}? " if close else ""
             problems.append(
                 Problem(
                     file=file,
@@ -83,6 +87,19 @@ def check_customers(
             )
 
     for customer in customers:
+        seasons = _seasons_of(customer, policies, reader)
+        problem = free_day_problem(seasons) if seasons else None
+        if problem:
+            problems.append(
+                Problem(
+                    file=file,
+                    key=customer.id,
+                    message=f"busy_seasons: {problem} (with the seasons of industry "
+                    f"{customer.industry!r})"
+                    if customer.industry and policies.industry_seasons(customer.industry)
+                    else f"busy_seasons: {problem}",
+                )
+            )
         if customer.timezone and not _zone_exists(customer.timezone):
             problems.append(
                 Problem(
@@ -93,6 +110,32 @@ def check_customers(
                 )
             )
     return problems
+
+
+def _near_miss(address: str, listed: Sequence[str]) -> str | None:
+    """The listed address ``address`` is most likely a typo of: the same name at a domain one
+    slip away (``ben@exmaple.com``), or a name one slip away at the same domain."""
+    name, _, domain = address.partition("@")
+    best: tuple[float, str] | None = None
+    for candidate in listed:
+        other_name, _, other_domain = candidate.partition("@")
+        if name == other_name:
+            score = difflib.SequenceMatcher(None, domain, other_domain).ratio()
+        elif domain == other_domain:
+            score = difflib.SequenceMatcher(None, name, other_name).ratio()
+        else:
+            continue
+        if score >= 0.8 and (best is None or score > best[0]):
+            best = (score, candidate)
+    return best[1] if best else None
+
+
+def _seasons_of(customer: Customer, policies: PolicySet, reader: DateReader) -> list[Season]:
+    seasons = list(policies.industry_seasons(customer.industry))
+    for text in customer.busy_seasons:
+        with contextlib.suppress(ValueParseError):  # the file reader rejected that row
+            seasons.append(parse_season(text, reader))
+    return seasons
 
 
 def _customers(count: int) -> str:

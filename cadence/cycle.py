@@ -907,8 +907,11 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
         else:
             problems.extend(r.as_problem(str(config.customers)) for r in imported.rejected)
             if policies is not None:
-                problems.extend(check_customers(imported.customers, policies, config))
-                problems.extend(_check_plannable(imported.customers, policies, config, today))
+                found = check_customers(imported.customers, policies, config)
+                problems.extend(found)
+                said = {p.key for p in found if p.is_error}  # a customer's problem, once
+                rest = [c for c in imported.customers if c.id not in said]
+                problems.extend(_check_plannable(rest, policies, config, today))
     problems.extend(check_local_files(config, os.environ))
     return problems
 

@@ -54,7 +54,7 @@ from cadence.planner.tracks import (
     winback_track,
 )
 from cadence.policy import PolicySet, SegmentPolicy
-from cadence.seasons import Season, SeasonSet, parse_season
+from cadence.seasons import Season, SeasonSet, free_day_problem, parse_season
 
 LIVE_STATES = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
 REFUSED_STATES = frozenset({BookingState.DELETED, BookingState.DECLINED})
@@ -347,6 +347,9 @@ class _Engine:
         key = (zone_name, country, weekend, seasons, policy.customer_hours)
         days = self.shared_days.get(key)
         if days is None:
+            problem = free_day_problem(seasons)
+            if problem:
+                raise ValueParseError(problem)
             season_set = self.season_sets.get(seasons)
             if season_set is None:
                 season_set = self.season_sets[seasons] = SeasonSet(seasons)
