@@ -14,6 +14,7 @@ appears in a message, an exception or a log line.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from collections.abc import Mapping, Sequence
@@ -32,6 +33,35 @@ from connectors.base import AuthError, BackendError, TransientError, secret_file
 
 METHODS = ("REQUEST", "CANCEL")
 PRODID = "-//cadence//cadence invitations//EN"
+
+# What str.splitlines() breaks on (and so mail header folding and iCalendar line handling),
+# plus TAB: each run becomes one space.
+_BREAKS = re.compile(r"[\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029]+")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # what is left of C0, DEL and C1: dropped
+_SURROGATES = re.compile(r"[\ud800-\udfff]")  # cannot be encoded at all
+
+
+def one_line(text: object) -> str:
+    """``text`` made safe for a mail header (Subject, a display name), an iCalendar parameter
+    (``CN``) or a one-line property (``SUMMARY``, ``X-WR-CALNAME``): line breaks and tabs
+    (CR, LF, VT, FF, NEL, U+2028/2029...) become one space, every other control character
+    (C0, DEL, C1: NUL, ESC...) is dropped, lone surrogates become U+FFFD.
+
+    A customer's name with a line break in it made building the Subject raise, and the
+    invitation then failed on every later cycle.
+    """
+    text = _BREAKS.sub(" ", str(text))
+    return _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text)).strip()
+
+
+def clean_text(text: object) -> str:
+    """As :func:`one_line` for a multi-line text (a description): line breaks are kept, as
+    ``\n``, tabs too; every other control character is dropped.
+    """
+    lines = re.split(r"\r\n|[\n\v\f\r\x1c-\x1e\x85\u2028\u2029]", str(text))
+    kept = ["\t".join(one_line(part) for part in line.split("\t")) for line in lines]
+    return "\n".join(kept).strip("\n")
+
 
 #: The keys of ``[smtp]``, with a line of help each.
 SMTP_CONFIG_KEYS: Mapping[str, str] = {
@@ -269,6 +299,7 @@ def invite_calendar(event: icalendar.Event, method: str) -> icalendar.Calendar:
     cal.add("version", "2.0")
     cal.add("method", method)
     copy = icalendar.Event.from_ical(event.to_ical())
+    _clean_event(copy)
     if method == "CANCEL":
         copy.pop("STATUS", None)
         copy.add("status", "CANCELLED")
@@ -285,6 +316,23 @@ def invite_calendar(event: icalendar.Event, method: str) -> icalendar.Calendar:
     return cal
 
 
+def _clean_event(event: icalendar.Event) -> None:
+    """Drop control characters from what a mail client shows of ``event`` (someone may have
+    edited the file): its summary, description and the names of its people.
+    """
+    for name, clean in (("SUMMARY", one_line), ("DESCRIPTION", clean_text)):
+        value = event.get(name)
+        if isinstance(value, str) and clean(value) != value:
+            event.pop(name)
+            event.add(name.lower(), clean(value))
+    for name in ("ORGANIZER", "ATTENDEE"):
+        values = event.get(name)
+        for address in values if isinstance(values, list) else [values]:
+            params = getattr(address, "params", None)
+            if params is not None and "CN" in params:
+                params["CN"] = icalendar.vText(one_line(params["CN"]))
+
+
 def build_invite(
     calendar: icalendar.Calendar,
     *,
@@ -295,20 +343,21 @@ def build_invite(
     """The RFC 6047 message for ``calendar`` (made by :func:`invite_calendar`)."""
     method = str(calendar["METHOD"])
     [event] = calendar.events
-    summary = str(event.get("SUMMARY", "Meeting"))
-    when = _when(event)
+    summary = one_line(event.get("SUMMARY", "Meeting"))
+    when = one_line(_when(event))
     if method == "CANCEL":
         subject = f"Cancelled: {summary}"
         body = f"This meeting has been cancelled:\n\n{summary}\n{when}\n"
     else:
         subject = f"Invitation: {summary} ({when})"
-        body = f"{summary}\n{when}\n\n{event.get('DESCRIPTION', '')}".rstrip() + "\n"
+        description = clean_text(event.get("DESCRIPTION", ""))
+        body = f"{summary}\n{when}\n\n{description}".rstrip() + "\n"
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
+    message["From"] = one_line(sender)
+    message["To"] = ", ".join(one_line(r) for r in recipients)
     message["Subject"] = subject
     message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=one_line(sender).rpartition("@")[2] or None)
     message.set_content(body)
     message.add_alternative(
         calendar.to_ical().decode("utf-8"),

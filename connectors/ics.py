@@ -100,7 +100,14 @@ from connectors.base import (
     WriteOp,
     WriteResult,
 )
-from connectors.email import SmtpSender, SmtpSettings, build_invite, invite_calendar
+from connectors.email import (
+    SmtpSender,
+    SmtpSettings,
+    build_invite,
+    clean_text,
+    invite_calendar,
+    one_line,
+)
 from connectors.memory import day_bounds, owner_zone, require_window, validate_spec, zone_of
 
 log = logging.getLogger(__name__)
@@ -491,7 +498,7 @@ class IcsBackend(CalendarBackend):
         cal.add("prodid", PRODID)
         cal.add("version", "2.0")
         cal.add("calscale", "GREGORIAN")
-        cal.add("x-wr-calname", f"cadence: {self._owner_name(owner) or owner}")
+        cal.add("x-wr-calname", one_line(f"cadence: {self._owner_name(owner) or owner}"))
         return cal
 
     @contextlib.contextmanager
@@ -1389,9 +1396,12 @@ def _build_event(
     ev.add("created", created)
     ev.add("last-modified", modified)
     ev.add("sequence", sequence)
-    ev.add("summary", spec.title)
+    # Names come from customer files and cadence.toml: no control character reaches the file
+    # (nor the invitation built from it).
+    title = one_line(spec.title)
+    ev.add("summary", title)
     if spec.description:
-        ev.add("description", spec.description)
+        ev.add("description", clean_text(spec.description))
     if spec.all_day:
         ev.add("dtstart", spec.start)
         ev.add("dtend", spec.end)
@@ -1413,14 +1423,16 @@ def _build_event(
     for minutes in sorted(set(spec.reminder_minutes)):
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", spec.title)
+        alarm.add("description", title)
         alarm.add("trigger", timedelta(minutes=-minutes))
         ev.add_component(alarm)
     return ev
 
 
 def _cal_address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
-    address = icalendar.vCalAddress(f"mailto:{email}")
+    # An address has no spaces either: whatever one_line would turn into a space goes.
+    address = icalendar.vCalAddress(f"mailto:{''.join(one_line(email).split())}")
+    name = one_line(name)
     if name:
         address.params["CN"] = icalendar.vText(name)
     for key, value in params.items():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import email
 import email.policy
 import logging
+import re
 import socket
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,6 +18,8 @@ import icalendar
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cadence.config import load_config
 from cadence.errors import UserError
@@ -402,3 +406,80 @@ def test_password_file_may_be_a_path_or_a_str_but_not_a_number():
     assert validate_smtp_config({"sender": SENDER, "password_file": 3}) == [
         ("password_file", "expected str or path, got 3")
     ]
+
+
+# -- control characters in names -----------------------------------------------------------
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+NASTY_NAMES = [
+    "ACME\r\nBcc: evil@example.org",
+    "ACME\nLtd",
+    "\x00\x1b[2J\x07",
+    "A\u2028B\u2029C\x85D",
+    "Tab\tand\x0bvertical\x0cfeed\x1c\x1d\x1e",
+    "Ünïcødé 名字 \u200b",
+    "",
+]
+
+
+def invite_for(name: str) -> tuple[bytes, icalendar.Calendar]:
+    """Book a check-in for customer ``name`` (also the salesperson's name) in a fresh ics
+    folder and build its invitation: (the message as sent, the calendar file parsed).
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        context = BackendContext(
+            base_dir=Path(folder),
+            salespeople=[Salesperson(OWNER, name=name, timezone="Europe/Lisbon")],
+            now=lambda: datetime(2027, 4, 1, 12, tzinfo=UTC),
+        )
+        backend = IcsBackend({}, context)
+        spec = spec_for(OWNER, title=f"Check-in: {name}", description=f"Customer {name}\nok")
+        assert only(backend.write(OWNER, [Create(spec)])).uid == spec.uid
+        [event] = backend.list_owned(OWNER)
+        assert event.status == "confirmed"
+        cal = icalendar.Calendar.from_ical(backend.path_for(OWNER).read_bytes())
+    [vevent] = cal.events
+    message = build_invite(invite_calendar(vevent, "REQUEST"), sender=SENDER, recipients=[OWNER])
+    return message.as_bytes(), cal
+
+
+def assert_clean(raw: bytes, cal: icalendar.Calendar) -> None:
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert len(parsed.get_all("Subject")) == 1
+    head = raw.split(b"\n\n", 1)[0]
+    assert len([line for line in head.split(b"\n") if line.startswith(b"Subject:")]) == 1
+    # A long Subject may be folded right after "Subject:"; the parser keeps that fold's space.
+    subject = str(parsed["Subject"]).lstrip(" ")
+    assert subject.startswith("Invitation: Check-in:")
+    assert not CONTROL.search(subject)
+    for header in ("From", "To"):
+        assert not CONTROL.search(str(parsed[header]))
+    [event] = cal.events
+    assert not CONTROL.search(str(cal["X-WR-CALNAME"]))
+    assert not CONTROL.search(str(event["SUMMARY"]))
+    assert not CONTROL.search(str(event["ORGANIZER"].params.get("CN", "")))
+    # A description keeps its line breaks and tabs (TEXT escapes them); nothing else.
+    assert not CONTROL.search(re.sub("[\t\n]", " ", str(event["DESCRIPTION"])))
+    [part] = [p for p in parsed.walk() if p.get_content_type() == "text/calendar"]
+    [sent] = icalendar.Calendar.from_ical(part.get_content()).events
+    assert str(sent["SUMMARY"]) == str(event["SUMMARY"])
+
+
+@pytest.mark.parametrize("name", NASTY_NAMES)
+def test_a_name_with_control_characters_gives_a_clean_invitation(name):
+    assert_clean(*invite_for(name))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.text(max_size=40) | st.sampled_from(NASTY_NAMES))
+def test_any_name_gives_exactly_one_clean_subject(name):
+    assert_clean(*invite_for(name))
+
+
+def test_a_customer_name_with_a_line_break_is_delivered(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    spec = spec_for(OWNER, title="Check-in: ACME\r\nLtd")
+    only(backend.write(OWNER, [Create(spec)]))
+    [mail] = smtp.mailbox.delivered
+    assert mail.message["Subject"].startswith("Invitation: Check-in: ACME Ltd (")
+    assert backend.pending_invites(OWNER) == 0
