@@ -119,6 +119,8 @@ PRODID = "-//cadence//cadence calendar files//EN"
 _TAG_KEY = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _RESERVED_TAGS = {"uid", "generated"}
 _WRITE_ATTEMPTS = 3
+INVITE_RETRY_FIRST = timedelta(minutes=1)  # an invitation set aside waits this, doubling...
+INVITE_RETRY_MAX = timedelta(days=1)  # ...up to this
 _ESCAPED = re.compile(r"\\([\\;,nN])")
 _UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU"}
 
@@ -313,35 +315,90 @@ class IcsBackend(CalendarBackend):
     # -- invitations -------------------------------------------------------------------------
 
     def pending_invites(self, owner: str) -> int:
-        """How many invitations for ``owner`` wait in the outbox."""
+        """How many invitations for ``owner`` wait in the outbox (held ones included)."""
         return len(self._outbox(owner))
+
+    def held_invites(self, owner: str) -> list[dict[str, Any]]:
+        """``owner``'s invitations set aside after a failure of their own, for the report:
+        ``uid``, ``method``, ``attempts``, ``last_error`` and ``next_attempt`` (aware UTC
+        datetime), in outbox order.
+        """
+        return [
+            {
+                "uid": entry.get("uid"),
+                "method": entry.get("method"),
+                "attempts": int(entry["attempts"]),
+                "last_error": entry.get("last_error", ""),
+                "next_attempt": _next_attempt(entry),
+            }
+            for entry in self._outbox(owner)
+            if entry.get("attempts")
+        ]
 
     def flush_invites(self, owner: str) -> int:
         """Send ``owner``'s pending invitations, oldest first; returns how many still wait.
 
-        A transient failure or a refused login stops the flush (the rest wait for the next
-        try); a message the server rejects for good is dropped and logged.
+        A transient failure or a refused login stops the flush (the server is down or the
+        password is wrong: the rest wait for the next try). Any other failure of one entry (a
+        message the server rejects, one that cannot even be built) sets that entry aside: it
+        stays in the outbox with ``attempts``, ``last_error`` and ``next_attempt`` (backoff
+        from one minute, doubling, to a day), is logged once as an error, and is skipped until
+        then; the entries after it are still sent, in order. A newer invitation for the same
+        uid replaces it (see :meth:`_enqueue`).
         """
         if self.sender is None:
             return 0
         entries = self._outbox(owner)
+        now = self._now()
+        kept: list[dict[str, Any]] = []
         for index, entry in enumerate(entries):
+            if _next_attempt(entry) > now:
+                kept.append(entry)
+                continue
             try:
                 self._send(entry)
             except (TransientError, AuthError) as exc:
                 log.warning("invite %s %s for %s not sent yet: %s",
-                            entry["method"], entry["uid"], owner, exc)  # fmt: skip
-                self._set_outbox(owner, entries[index:])
-                return len(entries) - index
-            except BackendError as exc:
-                log.error("invite %s %s for %s dropped: %s",
-                          entry["method"], entry["uid"], owner, exc)  # fmt: skip
+                            entry.get("method"), entry.get("uid"), owner, exc)  # fmt: skip
+                kept.extend(entries[index:])
+                self._set_outbox(owner, kept)
+                return len(kept)
+            except Exception as exc:  # this entry's own trouble: it must not block the others
+                kept.append(self._hold(owner, entry, exc, now))
             else:
-                sent_to = ", ".join(entry["recipients"])
+                if entry.get("attempts"):
+                    log.info("invite %s %s for %s sent after %s failed attempts",
+                             entry.get("method"), entry.get("uid"), owner,
+                             entry["attempts"])  # fmt: skip
+                sent_to = ", ".join(entry.get("recipients", []))
                 log.info("invite %s %s (sequence %s) sent to %s",
-                         entry["method"], entry["uid"], entry["sequence"], sent_to)  # fmt: skip
-        self._set_outbox(owner, [])
-        return 0
+                         entry.get("method"), entry.get("uid"), entry.get("sequence"),
+                         sent_to)  # fmt: skip
+        self._set_outbox(owner, kept)
+        return len(kept)
+
+    def _hold(
+        self, owner: str, entry: dict[str, Any], exc: Exception, now: datetime
+    ) -> dict[str, Any]:
+        """``entry`` set aside after ``exc``: one more attempt, and the time of the next."""
+        attempts = int(entry.get("attempts") or 0) + 1
+        delay = min(INVITE_RETRY_FIRST * 2 ** (attempts - 1), INVITE_RETRY_MAX)
+        cause = str(exc) if isinstance(exc, BackendError) else f"{type(exc).__name__}: {exc}"
+        held = {
+            **entry,
+            "attempts": attempts,
+            "last_error": cause,
+            "next_attempt": (now + delay).isoformat(),
+        }
+        if attempts == 1:
+            log.error(
+                "invite %s %s for %s set aside, retried from %s: %s",
+                entry.get("method"), entry.get("uid"), owner, held["next_attempt"], cause,
+            )  # fmt: skip
+        else:
+            log.debug("invite %s %s for %s failed again (%s attempts): %s",
+                      entry.get("method"), entry.get("uid"), owner, attempts, cause)  # fmt: skip
+        return held
 
     def _send(self, entry: Mapping[str, Any]) -> None:
         assert self.sender is not None
@@ -361,7 +418,13 @@ class IcsBackend(CalendarBackend):
         except ValueError:
             log.error("invite outbox of %s is unreadable; starting a new one", owner)
             return []
-        return entries if isinstance(entries, list) else []
+        if not isinstance(entries, list):
+            return []
+        good = [e for e in entries if isinstance(e, dict) and isinstance(e.get("uid"), str)]
+        if len(good) != len(entries):
+            log.error("invite outbox of %s: %d entries without a uid dropped",
+                      owner, len(entries) - len(good))  # fmt: skip
+        return good
 
     def _set_outbox(self, owner: str, entries: list[dict[str, Any]]) -> None:
         self.context.state.set(_outbox_key(owner), json.dumps(entries) if entries else None)
@@ -1583,6 +1646,15 @@ def _file_stem(owner: str) -> str:
     if not stem or "@" not in stem or stem.startswith(".") or any(c in stem for c in "/\\\0"):
         raise BackendError(f"{owner!r} is not an e-mail address usable as a file name")
     return stem
+
+
+def _next_attempt(entry: Mapping[str, Any]) -> datetime:
+    """When a held outbox entry may be tried again (long ago for one never held)."""
+    try:
+        when = datetime.fromisoformat(str(entry["next_attempt"]))
+    except (KeyError, ValueError):
+        return datetime.min.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _outbox_key(owner: str) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import logging
 import re
 import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -41,7 +42,7 @@ from connectors.email import (
     invite_calendar,
     validate_smtp_config,
 )
-from connectors.ics import IcsBackend
+from connectors.ics import IcsBackend, _outbox_key
 from tests.contract.suite import at, only, spec_for
 
 OWNER = "ana@example.com"
@@ -483,3 +484,94 @@ def test_a_customer_name_with_a_line_break_is_delivered(tmp_path, smtp):
     [mail] = smtp.mailbox.delivered
     assert mail.message["Subject"].startswith("Invitation: Check-in: ACME Ltd (")
     assert backend.pending_invites(OWNER) == 0
+
+
+# -- a poisoned outbox entry ----------------------------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2027, 4, 1, 12, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def poison(context: BackendContext, uid: str) -> None:
+    """Break the outbox entry of ``uid`` so that building its message fails (a bug, or an
+    entry an older version stored): its calendar has no METHOD.
+    """
+    entries = json.loads(context.state.get(_outbox_key(OWNER)))
+    [entry] = [e for e in entries if e["uid"] == uid]
+    entry["ical"] = entry["ical"].replace("METHOD:REQUEST\r\n", "")
+    context.state.set(_outbox_key(OWNER), json.dumps(entries))
+
+
+def delivered_uids(mailbox: Mailbox) -> list[str]:
+    return [str(calendar_part(m.message)[1].events[0]["UID"]) for m in mailbox.delivered]
+
+
+def test_a_poisoned_invite_is_set_aside_and_never_blocks_the_others(tmp_path, caplog):
+    port = free_port()  # the server is down while the three bookings are made
+    clock = Clock()
+    context = context_for(tmp_path, port)
+    context.now = clock
+    backend = IcsBackend({"invites": True}, context)
+    uids = ["cadence-first", "cadence-poisoned", "cadence-third"]
+    for day, uid in enumerate(uids, start=4):
+        backend.write(OWNER, [Create(spec_for(OWNER, uid=uid, start=at(day, 10), end=at(day, 11)))])
+    assert backend.pending_invites(OWNER) == 3
+    poison(context, "cadence-poisoned")
+    controller, mailbox = start_server(port)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="connectors.ics"):
+            assert backend.flush_invites(OWNER) == 1
+            assert delivered_uids(mailbox) == ["cadence-first", "cadence-third"]
+            first_try = clock.now
+            assert backend.held_invites(OWNER) == [
+                {
+                    "uid": "cadence-poisoned",
+                    "method": "REQUEST",
+                    "attempts": 1,
+                    "last_error": "KeyError: 'METHOD'",
+                    "next_attempt": first_try + timedelta(minutes=1),
+                }
+            ]
+            # Not before its time: no new attempt.
+            clock.now += timedelta(seconds=59)
+            assert [e.uid for e in backend.list_owned(OWNER)] == sorted(uids)  # flushes too
+            assert backend.held_invites(OWNER)[0]["attempts"] == 1
+            # Then tried again, failing again: twice the wait.
+            clock.now += timedelta(seconds=1)
+            assert backend.flush_invites(OWNER) == 1
+            [held] = backend.held_invites(OWNER)
+            assert (held["attempts"], held["next_attempt"]) == (2, clock.now + timedelta(minutes=2))
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1  # logged once, when first set aside
+        for part in (OWNER, "cadence-poisoned", "REQUEST", "KeyError"):
+            assert part in errors[0]
+
+        # The booking is changed (say the customer's name was fixed): the new invitation
+        # replaces the held one and goes out at once.
+        fixed = spec_for(OWNER, uid="cadence-poisoned", start=at(5, 14), end=at(5, 15))
+        only(backend.write(OWNER, [Update(fixed)]))
+    finally:
+        controller.stop()
+    assert backend.held_invites(OWNER) == [] and backend.pending_invites(OWNER) == 0
+    assert delivered_uids(mailbox) == uids[:1] + uids[2:] + ["cadence-poisoned"]
+    event = calendar_part(mailbox.delivered[-1].message)[1].events[0]
+    assert (event["DTSTART"].dt, int(event["SEQUENCE"])) == (at(5, 14), 1)
+
+
+def test_a_held_invite_waits_at_most_a_day(tmp_path, smtp):
+    context = context_for(tmp_path, smtp.port)
+    backend = IcsBackend({"invites": True}, context)
+    smtp.mailbox.reply = "554 5.6.0 Message rejected"  # rejected for good, every time
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    entries = json.loads(context.state.get(_outbox_key(OWNER)))
+    entries[0].update(attempts=20, next_attempt="2027-04-01T11:00:00+00:00")
+    context.state.set(_outbox_key(OWNER), json.dumps(entries))
+    assert backend.flush_invites(OWNER) == 1
+    [held] = backend.held_invites(OWNER)
+    assert held["attempts"] == 21 and "554" in held["last_error"]
+    assert held["next_attempt"] == datetime(2027, 4, 2, 12, tzinfo=UTC)
