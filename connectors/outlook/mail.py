@@ -84,7 +84,7 @@ def _message(
     outgoing = sender == owner.lower()
     if outgoing:
         fields = ("toRecipients", "ccRecipients", "bccRecipients")
-        counterparts = {a for f in fields for a in map(_address, item.get(f) or ()) if a}
+        counterparts = {a for f in fields for a in map(_address, _listed(item.get(f))) if a}
     else:
         counterparts = {sender} if sender else set()
     if not any(a in wanted or a.rpartition("@")[2] in domains for a in counterparts):
@@ -100,9 +100,19 @@ def _message(
 
 
 def _address(recipient: Any) -> str:
+    # Graph's shape is {"emailAddress": {"address": ...}}; anything else has no address (one
+    # odd message must not stop the mailbox).
     if not isinstance(recipient, Mapping):
         return ""
-    return str((recipient.get("emailAddress") or {}).get("address") or "").strip().lower()
+    email_address = recipient.get("emailAddress")
+    if not isinstance(email_address, Mapping):
+        return ""
+    return str(email_address.get("address") or "").strip().lower()
+
+
+def _listed(value: Any) -> list[Any]:
+    """A recipients field as a list (Graph sends a list; anything else holds no one)."""
+    return value if isinstance(value, list) else []
 
 
 def _instant(text: Any) -> datetime | None:
