@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 	$(BIN)/ruff check cadence connectors tests bench examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q
+
+# The fuzz harness with the long profile: many more random inputs per parser than `make test`
+# runs (tests/fuzz/conftest.py). Prints per target how many inputs were tried.
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/fuzz -n 2 -q --hypothesis-show-statistics
 
 lint: $(STAMP)
 	$(BIN)/ruff format cadence connectors tests bench examples
