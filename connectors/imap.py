@@ -8,6 +8,12 @@ well-known name) or the folders named in ``[mail.imap] folders``, with the stand
 Reads are incremental: per folder, the ``UIDVALIDITY`` and the highest UID seen are kept in the
 :class:`StateStore`. A changed ``UIDVALIDITY`` (the server renumbered the folder), lost state or a
 changed set of customer addresses means a full re-read of that folder back to ``since``.
+
+Folder names are Unicode everywhere cadence shows or takes them (``sent_folder = "Éléments
+envoyés"``, logs, errors); on the wire they are in IMAP's modified UTF-7 (RFC 3501 5.1.3,
+:mod:`imapclient.imap_utf7`): encoded for SELECT and STATUS, decoded from LIST. A configured
+name that is already valid modified UTF-7 with a shift sequence (``&AMk-l&AOk-ments``, how it
+had to be written before) is taken as it is, so such configurations keep working.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, ClassVar
 
+from imapclient import imap_utf7
+
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -35,6 +43,7 @@ from connectors.base import (
     MailMessage,
     MailSource,
     TransientError,
+    secret_file_problem,
 )
 
 SECURITY = ("ssl", "starttls", "none")
@@ -57,12 +66,56 @@ _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 # Pure helpers
 
 
+def decode_mailbox(raw: bytes | str) -> str:
+    """A mailbox name as a server sends it (modified UTF-7, RFC 3501 5.1.3) in Unicode.
+
+    A name that is not valid modified UTF-7 is kept as it is (8-bit bytes read as UTF-8, as
+    servers with ``UTF8=ACCEPT`` send them), never refused: it is shown, and sent back, as is.
+    """
+    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
+    if not data.isascii():
+        return data.decode("utf-8", "replace")
+    text = data.decode("ascii")
+    try:
+        decoded = imap_utf7.decode(data)
+    except (UnicodeError, ValueError):  # a bad base64 run: not modified UTF-7 after all
+        return text
+    # Python's UTF-7 decoder forgives some mistakes; only a name that encodes back to exactly
+    # what the server sent is taken as decoded, so that it can be sent back exactly.
+    return decoded if imap_utf7.encode(decoded) == data else text
+
+
+def encode_mailbox(name: str) -> str:
+    """``name`` as IMAP sends it: modified UTF-7 (ASCII only). A name that already is valid
+    modified UTF-7 with a shift sequence is returned as it is (see the module docs).
+    """
+    if name.isascii() and "&" in name and _is_modified_utf7(name):
+        return name
+    return imap_utf7.encode(name).decode("ascii")
+
+
+def _is_modified_utf7(name: str) -> bool:
+    return decode_mailbox(name) != name
+
+
+def display_mailbox(name: str) -> str:
+    """A configured or listed name as people read it (hand-encoded names decoded)."""
+    return decode_mailbox(encode_mailbox(name))
+
+
 @dataclass(frozen=True, slots=True)
 class Folder:
-    """A mailbox as LIST names it: the raw (modified UTF-7) name and its attribute flags."""
+    """A mailbox as LIST names it: the Unicode name, its attribute flags, and the name as the
+    server spells it (modified UTF-7; by default, ``name`` encoded).
+    """
 
     name: str
     flags: frozenset[str]
+    wire: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.wire:
+            object.__setattr__(self, "wire", encode_mailbox(self.name))
 
 
 def parse_list(lines: Sequence[bytes | tuple[bytes, bytes] | None]) -> list[Folder]:
@@ -77,13 +130,13 @@ def parse_list(lines: Sequence[bytes | tuple[bytes, bytes] | None]) -> list[Fold
         match = _LIST_LINE.match(line)
         if not match:
             continue
-        flags = frozenset(f.lower() for f in match.group("flags").decode().split())
+        flags = frozenset(f.lower() for f in match.group("flags").decode(errors="replace").split())
         if literal is not None:
-            name = literal.decode()
+            wire = literal.decode("utf-8", "replace")
         else:
-            raw = match.group("name").decode().strip()
-            name = _unquote(raw) if raw.startswith('"') else raw
-        folders.append(Folder(name, flags))
+            raw = match.group("name").decode("utf-8", "replace").strip()
+            wire = _unquote(raw) if raw.startswith('"') else raw
+        folders.append(Folder(decode_mailbox(wire), flags, wire))
     return folders
 
 
@@ -213,8 +266,45 @@ class ImapSource(MailSource):
             problems.append(("verify_tls", "must be true, false or a CA bundle path"))
         return problems
 
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """Problems with the local files ``[mail.imap]`` names, for ``cadence check``:
+
+        * ``password_file`` without a placeholder: missing, unreadable, not a regular file or
+          readable by group or others (:func:`connectors.base.secret_file_problem`);
+        * ``password_file`` with ``{email}``/``{user}``: one file per salesperson, and this
+          check is not told who they are: the folder before the first placeholder must exist;
+          each file is checked (and refused the same way) when it is used, at login;
+        * ``verify_tls`` naming a CA bundle that is not a file.
+
+        ``password_env`` is not checked: the variable is often set only for the daemon.
+        """
+        problems: list[tuple[str, str]] = []
+        template = section.get("password_file")
+        if isinstance(template, str) and template:
+            if "{" not in template:
+                problem = secret_file_problem(_secret_path(template, base_dir))
+                if problem:
+                    problems.append(("password_file", problem))
+            else:
+                fixed = template.split("{", 1)[0].rpartition("/")[0] or "."
+                folder = _secret_path(fixed, base_dir)
+                if not folder.is_dir():
+                    problems.append(
+                        ("password_file", f"{folder} (the folder of {template!r}) does not exist")
+                    )
+        verify = section.get("verify_tls")
+        if isinstance(verify, str) and verify:
+            bundle = _secret_path(verify, base_dir)
+            if not bundle.is_file():
+                problems.append(("verify_tls", f"CA bundle {bundle} does not exist"))
+        return problems
+
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
+        self._wire: dict[str, str] = {}  # Unicode folder name -> as the server spells it
         self._security = self.config.get("security", "ssl")
         self._port = int(self.config.get("port", DEFAULT_PORTS[self._security]))
         self._timeout = float(self.config.get("timeout", DEFAULT_TIMEOUT))
@@ -228,13 +318,16 @@ class ImapSource(MailSource):
             if password is None:
                 raise AuthError(f"imap: environment variable {name} (password_env) is not set")
             return password
-        path = Path(_fill(self.config["password_file"], owner)).expanduser()
-        if not path.is_absolute():
-            path = self.context.base_dir / path
+        path = _secret_path(_fill(self.config["password_file"], owner), self.context.base_dir)
+        # Refused here too, not only by `cadence check`: a secret others can read is not used.
+        problem = secret_file_problem(path)
+        if problem is not None:
+            raise AuthError(f"imap: password_file: {problem}")
         try:
             return path.read_text(encoding="utf-8").strip("\r\n")
-        except OSError as exc:
-            raise AuthError(f"imap: cannot read password_file {path}: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise AuthError(f"imap: cannot read password_file {path}: {reason}") from None
 
     def _tls_context(self) -> ssl.SSLContext:
         verify = self.config.get("verify_tls", True)
@@ -294,12 +387,22 @@ class ImapSource(MailSource):
     # -- reading -----------------------------------------------------------------------------
 
     def folders(self, conn: imaplib.IMAP4) -> list[tuple[str, bool]]:
-        """``(folder, is_sent)`` to read: the configured folders, or INBOX and the sent one."""
+        """``(folder, is_sent)`` to read, Unicode names: the configured folders, or INBOX and
+        the sent one.
+        """
         listed = parse_list(_ok(conn.list(), "LIST"))
-        sent = self.config.get("sent_folder") or find_sent(listed)
+        self._wire = {f.name: f.wire for f in listed}
+        configured_sent = self.config.get("sent_folder")
+        sent = display_mailbox(configured_sent) if configured_sent else find_sent(listed)
         configured = self.config.get("folders")
-        names = list(configured) if configured else ["INBOX", *([sent] if sent else [])]
+        names = [display_mailbox(n) for n in configured] if configured else ["INBOX"]
+        if not configured and sent:
+            names.append(sent)
         return [(name, name == sent) for name in names]
+
+    def _wire_name(self, folder: str) -> str:
+        """``folder`` as the server spells it: as LIST gave it, else encoded."""
+        return self._wire.get(folder) or encode_mailbox(folder)
 
     def messages(
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
@@ -343,11 +446,13 @@ class ImapSource(MailSource):
         since: datetime,
         fingerprint: str,
     ) -> Iterator[MailMessage]:
-        status, data = conn.select(quote_mailbox(folder), readonly=True)
+        wire = self._wire_name(folder)
+        status, data = conn.select(quote_mailbox(wire), readonly=True)
         if status != "OK":
             raise BackendError(f"imap: cannot open folder {folder!r}: {_text(data)}")
-        validity = _uidvalidity(conn, folder)
-        key = f"imap:{owner.lower()}:{folder}"
+        validity = _uidvalidity(conn, wire)
+        # Keyed by the name on the wire: the same key as before names were decoded.
+        key = f"imap:{owner.lower()}:{wire}"
         saved = json.loads(self.context.state.get(key) or "{}")
         incremental = (
             saved.get("uidvalidity") == validity
@@ -372,7 +477,7 @@ class ImapSource(MailSource):
                 "FETCH",
             )
             for uid, internal, header in _fetched(fetched):
-                message = _message(owner, folder, validity, uid, internal, header, is_sent)
+                message = _message(owner, wire, validity, uid, internal, header, is_sent)
                 if message is None or message.at < since:
                     continue
                 if matches_customers(message.addresses, addresses, domains):
@@ -395,6 +500,12 @@ class ImapSource(MailSource):
 
 # --------------------------------------------------------------------------------------------
 # imaplib plumbing
+
+
+def _secret_path(value: str, base_dir: Path) -> Path:
+    """A configured path: ``~`` expanded, a relative one taken from cadence.toml's folder."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base_dir / path
 
 
 def _fill(template: str, owner: str) -> str:
@@ -481,4 +592,13 @@ def _message(
     )
 
 
-__all__ = ["ImapSource", "addresses_of", "find_sent", "matches_customers", "parse_list"]
+__all__ = [
+    "ImapSource",
+    "addresses_of",
+    "decode_mailbox",
+    "display_mailbox",
+    "encode_mailbox",
+    "find_sent",
+    "matches_customers",
+    "parse_list",
+]

@@ -242,6 +242,7 @@ def test_wrong_password_is_an_auth_error(server, tmp_path) -> None:
 
 def test_password_from_a_templated_file(server, tmp_path, mailbox) -> None:
     (tmp_path / "ana.secret").write_text(server.password + "\n", encoding="utf-8")
+    (tmp_path / "ana.secret").chmod(0o600)
     config = {
         "host": server.host,
         "port": server.port,
@@ -253,6 +254,87 @@ def test_password_from_a_templated_file(server, tmp_path, mailbox) -> None:
     mailbox.append("INBOX", sender="buyer@acme.com", to=OWNER)
 
     assert len(read(source)) == 1
+
+
+def test_a_password_file_others_can_read_is_refused(server, tmp_path) -> None:
+    secret = tmp_path / "ana.secret"
+    secret.write_text(server.password + "\n", encoding="utf-8")
+    secret.chmod(0o644)
+    config = {
+        "host": server.host,
+        "port": server.port,
+        "security": "none",
+        "username": "{email}",
+        "password_file": "{user}.secret",
+    }
+    source = ImapSource(config, BackendContext(base_dir=tmp_path))
+
+    with pytest.raises(AuthError, match="can be read by other users") as caught:
+        read(source)
+    assert server.password not in str(caught.value)
+
+
+FRENCH_SENT = "Éléments envoyés"
+FRENCH_WIRE = '"&AMk-l&AOk-ments envoy&AOk-s"'  # as a client must send it (RFC 3501 5.1.3)
+
+
+@pytest.fixture
+def french_sent(mailbox: Mailbox) -> str:
+    mailbox.conn.create(FRENCH_WIRE)  # the server outlives one test: it may exist already
+    mailbox.empty(FRENCH_WIRE)
+    return mailbox.append(FRENCH_WIRE, sender=OWNER, to="buyer@acme.com", subject="Offre")
+
+
+def test_a_sent_folder_with_a_unicode_name_is_read(server, tmp_path, french_sent) -> None:
+    source = make_source(server, tmp_path, sent_folder=FRENCH_SENT)
+
+    assert [(m.message_id, m.outgoing, m.addresses) for m in read(source)] == [
+        (french_sent, True, ("buyer@acme.com",))
+    ]
+    # State is kept under the name the server knows (the key it had when written by hand).
+    assert source.context.state.get(f"imap:{OWNER}:&AMk-l&AOk-ments envoy&AOk-s") is not None
+    assert read(source) == []
+
+
+def test_a_unicode_folder_found_by_list_and_a_hand_encoded_name_both_work(
+    server, tmp_path, french_sent
+) -> None:
+    by_name = make_source(server, tmp_path, folders=[FRENCH_SENT])
+    assert [m.message_id for m in read(by_name)] == [french_sent]
+    by_hand = make_source(server, tmp_path, sent_folder="&AMk-l&AOk-ments envoy&AOk-s")
+    assert [(m.message_id, m.outgoing) for m in read(by_hand)] == [(french_sent, True)]
+
+
+def test_a_missing_unicode_folder_is_named_in_unicode(server, tmp_path, mailbox) -> None:
+    source = make_source(server, tmp_path, folders=["Entwürfe"])
+
+    with pytest.raises(BackendError, match="cannot open folder 'Entwürfe'"):
+        read(source)
+
+
+def test_check_local_reports_password_files_and_ca_bundles(tmp_path) -> None:
+    good, open_ = tmp_path / "good.secret", tmp_path / "open.secret"
+    for path, mode in ((good, 0o600), (open_, 0o644)):
+        path.write_text("x\n", encoding="utf-8")
+        path.chmod(mode)
+    (tmp_path / "people").mkdir()
+
+    def problems(**section: object) -> list[tuple[str, str]]:
+        return ImapSource.check_local({"host": "h", **section}, tmp_path, {})
+
+    assert problems(password_file="good.secret") == []
+    [(key, message)] = problems(password_file="open.secret")
+    assert key == "password_file" and f"{open_} can be read by other users" in message
+    [(key, message)] = problems(password_file="none.secret")
+    assert key == "password_file" and "cannot read" in message
+    # A template names one file per salesperson: only its folder can be checked here.
+    assert problems(password_file="people/{user}.secret") == []
+    assert problems(password_file="{user}.secret") == []
+    [(key, message)] = problems(password_file="nobody/{user}.secret")
+    assert key == "password_file" and f"{tmp_path / 'nobody'}" in message
+    [(key, message)] = problems(verify_tls="ca.pem")
+    assert key == "verify_tls" and f"CA bundle {tmp_path / 'ca.pem'} does not exist" == message
+    assert problems(verify_tls=True, password_env="X") == []
 
 
 def test_unreachable_server_is_transient(tmp_path) -> None:
