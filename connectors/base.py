@@ -115,6 +115,7 @@ class RemoteEvent:
     (deleted in the calendar, where the backend can still see it). An event deleted without a
     trace is simply absent from :meth:`CalendarBackend.list_owned`. ``etag`` and ``remote_id``
     are what the backend needs to update it safely later.
+    ``"unreadable"``: in the calendar but not readable (a hand-edited file): leave it as it is.
     """
 
     uid: str
