@@ -19,12 +19,14 @@ had to be written before) is taken as it is, so such configurations keep working
 from __future__ import annotations
 
 import contextlib
+import email.errors
 import email.header
 import email.policy
 import email.utils
 import hashlib
 import imaplib
 import json
+import logging
 import re
 import ssl
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -45,6 +47,8 @@ from connectors.base import (
     TransientError,
     secret_file_problem,
 )
+
+log = logging.getLogger(__name__)
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
@@ -477,7 +481,13 @@ class ImapSource(MailSource):
                 "FETCH",
             )
             for uid, internal, header in _fetched(fetched):
-                message = _message(owner, wire, validity, uid, internal, header, is_sent)
+                try:
+                    message = _message(owner, wire, validity, uid, internal, header, is_sent)
+                except BackendError as exc:
+                    # Skipped and reported; the read goes on (and past it: the state moves on,
+                    # so the same message is not reported again on every read).
+                    log.warning("%s (mailbox of %s); skipped", exc, owner)
+                    continue
                 if message is None or message.at < since:
                     continue
                 if matches_customers(message.addresses, addresses, domains):
@@ -570,26 +580,73 @@ def _message(
     header: bytes,
     is_sent: bool,
 ) -> MailMessage | None:
+    """The message with these header fields, None when it has no usable date;
+    :class:`BackendError` naming it when its headers cannot be read at all.
+    """
+    try:
+        return _read_message(owner, folder, validity, uid, internal, header, is_sent)
+    except Exception as exc:  # whatever the mail library trips on: this message only
+        raise BackendError(
+            f"imap: message UID {uid} in {decode_mailbox(folder)!r} cannot be read: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _read_message(
+    owner: str,
+    folder: str,
+    validity: int,
+    uid: int,
+    internal: datetime | None,
+    header: bytes,
+    is_sent: bool,
+) -> MailMessage | None:
     headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(header)
-    at = message_date(headers.get("Date"), internal)
+    at = message_date(_field(headers, "Date"), internal)
     if at is None:
         return None
-    senders = addresses_of(headers.get_all("From", []))
+    senders = addresses_of(_fields(headers, "From"))
     outgoing = is_sent or owner.lower() in senders
     if outgoing:
-        counterparts = addresses_of([*headers.get_all("To", []), *headers.get_all("Cc", [])])
+        counterparts = addresses_of([*_fields(headers, "To"), *_fields(headers, "Cc")])
     else:
         counterparts = senders
     counterparts = tuple(a for a in counterparts if a != owner.lower())
-    message_id = (headers.get("Message-ID") or "").strip()
-    subject = str(email.header.make_header(email.header.decode_header(headers.get("Subject", ""))))
+    message_id = (_field(headers, "Message-ID") or "").strip()
     return MailMessage(
         message_id=message_id or f"imap:{folder}:{validity}:{uid}",
         at=at.astimezone(UTC),
         outgoing=outgoing,
         addresses=counterparts,
-        subject=subject,
+        subject=_subject(_field(headers, "Subject") or ""),
     )
+
+
+def _text_of(value: Any) -> str:
+    """A header value as text. With 8-bit bytes in it, compat32 hands back a ``Header``
+    holding them as surrogates: read those as UTF-8, what such mail nearly always is.
+    """
+    text = str(value)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _field(headers: Any, name: str) -> str | None:
+    value = headers.get(name)
+    return None if value is None else _text_of(value)
+
+
+def _fields(headers: Any, name: str) -> list[str]:
+    return [_text_of(v) for v in headers.get_all(name, [])]
+
+
+def _subject(raw: str) -> str:
+    """The Subject with its RFC 2047 encoded words decoded; as it is when they are broken
+    (bad base64, an unknown charset, bytes that are not in the charset).
+    """
+    try:
+        return _text_of(email.header.make_header(email.header.decode_header(raw)))
+    except (email.errors.HeaderParseError, UnicodeError, LookupError, ValueError):
+        return raw
 
 
 __all__ = [

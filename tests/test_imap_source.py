@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import imaplib
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors import imap as imap_module
 from connectors import load_mail_source
 from connectors.base import (
     AuthError,
@@ -214,6 +216,30 @@ def test_messages_older_than_since_are_left_out(source, mailbox) -> None:
     recent = mailbox.append("INBOX", sender="buyer@acme.com", to=OWNER, subject="New")
 
     assert [m.message_id for m in read(source)] == [recent]
+
+
+def test_a_message_that_cannot_be_read_is_skipped_and_reported_once(
+    source, mailbox, monkeypatch, caplog
+) -> None:
+    mailbox.append("INBOX", sender="buyer@acme.com", to=OWNER, subject="Poison")
+    good = mailbox.append(
+        "INBOX", sender="buyer@acme.com", to=OWNER, at=T0 + timedelta(hours=1), subject="Fine"
+    )
+    real = imap_module._read_message
+
+    def trips_on_poison(*args):
+        if b"Poison" in args[5]:  # the header bytes
+            raise LookupError("unknown encoding: x-unknown")
+        return real(*args)
+
+    monkeypatch.setattr(imap_module, "_read_message", trips_on_poison)
+    with caplog.at_level(logging.WARNING, logger="connectors.imap"):
+        assert [m.message_id for m in read(source)] == [good]
+        assert read(source) == []
+
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "in 'INBOX' cannot be read: LookupError: unknown encoding" in warning
+    assert OWNER in warning
 
 
 def test_reading_leaves_messages_unread(source, mailbox) -> None:
