@@ -208,7 +208,12 @@ class IcsBackend(CalendarBackend):
                 "%s: cadence event %s cannot be read (%s); cadence leaves it exactly as it is "
                 "until it is fixed in the file", path, uid, entry.problem,
             )  # fmt: skip
-            events.append(_unreadable_event(entry.event, uid, owner, zone))
+            try:
+                events.append(_unreadable_event(entry.event, uid, owner, zone))
+            except Exception:  # even the best effort failed: the uid is what matters
+                events.append(
+                    RemoteEvent(uid, owner, UNKNOWN_TIME, UNKNOWN_TIME, status=UNREADABLE)
+                )
         return sorted(events, key=lambda e: e.uid)
 
     def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
@@ -774,7 +779,9 @@ def _check_round_trip(loaded: _Loaded | None, data: bytes, path: Path) -> None:
     hint = "fix it in the file; cadence will not rewrite a file it would change there"
     after = _parse(data, path)  # a whole-file failure raises here
     if len(after.problems) > (len(loaded.problems) if loaded else 0):
-        first = next(iter(after.problems.values()))
+        known = {(p.where, p.reason) for p in (loaded.problems.values() if loaded else ())}
+        fresh = [p for p in after.problems.values() if (p.where, p.reason) not in known]
+        first = (fresh or list(after.problems.values()))[0]
         raise BackendError(
             f"{path}: the new version would not read back ({first.where}: {first.reason}); "
             "nothing was written"
@@ -1015,7 +1022,14 @@ class _Expansion:
                     "of busy time and contacts until it is fixed (the rest of the file counts)",
                 )
                 continue
-            yield from self._group(key, group)
+            try:
+                yield from self._group(key, group)
+            except Exception as exc:  # anything about this series cadence did not foresee
+                self.note(
+                    f"expand:{key}",
+                    f"{self.path}: event {key} cannot be read ({type(exc).__name__}: {exc}); it "
+                    "is left out of busy time and contacts (the rest of the file counts)",
+                )
 
     def _group(self, uid: str, group: list[icalendar.Event]) -> Iterator[_Occurrence]:
         masters = [ev for ev in group if "RECURRENCE-ID" not in ev]
