@@ -316,7 +316,7 @@ def invite_calendar(event: icalendar.Event, method: str) -> icalendar.Calendar:
     return cal
 
 
-def _clean_event(event: icalendar.Event) -> None:
+def _clean_event(event: icalendar.cal.Component) -> None:
     """Drop control characters from what a mail client shows of ``event`` (someone may have
     edited the file): its summary, description and the names of its people.
     """
