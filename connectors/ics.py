@@ -56,7 +56,9 @@ With ``invites = true`` every change is also e-mailed to the owner (and the atte
 iMIP invitation (:mod:`connectors.email`). Invitations go through an outbox kept in the
 backend's :class:`StateStore`: the calendar write succeeds even when the mail server is down,
 and pending invitations are retried on the next :meth:`IcsBackend.write` or
-:meth:`IcsBackend.list_owned`.
+:meth:`IcsBackend.list_owned`. One invitation that fails on its own (rejected for good, or
+impossible to build) is set aside with a backoff and never holds up the others
+(:meth:`IcsBackend.flush_invites`, :meth:`IcsBackend.held_invites`).
 """
 
 from __future__ import annotations
