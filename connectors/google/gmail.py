@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -32,6 +33,8 @@ HEADERS = ("From", "To", "Cc", "Date", "Message-ID", "Subject")
 MAX_QUERY = 1500  # characters per search query; Gmail's own limit is not documented
 PAGE_SIZE = 500  # largest maxResults of messages.list and history.list
 SKIPPED_LABELS = frozenset({"DRAFT", "SPAM", "TRASH"})
+# Control characters have no place in a Message-ID, and NUL cannot be stored in PostgreSQL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def build_queries(addresses: Iterable[str], domains: Iterable[str], since: datetime) -> list[str]:
@@ -77,7 +80,7 @@ def parse_message(
         return None
     outgoing = "SENT" in labels
     return MailMessage(
-        message_id=headers.get("message-id", "").strip() or str(message["id"]),
+        message_id=_CONTROL.sub("", headers.get("message-id", "")).strip() or str(message["id"]),
         at=datetime.fromtimestamp(int(message["internalDate"]) / 1000, UTC),
         outgoing=outgoing,
         addresses=tuple(dict.fromkeys(recipients if outgoing else senders)),

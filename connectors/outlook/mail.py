@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +24,8 @@ from connectors.outlook.client import PREFER_UTC
 from connectors.outlook.wire import utc_text
 
 log = logging.getLogger(__name__)
+# Control characters have no place in a Message-ID, and NUL cannot be stored in PostgreSQL.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 MESSAGE_FIELDS = (
     "id,internetMessageId,receivedDateTime,sentDateTime,subject,from,sender,"
@@ -91,7 +94,8 @@ def _message(
         return None
     when = _instant(item.get("sentDateTime")) if outgoing else None
     return MailMessage(
-        message_id=str(item.get("internetMessageId") or item.get("id")),
+        message_id=_CONTROL.sub("", str(item.get("internetMessageId") or "")).strip()
+        or str(item.get("id")),
         at=when or at,
         outgoing=outgoing,
         addresses=tuple(sorted(counterparts)),
@@ -107,7 +111,8 @@ def _address(recipient: Any) -> str:
     email_address = recipient.get("emailAddress")
     if not isinstance(email_address, Mapping):
         return ""
-    return str(email_address.get("address") or "").strip().lower()
+    address = str(email_address.get("address") or "").strip().lower()
+    return address if "@" in address else ""
 
 
 def _listed(value: Any) -> list[Any]:
