@@ -37,7 +37,7 @@ from cadence.dates import DateReader, check_supported_date
 from cadence.daycal import is_known_country
 from cadence.errors import Problem, UserError, ValueParseError
 from cadence.model import Customer, CustomerStatus
-from cadence.seasons import parse_season
+from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.zones import zone_problem
 
 REQUIRED_COLUMNS = ("id", "name", "owner")
@@ -282,7 +282,7 @@ class _RowReader:
         self.default_timezone = default_timezone or ""
         self.today = today
         self._dates: dict[str, date | str] = {}  # text -> date, or the error message
-        self._seasons: dict[str, str] = {}  # text -> "" when valid, else the error message
+        self._seasons: dict[str, Season | str] = {}  # text -> the season, or the error message
 
     def read(
         self, values: dict[str, str], tags: dict[str, str]
@@ -406,17 +406,24 @@ class _RowReader:
         return status
 
     def _busy_seasons(self, text: str, reasons: list[str]) -> tuple[str, ...]:
-        texts = []
+        texts, seasons = [], []
         for item in _items(text):
             if item not in self._seasons:
                 try:
-                    parse_season(item, self.reader)
-                    self._seasons[item] = ""
+                    self._seasons[item] = parse_season(item, self.reader)
                 except ValueParseError as exc:
                     self._seasons[item] = str(exc)
-            if self._seasons[item]:
-                reasons.append(f"busy_seasons: {self._seasons[item]}")
+            found = self._seasons[item]
+            if isinstance(found, str):
+                reasons.append(f"busy_seasons: {found}")
+            else:
+                seasons.append(found)
             texts.append(item)
+        # Each season leaves a day free; the row's own seasons together must too (the
+        # industry's are added when the policies are known: cadence check and the planner).
+        problem = free_day_problem(seasons) if len(seasons) > 1 else None
+        if problem is not None:
+            reasons.append(f"busy_seasons: {problem}")
         return tuple(texts)
 
 

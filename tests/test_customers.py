@@ -515,3 +515,19 @@ def test_a_busy_season_covering_the_year_rejects_the_row(tmp_path):
             "least one day free, or the customer can never be contacted",
         )
     ]
+
+
+def test_a_rows_own_seasons_must_leave_a_day_free_together(tmp_path):
+    path = write(
+        tmp_path,
+        'id,name,owner,busy_seasons\nC1,A,a@x.com,"Jan 1 - Jun 30; Jul 1 - Dec 31"\n'
+        'C2,B,a@x.com,"Jan 1 - Jun 30; Jul 2 - Dec 31"\n',
+    )
+
+    result = read_customers(path, EN)
+
+    assert [c.id for c in result.customers] == ["C2"]
+    assert [r.reason for r in result.rejected] == [
+        "busy_seasons: busy seasons 'Jan 1 - Jun 30', 'Jul 1 - Dec 31' together cover every day "
+        "of the year: leave at least one day free, or the customer can never be contacted"
+    ]

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from cadence.customers import KNOWN_COLUMNS, MAX_LENGTHS, ImportResult, read_customers
 from cadence.dates import EARLIEST, LATEST, DateReader
 from cadence.errors import UserError
-from cadence.seasons import parse_season
+from cadence.seasons import free_day_problem, parse_season
 from cadence.zones import is_zone
 from tests.fuzz.fuzzkit import fuzz, mutate, mutations, nasty_text
 
@@ -108,8 +108,9 @@ def _check(result: ImportResult | None, lines: int) -> None:
             assert day is None or EARLIEST <= day <= LATEST
         for key, value in customer.tags.items():
             assert not _CONTROL.search(key) and not _CONTROL.search(value)
-        for season in customer.busy_seasons:
-            parse_season(season, READER)  # raises if the row let a bad season through
+        # parse_season raises if the row let a bad season through.
+        seasons = [parse_season(season, READER) for season in customer.busy_seasons]
+        assert free_day_problem(seasons) is None
     ids = [c.id for c in result.customers]
     assert len(ids) == len(set(ids))
     for rejection in result.rejected:
