@@ -421,6 +421,8 @@ def run(
             err.print(f"skipped salesperson {owner}: {why}", markup=False)
         for customer_id, why in sorted(result.skipped_customers.items()):
             err.print(f"skipped customer {customer_id}: {why}", markup=False)
+        for line in result.held:
+            err.print(f"held: {line}", markup=False)
         if "ics" in {ws.backend_name(p) for p in ws.config.salespeople}:
             folder = ws.config.calendars.get("ics", {}).get("folder", "calendars")
             print(f"calendars: {(ws.config.base_dir / folder).resolve()}/<salesperson>.ics")

@@ -52,6 +52,7 @@ from cadence.reconcile import LIVE, UNREADABLE, Action, ActionKind, diff, observ
 from cadence.seasons import parse_season
 from cadence.store import BookingRecord, Store
 from connectors.base import (
+    SET_ASIDE_LOG,
     AuthError,
     BackendContext,
     BackendError,
@@ -68,7 +69,7 @@ from connectors.base import (
 log = logging.getLogger("cadence")
 # On log records of problems the CycleResult also carries: `run --once` prints the result's
 # list instead, so each broken thing is reported once; the daemon's journal keeps the record.
-REPORTED = {"in_result": True}
+REPORTED = SET_ASIDE_LOG
 
 WRITE_CHUNK = 50  # writes per backend call; SIGTERM is honoured between chunks
 BUSY_MARGIN = timedelta(days=30)  # busy time read beyond the horizon (forced gaps land there)
@@ -89,6 +90,7 @@ class CycleResult:
     failed_owners: dict[str, str] = field(default_factory=dict)
     skipped_customers: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # inputs that could not be used at all
+    held: list[str] = field(default_factory=list)  # set aside by a backend, retried later
     actions: list[Action] = field(default_factory=list)  # what the plan asked for
     applied: list[Action] = field(default_factory=list)  # what the calendars confirmed
     interrupted: bool = False
@@ -96,11 +98,11 @@ class CycleResult:
     @property
     def complete(self) -> bool:
         """Everything was done: no salesperson, customer or input was skipped."""
-        return not (self.failed_owners or self.skipped_customers or self.problems)
+        return not (self.failed_owners or self.skipped_customers or self.problems or self.held)
 
     def attention(self, customers: Mapping[str, Customer] | None = None) -> list[str]:
         """Everything this cycle skipped, one line each: inputs, salespeople, customers."""
-        lines = list(self.problems)
+        lines = list(self.problems) + list(self.held)
         lines += [
             f"salesperson {o} skipped: {why}" for o, why in sorted(self.failed_owners.items())
         ]
@@ -123,6 +125,8 @@ class CycleResult:
             text += f"; {_count(len(self.skipped_customers), 'customer')} skipped"
         if self.problems:
             text += f"; {_count(len(self.problems), 'input problem')}"
+        if self.held:
+            text += f"; {_count(len(self.held), 'message')} held"
         return text
 
 
@@ -456,6 +460,9 @@ class Workspace:
                 result,
                 stop,
             )
+        for owner in owners:
+            if owner not in failed:
+                self._guarded(owner, failed, self._collect_held, people[owner], result.held)
         self._report_skipped(skipped, by_id)
         attention = result.attention(by_id)
         self.store.state("cycle").set("attention", json.dumps(attention) if attention else None)
@@ -465,6 +472,9 @@ class Workspace:
         """What the last cycle could not do, one line each (for ``cadence report``)."""
         raw = self.store.state("cycle").get("attention")
         return json.loads(raw) if raw else []
+
+    def _collect_held(self, person: Salesperson, held: list[str]) -> None:
+        held.extend(self.backend(self.backend_name(person)).set_aside(person.email))
 
     def refresh_customers_problems(self, problems: list[str]) -> None:
         """Add what is wrong with the customer file as last imported (by another daemon)."""

@@ -80,6 +80,9 @@ class NotFoundError(BackendError):
 # Values crossing the interface
 
 CADENCE_TAG = "cadence"  # tag name marking an event as cadence's own
+# ``extra`` for the log record of something a backend sets aside (see set_aside()): a command
+# that prints the cycle's list of set-aside things leaves these records out, so each is said once.
+SET_ASIDE_LOG = {"in_result": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +309,12 @@ class CalendarBackend(abc.ABC):
         folder that cannot be written, a CA bundle that does not exist. ``cadence check`` calls
         it (``validate_config`` only looks at the section's values); the default finds none.
         """
+        return []
+
+    def set_aside(self, owner: str) -> list[str]:
+        """What this backend set aside for ``owner`` after a failure of its own and retries
+        later (an invitation that cannot be built or sent), one line each, for the cycle's
+        report. The backend logs each when it sets it aside; the default has nothing."""
         return []
 
     def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:

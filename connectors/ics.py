@@ -87,6 +87,7 @@ from dateutil.rrule import rrulestr
 from cadence.errors import Problem, UserError
 from cadence.model import BusyInterval
 from connectors.base import (
+    SET_ASIDE_LOG,
     AuthError,
     BackendContext,
     BackendError,
@@ -342,6 +343,15 @@ class IcsBackend(CalendarBackend):
             if entry.get("attempts")
         ]
 
+    def set_aside(self, owner: str) -> list[str]:
+        """The held invitations of ``owner`` as report lines (see :meth:`held_invites`)."""
+        return [
+            f"invitation {h['method']} {h['uid']} for {owner} held after {h['attempts']} "
+            f"failed attempt(s), next try {h['next_attempt']:%Y-%m-%d %H:%M} UTC: "
+            f"{h['last_error']}"
+            for h in self.held_invites(owner)
+        ]
+
     def flush_invites(self, owner: str) -> int:
         """Send ``owner``'s pending invitations, oldest first; returns how many still wait.
 
@@ -401,6 +411,7 @@ class IcsBackend(CalendarBackend):
             log.error(
                 "invite %s %s for %s set aside, retried from %s: %s",
                 entry.get("method"), entry.get("uid"), owner, held["next_attempt"], cause,
+                extra=SET_ASIDE_LOG,
             )  # fmt: skip
         else:
             log.debug("invite %s %s for %s failed again (%s attempts): %s",
@@ -869,15 +880,34 @@ def _readable_owned(
     """cadence's event ``uid`` in ``cal`` (None: not there); :class:`BackendError` when it is
     there but cannot be read, so that no operation rewrites, deletes or duplicates it.
     """
-    entry = _owned_entries(cal, problems, owner, zone).get(uid)
-    if entry is None:
+    # Only the events carrying ``uid`` are read: a write batch calls this once per operation,
+    # and reading every event each time made a first sync quadratic in the file's size.
+    found = [
+        ev
+        for ev in cal.walk("VEVENT")
+        if uid in {_text(u) for u in _as_list(ev.get("UID"))}
+        and _owned_uid(ev) == uid
+        and not ("RECURRENCE-ID" in ev and not isinstance(ev["RECURRENCE-ID"], list))
+    ]
+    if not found:
         return None
-    if entry.remote is None:
+    problem: str | None = None
+    if len(found) > 1:
+        problem = "two events have this UID; remove one"
+    elif (known := problems.get(id(found[0]))) is not None:
+        problem = known.reason
+    else:
+        try:
+            _bounds(found[0], zone, None, keep_dates=True)
+            int(found[0].get("SEQUENCE", 0))
+        except Exception as exc:  # any value cadence cannot make sense of: this event only
+            problem = f"{type(exc).__name__}: {exc}"
+    if problem is not None:
         raise BackendError(
-            f"event {uid!r} in {owner}'s calendar file is unreadable ({entry.problem}); "
+            f"event {uid!r} in {owner}'s calendar file is unreadable ({problem}); "
             "cadence leaves it as it is: fix it in the file"
         )
-    return entry.event
+    return found[0]
 
 
 def _remote_event(ev: icalendar.Event, owner: str, zone: tzinfo) -> RemoteEvent:
