@@ -35,7 +35,7 @@ from typing import Any
 
 from cadence.dates import DateReader, check_supported_date
 from cadence.daycal import is_known_country
-from cadence.errors import Problem, UserError, ValueParseError
+from cadence.errors import Problem, UserError, ValueParseError, describe_error
 from cadence.model import Customer, CustomerStatus
 from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.zones import zone_problem
@@ -155,7 +155,10 @@ def read_customers(
             continue
         if customer_id:
             first_line_of[customer_id] = line
-        customer, reasons = row_reader.read(values, tags)
+        try:
+            customer, reasons = row_reader.read(values, tags)
+        except Exception as exc:  # a value no check foresaw: this row only, never the file
+            customer, reasons = None, [f"cannot be read: {describe_error(exc)}"]
         if reasons:
             result.rejected.append(Rejection(line, customer_id, "; ".join(reasons)))
         else:
