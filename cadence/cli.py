@@ -401,10 +401,7 @@ def run(
         raise UserError("use `cadence run --once` for one cycle, or `cadence daemon` to keep going")
     # The actions and the problems are printed below from the result; the log adds only what
     # the result does not carry, unless asked for everything.
-    _logging(level=logging.INFO if verbose else logging.WARNING)
-    if not verbose:
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda record: not getattr(record, "in_result", False))
+    _logging(level=logging.INFO if verbose else logging.WARNING, skip_reported=not verbose)
     with _workspace(_config(config)) as ws:
         result = ws.run_cycle(_now(now))
         zones = {p.email: p.timezone for p in ws.config.salespeople}
@@ -489,12 +486,19 @@ def auth_google(
     print(f"stored the token for {email} in {path} (readable by this user only)")
 
 
-def _logging(level: int) -> None:
+def _logging(level: int, *, skip_reported: bool = False) -> None:
+    """Log to stderr; with ``skip_reported``, leave out records of problems the command prints
+    from the cycle's result itself (tagged ``in_result``), so each is said once."""
+    root = logging.getLogger()
+    before = set(root.handlers)
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if skip_reported:
+        for handler in set(root.handlers) - before:  # ours only, never a host's (pytest's)
+            handler.addFilter(lambda record: not getattr(record, "in_result", False))
 
 
 def main() -> None:

@@ -58,7 +58,7 @@ def test_check_reports_every_broken_row_customer_and_secret(tmp_path: Path) -> N
         "X-SEASON": f"{csv}:11: X-SEASON: busy_seasons: busy season 'Dec 1 - Nov 30' covers "
         "every day of the year",
         "X-ONEOFF": f"{csv}:12: X-ONEOFF: busy_seasons: ",
-        "X-UNION": f"{csv}: X-UNION: busy_seasons: busy seasons 'Jan 1 - Jun 30', "
+        "X-UNION": f"{csv}:13: X-UNION: busy_seasons: busy seasons 'Jan 1 - Jun 30', "
         "'Jul 1 - Dec 31' together cover every day of the year",
         "X-RETAIL": f"{csv}: X-RETAIL: busy_seasons: busy seasons 'Nov 15 - Jan 5', "
         "'Jan 6 - Nov 14' together cover every day of the year",

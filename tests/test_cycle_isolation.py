@@ -63,7 +63,9 @@ def test_an_unexpected_backend_error_skips_that_salesperson_only(worlds: Any, ca
 def test_a_customer_that_cannot_be_planned_is_skipped_reported_once_and_kept(
     worlds: Any, caplog
 ) -> None:
-    rows = [*three_customers(), customer_row("BAD", busy_seasons="Jan 1 - Jun 30; Jul 1 - Dec 31")]
+    # Fine alone, but with its industry's season (retail: Nov 15 - Jan 5) no day is left.
+    bad = customer_row("BAD", industry="retail", busy_seasons="Jan 6 - Nov 14")
+    rows = [*three_customers(), bad]
     w: World = worlds(rows)
     caplog.set_level(logging.INFO, logger="cadence")
 
@@ -72,7 +74,10 @@ def test_a_customer_that_cannot_be_planned_is_skipped_reported_once_and_kept(
 
     assert list(first.skipped_customers) == ["BAD"] == list(second.skipped_customers)
     cause = first.skipped_customers["BAD"]
-    assert "leave no free day" in cause
+    assert cause.endswith(
+        "together cover every day of the year: leave at least one day free, "
+        "or the customer can never be contacted"
+    )
     assert len(w.events(ANA)) == 9  # everyone else as without it
     logged = [r.getMessage() for r in caplog.records if "BAD" in r.getMessage()]
     assert logged == [f"customer Customer BAD (BAD) skipped: {cause}; the others go on"]
