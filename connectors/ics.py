@@ -34,23 +34,12 @@ A file is rewritten only when every broken component in it comes out with exactl
 (unfolded, in any order) and the new file reads back with no new problem; else the whole write
 fails, and the file is left as it is.
 
-**Recurrence, within bounds.** Expanding someone's recurring event costs time and memory in
-proportion to its occurrences from its first one (the expander walks from ``DTSTART``), so:
-
-* a series that can repeat more often than once an hour on average (``FREQ=SECONDLY`` or
-  ``MINUTELY``, or ``BYMINUTE``/``BYSECOND`` lists that multiply it) is never expanded: it
-  counts as busy for its whole span in the window, from its first start to the end of its
-  last occurrence (its ``UNTIL``; ``COUNT`` steps when evenly spaced; else the window's end),
-  plus its exceptions and its ``RDATE`` dates, and gives no contacts. Conservative: cadence never
-  books over time that might be taken;
-* so is a series with more than :data:`MAX_EXPANSION_PER_EVENT` steps up to the window's end,
-  and any series once the file has used :data:`MAX_EXPANSION_PER_FILE` steps, reached
-  :data:`MAX_OCCURRENCES_PER_FILE` occurrences or :data:`EXPANSION_CPU_SECONDS` of CPU;
-* a rule with date filters is first tried, shifted by whole 400-year cycles, to see that it
-  names a day that exists at all (``BYMONTH=2;BYMONTHDAY=30`` does not, and would make the
-  expander walk to the year 9999): if not, only its first occurrence counts.
-
-Each of these is logged once per version of the file, naming the file and the UID.
+**Recurrence, within bounds.** Someone's recurring event is expanded within the bounds of
+:mod:`connectors.recurrence` (shared with the CalDAV backend), one budget per file: a series
+that repeats more often than hourly, or has too many steps up to the window's end, counts as
+busy for its whole span in the window and gives no contacts; a rule that names no day that
+exists (``BYMONTH=2;BYMONTHDAY=30``) counts once. Each of these is logged once per version of
+the file, naming the file and the UID.
 
 With ``invites = true`` every change is also e-mailed to the owner (and the attendees) as an
 iMIP invitation (:mod:`connectors.email`). Invitations go through an outbox kept in the
@@ -72,7 +61,6 @@ import os
 import re
 import tempfile
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -81,8 +69,6 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
-from dateutil.rrule import rrulestr
 
 from cadence.errors import Problem, UserError
 from cadence.model import BusyInterval
@@ -111,7 +97,12 @@ from connectors.email import (
     invite_calendar,
     one_line,
 )
-from connectors.memory import day_bounds, owner_zone, require_window, validate_spec, zone_of
+from connectors.memory import owner_zone, require_window, validate_spec, zone_of
+from connectors.recurrence import Expansion, Occurrence
+from connectors.recurrence.times import as_list as _as_list
+from connectors.recurrence.times import ical_text as _ical_text
+from connectors.recurrence.times import to_utc as _utc
+from connectors.recurrence.times import utc_bounds as _bounds
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +122,6 @@ _UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU"}
 UNREADABLE = "unreadable"
 #: start and end of an unreadable event whose times cannot be read at all.
 UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
-
-# Bounds on expanding recurring events (see the module docs).
-MAX_PER_DAY = 24.0  # more often than hourly: busy for the whole span, never expanded
-MAX_EXPANSION_PER_EVENT = 50_000  # rule steps from DTSTART to the end of the window
-MAX_EXPANSION_PER_FILE = 300_000
-MAX_OCCURRENCES_PER_FILE = 20_000  # occurrences in the window
-MAX_FAILED_PROBES_PER_FILE = 4  # rules walked through a whole 400-year cycle in vain
-EXPANSION_CPU_SECONDS = 2.0  # a backstop: past it, the file's other series count whole
 
 
 class IcsBackend(CalendarBackend):
@@ -603,10 +586,11 @@ class IcsBackend(CalendarBackend):
 
     def _foreign_occurrences(
         self, owner: str, start: datetime, end: datetime, zone: tzinfo
-    ) -> Iterator[_Occurrence]:
+    ) -> Iterator[Occurrence]:
         """Occurrences of events that are not cadence's, overlapping ``[start, end)``, from the
-        owner's file and ``busy_folder``, not cancelled, expanded within the bounds described in
-        the module docs. A broken event is skipped (and logged once); the rest still counts.
+        owner's file and ``busy_folder``, not cancelled, expanded within the bounds of
+        :mod:`connectors.recurrence`. A broken event is skipped (and logged once); the rest
+        still counts.
         """
         paths = [self.path_for(owner)]
         if self.busy_folder is not None:
@@ -615,10 +599,8 @@ class IcsBackend(CalendarBackend):
             loaded = self._load(path)
             if loaded is None:
                 continue
-            expansion = _Expansion(loaded, zone, start, end)
-            for occ in expansion.occurrences():
-                if occ.start < end and occ.end > start:
-                    yield occ
+            expansion = Expansion(zone, start, end, label=str(path))
+            yield from _foreign(loaded, expansion)
             for key, message in expansion.notes:
                 self._report_once(loaded, key, logging.WARNING, "%s", message)
 
@@ -743,11 +725,6 @@ def _component_problem(component: icalendar.cal.Component) -> tuple[str, bool] |
         if not isinstance(rule, icalendar.vRecur) or not rule.get("FREQ"):
             return f"RRULE {_ical_text(rule)!r} has no FREQ", False
     return found
-
-
-def _ical_text(value: Any) -> str:
-    raw = value.to_ical() if hasattr(value, "to_ical") else value
-    return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
 def _content_lines(text: str) -> list[str]:
@@ -978,431 +955,41 @@ def _unreadable_event(ev: icalendar.Event, uid: str, owner: str, zone: tzinfo) -
 
 
 # --------------------------------------------------------------------------------------------
-# Busy time: events that are not cadence's, recurring ones expanded within bounds
+# Busy time: events that are not cadence's
 
 
-@dataclass(frozen=True, slots=True)
-class _Occurrence:
-    """One occurrence (or, for a series too dense to expand, its whole span in the window)."""
-
-    event: icalendar.Event  # where its properties are read (TRANSP, attendees...)
-    start: datetime  # UTC
-    end: datetime  # UTC
-    all_day: bool
-    recurring: bool
-    whole_span: bool = False
-
-
-_FREQ_PER_DAY = {"SECONDLY": 86400.0, "MINUTELY": 1440.0, "HOURLY": 24.0}
-_FIXED_STEP = {
-    "SECONDLY": timedelta(seconds=1), "MINUTELY": timedelta(minutes=1),
-    "HOURLY": timedelta(hours=1), "DAILY": timedelta(days=1), "WEEKLY": timedelta(weeks=1),
-}  # fmt: skip
-_DATE_FILTERS = ("BYMONTH", "BYWEEKNO", "BYYEARDAY", "BYMONTHDAY", "BYDAY", "BYSETPOS")
-_TIME_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
-# The Gregorian calendar repeats every 400 years (146097 days, a whole number of weeks).
-_CYCLE_YEARS = 400
-
-
-class _Expansion:
-    """The occurrences of one file's foreign events in a window, computed within bounds.
-
-    ``notes`` collects ``(key, message)`` for what was skipped or approximated, for the caller
-    to log once per version of the file.
+def _foreign(loaded: _Loaded, expansion: Expansion) -> Iterator[Occurrence]:
+    """Occurrences in ``expansion``'s window of the events in ``loaded`` that are not
+    cadence's, series by series; what was left out or approximated goes to its ``notes``.
     """
-
-    def __init__(self, loaded: _Loaded, zone: tzinfo, start: datetime, end: datetime) -> None:
-        self.loaded = loaded
-        self.path = loaded.path
-        self.zone = zone
-        self.start = start
-        self.end = end
-        # A day of margin on each side: all-day and floating events are local days.
-        self.query = (start - timedelta(days=1), end + timedelta(days=1))
-        self.steps_left = MAX_EXPANSION_PER_FILE
-        self.occurrences_left = MAX_OCCURRENCES_PER_FILE
-        self.probes_left = MAX_FAILED_PROBES_PER_FILE
-        self.deadline = time.thread_time() + EXPANSION_CPU_SECONDS
-        self.notes: list[tuple[str, str]] = []
-
-    def note(self, key: str, message: str) -> None:
-        self.notes.append((key, message))
-
-    def occurrences(self) -> Iterator[_Occurrence]:
-        groups: dict[str, list[icalendar.Event]] = {}
-        problems = self.loaded.problems
-        broken: dict[str, _Problem] = {}
-        for ev in self.loaded.cal.walk("VEVENT"):
-            if _is_owned(ev):
-                continue
-            uid = _text(ev["UID"]) if "UID" in ev and not isinstance(ev["UID"], list) else ""
-            key = uid or f"#{id(ev)}"
-            problem = problems.get(id(ev))
-            if problem is not None and not problem.times_ok:
-                broken.setdefault(key, problem)
-            elif problem is not None:
-                self.note(
-                    f"odd:{key}",
-                    f"{self.path}: {problem.where}: {problem.reason}; its time still counts as "
-                    "busy, but cadence will not rewrite this file until it is fixed",
-                )
-            groups.setdefault(key, []).append(ev)
-        for key, group in groups.items():
-            if key in broken:
-                problem = broken[key]
-                self.note(
-                    f"broken:{key}",
-                    f"{self.path}: {problem.where}: {problem.reason}; this event is left out "
-                    "of busy time and contacts until it is fixed (the rest of the file counts)",
-                )
-                continue
-            try:
-                yield from self._group(key, group)
-            except Exception as exc:  # anything about this series cadence did not foresee
-                self.note(
-                    f"expand:{key}",
-                    f"{self.path}: event {key} cannot be read ({type(exc).__name__}: {exc}); it "
-                    "is left out of busy time and contacts (the rest of the file counts)",
-                )
-
-    def _group(self, uid: str, group: list[icalendar.Event]) -> Iterator[_Occurrence]:
-        masters = [ev for ev in group if "RECURRENCE-ID" not in ev]
-        recurring = any(k in ev for ev in group for k in ("RRULE", "RDATE", "RECURRENCE-ID"))
-        if not any(k in ev for ev in masters for k in ("RRULE", "RDATE")):
-            for ev in group:  # single events, or exceptions whose series is not in this file
-                yield from self._single(ev, recurring)
-            return
-        rules = [r for ev in masters for r in _as_list(ev.get("RRULE"))]
-        master = masters[0]
-        decision = self._plan(uid, master, rules)
-        if decision == "expand":
-            yield from self._expand(uid, group, master, rules)
-        elif decision == "once":
-            # The rule names no real day (say 30 February): only DTSTART and RDATEs happen.
-            once = [_without_rrule(ev) if ev is master else ev for ev in group]
-            yield from self._expand(uid, once, master, rules)
-        else:
-            yield from self._whole_span(uid, master, rules, group)
-
-    def _single(self, ev: icalendar.Event, recurring: bool) -> Iterator[_Occurrence]:
-        if str(ev.get("STATUS", "")).upper() == "CANCELLED":
-            return
-        lo, hi, all_day = _bounds(ev, self.zone, self.path)
-        yield _Occurrence(ev, lo, hi, all_day, recurring)
-
-    def _plan(self, uid: str, master: icalendar.Event, rules: list[Any]) -> str:
-        """``"expand"``, ``"once"`` or ``"span"`` (busy for the series' whole span)."""
-        label = f"{self.path}: recurring event {uid}"
-        per_day = max((_per_day(r) for r in rules), default=0.0)
-        if per_day > MAX_PER_DAY:
-            freq = "/".join(sorted({str(r["FREQ"][0]).upper() for r in rules}))
-            self.note(
-                f"dense:{uid}",
-                f"{label} repeats more than once an hour ({freq}); it is not expanded: its "
-                "whole span counts as busy and it gives no contacts",
+    path = loaded.path
+    groups: dict[str, list[icalendar.Event]] = {}
+    broken: dict[str, _Problem] = {}
+    for ev in loaded.cal.walk("VEVENT"):
+        if _is_owned(ev):
+            continue
+        uid = _text(ev["UID"]) if "UID" in ev and not isinstance(ev["UID"], list) else ""
+        key = uid or f"#{id(ev)}"
+        problem = loaded.problems.get(id(ev))
+        if problem is not None and not problem.times_ok:
+            broken.setdefault(key, problem)
+        elif problem is not None:
+            expansion.note(
+                f"odd:{key}",
+                f"{path}: {problem.where}: {problem.reason}; its time still counts as "
+                "busy, but cadence will not rewrite this file until it is fixed",
             )
-            return "span"
-        lo, _, _ = _bounds(master, self.zone, self.path)
-        ends = [self._until(r) or self.query[1] for r in rules]
-        last = min(max(ends, default=self.query[1]), self.query[1])
-        days = max((last - lo).total_seconds() / 86400, 0.0) + 1
-        steps = int(per_day * days) + 1
-        if all(r.get("COUNT") and not any(k in r for k in _DATE_FILTERS) for r in rules):
-            # Every period yields: the expander stops after COUNT of them.
-            steps = min(steps, sum(int(r["COUNT"][0]) * _per_period(r) for r in rules))
-        if steps > MAX_EXPANSION_PER_EVENT or steps > self.steps_left:
-            self.note(
-                f"long:{uid}",
-                f"{label} has too many occurrences up to the end of the window to expand "
-                f"(about {steps}); its whole span counts as busy and it gives no contacts",
-            )
-            return "span"
-        if self.occurrences_left <= 0:
-            self.note(
-                f"many:{uid}",
-                f"{self.path}: more than {MAX_OCCURRENCES_PER_FILE} occurrences in the window; "
-                f"recurring event {uid} counts as busy for its whole span",
-            )
-            return "span"
-        if time.thread_time() > self.deadline:
-            self.note(
-                f"slow:{uid}",
-                f"{label}: expanding this file's recurring events took too long; its whole "
-                "span counts as busy and it gives no contacts",
-            )
-            return "span"
-        self.steps_left -= steps
-        first = _as_datetime(master.start).replace(tzinfo=None)
-        for rule in rules:
-            if not any(k in rule for k in _DATE_FILTERS):
-                continue  # every period has an occurrence: nothing to probe
-            text = _ical_text(rule)
-            verdict, walked = _probe(text, first, may_walk=self.probes_left > 0)
-            self.probes_left -= walked
-            if verdict is None:
-                self.note(
-                    f"probe:{uid}",
-                    f"{label}: cadence cannot tell within bounds whether its RRULE {text!r} "
-                    "ever repeats; its whole span counts as busy and it gives no contacts",
-                )
-                return "span"
-            if not verdict:
-                self.note(
-                    f"never:{uid}",
-                    f"{label}: its RRULE {text!r} names no day that exists; only its first "
-                    "occurrence (and RDATEs) count",
-                )
-                return "once"
-        return "expand"
-
-    def _until(self, rule: Any) -> datetime | None:
-        until = rule.get("UNTIL")
-        if not until:
-            return None
-        value = until[0]
-        if not isinstance(value, datetime):
-            return day_bounds(value, value + timedelta(days=1), self.zone)[1]
-        return _utc(value, self.zone)
-
-    def _expand(
-        self,
-        uid: str,
-        group: list[icalendar.Event],
-        master: icalendar.Event,
-        rules: list[Any],
-    ) -> Iterator[_Occurrence]:
-        """Occurrences through recurring_ical_events, for one series (its own small calendar:
-        one bad series cannot stop the others), taken lazily up to the per-file cap.
-        """
-        mini = icalendar.Calendar()
-        if "X-WR-TIMEZONE" in self.loaded.cal:
-            mini["X-WR-TIMEZONE"] = self.loaded.cal["X-WR-TIMEZONE"]
-        for component in self.loaded.cal.subcomponents:
-            if component.name == "VTIMEZONE":
-                mini.add_component(component)
-        for ev in group:
-            mini.add_component(ev)
-        try:
-            query = recurring_ical_events.of(mini, components=["VEVENT"])
-            for ev in _occurrence_components(query, *self.query):
-                if self.occurrences_left <= 0:
-                    self.note(
-                        f"many:{uid}",
-                        f"{self.path}: more than {MAX_OCCURRENCES_PER_FILE} occurrences in the "
-                        f"window; recurring event {uid} counts as busy for its whole span",
-                    )
-                    yield from self._whole_span(uid, master, rules, group)
-                    return
-                self.occurrences_left -= 1
-                if str(ev.get("STATUS", "")).upper() == "CANCELLED":
-                    continue
-                lo, hi, all_day = _bounds(ev, self.zone, self.path)
-                yield _Occurrence(ev, lo, hi, all_day, True)
-        except Exception as exc:  # the library raises assorted errors on bad RRULEs
-            self.note(
-                f"expand:{uid}",
-                f"{self.path}: recurring event {uid} cannot be expanded ({exc}); it is left out "
+        groups.setdefault(key, []).append(ev)
+    for key, group in groups.items():
+        if key in broken:
+            problem = broken[key]
+            expansion.note(
+                f"broken:{key}",
+                f"{path}: {problem.where}: {problem.reason}; this event is left out "
                 "of busy time and contacts until it is fixed (the rest of the file counts)",
             )
-
-    def _whole_span(
-        self, uid: str, master: icalendar.Event, rules: list[Any], group: list[icalendar.Event]
-    ) -> Iterator[_Occurrence]:
-        """Busy from the series' first start to its last end (UNTIL, or COUNT steps when they
-        are evenly spaced; else the end of the window), clipped to the window; exceptions and
-        RDATEs count on their own too. Never less busy than the real series.
-        """
-        if str(master.get("STATUS", "")).upper() == "CANCELLED":
-            return
-        lo, hi, all_day = _bounds(master, self.zone, self.path)
-        duration = max(hi - lo, timedelta(0))
-        ends = []
-        for rule in rules:
-            until = self._until(rule)
-            count = rule.get("COUNT")
-            freq = str(rule["FREQ"][0]).upper()
-            interval = _interval(rule)
-            if until is not None:
-                ends.append(until + duration)
-            elif count and freq in _FIXED_STEP and not any(k in rule for k in _ALL_BY):
-                ends.append(lo + _FIXED_STEP[freq] * interval * (int(count[0]) - 1) + duration)
-            else:
-                ends.append(self.end)
-        span_lo, span_hi = max(lo, self.start), min(max(ends, default=hi), self.end)
-        if span_lo < span_hi:
-            yield _Occurrence(master, span_lo, span_hi, all_day, True, whole_span=True)
-        for rdate in _rdates(master):
-            if isinstance(rdate, datetime):
-                start = _utc(rdate, self.zone)
-            else:
-                start = day_bounds(rdate, rdate + timedelta(days=1), self.zone)[0]
-            yield _Occurrence(master, start, start + duration, all_day, True, whole_span=True)
-        for ev in group:
-            if ev is not master and "RECURRENCE-ID" in ev:
-                for occ in self._single(ev, True):
-                    yield _Occurrence(occ.event, occ.start, occ.end, occ.all_day, True, True)
-
-
-_ALL_BY = (*_DATE_FILTERS, *_TIME_PARTS)
-
-
-def _occurrence_components(query: Any, start: datetime, end: datetime) -> Iterator[icalendar.Event]:
-    """The occurrences of ``query`` (one series) in ``[start, end]``, one at a time:
-    recurring_ical_events' ``between()`` makes a list of copies, its series do not.
-    """
-    series = getattr(query, "series", None)
-    if series is None:  # a version without Series: a list, bounded by the step caps anyway
-        yield from query.between(start, end)
-        return
-    for one in series:
-        for occurrence in one.between(start, end):
-            yield occurrence.as_component(False)
-
-
-def _per_day(rule: Any) -> float:
-    """An upper bound on a rule's occurrences per day, on average: its frequency, times the
-    hours, minutes and seconds a coarser frequency expands to.
-    """
-    freq = str(rule["FREQ"][0]).upper()
-    interval = _interval(rule)
-    if freq in _FREQ_PER_DAY:
-        per_day = _FREQ_PER_DAY[freq] / interval
-    else:  # a day at most once per period, whatever the date lists (and DAILY: 1/INTERVAL)
-        per_day = 1.0 / interval if freq == "DAILY" else 1.0
-    return per_day * _per_period(rule)
-
-
-def _interval(rule: Any) -> int:
-    try:
-        return max(int((rule.get("INTERVAL") or [1])[0]), 1)
-    except (TypeError, ValueError):
-        return 1
-
-
-def _per_period(rule: Any) -> int:
-    """How many times one period of a rule without date filters yields (its time lists)."""
-    freq = str(rule["FREQ"][0]).upper()
-    finer = {"SECONDLY": (), "MINUTELY": ("BYSECOND",), "HOURLY": ("BYMINUTE", "BYSECOND")}
-    count = 1
-    for part in finer.get(freq, _TIME_PARTS):
-        count *= max(len(rule.get(part) or ()), 1)
-    return count
-
-
-def _as_datetime(value: date) -> datetime:
-    return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
-
-
-def _without_rrule(ev: icalendar.Event) -> icalendar.Event:
-    copy = icalendar.Event.from_ical(ev.to_ical())
-    assert isinstance(copy, icalendar.Event)
-    copy.pop("RRULE", None)
-    return copy
-
-
-def _rdates(ev: icalendar.Event) -> list[date]:
-    found: list[date] = []
-    for prop in _as_list(ev.get("RDATE")):
-        for value in prop.dts if isinstance(prop, icalendar.vDDDLists) else ():
-            dt = value.dt[0] if isinstance(value.dt, tuple) else value.dt
-            if isinstance(dt, date):
-                found.append(dt)
-    return found
-
-
-_PROBES: dict[tuple[str, datetime], bool | None] = {}
-_PROBES_LOCK = threading.Lock()
-
-
-def _probe(rule: str, start: datetime, *, may_walk: bool) -> tuple[bool | None, bool]:
-    """(whether the RRULE ``rule`` from naive ``start`` yields any date at all, or None when
-    that cannot be told within bounds; whether a full cycle was walked to find out).
-
-    A rule whose filters name no real day (``BYMONTH=2;BYMONTHDAY=30``) makes dateutil walk
-    every period up to the year 9999, seconds of CPU, and UNTIL does not stop it (it is checked
-    only on dates found). Answers are kept for the process; ``may_walk=False`` (the file has
-    spent its budget of such walks) runs no new probe: the answer is then None.
-    """
-    key = (rule, start)
-    with _PROBES_LOCK:
-        if key in _PROBES:
-            return _PROBES[key], False
-    if not may_walk:
-        return None, False
-    verdict = _probe_uncached(rule, start)
-    with _PROBES_LOCK:
-        if len(_PROBES) >= 1024:
-            _PROBES.clear()
-        _PROBES[key] = verdict
-    return verdict, verdict is not True
-
-
-def _probe_uncached(rule: str, start: datetime) -> bool | None:
-    fields: dict[str, str] = {}
-    for part in rule.split(";"):
-        name, _, value = part.partition("=")
-        fields[name.strip().upper()] = value.strip()
-    freq = fields.get("FREQ", "").upper()
-    interval = int(fields["INTERVAL"]) if fields.get("INTERVAL", "").isdigit() else 1
-    interval = max(interval, 1)
-    ordinal = any(c.isdigit() for c in fields.get("BYDAY", ""))
-    if "BYSETPOS" in fields:
-        # Which dates BYSETPOS keeps depends on the period: probe the rule itself, but only
-        # where a period is long (a week or more), so that a cycle has few of them.
-        if freq not in ("WEEKLY", "MONTHLY", "YEARLY"):
-            return None
-        keep = {k: v for k, v in fields.items() if k not in ("COUNT", "UNTIL")}
-        cycle = _CYCLE_YEARS * interval
-    elif ordinal and freq not in ("MONTHLY", "YEARLY"):
-        return None  # "2MO" in a DAILY or WEEKLY rule: not RFC 5545; not guessed at
-    else:
-        # The dates a rule's filters let through are the same whatever the frequency (dateutil
-        # filters every period's days alike): ask the cheapest one, YEARLY, about them.
-        keep = {k: v for k, v in fields.items() if k in (*_DATE_FILTERS, "WKST")}
-        keep["FREQ"] = "YEARLY"
-        if freq == "MONTHLY" and ordinal and "BYMONTH" not in keep:
-            keep["BYMONTH"] = ",".join(str(m) for m in range(1, 13))  # "2MO" of each month
-        cycle = _CYCLE_YEARS
-    # Moved by whole cycles (400 years, times INTERVAL) the rule names the same dates, in step
-    # with INTERVAL; starting late enough, dateutil walks at most two cycles before 9999.
-    last_year = datetime.max.year + 1
-    if start.year + cycle > last_year:
-        return None
-    moved = start.replace(year=start.year + ((last_year - cycle - start.year) // cycle) * cycle)
-    text = ";".join(f"{k}={v}" for k, v in keep.items())
-    try:
-        found = next(iter(rrulestr(text, dtstart=moved)), None)
-    except (ValueError, TypeError, OverflowError):
-        return None  # dateutil refuses the rule: the expansion reports it
-    return found is not None
-
-
-def _bounds(
-    ev: icalendar.Event, zone: tzinfo, path: Path | None, *, keep_dates: bool = False
-) -> tuple[Any, Any, bool]:
-    """(start, end, all_day): datetimes in UTC; all-day dates as dates (``keep_dates``) or as
-    the local midnights in ``zone``. Floating times are read in ``zone``.
-    """
-    try:
-        start, end = ev.start, ev.end
-    except Exception as exc:  # icalendar raises when DTEND and DURATION disagree with DTSTART
-        where = f"{path}: " if path else ""
-        raise BackendError(f"{where}event {ev.get('UID', '')}: bad times: {exc}") from None
-    if not isinstance(start, datetime):
-        end = end if not isinstance(end, datetime) else end.date()
-        if keep_dates:
-            return start, end, True
-        lo, hi = day_bounds(start, end, zone)
-        return lo, hi, True
-    if not isinstance(end, datetime):
-        end = datetime.combine(end, start.timetz())
-    return _utc(start, zone), _utc(end, zone), False
-
-
-def _utc(value: datetime, zone: tzinfo) -> datetime:
-    if value.tzinfo is None:  # floating time: the salesperson's wall clock
-        value = value.replace(tzinfo=zone)
-    return value.astimezone(UTC)
+            continue
+        yield from expansion.series(key, group, loaded.cal)
 
 
 def _tags(ev: icalendar.Event) -> dict[str, str]:
@@ -1424,12 +1011,6 @@ def _text(value: Any) -> str:
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
     return _ESCAPED.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), str(raw))
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
 
 
 def _address(value: Any) -> str:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from cadence.model import Salesperson
-from connectors import ics as ics_module
 from connectors.base import BackendContext, BackendError, Cancel, Create, Update
 from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
+from connectors.recurrence import limits
 from tests.contract.suite import at, only, spec_for
 
 OWNER = "ana@example.com"
@@ -175,7 +175,7 @@ def test_a_rule_that_names_no_real_day_counts_once_and_costs_little(tmp_path, ba
 
 
 def test_a_series_with_too_many_steps_counts_whole(tmp_path, backend, caplog, monkeypatch):
-    monkeypatch.setattr(ics_module, "MAX_EXPANSION_PER_EVENT", 100)
+    monkeypatch.setattr(limits, "MAX_STEPS_PER_SERIES", 100)
     backend.write(OWNER, [Create(spec_for(OWNER))])
     add_to_file(
         tmp_path,
@@ -197,7 +197,7 @@ def test_a_series_with_too_many_steps_counts_whole(tmp_path, backend, caplog, mo
 
 
 def test_the_file_cap_on_occurrences_stops_expanding(tmp_path, backend, caplog, monkeypatch):
-    monkeypatch.setattr(ics_module, "MAX_OCCURRENCES_PER_FILE", 5)
+    monkeypatch.setattr(limits, "MAX_OCCURRENCES_PER_CALENDAR", 5)
     backend.write(OWNER, [Create(spec_for(OWNER))])
     add_to_file(
         tmp_path,
