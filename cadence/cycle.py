@@ -91,6 +91,8 @@ class CycleResult:
     skipped_customers: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # inputs that could not be used at all
     held: list[str] = field(default_factory=list)  # set aside by a backend, retried later
+    # cadence events a calendar holds but cannot read ("owner: uid"), left exactly as they are
+    unreadable: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)  # what the plan asked for
     applied: list[Action] = field(default_factory=list)  # what the calendars confirmed
     interrupted: bool = False
@@ -98,11 +100,22 @@ class CycleResult:
     @property
     def complete(self) -> bool:
         """Everything was done: no salesperson, customer or input was skipped."""
-        return not (self.failed_owners or self.skipped_customers or self.problems or self.held)
+        return not (
+            self.failed_owners
+            or self.skipped_customers
+            or self.problems
+            or self.held
+            or self.unreadable
+        )
 
     def attention(self, customers: Mapping[str, Customer] | None = None) -> list[str]:
         """Everything this cycle skipped, one line each: inputs, salespeople, customers."""
         lines = list(self.problems) + list(self.held)
+        lines += [
+            f"event {item.partition(': ')[2]} in {item.partition(': ')[0]}'s calendar cannot be "
+            "read; left as it is until fixed"
+            for item in self.unreadable
+        ]
         lines += [
             f"salesperson {o} skipped: {why}" for o, why in sorted(self.failed_owners.items())
         ]
@@ -127,6 +140,8 @@ class CycleResult:
             text += f"; {_count(len(self.problems), 'input problem')}"
         if self.held:
             text += f"; {_count(len(self.held), 'message')} held"
+        if self.unreadable:
+            text += f"; {_count(len(self.unreadable), 'unreadable event')} left as they are"
         return text
 
 
@@ -408,12 +423,13 @@ class Workspace:
         owners = [o for o in self.owners(customers) if share is None or o in share]
         people = self.salespeople(customers, owners)
         failed = result.failed_owners
-        unreadable: set[str] = set()  # uids of cadence events a calendar holds but cannot read
+        unreadable: set[str] = set()  # "owner: uid" of cadence events a calendar cannot read
         for owner in owners:
             if stop():  # nothing written yet: stopping here is safe
                 result.interrupted = True
                 return result
             self._guarded(owner, failed, self._sync_owner, people[owner], now, failed, unreadable)
+        result.unreadable = sorted(unreadable)
         result.contacts_added = self._sync_contacts(customers, people, owners, now, failed)
         if stop():
             result.interrupted = True
@@ -428,7 +444,8 @@ class Workspace:
         actions = []
         for action in diff(planned.booked(), self.store.bookings(), now):
             customer_id = _customer_of(action)
-            if customer_id in skipped or (action.record and action.record.uid in unreadable):
+            record = action.record
+            if customer_id in skipped or (record and f"{record.owner}: {record.uid}" in unreadable):
                 continue  # left as it is: never cancel what we could not plan or read
             try:
                 actions.append(self._refresh_details(action, by_id, people, policies))
@@ -548,7 +565,8 @@ class Workspace:
         if not ok:
             failed[owner] = remote
             return
-        unreadable.update(ev.uid for ev in remote if ev.status == UNREADABLE)
+        # The backend logged each (with why); they are left alone and counted as not done.
+        unreadable.update(f"{owner}: {ev.uid}" for ev in remote if ev.status == UNREADABLE)
         seen = observe(records, {ev.uid: ev for ev in remote}, now, name)
         for key in seen.drop:
             self.store.delete_booking(key)

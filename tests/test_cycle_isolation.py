@@ -162,3 +162,34 @@ def test_a_row_that_raises_unexpectedly_is_rejected_and_the_file_still_imports(
     [rejected] = result.rejected
     assert (rejected.line, rejected.customer_id) == (3, "BOOM")
     assert rejected.reason == "cannot be read: RecursionError: a value no check foresaw"
+
+
+def test_a_cadence_event_broken_by_hand_is_left_alone_and_counted(worlds: Any) -> None:
+    w: World = worlds(three_customers(), backend="ics")
+    w.cycle()
+    path = w.folder / "calendars" / f"{ANA}.ics"
+    original = path.read_bytes().decode("utf-8")
+    victim = w.event_of("C2")[0]
+    start = original.index(f"UID:{victim.uid}")
+    seq = original.index("SEQUENCE:", original.rindex("BEGIN:VEVENT", 0, start))
+    line = original[seq : original.index("\r\n", seq) + 2]
+    broken = original[:seq] + line + original[seq:]  # SEQUENCE twice: no longer readable
+    path.write_bytes(broken.encode("utf-8"))
+    before = {r.key: r for r in w.ws.store.bookings()}
+
+    result = w.cycle(NOW + timedelta(minutes=15))
+
+    assert result.unreadable == [f"{ANA}: {victim.uid}"]
+    assert not result.complete
+    assert (result.created, result.moved, result.cancelled) == (0, 0, 0)
+    assert {r.key: r for r in w.ws.store.bookings()} == before  # not taken as deleted
+    assert path.read_bytes() == broken.encode("utf-8")  # nothing rewritten
+    assert w.ws.attention() == [
+        f"event {victim.uid} in {ANA}'s calendar cannot be read; left as it is until fixed"
+    ]
+
+    path.write_bytes(original.encode("utf-8"))
+    fixed = w.cycle(NOW + timedelta(minutes=30))
+    assert fixed.complete
+    assert (fixed.created, fixed.moved, fixed.cancelled) == (0, 0, 0)
+    assert len(w.events()) == 9
