@@ -42,7 +42,8 @@ from connectors.email import (
     invite_calendar,
     validate_smtp_config,
 )
-from connectors.ics import IcsBackend, _outbox_key
+from connectors.ics import IcsBackend
+from connectors.ics.outbox import outbox_key
 from tests.contract.suite import at, only, spec_for
 
 OWNER = "ana@example.com"
@@ -501,10 +502,10 @@ def poison(context: BackendContext, uid: str) -> None:
     """Break the outbox entry of ``uid`` so that building its message fails (a bug, or an
     entry an older version stored): its calendar has no METHOD.
     """
-    entries = json.loads(context.state.get(_outbox_key(OWNER)))
+    entries = json.loads(context.state.get(outbox_key(OWNER)))
     [entry] = [e for e in entries if e["uid"] == uid]
     entry["ical"] = entry["ical"].replace("METHOD:REQUEST\r\n", "")
-    context.state.set(_outbox_key(OWNER), json.dumps(entries))
+    context.state.set(outbox_key(OWNER), json.dumps(entries))
 
 
 def delivered_uids(mailbox: Mailbox) -> list[str]:
@@ -568,9 +569,9 @@ def test_a_held_invite_waits_at_most_a_day(tmp_path, smtp):
     backend = IcsBackend({"invites": True}, context)
     smtp.mailbox.reply = "554 5.6.0 Message rejected"  # rejected for good, every time
     backend.write(OWNER, [Create(spec_for(OWNER))])
-    entries = json.loads(context.state.get(_outbox_key(OWNER)))
+    entries = json.loads(context.state.get(outbox_key(OWNER)))
     entries[0].update(attempts=20, next_attempt="2027-04-01T11:00:00+00:00")
-    context.state.set(_outbox_key(OWNER), json.dumps(entries))
+    context.state.set(outbox_key(OWNER), json.dumps(entries))
     assert backend.flush_invites(OWNER) == 1
     [held] = backend.held_invites(OWNER)
     assert held["attempts"] == 21 and "554" in held["last_error"]

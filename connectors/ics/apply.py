@@ -1,0 +1,136 @@
+"""One batch of write operations applied to a calendar in memory.
+
+Creates, updates and cancels of cadence's events, each failing alone (a :class:`BackendError`
+in its result): an event that cannot be read is never rewritten, deleted or duplicated; an
+update or cancel with a stale etag is a :class:`ConflictError`; an event already exactly as
+wanted is left untouched. A uid cancelled before comes back with a higher ``SEQUENCE`` than its
+CANCEL had (remembered in the state store), or calendar clients would ignore it as outdated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Any
+
+import icalendar
+
+from connectors.base import (
+    BackendError,
+    Cancel,
+    ConflictError,
+    NotFoundError,
+    RemoteEvent,
+    StateStore,
+    Update,
+    WriteOp,
+    WriteResult,
+)
+from connectors.ics.build import (
+    build_event,
+    normalized,
+    remove_event,
+    replace_event,
+    stamp_args,
+    tag_property,
+)
+from connectors.ics.events import dt, etag, readable_owned, remote_event
+from connectors.ics.outbox import Outbox
+from connectors.ics.parse import Problem
+from connectors.memory import validate_spec
+
+
+@dataclass(slots=True)
+class Batch:
+    """The calendar of ``owner`` being changed, and what applying operations to it needs."""
+
+    cal: icalendar.Calendar
+    problems: Mapping[int, Problem]  # the file's unreadable components, by id
+    owner: str
+    zone: tzinfo  # the owner's
+    owner_name: str
+    now: datetime
+    state: StateStore
+    outbox: Outbox  # builds the invitations (None from it: invitations are off)
+
+    def apply_all(
+        self, ops: Sequence[WriteOp]
+    ) -> tuple[list[WriteResult], list[dict[str, Any]], bool]:
+        """Apply ``ops`` to the calendar: (results, invitations to send, whether it changed)."""
+        results: list[WriteResult] = []
+        invites: list[dict[str, Any]] = []
+        changed = False
+        for op in ops:
+            try:
+                event, did_change, invite = self.apply(op)
+            except BackendError as exc:
+                results.append(WriteResult(op, error=exc))
+                continue
+            changed = changed or did_change
+            if invite is not None:
+                invites.append(invite)
+            results.append(WriteResult(op, event=event))
+        return results, invites, changed
+
+    def apply(self, op: WriteOp) -> tuple[RemoteEvent | None, bool, dict[str, Any] | None]:
+        """Apply ``op`` to the calendar: (event after it, whether it changed, invitation)."""
+        cal, problems, owner, zone, now = self.cal, self.problems, self.owner, self.zone, self.now
+        if isinstance(op, Cancel):
+            if op.owner.lower() != owner.lower():
+                raise BackendError(f"cancel of {op.uid!r} belongs to {op.owner}, not to {owner}")
+            current = readable_owned(cal, problems, owner, zone, op.uid)
+            if current is None:
+                return None, False, None  # already gone
+            if op.etag is not None and op.etag != etag(current):
+                raise ConflictError(f"event {op.uid!r} changed in {owner}'s calendar")
+            remove_event(cal, current)
+            self._remember_sequence(op.uid, int(current.get("SEQUENCE", 0)) + 1)
+            return None, True, self.outbox.invitation(current, owner, "CANCEL")
+
+        spec = op.spec
+        validate_spec(spec, owner)
+        for key in spec.tags:
+            tag_property(key)  # rejects tag names the file cannot carry
+        current = readable_owned(cal, problems, owner, zone, spec.uid)
+        if isinstance(op, Update):
+            if current is None:
+                raise NotFoundError(f"event {spec.uid!r} is not in {owner}'s calendar")
+            if op.etag is not None and op.etag != etag(current):
+                raise ConflictError(f"event {spec.uid!r} changed in {owner}'s calendar")
+        name = self.owner_name
+        if current is not None:
+            sequence = int(current.get("SEQUENCE", 0))
+            stamps = {k: dt(current, k) for k in ("DTSTAMP", "CREATED", "LAST-MODIFIED")}
+            if None not in stamps.values():
+                same = normalized(build_event(spec, name, sequence, **stamp_args(stamps)))
+                if same.to_ical() == current.to_ical():  # already exactly as wanted
+                    return remote_event(current, owner, zone), False, None
+            created = stamps["CREATED"] or now
+            new = normalized(build_event(spec, name, sequence + 1, now, created, now))
+            replace_event(cal, current, new)
+        else:
+            # A uid cancelled before comes back with a higher SEQUENCE than its CANCEL had, or
+            # calendar clients would ignore it as outdated.
+            sequence = self._remember_sequence(spec.uid, None)
+            new = normalized(build_event(spec, name, sequence, now, now, now))
+            cal.add_component(new)
+        return remote_event(new, owner, zone), True, self.outbox.invitation(new, owner, "REQUEST")
+
+    def _remember_sequence(self, uid: str, sequence: int | None) -> int:
+        """Note the SEQUENCE a cancelled ``uid`` reached (``sequence``), or take it back
+        (None): returns the sequence a new event with that uid starts at.
+        """
+        key = f"ics.cancelled:{self.owner.lower()}"
+        try:
+            cancelled = json.loads(self.state.get(key) or "{}")
+        except ValueError:
+            cancelled = {}
+        if sequence is not None:
+            cancelled[uid] = sequence
+            start = sequence
+        else:
+            start = int(cancelled.pop(uid, -1)) + 1
+        self.state.set(key, json.dumps(cancelled) if cancelled else None)
+        return start

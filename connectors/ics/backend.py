@@ -1,0 +1,289 @@
+""":class:`IcsBackend`: the backend contract kept in one iCalendar file per salesperson.
+
+How the files are read (:mod:`.parse`), which events are cadence's (:mod:`.events`), what
+counts as busy (:mod:`.foreign`), how a batch of operations changes a calendar (:mod:`.apply`,
+:mod:`.build`), how files are replaced (:mod:`.files`) and how invitations are sent
+(:mod:`.outbox`) live in their own modules; this one ties them to the contract. See
+:mod:`connectors.ics` for the whole story.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cadence.errors import Problem, UserError
+from cadence.model import BusyInterval
+from connectors.base import (
+    BackendContext,
+    BackendError,
+    CalendarBackend,
+    PastEvent,
+    RemoteEvent,
+    TransientError,
+    WriteOp,
+    WriteResult,
+)
+from connectors.email import SmtpSender, SmtpSettings
+from connectors.ics import parse
+from connectors.ics.apply import Batch
+from connectors.ics.build import new_calendar, refresh_timezones
+from connectors.ics.events import (
+    UNKNOWN_TIME,
+    UNREADABLE,
+    addresses,
+    owned_entries,
+    owner_partstat,
+    unreadable_event,
+)
+from connectors.ics.files import file_stem, fingerprint, locked, replace_file
+from connectors.ics.foreign import foreign_occurrences
+from connectors.ics.outbox import Outbox
+from connectors.memory import owner_zone, require_window
+from connectors.recurrence import Expansion, Occurrence
+
+log = logging.getLogger(__name__)
+
+_WRITE_ATTEMPTS = 3
+
+
+class IcsBackend(CalendarBackend):
+    """Calendars as iCalendar files in a folder (see :mod:`connectors.ics`)."""
+
+    name: ClassVar[str] = "ics"
+    # Each write call replaces the whole file once: hand it a salesperson's whole cycle.
+    write_batch: ClassVar[int] = 1000
+    config_keys: ClassVar[Mapping[str, str]] = {
+        "folder": "folder of the <email>.ics files (default 'calendars')",
+        "invites": "also e-mail iMIP invitations through [smtp] (default false)",
+        "busy_folder": "folder of exported <email>.ics files whose events count as busy",
+    }
+
+    @classmethod
+    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Unknown keys, and values of the wrong type."""
+        problems = super().validate_config(section)
+        for key in ("folder", "busy_folder"):
+            if key in section and (not isinstance(section[key], str) or not section[key]):
+                problems.append((key, f"expected a folder path, got {section[key]!r}"))
+        if "invites" in section and not isinstance(section["invites"], bool):
+            problems.append(("invites", f"expected true or false, got {section['invites']!r}"))
+        return problems
+
+    def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
+        super().__init__(config, context)
+        self.folder = context.base_dir / config.get("folder", "calendars")
+        busy_folder = config.get("busy_folder")
+        self.busy_folder = context.base_dir / busy_folder if busy_folder else None
+        self.sender: SmtpSender | None = None
+        # path -> (version of the file, what was reported about that version)
+        self._reported: dict[str, tuple[str, set[str]]] = {}
+        if config.get("invites", False):
+            if not context.smtp:
+                raise UserError(
+                    "invitations need a mail server",
+                    [Problem(table="calendar.ics", key="invites", message=(
+                        "invites = true needs an [smtp] section (host, sender...)"
+                    ))],
+                )  # fmt: skip
+            settings = SmtpSettings.from_mapping(context.smtp, context.base_dir)
+            self.sender = SmtpSender(settings, context.env)
+        self.outbox = Outbox(context.state, self.sender, self._now)
+
+    # -- the contract ------------------------------------------------------------------------
+
+    def path_for(self, owner: str) -> Path:
+        """The file holding ``owner``'s calendar."""
+        return self.folder / f"{file_stem(owner)}.ics"
+
+    def list_owned(self, owner: str) -> list[RemoteEvent]:
+        """cadence's events in ``owner``'s file as they are now, sorted by uid.
+
+        One that cannot be read comes back with ``status="unreadable"`` (see the package docs)
+        and is logged once per version of the file. Also retries pending invitations first,
+        when invitations are on.
+        """
+        if self.sender is not None:
+            self.flush_invites(owner)
+        path = self.path_for(owner)
+        loaded = parse.load(path)
+        if loaded is None:
+            return []
+        zone = owner_zone(self.context, owner)
+        events = []
+        for uid, entry in owned_entries(loaded.cal, loaded.problems, owner, zone).items():
+            if entry.remote is not None:
+                events.append(entry.remote)
+                continue
+            self._report_once(
+                loaded, f"unreadable:{uid}", logging.ERROR,
+                "%s: cadence event %s cannot be read (%s); cadence leaves it exactly as it is "
+                "until it is fixed in the file", path, uid, entry.problem,
+            )  # fmt: skip
+            try:
+                events.append(unreadable_event(entry.event, uid, owner, zone))
+            except Exception:  # even the best effort failed: the uid is what matters
+                events.append(
+                    RemoteEvent(uid, owner, UNKNOWN_TIME, UNKNOWN_TIME, status=UNREADABLE)
+                )
+        return sorted(events, key=lambda e: e.uid)
+
+    def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
+        """Opaque, live events that are not cadence's, in the owner's file and ``busy_folder``."""
+        require_window(start, end)
+        zone = owner_zone(self.context, owner)
+        seen = set()
+        for occ in self._foreign_occurrences(owner, start, end, zone):
+            ev = occ.event
+            if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+                continue
+            if owner_partstat(ev, owner) == "DECLINED" or occ.end <= occ.start:
+                continue
+            seen.add(BusyInterval(occ.start, occ.end, all_day=occ.all_day))
+        return sorted(seen, key=lambda b: (b.start, b.end))
+
+    def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Timed events that are not cadence's overlapping ``[start, end)``, with attendees
+        (and the organizer) other than the owner, lower-case. Occurrences of a recurring event
+        have ids ``UID/<start in UTC>``. A series too dense to expand (see
+        :mod:`connectors.recurrence`) gives none: it is busy time, not a record of meetings.
+        """
+        require_window(start, end)
+        zone = owner_zone(self.context, owner)
+        found: dict[str, PastEvent] = {}
+        for occ in self._foreign_occurrences(owner, start, end, zone):
+            if occ.all_day or occ.whole_span:
+                continue
+            ev = occ.event
+            uid = str(ev.get("UID", ""))
+            remote_id = f"{uid}/{occ.start:%Y%m%dT%H%M%SZ}" if occ.recurring else uid
+            people = {a for a in addresses(ev) if a != owner.lower()}
+            found[remote_id] = PastEvent(
+                remote_id=remote_id,
+                start=occ.start,
+                end=occ.end,
+                title=str(ev.get("SUMMARY", "")),
+                attendees=tuple(sorted(people)),
+                declined=owner_partstat(ev, owner) == "DECLINED",
+            )
+        return sorted(found.values(), key=lambda p: (p.start, p.remote_id))
+
+    def write(self, owner: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Apply ``ops`` to the owner's file in one atomic replacement; one result per op.
+
+        A calendar application does not take cadence's lock: when the file changes between
+        reading it and replacing it, the batch starts over on the new version, so a person's
+        edit is never overwritten (after a few such races: :class:`TransientError`).
+        """
+        path = self.path_for(owner)
+        for _attempt in range(_WRITE_ATTEMPTS):
+            with locked(path):
+                seen = fingerprint(path)
+                loaded = parse.load(path)
+                cal = loaded.cal if loaded else new_calendar(owner, self._owner_name(owner))
+                problems = loaded.problems if loaded else {}
+                batch = Batch(
+                    cal, problems, owner, owner_zone(self.context, owner),
+                    self._owner_name(owner), self._now(), self.context.state, self.outbox,
+                )  # fmt: skip
+                results, invites, changed = batch.apply_all(ops)
+                if not changed:
+                    break
+                refresh_timezones(cal)
+                data = cal.to_ical()
+                parse.check_round_trip(loaded, data, path)  # never write what cannot read back
+                if fingerprint(path) != seen:
+                    log.info("%s changed while cadence was writing it; starting over", path)
+                    continue
+                before = self.outbox.enqueue(owner, invites)
+                try:
+                    replace_file(path, data)
+                except BackendError:
+                    self.outbox.save(owner, before)
+                    raise
+                break
+        else:
+            raise TransientError(f"{path}: kept changing while cadence tried to write it")
+        if invites:
+            self.flush_invites(owner)
+        return results
+
+    # -- invitations (see connectors.ics.outbox) ---------------------------------------------
+
+    def pending_invites(self, owner: str) -> int:
+        """How many invitations for ``owner`` wait in the outbox (held ones included)."""
+        return len(self.outbox.entries(owner))
+
+    def held_invites(self, owner: str) -> list[dict[str, Any]]:
+        """``owner``'s invitations set aside after a failure of their own, for the report:
+        ``uid``, ``method``, ``attempts``, ``last_error`` and ``next_attempt`` (aware UTC
+        datetime), in outbox order.
+        """
+        return self.outbox.held(owner)
+
+    def set_aside(self, owner: str) -> list[str]:
+        """The held invitations of ``owner`` as report lines (see :meth:`held_invites`)."""
+        return [
+            f"invitation {h['method']} {h['uid']} for {owner} held after {h['attempts']} "
+            f"failed attempt(s), next try {h['next_attempt']:%Y-%m-%d %H:%M} UTC: "
+            f"{h['last_error']}"
+            for h in self.held_invites(owner)
+        ]
+
+    def flush_invites(self, owner: str) -> int:
+        """Send ``owner``'s pending invitations, oldest first; returns how many still wait.
+
+        One that fails on its own is set aside with a backoff and does not hold up the others
+        (see :meth:`connectors.ics.outbox.Outbox.flush`).
+        """
+        return self.outbox.flush(owner)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _foreign_occurrences(
+        self, owner: str, start: datetime, end: datetime, zone: tzinfo
+    ) -> Iterator[Occurrence]:
+        """Occurrences of events that are not cadence's, overlapping ``[start, end)``, from the
+        owner's file and ``busy_folder``, not cancelled, expanded within the bounds of
+        :mod:`connectors.recurrence`. A broken event is skipped (and logged once); the rest
+        still counts.
+        """
+        paths = [self.path_for(owner)]
+        if self.busy_folder is not None:
+            paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
+        for path in paths:
+            loaded = parse.load(path)
+            if loaded is None:
+                continue
+            expansion = Expansion(zone, start, end, label=str(path))
+            yield from foreign_occurrences(loaded, expansion)
+            for key, message in expansion.notes:
+                self._report_once(loaded, key, logging.WARNING, "%s", message)
+
+    def _report_once(
+        self, loaded: parse.Loaded, key: str, level: int, message: str, *args: Any
+    ) -> None:
+        """Log ``message`` once per version of ``loaded``'s file and ``key``: the same broken
+        event is not reported again on every call, but is again after the file changed.
+        """
+        name = str(loaded.path)
+        version, keys = self._reported.get(name, ("", set()))
+        if version != loaded.version:
+            version, keys = loaded.version, set()
+            self._reported[name] = (version, keys)
+        if key not in keys:
+            keys.add(key)
+            log.log(level, message, *args)
+
+    def _owner_name(self, owner: str) -> str:
+        for person in self.context.salespeople:
+            if person.email.lower() == owner.lower():
+                return person.name
+        return ""
+
+    def _now(self) -> datetime:
+        now = self.context.now() if self.context.now else datetime.now(UTC)
+        return now.astimezone(UTC).replace(microsecond=0)
