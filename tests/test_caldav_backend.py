@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -36,7 +37,9 @@ from connectors.base import (
 from connectors.caldav import CalDavBackend
 from connectors.caldav.ical import resource_name
 from connectors.caldav.webdav import Collection, SyncUnsupported
+from connectors.ics import IcsBackend
 from tests.contract.suite import BackendContract
+from tests.cost import bounded
 from tests.local_servers import Radicale, free_port, radicale_server
 
 SERVICE_USER, SERVICE_PASSWORD = "cadence", "service-secret"
@@ -778,3 +781,98 @@ def test_without_sync_collection_owned_events_come_from_a_calendar_query(
     assert [e.uid for e in listed] == ["acme:check_in:1", "acme:check_in:2"]
     assert all(e.etag and e.remote_id for e in listed)
     assert backend.context.state.values == {}  # no token to keep
+
+
+# --------------------------------------------------------------------------------------------
+# A person's recurring events, expanded within bounds (connectors.recurrence, as for ics)
+
+WINDOW = (datetime(2027, 5, 1, tzinfo=UTC), datetime(2027, 8, 29, tzinfo=UTC))  # 120 days
+
+
+def person_vevent(uid: str, rrule: str, start: str, end: str, *lines: str) -> str:
+    """A person's recurring VEVENT as a calendar application writes it (CRLF lines)."""
+    body = ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20270401T120000Z", f"DTSTART:{start}",
+            f"DTEND:{end}", f"RRULE:{rrule}", *lines, "END:VEVENT"]  # fmt: skip
+    return "".join(line + "\r\n" for line in body)
+
+
+def as_calendar(*vevents: str) -> str:
+    head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//a person//their calendar app//EN\r\n"
+    return head + "".join(vevents) + "END:VCALENDAR\r\n"
+
+
+DENSE_AND_WEEKLY = (
+    # Every second for an hour, inside the window.
+    person_vevent("seconds@app", "FREQ=SECONDLY;UNTIL=20270510T150000Z",
+                  "20270510T140000Z", "20270510T140001Z"),
+    # Every minute from before the window to 2 May (Radicale refuses more than 10000 steps).
+    person_vevent("minutes@app", "FREQ=MINUTELY;UNTIL=20270502T120000Z",
+                  "20270426T000000Z", "20270426T003000Z"),
+    # Every ten seconds, 30 times: evenly spaced, so its end is known without expanding.
+    person_vevent("counted@app", "FREQ=SECONDLY;INTERVAL=10;COUNT=30",
+                  "20270601T080000Z", "20270601T080005Z"),
+    # Every second from 1 August on, no end: busy to the end of the window.
+    person_vevent("forever@app", "FREQ=SECONDLY", "20270801T080000Z", "20270801T080001Z"),
+    # An ordinary weekly meeting still counts occurrence by occurrence.
+    person_vevent("weekly@app", "FREQ=WEEKLY;COUNT=3", "20270525T090000Z", "20270525T100000Z",
+                  "ATTENDEE:mailto:bob@customer.com"),
+)  # fmt: skip
+
+
+def test_sub_hourly_series_are_busy_for_their_whole_span_in_bounded_time(
+    backend, owner, person, tmp_path, caplog
+) -> None:
+    for vevent in DENSE_AND_WEEKLY:  # one resource per event, as CalDAV has it
+        person.calendar(owner).save_event(as_calendar(vevent))
+    utc = lambda *a: datetime(*a, tzinfo=UTC)  # noqa: E731
+
+    with caplog.at_level(logging.WARNING, logger="connectors.caldav"), bounded(2.0, 100):
+        busy = backend.busy(owner, *WINDOW)
+        past = backend.past_events(owner, *WINDOW)
+        again = backend.busy(owner, *WINDOW)
+
+    assert [(b.start, b.end, b.all_day) for b in busy] == [
+        (WINDOW[0], utc(2027, 5, 2, 12, 30), False),
+        (utc(2027, 5, 10, 14), utc(2027, 5, 10, 15, 0, 1), False),
+        (utc(2027, 5, 25, 9), utc(2027, 5, 25, 10), False),
+        (utc(2027, 6, 1, 8), utc(2027, 6, 1, 8, 4, 55), False),
+        (utc(2027, 6, 1, 9), utc(2027, 6, 1, 10), False),
+        (utc(2027, 6, 8, 9), utc(2027, 6, 8, 10), False),
+        (utc(2027, 8, 1, 8), WINDOW[1], False),
+    ]
+    assert again == busy
+    # The dense series give no contacts; the weekly meeting does, once a week.
+    assert [(p.remote_id, p.start, p.attendees) for p in past] == [
+        (f"weekly@app/{day.isoformat()}", day, ("bob@customer.com",))
+        for day in (utc(2027, 5, 25, 9), utc(2027, 6, 1, 9), utc(2027, 6, 8, 9))
+    ]
+    for uid in ("seconds@app", "minutes@app", "counted@app", "forever@app"):
+        [message] = [r.getMessage() for r in caplog.records if uid in r.getMessage()]
+        assert "more than once an hour" in message  # once, though the calendar was read 3 times
+        assert backend.calendar_url(owner) in message
+    assert not [r for r in caplog.records if "weekly@app" in r.getMessage()]
+
+    # The ics backend, given the same events in a file, finds exactly the same busy time.
+    folder = tmp_path / "ics"
+    folder.mkdir()
+    (folder / f"{owner}.ics").write_text(as_calendar(*DENSE_AND_WEEKLY), encoding="utf-8")
+    context = BackendContext(
+        base_dir=tmp_path, salespeople=[Salesperson(owner, timezone="Europe/Lisbon")]
+    )
+    assert IcsBackend({"folder": "ics"}, context).busy(owner, *WINDOW) == busy
+
+
+def test_a_series_changed_by_the_person_is_reported_again(backend, owner, person, caplog) -> None:
+    person.calendar(owner).save_event(
+        as_calendar(person_vevent("dense@app", "FREQ=SECONDLY", "20270510T140000Z",
+                                  "20270510T140001Z"))
+    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="connectors.caldav"):
+        backend.busy(owner, *WINDOW)
+        backend.busy(owner, *WINDOW)
+        person.move(owner, "dense@app", datetime(2027, 5, 11, 14, tzinfo=UTC),
+                    datetime(2027, 5, 11, 14, 0, 1, tzinfo=UTC))  # fmt: skip
+        busy = backend.busy(owner, *WINDOW)
+
+    assert [(b.start, b.end) for b in busy] == [(datetime(2027, 5, 11, 14, tzinfo=UTC), WINDOW[1])]
+    assert len([r for r in caplog.records if "dense@app" in r.getMessage()]) == 2

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-import resource
-import tracemalloc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -20,6 +18,7 @@ from connectors.base import BackendContext, BackendError, Cancel, Create, Update
 from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
 from connectors.recurrence import limits
 from tests.contract.suite import at, only, spec_for
+from tests.cost import bounded
 
 OWNER = "ana@example.com"
 WINDOW = (datetime(2027, 5, 1, tzinfo=UTC), datetime(2027, 8, 29, tzinfo=UTC))  # 120 days
@@ -79,22 +78,6 @@ def edit_cadence_event(tmp_path: Path, uid: str, old: str, new: str) -> str:
 def event_block(text: str, uid: str) -> str:
     begin = text.rindex("BEGIN:VEVENT", 0, text.index(f"\r\nUID:{uid}\r\n"))
     return text[begin : text.index("END:VEVENT", begin)]
-
-
-@contextmanager
-def bounded(cpu_seconds: float, megabytes: float) -> Iterator[None]:
-    """Fail unless the block uses less CPU time and a smaller Python heap peak than given."""
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    tracemalloc.start()
-    try:
-        yield
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    assert cpu < cpu_seconds, f"took {cpu:.2f} s of CPU"
-    assert peak < megabytes * 2**20, f"peaked at {peak / 2**20:.0f} MB"
 
 
 def warnings_naming(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:

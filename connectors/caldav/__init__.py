@@ -25,9 +25,11 @@ iCalendar resources and back), :mod:`.webdav` (the protocol, over ``requests``) 
   token and the owned events seen so far live in the :class:`StateStore`. A refused token means
   a full re-read. A server without sync-collection gets a ``calendar-query`` for events carrying
   ``X-CADENCE-UID``.
-* :meth:`CalDavBackend.busy` sends a time-range ``calendar-query`` and expands recurrences with
-  ``recurring-ical-events``. Not a ``free-busy-query``: its merged periods cannot tell cadence's
-  own events (which must be left out) from a person's, nor all-day from timed busy time.
+* :meth:`CalDavBackend.busy` sends a time-range ``calendar-query`` and expands recurrences
+  within the bounds of :mod:`connectors.recurrence`, as the ics backend does: a person's
+  ``FREQ=SECONDLY`` event is busy for its whole span, never expanded, and gives no contacts.
+  Not a ``free-busy-query``: its merged periods cannot tell cadence's own events (which must be
+  left out) from a person's, nor all-day from timed busy time.
 """
 
 from connectors.caldav.backend import CalDavBackend

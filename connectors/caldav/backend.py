@@ -6,7 +6,9 @@ Where each salesperson's calendar is and who to log in as come from ``[calendar.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,7 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import caldav
 import icalendar
-import recurring_ical_events
 import requests
 from caldav.lib import error as caldav_error
 
@@ -39,14 +40,11 @@ from connectors.base import (
     read_private_file,
 )
 from connectors.caldav.ical import (
-    RECURRENCE,
     UID_PROPERTY,
     attendee_addresses,
     build_calendar,
-    event_bounds,
     is_cadence_event,
     is_free,
-    local_midnight,
     matches_spec,
     moment,
     owner_partstat,
@@ -67,6 +65,9 @@ from connectors.caldav.webdav import (
     SyncUnsupported,
     Transport,
 )
+from connectors.recurrence import Expansion, Occurrence
+
+log = logging.getLogger(__name__)
 
 
 class CalDavBackend(CalendarBackend):
@@ -98,6 +99,8 @@ class CalDavBackend(CalendarBackend):
         self._http = Transport(timeout=self._timeout, verify=verify)
         self._collections: dict[str, Collection] = {}
         self._zones = {p.email.lower(): p.timezone for p in context.salespeople}
+        # href -> (version of the resource, what was reported about that version)
+        self._reported: dict[str, tuple[str, set[str]]] = {}
 
     # -- where and who -----------------------------------------------------------------------
 
@@ -232,57 +235,68 @@ class CalDavBackend(CalendarBackend):
             (_event_from_json(owner, data) for data in events.values()), key=lambda e: e.uid
         )
 
-    def _occurrences(
-        self, owner: str, start: datetime, end: datetime
-    ) -> Iterator[tuple[icalendar.Event, bool]]:
-        """Every event occurrence overlapping ``[start, end)``, recurrences expanded.
+    def _occurrences(self, owner: str, start: datetime, end: datetime) -> Iterator[Occurrence]:
+        """Every event occurrence overlapping ``[start, end)``, not cancelled, recurrences
+        expanded within the bounds of :mod:`connectors.recurrence` (one budget for the whole
+        query: a person's ``FREQ=SECONDLY`` event is busy for its span, never expanded).
 
-        The flag tells whether the occurrence comes from a recurring series.
+        What was left out or approximated is logged once per version of the resource.
         """
         if start.tzinfo is None or end.tzinfo is None:
             raise BackendError(
                 f"busy/past_events need timezone-aware start and end, got naive {start!r}, {end!r}"
             )
-        for resource in self._collection(owner).query(start, end):
-            cal = icalendar.Calendar.from_ical(resource.data or b"")
-            recurring = any(name in event for event in cal.walk("VEVENT") for name in RECURRENCE)
-            for occurrence in recurring_ical_events.of(cal).between(start, end):
-                yield occurrence, recurring
+        collection = self._collection(owner)
+        expansion = Expansion(self._zone(owner), start, end, label=f"caldav {collection.url}")
+        for resource in collection.query(start, end):
+            data = resource.data or b""
+            cal = icalendar.Calendar.from_ical(data)
+            first_note = len(expansion.notes)
+            yield from expansion.expand(cal.walk("VEVENT"), cal)
+            version = resource.etag or hashlib.sha256(data).hexdigest()
+            for key, message in expansion.notes[first_note:]:
+                self._report_once(resource.href, version, key, message)
+
+    def _report_once(self, href: str, version: str, key: str, message: str) -> None:
+        """Log ``message`` once per version of the resource at ``href`` and ``key``: a dense
+        series is not reported on every call, but is again after it changed.
+        """
+        seen_version, keys = self._reported.get(href, ("", set()))
+        if seen_version != version:
+            keys = set()
+            self._reported[href] = (version, keys)
+        if key not in keys:
+            keys.add(key)
+            log.warning("%s", message)
 
     def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
         """The owner's busy time in ``[start, end)``: opaque, not declined, not cadence's."""
-        zone = self._zone(owner)
         intervals = []
-        for event, _ in self._occurrences(owner, start, end):
-            if is_cadence_event(event) or is_free(event, owner):
+        for occ in self._occurrences(owner, start, end):
+            if is_cadence_event(occ.event) or is_free(occ.event, owner):
                 continue
-            first, last = event_bounds(event, zone)
-            if isinstance(first, datetime) and isinstance(last, datetime):
-                intervals.append(BusyInterval(first, last))
-            else:
-                intervals.append(
-                    BusyInterval(local_midnight(first, zone), local_midnight(last, zone), True)
-                )
+            intervals.append(BusyInterval(occ.start, occ.end, occ.all_day))
         return sorted(intervals, key=lambda b: (b.start, b.end))
 
     def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
-        """Timed events that are not cadence's, with their attendees, for contact recognition."""
+        """Timed events that are not cadence's, with their attendees, for contact recognition.
+
+        A series too dense to expand gives none: it is busy time, not a record of meetings.
+        """
         zone = self._zone(owner)
         found = []
-        for event, recurring in self._occurrences(owner, start, end):
-            if is_cadence_event(event):
-                continue
-            first, last = event_bounds(event, zone)
-            if not isinstance(first, datetime) or not isinstance(last, datetime):
+        for occ in self._occurrences(owner, start, end):
+            event = occ.event
+            if is_cadence_event(event) or occ.all_day or occ.whole_span:
                 continue
             remote_id = str(event.get("uid", ""))
-            if recurring and "recurrence-id" in event:
+            if occ.recurring and "recurrence-id" in event:
                 remote_id += "/" + moment(event.decoded("recurrence-id"), zone).isoformat()
             found.append(
                 PastEvent(
                     remote_id=remote_id,
-                    start=first,
-                    end=last,
+                    start=occ.start,
+                    end=occ.end,
                     title=str(event.get("summary", "")),
                     attendees=attendee_addresses(event),
                     declined=owner_partstat(event, owner) == "DECLINED",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,6 @@ UID_PROPERTY = "X-CADENCE-UID"
 TAG_PREFIX = "X-CADENCE-"
 
 _SAFE_RESOURCE = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
-RECURRENCE = ("rrule", "rdate", "recurrence-id")
 
 
 def resource_name(uid: str) -> str:
@@ -252,8 +251,3 @@ def is_free(event: icalendar.Event, owner: str) -> bool:
         or str(event.get("status", "")).upper() == "CANCELLED"
         or owner_partstat(event, owner) == "DECLINED"
     )
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The start of ``day`` in ``zone``, in UTC (all-day busy time covers the local day)."""
-    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
