@@ -65,7 +65,7 @@ from connectors.caldav.webdav import (
     SyncUnsupported,
     Transport,
 )
-from connectors.recurrence import Expansion, Occurrence
+from connectors.recurrence import Expansion, Occurrence, vevents
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class CalDavBackend(CalendarBackend):
             data = resource.data or b""
             cal = icalendar.Calendar.from_ical(data)
             first_note = len(expansion.notes)
-            yield from expansion.expand(cal.walk("VEVENT"), cal)
+            yield from expansion.expand(vevents(cal), cal)
             version = resource.etag or hashlib.sha256(data).hexdigest()
             for key, message in expansion.notes[first_note:]:
                 self._report_once(resource.href, version, key, message)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import icalendar
 
 from connectors.base import BackendError, RemoteEvent
-from connectors.recurrence.times import as_list, to_utc, utc_bounds
+from connectors.recurrence.times import as_list, to_utc, utc_bounds, vevents
 
 if TYPE_CHECKING:
     from connectors.ics.parse import Problem
@@ -67,7 +67,7 @@ def owned_entries(
     events, has ``remote=None`` and the ``problem``.
     """
     owned: dict[str, Owned] = {}
-    for ev in cal.walk("VEVENT"):
+    for ev in vevents(cal):
         uid = owned_uid(ev)
         if uid is None or ("RECURRENCE-ID" in ev and not isinstance(ev["RECURRENCE-ID"], list)):
             continue  # a person's exception to one occurrence is not one of cadence's events
@@ -99,7 +99,7 @@ def readable_owned(
     # and reading every event each time made a first sync quadratic in the file's size.
     found = [
         ev
-        for ev in cal.walk("VEVENT")
+        for ev in vevents(cal)
         if uid in {text(u) for u in as_list(ev.get("UID"))}
         and owned_uid(ev) == uid
         and not ("RECURRENCE-ID" in ev and not isinstance(ev["RECURRENCE-ID"], list))
@@ -168,8 +168,8 @@ def unreadable_event(ev: icalendar.Event, uid: str, owner: str, zone: tzinfo) ->
         else:
             all_day = True
             start = first
-            last = ends[0] if ends and type(ends[0]) is date else first + timedelta(days=1)
-            end = max(last, first + timedelta(days=1))
+            last_day = ends[0] if ends and type(ends[0]) is date else first + timedelta(days=1)
+            end = max(last_day, first + timedelta(days=1))
     summaries = as_list(ev.get("SUMMARY"))
     sequences = [s for s in as_list(ev.get("SEQUENCE")) if isinstance(s, int)]
     try:

@@ -15,7 +15,7 @@ import icalendar
 
 from connectors.ics.events import is_owned, text
 from connectors.ics.parse import Loaded, Problem
-from connectors.recurrence import Expansion, Occurrence
+from connectors.recurrence import Expansion, Occurrence, vevents
 
 
 def foreign_occurrences(loaded: Loaded, expansion: Expansion) -> Iterator[Occurrence]:
@@ -25,7 +25,7 @@ def foreign_occurrences(loaded: Loaded, expansion: Expansion) -> Iterator[Occurr
     path = loaded.path
     groups: dict[str, list[icalendar.Event]] = {}
     broken: dict[str, Problem] = {}
-    for ev in loaded.cal.walk("VEVENT"):
+    for ev in vevents(loaded.cal):
         if is_owned(ev):
             continue
         uid = text(ev["UID"]) if "UID" in ev and not isinstance(ev["UID"], list) else ""

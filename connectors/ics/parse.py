@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import cast
 
 import icalendar
 
@@ -158,7 +159,7 @@ def _component_problem(component: icalendar.cal.Component) -> tuple[str, bool] |
             found = found or (f"bad {prop}: {message}", True)
     if component.name != "VEVENT":
         return found
-    ev = component
+    ev = cast(icalendar.Event, component)
     for name in (*_SINGLE, *(n for n in ev if n.upper().startswith(TAG_PREFIX))):
         values = ev.get(name)
         if isinstance(values, list):

@@ -20,7 +20,7 @@ would cost minutes of CPU and gigabytes. So, with the caps of :mod:`.limits`:
 Use::
 
     expansion = Expansion(zone, start, end, label="calendars/ana@example.com.ics")
-    for occurrence in expansion.expand(calendar.walk("VEVENT"), calendar):
+    for occurrence in expansion.expand(vevents(calendar), calendar):
         ...  # Occurrence: event, start, end (UTC), all_day, recurring, whole_span
     for key, message in expansion.notes:
         ...  # log each once per version of the calendar
@@ -33,6 +33,6 @@ expanding it), :mod:`.times` (an event's bounds in UTC) and :mod:`.limits` (the 
 
 from connectors.recurrence import limits
 from connectors.recurrence.expansion import Expansion, Occurrence
-from connectors.recurrence.times import utc_bounds
+from connectors.recurrence.times import utc_bounds, vevents
 
-__all__ = ["Expansion", "Occurrence", "limits", "utc_bounds"]
+__all__ = ["Expansion", "Occurrence", "limits", "utc_bounds", "vevents"]

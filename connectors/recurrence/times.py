@@ -7,12 +7,17 @@ Floating times are the salesperson's wall clock (``zone``); all-day events are l
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import Any, cast
 
 import icalendar
 
 from connectors.base import BackendError
 from connectors.memory import day_bounds
+
+
+def vevents(cal: icalendar.Calendar) -> list[icalendar.Event]:
+    """The VEVENTs of ``cal`` (at any depth, in file order), typed as events."""
+    return cast(list[icalendar.Event], cal.walk("VEVENT"))
 
 
 def utc_bounds(
