@@ -123,3 +123,20 @@ def test_durations_check_accepts_and_run_cannot_use_are_reported_with_their_line
         f"{bad}:8",
     ]
     assert "Traceback" not in result.output
+
+
+def test_a_calendar_folder_the_service_cannot_write_is_reported(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, [customer_row("C1")], backend="ics")
+    (tmp_path / "calendars").write_text("a file where the folder should be", encoding="utf-8")
+    text = config.read_text(encoding="utf-8").replace(
+        'folder = "calendars"', 'folder = "calendars"\nbusy_folder = "exports"'
+    )
+    config.write_text(text, encoding="utf-8")
+
+    result = invoke("check", "--config", str(config))
+
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if "[calendar.ics]" in line]
+    assert [line.split("] ", 1)[1].split(":", 1)[0] for line in lines] == ["folder", "busy_folder"]
+    assert f"{tmp_path}/calendars is not a folder" in lines[0]
+    assert lines[1].endswith(f"{tmp_path}/exports is not a folder")

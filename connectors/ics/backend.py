@@ -26,6 +26,7 @@ from connectors.base import (
     TransientError,
     WriteOp,
     WriteResult,
+    writable_problem,
 )
 from connectors.email import SmtpSender, SmtpSettings
 from connectors.ics import parse
@@ -71,6 +72,22 @@ class IcsBackend(CalendarBackend):
                 problems.append((key, f"expected a folder path, got {section[key]!r}"))
         if "invites" in section and not isinstance(section["invites"], bool):
             problems.append(("invites", f"expected true or false, got {section['invites']!r}"))
+        return problems
+
+    @classmethod
+    def check_local(
+        cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
+        """The calendar folder must take new files (the shipped unit makes everything but the
+        state directory read-only); a ``busy_folder`` must exist."""
+        problems: list[tuple[str, str]] = []
+        folder = base_dir / str(section.get("folder", "calendars"))
+        why = writable_problem(folder / "salesperson@example.com.ics")
+        if why:
+            problems.append(("folder", why))
+        busy = section.get("busy_folder")
+        if isinstance(busy, str) and busy and not (base_dir / busy).is_dir():
+            problems.append(("busy_folder", f"{base_dir / busy} is not a folder"))
         return problems
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
