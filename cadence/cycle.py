@@ -171,6 +171,7 @@ class Workspace:
         self._health: dict[tuple[str, str], _Health] = {}
         self._seasons: dict[str, Any] = {}
         self._reported: dict[str, str] = {}  # customer id -> the cause already logged
+        self._trouble: dict[str, str] = {}  # salesperson -> the unexpected error already logged
         self.env: Mapping[str, str] = os.environ
 
     # ---- opening ---------------------------------------------------------------------------
@@ -278,7 +279,7 @@ class Workspace:
                 raise UserError(f"cannot read customer file {path}: {digest[11:]}")
             counts, rejected = self.import_customers(path, today=now)
         except Exception as exc:  # UserError, or a bug a strange file reaches: keep the last good
-            text = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+            text = str(exc) if isinstance(exc, UserError) else f"cannot import {path}: {exc!r}"
             text = text.replace("\n", "; ")
             text = f"{text} (the last good customer list stays in force)"
             log.error("%s", text, extra=REPORTED)
@@ -480,6 +481,9 @@ class Workspace:
         for owner in owners:
             if owner not in failed:
                 self._guarded(owner, failed, self._collect_held, people[owner], result.held)
+        for owner in sorted(set(self._trouble) & set(owners) - set(failed)):
+            log.info("%s works again", owner)
+            del self._trouble[owner]
         self._report_skipped(skipped, by_id)
         attention = result.attention(by_id)
         self.store.state("cycle").set("attention", json.dumps(attention) if attention else None)
@@ -508,9 +512,10 @@ class Workspace:
             work(*args)
         except Exception as exc:
             why = _cause(exc)
-            if failed.get(owner) != why:
+            if self._trouble.get(owner) != why:  # once when it starts, not every cycle
                 log.error("%s skipped this cycle: %s", owner, why, extra=REPORTED)
                 log.debug("%s: traceback", owner, exc_info=True)
+            self._trouble[owner] = why
             failed[owner] = why
 
     def _report_skipped(

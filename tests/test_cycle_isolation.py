@@ -193,3 +193,33 @@ def test_a_cadence_event_broken_by_hand_is_left_alone_and_counted(worlds: Any) -
     assert fixed.complete
     assert (fixed.created, fixed.moved, fixed.cancelled) == (0, 0, 0)
     assert len(w.events()) == 9
+
+
+def test_an_unforeseen_error_in_one_salespersons_sync_is_logged_once_and_when_it_clears(
+    worlds: Any, caplog, monkeypatch
+) -> None:
+    from cadence import cycle
+
+    rows = [*three_customers(), customer_row("B1", owner=BEN)]
+    w: World = worlds(rows)
+    real = cycle.observe
+    broken = {"on": True}
+
+    def observe(records, remote, now, backend):
+        if broken["on"] and any(r.owner == BEN for r in records):
+            raise KeyError("a record the fold did not expect")
+        return real(records, remote, now, backend)
+
+    w.cycle()  # BEN's bookings exist from here on
+    monkeypatch.setattr(cycle, "observe", observe)
+    caplog.set_level(logging.INFO, logger="cadence")
+    results = [w.cycle(NOW + timedelta(minutes=15 * k)) for k in (1, 2, 3)]
+    broken["on"] = False
+    healed = w.cycle(NOW + timedelta(minutes=60))
+
+    why = "KeyError: 'a record the fold did not expect'"
+    assert [r.failed_owners for r in results] == [{BEN: why}] * 3
+    assert healed.failed_owners == {}
+    about_ben = [r.getMessage() for r in caplog.records if r.getMessage().startswith(BEN)]
+    assert about_ben == [f"{BEN} skipped this cycle: {why}", f"{BEN} works again"]
+    assert len(w.events(ANA)) == 9 and len(w.events(BEN)) == 3
