@@ -56,14 +56,42 @@ def outcome(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | Exception:
 
 @contextmanager
 def peak_memory_below(megabytes: float) -> Iterator[None]:
-    """Fail when the block's peak of Python allocations passes ``megabytes``."""
-    tracemalloc.start()
+    """Fail when the block's peak of Python allocations passes ``megabytes``.
+
+    tracemalloc only measures; a runaway allocation is also stopped while it happens, by a cap
+    on the process's address space (a MemoryError, so the test fails instead of the shared
+    machine swapping), where the platform has one.
+    """
+    with _address_space_cap(extra_megabytes=1024 + 4 * megabytes):
+        tracemalloc.start()
+        try:
+            yield
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < megabytes * 1_000_000, f"peak allocation {peak / 1e6:.1f} MB"
+
+
+@contextmanager
+def _address_space_cap(extra_megabytes: float) -> Iterator[None]:
+    """Limit the address space to what is mapped now plus ``extra_megabytes`` (Linux)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as f:
+            mapped = int(f.read().split()[0]) * resource.getpagesize()
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        yield
+        return
+    cap = mapped + int(extra_megabytes * 1_000_000)
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     try:
         yield
-        _, peak = tracemalloc.get_traced_memory()
     finally:
-        tracemalloc.stop()
-    assert peak < megabytes * 1_000_000, f"peak allocation {peak / 1e6:.1f} MB"
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 # Characters that broke something once or are known troublemakers for parsers and headers.

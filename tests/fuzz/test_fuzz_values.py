@@ -74,18 +74,29 @@ def test_duration_parse_gives_a_bounded_duration_or_a_clear_error(text):
     )
 
 
+# Every accepted spelling up to its bound, the bounds themselves, and mixed ISO forms.
+UNIT_BOUNDS = (
+    ("day", MAX_DAYS),
+    ("week", MAX_DAYS // 7),
+    ("business day", MAX_BUSINESS_DAYS),
+    ("month", MAX_MONTHS),
+    ("quarter", MAX_MONTHS // 3),
+    ("year", MAX_MONTHS // 12),
+)
 valid_durations = st.one_of(
-    duration_texts.map(lambda t: outcome(Duration.parse, t)).filter(
-        lambda d: isinstance(d, Duration)
-    ),
-    st.builds(
-        lambda n, unit: Duration.parse(f"{n} {unit}s"),
-        st.integers(1, 10),  # 10 of the largest unit (years) is the bound
-        st.sampled_from(UNITS),
+    st.sampled_from(UNIT_BOUNDS).flatmap(
+        lambda unit: st.integers(1, unit[1]).map(lambda n: Duration.parse(f"{n} {unit[0]}s"))
     ),
     st.sampled_from(["10 years", "3653 days", f"{MAX_BUSINESS_DAYS} business days", "P9Y11M"]).map(
         Duration.parse
     ),
+    st.builds(
+        lambda y, m, w, d: outcome(Duration.parse, f"P{y}Y{m}M{w}W{d}D"),
+        st.integers(0, 5),
+        st.integers(0, 60),
+        st.integers(0, 52),
+        st.integers(0, 400),
+    ).filter(lambda d: isinstance(d, Duration)),
 )
 
 
