@@ -88,6 +88,7 @@ def _message(
     if outgoing:
         fields = ("toRecipients", "ccRecipients", "bccRecipients")
         counterparts = {a for f in fields for a in map(_address, _listed(item.get(f))) if a}
+        counterparts.discard(owner.lower())  # a copy to oneself is nobody else's contact
     else:
         counterparts = {sender} if sender else set()
     if not any(a in wanted or a.rpartition("@")[2] in domains for a in counterparts):
