@@ -58,7 +58,10 @@ class LocatedToml:
         self.name = str(path) if name is None else name
         if text is None:
             try:
-                text = self.path.read_text(encoding="utf-8")
+                # Bytes, not read_text: its universal newlines would turn a lone CR (invalid
+                # in TOML) into a line break, and every later line number would be off by one.
+                # utf-8-sig: a byte order mark (Windows Notepad writes one) is not content.
+                text = self.path.read_bytes().decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise TomlFileError(
                     Problem(file=self.name, message=f"cannot read: not UTF-8 text ({exc.reason})")

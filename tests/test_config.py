@@ -564,3 +564,19 @@ def test_database_port_and_sqlite_path_are_checked(tmp_path):
 )
 def test_masked_url_hides_any_password(text, shown):
     assert masked_url(text) == shown
+
+
+def test_windows_line_ends_and_a_byte_order_mark_are_read_and_located(tmp_path):
+    path = tmp_path / "cadence.toml"
+    path.write_bytes(b'\xef\xbb\xbfhorizon = "3 weeks"\r\n\r\ninterval = "soon"\r\n')
+    assert problems_of(path) == [
+        f"{path}:3: interval: cannot read interval 'soon': write e.g. '15 minutes', '1 hour' or "
+        "'1 day'"
+    ]
+
+
+def test_a_lone_carriage_return_is_a_syntax_error_on_its_own_line(tmp_path):
+    path = tmp_path / "cadence.toml"
+    path.write_bytes(b'horizon = "3 weeks"\ninterval = "1 day"\r# old Mac line end\n')
+    [problem] = problems_of(path)
+    assert problem.startswith(f"{path}:2: TOML syntax error:")
