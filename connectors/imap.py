@@ -612,7 +612,8 @@ def _read_message(
     else:
         counterparts = senders
     counterparts = tuple(a for a in counterparts if a != owner.lower())
-    message_id = (_field(headers, "Message-ID") or "").strip()
+    # Control characters have no place in a Message-ID; NUL cannot be stored in PostgreSQL.
+    message_id = re.sub(r"[\x00-\x1f\x7f]", "", _field(headers, "Message-ID") or "").strip()
     return MailMessage(
         message_id=message_id or f"imap:{folder}:{validity}:{uid}",
         at=at.astimezone(UTC),
