@@ -379,11 +379,12 @@ class Workspace:
         return plan(self.planning_input(now, busy, forecast=forecast, customers=customers))
 
     def changes(self, result: Plan) -> list[Action]:
-        """The create / move / cancel actions ``result`` implies against the bookings now."""
+        """The create / move / cancel actions ``result`` implies against the bookings now
+        (none for a customer the plan skipped: the run leaves their bookings as they are)."""
         return [
             a
             for a in diff(result.booked(), self.store.bookings(), result.now)
-            if a.kind is not ActionKind.KEEP
+            if a.kind is not ActionKind.KEEP and _customer_of(a) not in result.skipped
         ]
 
     # ---- the cycle -------------------------------------------------------------------------

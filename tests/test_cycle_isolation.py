@@ -223,3 +223,25 @@ def test_an_unforeseen_error_in_one_salespersons_sync_is_logged_once_and_when_it
     about_ben = [r.getMessage() for r in caplog.records if r.getMessage().startswith(BEN)]
     assert about_ben == [f"{BEN} skipped this cycle: {why}", f"{BEN} works again"]
     assert len(w.events(ANA)) == 9 and len(w.events(BEN)) == 3
+
+
+def test_a_booked_customer_that_breaks_keeps_its_bookings_in_the_run_and_the_preview(
+    worlds: Any,
+) -> None:
+    w: World = worlds([*three_customers(), customer_row("BAD")])
+    w.cycle()
+    booked = sorted((e.uid, e.start) for e in w.event_of("BAD"))
+    assert len(booked) == 3
+    broken = customer_row("BAD", industry="retail", busy_seasons="Jan 6 - Nov 14")
+    write_customers(w.folder / "customers.csv", [*three_customers(), broken])
+
+    config = ["--config", str(w.config), "--now", (NOW + timedelta(minutes=15)).isoformat()]
+    w.ws.refresh_customers(NOW)
+    preview = CliRunner().invoke(app, ["plan", "--changes", *config])
+    result = w.cycle(NOW + timedelta(minutes=15))
+
+    assert list(result.skipped_customers) == ["BAD"]
+    assert (result.created, result.moved, result.cancelled) == (0, 0, 0)
+    assert sorted((e.uid, e.start) for e in w.event_of("BAD")) == booked  # never cancelled
+    assert preview.exit_code == 0, preview.output
+    assert "no changes" in preview.output  # the preview leaves them alone like the run
