@@ -1,29 +1,37 @@
-"""Checks across inputs that are each valid alone: customers against policies and cadence.toml.
+"""``cadence check``: every problem ``run`` would meet, found first (:func:`check_all`).
 
-Used by ``cadence check`` after the config, the policies and the customers have been read. A
-segment nobody defined or an owner nobody listed still plans (with the defaults), so those are
-warnings; a customer time zone that does not exist cannot be planned, so that is an error.
+Besides each file's own validation, the checks across inputs that are each valid alone:
+customers against policies and cadence.toml (a segment nobody defined or an owner nobody
+listed still plans with the defaults, so those are warnings; a zone that does not exist or
+seasons that leave no free day cannot be planned, so those are errors), a dry plan of the
+customer file as ``run`` would make it, and the local files each connector names.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import zoneinfo
+import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import connectors
-from cadence.config import Config
+from cadence.config import Config, load_config
+from cadence.customers import read_customers
 from cadence.dates import DateReader
 from cadence.daycal import is_known_country
-from cadence.errors import Problem, ValueParseError
-from cadence.model import Customer
+from cadence.errors import Problem, UserError, ValueParseError, describe_error
+from cadence.event_text import event_spec
+from cadence.model import Customer, Salesperson
+from cadence.planner import PlanInput, plan
 from cadence.policy import PolicySet
+from cadence.policy_load import load_policies
 from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.tomlfile import LocatedToml, TablePath, TomlFileError
+from cadence.zones import is_zone
 from connectors.base import writable_problem
 
 DEFAULT_SEGMENT = "default"
@@ -100,7 +108,7 @@ def check_customers(
                     else f"busy_seasons: {problem}",
                 )
             )
-        if customer.timezone and not _zone_exists(customer.timezone):
+        if customer.timezone and not is_zone(customer.timezone):
             problems.append(
                 Problem(
                     file=file,
@@ -140,14 +148,6 @@ def _seasons_of(customer: Customer, policies: PolicySet, reader: DateReader) -> 
 
 def _customers(count: int) -> str:
     return f"{count} customer{'s' if count != 1 else ''}"
-
-
-def _zone_exists(name: str) -> bool:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, too long
-        return False
-    return True
 
 
 def check_local_files(config: Config, env: Mapping[str, str]) -> list[Problem]:
@@ -217,3 +217,77 @@ def _sqlite_file(url: str) -> Path | None:
     if not url.startswith(prefix) or url == prefix or url.endswith(":memory:"):
         return None
     return Path(url[len(prefix) :].split("?", 1)[0])
+
+
+def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
+    """Every problem in cadence.toml, the policies and the customer file, at once."""
+    try:
+        config = load_config(config_path)
+    except UserError as exc:
+        return exc.problems or [Problem(message=exc.message)]
+    problems: list[Problem] = []
+    policies, policy_problems = load_policies(config.policies, config.date_reader())
+    problems.extend(policy_problems)
+    if config.customers is not None:
+        try:
+            imported = read_customers(
+                config.customers,
+                config.date_reader(),
+                today=today.date(),
+                default_timezone=policies.defaults.timezone if policies else None,
+            )
+        except UserError as exc:
+            problems.extend(
+                exc.problems or [Problem(file=str(config.customers), message=exc.message)]
+            )
+        else:
+            problems.extend(r.as_problem(str(config.customers)) for r in imported.rejected)
+            if policies is not None:
+                found = check_customers(imported.customers, policies, config)
+                problems.extend(found)
+                said = {p.key for p in found if p.is_error}  # a customer's problem, once
+                rest = [c for c in imported.customers if c.id not in said]
+                problems.extend(_check_plannable(rest, policies, config, today))
+    problems.extend(check_local_files(config, os.environ))
+    return problems
+
+
+def _check_plannable(
+    customers: Sequence[Customer], policies: PolicySet, config: Config, now: datetime
+) -> list[Problem]:
+    """Plan the customer file as ``run`` would (without calendars) and build each event: a
+    customer ``run`` would have to skip is an error here, named with the cause."""
+    file = str(config.customers or "")
+    people = {p.email: p for p in config.salespeople}
+    for c in customers:
+        people.setdefault(c.owner, Salesperson(email=c.owner, timezone=policies.defaults.timezone))
+    reader = config.date_reader()
+    result = plan(
+        PlanInput(
+            policies=policies,
+            customers=customers,
+            salespeople=people,
+            now=now,
+            horizon_days=config.horizon_days,
+            season_parser=lambda text: parse_season(text, reader),
+        )
+    )
+    skipped = dict(result.skipped)
+    by_id = {c.id: c for c in customers}
+    for p in result.booked():
+        if p.customer_id in skipped:
+            continue
+        customer = by_id[p.customer_id]
+        try:
+            event_spec(p, customer, people[p.owner], policies.for_customer(customer), None)
+        except Exception as exc:
+            skipped[p.customer_id] = describe_error(exc)
+    return [
+        Problem(
+            file=file,
+            key=customer_id,
+            message=f"customer {by_id[customer_id].name!r} cannot be planned: {why}; "
+            "run would skip this customer",
+        )
+        for customer_id, why in sorted(skipped.items())
+    ]

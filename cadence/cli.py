@@ -23,8 +23,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
+from cadence.checks import check_all
 from cadence.config import load_config
-from cadence.cycle import Workspace, check_all
+from cadence.cycle import Workspace
 from cadence.errors import UserError, ValueParseError
 from cadence.model import Contact, ContactKind, PlannedContact
 from cadence.reconcile import Action
@@ -167,7 +168,7 @@ def plan_(
             actions = [
                 a
                 for a in ws.changes(result)
-                if (customer is None or _customer_of(a) == customer)
+                if (customer is None or a.customer_id == customer)
                 and (owner is None or a.owner == owner.lower())
             ]
             _print_changes(actions, zones, json_out)
@@ -182,13 +183,6 @@ def plan_(
         print(json.dumps([contact_json(c, zones) for c in contacts], indent=2, ensure_ascii=False))
         return
     _print_plan(contacts, zones)
-
-
-def _customer_of(action: Action) -> str:
-    if action.planned is not None:
-        return action.planned.customer_id
-    assert action.record is not None
-    return action.record.customer_id
 
 
 def _local(value: datetime | date, zone: str) -> str:
@@ -265,7 +259,7 @@ def _print_changes(actions: list[Action], zones: dict[str, str], as_json: bool) 
             {
                 "action": a.kind.value,
                 "owner": a.owner,
-                "customer_id": _customer_of(a),
+                "customer_id": a.customer_id,
                 "title": a.planned.title if a.planned else (a.record.key if a.record else ""),
                 "from": _local(a.record.start, zone) if a.record else None,
                 "to": _local(a.planned.start, zone) if a.planned else None,

@@ -30,25 +30,22 @@ from pathlib import Path
 from typing import Any
 
 import connectors
-from cadence.checks import check_customers, check_local_files
 from cadence.config import Config, load_config
 from cadence.customers import read_customers
 from cadence.errors import Problem, UserError, describe_error
+from cadence.event_text import event_spec, spec_hash
 from cadence.model import (
-    BookingKind,
     BookingState,
     BusyInterval,
     Contact,
     ContactKind,
     Customer,
-    CustomerStatus,
-    PlannedContact,
     Salesperson,
 )
 from cadence.planner import Plan, PlanInput, plan
 from cadence.policy import PolicySet
 from cadence.policy_load import load_policies
-from cadence.reconcile import LIVE, UNREADABLE, Action, ActionKind, diff, observe, uid_for
+from cadence.reconcile import LIVE, UNREADABLE, Action, ActionKind, diff, observe
 from cadence.seasons import parse_season
 from cadence.store import BookingRecord, Store
 from connectors.base import (
@@ -59,7 +56,6 @@ from connectors.base import (
     CalendarBackend,
     Cancel,
     Create,
-    EventSpec,
     MailSource,
     TransientError,
     Update,
@@ -384,7 +380,7 @@ class Workspace:
         return [
             a
             for a in diff(result.booked(), self.store.bookings(), result.now)
-            if a.kind is not ActionKind.KEEP and _customer_of(a) not in result.skipped
+            if a.kind is not ActionKind.KEEP and a.customer_id not in result.skipped
         ]
 
     # ---- the cycle -------------------------------------------------------------------------
@@ -445,14 +441,14 @@ class Workspace:
         by_id = {c.id: c for c in customers}
         actions = []
         for action in diff(planned.booked(), self.store.bookings(), now):
-            customer_id = _customer_of(action)
+            customer_id = action.customer_id
             record = action.record
             if customer_id in skipped or (record and f"{record.owner}: {record.uid}" in unreadable):
                 continue  # left as it is: never cancel what we could not plan or read
             try:
                 actions.append(self._refresh_details(action, by_id, people, policies))
             except Exception as exc:
-                skipped[customer_id] = _cause(exc)
+                skipped[customer_id] = describe_error(exc)
         result.actions = actions
         by_owner: dict[str, list[Action]] = {}
         for action in actions:
@@ -512,7 +508,7 @@ class Workspace:
         try:
             work(*args)
         except Exception as exc:
-            why = _cause(exc)
+            why = describe_error(exc)
             if self._trouble.get(owner) != why:  # once when it starts, not every cycle
                 log.error("%s skipped this cycle: %s", owner, why, extra=REPORTED)
                 log.debug("%s: traceback", owner, exc_info=True)
@@ -720,7 +716,7 @@ class Workspace:
                 try:
                     record, op = self._intent(action, name, person, customers, policies, notes, now)
                 except Exception as exc:  # this customer's event cannot be built: skip it
-                    result.skipped_customers[_customer_of(action)] = _cause(exc)
+                    result.skipped_customers[action.customer_id] = describe_error(exc)
                     continue
                 if action.record is not None and action.record.key != record.key:
                     self.store.delete_booking(action.record.key)
@@ -878,7 +874,7 @@ class Workspace:
         except Exception as exc:  # a backend's bug on strange data: this owner only
             health.failures += 1
             health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
-            why = _cause(exc)
+            why = describe_error(exc)
             if health.failures == 1:
                 log.error(
                     "%s: %s failed for %s: unexpected %s", name, method, owner, why, extra=REPORTED
@@ -889,16 +885,6 @@ class Workspace:
             log.info("%s: %s works again", name, owner)
         health.failures, health.retry_at, health.auth_reported = 0, None, False
         return True, value
-
-
-def _customer_of(action: Action) -> str:
-    if action.planned is not None:
-        return action.planned.customer_id
-    assert action.record is not None
-    return action.record.customer_id
-
-
-_cause = describe_error
 
 
 def _has_method(backend: str, method: str) -> bool:
@@ -915,131 +901,3 @@ def load_validated_policies(config: Config) -> PolicySet:
     if policies is None or errors:
         raise UserError("policies have problems", errors or problems)
     return policies
-
-
-def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
-    """Every problem in cadence.toml, the policies and the customer file, at once."""
-    try:
-        config = load_config(config_path)
-    except UserError as exc:
-        return exc.problems or [Problem(message=exc.message)]
-    problems: list[Problem] = []
-    policies, policy_problems = load_policies(config.policies, config.date_reader())
-    problems.extend(policy_problems)
-    if config.customers is not None:
-        try:
-            imported = read_customers(
-                config.customers,
-                config.date_reader(),
-                today=today.date(),
-                default_timezone=policies.defaults.timezone if policies else None,
-            )
-        except UserError as exc:
-            problems.extend(
-                exc.problems or [Problem(file=str(config.customers), message=exc.message)]
-            )
-        else:
-            problems.extend(r.as_problem(str(config.customers)) for r in imported.rejected)
-            if policies is not None:
-                found = check_customers(imported.customers, policies, config)
-                problems.extend(found)
-                said = {p.key for p in found if p.is_error}  # a customer's problem, once
-                rest = [c for c in imported.customers if c.id not in said]
-                problems.extend(_check_plannable(rest, policies, config, today))
-    problems.extend(check_local_files(config, os.environ))
-    return problems
-
-
-def _check_plannable(
-    customers: Sequence[Customer], policies: PolicySet, config: Config, now: datetime
-) -> list[Problem]:
-    """Plan the customer file as ``run`` would (without calendars) and build each event: a
-    customer ``run`` would have to skip is an error here, named with the cause."""
-    file = str(config.customers or "")
-    people = {p.email: p for p in config.salespeople}
-    for c in customers:
-        people.setdefault(c.owner, Salesperson(email=c.owner, timezone=policies.defaults.timezone))
-    reader = config.date_reader()
-    result = plan(
-        PlanInput(
-            policies=policies,
-            customers=customers,
-            salespeople=people,
-            now=now,
-            horizon_days=config.horizon_days,
-            season_parser=lambda text: parse_season(text, reader),
-        )
-    )
-    skipped = dict(result.skipped)
-    by_id = {c.id: c for c in customers}
-    for p in result.booked():
-        if p.customer_id in skipped:
-            continue
-        customer = by_id[p.customer_id]
-        try:
-            event_spec(p, customer, people[p.owner], policies.for_customer(customer), None)
-        except Exception as exc:
-            skipped[p.customer_id] = _cause(exc)
-    return [
-        Problem(
-            file=file,
-            key=customer_id,
-            message=f"customer {by_id[customer_id].name!r} cannot be planned: {why}; "
-            "run would skip this customer",
-        )
-        for customer_id, why in sorted(skipped.items())
-    ]
-
-
-# ---- what goes into a calendar -------------------------------------------------------------
-
-
-def event_spec(
-    p: PlannedContact, customer: Customer, person: Salesperson, policy: Any, note: Any
-) -> EventSpec:
-    """The calendar event for a planned contact: title, description, tags, alarms."""
-    reminder = p.kind is BookingKind.ANNIVERSARY_REMINDER
-    attendees: tuple[str, ...] = ()
-    if policy.invite_customer and not reminder and customer.status is CustomerStatus.ACTIVE:
-        attendees = customer.emails
-    return EventSpec(
-        uid=uid_for(p.key),
-        owner=p.owner,
-        title=p.title,
-        description=describe(p, customer, policy, note),
-        start=p.start,
-        end=p.end,
-        all_day=p.all_day,
-        transparent=reminder,
-        timezone=person.timezone,
-        attendees=attendees,
-        reminder_minutes=() if reminder else policy.reminder_minutes,
-        tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
-    )
-
-
-def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> str:
-    """The event description: who, the last contact, why now, and the agenda."""
-    last = getattr(note, "last_day", None)
-    lines = [
-        f"Customer: {customer.name} ({customer.id}, segment {policy.name})",
-        f"Last contact: {last}" if last else "Last contact: none on record",
-        "Why now: " + "; ".join(p.reasons),
-    ]
-    if customer.emails:
-        lines.append("Contact: " + ", ".join(customer.emails))
-    if p.kind is not BookingKind.ANNIVERSARY_REMINDER:
-        lines += ["", "Agenda:", policy.agenda]
-    lines += [
-        "",
-        "Booked by cadence. Move, decline or delete it like any meeting: cadence "
-        "keeps your changes.",
-    ]
-    return "\n".join(lines)
-
-
-def spec_hash(spec: EventSpec) -> str:
-    """What, besides its time, makes an event need rewriting: title, attendees, free/busy
-    (not the description's prose, and not the time, which the diff compares itself)."""
-    text = repr((spec.title, spec.all_day, spec.transparent, spec.attendees))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -64,6 +64,13 @@ class Action:
         assert self.record is not None
         return self.record.owner
 
+    @property
+    def customer_id(self) -> str:
+        if self.planned is not None:
+            return self.planned.customer_id
+        assert self.record is not None
+        return self.record.customer_id
+
 
 def uid_for(key: str) -> str:
     """The stable calendar uid of a booking key (customer, kind, sequence)."""

@@ -1,0 +1,63 @@
+"""What goes into a calendar for a planned contact: the event's title, description, tags and
+alarms (:func:`event_spec`), and the fingerprint of what makes an event need rewriting
+(:func:`spec_hash`). Pure: used by the cycle to write and by ``cadence check`` to try."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from cadence.model import BookingKind, Customer, CustomerStatus, PlannedContact, Salesperson
+from cadence.reconcile import uid_for
+from connectors.base import EventSpec
+
+
+def event_spec(
+    p: PlannedContact, customer: Customer, person: Salesperson, policy: Any, note: Any
+) -> EventSpec:
+    """The calendar event for a planned contact: title, description, tags, alarms."""
+    reminder = p.kind is BookingKind.ANNIVERSARY_REMINDER
+    attendees: tuple[str, ...] = ()
+    if policy.invite_customer and not reminder and customer.status is CustomerStatus.ACTIVE:
+        attendees = customer.emails
+    return EventSpec(
+        uid=uid_for(p.key),
+        owner=p.owner,
+        title=p.title,
+        description=describe(p, customer, policy, note),
+        start=p.start,
+        end=p.end,
+        all_day=p.all_day,
+        transparent=reminder,
+        timezone=person.timezone,
+        attendees=attendees,
+        reminder_minutes=() if reminder else policy.reminder_minutes,
+        tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
+    )
+
+
+def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> str:
+    """The event description: who, the last contact, why now, and the agenda."""
+    last = getattr(note, "last_day", None)
+    lines = [
+        f"Customer: {customer.name} ({customer.id}, segment {policy.name})",
+        f"Last contact: {last}" if last else "Last contact: none on record",
+        "Why now: " + "; ".join(p.reasons),
+    ]
+    if customer.emails:
+        lines.append("Contact: " + ", ".join(customer.emails))
+    if p.kind is not BookingKind.ANNIVERSARY_REMINDER:
+        lines += ["", "Agenda:", policy.agenda]
+    lines += [
+        "",
+        "Booked by cadence. Move, decline or delete it like any meeting: cadence "
+        "keeps your changes.",
+    ]
+    return "\n".join(lines)
+
+
+def spec_hash(spec: EventSpec) -> str:
+    """What, besides its time, makes an event need rewriting: title, attendees, free/busy
+    (not the description's prose, and not the time, which the diff compares itself)."""
+    text = repr((spec.title, spec.all_day, spec.transparent, spec.attendees))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
