@@ -32,7 +32,7 @@ from cadence.policy_load import load_policies
 from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.tomlfile import LocatedToml, TablePath, TomlFileError
 from cadence.zones import is_zone
-from connectors.base import writable_problem
+from connectors.localfiles import writable_problem
 
 DEFAULT_SEGMENT = "default"
 

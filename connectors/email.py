@@ -29,7 +29,8 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from cadence.errors import Problem, UserError
-from connectors.base import AuthError, BackendError, TransientError, secret_file_problem
+from connectors.base import AuthError, BackendError, TransientError
+from connectors.localfiles import secret_file_problem
 
 METHODS = ("REQUEST", "CANCEL")
 PRODID = "-//cadence//cadence invitations//EN"
@@ -132,7 +133,7 @@ def check_smtp_local(
 ) -> list[tuple[str, str]]:
     """Problems with the local files ``[smtp]`` names, as ``(key, message)`` pairs, for
     ``cadence check``: a ``password_file`` that is missing, unreadable, not a regular file or
-    readable by group or others (:func:`connectors.base.secret_file_problem`).
+    readable by group or others (:func:`connectors.localfiles.secret_file_problem`).
 
     ``env`` is accepted for symmetry with ``check_local``; ``password_env`` is not checked, as
     the variable is often set only in the daemon's environment (systemd ``EnvironmentFile``).

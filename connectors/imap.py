@@ -45,8 +45,8 @@ from connectors.base import (
     MailMessage,
     MailSource,
     TransientError,
-    secret_file_problem,
 )
+from connectors.localfiles import secret_file_problem
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +277,7 @@ class ImapSource(MailSource):
         """Problems with the local files ``[mail.imap]`` names, for ``cadence check``:
 
         * ``password_file`` without a placeholder: missing, unreadable, not a regular file or
-          readable by group or others (:func:`connectors.base.secret_file_problem`);
+          readable by group or others (:func:`connectors.localfiles.secret_file_problem`);
         * ``password_file`` with ``{email}``/``{user}``: one file per salesperson, and this
           check is not told who they are: the folder before the first placeholder must exist;
           each file is checked (and refused the same way) when it is used, at login;

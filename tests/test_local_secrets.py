@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import (
-    AuthError,
+from connectors.base import AuthError
+from connectors.localfiles import (
     ca_bundle_problem,
     read_private_file,
     token_file_problem,

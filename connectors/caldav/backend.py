@@ -37,7 +37,6 @@ from connectors.base import (
     Update,
     WriteOp,
     WriteResult,
-    read_private_file,
 )
 from connectors.caldav.ical import (
     UID_PROPERTY,
@@ -65,6 +64,7 @@ from connectors.caldav.webdav import (
     SyncUnsupported,
     Transport,
 )
+from connectors.localfiles import read_private_file
 from connectors.recurrence import Expansion, Occurrence, vevents
 
 log = logging.getLogger(__name__)

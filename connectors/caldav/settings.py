@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.base import ca_bundle_problem, secret_file_problem
+from connectors.localfiles import ca_bundle_problem, secret_file_problem
 
 TEMPLATE_FIELDS = frozenset({"email", "user"})
 DEFAULT_TIMEOUT = 30.0

@@ -9,8 +9,8 @@ per-salesperson OAuth tokens stored on disk by ``cadence auth google EMAIL``.
   symbolic link, refused when others could read it, and rewritten whenever google-auth
   refreshes the access token, so the newest token survives restarts.
 
-Reading and writing go through :func:`connectors.base.read_private_file` and
-:func:`connectors.base.write_private_file`, as the Outlook token cache does;
+Reading and writing go through :func:`connectors.localfiles.read_private_file` and
+:func:`connectors.localfiles.write_private_file`, as the Outlook token cache does;
 :func:`check_local_files` is what ``cadence check`` reports about these files.
 
 ``token_uri`` (default Google's) is applied to both, so tests run against a local token endpoint.
@@ -31,9 +31,8 @@ import httplib2
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
-from connectors.base import (
-    AuthError,
-    BackendContext,
+from connectors.base import AuthError, BackendContext
+from connectors.localfiles import (
     read_private_file,
     secret_file_problem,
     token_file_problem,

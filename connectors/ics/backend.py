@@ -26,7 +26,6 @@ from connectors.base import (
     TransientError,
     WriteOp,
     WriteResult,
-    writable_problem,
 )
 from connectors.email import SmtpSender, SmtpSettings
 from connectors.ics import parse
@@ -43,6 +42,7 @@ from connectors.ics.events import (
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
 from connectors.ics.foreign import foreign_occurrences
 from connectors.ics.outbox import Outbox
+from connectors.localfiles import writable_problem
 from connectors.memory import owner_zone, require_window
 from connectors.recurrence import Expansion, Occurrence
 

@@ -3,7 +3,7 @@
 The app registration has *application* permissions (Calendars.ReadWrite, Mail.Read) granted by an
 administrator, so one token serves every salesperson's mailbox. msal keeps tokens in a
 :class:`msal.SerializableTokenCache`; we persist it to ``token_cache_file`` (by default in the
-state directory, see :func:`connectors.base.default_state_dir`) so a restart reuses a valid
+state directory, see :func:`connectors.localfiles.default_state_dir`) so a restart reuses a valid
 token instead of asking the authority again.
 
 The cache holds bearer tokens, so it is handled as a secret: written atomically with mode 0600
@@ -35,10 +35,8 @@ import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from connectors.base import (
-    AuthError,
-    BackendError,
-    TransientError,
+from connectors.base import AuthError, BackendError, TransientError
+from connectors.localfiles import (
     ca_bundle_problem,
     read_private_file,
     secret_file_problem,

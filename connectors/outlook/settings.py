@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from connectors.base import default_state_dir
+from connectors.localfiles import default_state_dir
 
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com/{tenant}"
 DEFAULT_GRAPH = "https://graph.microsoft.com/v1.0"
-# The token cache's file name in the state directory (connectors.base.default_state_dir): the
+# The token cache's file name in the state directory (connectors.localfiles.default_state_dir): the
 # folder holding cadence.toml is read-only under the shipped systemd unit.
 DEFAULT_TOKEN_CACHE = "outlook-token-cache.json"
 DEFAULT_MAX_RETRIES = 4
