@@ -4,7 +4,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from cadence.planner import PlanInput, engine, plan
+from cadence.planner import PlanInput, plan
+from cadence.planner import split as planner_split
 from tests.planning import as_bookings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -14,10 +15,12 @@ from generate import DEFAULT_NOW, generate
 def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
     # Under pytest-xdist the worker runs helper threads; forking is still safe here because
     # the children only compute. Force the parallel path and check that it ran.
-    monkeypatch.setattr(engine, "_can_fork", lambda: True)
+    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
     calls = []
-    real = engine._plan_in_parallel
-    monkeypatch.setattr(engine, "_plan_in_parallel", lambda i, n: calls.append(n) or real(i, n))
+    real = planner_split._plan_in_parallel
+    monkeypatch.setattr(
+        planner_split, "_plan_in_parallel", lambda i, n: calls.append(n) or real(i, n)
+    )
     customers, people, contacts, policies = generate(3000, 40, seed=7)
     inp = PlanInput(
         policies=policies,
@@ -35,11 +38,11 @@ def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
     # Again with the plan booked: each part gets its own salespeople's bookings.
     booked = replace(inp, bookings=as_bookings(single))
     assert plan(booked, workers=3).contacts == plan(booked, workers=1).contacts
-    assert engine._SHARED == []  # the parts were released
+    assert planner_split._SHARED == []  # the parts were released
 
 
 def test_a_single_salesperson_is_not_split(monkeypatch):
-    monkeypatch.setattr(engine, "_can_fork", lambda: True)
+    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
     customers, people, contacts, policies = generate(50, 1, seed=3)
     inp = PlanInput(
         policies=policies,

@@ -1,5 +1,10 @@
-"""The pure planner: ``plan(PlanInput) -> Plan``. See :mod:`cadence.planner.engine`."""
+"""The pure planner: ``plan(PlanInput) -> Plan``.
 
-from cadence.planner.engine import CustomerNote, Plan, PlanInput, plan
+:mod:`cadence.planner.split` holds ``plan()`` (isolation passes, the parallel split);
+:mod:`cadence.planner.engine` places every customer's contacts.
+"""
+
+from cadence.planner.engine import CustomerNote, Plan, PlanInput
+from cadence.planner.split import plan
 
 __all__ = ["CustomerNote", "Plan", "PlanInput", "plan"]
