@@ -45,11 +45,12 @@ from cadence.model import (
 from cadence.planner import Plan, PlanInput, plan
 from cadence.policy import PolicySet
 from cadence.policy_load import load_policies
-from cadence.reconcile import LIVE, UNREADABLE, Action, ActionKind, diff, observe
+from cadence.reconcile import LIVE, Action, ActionKind, diff, observe
 from cadence.seasons import parse_season
 from cadence.store import BookingRecord, Store
 from connectors.base import (
     SET_ASIDE_LOG,
+    UNREADABLE,
     AuthError,
     BackendContext,
     BackendError,

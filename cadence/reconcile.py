@@ -32,12 +32,9 @@ from cadence.model import (
     PlanStatus,
 )
 from cadence.store import BookingRecord
-from connectors.base import RemoteEvent
+from connectors.base import UNREADABLE, RemoteEvent
 
 LIVE = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
-# RemoteEvent.status of a cadence event the calendar holds but the backend cannot read (a
-# hand-edited file with a broken property): left exactly as it is, never taken as deleted.
-UNREADABLE = "unreadable"
 
 
 class ActionKind(StrEnum):

@@ -77,6 +77,9 @@ CADENCE_TAG = "cadence"  # tag name marking an event as cadence's own
 # ``extra`` for the log record of something a backend sets aside (see set_aside()): a command
 # that prints the cycle's list of set-aside things leaves these records out, so each is said once.
 SET_ASIDE_LOG = {"in_result": True}
+# RemoteEvent.status of one of cadence's events the calendar holds but the backend cannot read
+# (a hand-edited file with a broken property): left exactly as it is, never taken as deleted.
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import icalendar
 
-from connectors.base import BackendError, RemoteEvent
+from connectors.base import UNREADABLE, BackendError, RemoteEvent
 from connectors.recurrence.times import as_list, to_utc, utc_bounds, vevents
 
 if TYPE_CHECKING:
@@ -27,8 +27,6 @@ OWNED_MARKER = "X-CADENCE-UID"
 TAG_PREFIX = "X-CADENCE-"
 _ESCAPED = re.compile(r"\\([\\;,nN])")
 
-#: :attr:`RemoteEvent.status` of one of cadence's events that cannot be read.
-UNREADABLE = "unreadable"
 #: start and end of an unreadable event whose times cannot be read at all.
 UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
