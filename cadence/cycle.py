@@ -394,11 +394,8 @@ class Workspace:
         return sorted(
             {c.owner for c in customers}
             | {p.email for p in self.config.salespeople}
-            | self._booking_owners()
+            | self.store.booking_owners(LIVE)
         )
-
-    def _booking_owners(self) -> set[str]:
-        return {r.owner for r in self.store.bookings() if r.state in LIVE}
 
     def run_cycle(
         self,

@@ -680,6 +680,17 @@ class Store:
         with self._read() as conn:
             return [_booking(row) for row in conn.execute(query)]
 
+    def booking_owners(self, states: Iterable[BookingState]) -> set[str]:
+        """The owners holding bookings in ``states`` (one DISTINCT query, no rows loaded)."""
+        t = BOOKINGS
+        query = (
+            sa.select(t.c.owner)
+            .distinct()
+            .where(t.c.state.in_([BookingState(s).value for s in states]))
+        )
+        with self._read() as conn:
+            return {row[0] for row in conn.execute(query)}
+
     def booking(self, key: str) -> BookingRecord | None:
         """One booking by key, or None."""
         t = BOOKINGS

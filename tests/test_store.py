@@ -434,6 +434,9 @@ def test_bookings_filter_by_owner_customer_and_state(store):
     assert [b.key for b in store.bookings(customer_id="C2")] == ["C2:check_in:1"]
     assert [b.key for b in store.bookings(states=[BookingState.DECLINED])] == ["C1:check_in:2"]
     assert store.bookings(owner="bo@example.com", states=[BookingState.DECLINED]) == []
+    assert store.booking_owners([BookingState.BOOKED]) == {"ana@example.com", "bo@example.com"}
+    assert store.booking_owners([BookingState.DECLINED]) == {"ana@example.com"}
+    assert store.booking_owners([BookingState.PENDING]) == set()
 
 
 def test_delete_booking_forgets_it_and_tolerates_unknown_keys(store):
