@@ -7,6 +7,7 @@ could make it allocate without end, within a memory bound (:func:`peak_memory_be
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tracemalloc
@@ -274,3 +275,19 @@ def replace_values(text: str, picks: list[tuple[int, str]]) -> str:
         assert match is not None
         lines[i] = match.group(1) + value
     return "\n".join(lines)
+
+
+def value_edits(values: list[str] | tuple[str, ...]) -> st.SearchStrategy[list[tuple[int, str]]]:
+    """One to four (position, TOML value) edits: a known troublesome value or any text quoted
+    as a TOML string, for a mutation test to put at ``position`` modulo its number of values."""
+    return st.lists(
+        st.tuples(
+            st.integers(0, 1000),
+            st.one_of(
+                st.sampled_from(values),
+                nasty_text().map(lambda t: json.dumps(t, ensure_ascii=False)),
+            ),
+        ),
+        min_size=1,
+        max_size=4,
+    )

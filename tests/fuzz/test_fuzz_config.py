@@ -6,13 +6,11 @@ Whatever the file says, :func:`load_config` returns a :class:`Config` or raises
 
 from __future__ import annotations
 
-import json
 import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 from hypothesis import event, given
-from hypothesis import strategies as st
 
 from cadence.config import MAX_FORECAST_DAYS, MAX_HORIZON_DAYS, MAX_INTERVAL, load_config
 from cadence.errors import UserError
@@ -23,8 +21,8 @@ from tests.fuzz.fuzzkit import (
     mutate,
     mutate_lines,
     mutations,
-    nasty_text,
     replace_values,
+    value_edits,
 )
 
 SHIPPED = (Path(__file__).resolve().parents[2] / "cadence.toml").read_bytes()
@@ -95,18 +93,6 @@ def test_cadence_toml_with_lines_mutated(ops):
 
 
 @fuzz(weight=0.5)
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 1000),
-            st.one_of(
-                st.sampled_from(CONFIG_VALUES),
-                nasty_text().map(lambda t: json.dumps(t, ensure_ascii=False)),
-            ),
-        ),
-        min_size=1,
-        max_size=4,
-    )
-)
+@given(value_edits(CONFIG_VALUES))
 def test_cadence_toml_with_values_replaced(picks):
     _check(replace_values(SHIPPED.decode("utf-8"), picks).encode("utf-8"))

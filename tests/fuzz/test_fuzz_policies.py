@@ -28,6 +28,7 @@ from tests.fuzz.fuzzkit import (
     mutations,
     nasty_text,
     replace_values,
+    value_edits,
 )
 
 SHIPPED = Path(__file__).resolve().parents[2] / "policies"
@@ -84,17 +85,7 @@ def test_shipped_policies_with_lines_mutated(name, ops):
 @fuzz(weight=0.5)
 @given(
     st.sampled_from(sorted(FILES)),
-    st.lists(
-        st.tuples(
-            st.integers(0, 1000),
-            st.one_of(
-                st.sampled_from(TROUBLE_VALUES),
-                nasty_text().map(lambda t: json.dumps(t, ensure_ascii=False)),
-            ),
-        ),
-        min_size=1,
-        max_size=4,
-    ),
+    value_edits(TROUBLE_VALUES),
 )
 def test_shipped_policies_with_values_replaced(name, picks):
     text = FILES[name].decode("utf-8")
