@@ -30,9 +30,12 @@ so an optional dependency (google-api-python-client, msal, caldav) is needed onl
 from __future__ import annotations
 
 import abc
+import hashlib
+import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -77,6 +80,10 @@ CADENCE_TAG = "cadence"  # tag name marking an event as cadence's own
 # ``extra`` for the log record of something a backend sets aside (see set_aside()): a command
 # that prints the cycle's list of set-aside things leaves these records out, so each is said once.
 SET_ASIDE_LOG = {"in_result": True}
+# The uids cadence gives its events (cadence.reconcile.uid_for): "cadence-" and 32 hex digits.
+# An iCalendar event with such a UID is cadence's even when a client rewrote it without the
+# X-CADENCE-* properties (a copy made in an app gets a new UID, so it is never taken for ours).
+CADENCE_UID = re.compile(r"cadence-[0-9a-f]{32}")
 # RemoteEvent.status of one of cadence's events the calendar holds but the backend cannot read
 # (a hand-edited file with a broken property): left exactly as it is, never taken as deleted.
 UNREADABLE = "unreadable"
@@ -139,7 +146,9 @@ class PastEvent:
     start: datetime
     end: datetime
     title: str = ""
-    attendees: tuple[str, ...] = ()  # lower-case e-mail addresses
+    # lower-case e-mail addresses of the attendees (and organizer) other than the owner who
+    # did not decline: a customer who declined did not meet the owner
+    attendees: tuple[str, ...] = ()
     declined: bool = False  # the owner declined it: did not happen for them
 
 
@@ -320,8 +329,60 @@ class CalendarBackend(abc.ABC):
         """
         return []
 
+    def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Events of :meth:`past_events` in ``[start, end)`` that this backend has not returned
+        before for ``owner``, whatever their date: a meeting entered today for last week comes
+        back on the next call, with its own time; one already returned does not, unless it
+        changed (moved, attendees or the owner's answer changed).
+
+        The default reads the whole window and remembers a digest of each event returned in
+        the state store (:func:`unseen_past_events`); a backend that can tell cheaply that its
+        calendar did not change overrides it.
+        """
+        events = self.past_events(owner, start, end)
+        return unseen_past_events(self.context.state, past_events_key(owner), events, start)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections. Idempotent."""
+
+
+def past_events_key(owner: str) -> str:
+    """The state key under which :func:`unseen_past_events` keeps ``owner``'s digests."""
+    return f"past-events:{owner.lower()}"
+
+
+def unseen_past_events(
+    state: StateStore, key: str, events: Iterable[PastEvent], floor: datetime
+) -> list[PastEvent]:
+    """``events`` not returned before under ``key``; remembers them. Digests of events that
+    started before ``floor`` are forgotten (they are outside every later window)."""
+    try:
+        seen: dict[str, str] = json.loads(state.get(key) or "{}")
+    except ValueError:
+        seen = {}
+    floor_text = floor.astimezone(UTC).isoformat()
+    seen = {d: at for d, at in seen.items() if at >= floor_text}
+    fresh = []
+    for event in events:
+        digest = _digest(event)
+        if digest not in seen:
+            seen[digest] = event.start.astimezone(UTC).isoformat()
+            fresh.append(event)
+    state.set(key, json.dumps(seen, sort_keys=True))
+    return fresh
+
+
+def _digest(event: PastEvent) -> str:
+    text = json.dumps(
+        [
+            event.remote_id,
+            event.start.astimezone(UTC).isoformat(),
+            event.end.astimezone(UTC).isoformat(),
+            sorted(event.attendees),
+            event.declined,
+        ]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 class MailSource(abc.ABC):
@@ -352,8 +413,15 @@ class MailSource(abc.ABC):
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
     ) -> list[MailMessage]:
         """Messages in ``owner``'s mailbox sent to or received from any of ``addresses`` or any
-        address in ``domains``, newer than ``since`` (the backend may read incrementally and
-        return only what is new since its last call). Raises AuthError, TransientError,
+        address in ``domains`` (by :mod:`cadence.matching`: subdomains, IDN, plus-addressing)
+        that this source has not returned before, whatever their date.
+
+        Sources read incrementally by what the mailbox has not shown them before (IMAP
+        UIDVALIDITY and UID, the Gmail history id, the Graph arrival mark), so a message dated
+        in the past but delivered or uploaded now is returned, once, with its own date
+        (its ``Date``). ``since`` bounds only a full read (the first one, after lost state, or
+        for addresses or domains not asked for before): older mail is not searched for then.
+        Sent mail's counterparts are its To, Cc and Bcc. Raises AuthError, TransientError,
         BackendError.
         """
 

@@ -71,8 +71,9 @@ def test_first_read_finds_mail_with_customer_addresses_and_domains(fake, source)
     ]
     [(_, listed)] = [(k, p) for k, p in fake.log if k == "gmail.users.messages.list"]
     assert listed["q"] == (
-        "(from:bob@acme.com OR to:bob@acme.com OR cc:bob@acme.com OR from:@globex.org OR "
-        f"to:@globex.org OR cc:@globex.org) after:{int(SINCE.timestamp())}"
+        "(from:bob@acme.com OR to:bob@acme.com OR cc:bob@acme.com OR bcc:bob@acme.com OR "
+        "from:globex.org OR to:globex.org OR cc:globex.org OR bcc:globex.org) "
+        f"after:{int(SINCE.timestamp())}"
     )
     gets = [p for k, p in fake.log if k == "gmail.users.messages.get"]
     assert {p["format"] for p in gets} == {"metadata"}
@@ -164,7 +165,10 @@ def test_revoked_mailbox_fails_for_that_owner_only(fake, source):
     assert len(source.messages(BOB, ["bob@acme.com"], [], SINCE)) == 1
 
 
-def test_messages_older_than_since_are_left_out_of_incremental_reads(fake, source):
+def test_a_message_delivered_late_is_read_with_its_own_date_whatever_since(fake, source):
     source.messages(ANA, ["bob@acme.com"], [], SINCE)
-    deliver(fake, sender="bob@acme.com", to=(ANA,), at=SINCE - timedelta(days=1))
+    written = SINCE - timedelta(days=1)
+    deliver(fake, sender="bob@acme.com", to=(ANA,), at=written, received=at(9))
+    [late] = source.messages(ANA, ["bob@acme.com"], [], SINCE)
+    assert late.at == written
     assert source.messages(ANA, ["bob@acme.com"], [], SINCE) == []

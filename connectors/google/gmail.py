@@ -1,26 +1,29 @@
 """Contacts from Gmail: messages exchanged with customers' addresses and domains.
 
-The first read searches with ``users.messages.list`` (``(from:a OR to:a OR cc:a ...)
+The first read searches with ``users.messages.list`` (``(from:a OR to:a OR cc:a OR bcc:a ...)
 after:EPOCH``, split into several queries when the list is long) after noting the mailbox's
 current ``historyId``; later reads ask ``users.history.list`` only for messages added since that
-id and filter them locally. Addresses or domains added since the last read are searched for
-once, on their own. A stale history id (``404``) means a full re-read. Messages are fetched in
-batch requests with ``format=metadata`` and only the headers needed.
+id, whatever their dates, and match them locally (:mod:`cadence.matching`). Addresses or
+domains added since the last read are searched for once, on their own. A stale history id
+(``404``) means a full re-read. Messages are fetched in batch requests with ``format=metadata``
+and only the headers needed. A message's date is its ``Date`` header (Gmail's ``internalDate``
+when it has none): a message delivered late counts with the date it was written.
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
+import idna
 from googleapiclient.errors import HttpError
 
+from cadence.matching import CustomerMatcher
 from cadence.model import require_aware
 from connectors.base import BackendContext, MailMessage, MailSource
 from connectors.google import auth as google_auth
@@ -28,24 +31,26 @@ from connectors.google import config as google_config
 from connectors.google.batch import batch_uri, run_batch
 from connectors.google.client import GoogleClient
 from connectors.google.retry import to_backend_error
+from connectors.mailtext import clean_message_id, message_date
 
-HEADERS = ("From", "To", "Cc", "Date", "Message-ID", "Subject")
+HEADERS = ("From", "To", "Cc", "Bcc", "Date", "Message-ID", "Subject")
 MAX_QUERY = 1500  # characters per search query; Gmail's own limit is not documented
 PAGE_SIZE = 500  # largest maxResults of messages.list and history.list
 SKIPPED_LABELS = frozenset({"DRAFT", "SPAM", "TRASH"})
-# Control characters have no place in a Message-ID, and NUL cannot be stored in PostgreSQL.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def build_queries(addresses: Iterable[str], domains: Iterable[str], since: datetime) -> list[str]:
     """Gmail search queries covering every address and domain, each at most ``MAX_QUERY`` long.
 
-    >>> build_queries(["a@x.com"], ["y.org"], datetime(2027, 1, 1, tzinfo=UTC))
-    ['(from:a@x.com OR to:a@x.com OR cc:a@x.com OR from:@y.org OR to:@y.org OR cc:@y.org) after:1798761600']
-    """  # noqa: E501
+    Domains are searched for as words (``from:acme.com`` also finds ``eu.acme.com``), an
+    internationalised one in both spellings (Unicode and punycode); the matcher decides.
+
+    >>> build_queries(["a@x.com"], ["y.org"], datetime(2027, 1, 1, tzinfo=UTC))[0][:56]
+    '(from:a@x.com OR to:a@x.com OR cc:a@x.com OR bcc:a@x.com'
+    """
     after = f" after:{int(since.timestamp())}"
-    targets = [*addresses, *(f"@{d}" for d in domains)]
-    terms = [f"from:{t} OR to:{t} OR cc:{t}" for t in targets]
+    targets = [*addresses, *(spelling for d in domains for spelling in _spellings(d))]
+    terms = [f"from:{t} OR to:{t} OR cc:{t} OR bcc:{t}" for t in targets]
     queries: list[str] = []
     current: list[str] = []
     for term in terms:
@@ -58,11 +63,19 @@ def build_queries(addresses: Iterable[str], domains: Iterable[str], since: datet
     return queries
 
 
-def parse_message(
-    message: Mapping[str, Any], addresses: set[str], domains: set[str]
-) -> MailMessage | None:
+def _spellings(domain: str) -> list[str]:
+    """``domain`` (punycode) and, for an internationalised one, its Unicode spelling."""
+    if "xn--" not in domain:
+        return [domain]
+    try:
+        return [domain, idna.decode(domain)]
+    except (idna.IDNAError, UnicodeError):
+        return [domain]
+
+
+def parse_message(message: Mapping[str, Any], matcher: CustomerMatcher) -> MailMessage | None:
     """The :class:`MailMessage` for a ``format=metadata`` message, or None when it is not with
-    any of ``addresses``/``domains`` (or is a draft, spam or trash)."""
+    a customer (or is a draft, spam or trash)."""
     labels = set(message.get("labelIds") or [])
     if labels & SKIPPED_LABELS:
         return None
@@ -74,16 +87,16 @@ def parse_message(
         pairs = email.utils.getaddresses([headers.get(n, "") for n in names])
         return [address.lower() for _, address in pairs if "@" in address]
 
-    senders, recipients = people("from"), people("to", "cc")
-    involved = set(senders) | set(recipients)
-    if not any(a in addresses or a.rpartition("@")[2] in domains for a in involved):
-        return None
     outgoing = "SENT" in labels
+    counterparts = people("to", "cc", "bcc") if outgoing else people("from")
+    if not matcher.any_match(counterparts):
+        return None
+    internal = datetime.fromtimestamp(int(message["internalDate"]) / 1000, UTC)
     return MailMessage(
-        message_id=_CONTROL.sub("", headers.get("message-id", "")).strip() or str(message["id"]),
-        at=datetime.fromtimestamp(int(message["internalDate"]) / 1000, UTC),
+        message_id=clean_message_id(headers.get("message-id", "")) or str(message["id"]),
+        at=(message_date(headers.get("date"), internal) or internal).astimezone(UTC),
         outgoing=outgoing,
-        addresses=tuple(dict.fromkeys(recipients if outgoing else senders)),
+        addresses=tuple(dict.fromkeys(counterparts)),
         subject=headers.get("subject", ""),
     )
 
@@ -116,8 +129,8 @@ class GmailSource(MailSource):
     ) -> list[MailMessage]:
         """Messages with the given addresses/domains newer than ``since``, new since last call."""
         require_aware(since, "since")
-        wanted = {a.strip().lower() for a in addresses if a.strip()}
-        wanted_domains = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
+        matcher = CustomerMatcher.for_lists(addresses, domains)
+        wanted, wanted_domains = set(matcher.addresses), set(matcher.domains)
         history_key, watched_key = self._state_keys(owner)
         state = self.context.state
         with self.client.guard(owner, "reading Gmail"):
@@ -142,13 +155,13 @@ class GmailSource(MailSource):
                 history_id = str(profile["historyId"])
             if search or search_domains:
                 ids |= self._search(users, sorted(search), sorted(search_domains), since)
-            found = self._fetch(owner, users, sorted(ids), wanted, wanted_domains)
+            found = self._fetch(owner, users, sorted(ids), matcher)
         state.set(history_key, history_id)
         state.set(
             watched_key,
             json.dumps({"addresses": sorted(wanted), "domains": sorted(wanted_domains)}),
         )
-        return sorted((m for m in found if m.at > since), key=lambda m: (m.at, m.message_id))
+        return sorted(found, key=lambda m: (m.at, m.message_id))
 
     def close(self) -> None:
         """Drop every session."""
@@ -198,7 +211,7 @@ class GmailSource(MailSource):
         return ids
 
     def _fetch(
-        self, owner: str, users: Any, ids: list[str], addresses: set[str], domains: set[str]
+        self, owner: str, users: Any, ids: list[str], matcher: CustomerMatcher
     ) -> list[MailMessage]:
         calls: list[tuple[str, Callable[[], Any]]] = [
             (
@@ -223,7 +236,7 @@ class GmailSource(MailSource):
                 if isinstance(outcome.error, HttpError) and outcome.error.status_code == 404:
                     continue  # deleted since it was listed
                 raise to_backend_error(outcome.error, f"google messages.get {key} for {owner}")
-            message = parse_message(outcome.response, addresses, domains)
+            message = parse_message(outcome.response, matcher)
             if message is not None:
                 found.append(message)
         return found

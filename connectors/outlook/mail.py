@@ -2,30 +2,36 @@
 
 ``/users/{owner}/messages`` covers every folder, the inbox and Sent Items alike, so one filtered
 query per owner (``receivedDateTime ge T``; Exchange stamps sent items too) returns both
-directions. A message is outgoing when the owner sent it. Addresses and domains are matched here
-rather than in the ``$filter``, since Graph cannot filter on recipient addresses.
+directions. A message is outgoing when the owner sent it; its counterparts are then its To, Cc
+and Bcc. Addresses and domains are matched here (:mod:`cadence.matching`) rather than in the
+``$filter``, since Graph cannot filter on recipient addresses.
 
-Reads are incremental: the newest ``receivedDateTime`` seen and the ids seen at that very second
-are kept per owner in the state store, so the next call starts there and returns only new mail.
+Reads are by arrival: ``receivedDateTime`` is when the message reached the mailbox, so the
+newest one seen (with the ids seen at that very second) is kept per owner in the state store and
+the next call asks only for what arrived after it, whatever the messages' own dates (a message
+relayed late, a Sent item uploaded by an offline client). A message counts with its own date
+(``sentDateTime``). The mark remembers for which customer addresses and domains it was read: when
+they change (a new customer, a new address), the mailbox is read again from ``since``, so older
+mail with the new addresses is found; what was returned before comes back and the store keeps
+it once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from cadence.matching import CustomerMatcher, normalize_address
 from connectors.base import BackendContext, MailMessage, MailSource
+from connectors.mailtext import clean_message_id
 from connectors.outlook.calendar import PAGE_SIZE, GraphUser, aware, user_path
 from connectors.outlook.client import PREFER_UTC
 from connectors.outlook.wire import utc_text
 
 log = logging.getLogger(__name__)
-# Control characters have no place in a Message-ID, and NUL cannot be stored in PostgreSQL.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 MESSAGE_FIELDS = (
     "id,internetMessageId,receivedDateTime,sentDateTime,subject,from,sender,"
@@ -46,14 +52,18 @@ class GraphMailSource(GraphUser, MailSource):
     def messages(
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
     ) -> list[MailMessage]:
-        """Messages to or from ``addresses`` / ``domains`` newer than ``since`` and than the
-        last call for ``owner``. A naive ``since`` raises BackendError."""
+        """Messages to or from ``addresses`` / ``domains`` that arrived after the last call for
+        ``owner`` (from ``since`` on the first call and when the addresses changed). A naive
+        ``since`` raises BackendError."""
         aware(since, "since")
-        wanted = {a.strip().lower() for a in addresses if a.strip()}
-        wanted_domains = {d.strip().lower().lstrip("@") for d in domains if d.strip()}
+        matcher = CustomerMatcher.for_lists(addresses, domains)
+        fingerprint = json.dumps(matcher.fingerprint())
         key = f"outlook:{owner.lower()}:mail"
-        last, seen = _load_mark(self.context.state.get(key))
-        start = max(since.astimezone(UTC), last) if last else since.astimezone(UTC)
+        last, seen, read_for = _load_mark(self.context.state.get(key))
+        if read_for != fingerprint:  # new customer addresses: read the older mail again
+            start, seen = since.astimezone(UTC), set()
+        else:
+            start = max(since.astimezone(UTC), last) if last else since.astimezone(UTC)
         params = {
             "$filter": f"receivedDateTime ge {utc_text(start)}",
             "$orderby": "receivedDateTime asc",
@@ -72,32 +82,33 @@ class GraphMailSource(GraphUser, MailSource):
                     newest, newest_ids = at, set()
                 if at == newest:
                     newest_ids.add(str(item.get("id")))
-                message = _message(owner, item, at, wanted, wanted_domains)
+                message = _message(owner, item, at, matcher)
                 if message is not None:
                     out.append(message)
         if newest is not None:
-            self.context.state.set(key, _dump_mark(newest, newest_ids))
+            self.context.state.set(key, _dump_mark(newest, newest_ids, fingerprint))
         return out
 
 
 def _message(
-    owner: str, item: Mapping[str, Any], at: datetime, wanted: set[str], domains: set[str]
+    owner: str, item: Mapping[str, Any], at: datetime, matcher: CustomerMatcher
 ) -> MailMessage | None:
+    own = normalize_address(owner)
     sender = _address(item.get("from")) or _address(item.get("sender"))
-    outgoing = sender == owner.lower()
+    outgoing = bool(sender) and normalize_address(sender) == own
     if outgoing:
         fields = ("toRecipients", "ccRecipients", "bccRecipients")
         counterparts = {a for f in fields for a in map(_address, _listed(item.get(f))) if a}
-        counterparts.discard(owner.lower())  # a copy to oneself is nobody else's contact
+        # a copy to oneself is nobody else's contact
+        counterparts = {a for a in counterparts if normalize_address(a) != own}
     else:
         counterparts = {sender} if sender else set()
-    if not any(a in wanted or a.rpartition("@")[2] in domains for a in counterparts):
+    if not matcher.any_match(counterparts):
         return None
-    when = _instant(item.get("sentDateTime")) if outgoing else None
     return MailMessage(
-        message_id=_CONTROL.sub("", str(item.get("internetMessageId") or "")).strip()
+        message_id=clean_message_id(str(item.get("internetMessageId") or ""))
         or str(item.get("id")),
-        at=when or at,
+        at=_instant(item.get("sentDateTime")) or at,
         outgoing=outgoing,
         addresses=tuple(sorted(counterparts)),
         subject=str(item.get("subject") or ""),
@@ -131,16 +142,17 @@ def _instant(text: Any) -> datetime | None:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _load_mark(text: str | None) -> tuple[datetime | None, set[str]]:
+def _load_mark(text: str | None) -> tuple[datetime | None, set[str], str | None]:
+    """The arrival mark: newest time, the ids at it, and the addresses it was read for."""
     if not text:
-        return None, set()
+        return None, set(), None
     try:
         data = json.loads(text)
-        return datetime.fromisoformat(data["at"]), set(data["ids"])
+        return datetime.fromisoformat(data["at"]), set(data["ids"]), data.get("for")
     except (ValueError, KeyError, TypeError):
         log.warning("Outlook mail state unreadable: reading from the requested date")
-        return None, set()
+        return None, set(), None
 
 
-def _dump_mark(at: datetime, ids: set[str]) -> str:
-    return json.dumps({"at": at.isoformat(), "ids": sorted(ids)})
+def _dump_mark(at: datetime, ids: set[str], read_for: str) -> str:
+    return json.dumps({"at": at.isoformat(), "ids": sorted(ids), "for": read_for})

@@ -14,15 +14,17 @@ from typing import Any
 from hypothesis import event, given
 from hypothesis import strategies as st
 
+from cadence.matching import CustomerMatcher
 from connectors.base import MailMessage
 from connectors.google.gmail import parse_message
-from connectors.imap import _message as imap_message
 from connectors.imap import addresses_of, message_date
+from connectors.imap import read_message as imap_message
 from connectors.outlook.mail import _message as graph_message
 from tests.fuzz.fuzzkit import fuzz, mutate, mutations, nasty_text, outcome
 
 OWNER = "ana@example.com"
 INTERNAL = datetime(2027, 5, 4, 10, tzinfo=UTC)
+MATCHER = CustomerMatcher.for_lists(["bob@customer.example"], ["customer.example"])
 HEADER = (
     b"From: =?utf-8?q?Bob_M=C3=BCller?= <Bob@Customer.example>\r\n"
     b'To: Ana Silva <ana@example.com>, "Team, Sales" <sales@example.com>\r\n'
@@ -144,7 +146,7 @@ header_values = st.one_of(
 )
 def test_gmail_headers(headers, labels):
     message = _gmail_message(headers, labels)
-    result = outcome(parse_message, message, {"bob@customer.example"}, {"customer.example"})
+    result = outcome(parse_message, message, MATCHER)
     if not isinstance(result, Exception):
         _check_message(result, knows_owner=False)
 
@@ -192,8 +194,6 @@ def test_graph_messages(item, sender):
         address = OWNER if sender == "owner" else "bob@customer.example"
         item = dict(item, **{"from": {"emailAddress": {"address": address}}})
     json.dumps(item)  # only what Graph's JSON can hold
-    result = outcome(
-        graph_message, OWNER, item, INTERNAL, {"bob@customer.example"}, {"customer.example"}
-    )
+    result = outcome(graph_message, OWNER, item, INTERNAL, MATCHER)
     if not isinstance(result, Exception):
         _check_message(result)

@@ -45,12 +45,17 @@ class GmailApi:
         sender: str,
         to: tuple[str, ...] = (),
         cc: tuple[str, ...] = (),
+        bcc: tuple[str, ...] = (),
         at: datetime,
+        received: datetime | None = None,
         subject: str = "",
         message_id: str | None = None,
         labels: tuple[str, ...] = ("INBOX",),
     ) -> str:
-        """Deliver a message (put ``SENT`` in ``labels`` for one the owner sent); its Gmail id."""
+        """Deliver a message (put ``SENT`` in ``labels`` for one the owner sent); its Gmail id.
+
+        ``at`` is its ``Date``; ``received`` when Gmail got it (``internalDate``; default ``at``).
+        """
         box = self.mailboxes[owner]
         gmail_id = f"{next(_ids):016x}"
         box.history_id += 1
@@ -63,13 +68,15 @@ class GmailApi:
         ]
         if cc:
             headers.append({"name": "Cc", "value": ", ".join(cc)})
+        if bcc:  # kept on the sender's copy only
+            headers.append({"name": "Bcc", "value": ", ".join(bcc)})
         box.messages[gmail_id] = {
             "id": gmail_id,
             "threadId": gmail_id,
             "labelIds": list(labels),
             "snippet": subject,
             "historyId": str(box.history_id),
-            "internalDate": str(int(at.timestamp() * 1000)),
+            "internalDate": str(int((received or at).timestamp() * 1000)),
             "sizeEstimate": 1000,
             "payload": {"mimeType": "text/plain", "headers": headers},
         }
@@ -150,9 +157,14 @@ def _page(items: list[Any], params: dict[str, Any], name: str, extra: dict[str, 
 
 
 def _query(q: str):
-    """A predicate for ``(from:x OR to:x OR cc:x ...) after:EPOCH`` queries."""
+    """A predicate for ``(from:x OR to:x OR cc:x OR bcc:x ...) after:EPOCH`` queries.
+
+    A target is an address (exact), ``@domain`` (exact domain), or a bare domain, which Gmail
+    matches as words: the domain itself and its subdomains (``acme.com`` finds
+    ``bob@eu.acme.com``, not ``bob@notacme.com``).
+    """
     after = re.search(r"\bafter:(\d+)", q)
-    terms = re.findall(r"\b(from|to|cc):([^\s()]+)", q)
+    terms = re.findall(r"\b(from|to|cc|bcc):([^\s()]+)", q)
     if q and not terms and not after:
         raise bad_request(f"unsupported query in the fake server: {q!r}")
 
@@ -164,10 +176,12 @@ def _query(q: str):
         headers = {h["name"].lower(): h["value"] for h in message["payload"]["headers"]}
         for field_name, target in terms:
             people = [a.lower() for _, a in getaddresses([headers.get(field_name, "")])]
+            wanted = target.lower()
             for address in people:
-                if address == target.lower() or (
-                    target.startswith("@") and address.endswith(target.lower())
-                ):
+                domain = address.rpartition("@")[2]
+                if address == wanted or (wanted.startswith("@") and address.endswith(wanted)):
+                    return True
+                if "@" not in wanted and (domain == wanted or domain.endswith("." + wanted)):
                     return True
         return False
 

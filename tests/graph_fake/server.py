@@ -202,12 +202,15 @@ class FakeGraph:
         sender: str,
         to=(),
         cc=(),
+        bcc=(),
         received: datetime,
+        sent: datetime | None = None,
         subject: str = "",
         internet_id: str | None = None,
         draft: bool = False,
     ) -> str:
-        """A message in ``owner``'s mailbox (sent when ``sender`` is the owner)."""
+        """A message in ``owner``'s mailbox (sent when ``sender`` is the owner), arriving at
+        ``received``; ``sent`` is its own date (default: the same)."""
         message_id = f"AAMk{uuid.uuid4().hex}"
         with self.lock:
             self.mailboxes[owner.lower()].messages.append(
@@ -215,13 +218,15 @@ class FakeGraph:
                     "id": message_id,
                     "internetMessageId": internet_id or f"<{message_id}@example.com>",
                     "receivedDateTime": received.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "sentDateTime": received.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "sentDateTime": (sent or received)
+                    .astimezone(UTC)
+                    .strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "subject": subject,
                     "from": {"emailAddress": {"address": sender}},
                     "sender": {"emailAddress": {"address": sender}},
                     "toRecipients": [{"emailAddress": {"address": a}} for a in to],
                     "ccRecipients": [{"emailAddress": {"address": a}} for a in cc],
-                    "bccRecipients": [],
+                    "bccRecipients": [{"emailAddress": {"address": a}} for a in bcc],
                     "isDraft": draft,
                     "parentFolderId": "sentitems" if sender.lower() == owner.lower() else "inbox",
                 }

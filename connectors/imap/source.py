@@ -3,41 +3,32 @@
 Reads INBOX and the sent folder (found by its RFC 6154 ``\\Sent`` special-use flag, else by a
 well-known name) or the folders named in ``[mail.imap] folders``, with the standard library's
 :mod:`imaplib` over TLS by default. Only header fields are fetched
-(``BODY.PEEK[HEADER.FIELDS (...)]``, which leaves messages unread) and parsed with :mod:`email`.
+(``BODY.PEEK[HEADER.FIELDS (...)]``, which leaves messages unread; :mod:`connectors.imap.headers`).
 
-Reads are incremental: per folder, the ``UIDVALIDITY`` and the highest UID seen are kept in the
-:class:`StateStore`. A changed ``UIDVALIDITY`` (the server renumbered the folder), lost state or a
-changed set of customer addresses means a full re-read of that folder back to ``since``.
-
-Folder names are Unicode everywhere cadence shows or takes them (``sent_folder = "Éléments
-envoyés"``, logs, errors); on the wire they are in IMAP's modified UTF-7 (RFC 3501 5.1.3,
-:mod:`imapclient.imap_utf7`): encoded for SELECT and STATUS, decoded from LIST. A configured
-name that is already valid modified UTF-7 with a shift sequence (``&AMk-l&AOk-ments``, how it
-had to be written before) is taken as it is, so such configurations keep working.
+Reads are by what the folder has not shown cadence before: per folder, the ``UIDVALIDITY`` and
+the highest UID read are kept in the :class:`StateStore`, and the next read asks for the UIDs
+above it, whatever the messages' dates (a Sent message uploaded late by an offline client, a
+delayed relay). A changed ``UIDVALIDITY`` (the server renumbered the folder), lost state or a
+changed set of customer addresses means a full re-read of that folder: the messages that
+arrived (INTERNALDATE) since ``since``. The folders' new marks are kept only once every folder
+was read, so a read that fails half-way returns nothing and loses nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.errors
-import email.header
-import email.policy
-import email.utils
 import hashlib
 import imaplib
 import json
 import logging
 import re
 import ssl
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from email.parser import BytesHeaderParser
 from pathlib import Path
 from typing import Any, ClassVar
 
-from imapclient import imap_utf7
-
+from cadence.matching import CustomerMatcher
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -46,166 +37,22 @@ from connectors.base import (
     MailSource,
     TransientError,
 )
+from connectors.imap.headers import HEADER_FIELDS, fetched, read_message
+from connectors.imap.names import (
+    display_mailbox,
+    encode_mailbox,
+    find_sent,
+    parse_list,
+    quote_mailbox,
+)
 from connectors.localfiles import secret_file_problem
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("connectors.imap")
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 DEFAULT_TIMEOUT = 30.0
-HEADER_FIELDS = "FROM TO CC DATE MESSAGE-ID SUBJECT"
 FETCH_BATCH = 500  # UIDs per FETCH command, to keep command lines short
-# Sent folders of servers that do not advertise SPECIAL-USE, in order of preference.
-SENT_NAMES = ("Sent", "Sent Items", "Sent Messages", "Sent Mail", "INBOX.Sent", "INBOX/Sent")
-
-_LIST_LINE = re.compile(
-    rb'^\((?P<flags>[^)]*)\)\s+(?P<delim>"(?:[^"\\]|\\.)*"|NIL)\s+(?P<name>.*)$'
-)
-_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
-_FETCH_UID = re.compile(rb"UID (\d+)")
-_INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
-
-
-# --------------------------------------------------------------------------------------------
-# Pure helpers
-
-
-def decode_mailbox(raw: bytes | str) -> str:
-    """A mailbox name as a server sends it (modified UTF-7, RFC 3501 5.1.3) in Unicode.
-
-    A name that is not valid modified UTF-7 is kept as it is (8-bit bytes read as UTF-8, as
-    servers with ``UTF8=ACCEPT`` send them), never refused: it is shown, and sent back, as is.
-    """
-    data = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else raw
-    if not data.isascii():
-        return data.decode("utf-8", "replace")
-    text = data.decode("ascii")
-    try:
-        decoded = imap_utf7.decode(data)
-    except (UnicodeError, ValueError):  # a bad base64 run: not modified UTF-7 after all
-        return text
-    # Python's UTF-7 decoder forgives some mistakes; only a name that encodes back to exactly
-    # what the server sent is taken as decoded, so that it can be sent back exactly.
-    return decoded if imap_utf7.encode(decoded) == data else text
-
-
-def encode_mailbox(name: str) -> str:
-    """``name`` as IMAP sends it: modified UTF-7 (ASCII only). A name that already is valid
-    modified UTF-7 with a shift sequence is returned as it is (see the module docs).
-    """
-    if name.isascii() and "&" in name and _is_modified_utf7(name):
-        return name
-    return imap_utf7.encode(name).decode("ascii")
-
-
-def _is_modified_utf7(name: str) -> bool:
-    return decode_mailbox(name) != name
-
-
-def display_mailbox(name: str) -> str:
-    """A configured or listed name as people read it (hand-encoded names decoded)."""
-    return decode_mailbox(encode_mailbox(name))
-
-
-@dataclass(frozen=True, slots=True)
-class Folder:
-    """A mailbox as LIST names it: the Unicode name, its attribute flags, and the name as the
-    server spells it (modified UTF-7; by default, ``name`` encoded).
-    """
-
-    name: str
-    flags: frozenset[str]
-    wire: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.wire:
-            object.__setattr__(self, "wire", encode_mailbox(self.name))
-
-
-def parse_list(lines: Sequence[bytes | tuple[bytes, bytes] | None]) -> list[Folder]:
-    """Folders from the lines of an IMAP ``LIST`` response (quoted, atom or literal names)."""
-    folders = []
-    for line in lines:
-        if line is None:
-            continue
-        literal = None
-        if isinstance(line, tuple):  # imaplib gives a literal name as (b'(...) "/" {9}', b'Name')
-            line, literal = line
-        match = _LIST_LINE.match(line)
-        if not match:
-            continue
-        flags = frozenset(f.lower() for f in match.group("flags").decode(errors="replace").split())
-        if literal is not None:
-            wire = literal.decode("utf-8", "replace")
-        else:
-            raw = match.group("name").decode("utf-8", "replace").strip()
-            wire = _unquote(raw) if raw.startswith('"') else raw
-        folders.append(Folder(decode_mailbox(wire), flags, wire))
-    return folders
-
-
-def _unquote(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text[1:-1])
-
-
-def quote_mailbox(name: str) -> str:
-    """A mailbox name as an IMAP quoted string (imaplib sends arguments as they are)."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def find_sent(folders: Sequence[Folder]) -> str | None:
-    """The sent folder: the one flagged ``\\Sent`` (RFC 6154), else a well-known name."""
-    for folder in folders:
-        if "\\sent" in folder.flags:
-            return folder.name
-    by_lower = {f.name.lower(): f.name for f in folders if "\\noselect" not in f.flags}
-    for name in SENT_NAMES:
-        if name.lower() in by_lower:
-            return by_lower[name.lower()]
-    return None
-
-
-def addresses_of(values: Iterable[str | None]) -> tuple[str, ...]:
-    """Lower-case e-mail addresses in address header values, in order, without repeats."""
-    found: dict[str, None] = {}
-    for _, address in email.utils.getaddresses([v for v in values if v]):
-        address = address.strip().lower()
-        if "@" in address:
-            found.setdefault(address, None)
-    return tuple(found)
-
-
-def matches_customers(
-    candidates: Iterable[str], addresses: frozenset[str], domains: frozenset[str]
-) -> bool:
-    """Whether any address is a customer address or in a customer domain (or its subdomain)."""
-    for address in candidates:
-        if address in addresses:
-            return True
-        domain = address.rpartition("@")[2]
-        parts = domain.split(".")
-        if any(".".join(parts[i:]) in domains for i in range(len(parts) - 1)):
-            return True
-    return False
-
-
-def message_date(header: str | None, internal: datetime | None) -> datetime | None:
-    """The message's aware time: its Date header, else the server's INTERNALDATE.
-
-    A Date without a usable zone (``-0000``, or none) is read as UTC (RFC 5322 3.3).
-    """
-    if header:
-        try:
-            parsed = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError, IndexError):
-            parsed = None
-        if parsed is not None:
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
-    return internal
-
-
-# --------------------------------------------------------------------------------------------
-# The source
 
 
 class ImapSource(MailSource):
@@ -411,25 +258,25 @@ class ImapSource(MailSource):
     def messages(
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
     ) -> list[MailMessage]:
-        """Messages to or from customer addresses/domains since ``since`` not returned before."""
+        """Messages with customer addresses/domains this source has not returned before (see
+        the module docs); ``since`` bounds full reads only."""
         if since.tzinfo is None or since.utcoffset() is None:
             raise BackendError(f"imap: since must be timezone-aware, got naive {since!r}")
-        wanted = frozenset(a.strip().lower() for a in addresses)
-        wanted_domains = frozenset(d.strip().lower().lstrip("@") for d in domains)
+        matcher = CustomerMatcher.for_lists(addresses, domains)
         # A new customer address needs the older mail re-read: the state remembers for which
         # addresses it was read.
-        fingerprint = hashlib.sha256(
-            json.dumps([sorted(wanted), sorted(wanted_domains)]).encode()
-        ).hexdigest()[:16]
+        fingerprint = hashlib.sha256(json.dumps(matcher.fingerprint()).encode()).hexdigest()[:16]
         conn = self._connect(owner)
         try:
             found: dict[tuple[str, bool], MailMessage] = {}
+            marks: list[tuple[str, str]] = []
             for folder, is_sent in self.folders(conn):
-                for message in self._read_folder(
-                    conn, owner, folder, is_sent, wanted, wanted_domains, since, fingerprint
-                ):
+                messages, mark = self._read_folder(
+                    conn, owner, folder, is_sent, matcher, since, fingerprint
+                )
+                marks.append(mark)
+                for message in messages:
                     found.setdefault((message.message_id, message.outgoing), message)
-            return sorted(found.values(), key=lambda m: (m.at, m.message_id))
         except imaplib.IMAP4.abort as exc:
             raise TransientError(f"imap: connection lost: {exc}") from exc
         except (OSError, EOFError) as exc:
@@ -438,6 +285,9 @@ class ImapSource(MailSource):
             raise BackendError(f"imap: {exc}") from exc
         finally:
             _logout(conn)
+        for key, value in marks:
+            self.context.state.set(key, value)
+        return sorted(found.values(), key=lambda m: (m.at, m.message_id))
 
     def _read_folder(
         self,
@@ -445,11 +295,12 @@ class ImapSource(MailSource):
         owner: str,
         folder: str,
         is_sent: bool,
-        addresses: frozenset[str],
-        domains: frozenset[str],
+        matcher: CustomerMatcher,
         since: datetime,
         fingerprint: str,
-    ) -> Iterator[MailMessage]:
+    ) -> tuple[list[MailMessage], tuple[str, str]]:
+        """The customers' messages in ``folder`` not read before, and the folder's new mark
+        ``(state key, value)`` for the caller to keep once every folder was read."""
         wire = self._wire_name(folder)
         status, data = conn.select(quote_mailbox(wire), readonly=True)
         if status != "OK":
@@ -465,44 +316,41 @@ class ImapSource(MailSource):
         )
         last_uid = int(saved.get("last_uid", 0)) if incremental else 0
         read_since = datetime.fromisoformat(saved["since"]) if incremental else since
-        # IMAP dates have no time and the server's zone: SINCE the day before, then exact.
-        criteria = f"SINCE {(since - timedelta(days=1)).astimezone(UTC).strftime('%d-%b-%Y')}"
-        if last_uid:
-            criteria = f"UID {last_uid + 1}:* {criteria}"
+        if last_uid:  # whatever the messages' dates: what arrived since the last read
+            criteria = f"UID {last_uid + 1}:*"
+        else:  # IMAP dates have no time and the server's zone: SINCE the day before
+            criteria = f"SINCE {(since - timedelta(days=1)).astimezone(UTC).strftime('%d-%b-%Y')}"
         uids = [int(u) for u in _ok(conn.uid("SEARCH", criteria), "SEARCH")[0].split()]
         uids = sorted(u for u in uids if u > last_uid)  # "n:*" always matches the last message
-        newest = max([last_uid, *uids])
+        out = []
         for start in range(0, len(uids), FETCH_BATCH):
             batch = ",".join(str(u) for u in uids[start : start + FETCH_BATCH])
-            fetched = _ok(
+            answer = _ok(
                 conn.uid(
                     "FETCH", batch, f"(UID INTERNALDATE BODY.PEEK[HEADER.FIELDS ({HEADER_FIELDS})])"
                 ),
                 "FETCH",
             )
-            for uid, internal, header in _fetched(fetched):
+            for uid, internal, header in fetched(answer):
                 try:
-                    message = _message(owner, wire, validity, uid, internal, header, is_sent)
+                    message = read_message(owner, wire, validity, uid, internal, header, is_sent)
                 except BackendError as exc:
-                    # Skipped and reported; the read goes on (and past it: the state moves on,
+                    # Skipped and reported; the read goes on (and past it: the mark moves on,
                     # so the same message is not reported again on every read).
                     log.warning("%s (mailbox of %s); skipped", exc, owner)
                     continue
-                if message is None or message.at < since:
+                if message is None or not matcher.any_match(message.addresses):
                     continue
-                if matches_customers(message.addresses, addresses, domains):
-                    yield message
-        self.context.state.set(
-            key,
-            json.dumps(
-                {
-                    "uidvalidity": validity,
-                    "last_uid": newest,
-                    "fingerprint": fingerprint,
-                    "since": read_since.isoformat(),
-                }
-            ),
-        )
+                if not last_uid and (internal or message.at) < since:
+                    continue  # a full read: only what arrived since ``since`` (exactly)
+                out.append(message)
+        mark = {
+            "uidvalidity": validity,
+            "last_uid": max([last_uid, *uids]),
+            "fingerprint": fingerprint,
+            "since": read_since.isoformat(),
+        }
+        return out, (key, json.dumps(mark))
 
     def close(self) -> None:
         """Nothing stays open between calls (one connection per read). Idempotent."""
@@ -540,6 +388,9 @@ def _text(data: Any) -> str:
     return data.decode(errors="replace") if isinstance(data, bytes) else str(data)
 
 
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+
+
 def _uidvalidity(conn: imaplib.IMAP4, folder: str) -> int:
     _, values = conn.response("UIDVALIDITY")
     for value in values or ():
@@ -551,112 +402,3 @@ def _uidvalidity(conn: imaplib.IMAP4, folder: str) -> int:
     if status != "OK" or not match:
         raise BackendError("imap: the server gave no UIDVALIDITY")
     return int(match.group(1))
-
-
-def _fetched(data: Sequence[Any]) -> Iterator[tuple[int, datetime | None, bytes]]:
-    """``(uid, internal date, header bytes)`` from a UID FETCH answer."""
-    for item in data:
-        if not isinstance(item, tuple):
-            continue  # the closing b')' of each message
-        head, body = item
-        uid = _FETCH_UID.search(head)
-        if uid is None:
-            continue
-        internal = None
-        found = _INTERNALDATE.search(head)
-        if found:
-            parsed = imaplib.Internaldate2tuple(b'INTERNALDATE "' + found.group(1) + b'"')
-            if parsed is not None:
-                internal = datetime(*parsed[:6], tzinfo=UTC)  # Internaldate2tuple gives UTC
-        yield int(uid.group(1)), internal, body
-
-
-def _message(
-    owner: str,
-    folder: str,
-    validity: int,
-    uid: int,
-    internal: datetime | None,
-    header: bytes,
-    is_sent: bool,
-) -> MailMessage | None:
-    """The message with these header fields, None when it has no usable date;
-    :class:`BackendError` naming it when its headers cannot be read at all.
-    """
-    try:
-        return _read_message(owner, folder, validity, uid, internal, header, is_sent)
-    except Exception as exc:  # whatever the mail library trips on: this message only
-        raise BackendError(
-            f"imap: message UID {uid} in {decode_mailbox(folder)!r} cannot be read: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-
-
-def _read_message(
-    owner: str,
-    folder: str,
-    validity: int,
-    uid: int,
-    internal: datetime | None,
-    header: bytes,
-    is_sent: bool,
-) -> MailMessage | None:
-    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(header)
-    at = message_date(_field(headers, "Date"), internal)
-    if at is None:
-        return None
-    senders = addresses_of(_fields(headers, "From"))
-    outgoing = is_sent or owner.lower() in senders
-    if outgoing:
-        counterparts = addresses_of([*_fields(headers, "To"), *_fields(headers, "Cc")])
-    else:
-        counterparts = senders
-    counterparts = tuple(a for a in counterparts if a != owner.lower())
-    # Control characters have no place in a Message-ID; NUL cannot be stored in PostgreSQL.
-    message_id = re.sub(r"[\x00-\x1f\x7f]", "", _field(headers, "Message-ID") or "").strip()
-    return MailMessage(
-        message_id=message_id or f"imap:{folder}:{validity}:{uid}",
-        at=at.astimezone(UTC),
-        outgoing=outgoing,
-        addresses=counterparts,
-        subject=_subject(_field(headers, "Subject") or ""),
-    )
-
-
-def _text_of(value: Any) -> str:
-    """A header value as text. With 8-bit bytes in it, compat32 hands back a ``Header``
-    holding them as surrogates: read those as UTF-8, what such mail nearly always is.
-    """
-    text = str(value)
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def _field(headers: Any, name: str) -> str | None:
-    value = headers.get(name)
-    return None if value is None else _text_of(value)
-
-
-def _fields(headers: Any, name: str) -> list[str]:
-    return [_text_of(v) for v in headers.get_all(name, [])]
-
-
-def _subject(raw: str) -> str:
-    """The Subject with its RFC 2047 encoded words decoded; as it is when they are broken
-    (bad base64, an unknown charset, bytes that are not in the charset).
-    """
-    try:
-        return _text_of(email.header.make_header(email.header.decode_header(raw)))
-    except (email.errors.HeaderParseError, UnicodeError, LookupError, ValueError):
-        return raw
-
-
-__all__ = [
-    "ImapSource",
-    "addresses_of",
-    "decode_mailbox",
-    "display_mailbox",
-    "encode_mailbox",
-    "find_sent",
-    "matches_customers",
-    "parse_list",
-]
