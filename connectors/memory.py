@@ -134,6 +134,8 @@ class _Foreign:
     attendees: tuple[str, ...]
     title: str
     organizer: str
+    declined_by: tuple[str, ...] = ()  # attendees who declined
+    cancelled: bool = False
 
 
 @dataclass
@@ -203,7 +205,7 @@ class MemoryBackend(CalendarBackend):
         zone = owner_zone(self.context, owner)
         out = []
         for ev in self._calendar(owner).foreign.values():
-            if ev.transparent:
+            if ev.transparent or ev.cancelled:
                 continue
             lo, hi = self._instants(ev, zone)
             if lo < end and hi > start:
@@ -235,11 +237,12 @@ class MemoryBackend(CalendarBackend):
         require_window(start, end)
         out = []
         for ev in self._calendar(owner).foreign.values():
-            if ev.all_day:
+            if ev.all_day or ev.cancelled:
                 continue
             lo, hi = self._instants(ev, UTC)
             if lo < end and hi > start:
                 people = {a.lower() for a in (*ev.attendees, ev.organizer)} - {owner.lower()}
+                people -= {a.lower() for a in ev.declined_by}
                 out.append(PastEvent(ev.id, lo, hi, ev.title, tuple(sorted(people))))
         return sorted(out, key=lambda p: (p.start, p.remote_id))
 
@@ -364,12 +367,26 @@ class MemoryPerson:
         transparent: bool = False,
         attendees: Sequence[str] = (),
         title: str = "",
+        declined_by: Sequence[str] = (),
+        cancelled: bool = False,
     ) -> str:
-        """Add a meeting of the salesperson's own; returns its id."""
+        """Add a meeting of the salesperson's own; returns its id. ``declined_by``: attendees
+        who declined it; ``cancelled``: the organizer cancelled it."""
         if not all_day:
             start, end = start.astimezone(UTC), end.astimezone(UTC)  # type: ignore[union-attr]
         event_id = uuid.uuid4().hex
-        ev = _Foreign(event_id, start, end, all_day, transparent, tuple(attendees), title, owner)
+        ev = _Foreign(
+            event_id,
+            start,
+            end,
+            all_day,
+            transparent,
+            tuple(attendees),
+            title,
+            owner,
+            tuple(declined_by),
+            cancelled,
+        )
         with self.backend._lock:
             self.backend._calendar(owner).foreign[event_id] = ev
         return event_id

@@ -40,7 +40,6 @@ from connectors.base import (
 )
 from connectors.caldav.ical import (
     UID_PROPERTY,
-    attendee_addresses,
     build_calendar,
     is_cadence_event,
     is_free,
@@ -64,6 +63,7 @@ from connectors.caldav.webdav import (
     SyncUnsupported,
     Transport,
 )
+from connectors.icalpeople import people_met
 from connectors.localfiles import read_private_file
 from connectors.recurrence import Expansion, Occurrence, vevents
 
@@ -298,7 +298,7 @@ class CalDavBackend(CalendarBackend):
                     start=occ.start,
                     end=occ.end,
                     title=str(event.get("summary", "")),
-                    attendees=attendee_addresses(event),
+                    attendees=people_met(event, owner),
                     declined=owner_partstat(event, owner) == "DECLINED",
                 )
             )

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from connectors.base import EventSpec, RemoteEvent
+from connectors.base import CADENCE_UID, EventSpec, RemoteEvent
 
 PRODID = "-//cadence//caldav backend//EN"
 UID_PROPERTY = "X-CADENCE-UID"
@@ -167,14 +167,6 @@ def owner_partstat(event: icalendar.Event, owner: str) -> str:
     return ""
 
 
-def attendee_addresses(event: icalendar.Event) -> tuple[str, ...]:
-    """The event's attendees as lower-case e-mail addresses."""
-    attendees = event.get("attendee", [])
-    if not isinstance(attendees, list):
-        attendees = [attendees]
-    return tuple(_address(a) for a in attendees)
-
-
 def _main_event(cal: icalendar.Calendar) -> icalendar.Event | None:
     """The master VEVENT of a resource (the one without RECURRENCE-ID), else the first."""
     events: list[Any] = cal.walk("VEVENT")
@@ -188,9 +180,14 @@ def is_cadence_event(event: icalendar.Event) -> bool:
     """Whether ``event`` is one of cadence's own: its ``X-CADENCE-UID`` equals its ``UID``.
 
     A copy a person made in their calendar app keeps the X- property but gets a new UID: it is
-    theirs, not cadence's.
+    theirs, not cadence's. An event a client rewrote without the X- properties keeps the UID
+    cadence gave it (:data:`connectors.base.CADENCE_UID`): it is still cadence's.
     """
-    return UID_PROPERTY in event and str(event[UID_PROPERTY]) == str(event.get("uid", ""))
+    uid = str(event.get("uid", ""))
+    if UID_PROPERTY in event:
+        return str(event[UID_PROPERTY]) == uid
+    # A client that rewrote the event without the X- properties kept the UID cadence gave it.
+    return CADENCE_UID.fullmatch(uid) is not None
 
 
 def parse_owned(

@@ -237,7 +237,10 @@ def past_event(item: Mapping[str, Any], owner: str) -> PastEvent | None:
             {
                 str(a["email"]).lower()
                 for a in item.get("attendees") or []
-                if a.get("email") and not a.get("self") and a["email"].lower() != owner.lower()
+                if a.get("email")
+                and not a.get("self")
+                and a["email"].lower() != owner.lower()
+                and a.get("responseStatus") != "declined"  # they did not meet the owner
             }
         )
     )

@@ -28,13 +28,13 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.email import SmtpSender, SmtpSettings
+from connectors.icalpeople import people_met
 from connectors.ics import parse
 from connectors.ics.apply import Batch
 from connectors.ics.build import new_calendar, refresh_timezones
 from connectors.ics.events import (
     UNKNOWN_TIME,
     UNREADABLE,
-    addresses,
     owned_entries,
     owner_partstat,
     unreadable_event,
@@ -177,13 +177,12 @@ class IcsBackend(CalendarBackend):
             ev = occ.event
             uid = str(ev.get("UID", ""))
             remote_id = f"{uid}/{occ.start:%Y%m%dT%H%M%SZ}" if occ.recurring else uid
-            people = {a for a in addresses(ev) if a != owner.lower()}
             found[remote_id] = PastEvent(
                 remote_id=remote_id,
                 start=occ.start,
                 end=occ.end,
                 title=str(ev.get("SUMMARY", "")),
-                attendees=tuple(sorted(people)),
+                attendees=people_met(ev, owner),
                 declined=owner_partstat(ev, owner) == "DECLINED",
             )
         return sorted(found.values(), key=lambda p: (p.start, p.remote_id))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import icalendar
 
-from connectors.base import UNREADABLE, BackendError, RemoteEvent
+from connectors.base import CADENCE_UID, UNREADABLE, BackendError, RemoteEvent
 from connectors.recurrence.times import as_list, to_utc, utc_bounds, vevents
 
 if TYPE_CHECKING:
@@ -33,15 +33,18 @@ UNKNOWN_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 def owned_uid(ev: icalendar.Event) -> str | None:
     """The uid when ``ev`` is cadence's own: the marker equals the UID (a copy made in an app
-    has a new UID). Read leniently, so that an event with a duplicated UID or marker line is
-    still recognised as cadence's (and then reported as unreadable, never taken as foreign).
+    has a new UID), or, with the marker dropped by a client, the UID is one cadence gives
+    (:data:`connectors.base.CADENCE_UID`). Read leniently, so that an event with a duplicated
+    UID or marker line is still recognised as cadence's (and then reported as unreadable, never
+    taken as foreign).
     """
     uids = {text(u) for u in as_list(ev.get("UID"))}
     for marker in as_list(ev.get(OWNED_MARKER)):
         value = text(marker)
         if value in uids:
             return value
-    return None
+    # A client that rewrote the event without the X- properties kept the UID cadence gave it.
+    return next((u for u in sorted(uids) if CADENCE_UID.fullmatch(u)), None)
 
 
 def is_owned(ev: icalendar.Event) -> bool:

@@ -251,6 +251,8 @@ class OutlookBackend(GraphUser, CalendarBackend):
                         str(a["emailAddress"]["address"]).lower()
                         for a in item.get("attendees") or ()
                         if (a.get("emailAddress") or {}).get("address")
+                        # an attendee who declined did not meet the owner
+                        and (a.get("status") or {}).get("response") != "declined"
                     }
                     - {owner.lower()}
                 )
