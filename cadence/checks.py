@@ -22,7 +22,7 @@ import connectors
 from cadence.config import Config, load_config
 from cadence.customers import read_customers
 from cadence.dates import DateReader
-from cadence.daycal import is_known_country
+from cadence.daycal import is_known_country, subdivision_warning
 from cadence.errors import Problem, UserError, ValueParseError, describe_error
 from cadence.event_text import event_spec
 from cadence.model import Customer, Salesperson
@@ -90,6 +90,15 @@ def check_customers(
                     key="country",
                     message=f"country code {code!r} of {_customers(count)} is unknown to the "
                     "holidays package; no public holidays apply on their side",
+                    severity="warning",
+                )
+            )
+        elif warning := subdivision_warning(code):
+            problems.append(
+                Problem(
+                    file=file,
+                    key="country",
+                    message=f"country {code!r} of {_customers(count)}: {warning}",
                     severity="warning",
                 )
             )
@@ -228,6 +237,7 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
     problems: list[Problem] = []
     policies, policy_problems = load_policies(config.policies, config.date_reader())
     problems.extend(policy_problems)
+    problems.extend(check_salespeople(config, policies))
     if config.customers is not None:
         try:
             imported = read_customers(
@@ -249,6 +259,36 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
                 rest = [c for c in imported.customers if c.id not in said]
                 problems.extend(_check_plannable(rest, policies, config, today))
     problems.extend(check_local_files(config, os.environ))
+    return problems
+
+
+def check_salespeople(config: Config, policies: PolicySet | None) -> list[Problem]:
+    """Each salesperson's calendar against the policies, located in cadence.toml.
+
+    Warnings: a plain country code where holidays differ by subdivision (naming the codes).
+    Errors: closures (the company's with their own) that leave no day free in some year.
+    """
+    try:
+        doc = LocatedToml(config.path)
+    except TomlFileError:
+        return []  # load_config read it a moment ago; nothing to locate against
+    reader = config.date_reader()
+    company = policies.closures if policies is not None else ()
+    problems: list[Problem] = []
+    for index, person in enumerate(config.salespeople):
+        table: TablePath = ("salesperson", index)
+        if warning := subdivision_warning(person.country):
+            problems.append(doc.problem(table, "country", warning, severity="warning"))
+        own = tuple(parse_season(text, reader) for text in person.closures)
+        if own and free_day_problem(company + own) is not None:
+            problems.append(
+                doc.problem(
+                    table,
+                    "closures",
+                    f"{person.email}'s closures with the company's [closures] leave no day "
+                    "free in some year: nothing could ever be booked for them",
+                )
+            )
     return problems
 
 

@@ -23,8 +23,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 import connectors
+from cadence.closures import closure_texts
 from cadence.dates import DateReader
-from cadence.daycal import is_known_country
+from cadence.daycal import canonical_region
 from cadence.durations import Duration, parse_meeting_length
 from cadence.errors import Problem, UserError, ValueParseError
 from cadence.model import Salesperson
@@ -206,10 +207,7 @@ def _as_email(value: Any) -> str:
 
 
 def _as_country(value: Any) -> str:
-    code = expect(value, str, "an ISO 3166 country code like 'PT'").strip().upper()
-    if not is_known_country(code):
-        raise ValueParseError(f"unknown country code {code!r}: use an ISO 3166 code like 'PT'")
-    return code
+    return canonical_region(expect(value, str, "an ISO 3166 code like 'PT' or 'GB-ENG'"))
 
 
 def _as_days(value: Any) -> frozenset[int]:
@@ -329,10 +327,12 @@ def _schemas(base_dir: Path) -> dict[str, dict[str, Field]]:
             "timezone": Field(as_zone, "IANA zone; default UTC"),
             "working_hours": Field(as_hours, "default 09:00-17:00"),
             "working_days": Field(_as_days, "default mon-fri"),
-            "country": Field(_as_country, "ISO 3166 code for public holidays"),
+            "country": Field(_as_country, "ISO 3166 code (or ISO 3166-2, 'GB-ENG') for holidays"),
             "calendar": Field(_as_backend_name, "backend holding this calendar"),
             "per_day": Field(as_positive_int, "own capacity per day"),
             "per_week": Field(as_positive_int, "own capacity per week"),
+            # Replaced by a converter with the configured languages once those are read.
+            "closures": Field(closure_texts(DateReader()), "own closure days, like seasons"),
         },
     }
 
@@ -370,6 +370,9 @@ class _Reader:
         data = self.doc.data
         self._report_secrets((), data)
         top, _ = self._check((), data, self.schemas[""])
+        reader = DateReader(top.get("languages", ("en",)), top.get("date_order", "DMY"))
+        closures = self.schemas["salesperson"]["closures"]
+        self.schemas["salesperson"]["closures"] = Field(closure_texts(reader), closures.help)
         calendar = self._table((), "calendar", data)
         smtp_data = self._table((), "smtp", data) if "smtp" in data else None
         mail = self._table((), "mail", data)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from cadence.dates import DateReader, check_supported_date
-from cadence.daycal import is_known_country
+from cadence.daycal import canonical_region
 from cadence.errors import Problem, UserError, ValueParseError, describe_error
 from cadence.model import Customer, CustomerStatus
 from cadence.seasons import Season, free_day_problem, parse_season
@@ -62,9 +62,6 @@ PROGRESS_EVERY = 1000  # rows between two progress callbacks
 _EMAIL = re.compile(r"^[^@\s;,<>]+@[^@\s;,<>]+\.[^@\s;,<>.]+$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _STATUS_ALIASES = {s.value: s for s in CustomerStatus}
-# ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision (GB-ENG, US-CA); checked before the holidays
-# package sees the code.
-_COUNTRY = re.compile(r"^[A-Z]{2}(?:-[A-Z0-9]{1,3})?$")
 # C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _FOLD = re.compile(r"\s*[\x00-\x1f\x7f-\x9f\u2028\u2029][\x00-\x1f\x7f-\x9f\u2028\u2029\s]*")
@@ -310,9 +307,12 @@ class _RowReader:
             reasons.append(f"owner: {owner!r} is not an e-mail address")
         emails = self._emails(get("emails"), reasons)
         domains = self._domains(get("domains"), reasons)
-        country = get("country").upper()
-        if country and not (_COUNTRY.match(country) and is_known_country(country)):
-            reasons.append(f"country: unknown country code {country!r} (use ISO 3166, e.g. PT)")
+        country = get("country")
+        if country:  # ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision (GB-ENG, US-CA)
+            try:
+                country = canonical_region(country)
+            except ValueParseError as exc:
+                reasons.append(f"country: {exc}")
         timezone = get("timezone") or self.default_timezone
         zone_trouble = zone_problem(timezone) if timezone else None
         if zone_trouble is not None:

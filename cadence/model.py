@@ -72,7 +72,7 @@ class Customer:
     emails: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     industry: str = ""
-    country: str = ""
+    country: str = ""  # ISO 3166 or ISO 3166-2 (GB-ENG) code: public holidays on their side
     timezone: str = ""  # IANA name; empty means the policy default
     customer_since: date | None = None
     status: CustomerStatus = CustomerStatus.ACTIVE
@@ -91,10 +91,11 @@ class Salesperson:
     timezone: str = "UTC"
     working_hours: WorkingHours = WorkingHours(9 * 60, 17 * 60)
     working_days: frozenset[int] = frozenset(range(5))
-    country: str = ""
+    country: str = ""  # ISO 3166 or ISO 3166-2 (GB-ENG) code: public holidays on their side
     calendar: str = ""  # backend name; empty means the [calendar] default
     per_day: int | None = None  # overrides the policy capacity when set
     per_week: int | None = None
+    closures: tuple[str, ...] = ()  # own closure days (season texts, validated at load)
 
 
 @dataclass(frozen=True, slots=True)

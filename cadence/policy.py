@@ -72,9 +72,11 @@ class PolicySet:
     industries: dict[str, tuple[Season, ...]] = field(default_factory=dict)
     winback: WinbackPolicy = field(default_factory=WinbackPolicy)
     capacity: Capacity = field(default_factory=Capacity)
-    # country code (upper case) -> weekday numbers (0 = Monday) that are the customer's weekend,
-    # overriding what the holidays package knows for that country.
+    # country or subdivision code (upper case) -> weekday numbers (0 = Monday) that are the
+    # customer's weekend, overriding what the holidays package knows for that country.
     weekends: dict[str, frozenset[int]] = field(default_factory=dict)
+    # [closures]: company closure days; nothing is booked on them (salesperson-local dates).
+    closures: tuple[Season, ...] = ()
 
     def for_segment(self, name: str) -> SegmentPolicy:
         """The policy of segment ``name``; unknown or empty falls back to ``default``."""

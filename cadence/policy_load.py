@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cadence.closures import closures_converter
 from cadence.dates import DateReader
-from cadence.daycal import is_known_country
+from cadence.daycal import canonical_region
 from cadence.durations import Duration
 from cadence.errors import Problem, ValueParseError
 from cadence.model import ContactKind
@@ -123,6 +124,16 @@ def industry_fields(reader: DateReader) -> dict[str, Field]:
     }
 
 
+def closure_fields(reader: DateReader) -> dict[str, Field]:
+    """The keys of ``[closures]``; dates are read with ``reader``."""
+    return {
+        "dates": Field(
+            closures_converter(reader),
+            "company closure days, like seasons: 'Dec 24 - Jan 1', '2027-05-10 - 2027-05-12'",
+        ),
+    }
+
+
 WINBACK_FIELDS: dict[str, Field] = {
     "first_within": Field(as_duration, "first win-back call within this of cancelled_on"),
     "every": Field(as_duration, "then one call this often"),
@@ -141,6 +152,7 @@ TABLES: dict[str, bool] = {
     "winback": False,
     "capacity": False,
     "weekends": False,
+    "closures": False,
 }
 
 
@@ -203,6 +215,7 @@ class _Builder:
         self.winback: _Section | None = None
         self.capacity: _Section | None = None
         self.weekends: dict[str, frozenset[int]] = {}
+        self.closures: tuple[Season, ...] = ()
 
     # -- reading one file
 
@@ -251,6 +264,11 @@ class _Builder:
             weekends = self._weekends(doc, path, data)
             if first:
                 self.weekends.update(weekends)
+            return
+        if kind == "closures":
+            values, _ = check_table(doc, path, data, closure_fields(self.reader), self.problems)
+            if first:
+                self.closures = values.get("dates", ())
             return
         schema = {
             "defaults": SEGMENT_FIELDS,
@@ -307,24 +325,21 @@ class _Builder:
     def _weekends(self, doc: LocatedToml, path: TablePath, data: Mapping) -> dict:
         out: dict[str, frozenset[int]] = {}
         for code, value in data.items():
-            if not is_known_country(code):
-                self.problems.append(
-                    doc.problem(
-                        path,
-                        code,
-                        f"unknown country code {code!r}: use an ISO 3166 code like 'SA'",
-                    )
-                )
+            try:
+                region = canonical_region(code)
+            except ValueParseError as exc:
+                self.problems.append(doc.problem(path, code, str(exc)))
                 continue
             try:
-                days = parse_working_days(expect(value, str, "weekend days like 'fri-sat'"))
+                text = expect(value, str, "weekend days like 'fri-sat'")
+                days = parse_working_days(text, "weekend days")
             except ValueParseError as exc:
                 self.problems.append(doc.problem(path, code, str(exc)))
                 continue
             if len(days) == 7:
                 self.problems.append(doc.problem(path, code, "a weekend cannot be the whole week"))
                 continue
-            out[code.upper()] = days
+            out[region.upper()] = days
         return out
 
     # -- resolving
@@ -351,6 +366,7 @@ class _Builder:
             winback=winback,
             capacity=capacity,
             weekends=dict(self.weekends),
+            closures=self.closures,
         )
 
     def _check_gaps(

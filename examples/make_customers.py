@@ -102,6 +102,29 @@ TERRITORIES: dict[str, list[tuple[str, str, int]]] = {
         ("NZ", "Pacific/Auckland", 2),
     ],
 }
+# Where public holidays differ inside a country, the customer file names the subdivision (ISO
+# 3166-2), picked from these by the customer's number: regional holidays on the customer side.
+SUBDIVISIONS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("PT", "Europe/Lisbon"): ("PT-11", "PT-13"),  # Lisboa, Porto
+    ("ES", "Europe/Madrid"): ("ES-MD", "ES-CT", "ES-AN"),
+    ("BR", "America/Sao_Paulo"): ("BR-SP", "BR-RJ"),
+    ("AR", "America/Argentina/Buenos_Aires"): ("AR-C",),
+    ("US", "America/New_York"): ("US-NY", "US-MA", "US-GA", "US-FL"),
+    ("US", "America/Chicago"): ("US-IL", "US-TX"),
+    ("US", "America/Los_Angeles"): ("US-CA", "US-WA"),
+    ("US", "America/Denver"): ("US-CO",),
+    ("US", "America/Phoenix"): ("US-AZ",),
+    ("CA", "America/Toronto"): ("CA-ON",),
+    ("CA", "America/Vancouver"): ("CA-BC",),
+    ("GB", "Europe/London"): ("GB-ENG", "GB-ENG", "GB-SCT", "GB-WLS"),
+    ("FR", "Europe/Paris"): ("FR-6AE", "FR-57"),  # Alsace and Moselle keep their own holidays
+    ("DE", "Europe/Berlin"): ("DE-BE", "DE-BY", "DE-HH", "DE-NW", "DE-HE"),
+    ("CH", "Europe/Zurich"): ("CH-ZH", "CH-GE", "CH-BE"),
+    ("IT", "Europe/Rome"): ("IT-RM", "IT-MI"),
+    ("IN", "Asia/Kolkata"): ("IN-MH", "IN-KA", "IN-TN", "IN-WB", "IN-GJ"),
+    ("AU", "Australia/Sydney"): ("AU-NSW",),
+    ("NZ", "Pacific/Auckland"): ("NZ-AUK",),
+}
 OWNER_WEIGHTS = {
     "ana@example.com": 5,
     "ben@example.com": 6,
@@ -360,6 +383,15 @@ class Draft:
             return value.replace(day=1)
         return value
 
+    @property
+    def region(self) -> str:
+        """The country, or its subdivision where holidays differ inside the country."""
+        options = SUBDIVISIONS.get((self.country, self.zone))
+        if not options:
+            return self.country
+        number = int("".join(ch for ch in self.id if ch.isdigit()) or 0)
+        return options[number % len(options)]
+
     def row(self) -> dict[str, str]:
         """The CSV row (text)."""
         return {
@@ -370,7 +402,7 @@ class Draft:
             "emails": ";".join(self.emails),
             "domains": ";".join(self.domains),
             "industry": self.industry,
-            "country": self.country,
+            "country": self.region,
             "timezone": self.zone if self.write_zone else "",
             "customer_since": format_date(self.customer_since, self.date_style),
             "status": self.status,

@@ -481,7 +481,7 @@ def test_check_customers_warns_about_undefined_segments_and_unlisted_owners(tmp_
 
 def test_check_customers_is_quiet_when_everything_matches(tmp_path):
     config = load_config(write(tmp_path, '[[salesperson]]\nemail = "ana@example.com"'))
-    customers = [Customer(id="1", name="A", owner="ana@example.com", country="PT")]
+    customers = [Customer(id="1", name="A", owner="ana@example.com", country="PT-11")]
     assert check_customers(customers, PolicySet(), config) == []
 
 

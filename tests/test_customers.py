@@ -154,7 +154,7 @@ def test_every_bad_row_is_rejected_with_its_line_and_reason_and_the_rest_importe
         Rejection(6, "R4", "owner: 'ana at example' is not an e-mail address"),
         Rejection(7, "R5", "emails: 'not-mail' is not an e-mail address"),
         Rejection(8, "R6", "domains: 'x..com' is not a mail domain"),
-        Rejection(9, "R7", "country: unknown country code 'XX' (use ISO 3166, e.g. PT)"),
+        Rejection(9, "R7", "country: unknown country code 'XX': use an ISO 3166 code like 'PT'"),
         Rejection(
             10,
             "R8",
@@ -180,7 +180,7 @@ def test_every_bad_row_is_rejected_with_its_line_and_reason_and_the_rest_importe
             20,
             "R17",
             "name: missing; owner: 'not-mail' is not an e-mail address; "
-            "country: unknown country code 'ZZ' (use ISO 3166, e.g. PT)",
+            "country: unknown country code 'ZZ': use an ISO 3166 code like 'PT'",
         ),
     ]
 

@@ -85,7 +85,9 @@ def test_holiday_on_the_customer_side_only_moves_the_meeting():
         run([customer(country="PT", timezone="Europe/Lisbon", last_contact=d("2026-11-10"))])
     )
     assert c.day == d("2026-12-07")
-    assert any("public holiday for the customer (PT" in r for r in c.reasons)
+    assert any(
+        "public holiday: Immaculate Conception in PT, the customer's side" in r for r in c.reasons
+    )
 
 
 def test_holiday_on_the_salesperson_side_only_moves_the_meeting():
@@ -93,7 +95,10 @@ def test_holiday_on_the_salesperson_side_only_moves_the_meeting():
     # The British customer works on 8 December; Ana in Portugal does not.
     c, *_ = of(run([customer(last_contact=d("2026-11-10"))], people=[pt]))
     assert c.day == d("2026-12-07")
-    assert any(f"public holiday for {ANA.email} (PT" in r for r in c.reasons)
+    assert any(
+        f"public holiday: Immaculate Conception in PT, the salesperson's side ({ANA.email})" in r
+        for r in c.reasons
+    )
 
 
 def test_saudi_customer_weekend_is_friday_and_saturday():

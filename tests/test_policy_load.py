@@ -194,7 +194,7 @@ def test_unknown_table_is_an_error(tmp_path):
     path = write(tmp_path, "a.toml", '[segments.strategic]\nevery = "4 weeks"\n')
     assert problems_of(tmp_path) == [
         f"{path}:1: segments: unknown table; did you mean 'segment'? "
-        "(allowed: capacity, defaults, industry, segment, weekends, winback)"
+        "(allowed: capacity, closures, defaults, industry, segment, weekends, winback)"
     ]
 
 
@@ -340,8 +340,8 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path):
         "boolean true",
         f"{a}:7: [segment.key] onboarding: onboarding steps must be strictly increasing: "
         "'1 week' comes after '1 month'",
-        f"{a}:8: [segment.key] customer_hours: cannot read hours '9-5': write e.g. '09:00-17:00'",
-        f"{b}:2: [weekends] XX: unknown country code 'XX': use an ISO 3166 code like 'SA'",
+        f"{a}:8: [segment.key] customer_hours: cannot read hours '9-5': write e.g. '09:00-17:00' or '08:30 to 16:30'",
+        f"{b}:2: [weekends] XX: unknown country code 'XX': use an ISO 3166 code like 'PT'",
         f"{b}:3: [weekends] SA: a weekend cannot be the whole week",
         f"{b}:6: [capacity] per_week: expected a whole number, got boolean true",
         f"{b}:7: [capacity] per_daay: unknown key; did you mean 'per_day'? "
@@ -352,7 +352,7 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path):
 def test_value_outside_any_table_is_an_error(tmp_path):
     path = write(tmp_path, "a.toml", 'every = "4 weeks"\n')
     assert problems_of(tmp_path) == [
-        f"{path}:1: every: unknown key (allowed: capacity, defaults, "
+        f"{path}:1: every: unknown key (allowed: capacity, closures, defaults, "
         "industry, segment, weekends, winback); policy values go in a table such as [defaults] "
         "or [segment.NAME]"
     ]

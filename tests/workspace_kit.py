@@ -29,7 +29,7 @@ SALESPEOPLE: tuple[Mapping[str, str], ...] = (
         "timezone": "Europe/London",
         "working_hours": "09:00-17:00",
         "working_days": "mon-fri",
-        "country": "GB",
+        "country": "GB-ENG",
     },
     {
         "email": BEN,
@@ -37,7 +37,7 @@ SALESPEOPLE: tuple[Mapping[str, str], ...] = (
         "timezone": "Europe/London",
         "working_hours": "09:00-17:00",
         "working_days": "mon-fri",
-        "country": "GB",
+        "country": "GB-ENG",
     },
 )
 
@@ -84,7 +84,7 @@ def customer_row(id: str, **columns: str) -> dict[str, str]:
         segment="steady",
         emails=f"buyer@{id.lower()}.example",
         domains=f"{id.lower()}.example",
-        country="GB",
+        country="GB-ENG",
         timezone="Europe/London",
         customer_since="2015-01-10",
         status="active",

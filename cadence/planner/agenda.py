@@ -1,4 +1,5 @@
-"""The salesperson's side of a day: working days, holidays, out of office, busy time, capacity."""
+"""The salesperson's side of a day: working days, closures, holidays, out of office, busy time,
+capacity."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 from cadence.daycal import holiday_name
 from cadence.model import BusyInterval, Salesperson
 from cadence.planner.timegrid import local_date, local_minute, to_minute
+from cadence.seasons import SeasonSet
 from cadence.workweek import DAY_NAMES
 
 UNKNOWN = "?"  # a sentinel distinct from every cached reason (None or a sentence)
@@ -28,8 +30,13 @@ class Agenda:
         per_day: int | None,
         per_week: int | None,
         busy: Sequence[BusyInterval],
+        *,
+        company_closures: SeasonSet | None = None,
+        own_closures: SeasonSet | None = None,
     ) -> None:
         self.person = person
+        self.company_closures = company_closures or SeasonSet(())
+        self.own_closures = own_closures or SeasonSet(())
         self.zone = ZoneInfo(person.timezone or "UTC")
         self.per_day = person.per_day if person.per_day is not None else per_day
         self.per_week = person.per_week if person.per_week is not None else per_week
@@ -108,10 +115,15 @@ class Agenda:
         except KeyError:
             pass
         reason: str | None = None
+        email, country = self.person.email, self.person.country
         if day.weekday() not in self.person.working_days:
-            reason = f"{DAY_NAMES[day.weekday()]} is not a working day for {self.person.email}"
-        elif self.person.country and (name := holiday_name(self.person.country, day)):
-            reason = f"public holiday for {self.person.email} ({self.person.country}: {name})"
+            reason = f"{DAY_NAMES[day.weekday()]} is not a working day for {email}"
+        elif closure := self.company_closures.season_on(day):
+            reason = f"company closure ({closure.text}), the salesperson's side ({email})"
+        elif closure := self.own_closures.season_on(day):
+            reason = f"closure of {email} ({closure.text}), the salesperson's side"
+        elif country and (name := holiday_name(country, day)):
+            reason = f"public holiday: {name} in {country}, the salesperson's side ({email})"
         elif key in self._out_of_office:
             reason = f"{self.person.email} is out of office"
         self.day_rules[key] = reason

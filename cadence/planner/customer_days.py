@@ -49,7 +49,7 @@ class CustomerDays:
         elif day.weekday() in self.weekend:
             reason = f"{DAY_NAMES[day.weekday()]} is the customer's weekend"
         elif self.country and (name := holiday_name(self.country, day)):
-            reason = f"public holiday for the customer ({self.country}: {name})"
+            reason = f"public holiday: {name} in {self.country}, the customer's side"
         self._blocked[key] = reason
         return reason
 

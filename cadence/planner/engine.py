@@ -163,15 +163,26 @@ class _Engine:
                 email=email, timezone=self.inp.policies.defaults.timezone
             )
             cap = self.inp.policies.capacity
-            agenda = Agenda(person, cap.per_day, cap.per_week, self.inp.busy.get(email, ()))
+            own = tuple(self.season(text) for text in person.closures)
+            agenda = Agenda(
+                person,
+                cap.per_day,
+                cap.per_week,
+                self.inp.busy.get(email, ()),
+                company_closures=self.season_set(self.inp.policies.closures),
+                own_closures=self.season_set(own),
+            )
             self.agendas[email] = agenda
         return agenda
 
     def customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
         zone_name = customer.timezone or policy.timezone or "UTC"
         country = customer.country.upper()
-        weekend = self.inp.policies.weekends.get(country) or (
-            weekend_of(country) if country else DEFAULT_WEEKEND
+        weekends = self.inp.policies.weekends
+        weekend = (
+            weekends.get(country)
+            or weekends.get(country.partition("-")[0])
+            or (weekend_of(country) if country else DEFAULT_WEEKEND)
         )
         seasons = self.inp.policies.industry_seasons(customer.industry) + tuple(
             self.season(text) for text in customer.busy_seasons
@@ -182,14 +193,18 @@ class _Engine:
             problem = free_day_problem(seasons)
             if problem:
                 raise ValueParseError(problem)
-            season_set = self.season_sets.get(seasons)
-            if season_set is None:
-                season_set = self.season_sets[seasons] = SeasonSet(seasons)
             days = CustomerDays(
-                _zone(zone_name), country, weekend, season_set, policy.customer_hours
+                _zone(zone_name), country, weekend, self.season_set(seasons), policy.customer_hours
             )
             self.shared_days[key] = days
         return days
+
+    def season_set(self, seasons: tuple[Season, ...]) -> SeasonSet:
+        """One shared :class:`SeasonSet` (and its day cache) per distinct tuple of seasons."""
+        found = self.season_sets.get(seasons)
+        if found is None:
+            found = self.season_sets[seasons] = SeasonSet(seasons)
+        return found
 
     def season(self, text: str) -> Season:
         season = self.seasons.get(text)
