@@ -30,6 +30,11 @@ from connectors.base import (
 )
 from connectors.ics import IcsBackend
 from connectors.ics import backend as ics_backend
+from tests.contract.past_meetings import (
+    KeptOwnershipContract,
+    PastMeetingsContract,
+    RecurringPastMeetingsContract,
+)
 from tests.contract.suite import BackendContract, at, only, spec_for
 
 OWNER = "ana@example.com"
@@ -100,8 +105,13 @@ class IcsPerson:
         attendees: Sequence[str] = (),
         title: str = "",
         rrule: dict | None = None,
+        declined_by: Sequence[str] = (),
+        cancelled: bool = False,
+        weekly: int = 0,
     ) -> str:
         uid = f"{uuid.uuid4()}@calendar-app.example"
+        if weekly:
+            rrule = {"FREQ": "WEEKLY", "COUNT": weekly}
         event = icalendar.Event()
         event.add("uid", uid)
         event.add("dtstamp", datetime.now(UTC))
@@ -115,10 +125,21 @@ class IcsPerson:
         if attendees:
             event.add("organizer", f"mailto:{owner}")
             for address in attendees:
-                event.add("attendee", f"mailto:{address}")
+                answer = "DECLINED" if address in declined_by else "ACCEPTED"
+                event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": answer})
+        if cancelled:
+            event.add("status", "CANCELLED")
         with self.edit(owner) as cal:
             cal.add_component(event)
         return uid
+
+    def strip_cadence_properties(self, owner: str, uid: str) -> None:
+        """Save cadence's event ``uid`` the way a client that drops unknown properties does:
+        same UID, no ``X-CADENCE-*``."""
+        with self.edit(owner) as cal:
+            event = self.find(cal, uid)
+            for name in [n for n in event if n.upper().startswith("X-CADENCE-")]:
+                del event[name]
 
 
 @pytest.fixture
@@ -145,7 +166,9 @@ def person(tmp_path: Path) -> IcsPerson:
     return IcsPerson(tmp_path / "calendars")
 
 
-class TestIcsContract(BackendContract):
+class TestIcsContract(
+    BackendContract, PastMeetingsContract, RecurringPastMeetingsContract, KeptOwnershipContract
+):
     pass
 
 

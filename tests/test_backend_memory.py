@@ -9,6 +9,7 @@ import pytest
 from connectors import load_backend
 from connectors.base import AuthError, BackendContext, Cancel, Create, TransientError, Update
 from connectors.memory import MemoryBackend, MemoryPerson
+from tests.contract.past_meetings import PastMeetingsContract
 from tests.contract.suite import BackendContract, at, only, spec_for
 
 OWNER = "ana@example.com"
@@ -29,7 +30,7 @@ def person(backend: MemoryBackend) -> MemoryPerson:
     return MemoryPerson(backend)
 
 
-class TestMemoryContract(BackendContract):
+class TestMemoryContract(BackendContract, PastMeetingsContract):
     pass
 
 

@@ -38,6 +38,11 @@ from connectors.caldav import CalDavBackend
 from connectors.caldav.ical import resource_name
 from connectors.caldav.webdav import Collection, SyncUnsupported
 from connectors.ics import IcsBackend
+from tests.contract.past_meetings import (
+    KeptOwnershipContract,
+    PastMeetingsContract,
+    RecurringPastMeetingsContract,
+)
 from tests.contract.suite import BackendContract
 from tests.cost import bounded
 from tests.local_servers import Radicale, free_port, radicale_server
@@ -104,6 +109,16 @@ class CalDavPerson:
 
         self._edit(owner, uid, change)
 
+    def strip_cadence_properties(self, owner: str, uid: str) -> None:
+        """Save cadence's event ``uid`` the way a client that drops unknown properties does:
+        same UID, no ``X-CADENCE-*``."""
+
+        def change(component: icalendar.Event) -> None:
+            for name in [n for n in component if n.upper().startswith("X-CADENCE-")]:
+                del component[name]
+
+        self._edit(owner, uid, change)
+
     def add_event(
         self,
         owner: str,
@@ -116,6 +131,9 @@ class CalDavPerson:
         title: str = "",
         rrule: str = "",
         owner_partstat: str = "",
+        declined_by: tuple[str, ...] = (),
+        cancelled: bool = False,
+        weekly: int = 0,
     ) -> str:
         uid = f"person-{uuid.uuid4()}"
         cal = icalendar.Calendar()
@@ -129,7 +147,12 @@ class CalDavPerson:
         event.add("dtend", end.date() if all_day and isinstance(end, datetime) else end)
         event.add("transp", "TRANSPARENT" if transparent else "OPAQUE")
         for address in attendees:
-            event.add("attendee", f"mailto:{address}")
+            answer = "DECLINED" if address in declined_by else "ACCEPTED"
+            event.add("attendee", f"mailto:{address}", parameters={"PARTSTAT": answer})
+        if cancelled:
+            event.add("status", "CANCELLED")
+        if weekly:
+            rrule = f"FREQ=WEEKLY;COUNT={weekly}"
         if owner_partstat:
             event.add("attendee", f"mailto:{owner}", parameters={"PARTSTAT": owner_partstat})
         if rrule:
@@ -742,7 +765,9 @@ def test_check_local_reports_a_wrong_ca_bundle(tmp_path) -> None:
     assert CalDavBackend.check_local({**config, "verify_tls": True}, tmp_path, {}) == []
 
 
-class TestCalDavContract(BackendContract):
+class TestCalDavContract(
+    BackendContract, PastMeetingsContract, RecurringPastMeetingsContract, KeptOwnershipContract
+):
     """The shared backend contract, against Radicale, with the caldav library as the person."""
 
 

@@ -10,6 +10,7 @@ import pytest
 from cadence.model import Salesperson
 from connectors.base import BackendContext, MemoryState
 from connectors.google import GoogleBackend
+from tests.contract.past_meetings import PastMeetingsContract
 from tests.contract.suite import BackendContract
 from tests.google_fake import FakeGoogle, Person
 from tests.google_fake.keys import write_service_account_key
@@ -30,7 +31,7 @@ def key_file(fake: FakeGoogle, tmp_path: Path) -> Path:
     return write_service_account_key(fake, tmp_path / "service-account.json")
 
 
-class TestGoogleContract(BackendContract):
+class TestGoogleContract(BackendContract, PastMeetingsContract):
     @pytest.fixture
     def owner(self) -> str:
         return OWNER

@@ -9,6 +9,7 @@ counts as busy (:mod:`.foreign`), how a batch of operations changes a calendar (
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
@@ -26,6 +27,8 @@ from connectors.base import (
     TransientError,
     WriteOp,
     WriteResult,
+    past_events_key,
+    unseen_past_events,
 )
 from connectors.email import SmtpSender, SmtpSettings
 from connectors.icalpeople import people_met
@@ -57,6 +60,7 @@ class IcsBackend(CalendarBackend):
     name: ClassVar[str] = "ics"
     # Each write call replaces the whole file once: hand it a salesperson's whole cycle.
     write_batch: ClassVar[int] = 1000
+    local: ClassVar[bool] = True
     config_keys: ClassVar[Mapping[str, str]] = {
         "folder": "folder of the <email>.ics files (default 'calendars')",
         "invites": "also e-mail iMIP invitations through [smtp] (default false)",
@@ -186,6 +190,40 @@ class IcsBackend(CalendarBackend):
                 declined=owner_partstat(ev, owner) == "DECLINED",
             )
         return sorted(found.values(), key=lambda p: (p.start, p.remote_id))
+
+    def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """:meth:`past_events` not returned before (see the base class), by content: while the
+        owner's files hold the same bytes as at the last call, only the time that passed since
+        then is read (a meeting that has now begun); when they changed (a meeting entered late,
+        moved, a customer's answer) the whole window is read again. Either way only events not
+        returned before come back.
+        """
+        require_window(start, end)
+        key = f"past-read:{owner.lower()}"
+        content = self._content_digest(owner)
+        saved = self.context.state.get(key)
+        last_content, _, last_end = (saved or "").partition(" ")
+        window_start = start
+        if last_content == content and last_end:
+            window_start = max(start, datetime.fromisoformat(last_end))
+        events = self.past_events(owner, window_start, end) if window_start < end else []
+        fresh = unseen_past_events(self.context.state, past_events_key(owner), events, start)
+        self.context.state.set(key, f"{content} {end.astimezone(UTC).isoformat()}")
+        return fresh
+
+    def _content_digest(self, owner: str) -> str:
+        """A hash of the bytes of the owner's file and their ``busy_folder`` file."""
+        digest = hashlib.sha256()
+        paths = [self.path_for(owner)]
+        if self.busy_folder is not None:
+            paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
+        for path in paths:
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                digest.update(b"\0missing")
+            digest.update(b"\0")
+        return digest.hexdigest()[:32]
 
     def write(self, owner: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Apply ``ops`` to the owner's file in one atomic replacement; one result per op.

@@ -64,8 +64,12 @@ class Person(Protocol):
         transparent: bool = False,
         attendees: Sequence[str] = (),
         title: str = "",
+        declined_by: Sequence[str] = (),
+        cancelled: bool = False,
     ) -> str:
-        """Add an event of the salesperson's own (not cadence's); returns its id in the calendar."""
+        """Add an event of the salesperson's own (not cadence's); returns its id in the calendar.
+        ``declined_by``: attendees who declined it; ``cancelled``: the organizer cancelled it
+        (see :mod:`tests.contract.past_meetings`)."""
 
 
 def at(day: int, hour: int, minute: int = 0, *, month: int = 5) -> datetime:

@@ -83,8 +83,11 @@ class Person:
         attendees: Iterable[str] = (),
         title: str = "",
         out_of_office: bool = False,
+        declined_by: Iterable[str] = (),
+        cancelled: bool = False,
     ) -> str:
-        """An event of the salesperson's own; returns its id."""
+        """An event of the salesperson's own; returns its id. ``declined_by``: attendees who
+        answered "No"; ``cancelled``: the organizer cancelled it (Google keeps it as such)."""
         body: dict[str, Any] = {
             "summary": title,
             "start": _when(start, all_day),
@@ -94,8 +97,16 @@ class Person:
         if out_of_office:
             body["eventType"] = "outOfOffice"
         people = list(attendees)
+        declined = set(declined_by)
         if people:
-            body["attendees"] = [{"email": a} for a in people]
+            body["attendees"] = [
+                {"email": a, "responseStatus": "declined" if a in declined else "accepted"}
+                for a in people
+            ]
         with self.fake.lock:
             event = self.fake.calendar.insert(owner.lower(), {"calendarId": "primary"}, body)
+            if cancelled:
+                self.fake.calendar.delete(
+                    owner.lower(), {"calendarId": "primary", "eventId": event["id"]}, None
+                )
         return str(event["id"])

@@ -71,6 +71,8 @@ class Person:
         transparent: bool = False,
         attendees: tuple[str, ...] = (),
         title: str = "",
+        declined_by: tuple[str, ...] = (),
+        cancelled: bool = False,
     ) -> str:
         return self.graph.add_event(
             owner,
@@ -80,4 +82,6 @@ class Person:
             transparent=transparent,
             attendees=attendees,
             title=title,
+            declined_by=declined_by,
+            cancelled=cancelled,
         )

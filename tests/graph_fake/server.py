@@ -138,20 +138,33 @@ class FakeGraph:
         attendees=(),
         title: str = "",
         zone: str = "UTC",
+        declined_by=(),
+        cancelled: bool = False,
     ) -> str:
         """An event made in Outlook by the owner; returns its id. ``zone``: the time zone of
-        an all-day event's midnights."""
+        an all-day event's midnights; ``declined_by``: attendees who answered "Decline";
+        ``cancelled``: the organizer cancelled it (Outlook keeps it, ``isCancelled``)."""
         body = {
             "subject": title,
             "start": _as_graph(start, all_day, zone),
             "end": _as_graph(end, all_day, zone),
             "isAllDay": all_day,
             "showAs": show_as or ("free" if transparent else "busy"),
-            "attendees": [{"emailAddress": {"address": a}, "type": "required"} for a in attendees],
+            "attendees": [
+                {
+                    "emailAddress": {"address": a},
+                    "type": "required",
+                    "status": {"response": "declined" if a in declined_by else "accepted"},
+                }
+                for a in attendees
+            ],
         }
         with self.lock:
-            status, _, created = self._create(self.mailboxes[owner.lower()], body)
+            box = self.mailboxes[owner.lower()]
+            status, _, created = self._create(box, body)
             assert status == 201, created
+            if cancelled:
+                box.events[created["id"]]["isCancelled"] = True
             return created["id"]
 
     def find(self, owner: str, uid: str) -> list[JSON]:
