@@ -34,6 +34,7 @@ from cadence.config import Config, load_config
 from cadence.customers import read_customers
 from cadence.errors import Problem, UserError, describe_error
 from cadence.event_text import event_spec, spec_hash
+from cadence.matching import CustomerMatcher
 from cadence.model import (
     BookingState,
     BusyInterval,
@@ -45,9 +46,9 @@ from cadence.model import (
 from cadence.planner import Plan, PlanInput, plan
 from cadence.policy import PolicySet
 from cadence.policy_load import load_policies
-from cadence.reconcile import LIVE, Action, ActionKind, diff, observe
+from cadence.reconcile import LIVE, SPEC_TAG, Action, ActionKind, diff, landed, observe
 from cadence.seasons import parse_season
-from cadence.store import BookingRecord, Store
+from cadence.store import BookingRecord, Confirmed, Store
 from connectors.base import (
     SET_ASIDE_LOG,
     UNREADABLE,
@@ -148,11 +149,11 @@ def _count(n: int, one: str, many: str = "") -> str:
 
 @dataclass
 class _Health:
-    """Per (backend, owner) trouble: when to try again, and whether auth was reported."""
+    """Per (backend, owner, method) trouble: when to try again, and the cause last logged."""
 
     retry_at: datetime | None = None
     failures: int = 0
-    auth_reported: bool = False
+    reported: str = ""
 
 
 class Workspace:
@@ -165,7 +166,7 @@ class Workspace:
         self.reader = config.date_reader()
         self._backends: dict[str, CalendarBackend] = {}
         self._mail: dict[str, MailSource] = {}
-        self._health: dict[tuple[str, str], _Health] = {}
+        self._health: dict[tuple[str, str, str], _Health] = {}  # (backend, owner, method)
         self._seasons: dict[str, Any] = {}
         self._reported: dict[str, str] = {}  # customer id -> the cause already logged
         self._trouble: dict[str, str] = {}  # salesperson -> the unexpected error already logged
@@ -380,7 +381,7 @@ class Workspace:
         (none for a customer the plan skipped: the run leaves their bookings as they are)."""
         return [
             a
-            for a in diff(result.booked(), self.store.bookings(), result.now)
+            for a in diff(result.booked(), self.store.bookings(), result.now, result.today_of)
             if a.kind is not ActionKind.KEEP and a.customer_id not in result.skipped
         ]
 
@@ -438,7 +439,7 @@ class Workspace:
         policies = {c.id: self.policies.for_customer(c) for c in customers}
         by_id = {c.id: c for c in customers}
         actions = []
-        for action in diff(planned.booked(), self.store.bookings(), now):
+        for action in diff(planned.booked(), self.store.bookings(), now, planned.today_of):
             customer_id = action.customer_id
             record = action.record
             if customer_id in skipped or (record and f"{record.owner}: {record.uid}" in unreadable):
@@ -568,14 +569,12 @@ class Workspace:
         # The backend logged each (with why); they are left alone and counted as not done.
         unreadable.update(f"{owner}: {ev.uid}" for ev in remote if ev.status == UNREADABLE)
         seen = observe(records, {ev.uid: ev for ev in remote}, now, name)
-        for key in seen.drop:
-            self.store.delete_booking(key)
         for record in seen.save:
             if record.state in (BookingState.DELETED, BookingState.DECLINED):
                 log.info("%s %s %s (%s)", owner, record.state.value, record.key, record.start)
             elif record.state is BookingState.MOVED_BY_OWNER:
                 log.info("%s moved %s to %s", owner, record.key, record.start)
-            self.store.save_booking(record)
+        self.store.save_bookings(seen.save, delete=seen.drop)
         if seen.contacts:
             self.store.add_contacts(seen.contacts)
         if seen.recancel:
@@ -590,39 +589,23 @@ class Workspace:
         now: datetime,
         failed: dict[str, str],
     ) -> int:
-        """Recognise contacts in past calendar events and in mail."""
-        by_address: dict[str, str] = {}
-        by_domain: dict[str, str] = {}
+        """Recognise contacts in past calendar events and in mail (:mod:`cadence.matching`
+        decides which customer an address belongs to)."""
         mine: dict[str, list[Customer]] = {}
         for c in customers:
             mine.setdefault(c.owner, []).append(c)
-            for address in c.emails:
-                by_address[address.lower()] = c.id
-            for domain in c.domains:
-                by_domain[domain.lower()] = c.id
-
-        def match(addresses: Iterable[str]) -> str | None:
-            for address in addresses:
-                a = address.lower()
-                if a in by_address:
-                    return by_address[a]
-                domain = a.rpartition("@")[2]
-                if domain in by_domain:
-                    return by_domain[domain]
-            return None
-
         found: list[Contact] = []
         for owner in owners:
             if owner in failed or owner not in mine:
                 continue
+            matcher = CustomerMatcher({c.id: (c.emails, c.domains) for c in mine[owner]})
             self._guarded(
                 owner,
                 failed,
                 self._sync_owner_contacts,
                 owner,
                 people,
-                mine,
-                match,
+                matcher,
                 now,
                 found,
                 failed,
@@ -633,32 +616,28 @@ class Workspace:
         self,
         owner: str,
         people: Mapping[str, Salesperson],
-        mine: Mapping[str, Sequence[Customer]],
-        match: Callable[[Iterable[str]], str | None],
+        matcher: CustomerMatcher,
         now: datetime,
         found: list[Contact],
         failed: dict[str, str],
     ) -> None:
-        """Contacts of ``owner``'s customers in their past calendar events and their mail."""
-        state = self.store.state("contact-sync")
-        since_text = state.get(owner)
-        since = datetime.fromisoformat(since_text) if since_text else now - FIRST_LOOKBACK
+        """Contacts of ``owner``'s customers in their past calendar events and their mail that
+        the sources have not reported before, whatever their date (a meeting entered late, a
+        message delivered late), each with its own date. ``FIRST_LOOKBACK`` bounds how far
+        back a source looks when it reads in full."""
+        floor = now - FIRST_LOOKBACK
         name = self.backend_name(people[owner])
-        ok, events = self._call(name, owner, now, "past_events", owner, since, now)
+        ok, events = self._call(name, owner, now, "new_past_events", owner, floor, now)
         if not ok:
             failed[owner] = events
             return
         for ev in events:
-            who = match(a for a in ev.attendees if a != owner)
-            if who and not ev.declined:
-                found.append(
-                    Contact(
-                        who, ContactKind.MEETING, ev.start, "calendar", f"{name}:{ev.remote_id}"
-                    )
-                )
-        addresses = sorted({a for c in mine[owner] for a in c.emails})
-        domains = sorted({d for c in mine[owner] for d in c.domains})
-        mail_ok = True
+            if ev.declined:
+                continue
+            for who in matcher.customers_of(ev.attendees, besides=owner):
+                source_id = f"{name}:{ev.remote_id}"
+                found.append(Contact(who, ContactKind.MEETING, ev.start, "calendar", source_id))
+        addresses, domains = matcher.addresses, matcher.domains
         for source_name, source in self.mail_sources().items():
             ok, messages = self._call(
                 f"mail.{source_name}",
@@ -668,22 +647,18 @@ class Workspace:
                 owner,
                 addresses,
                 domains,
-                since,
+                floor,
                 target=source,
             )
             if not ok:
                 # Booking without knowing the latest mail could land a check-in the day after a
                 # contact: this salesperson's calendar work waits until the mailbox answers.
-                mail_ok = False
                 failed[owner] = f"mail.{source_name}: {messages}"
                 continue
             for m in messages:
-                who = match(m.addresses)
-                if who:
-                    kind = ContactKind.EMAIL_OUT if m.outgoing else ContactKind.EMAIL_IN
+                kind = ContactKind.EMAIL_OUT if m.outgoing else ContactKind.EMAIL_IN
+                for who in matcher.customers_of(m.addresses, besides=owner):
                     found.append(Contact(who, kind, m.at, "mail", m.message_id))
-        if mail_ok:
-            state.set(owner, now.isoformat())
 
     # ---- applying actions ----------------------------------------------------------------
 
@@ -716,19 +691,25 @@ class Workspace:
                 except Exception as exc:  # this customer's event cannot be built: skip it
                     result.skipped_customers[action.customer_id] = describe_error(exc)
                     continue
-                if action.record is not None and action.record.key != record.key:
-                    self.store.delete_booking(action.record.key)
-                self.store.save_booking(record)
                 ops.append(op)
                 intents.append((action, record))
             if not ops:
                 continue
+            # The intents are stored before the write, in one transaction; a booking whose key
+            # changes is replaced in the same one.
+            self.store.save_bookings(
+                [record for _, record in intents],
+                delete=[a.record.key for a, r in intents if a.record and a.record.key != r.key],
+            )
             ok, results = self._call(name, owner, now, "write", owner, ops)
             if not ok:
                 result.failed_owners[owner] = results
-                return  # the pending records are settled by the next cycle's observe()
-            for (action, record), outcome in zip(intents, results, strict=True):
+                return  # unconfirmed: the next cycle's observe() reads the calendar back
+            settled = [
                 self._settle_write(action, record, outcome, now, result)
+                for (action, record), outcome in zip(intents, results, strict=True)
+            ]
+            self.store.save_bookings([r for r in settled if r is not None])
 
     def _intent(
         self,
@@ -744,7 +725,13 @@ class Workspace:
         if action.kind is ActionKind.CANCEL:
             assert action.record is not None
             r = action.record
-            record = replace(r, state=BookingState.CANCELLED, seen_at=now, updated_at=now)
+            record = replace(
+                r,
+                state=BookingState.CANCELLED,
+                seen_at=now,
+                updated_at=now,
+                confirmed=r.confirmed or Confirmed.of(r),
+            )
             return record, Cancel(r.owner, r.uid, r.etag, r.remote_id)
         p = action.planned
         assert p is not None
@@ -762,7 +749,7 @@ class Workspace:
                 end=p.end,
                 all_day=p.all_day,
                 state=BookingState.PENDING,
-                spec_hash=spec_hash(spec),
+                spec_hash=spec.tags[SPEC_TAG],
                 created_at=now,
                 updated_at=now,
             )
@@ -778,8 +765,9 @@ class Workspace:
             end=p.end,
             all_day=p.all_day,
             state=BookingState.PENDING,
-            spec_hash=spec_hash(spec),
+            spec_hash=spec.tags[SPEC_TAG],
             updated_at=now,
+            confirmed=old.confirmed or Confirmed.of(old),
         )
         return record, Update(spec, old.etag, old.remote_id)
 
@@ -790,39 +778,33 @@ class Workspace:
         outcome: Any,
         now: datetime,
         result: CycleResult,
-    ) -> None:
+    ) -> BookingRecord | None:
+        """The record to store after the backend answered for one write (None: unchanged).
+
+        A failed write stays recorded as intended and unconfirmed: the next cycle reads the
+        calendar back (the write may have applied after all, its answer lost) and decides."""
         what = action.kind.value
-        if outcome.ok:
-            result.applied.append(action)
-            if action.kind is ActionKind.CANCEL:
-                result.cancelled += 1
-                self.store.save_booking(record)
-            else:
-                ev = outcome.event
-                self.store.save_booking(
-                    replace(
-                        record,
-                        state=BookingState.BOOKED,
-                        etag=ev.etag if ev else None,
-                        remote_id=(ev.remote_id if ev else None) or record.remote_id,
-                        sequence=ev.sequence if ev else record.sequence,
-                        updated_at=now,
-                    )
-                )
-                if action.kind is ActionKind.CREATE:
-                    result.created += 1
-                else:
-                    result.moved += 1
-            subject = action.planned.title if action.planned else record.key
-            log.info("%s %s: %s %s (%s)", record.owner, what, subject, record.start, action.reason)
-            return
-        error = outcome.error
-        log.warning("%s %s %s failed: %s", record.owner, what, record.key, error)
-        if action.kind is not ActionKind.CREATE and action.record is not None:
-            # Leave the booking as it was; the next cycle reads the calendar and decides again.
-            if action.record.key != record.key:
-                self.store.delete_booking(record.key)
-            self.store.save_booking(action.record)
+        if not outcome.ok:
+            log.warning("%s %s %s failed: %s", record.owner, what, record.key, outcome.error)
+            return None
+        result.applied.append(action)
+        subject = action.planned.title if action.planned else record.key
+        log.info("%s %s: %s %s (%s)", record.owner, what, subject, record.start, action.reason)
+        if action.kind is ActionKind.CANCEL:
+            result.cancelled += 1
+            return replace(record, confirmed=None)
+        if action.kind is ActionKind.CREATE:
+            result.created += 1
+        else:
+            result.moved += 1
+        ev = outcome.event
+        return replace(
+            landed(record),
+            etag=ev.etag if ev else None,
+            remote_id=(ev.remote_id if ev else None) or record.remote_id,
+            sequence=ev.sequence if ev else record.sequence,
+            updated_at=now,
+        )
 
     # ---- calling backends safely -----------------------------------------------------------
 
@@ -830,59 +812,62 @@ class Workspace:
         self, name: str, owner: str, now: datetime, method: str, *args: Any, target: Any = None
     ) -> tuple[bool, Any]:
         """Call ``method(*args)`` on backend ``name`` (or on ``target``) for one owner;
-        (True, value), or (False, why) after logging it once and scheduling a retry."""
-        health = self._health.setdefault((name, owner), _Health())
+        (True, value), or (False, why) after logging it and scheduling a retry.
+
+        Each distinct failure is logged once when it starts, and "works again" once when it
+        clears. A server backs off (honouring ``Retry-After``); a local backend (files) is
+        tried again on the next cycle, so a repaired file is picked up at once.
+        """
+        health = self._health.setdefault((name, owner, method), _Health())
         if health.retry_at is not None and now < health.retry_at:
             return False, f"{name} backing off until {health.retry_at:%H:%M:%S}"
         try:
             value = getattr(target or self.backend(name), method)(*args)
-        except AuthError as exc:
-            if not health.auth_reported:
-                log.error(
-                    "%s: authentication failed for %s: %s (fix the credentials; "
-                    "other salespeople continue)",
-                    name,
-                    owner,
-                    exc,
-                    extra=REPORTED,
-                )
-                health.auth_reported = True
-            health.retry_at = now + timedelta(seconds=MAX_BACKOFF / 4)
-            return False, f"authentication failed: {exc}"
-        except TransientError as exc:
-            health.failures += 1
-            delay = exc.retry_after or min(MAX_BACKOFF, 30.0 * 2 ** (health.failures - 1))
-            health.retry_at = now + timedelta(seconds=delay)
-            if health.failures == 1:
-                log.warning(
-                    "%s: %s unavailable for %s, retrying in %.0fs",
-                    name,
-                    owner,
-                    exc,
-                    delay,
-                    extra=REPORTED,
-                )
-            return False, f"temporarily unavailable: {exc}"
-        except (BackendError, UserError, ImportError, LookupError) as exc:
-            health.failures += 1
-            health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
-            if health.failures == 1:
-                log.error("%s: %s failed for %s: %s", name, method, owner, exc, extra=REPORTED)
-            return False, str(exc)
-        except Exception as exc:  # a backend's bug on strange data: this owner only
-            health.failures += 1
-            health.retry_at = now + timedelta(seconds=min(MAX_BACKOFF, 60.0 * health.failures))
-            why = describe_error(exc)
-            if health.failures == 1:
-                log.error(
-                    "%s: %s failed for %s: unexpected %s", name, method, owner, why, extra=REPORTED
-                )
-                log.debug("%s: traceback", name, exc_info=True)
-            return False, f"unexpected {why}"
-        if health.failures or health.auth_reported:
+        except Exception as exc:
+            return False, self._failed(name, owner, method, now, health, exc, target)
+        if health.reported:
             log.info("%s: %s works again", name, owner)
-        health.failures, health.retry_at, health.auth_reported = 0, None, False
+        health.failures, health.retry_at, health.reported = 0, None, ""
         return True, value
+
+    def _failed(
+        self,
+        name: str,
+        owner: str,
+        method: str,
+        now: datetime,
+        health: _Health,
+        exc: Exception,
+        target: Any,
+    ) -> str:
+        """Log a failed call (once per distinct cause), schedule its retry, say why."""
+        health.failures += 1
+        if isinstance(exc, AuthError):
+            why = f"authentication failed: {exc}"
+            delay = MAX_BACKOFF / 4
+            text = f"authentication failed for {owner}: {exc} (fix the credentials; other "
+            text += "salespeople continue)"
+        elif isinstance(exc, TransientError):
+            why = f"temporarily unavailable: {exc}"
+            delay = exc.retry_after or min(MAX_BACKOFF, 30.0 * 2 ** (health.failures - 1))
+            text = f"{owner} unavailable: {exc}; retrying in {delay:.0f}s"
+        elif isinstance(exc, (BackendError, UserError, ImportError, LookupError)):
+            why = str(exc)
+            delay = min(MAX_BACKOFF, 60.0 * health.failures)
+            text = f"{method} failed for {owner}: {exc}"
+        else:  # a backend's bug on strange data: this owner only
+            why = f"unexpected {describe_error(exc)}"
+            delay = min(MAX_BACKOFF, 60.0 * health.failures)
+            text = f"{method} failed for {owner}: {why}"
+            log.debug("%s: traceback", name, exc_info=True)
+        if getattr(target or self._backends.get(name), "local", False):
+            delay = 0.0
+        health.retry_at = now + timedelta(seconds=delay) if delay else None
+        if why != health.reported:
+            level = logging.WARNING if isinstance(exc, TransientError) else logging.ERROR
+            log.log(level, "%s: %s", name, text, extra=REPORTED)
+            health.reported = why
+        return why
 
 
 def _has_method(backend: str, method: str) -> bool:

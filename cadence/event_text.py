@@ -5,10 +5,11 @@ alarms (:func:`event_spec`), and the fingerprint of what makes an event need rew
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from cadence.model import BookingKind, Customer, CustomerStatus, PlannedContact, Salesperson
-from cadence.reconcile import uid_for
+from cadence.reconcile import SPEC_TAG, uid_for
 from connectors.base import EventSpec
 
 
@@ -20,7 +21,7 @@ def event_spec(
     attendees: tuple[str, ...] = ()
     if policy.invite_customer and not reminder and customer.status is CustomerStatus.ACTIVE:
         attendees = customer.emails
-    return EventSpec(
+    spec = EventSpec(
         uid=uid_for(p.key),
         owner=p.owner,
         title=p.title,
@@ -34,6 +35,8 @@ def event_spec(
         reminder_minutes=() if reminder else policy.reminder_minutes,
         tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
     )
+    # The fingerprint travels with the event, so a rewrite can be confirmed by reading it back.
+    return replace(spec, tags={**spec.tags, SPEC_TAG: spec_hash(spec)})
 
 
 def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> str:

@@ -11,14 +11,17 @@ Rules (SPEC 5.10-5.11):
 * A booking the salesperson moved keeps its new time; one they deleted or declined is never
   re-created under the same key (the planner waits ``retry_after``).
 * cadence only touches events it created: every action concerns a stored booking or a new one.
-* A write whose outcome is unknown is stored as ``pending`` first; the next :func:`observe`
-  settles it from what the calendar really holds, so a retry never duplicates an event.
+* A write is recorded before it is sent and counts as done only when the backend confirms it
+  or the calendar, read back by the next :func:`observe`, shows it (time and the ``spec`` tag);
+  otherwise the booking as last confirmed stands and the diff decides again. A retry never
+  duplicates an event, and cadence's own unconfirmed move is never taken for the salesperson's.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -35,6 +38,8 @@ from cadence.store import BookingRecord
 from connectors.base import UNREADABLE, RemoteEvent
 
 LIVE = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
+# The tag carrying an event's spec_hash, read back to tell whether a rewrite was applied.
+SPEC_TAG = "spec"
 
 
 class ActionKind(StrEnum):
@@ -74,18 +79,27 @@ def uid_for(key: str) -> str:
     return "cadence-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _is_future(end: datetime | date, now: datetime) -> bool:
-    """Is a booking ending at ``end`` (exclusive for all-day dates) not over yet?"""
+def _is_future(end: datetime | date, now: datetime, today: date) -> bool:
+    """Is a booking ending at ``end`` (exclusive for all-day dates) not over yet? An all-day
+    booking is judged by ``today``, its owner's local date (never the UTC date)."""
     if isinstance(end, datetime):
         return end > now
-    return end > now.date()
+    return end > today
 
 
 def diff(
-    planned: Iterable[PlannedContact], records: Sequence[BookingRecord], now: datetime
+    planned: Iterable[PlannedContact],
+    records: Sequence[BookingRecord],
+    now: datetime,
+    today_of: Callable[[str], date],
 ) -> list[Action]:
-    """The actions that make the calendars hold ``planned`` (the contacts inside the horizon)."""
-    live = {r.key: r for r in records if r.state in LIVE and _is_future(r.end, now)}
+    """The actions that make the calendars hold ``planned`` (the contacts inside the horizon).
+
+    ``today_of(owner)`` is the owner's local date now (:meth:`cadence.planner.Plan.today_of`,
+    so that the planner and the diff agree on which all-day bookings are over).
+    """
+    today = functools.cache(today_of)
+    live = {r.key: r for r in records if r.state in LIVE and _is_future(r.end, now, today(r.owner))}
     used: set[str] = set()
     actions: list[Action] = []
     waiting: list[PlannedContact] = []
@@ -162,8 +176,9 @@ def observe(
         if ev is not None and ev.status == UNREADABLE:
             continue  # the record stays as it was until the event can be read again
         new = _settle(r, ev, now)
-        if new is None:
+        if new is None or new.key != r.key:  # forgotten, or restored under its confirmed key
             drop.append(r.key)
+        if new is None:
             continue
         if new.state is BookingState.CANCELLED and ev is not None and ev.status != "cancelled":
             recancel.append(new)
@@ -191,21 +206,21 @@ def observe(
 
 def _settle(r: BookingRecord, ev: RemoteEvent | None, now: datetime) -> BookingRecord | None:
     """The record as the calendar shows it now; None when it should be forgotten."""
+    if r.confirmed is not None:
+        r = _resolve(r, ev)
+    elif r.state is BookingState.PENDING and ev is None and r.etag is None:
+        return None  # the create never reached the calendar: plan it afresh
     if r.state is BookingState.CANCELLED or r.state in (
         BookingState.DELETED,
         BookingState.DECLINED,
     ):
         return r
-    if ev is None:
-        if r.state is BookingState.PENDING and r.etag is None:
-            return None  # the create never reached the calendar: plan it afresh
-        return replace(r, state=BookingState.DELETED, seen_at=now, updated_at=now)
-    if ev.status == "cancelled":
+    if ev is None or ev.status == "cancelled":
         return replace(r, state=BookingState.DELETED, seen_at=now, updated_at=now)
     if ev.status == "declined":
         return replace(r, state=BookingState.DECLINED, seen_at=now, updated_at=now)
     fresh = replace(r, etag=ev.etag, remote_id=ev.remote_id or r.remote_id, sequence=ev.sequence)
-    if r.state is BookingState.PENDING:
+    if r.state is BookingState.PENDING:  # a create whose answer was lost: it is there
         return replace(fresh, state=BookingState.BOOKED, start=ev.start, end=ev.end, updated_at=now)
     if (ev.start, ev.end) != (r.start, r.end):
         return replace(
@@ -217,6 +232,47 @@ def _settle(r: BookingRecord, ev: RemoteEvent | None, now: datetime) -> BookingR
             updated_at=now,
         )
     return fresh if fresh != r else r
+
+
+def _resolve(r: BookingRecord, ev: RemoteEvent | None) -> BookingRecord:
+    """A change to an existing event whose outcome is unknown (the process died, the call
+    failed or its answer was lost): done when the calendar shows it, else the booking as last
+    confirmed, for the diff to decide again. Never taken for the salesperson's own move."""
+    c = r.confirmed
+    assert c is not None
+    gone = ev is None or ev.status == "cancelled"
+    if r.state is BookingState.CANCELLED:
+        if gone:
+            return replace(r, confirmed=None)
+    elif not gone and ev is not None and (ev.start, ev.end) == (r.start, r.end):
+        written = ev.tags.get(SPEC_TAG)
+        if written is None or written == r.spec_hash:
+            # Without the tag (a client dropped it) the details are unknown: "" rewrites them.
+            return landed(replace(r, spec_hash=r.spec_hash if written else ""))
+    return replace(
+        r,
+        key=c.key,
+        kind=c.kind,
+        start=c.start,
+        end=c.end,
+        all_day=c.all_day,
+        state=c.state,
+        spec_hash=c.spec_hash,
+        confirmed=None,
+    )
+
+
+def landed(r: BookingRecord) -> BookingRecord:
+    """A pending change, confirmed: booked, or still the salesperson's own time when only its
+    details were rewritten."""
+    c = r.confirmed
+    kept_own_time = (
+        c is not None
+        and c.state is BookingState.MOVED_BY_OWNER
+        and (c.start, c.end) == (r.start, r.end)
+    )
+    state = BookingState.MOVED_BY_OWNER if kept_own_time else BookingState.BOOKED
+    return replace(r, state=state, confirmed=None)
 
 
 def _adopt(ev: RemoteEvent, now: datetime, backend: str) -> BookingRecord | None:

@@ -15,6 +15,7 @@ Bulk work (importing 100k customers, adding contacts) goes through Core statemen
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -190,6 +191,8 @@ class BookingRow(SQLModel, table=True):
     spec_hash: str
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    # While a write is in flight: the booking as last confirmed (JSON, see Confirmed).
+    confirmed: str | None = None
 
 
 class PlannedContactRow(SQLModel, table=True):
@@ -267,20 +270,31 @@ def _migration_1_initial_schema(conn: Connection) -> None:
     ``conn``), and this function must keep creating exactly what version 1 had: freeze the
     changed table's version-1 definition here at that point.
     """
-    tables = [
-        CUSTOMERS,
-        SALESPEOPLE,
-        CONTACTS,
-        BOOKINGS,
-        PLANNED,
-        STATE,
-        LEASES,
-    ]
+    tables = [CUSTOMERS, SALESPEOPLE, CONTACTS, PLANNED, STATE, LEASES]
     SQLModel.metadata.create_all(conn, tables=tables)
+    _frozen(BOOKINGS, without={"confirmed"}).create(conn)
+
+
+def _migration_2_confirmed_bookings(conn: Connection) -> None:
+    """Version 2: ``bookings.confirmed``, the booking as last confirmed while a write is in
+    flight (an unconfirmed change is retried instead of being taken as done)."""
+    column = BOOKINGS.c.confirmed
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE bookings ADD COLUMN {column.name} {kind}")
+
+
+def _frozen(table: sa.Table, *, without: set[str]) -> sa.Table:
+    """An earlier version of ``table``: a copy without the columns added since (their
+    indexes come with the copied columns)."""
+    columns = [c._copy() for c in table.columns if c.name not in without]
+    return sa.Table(table.name, sa.MetaData(), *columns)
 
 
 #: Applied in order; entry ``i`` brings the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1_initial_schema]
+MIGRATIONS: list[Callable[[Connection], None]] = [
+    _migration_1_initial_schema,
+    _migration_2_confirmed_bookings,
+]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,6 +312,60 @@ class UpsertCounts:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Confirmed:
+    """A booking as its calendar was last confirmed to hold it, kept while a write that changes
+    it is in flight: when the calendar does not show the change, this is what stands."""
+
+    key: str
+    kind: BookingKind
+    start: datetime | date
+    end: datetime | date
+    all_day: bool
+    state: BookingState
+    spec_hash: str
+
+    @classmethod
+    def of(cls, r: BookingRecord) -> Confirmed:
+        """What ``r`` holds now, kept while a write that changes it is in flight."""
+        return cls(
+            key=r.key,
+            kind=r.kind,
+            start=r.start,
+            end=r.end,
+            all_day=r.all_day,
+            state=r.state,
+            spec_hash=r.spec_hash,
+        )
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "key": self.key,
+                "kind": BookingKind(self.kind).value,
+                "start": self.start.isoformat(),
+                "end": self.end.isoformat(),
+                "all_day": self.all_day,
+                "state": BookingState(self.state).value,
+                "spec_hash": self.spec_hash,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Confirmed:
+        data = json.loads(text)
+        parse = date.fromisoformat if data["all_day"] else datetime.fromisoformat
+        return cls(
+            key=data["key"],
+            kind=BookingKind(data["kind"]),
+            start=parse(data["start"]),
+            end=parse(data["end"]),
+            all_day=data["all_day"],
+            state=BookingState(data["state"]),
+            spec_hash=data["spec_hash"],
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BookingRecord:
     """Everything the reconciler keeps about one booking it made.
 
@@ -305,6 +373,11 @@ class BookingRecord:
     ``seen_at`` is when ``state`` was first observed; ``remote_id``/``etag``/``sequence`` are what
     the backend needs to change the event safely; ``spec_hash`` fingerprints the last spec
     written, so an unchanged booking causes no write.
+
+    A write in flight is recorded *before* it is sent: the record holds what is intended
+    (``state`` PENDING for a create or an update, CANCELLED for a cancel) and, for a change to
+    an existing event, ``confirmed`` holds the booking as last confirmed. Only the backend's
+    answer, or the calendar read back by :func:`cadence.reconcile.observe`, settles it.
     """
 
     key: str
@@ -324,6 +397,7 @@ class BookingRecord:
     spec_hash: str = ""
     created_at: datetime
     updated_at: datetime
+    confirmed: Confirmed | None = None
 
     def __post_init__(self) -> None:
         _check_span(self.start, self.end, self.all_day, f"booking {self.key}")
@@ -700,21 +774,31 @@ class Store:
 
     def save_booking(self, record: BookingRecord) -> None:
         """Insert or replace the booking ``record.key``."""
+        self.save_bookings([record])
+
+    def save_bookings(self, records: Sequence[BookingRecord], delete: Iterable[str] = ()) -> None:
+        """Forget the bookings ``delete``, then insert or replace ``records``: one transaction,
+        so a booking whose key changes is never lost or doubled by a crash in between."""
         t = BOOKINGS
-        values = _booking_row(record)
-        stmt = self._insert(t).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["key"],
-            set_={name: stmt.excluded[name] for name in values if name != "key"},
-        )
+        gone = list(delete)
+        if not records and not gone:
+            return
         with self._write() as conn:
-            conn.execute(stmt)
+            for keys in _chunks(gone):
+                conn.execute(t.delete().where(t.c.key.in_(keys)))
+            for record in records:
+                values = _booking_row(record)
+                stmt = self._insert(t).values(values)
+                conn.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=["key"],
+                        set_={name: stmt.excluded[name] for name in values if name != "key"},
+                    )
+                )
 
     def delete_booking(self, key: str) -> None:
         """Forget the booking ``key`` (no error when it is not stored)."""
-        t = BOOKINGS
-        with self._write() as conn:
-            conn.execute(t.delete().where(t.c.key == key))
+        self.save_bookings([], delete=[key])
 
     # -- the plan --------------------------------------------------------------------------------
 
@@ -899,6 +983,7 @@ def _booking_row(r: BookingRecord) -> dict[str, Any]:
         "spec_hash": r.spec_hash,
         "created_at": r.created_at,
         "updated_at": r.updated_at,
+        "confirmed": r.confirmed.as_json() if r.confirmed is not None else None,
     }
 
 
@@ -921,6 +1006,7 @@ def _booking(row: Any) -> BookingRecord:
         spec_hash=row.spec_hash,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        confirmed=Confirmed.from_json(row.confirmed) if row.confirmed else None,
     )
 
 
@@ -976,6 +1062,7 @@ def _planned(row: Any) -> PlannedContact:
 __all__ = [
     "MIGRATIONS",
     "BookingRecord",
+    "Confirmed",
     "Store",
     "StoreState",
     "UTCDateTime",

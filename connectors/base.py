@@ -264,6 +264,9 @@ class CalendarBackend(abc.ABC):
     config_keys: ClassVar[Mapping[str, str]] = {}
     # How many operations one provider batch holds; callers hand :meth:`write` multiples of it.
     write_batch: ClassVar[int] = 50
+    # Local files, not a server: a failure is a person's to fix at any moment and costs nothing
+    # to try again, so the cycle retries on its next run instead of backing off.
+    local: ClassVar[bool] = False
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the backend's ``[calendar.NAME]`` section (already validated)."""

@@ -14,12 +14,17 @@ from cadence.model import (
     PlannedContact,
     PlanStatus,
 )
-from cadence.reconcile import ActionKind, diff, observe, uid_for
-from cadence.store import BookingRecord
+from cadence.reconcile import SPEC_TAG, ActionKind, diff, observe, uid_for
+from cadence.store import BookingRecord, Confirmed
 from connectors.base import RemoteEvent
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 OWNER = "ana@example.com"
+
+
+def utc_today(owner: str) -> date:
+    """The owners of these tests live in UTC."""
+    return NOW.date()
 
 
 def at(day: str, hour: int = 10) -> datetime:
@@ -99,7 +104,7 @@ def remote(r: BookingRecord, **changes: Any) -> RemoteEvent:
 def test_unchanged_world_gives_only_keep_actions() -> None:
     plan = [planned(), planned("c2:check_in:2026-11-09.0", at("2026-12-07"), customer="c2")]
     records = [record(), record("c2:check_in:2026-11-09.0", at("2026-12-07"), customer="c2")]
-    actions = diff(plan, records, NOW)
+    actions = diff(plan, records, NOW, utc_today)
     assert [(a.kind, a.record.key) for a in actions] == [
         (ActionKind.KEEP, "c1:check_in:2026-11-02.0"),
         (ActionKind.KEEP, "c2:check_in:2026-11-09.0"),
@@ -107,7 +112,7 @@ def test_unchanged_world_gives_only_keep_actions() -> None:
 
 
 def test_changed_plan_time_moves_the_same_record() -> None:
-    [action] = diff([planned(start=at("2026-12-01", 14))], [record()], NOW)
+    [action] = diff([planned(start=at("2026-12-01", 14))], [record()], NOW, utc_today)
     assert action.kind is ActionKind.MOVE
     assert action.record == record()
     assert action.planned.start == at("2026-12-01", 14)
@@ -116,7 +121,7 @@ def test_changed_plan_time_moves_the_same_record() -> None:
 def test_new_key_for_same_customer_and_kind_moves_the_spare_record() -> None:
     # A new contact re-anchored the chain: the key changed, the booking is reused, not recreated.
     new = planned("c1:check_in:2026-11-22.0", at("2026-12-21"))
-    [action] = diff([new], [record()], NOW)
+    [action] = diff([new], [record()], NOW, utc_today)
     assert action.kind is ActionKind.MOVE
     assert action.record.key == "c1:check_in:2026-11-02.0"
     assert action.planned.key == "c1:check_in:2026-11-22.0"
@@ -124,7 +129,7 @@ def test_new_key_for_same_customer_and_kind_moves_the_spare_record() -> None:
 
 def test_new_key_of_another_kind_creates_and_cancels() -> None:
     new = planned("c1:winback:2026-11-20.0", at("2026-11-24"), kind=BookingKind.WINBACK)
-    actions = diff([new], [record()], NOW)
+    actions = diff([new], [record()], NOW, utc_today)
     assert sorted((a.kind, a.planned.key if a.planned else a.record.key) for a in actions) == [
         (ActionKind.CANCEL, "c1:check_in:2026-11-02.0"),
         (ActionKind.CREATE, "c1:winback:2026-11-20.0"),
@@ -132,7 +137,7 @@ def test_new_key_of_another_kind_creates_and_cancels() -> None:
 
 
 def test_record_no_longer_planned_is_cancelled() -> None:
-    [action] = diff([], [record()], NOW)
+    [action] = diff([], [record()], NOW, utc_today)
     assert action.kind is ActionKind.CANCEL
     assert action.record == record()
     assert action.planned is None
@@ -141,7 +146,7 @@ def test_record_no_longer_planned_is_cancelled() -> None:
 def test_moved_by_owner_booking_is_kept_at_the_owners_time() -> None:
     moved = record(start=at("2026-12-03", 15), state=BookingState.MOVED_BY_OWNER)
     p = planned(start=at("2026-12-03", 15), status=PlanStatus.MOVED_BY_OWNER)
-    [action] = diff([p], [moved], NOW)
+    [action] = diff([p], [moved], NOW, utc_today)
     assert action.kind is ActionKind.KEEP
     assert action.record == moved
 
@@ -149,7 +154,7 @@ def test_moved_by_owner_booking_is_kept_at_the_owners_time() -> None:
 def test_moved_by_owner_booking_is_never_the_spare_for_a_new_key() -> None:
     moved = record(start=at("2026-12-03", 15), state=BookingState.MOVED_BY_OWNER)
     new = planned("c1:check_in:2026-11-22.0", at("2026-12-21"))
-    actions = diff([new], [moved], NOW)
+    actions = diff([new], [moved], NOW, utc_today)
     assert sorted(a.kind for a in actions) == [ActionKind.CANCEL, ActionKind.CREATE]
 
 
@@ -157,7 +162,7 @@ def test_past_and_refused_records_are_neither_kept_nor_cancelled() -> None:
     past = record("c1:check_in:2026-10-05.0", at("2026-11-02"))
     deleted = record(state=BookingState.DELETED)
     declined = record("c2:check_in:2026-11-09.0", customer="c2", state=BookingState.DECLINED)
-    assert diff([], [past, deleted, declined], NOW) == []
+    assert diff([], [past, deleted, declined], NOW, utc_today) == []
 
 
 # ---- observe --------------------------------------------------------------------------------
@@ -274,3 +279,130 @@ def test_cadence_cancelled_record_still_in_calendar_is_cancelled_again() -> None
     r = record(state=BookingState.CANCELLED)
     seen = observe([r], {r.uid: remote(r)}, NOW, "memory")
     assert seen.recancel == [r]
+
+
+# ---- writes in flight: done only when the calendar shows them ---------------------------------
+
+
+def in_flight(
+    before: BookingRecord, state: BookingState = BookingState.PENDING, **intended: Any
+) -> BookingRecord:
+    """``before`` with a change recorded but not confirmed, as the cycle stores it."""
+    return replace(before, state=state, confirmed=Confirmed.of(before), **intended)
+
+
+def test_a_rename_not_applied_restores_the_confirmed_details() -> None:
+    before = replace(record(), spec_hash="old-title")
+    pending = in_flight(before, spec_hash="new-title")
+    ev = remote(before, tags={**remote(before).tags, SPEC_TAG: "old-title"})
+
+    seen = observe([pending], {pending.uid: ev}, NOW, "memory")
+
+    assert seen.save == [before]  # the diff sees the old details and rewrites them
+    assert seen.drop == []
+
+
+def test_a_rename_the_calendar_shows_is_done() -> None:
+    before = replace(record(), spec_hash="old-title")
+    pending = in_flight(before, spec_hash="new-title")
+    ev = remote(before, tags={**remote(before).tags, SPEC_TAG: "new-title"})
+
+    [saved] = observe([pending], {pending.uid: ev}, NOW, "memory").save
+
+    assert (saved.state, saved.spec_hash, saved.confirmed) == (
+        BookingState.BOOKED,
+        "new-title",
+        None,
+    )
+
+
+def test_a_move_whose_answer_was_lost_is_cadences_own_not_the_owners() -> None:
+    before = record()
+    later = at("2026-12-04")
+    pending = in_flight(
+        before, key="c1:check_in:2026-11-09.0", start=later, end=later + timedelta(minutes=30)
+    )
+    ev = remote(pending)  # the move applied; its answer (or the process) was lost
+
+    seen = observe([pending], {pending.uid: ev}, NOW, "memory")
+
+    [saved] = seen.save
+    assert saved.state is BookingState.BOOKED  # not MOVED_BY_OWNER: the planner may move it
+    assert (saved.key, saved.start, saved.confirmed) == (pending.key, later, None)
+    assert seen.drop == []
+
+
+def test_a_move_not_applied_restores_the_confirmed_key_and_time() -> None:
+    before = record()
+    later = at("2026-12-04")
+    pending = in_flight(
+        before, key="c1:check_in:2026-11-09.0", start=later, end=later + timedelta(minutes=30)
+    )
+
+    seen = observe([pending], {pending.uid: remote(before)}, NOW, "memory")
+
+    assert seen.drop == [pending.key]
+    assert seen.save == [before]
+
+
+def test_a_move_in_flight_while_the_owner_moved_it_is_the_owners() -> None:
+    before = record()
+    later, theirs = at("2026-12-04"), at("2026-12-08", 14)
+    pending = in_flight(before, start=later, end=later + timedelta(minutes=30))
+    ev = remote(before, start=theirs, end=theirs + timedelta(minutes=30))
+
+    [saved] = observe([pending], {pending.uid: ev}, NOW, "memory").save
+
+    assert (saved.state, saved.start, saved.key) == (
+        BookingState.MOVED_BY_OWNER,
+        theirs,
+        before.key,
+    )
+
+
+def test_an_update_in_flight_to_a_deleted_event_is_deleted_not_forgotten() -> None:
+    before = replace(record(), etag=None)  # a backend without etags
+    pending = in_flight(before, spec_hash="new-title")
+
+    [saved] = observe([pending], {}, NOW, "memory").save
+
+    assert (saved.state, saved.key, saved.confirmed) == (BookingState.DELETED, before.key, None)
+
+
+def test_a_rewrite_read_back_without_the_spec_tag_is_rewritten_again() -> None:
+    # A client dropped cadence's properties: the time shows, the details cannot be confirmed.
+    before = replace(record(), spec_hash="old-title")
+    pending = in_flight(before, spec_hash="new-title")
+
+    [saved] = observe([pending], {pending.uid: remote(before, tags={})}, NOW, "memory").save
+
+    assert (saved.state, saved.spec_hash) == (BookingState.BOOKED, "")
+
+
+def test_a_details_rewrite_keeps_the_owners_own_time() -> None:
+    before = replace(record(), state=BookingState.MOVED_BY_OWNER, spec_hash="old-title")
+    pending = in_flight(before, spec_hash="new-title")
+    ev = remote(before, tags={SPEC_TAG: "new-title"})
+
+    [saved] = observe([pending], {pending.uid: ev}, NOW, "memory").save
+
+    assert saved.state is BookingState.MOVED_BY_OWNER
+
+
+def test_a_cancel_in_flight_is_done_when_the_event_is_gone() -> None:
+    before = record()
+    cancelling = in_flight(before, BookingState.CANCELLED)
+
+    [saved] = observe([cancelling], {}, NOW, "memory").save
+
+    assert (saved.state, saved.confirmed) == (BookingState.CANCELLED, None)
+
+
+def test_a_cancel_not_applied_restores_the_booking_for_the_diff_to_decide() -> None:
+    before = record()
+    cancelling = in_flight(before, BookingState.CANCELLED)
+
+    seen = observe([cancelling], {before.uid: remote(before)}, NOW, "memory")
+
+    assert seen.save == [before]
+    assert seen.recancel == []

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from cadence import store as store_module
 from cadence.errors import UserError
 from cadence.model import (
     Booking,
@@ -26,7 +27,7 @@ from cadence.model import (
     PlanStatus,
     Salesperson,
 )
-from cadence.store import MIGRATIONS, BookingRecord, Store, UpsertCounts
+from cadence.store import MIGRATIONS, BookingRecord, Confirmed, Store, UpsertCounts
 from cadence.workweek import WorkingHours
 
 LISBON = ZoneInfo("Europe/Lisbon")
@@ -78,11 +79,47 @@ def test_schema_is_created_on_first_use_and_not_migrated_twice(url):
     first.close()
     second = Store(url)
 
-    assert second.schema_version == len(MIGRATIONS) == 1
+    assert second.schema_version == len(MIGRATIONS) == 2
     with second.engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version FROM schema_version")).scalars().all()
-    assert versions == [1]
+    assert versions == [1, 2]
     second.close()
+
+
+def test_a_version_1_database_is_migrated_and_keeps_its_bookings(url):
+    # A database as cadence left it before version 2: the frozen version-1 schema, one booking.
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        store_module.SCHEMA_VERSION.create(conn)
+        MIGRATIONS[0](conn)
+        conn.execute(store_module.SCHEMA_VERSION.insert().values(version=1, applied_at=NOW))
+        row = store_module._booking_row(booking("C1:check_in:0"))
+        del row["confirmed"]
+        conn.execute(
+            sa.text(
+                "INSERT INTO bookings ("
+                + ", ".join(row)
+                + ") VALUES ("
+                + ", ".join(":" + k for k in row)
+                + ")"
+            ),
+            row,
+        )
+    engine.dispose()
+
+    store = Store(url)
+
+    assert store.schema_version == 2
+    assert store.booking("C1:check_in:0") == booking("C1:check_in:0")
+    pending = replace(
+        booking("C1:check_in:1"),
+        state=BookingState.PENDING,
+        confirmed=Confirmed.of(booking("C1:check_in:0")),
+    )
+    store.save_bookings([pending], delete=["C1:check_in:0"])
+    assert [r.key for r in store.bookings()] == ["C1:check_in:1"]
+    assert store.booking("C1:check_in:1") == pending  # the confirmed booking round-trips
+    store.close()
 
 
 def test_a_database_newer_than_this_cadence_is_refused(store, url):
