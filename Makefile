@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# The IMAP mail tests start their own Dovecot (Debian's dovecot-imapd), installed when missing.
+DOVECOT := /usr/sbin/dovecot
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT     := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
 .PHONY: demo test lint bench fuzz clean
 
@@ -15,13 +19,17 @@ $(STAMP): $(BIN)/python pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+$(DOVECOT):
+	@echo "== installing dovecot-imapd: the IMAP server the mail tests run (not started as a service)"
+	$(APT) install -y -q dovecot-imapd || { $(APT) update -q && $(APT) install -y -q dovecot-imapd; }
+
 demo: $(STAMP)
 	@echo "== cadence check: validating cadence.toml, policies/ and the customer file"
 	$(BIN)/cadence check --config cadence.toml
 	@echo "== cadence run --once: import, plan and book into calendars/<salesperson>.ics"
 	$(BIN)/cadence run --once --config cadence.toml
 
-test: $(STAMP)
+test: $(STAMP) $(DOVECOT)
 	$(BIN)/ruff check cadence connectors tests bench examples
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n 2 -q

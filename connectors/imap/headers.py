@@ -16,7 +16,7 @@ import imaplib
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from email.parser import BytesHeaderParser
+from email.parser import HeaderParser
 from typing import Any
 
 from cadence.matching import normalize_address
@@ -87,7 +87,9 @@ def _read_message(
     header: bytes,
     is_sent: bool,
 ) -> MailMessage | None:
-    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(header)
+    # Header fields are UTF-8 when they are not ASCII (RFC 6532: internationalised addresses
+    # such as grete@müller-söhne.de); bytes that are not UTF-8 read as U+FFFD.
+    headers = HeaderParser(policy=email.policy.compat32).parsestr(header.decode("utf-8", "replace"))
     at = message_date(_field(headers, "Date"), internal)
     if at is None:
         return None
@@ -111,9 +113,7 @@ def _read_message(
 
 
 def _text_of(value: Any) -> str:
-    """A header value as text. With 8-bit bytes in it, compat32 hands back a ``Header``
-    holding them as surrogates: read those as UTF-8, what such mail nearly always is.
-    """
+    """A header value as text (a ``Header`` when compat32 made one)."""
     text = str(value)
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 

@@ -87,7 +87,7 @@ class GraphMailSource(GraphUser, MailSource):
                     out.append(message)
         if newest is not None:
             self.context.state.set(key, _dump_mark(newest, newest_ids, fingerprint))
-        return out
+        return sorted(out, key=lambda m: (m.at, m.message_id))
 
 
 def _message(

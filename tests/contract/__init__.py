@@ -5,4 +5,4 @@ import pytest
 # The suite is imported by test modules, not collected: ask pytest to rewrite its asserts anyway
 # so a failing contract check shows the values it compared. (Imported as ``tests.contract`` or,
 # through pytest's rootdir on sys.path, as ``contract``.)
-pytest.register_assert_rewrite(f"{__name__}.suite", f"{__name__}.past_meetings")
+pytest.register_assert_rewrite(f"{__name__}.suite", f"{__name__}.past_meetings", f"{__name__}.mail")
