@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.contacts import collapse, counts
@@ -101,10 +102,28 @@ class Plan:
     now: datetime
     horizon_days: int
     skipped: dict[str, str] = field(default_factory=dict)
+    # The zone of each salesperson's calendar (by e-mail) as the planner used it, and the zone
+    # of an owner it was not told about (the policy default).
+    zones: Mapping[str, str] = field(default_factory=dict)
+    default_zone: str = "UTC"
 
     def booked(self) -> list[PlannedContact]:
         """The contacts inside the horizon: what should be in calendars now."""
         return [c for c in self.contacts if c.within_horizon]
+
+    def today_of(self, owner: str) -> date:
+        """Today in ``owner``'s own zone: an all-day item is over when its (exclusive) end date
+        is not after this day, for the planner and the reconciler alike."""
+        return self.now.astimezone(ZoneInfo(self.zones.get(owner) or self.default_zone)).date()
+
+
+def owner_zones(inp: PlanInput) -> dict[str, Any]:
+    """The :class:`Plan` fields ``zones`` and ``default_zone`` of ``inp``, as
+    :meth:`_Engine.agenda` resolves each salesperson's zone."""
+    return {
+        "zones": {email: p.timezone or "UTC" for email, p in inp.salespeople.items()},
+        "default_zone": inp.policies.defaults.timezone or "UTC",
+    }
 
 
 @dataclass(slots=True)
@@ -302,7 +321,14 @@ class _Engine:
         if self.skipped:
             self.out = [c for c in self.out if c.customer_id not in self.skipped]
         self.out.sort(key=lambda c: (c.owner, _sort_minute(c.start), c.key))
-        return Plan(self.out, self.notes, self.inp.now, self.inp.horizon_days, self.skipped)
+        return Plan(
+            self.out,
+            self.notes,
+            self.inp.now,
+            self.inp.horizon_days,
+            self.skipped,
+            **owner_zones(self.inp),
+        )
 
     def skip(self, customer_id: str, exc: Exception, customer: Customer | None = None) -> None:
         """Set a customer aside: nothing of theirs is planned, and the note says why."""
