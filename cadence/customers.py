@@ -29,7 +29,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +104,9 @@ def read_customers(
 
     ``default_timezone`` fills an empty ``timezone`` cell when given. ``progress`` is called with
     the number of rows read so far, every :data:`PROGRESS_EVERY` rows and once at the end.
-    ``today`` (the clock is a parameter) enables the check that ``last_contact`` is not in the
-    future; without it that check is skipped. ``customer_since`` may lie in the future (a
+    ``today`` (the UTC date; the clock is a parameter) enables the check that ``last_contact``
+    is not in the future anywhere (not after ``today`` + 1 day, the date east of UTC); without
+    it that check is skipped. ``customer_since`` may lie in the future (a
     relationship that starts next month).
 
     Raises :class:`UserError` when the file cannot be read as a whole: not UTF-8, an empty file,
@@ -320,7 +321,9 @@ class _RowReader:
         customer_since = self._date("customer_since", get("customer_since"), reasons)
         cancelled_on = self._date("cancelled_on", get("cancelled_on"), reasons)
         last_contact = self._date("last_contact", get("last_contact"), reasons)
-        if last_contact and self.today and last_contact > self.today:
+        # ``today`` is the UTC date; east of UTC (up to UTC+14) it is already the next day, and
+        # a contact made today there is not in the future.
+        if last_contact and self.today and last_contact > self.today + timedelta(days=1):
             reasons.append(f"last_contact: {last_contact.isoformat()} is in the future")
         if cancelled_on and customer_since and cancelled_on < customer_since:
             reasons.append(

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from cadence.model import Booking, BookingKind, Customer, PlannedContact, PlanStatus, require_aware
-from cadence.planner.engine import CustomerNote, Plan, PlanInput, _Engine
+from cadence.planner.engine import CustomerNote, Plan, PlanInput, _Engine, owner_zones
 from cadence.planner.timegrid import from_minute, to_minute
 
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
@@ -117,7 +117,7 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
     for _, (part_notes, part_skipped) in parts:
         notes.update(part_notes)
         skipped.update(part_skipped)
-    return Plan(contacts, notes, inp.now, inp.horizon_days, skipped)
+    return Plan(contacts, notes, inp.now, inp.horizon_days, skipped, **owner_zones(inp))
 
 
 def _plan_part(
