@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from cadence.checks import check_customers, check_salespeople
+from cadence.cli import app
 from cadence.config import load_config
 from cadence.customers import read_customers
 from cadence.dates import DateReader
@@ -28,6 +30,7 @@ from cadence.model import BookingKind, Salesperson
 from cadence.policy_load import load_policies
 from cadence.seasons import parse_season
 from tests.planning import ANA, contact, customer, d, of, policies, run
+from tests.workspace_kit import SALESPEOPLE, customer_row, write_workspace
 
 SPRING = datetime(2027, 3, 8, 8, 0, tzinfo=UTC)  # a Monday
 MAY = datetime(2027, 4, 26, 8, 0, tzinfo=UTC)  # a Monday
@@ -310,3 +313,28 @@ def test_the_example_salespeople_name_their_subdivisions():
     policies_, _ = load_policies(config.policies, config.date_reader())
     assert check_salespeople(config, policies_) == []
     assert [s.text for s in policies_.closures] == ["Dec 24 - Dec 26", "Dec 31"]
+
+
+# ---- the command line ---------------------------------------------------------------------------
+
+
+def test_explain_names_the_holiday_and_the_side_and_check_names_the_codes(tmp_path):
+    scottish = [{**SALESPEOPLE[0], "country": "GB-SCT"}, {**SALESPEOPLE[1], "country": "GB"}]
+    rows = [customer_row("C1", country="GB-ENG", last_contact="2027-03-01")]
+    config = write_workspace(tmp_path, rows, salespeople=scottish)
+    now = ["--config", str(config), "--now", SPRING.isoformat()]
+    imported = CliRunner().invoke(app, ["import", str(tmp_path / "customers.csv"), *now])
+    assert imported.exit_code == 0, imported.output
+    explained = CliRunner().invoke(app, ["explain", "C1", *now])
+    assert explained.exit_code == 0, explained.output
+    assert "ideal 2027-03-29" in explained.stdout
+    assert (
+        "moved from 2027-03-29 to 2027-03-30: public holiday: Easter Monday in GB-ENG, "
+        "the customer's side" in explained.stdout
+    )
+    checked = CliRunner().invoke(app, ["check", *now])
+    assert checked.exit_code == 0, checked.output
+    assert checked.stdout.splitlines() == [
+        f"{config.resolve()}:26: [[salesperson]] country: warning: {subdivision_warning('GB')}",
+        "all good (1 warning(s))",
+    ]
