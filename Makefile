@@ -26,6 +26,8 @@ $(DOVECOT):
 demo: $(STAMP)
 	@echo "== cadence check: validating cadence.toml, policies/ and the customer file"
 	$(BIN)/cadence check --config cadence.toml
+	@echo "== cadence import-contacts: three years of contact history with the example customers"
+	$(BIN)/cadence import-contacts examples/contact-history.csv --config cadence.toml
 	@echo "== cadence run --once: import, plan and book into calendars/<salesperson>.ics"
 	$(BIN)/cadence run --once --config cadence.toml
 

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from cadence.checks import check_all
 from cadence.config import load_config
+from cadence.contact_history import read_history
 from cadence.cycle import Workspace
 from cadence.errors import UserError, ValueParseError
 from cadence.model import Contact, ContactKind, PlannedContact
@@ -373,6 +374,35 @@ def log_(
         added = ws.store.add_contacts([contact])
     state = "recorded" if added else "already recorded"
     print(f"{state}: {kind.value} with {customer.name} at {when.isoformat()}")
+
+
+@app.command("import-contacts")
+def import_contacts(
+    file: Annotated[Path, typer.Argument(help="Contact history CSV file.")],
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Import contact history (customer_id, kind, at, optional note and source_id) from a CSV
+    file; rows that cannot be read are listed with their line, and the exit status is 3."""
+    if not file.exists():
+        raise UserError(f"{file}: no such file")
+    moment = _now(now)
+    with _workspace(_config(config)) as ws:
+        if ws.config.customers is not None:  # customers first: a fresh install has none yet
+            ws.refresh_customers(moment)
+        customers = {c.id: c for c in ws.store.customers()}
+
+        def zone_of(customer: Any) -> ZoneInfo:
+            return ZoneInfo(customer.timezone or ws.policies.for_customer(customer).timezone)
+
+        history = read_history(file, customers, zone_of, ws.reader, moment)
+        added = ws.store.add_contacts(history.contacts) if history.contacts else 0
+    for problem in history.problems:
+        err.print(str(problem), markup=False)
+    known = len(history.contacts) - added + history.repeated
+    out.print(f"{added} new, {known} already known, {len(history.problems)} rejected")
+    if history.problems:
+        raise typer.Exit(PARTIAL)
 
 
 # ---- run / daemon / report / auth -------------------------------------------------------------
