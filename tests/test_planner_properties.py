@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cadence.contacts import counts
+from cadence.daycal import holiday_name
 from cadence.durations import Duration
 from cadence.model import (
     BookingKind,
@@ -51,7 +52,12 @@ CUSTOMER_PLACES = [
     ("Australia/Sydney", "AU"),
     ("America/Sao_Paulo", "BR"),
     ("Asia/Kathmandu", "NP"),
+    ("Europe/London", "GB-ENG"),
+    ("Europe/Berlin", "DE-BY"),
+    ("America/Los_Angeles", "US-CA"),
 ]
+# Company closures ([closures]) and a salesperson's own, as they would be written.
+CLOSURES = [(), ("Dec 24 - Jan 1",), ("Aug 1 - Aug 14", "2027-05-10 - 2027-05-12"), ("May",)]
 PEOPLE = [
     Salesperson(email="ana@example.com", timezone="Europe/Lisbon", country="PT"),
     Salesperson(
@@ -98,7 +104,9 @@ def worlds(draw):
         segments={"s": seg},
         industries={k: tuple(parse_season(s) for s in v) for k, v in SEASONS.items() if k},
         capacity=Capacity(per_day=draw(st.integers(1, 4)), per_week=draw(st.integers(3, 12))),
+        closures=tuple(parse_season(text) for text in draw(st.sampled_from(CLOSURES))),
     )
+    people = [replace(p, closures=draw(st.sampled_from(CLOSURES))) for p in PEOPLE]
     customers = []
     for i in range(draw(st.integers(1, 18))):
         zone, country = draw(st.sampled_from(CUSTOMER_PLACES))
@@ -134,7 +142,7 @@ def worlds(draw):
     return PlanInput(
         policies=policies,
         customers=customers,
-        salespeople={p.email: p for p in PEOPLE},
+        salespeople={p.email: p for p in people},
         now=now,
         busy=busy,
         horizon_days=draw(st.integers(14, 120)),
@@ -162,6 +170,22 @@ def test_no_contact_is_booked_inside_a_busy_season(inp):
         seasons = inp.policies.industry_seasons(customer.industry)
         day = _customer_day(c, customer)
         assert not any(s.contains(day) for s in seasons), (c, day)
+
+
+@PROPERTY
+@given(worlds())
+def test_nothing_lands_on_a_closure_day_or_a_public_holiday_of_either_side(inp):
+    result = plan(inp)
+    by_id = {c.id: c for c in inp.customers}
+    for c in result.contacts:
+        if c.all_day:
+            continue
+        person = inp.salespeople[c.owner]
+        closures = inp.policies.closures + tuple(parse_season(t) for t in person.closures)
+        assert not any(s.contains(c.day) for s in closures), (c, person.closures)
+        assert holiday_name(person.country, c.day) is None, c
+        customer = by_id[c.customer_id]
+        assert holiday_name(customer.country, _customer_day(c, customer)) is None, c
 
 
 @PROPERTY
