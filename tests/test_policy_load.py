@@ -340,7 +340,8 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path):
         "boolean true",
         f"{a}:7: [segment.key] onboarding: onboarding steps must be strictly increasing: "
         "'1 week' comes after '1 month'",
-        f"{a}:8: [segment.key] customer_hours: cannot read hours '9-5': write e.g. '09:00-17:00' or '08:30 to 16:30'",
+        f"{a}:8: [segment.key] customer_hours: cannot read hours '9-5': write e.g. '09:00-17:00' "
+        "or '08:30 to 16:30'",
         f"{b}:2: [weekends] XX: unknown country code 'XX': use an ISO 3166 code like 'PT'",
         f"{b}:3: [weekends] SA: a weekend cannot be the whole week",
         f"{b}:6: [capacity] per_week: expected a whole number, got boolean true",
