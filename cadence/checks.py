@@ -238,6 +238,7 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
     policies, policy_problems = load_policies(config.policies, config.date_reader())
     problems.extend(policy_problems)
     problems.extend(check_salespeople(config, policies))
+    problems.extend(check_mail_sources(config))
     if config.customers is not None:
         try:
             imported = read_customers(
@@ -289,6 +290,34 @@ def check_salespeople(config: Config, policies: PolicySet | None) -> list[Proble
                     "free in some year: nothing could ever be booked for them",
                 )
             )
+    return problems
+
+
+# Calendar backends whose connection reads mail too (same credentials, same section's keys).
+MAIL_READING_BACKENDS = {"google": "Gmail", "outlook": "Microsoft 365 mail"}
+
+
+def check_mail_sources(config: Config) -> list[Problem]:
+    """A warning for each calendar backend in use that can read mail (google, outlook) without
+    its ``[mail.NAME]`` table: contacts by mail are then never seen, and check-ins can land the
+    day after a salesperson mailed the customer."""
+    used = {config.calendar_backend} | {config.backend_of(p) for p in config.salespeople}
+    problems = []
+    for name in sorted(used & set(MAIL_READING_BACKENDS) - set(config.mail)):
+        try:
+            line = LocatedToml(config.path).line(("calendar", name), None)
+        except TomlFileError:
+            line = 0
+        problems.append(
+            Problem(
+                file=str(config.path),
+                line=line,
+                table=f"calendar.{name}",
+                message=f"{MAIL_READING_BACKENDS[name]} is not read for contacts: add an empty "
+                f"[mail.{name}] table (it uses these keys) or see docs/{name}.md",
+                severity="warning",
+            )
+        )
     return problems
 
 
