@@ -9,9 +9,10 @@ provides the fixtures:
 * ``mailbox``: a :class:`Mailbox` putting mail in those mailboxes through the mail system's
   own means (IMAP APPEND, the fake Gmail's or Graph's store), never through the source.
 
-Mail is written in March 2026 (in the past: servers keep no arrival in the future); ``SINCE`` is the floor of a full read. "Arrived" is when the
-mailbox got the message (IMAP INTERNALDATE, Gmail ``internalDate``, Graph
-``receivedDateTime``); "at" is the message's own date, the date the contact gets.
+Mail is written in March 2026 (in the past: servers keep no arrival date in the future);
+``SINCE`` is the floor of a full read. "Arrived" is when the mailbox got the message (IMAP
+INTERNALDATE, Gmail ``internalDate``, Graph ``receivedDateTime``); "at" is the message's own
+date, the date the contact gets.
 """
 
 from __future__ import annotations
