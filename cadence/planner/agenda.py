@@ -76,6 +76,14 @@ class Agenda:
         """Mark ``[start, end)`` busy on the salesperson-local ``day``."""
         bisect.insort(self._busy.setdefault(day.toordinal(), []), (start, end))
 
+    def resize(self, day: date, start: int, end: int, new_end: int) -> None:
+        """A booking's reserved ``[start, end)`` becomes ``[start, new_end)`` (its length
+        changed); capacity is unchanged."""
+        intervals = self._busy.get(day.toordinal(), [])
+        if (start, end) in intervals:
+            intervals.remove((start, end))
+        self.add_interval(day, start, new_end)
+
     def release(self, day: date, start: int, end: int) -> None:
         """Undo :meth:`add_interval` and :meth:`count` for one cadence booking."""
         intervals = self._busy.get(day.toordinal(), [])

@@ -540,11 +540,12 @@ class _Engine:
             need.become_anniversary(state.customer.id)
         key, status = self.fresh_key(need.key), PlanStatus.PLANNED
         start, end = found.slot, found.slot + need.minutes
-        if stale is not None and self.same_day_keeps(state, stale, found):
-            assert isinstance(stale.start, datetime) and isinstance(stale.end, datetime)
+        if stale is not None and self.same_day_keeps(state, stale, found, need.minutes):
+            assert isinstance(stale.start, datetime)
             self.adopt_kind(state, need, stale)
             key, status = stale.key, PlanStatus.BOOKED
-            start, end = to_minute(stale.start), to_minute(stale.end)
+            start = to_minute(stale.start)
+            end = start + need.minutes  # the policy's meeting length, should it have changed
         agenda = state.agenda
         agenda.add_interval(found.day, start, end)
         agenda.count(found.day)
@@ -569,11 +570,12 @@ class _Engine:
         day = local_date(state.agenda.zone, start)
         state.agenda.release(day, start, end)
 
-    def same_day_keeps(self, state: _Customer, b: Booking, found: _Found) -> bool:
-        """Did the search land on the day ``b`` is already on, with ``b``'s time still free?"""
+    def same_day_keeps(self, state: _Customer, b: Booking, found: _Found, minutes: int) -> bool:
+        """Did the search land on the day ``b`` is already on, with ``b``'s start still free
+        for ``minutes``?"""
         assert isinstance(b.start, datetime)
         day = local_date(state.agenda.zone, to_minute(b.start))
-        return day == found.day and self.slot_still_free(state, b, reserved=False)
+        return day == found.day and self.slot_still_free(state, b, reserved=False, minutes=minutes)
 
     def hours_ever_meet(self, state: _Customer) -> bool:
         """Can this salesperson's working hours ever overlap this customer's hours? Checked on
@@ -742,17 +744,22 @@ class _Engine:
         assert isinstance(choice.start, datetime) and isinstance(choice.end, datetime)
         day = local_date(state.agenda.zone, to_minute(choice.start))
         self.adopt_kind(state, need, choice)
+        end = choice.end
         if choice.state is BookingState.MOVED_BY_OWNER:
             status, why = PlanStatus.MOVED_BY_OWNER, f"moved by the owner to {day}: their time wins"
         else:
             status, why = PlanStatus.BOOKED, f"already booked on {day}"
+            start, booked_end = to_minute(choice.start), to_minute(choice.end)
+            if booked_end - start != need.minutes:  # the policy's meeting length changed
+                state.agenda.resize(day, start, booked_end, start + need.minutes)
+                end = from_minute(start + need.minutes)
         self.record(
             state,
             need,
             choice.key,
             day,
             choice.start,
-            choice.end,
+            end,
             status,
             [why],
             forced=False,
@@ -785,21 +792,26 @@ class _Engine:
             (ws if ws > state.first_day else state.today) <= day <= we for ws, we in windows
         ):
             return False
-        return self.slot_still_free(state, b, reserved=True)
+        return self.slot_still_free(state, b, reserved=True, minutes=need.minutes)
 
-    def slot_still_free(self, state: _Customer, b: Booking, *, reserved: bool) -> bool:
-        """Is ``b``'s time still on an allowed day on both sides, inside the hours, and clear
-        of busy time (other than its own reservation when ``reserved``)?"""
+    def slot_still_free(
+        self, state: _Customer, b: Booking, *, reserved: bool, minutes: int | None = None
+    ) -> bool:
+        """Is ``b``'s time (from its start for ``minutes`` when given: the policy's meeting
+        length now) still on an allowed day on both sides, inside the hours, and clear of busy
+        time (other than its own reservation when ``reserved``)?"""
         assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
         agenda = state.agenda
-        start, end = to_minute(b.start), to_minute(b.end)
+        start, booked_end = to_minute(b.start), to_minute(b.end)
+        end = booked_end if minutes is None else start + minutes
         day = local_date(agenda.zone, start)
         if agenda.blocked(day) is not None:
             return False
         spans = state.days.allowed_spans(*agenda.work_span(day))
         if not any(lo <= start and end <= hi for lo, hi in spans):
             return False
-        return not agenda.overlaps(day, start, end, ignore=(start, end) if reserved else None)
+        ignore = (start, booked_end) if reserved else None
+        return not agenda.overlaps(day, start, end, ignore=ignore)
 
     # ---- searching for a day ---------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """``plan()``: the planner's entry point, around :class:`cadence.planner.engine._Engine`.
 
-Two things happen here rather than in the engine. A customer whose planning raises is set
-aside and the plan made again without them (fault isolation, SPEC 5.12). And a large book is
-split by salesperson across forked processes (salespeople share neither time nor capacity), the
-parts' answers crossing the process boundary as plain tuples; the result is identical to a
+Three things happen here rather than in the engine. A customer whose planning raises is set
+aside and the plan made again without them (fault isolation, SPEC 5.12). The plan is settled:
+made again, for the salespeople it changes, as if it were already in the calendars, until it
+keeps itself, so that the cycle after the one that applied it writes nothing. And a large book
+is split by salesperson across forked processes (salespeople share neither time nor capacity),
+the parts' answers crossing the process boundary as plain tuples; the result is identical to a
 single-process plan.
 """
 
@@ -15,12 +17,28 @@ import threading
 from dataclasses import replace
 from datetime import date, datetime
 
-from cadence.model import Booking, BookingKind, Customer, PlannedContact, PlanStatus, require_aware
-from cadence.planner.engine import CustomerNote, Plan, PlanInput, _Engine, owner_zones
+from cadence.model import (
+    Booking,
+    BookingKind,
+    BookingState,
+    Customer,
+    PlannedContact,
+    PlanStatus,
+    require_aware,
+)
+from cadence.planner.engine import (
+    LIVE_STATES,
+    CustomerNote,
+    Plan,
+    PlanInput,
+    _Engine,
+    owner_zones,
+)
 from cadence.planner.timegrid import from_minute, to_minute
 
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
+SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
 
 
 def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:
@@ -51,7 +69,124 @@ def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:
         # Still failing after the last pass: nothing of theirs is in the plan either.
         result.skipped = {**skipped, **result.skipped}
         result.notes.update(notes)
+    return _settle(inp, result, workers)
+
+
+def _settle(inp: PlanInput, first: Plan, workers: int) -> Plan:
+    """A plan that plans itself again once it is in the calendars.
+
+    Placing one customer can free a day that a customer placed before it could have used (its
+    booking moved away), so a plan that moves bookings may not be the plan the next cycle makes
+    from the moved bookings: the calendars would change twice. Each salesperson whose bookings
+    the plan moves or cancels is planned again from the bookings as they will be, until that
+    gives the same times (at most :data:`SETTLE_PASSES` more plans, for those salespeople only:
+    they share nothing). An unchanged world, or one where only bookings are added, costs no
+    second plan. A contact that ends where the first plan put it keeps the first plan's
+    reasons, which explain the change from the calendars as they are.
+    """
+    result = first
+    bookings = list(inp.bookings)
+    unsettled = _changed_owners(bookings, result)
+    for _ in range(SETTLE_PASSES):
+        if not unsettled:
+            break
+        bookings = _as_applied(bookings, result, unsettled)
+        part = replace(
+            inp,
+            customers=[
+                c for c in inp.customers if c.owner in unsettled and c.id not in result.skipped
+            ],
+            bookings=[b for b in bookings if b.owner in unsettled],
+        )
+        again = _plan_once(part, workers)
+        moved = {
+            owner
+            for owner in unsettled
+            if _times(again, owner) != _times(result, owner)
+            or any(cid in again.skipped for cid in _customers_of(result, owner))
+        }
+        result = _merge(result, again, unsettled, first)
+        unsettled = moved
     return result
+
+
+def _times(result: Plan, owner: str) -> set[tuple[str, object, object]]:
+    return {(c.key, c.start, c.end) for c in result.booked() if c.owner == owner}
+
+
+def _customers_of(result: Plan, owner: str) -> set[str]:
+    return {c.customer_id for c in result.contacts if c.owner == owner}
+
+
+def _is_live_ahead(b: Booking, result: Plan) -> bool:
+    """Is ``b`` a booking the diff keeps, moves or cancels (live, not over)?"""
+    if b.state not in LIVE_STATES:
+        return False
+    if isinstance(b.end, datetime):
+        return b.end > result.now
+    return b.end > result.today_of(b.owner)
+
+
+def _changed_owners(bookings: list[Booking], result: Plan) -> set[str]:
+    """The salespeople whose existing bookings ``result`` moves or cancels.
+
+    Only a booking given up frees time or capacity that a customer placed earlier could have
+    used; a plan that only adds bookings already plans itself again (each kept booking is
+    still free in its own slot, and nothing was released), so creating alone needs no check.
+    """
+    skipped = result.skipped
+    wanted = {(c.key, c.start, c.end) for c in result.booked()}
+    return {
+        b.owner
+        for b in bookings
+        if b.customer_id not in skipped
+        and _is_live_ahead(b, result)
+        and (b.key, b.start, b.end) not in wanted
+    }
+
+
+def _as_applied(bookings: list[Booking], result: Plan, owners: set[str]) -> list[Booking]:
+    """``bookings`` as the calendars of ``owners`` will hold them once ``result`` is applied:
+    live bookings ahead replaced by the planned ones, under their keys (the diff's rule)."""
+    seen_at = {b.key: b.seen_at for b in bookings}
+    kept = [
+        b
+        for b in bookings
+        if b.owner not in owners or b.customer_id in result.skipped or not _is_live_ahead(b, result)
+    ]
+    planned = [
+        Booking(
+            key=c.key,
+            customer_id=c.customer_id,
+            owner=c.owner,
+            kind=c.kind,
+            start=c.start,
+            end=c.end,
+            all_day=c.all_day,
+            state=(
+                BookingState.MOVED_BY_OWNER
+                if c.status is PlanStatus.MOVED_BY_OWNER
+                else BookingState.BOOKED
+            ),
+            seen_at=seen_at.get(c.key),
+        )
+        for c in result.booked()
+        if c.owner in owners
+    ]
+    return kept + planned
+
+
+def _merge(result: Plan, again: Plan, owners: set[str], first: Plan) -> Plan:
+    """``result`` with the contacts, notes and skips of ``owners`` taken from ``again``; a
+    contact at the time the first plan gave it keeps the first plan's version."""
+    original = {(c.key, c.start, c.end): c for c in first.contacts if c.owner in owners}
+    contacts = [c for c in result.contacts if c.owner not in owners]
+    contacts += [original.get((c.key, c.start, c.end), c) for c in again.contacts]
+    contacts.sort(key=lambda c: c.owner)  # stable: each owner's own order is kept
+    notes = {cid: n for cid, n in result.notes.items() if cid not in again.notes}
+    notes.update(again.notes)
+    skipped = {**result.skipped, **again.skipped}
+    return replace(result, contacts=contacts, notes=notes, skipped=skipped)
 
 
 def _plan_once(inp: PlanInput, workers: int) -> Plan:
