@@ -22,6 +22,11 @@ Terms of the contract (the shared suite in ``tests/contract/`` checks every back
   :class:`BackendError` (anything else: a bug or a misconfiguration, reported).
 * **State.** Incremental-sync tokens and caches go through the :class:`StateStore` handed to the
   backend, so they survive restarts; a backend must cope with the state being lost (full re-read).
+* **Contacts: what is new, not what is recent.** :meth:`CalendarBackend.new_past_events` and
+  :meth:`MailSource.messages` return what they have not returned before, whatever its date (a
+  meeting entered late, a message delivered late), each with its own date; the suites in
+  ``tests/contract/past_meetings.py`` and ``tests/contract/mail.py`` check it. Which customer an
+  address belongs to is decided by :mod:`cadence.matching` alone.
 
 Backends are found by name through :func:`connectors.load_backend` and imported only when used,
 so an optional dependency (google-api-python-client, msal, caldav) is needed only if configured.
