@@ -59,6 +59,7 @@ from connectors.base import (
     Cancel,
     Create,
     MailSource,
+    StagedState,
     TransientError,
     Update,
     WriteOp,
@@ -227,7 +228,7 @@ class Workspace:
         return BackendContext(
             base_dir=self.config.base_dir,
             salespeople=self.config.salespeople,
-            state=self.store.state(namespace),
+            state=StagedState(self.store.state(namespace)),  # see _sync_owner_contacts
             smtp=self.config.smtp,
             env=self.env,
         )
@@ -590,11 +591,11 @@ class Workspace:
         failed: dict[str, str],
     ) -> int:
         """Recognise contacts in past calendar events and in mail (:mod:`cadence.matching`
-        decides which customer an address belongs to)."""
+        decides which customer an address belongs to); how many were new."""
         mine: dict[str, list[Customer]] = {}
         for c in customers:
             mine.setdefault(c.owner, []).append(c)
-        found: list[Contact] = []
+        added: list[int] = []
         for owner in owners:
             if owner in failed or owner not in mine:
                 continue
@@ -607,10 +608,10 @@ class Workspace:
                 people,
                 matcher,
                 now,
-                found,
+                added,
                 failed,
             )
-        return self.store.add_contacts(found) if found else 0
+        return sum(added)
 
     def _sync_owner_contacts(
         self,
@@ -618,16 +619,26 @@ class Workspace:
         people: Mapping[str, Salesperson],
         matcher: CustomerMatcher,
         now: datetime,
-        found: list[Contact],
+        added: list[int],
         failed: dict[str, str],
     ) -> None:
         """Contacts of ``owner``'s customers in their past calendar events and their mail that
         the sources have not reported before, whatever their date (a meeting entered late, a
         message delivered late), each with its own date. ``FIRST_LOOKBACK`` bounds how far
-        back a source looks when it reads in full."""
+        back a source looks when it reads in full.
+
+        The sources' read marks are held back while they read (:class:`StagedState`) and
+        committed only once the contacts they returned are stored: a crash in between makes
+        the next cycle read them again (the store keeps each once), never loses them.
+        """
         floor = now - FIRST_LOOKBACK
         name = self.backend_name(people[owner])
-        ok, events = self._call(name, owner, now, "new_past_events", owner, floor, now)
+        found: list[Contact] = []
+        marks: list[tuple[StagedState, dict[str, str | None]]] = []
+        calendar = self.backend(name)
+        ok, events = self._read_new(
+            calendar, marks, name, owner, now, "new_past_events", owner, floor, now
+        )
         if not ok:
             failed[owner] = events
             return
@@ -639,7 +650,9 @@ class Workspace:
                 found.append(Contact(who, ContactKind.MEETING, ev.start, "calendar", source_id))
         addresses, domains = matcher.addresses, matcher.domains
         for source_name, source in self.mail_sources().items():
-            ok, messages = self._call(
+            ok, messages = self._read_new(
+                source,
+                marks,
                 f"mail.{source_name}",
                 owner,
                 now,
@@ -648,7 +661,6 @@ class Workspace:
                 addresses,
                 domains,
                 floor,
-                target=source,
             )
             if not ok:
                 # Booking without knowing the latest mail could land a check-in the day after a
@@ -659,6 +671,33 @@ class Workspace:
                 kind = ContactKind.EMAIL_OUT if m.outgoing else ContactKind.EMAIL_IN
                 for who in matcher.customers_of(m.addresses, besides=owner):
                     found.append(Contact(who, kind, m.at, "mail", m.message_id))
+        added.append(self.store.add_contacts(found) if found else 0)
+        for state, held in marks:  # only now: the contacts they stand for are stored
+            state.commit(held)
+
+    def _read_new(
+        self,
+        source: CalendarBackend | MailSource,
+        marks: list[tuple[StagedState, dict[str, str | None]]],
+        name: str,
+        owner: str,
+        now: datetime,
+        method: str,
+        *args: Any,
+    ) -> tuple[bool, Any]:
+        """:meth:`_call` of a contact read with the source's state writes held back; what a
+        successful call wrote joins ``marks`` (a failed call's writes are dropped)."""
+        state = source.context.state
+        if not isinstance(state, StagedState):  # a source made outside this workspace
+            return self._call(name, owner, now, method, *args, target=source)
+        state.hold()
+        try:
+            ok, value = self._call(name, owner, now, method, *args, target=source)
+        finally:
+            held = state.release()
+        if ok:
+            marks.append((state, held))
+        return ok, value
 
     # ---- applying actions ----------------------------------------------------------------
 

@@ -22,6 +22,10 @@ Terms of the contract (the shared suite in ``tests/contract/`` checks every back
   :class:`BackendError` (anything else: a bug or a misconfiguration, reported).
 * **State.** Incremental-sync tokens and caches go through the :class:`StateStore` handed to the
   backend, so they survive restarts; a backend must cope with the state being lost (full re-read).
+  Read marks (what :meth:`CalendarBackend.new_past_events` and :meth:`MailSource.messages` have
+  returned) live only there, never in memory between calls: the cycle hands sources a
+  :class:`StagedState` and commits the marks a call wrote only after it stored the contacts the
+  call returned, so a crash in between costs a re-read, never a contact.
 * **Contacts: what is new, not what is recent.** :meth:`CalendarBackend.new_past_events` and
   :meth:`MailSource.messages` return what they have not returned before, whatever its date (a
   meeting entered late, a message delivered late), each with its own date; the suites in
@@ -234,6 +238,46 @@ class MemoryState:
             self.values.pop(key, None)
         else:
             self.values[key] = value
+
+
+class StagedState:
+    """A :class:`StateStore` whose writes can be held back and committed later.
+
+    Between :meth:`hold` and :meth:`release`, :meth:`set` only records the value (:meth:`get`
+    sees it, so a source reads back what it wrote); :meth:`release` returns what was recorded,
+    and :meth:`commit` writes it through. The cycle holds a source's writes while it reads
+    contacts, stores the contacts, then commits: a source's read marks never get ahead of
+    what is stored. Outside a hold, writes go straight through.
+    """
+
+    def __init__(self, inner: StateStore) -> None:
+        self.inner = inner
+        self._held: dict[str, str | None] | None = None
+
+    def get(self, key: str) -> str | None:
+        if self._held is not None and key in self._held:
+            return self._held[key]
+        return self.inner.get(key)
+
+    def set(self, key: str, value: str | None) -> None:
+        if self._held is None:
+            self.inner.set(key, value)
+        else:
+            self._held[key] = value
+
+    def hold(self) -> None:
+        """Record writes from now on instead of making them."""
+        self._held = {}
+
+    def release(self) -> dict[str, str | None]:
+        """Stop holding; the writes recorded since :meth:`hold` (key -> value, None: removed)."""
+        held, self._held = self._held or {}, None
+        return held
+
+    def commit(self, held: Mapping[str, str | None]) -> None:
+        """Make the writes :meth:`release` returned."""
+        for key, value in held.items():
+            self.inner.set(key, value)
 
 
 @dataclass
