@@ -171,6 +171,7 @@ class Workspace:
         self._seasons: dict[str, Any] = {}
         self._reported: dict[str, str] = {}  # customer id -> the cause already logged
         self._trouble: dict[str, str] = {}  # salesperson -> the unexpected error already logged
+        self._keep: Callable[[str], bool] = lambda owner: True  # see run_cycle
         self.env: Mapping[str, str] = os.environ
 
     # ---- opening ---------------------------------------------------------------------------
@@ -406,12 +407,17 @@ class Workspace:
         *,
         share: Collection[str] | None = None,
         import_customers: bool = True,
+        keep: Callable[[str], bool] | None = None,
     ) -> CycleResult:
         """Import, sync, plan, reconcile. ``stop`` is polled between writes (SIGTERM).
 
         ``share`` limits the calendars read and written to those salespeople (several daemons
         on one database divide them, see :mod:`cadence.leases`); the plan still covers all.
+        ``keep(owner)`` is asked before each write to a calendar (the daemon renews its lease
+        there): when it says no, another daemon serves that salesperson now, and this cycle
+        writes nothing more to their calendar.
         """
+        self._keep = keep or (lambda owner: True)
         result = CycleResult()
         if import_customers:
             result.imported = self.refresh_customers(now, result.problems)
@@ -578,7 +584,7 @@ class Workspace:
         self.store.save_bookings(seen.save, delete=seen.drop)
         if seen.contacts:
             self.store.add_contacts(seen.contacts)
-        if seen.recancel:
+        if seen.recancel and self._may_write(owner):
             ops: list[WriteOp] = [Cancel(owner, r.uid, r.etag, r.remote_id) for r in seen.recancel]
             self._call(name, owner, now, "write", owner, ops)
 
@@ -721,6 +727,8 @@ class Workspace:
             if stop():
                 result.interrupted = True
                 return
+            if not self._may_write(owner):
+                return
             chunk = actions[start : start + size]
             ops: list[WriteOp] = []
             intents: list[tuple[Action, BookingRecord]] = []
@@ -749,6 +757,13 @@ class Workspace:
                 for (action, record), outcome in zip(intents, results, strict=True)
             ]
             self.store.save_bookings([r for r in settled if r is not None])
+
+    def _may_write(self, owner: str) -> bool:
+        """Is this process still the one to write ``owner``'s calendar (its lease renewed)?"""
+        if self._keep(owner):
+            return True
+        log.info("%s is served by another daemon now: no more writes to it here", owner)
+        return False
 
     def _intent(
         self,

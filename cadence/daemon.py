@@ -8,7 +8,8 @@
   the calendars are in step); while that first cycle runs, ``EXTEND_TIMEOUT_USEC`` keeps
   systemd's start timeout from expiring on a big first sync.
 - It reloads when cadence.toml or a ``*.toml`` in the policy folder changes (size and mtime
-  polled every second, no inotify), and on SIGHUP. The new configuration is validated by opening
+  polled every second while it sleeps, and before every cycle, so an edit made during a long
+  cycle counts for the next one), and on SIGHUP. The new configuration is validated by opening
   a new workspace *before* the old one is closed: an invalid edit is logged ("reload rejected",
   one ``FILE:LINE: ...`` line per problem) and the last good configuration stays in force. A
   change of the customer file alone just starts a cycle (the cycle re-imports it).
@@ -46,7 +47,7 @@ from typing import Any
 from cadence.config import Config
 from cadence.cycle import CycleResult, Workspace
 from cadence.errors import UserError
-from cadence.leases import claim_share, release
+from cadence.leases import claim_share, release, renew
 from cadence.model import require_aware
 
 log = logging.getLogger("cadence.daemon")
@@ -246,6 +247,7 @@ class Daemon:
         self.ready = threading.Event()  # READY=1 sent (after the first cycle)
         self.rejected: str | None = None  # the last rejected reload's first problem
         self.failures = 0
+        self.last_cycle_seconds = 0.0  # how long the last cycle took (lease length)
         # Who this daemon is when several share one database ([daemon] lease_seconds).
         self.holder = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -345,6 +347,10 @@ class Daemon:
             self._wake.clear()
             self._progress = time.monotonic()
             self._log_signals()
+            if cycle_now or time.monotonic() >= due:
+                # Edits made while the last cycle ran count before the next one starts, however
+                # long cycles take (the sleep below is not the only place files are looked at).
+                cycle_now = self._check_files() or cycle_now
             if self._reload_reason is not None and self._reload(self._reload_reason):
                 cycle_now = True  # a new policy: plan again now, not at the next tick
             if cycle_now or time.monotonic() >= due:
@@ -437,19 +443,35 @@ class Daemon:
             if self.ready.is_set():
                 self.notifier.send("READY=1")
 
+    def lease_seconds(self) -> float | None:
+        """How long a lease taken now lasts: ``[daemon] lease_seconds``, or twice the last
+        cycle's duration when cycles take longer, so that a slow cycle's leases do not lapse
+        between renewals. None: this daemon is alone on its database."""
+        configured = self.workspace.config.daemon.lease_seconds if self.workspace else None
+        if not configured:
+            return None
+        return max(configured, 2 * self.last_cycle_seconds)
+
     def _run_cycle(self, now: datetime) -> CycleResult:
         """The cycle, limited to this daemon's share of salespeople when daemons share one
-        database (``[daemon] lease_seconds``; see :mod:`cadence.leases`)."""
+        database (``[daemon] lease_seconds``; see :mod:`cadence.leases`). Before each write
+        to a calendar the salesperson's lease is renewed; a lease another daemon took since
+        stops this daemon's writes to that calendar."""
         assert self.workspace is not None
-        ttl = self.workspace.config.daemon.lease_seconds
+        ttl = self.lease_seconds()
         if not ttl:
             return self.workspace.run_cycle(now, stop=self.stop_requested)
         store = self.workspace.store
         share = claim_share(store, self.holder, self.workspace.owners(), now, ttl)
         importer = store.try_lease("task:import", self.holder, now, ttl)
         log.info("serving %d salespeople as %s", len(share), self.holder)
+
+        def keep(owner: str) -> bool:
+            moment = require_aware(self.clock(), "daemon clock")
+            return renew(store, self.holder, owner, moment, ttl)
+
         return self.workspace.run_cycle(
-            now, stop=self.stop_requested, share=share, import_customers=importer
+            now, stop=self.stop_requested, share=share, import_customers=importer, keep=keep
         )
 
     def _cycle(self) -> timedelta:
@@ -473,6 +495,7 @@ class Daemon:
         self.failures = 0 if result is not None else self.failures + 1
         wait = backoff_wait(config.interval, self.failures)
         took = time.monotonic() - started
+        self.last_cycle_seconds = took
         stamp = f"{now.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"
         if result is not None:
             summary = result.summary()

@@ -4,9 +4,12 @@ Every daemon renews a ``daemon:HOLDER`` lease each cycle (its heartbeat) and hol
 ``owner:EMAIL`` lease for each salesperson it serves. With D live daemons each takes at most
 ``ceil(N / D)`` of the N salespeople: it renews the ones it has, gives back any over its share,
 and takes free or expired ones up to it. A daemon that dies stops renewing; after the lease
-time its salespeople are free and the others take them over. Only the holder of a salesperson's
-lease writes to their calendar, and every write is idempotent on a stable uid, so even a daemon
-that lost its lease mid-write cannot create an event twice.
+time its salespeople are free and the others take them over.
+
+Only the holder of a salesperson's lease writes to their calendar: the lease is renewed again
+right before every write batch (:func:`renew`), so it cannot lapse during a long cycle, and a
+daemon whose lease was taken over stops writing there. Every write is idempotent on a stable
+uid besides.
 """
 
 from __future__ import annotations
@@ -44,6 +47,17 @@ def claim_share(
         if store.try_lease(OWNER + owner, holder, now, ttl_seconds):
             share.add(owner)
     return share
+
+
+def renew(store: Store, holder: str, owner: str, now: datetime, ttl_seconds: float) -> bool:
+    """Before writing to ``owner``'s calendar: extend ``holder``'s lease on them (and the
+    daemon's heartbeat). False when another daemon holds it now: ``holder`` must not write.
+
+    Renewing right before each write batch keeps a lease from lapsing however long the cycle
+    takes; a batch is seconds, far shorter than any lease.
+    """
+    store.try_lease(DAEMON + holder, holder, now, ttl_seconds)
+    return store.try_lease(OWNER + owner, holder, now, ttl_seconds)
 
 
 def release(store: Store, holder: str) -> None:

@@ -52,6 +52,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 _CHUNK = 500
 # pg_advisory_xact_lock key serialising migrations between processes ("cadence" in ASCII).
 _MIGRATION_LOCK = 0x63616465
+# pg_advisory_xact_lock keys for the read-then-write transactions that several daemons (or a
+# daemon and `cadence import`) may run at once: they take turns instead of colliding.
+_PLAN_LOCK = 0x706C616E  # "plan"
+_CUSTOMERS_LOCK = 0x63757374  # "cust"
+_SALESPEOPLE_LOCK = 0x73616C65  # "sale"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -561,6 +566,13 @@ class Store:
             return postgresql.insert(table)
         return sqlite.insert(table)
 
+    def _take_turns(self, conn: Connection, key: int) -> None:
+        """Make this transaction wait for any other holding ``key`` (PostgreSQL; on SQLite
+        BEGIN IMMEDIATE already serialises writers): a read-then-write run by two processes
+        at once would otherwise insert the same rows twice."""
+        if self._dialect == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
     def close(self) -> None:
         """Release every connection. The store must not be used afterwards."""
         self.engine.dispose()
@@ -613,6 +625,7 @@ class Store:
             incoming[customer.id] = customer
         t = CUSTOMERS
         with self._write() as conn:
+            self._take_turns(conn, _CUSTOMERS_LOCK)
             existing = {c.id: c for c in self._load_customers(conn)}
             new = [_customer_row(c) for i, c in incoming.items() if i not in existing]
             changed = [
@@ -664,6 +677,7 @@ class Store:
         incoming = {p.email: p for p in salespeople}
         t = SALESPEOPLE
         with self._write() as conn:
+            self._take_turns(conn, _SALESPEOPLE_LOCK)
             existing = {p.email: p for p in self._load_salespeople(conn)}
             changed = [p for e, p in incoming.items() if e in existing and existing[e] != p]
             new = [p for e, p in incoming.items() if e not in existing]
@@ -807,6 +821,7 @@ class Store:
         t = PLANNED
         rows = [_planned_row(i, p) for i, p in enumerate(planned)]
         with self._write() as conn:
+            self._take_turns(conn, _PLAN_LOCK)
             conn.execute(t.delete())
             if rows:
                 conn.execute(t.insert(), rows)

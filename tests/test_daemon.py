@@ -641,3 +641,33 @@ def test_a_broken_customer_file_keeps_the_last_good_list_and_is_logged_once(tmp_
     assert booking_times(tmp_path) == booked  # the calendars keep going on the last good list
     done = [r.getMessage() for r in caplog.records if r.getMessage().startswith("cycle done")]
     assert len(done) == 3 and all("1 input problem" in m for m in done)
+
+
+def test_an_edit_during_a_cycle_longer_than_the_interval_counts_for_the_next(
+    tmp_path, caplog, monkeypatch
+):
+    """Cycles back to back (each longer than the 1 s interval) leave no sleep to look at files
+    in: an invalid policy written during the first cycle is still rejected before the second."""
+    from cadence.cycle import Workspace
+
+    config = make_site(tmp_path, 5)
+    run_cycle = Workspace.run_cycle
+    cycles = itertools.count(1)
+
+    def slow_cycle(self, *args, **kwargs):
+        result = run_cycle(self, *args, **kwargs)
+        if next(cycles) == 1:
+            defaults = tmp_path / "policies" / "defaults.toml"
+            defaults.write_text(defaults.read_text() + "\nevery = 'whenever'\n")
+        time.sleep(1.2)  # the cycle outlasts the interval: the next one is due at once
+        return result
+
+    monkeypatch.setattr(Workspace, "run_cycle", slow_cycle)
+    caplog.set_level(logging.INFO, logger="cadence")
+    assert run_daemon(config, max_cycles=2) == 0
+
+    messages = [r.getMessage() for r in caplog.records]
+    done = [i for i, m in enumerate(messages) if m.startswith("cycle done")]
+    rejected = [i for i, m in enumerate(messages) if m.startswith("reload rejected")]
+    assert len(done) == 2 and rejected
+    assert done[0] < rejected[0] < done[1]

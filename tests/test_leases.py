@@ -3,9 +3,21 @@ PostgreSQL: disjoint shares, a newcomer gets its half, a dead daemon's share is 
 
 from __future__ import annotations
 
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from cadence.leases import claim_share, release
+from cadence.store import Store
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
 TTL = 60.0
@@ -82,3 +94,84 @@ def test_two_workspaces_on_one_database_each_write_only_their_share(tmp_path):
     finally:
         first.close()
         second.close()
+
+
+SALES_TEAM = [
+    {"email": f"rep{i}@example.com", "timezone": "Europe/London", "country": "GB-ENG"}
+    for i in range(6)
+]
+
+
+def team_rows(round_: int) -> list[dict[str, str]]:
+    from tests.workspace_kit import customer_row
+
+    return [
+        customer_row(f"C{i:02d}", owner=f"rep{i % 6}@example.com", name=f"Customer {i} v{round_}")
+        for i in range(12)
+    ]
+
+
+@pytest.mark.postgres
+def test_daemons_with_short_leases_and_long_cycles_never_write_where_they_do_not_hold(
+    tmp_path, postgresql_url
+):
+    """Three real daemons on one PostgreSQL, a 2 s lease, cycles of 2.4 s and more (slow reads),
+    customers renamed every few seconds so every cycle writes. Every write is logged with who
+    held the salesperson's lease just before and just after it: always the writer. No cycle
+    fails (plans are saved by all three at once)."""
+    from tests.workspace_kit import write_customers, write_workspace
+
+    config = write_workspace(tmp_path, team_rows(0), backend="ics", salespeople=SALES_TEAM)
+    text = config.read_text().replace('database = "sqlite:///cadence.db"', "")
+    text = text.replace('interval = "15 minutes"', 'interval = "2 seconds"')
+    config.write_text(f'database = "{postgresql_url}"\n' + text + "\n[daemon]\nlease_seconds = 2\n")
+    writes = tmp_path / "writes.jsonl"
+    root = Path(__file__).resolve().parent.parent
+    daemons = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.daemons.slow_daemon", str(config), str(writes)],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    try:
+        store = Store(postgresql_url)
+        # All three have their share: the renames below are written by all three.
+        wait_for(lambda: len(set(store.live_leases("owner:", datetime.now(UTC)).values())) == 3)
+        store.close()
+        for round_ in (1, 2):  # rename everyone: one write to each of the 6 calendars
+            target = len(lines(writes)) + 6
+            write_customers(tmp_path / "customers.csv", team_rows(round_))
+            wait_for(lambda target=target: len(lines(writes)) >= target)
+    finally:
+        for d in daemons:
+            d.send_signal(signal.SIGTERM)
+        outputs = [d.communicate(timeout=120) for d in daemons]
+    for d, (_, err) in zip(daemons, outputs, strict=True):
+        assert d.returncode == 0, err[-3000:]
+        assert "cycle failed" not in err and "Traceback" not in err, err[-3000:]
+    entries = lines(writes)
+    assert writers(writes) == 3  # the work was shared
+    assert [e for e in entries if not e["holder_before"] == e["holder_after"] == e["writer"]] == []
+    took = [float(m) for _, err in outputs for m in re.findall(r"cycle done in ([\d.]+)s", err)]
+    assert max(took) > 2  # cycles did outlast the lease
+
+
+def lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def writers(path: Path) -> int:
+    return len({e["writer"] for e in lines(path)})
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)

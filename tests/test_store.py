@@ -637,3 +637,38 @@ def test_only_one_of_many_racing_daemons_gets_a_lease(url):
     assert stores[0].lease_holder("share-1", NOW) == won[0]
     for store in stores:
         store.close()
+
+
+def test_processes_writing_the_same_tables_at_once_take_turns(url):
+    """Several daemons (or a daemon and `cadence import`) save the plan, sync the salespeople
+    and upsert customers at the same moment: none fails (on PostgreSQL the read-then-write
+    transactions used to collide on primary keys)."""
+    stores = [Store(url) for _ in range(4)]
+    plan = [planned(f"C{i}:check_in:1") for i in range(40)]
+    people = [Salesperson(email=f"rep{i}@example.com") for i in range(5)]
+    customers = [customer(f"C{i}") for i in range(40)]
+    start = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def work(store: Store) -> None:
+        try:
+            start.wait()
+            for _ in range(5):
+                store.sync_salespeople(people)
+                store.upsert_customers(customers)
+                store.save_plan(plan)
+        except BaseException as exc:  # reported below, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert [p.key for p in stores[0].plan()] == [p.key for p in plan]
+        assert len(stores[0].salespeople()) == 5 and len(stores[0].customers()) == 40
+    finally:
+        for s in stores:
+            s.close()
