@@ -215,7 +215,7 @@ def test_a_killed_cycle_is_finished_by_the_next_and_then_nothing_is_written(
     assert killed >= CRASHES_PER_SCENARIO  # the kills did happen
 
 
-def test_renames_refused_by_a_full_disk_are_applied_once_space_is_freed(
+def test_renames_refused_by_the_disk_are_applied_as_soon_as_it_takes_them(
     booked: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     twin, folder = tmp_path / "twin", tmp_path / "full"
@@ -226,25 +226,30 @@ def test_renames_refused_by_a_full_disk_are_applied_once_space_is_freed(
     assert renamed > 0
     expected = calendar(twin)
 
-    def no_space(path: Path, data: bytes) -> None:
-        raise BackendError(f"cannot write {path}: [Errno 28] No space left on device")
+    errors = iter(
+        ["[Errno 28] No space left on device"] * 2 + ["[Errno 30] Read-only file system"] * 2
+    )
+
+    def refused(path: Path, data: bytes) -> None:
+        raise BackendError(f"cannot write {path}: {next(errors)}")
 
     caplog.set_level(logging.INFO, logger="cadence")
     ws = Workspace.open(folder / "cadence.toml")  # one workspace, as in the daemon
     try:
         with monkeypatch.context() as patched:
-            patched.setattr(ics_backend, "replace_file", no_space)
-            for minutes in (0, 1, 2):  # a local failure is retried every cycle, logged once
+            patched.setattr(ics_backend, "replace_file", refused)
+            for minutes in range(4):  # a local failure is retried every cycle
                 failed = ws.run_cycle(LATER + timedelta(minutes=minutes))
                 assert list(failed.failed_owners) == [ANA]
-                assert "No space left on device" in failed.failed_owners[ANA]
-        freed = ws.run_cycle(LATER + timedelta(minutes=3))  # no backoff to wait out
+        freed = ws.run_cycle(LATER + timedelta(minutes=4))  # no backoff to wait out
         assert freed.complete and freed.moved == renamed
-        assert writes(ws.run_cycle(LATER + timedelta(minutes=4))) == 0
+        assert writes(ws.run_cycle(LATER + timedelta(minutes=5))) == 0
     finally:
         ws.close()
 
     assert calendar(folder) == expected
     messages = [r.getMessage() for r in caplog.records]
+    # Each distinct failure is logged once when it starts, and once when it clears.
     assert len([m for m in messages if "No space left" in m]) == 1
+    assert len([m for m in messages if "Read-only file system" in m]) == 1
     assert messages.count(f"ics: {ANA} works again") == 1
