@@ -36,7 +36,7 @@ from connectors.base import (
 )
 from connectors.caldav import CalDavBackend
 from connectors.caldav.ical import resource_name
-from connectors.caldav.webdav import Collection, SyncUnsupported
+from connectors.caldav.webdav import Collection, SyncUnsupported, Transport
 from connectors.ics import IcsBackend
 from tests.contract.past_meetings import (
     KeptOwnershipContract,
@@ -806,6 +806,76 @@ def test_without_sync_collection_owned_events_come_from_a_calendar_query(
     assert [e.uid for e in listed] == ["acme:check_in:1", "acme:check_in:2"]
     assert all(e.etag and e.remote_id for e in listed)
     assert backend.context.state.values == {}  # no token to keep
+
+
+# --------------------------------------------------------------------------------------------
+# Past meetings, read by what changed (sync-collection, or etags without it)
+
+FLOOR = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def sent_requests(monkeypatch) -> list[str]:
+    """The requests the backend sends from now on, as ``METHOD first-element-of-the-body``."""
+    sent: list[str] = []
+    real_send = Transport.send
+
+    def recording(transport, method, url, account, **kw):
+        body = kw.get("body") or b""
+        element = body.split(b"?>", 1)[-1].lstrip()[:40].split(b" ")[0].decode(errors="replace")
+        sent.append(f"{method} {element}".strip())
+        return real_send(transport, method, url, account, **kw)
+
+    monkeypatch.setattr(Transport, "send", recording)
+    return sent
+
+
+def test_past_meetings_follow_a_sync_collection_stream_and_come_once(
+    backend, owner, person, monkeypatch
+) -> None:
+    person.add_event(owner, T0, T0 + timedelta(hours=1), attendees=("bob@customer.com",))
+    person.add_event(owner, T0, T0 + timedelta(hours=1), title="Alone")
+    weekly = T0 + timedelta(days=1)
+    person.add_event(owner, weekly, weekly + timedelta(hours=1), attendees=("amy@c.com",), weekly=3)
+    [first, occurrence] = backend.new_past_events(owner, FLOOR, T0 + timedelta(days=2))
+    assert (first.start, first.attendees, occurrence.start) == (
+        T0,
+        ("bob@customer.com",),
+        weekly,
+    )
+    sent = sent_requests(monkeypatch)
+    assert backend.new_past_events(owner, FLOOR, T0 + timedelta(days=3)) == []
+    assert len(sent) == 1 and sent[0].startswith("REPORT") and "sync-collection" in sent[0]
+
+    # Entered today for March: months old, inside the floor, in that one small answer.
+    march = datetime(2027, 3, 2, 9, tzinfo=UTC)
+    person.add_event(owner, march, march + timedelta(hours=1), attendees=("bob@customer.com",))
+    [late] = backend.new_past_events(owner, FLOOR, T0 + timedelta(days=3, hours=1))
+    assert late.start == march
+    # The series did not change, yet its next occurrence is reported once its time has come.
+    [second] = backend.new_past_events(owner, FLOOR, T0 + timedelta(days=8, hours=12))
+    assert second.start == weekly + timedelta(days=7)
+
+
+def test_without_sync_collection_past_meetings_are_found_by_etags(
+    backend, owner, person, monkeypatch
+) -> None:
+    def no_sync(collection, token):  # a server without RFC 6578 refuses the REPORT
+        raise SyncUnsupported(f"{collection.url}: sync-collection refused (403)")
+
+    monkeypatch.setattr(Collection, "sync", no_sync)
+    person.add_event(owner, T0, T0 + timedelta(hours=1), attendees=("bob@customer.com",))
+    person.add_event(owner, T0, T0 + timedelta(hours=1), title="Alone")
+    assert [e.start for e in backend.new_past_events(owner, FLOOR, T0 + timedelta(days=1))] == [T0]
+    sent = sent_requests(monkeypatch)
+    assert backend.new_past_events(owner, FLOOR, T0 + timedelta(days=2)) == []
+    assert sent == ["PROPFIND <D:propfind"]  # every etag, no body fetched again
+
+    march = datetime(2027, 3, 2, 9, tzinfo=UTC)
+    person.add_event(owner, march, march + timedelta(hours=1), attendees=("amy@c.com",))
+    sent.clear()
+    [late] = backend.new_past_events(owner, FLOOR, T0 + timedelta(days=2, hours=1))
+    assert (late.start, late.attendees) == (march, ("amy@c.com",))
+    assert sent == ["PROPFIND <D:propfind", "REPORT <C:calendar-multiget"]  # only the new one
 
 
 # --------------------------------------------------------------------------------------------

@@ -185,6 +185,7 @@ class Counts:
 
     http: Counter[str] = field(default_factory=Counter)
     in_batches: Counter[str] = field(default_factory=Counter)
+    bytes_in: int = 0  # response bodies cadence received
 
     @property
     def total(self) -> int:
@@ -207,9 +208,11 @@ def _world_history(owner: str, n: int, rng: random.Random) -> tuple[list[Any], l
 
 
 # An unchanged cycle, per salesperson: an incremental events.list (sync token) for cadence's
-# events, a time-ranged events.list for past meetings, another for the busy blocks that touch
-# our own events (free/busy cannot tell them apart), two free/busy queries (90 days of horizon
-# plus BUSY_MARGIN is 120 days; one query spans at most 90) and one Gmail history.list.
+# events, another (a sync token of its own) for past meetings, a time-ranged one for the busy
+# blocks that touch our own events (free/busy cannot tell them apart), two free/busy queries
+# (90 days of horizon plus BUSY_MARGIN is 120 days; one query spans at most 90) and one Gmail
+# history.list. Past meetings used to be a time-ranged events.list of the whole past year
+# every cycle: the same number of requests, but the answer now holds only what changed.
 GOOGLE_UNCHANGED = Counter(
     {
         "calendar.events.list": 3 * 20,
@@ -217,12 +220,12 @@ GOOGLE_UNCHANGED = Counter(
         "gmail.users.history.list": 1 * 20,
     }
 )
-# Per mailbox: one calendarView/delta page for cadence's events, one calendarView for past
-# meetings and one messages page (received since the last read); busy time for all 20
-# mailboxes comes from getSchedule (20 mailboxes and 62 days per request: 120 days = 2).
-OUTLOOK_UNCHANGED = Counter(
-    {"GET delta": 1 * 20, "GET calendarView": 1 * 20, "GET messages": 1 * 20, "POST getSchedule": 2}
-)
+# Per mailbox: one calendarView/delta page for cadence's events, one of a second delta stream
+# for past meetings (it replaced a calendarView of the whole past year each cycle: the same
+# number of requests, an empty answer when nothing changed) and one messages page (changed
+# since the last read); busy time for all 20 mailboxes comes from getSchedule (20 mailboxes
+# and 62 days per request: 120 days = 2).
+OUTLOOK_UNCHANGED = Counter({"GET delta": 2 * 20, "GET messages": 1 * 20, "POST getSchedule": 2})
 
 
 class GoogleWorld:
@@ -267,8 +270,9 @@ class GoogleWorld:
             parts = Counter(self.fake.calls)
             for kind, n in http.items():
                 parts[kind] -= n  # calls made directly, not inside a batch
+            received = self.fake.bytes_sent
             self.fake.reset_counts()
-        return Counts(http, +parts)
+        return Counts(http, +parts, received)
 
     def writes(self, counts: Counts) -> Counter[str]:
         """The write calls among ``counts`` (direct or inside batches)."""
@@ -336,11 +340,12 @@ class OutlookWorld:
             parts = Counter(self.graph.batch_parts)
             self.graph.requests.clear()
             self.graph.batch_parts.clear()
+            received, self.graph.bytes_sent = self.graph.bytes_sent, 0
         with self.authority.lock:
             for kind, n in self.authority.requests.items():
                 http[f"authority {kind}"] += n
             self.authority.requests.clear()
-        return Counts(http, parts)
+        return Counts(http, parts, received)
 
     def writes(self, counts: Counts) -> Counter[str]:
         """The write requests among ``counts`` (direct or inside ``$batch``)."""
@@ -416,7 +421,10 @@ def describe(backend: str, cycle: str, counts: Counts) -> str:
     """One line per cycle for ``-s`` output."""
     kinds = ", ".join(f"{k}={n}" for k, n in sorted(counts.http.items()))
     parts = ", ".join(f"{k}={n}" for k, n in sorted(counts.in_batches.items()))
-    return f"{backend} {cycle}: {counts.total} HTTP requests ({kinds}); in batches: {parts}"
+    return (
+        f"{backend} {cycle}: {counts.total} HTTP requests ({kinds}); in batches: {parts}; "
+        f"{counts.bytes_in} bytes received"
+    )
 
 
 def three_cycles(

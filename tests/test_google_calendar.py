@@ -232,6 +232,65 @@ def test_past_events_skip_cadence_cancelled_and_all_day_events(backend, fake):
     assert (event.title, event.attendees, event.start) == ("Demo", ("buyer@acme.com",), at(3, 9))
 
 
+FLOOR = at(1, 0, month=1)  # the lookback floor of the past-event reads below
+
+
+def test_past_meetings_are_read_through_a_sync_token_and_reported_once(backend, fake):
+    person = Person(fake)
+    person.add_event(ANA, at(3, 9), at(3, 10), attendees=("buyer@acme.com",), title="Demo")
+    person.add_event(ANA, at(20, 9), at(20, 10), attendees=("buyer@acme.com",), title="Ahead")
+    person.add_event(ANA, at(3, 12), at(3, 13), title="Lunch alone")
+    [first] = backend.new_past_events(ANA, FLOOR, at(10, 12))
+    assert (first.title, first.start) == ("Demo", at(3, 9))
+    [(_, params)] = fake.log[-1:]
+    assert (params["timeMin"], params["singleEvents"]) == ("2027-01-01T00:00:00Z", True)
+
+    fake.reset_counts()
+    assert backend.new_past_events(ANA, FLOOR, at(10, 13)) == []
+    assert fake.requests == {"calendar.events.list": 1}  # an unchanged calendar: one request
+    [(_, params)] = fake.log
+    assert params["syncToken"].startswith("sync-") and "timeMin" not in params
+
+    # Entered today for February (months old, inside the floor): it comes in that small answer.
+    person.add_event(ANA, at(2, 9, month=2), at(2, 10, month=2), attendees=("ceo@acme.com",))
+    [late] = backend.new_past_events(ANA, FLOOR, at(10, 14))
+    assert (late.start, late.attendees) == (at(2, 9, month=2), ("ceo@acme.com",))
+    # The meeting booked ahead never changes, yet is reported once its time has come.
+    [ahead] = backend.new_past_events(ANA, FLOOR, at(20, 11))
+    assert (ahead.title, ahead.start) == ("Ahead", at(20, 9))
+    assert backend.new_past_events(ANA, FLOOR, at(21, 0)) == []
+
+
+def test_a_moved_past_meeting_is_reported_again_with_its_new_time(backend, fake):
+    person = Person(fake)
+    gid = person.add_event(ANA, at(3, 9), at(3, 10), attendees=("buyer@acme.com",))
+    assert [e.start for e in backend.new_past_events(ANA, FLOOR, at(10, 12))] == [at(3, 9)]
+    with fake.lock:
+        event = fake.calendar.calendars[ANA].events[gid]
+        body = {k: event[k] for k in ("summary", "attendees", "transparency")}
+        body["start"], body["end"] = (
+            {"dateTime": "2027-05-04T09:00:00Z"},
+            {"dateTime": "2027-05-04T10:00:00Z"},
+        )
+        fake.calendar.update(ANA, {"calendarId": "primary", "eventId": gid}, body)
+    [moved] = backend.new_past_events(ANA, FLOOR, at(10, 13))
+    assert (moved.remote_id, moved.start) == (gid, at(4, 9))
+
+
+def test_an_expired_past_event_token_reads_again_from_the_floor_without_repeats(backend, fake):
+    person = Person(fake)
+    person.add_event(ANA, at(3, 9), at(3, 10), attendees=("buyer@acme.com",))
+    assert len(backend.new_past_events(ANA, FLOOR, at(10, 12))) == 1
+    calendar = fake.calendar.calendars[ANA]
+    calendar.oldest_valid_token = calendar.counter + 1
+    person.add_event(ANA, at(4, 9), at(4, 10), attendees=("ceo@acme.com",))
+    fake.reset_counts()
+    [new] = backend.new_past_events(ANA, FLOOR, at(10, 13))  # the old one is not repeated
+    assert new.start == at(4, 9)
+    assert fake.calls["calendar.events.list"] == 2  # the 410, then the read from the floor
+    assert fake.log[-1][1]["timeMin"] == "2027-01-01T00:00:00Z"
+
+
 # -- busy -----------------------------------------------------------------------------------
 
 

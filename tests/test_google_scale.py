@@ -61,7 +61,7 @@ def cycle(calendar: GoogleBackend, gmail: GmailSource, book: bool) -> None:
         assert bool(missing) is book
         if missing:
             assert all(r.ok for r in calendar.write(owner, missing))
-        calendar.past_events(owner, NOW - timedelta(days=30), NOW)
+        calendar.new_past_events(owner, NOW - timedelta(days=30), NOW)
         customers = [f"buyer{n}@{owner.split('@')[0]}-c{n:02d}.com" for n in range(CUSTOMERS_EACH)]
         gmail.messages(owner, customers, [], NOW - timedelta(days=365))
 
@@ -96,9 +96,9 @@ def test_request_counts_for_500_customers_across_20_salespeople(tmp_path):
 
         # Per salesperson, first cycle: 2 token grants (calendar and Gmail sessions), a full
         # events.list, one free/busy query (no busy block touches our events yet, so no exact
-        # re-read), one batch
-        # of 50 creates, one events.list for past events, getProfile, two searches (25
-        # addresses do not fit in one query of MAX_QUERY characters) and one batch of gets.
+        # re-read), one batch of 50 creates, one events.list for past meetings (from the
+        # lookback floor on, ending with a sync token), getProfile, two searches (25 addresses
+        # do not fit in one query of MAX_QUERY characters) and one batch of gets.
         assert first == {
             "token": 40,
             "calendar.events.list": 40,
@@ -111,7 +111,9 @@ def test_request_counts_for_500_customers_across_20_salespeople(tmp_path):
         # Second cycle: nothing written; incremental reads only.
         assert not WRITES & set(fake.calls)
         assert second == {
-            "calendar.events.list": 60,  # sync, busy blocks touching ours, past events
+            # sync of ours, busy blocks touching ours, past meetings (a sync token of their own:
+            # what changed since, no longer the whole window again)
+            "calendar.events.list": 60,
             "calendar.freebusy.query": 20,
             "gmail.users.history.list": 20,
         }

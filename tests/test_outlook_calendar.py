@@ -334,3 +334,51 @@ def _env() -> dict[str, str]:
 
 def _no_wait(seconds: float) -> None:
     pass
+
+
+# -- past meetings, read through their own delta link -----------------------------------------
+
+FLOOR = at(1, 0, month=1)
+
+
+def test_past_meetings_are_read_through_a_delta_link_and_reported_once(backend, graph, owner):
+    graph.add_event(owner, at(3, 9), at(3, 10), attendees=("buyer@acme.com",), title="Demo")
+    graph.add_event(owner, at(20, 9), at(20, 10), attendees=("buyer@acme.com",), title="Ahead")
+    graph.add_event(owner, at(3, 12), at(3, 13), title="Lunch alone")
+    [first] = backend.new_past_events(owner, FLOOR, at(10, 12))
+    assert (first.title, first.start) == ("Demo", at(3, 9))
+
+    graph.requests.clear()
+    assert backend.new_past_events(owner, FLOOR, at(10, 13)) == []
+    assert sum(graph.requests.values()) == 1 and graph.requests["GET delta"] == 1
+
+    # Entered today for February: months old, inside the floor, in that one small answer.
+    graph.add_event(owner, at(2, 9, month=2), at(2, 10, month=2), attendees=("ceo@acme.com",))
+    [late] = backend.new_past_events(owner, FLOOR, at(10, 14))
+    assert (late.start, late.attendees) == (at(2, 9, month=2), ("ceo@acme.com",))
+    # The meeting booked ahead never changes, yet is reported once its time has come.
+    [ahead] = backend.new_past_events(owner, FLOOR, at(20, 11))
+    assert (ahead.title, ahead.start) == ("Ahead", at(20, 9))
+    assert backend.new_past_events(owner, FLOOR, at(21, 0)) == []
+
+
+def test_a_moved_past_meeting_is_reported_again_and_a_lost_delta_repeats_nothing(
+    backend, graph, owner
+):
+    gid = graph.add_event(owner, at(3, 9), at(3, 10), attendees=("buyer@acme.com",))
+    assert [e.start for e in backend.new_past_events(owner, FLOOR, at(10, 12))] == [at(3, 9)]
+    graph.move(owner, gid, at(4, 9), at(4, 10))
+    [moved] = backend.new_past_events(owner, FLOOR, at(10, 13))
+    assert (moved.remote_id, moved.start) == (gid, at(4, 9))
+
+    graph.expire_sync_state(owner)
+    graph.add_event(owner, at(5, 9), at(5, 10), attendees=("ceo@acme.com",))
+    [new] = backend.new_past_events(owner, FLOOR, at(10, 14))  # read again, nothing repeated
+    assert new.start == at(5, 9)
+
+
+def test_cadences_own_events_with_customers_invited_are_not_past_meetings(backend, graph, owner):
+    invited = spec_for(owner, attendees=("buyer@acme.com",), start=at(3, 9), end=at(3, 10))
+    assert backend.write(owner, [Create(invited)])[0].ok
+    backend.list_owned(owner)
+    assert backend.new_past_events(owner, FLOOR, at(10, 12)) == []

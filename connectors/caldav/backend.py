@@ -37,6 +37,8 @@ from connectors.base import (
     Update,
     WriteOp,
     WriteResult,
+    past_events_key,
+    unseen_past_events,
 )
 from connectors.caldav.ical import (
     UID_PROPERTY,
@@ -59,6 +61,7 @@ from connectors.caldav.settings import (
 from connectors.caldav.webdav import (
     Account,
     Collection,
+    Resource,
     SyncTokenRefused,
     SyncUnsupported,
     Transport,
@@ -235,10 +238,17 @@ class CalDavBackend(CalendarBackend):
             (_event_from_json(owner, data) for data in events.values()), key=lambda e: e.uid
         )
 
-    def _occurrences(self, owner: str, start: datetime, end: datetime) -> Iterator[Occurrence]:
+    def _occurrences(
+        self,
+        owner: str,
+        start: datetime,
+        end: datetime,
+        resources: Sequence[Resource] | None = None,
+    ) -> Iterator[Occurrence]:
         """Every event occurrence overlapping ``[start, end)``, not cancelled, recurrences
         expanded within the bounds of :mod:`connectors.recurrence` (one budget for the whole
-        query: a person's ``FREQ=SECONDLY`` event is busy for its span, never expanded).
+        query: a person's ``FREQ=SECONDLY`` event is busy for its span, never expanded), of
+        ``resources`` (default: a calendar-query of the range).
 
         What was left out or approximated is logged once per version of the resource.
         """
@@ -248,7 +258,9 @@ class CalDavBackend(CalendarBackend):
             )
         collection = self._collection(owner)
         expansion = Expansion(self._zone(owner), start, end, label=f"caldav {collection.url}")
-        for resource in collection.query(start, end):
+        if resources is None:
+            resources = collection.query(start, end)
+        for resource in resources:
             data = resource.data or b""
             cal = icalendar.Calendar.from_ical(data)
             first_note = len(expansion.notes)
@@ -278,14 +290,21 @@ class CalDavBackend(CalendarBackend):
             intervals.append(BusyInterval(occ.start, occ.end, occ.all_day))
         return sorted(intervals, key=lambda b: (b.start, b.end))
 
-    def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
-        """Timed events that are not cadence's, with their attendees, for contact recognition.
+    def past_events(
+        self,
+        owner: str,
+        start: datetime,
+        end: datetime,
+        resources: Sequence[Resource] | None = None,
+    ) -> list[PastEvent]:
+        """Timed events that are not cadence's, with their attendees, for contact recognition
+        (of ``resources`` when given, else of a calendar-query of the range).
 
         A series too dense to expand gives none: it is busy time, not a record of meetings.
         """
         zone = self._zone(owner)
         found = []
-        for occ in self._occurrences(owner, start, end):
+        for occ in self._occurrences(owner, start, end, resources):
             event = occ.event
             if is_cadence_event(event) or occ.all_day or occ.whole_span:
                 continue
@@ -303,6 +322,68 @@ class CalDavBackend(CalendarBackend):
                 )
             )
         return sorted(found, key=lambda e: (e.start, e.remote_id))
+
+    def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Meetings in ``[start, end)`` not reported before.
+
+        The calendar is followed with a sync-collection stream of its own (RFC 6578), or, on a
+        server without it, by comparing every resource's etag (one PROPFIND) and fetching only
+        the changed ones: an unchanged calendar costs one small request either way, and a
+        meeting entered today for last month arrives in it, whatever its date. The resources
+        with other people in them are kept in the state (a recurring meeting's occurrences
+        pass one by one without the resource changing) and expanded here; which occurrences
+        were reported is remembered by digest (:func:`connectors.base.unseen_past_events`).
+        """
+        collection = self._collection(owner)
+        key = f"caldav:met:{owner.lower()}:{collection.url}"
+        try:
+            saved = json.loads(self.context.state.get(key) or "{}")
+        except ValueError:
+            saved = {}
+        kept: dict[str, list[str]] = dict(saved.get("resources") or {})  # href -> [etag, data]
+        token = ""
+        if saved.get("mode") != "etags":
+            try:
+                token = self._read_met_changes(collection, saved.get("token", ""), kept)
+            except SyncUnsupported:
+                kept.clear()  # etags from here on: read every resource's etag afresh
+        if not token:
+            self._read_met_etags(collection, kept)
+        mode = "sync" if token else "etags"
+        state = {"mode": mode, "token": token, "resources": kept}
+        self.context.state.set(key, json.dumps(state))
+        resources = [
+            Resource(href, etag, data.encode()) for href, (etag, data) in kept.items() if data
+        ]
+        events = self.past_events(owner, start, end, resources)
+        return unseen_past_events(self.context.state, past_events_key(owner), events, start)
+
+    def _read_met_changes(
+        self, collection: Collection, token: str, kept: dict[str, list[str]]
+    ) -> str:
+        """sync-collection since ``token`` into ``kept`` (all again when the token is
+        refused or empty); the new token."""
+        try:
+            new_token, changes = collection.sync(token)
+        except SyncTokenRefused:
+            token = ""
+            new_token, changes = collection.sync("")
+        if not token:  # a full read: what was kept before is what it shows now
+            kept.clear()
+        for resource in changes:
+            _keep_met(kept, resource, etag_only=False)
+        return new_token
+
+    def _read_met_etags(self, collection: Collection, kept: dict[str, list[str]]) -> None:
+        """Without sync-collection: every etag, then only the changed resources' bodies."""
+        listed = collection.etags()
+        for href in set(kept) - set(listed):
+            del kept[href]
+        changed = [h for h, etag in listed.items() if h not in kept or kept[h][0] != etag]
+        for resource in collection.multiget(changed):
+            _keep_met(kept, resource, etag_only=True)
+        for href in changed:  # listed but not readable as an event: remember the etag only
+            kept.setdefault(href, [listed[href], ""])
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -423,6 +504,31 @@ class CalDavBackend(CalendarBackend):
     def close(self) -> None:
         """Close the HTTP session. Idempotent."""
         self._http.close()
+
+
+# --------------------------------------------------------------------------------------------
+# The resources kept for past meetings between reads
+
+
+def _keep_met(kept: dict[str, list[str]], resource: Resource, *, etag_only: bool) -> None:
+    """Record ``resource`` in ``kept`` (href -> [etag, iCalendar text]): its text only when it
+    holds an event with attendees that is not cadence's (nothing else can be a meeting with a
+    customer); ``etag_only``: keep the etag of the others too (the etag comparison needs it)."""
+    if resource.data is None:
+        kept.pop(resource.href, None)
+        return
+    text = resource.data.decode("utf-8", "replace")
+    try:
+        cal = icalendar.Calendar.from_ical(resource.data)
+        meeting = any("attendee" in event and not is_cadence_event(event) for event in vevents(cal))
+    except ValueError:
+        meeting = False
+    if meeting:
+        kept[resource.href] = [resource.etag or "", text]
+    elif etag_only:
+        kept[resource.href] = [resource.etag or "", ""]
+    else:
+        kept.pop(resource.href, None)
 
 
 # --------------------------------------------------------------------------------------------

@@ -215,6 +215,19 @@ class Collection:
             changes[resource.href] = resource
         return token, list(changes.values())
 
+    def etags(self) -> dict[str, str]:
+        """PROPFIND (Depth 1): the etag of every member resource, by absolute href; how a
+        server without sync-collection shows what changed."""
+        body = _xml(_node(dav.Propfind(), _node(dav.Prop(), dav.GetEtag())))
+        response = self.transport.send(
+            "PROPFIND", self.url, self.account, body=body, headers={"Depth": "1", **_XML}
+        )
+        return {
+            href: props.get("getetag") or ""
+            for href, status, props in _responses(_multistatus(response), response.url)
+            if status == 200 and not _same_resource(href, self.url)
+        }
+
     def get(self, href: str) -> Resource | None:
         """The resource at ``href`` with its etag, or None when it is gone (404/410)."""
         response = self.transport.send(

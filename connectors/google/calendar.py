@@ -19,6 +19,17 @@ declined events are not busy (Google already leaves them out of free/busy). When
 into another calendar than ``primary`` (``calendar_id``), both calendars are asked in the same
 query.
 
+Past meetings (:meth:`GoogleBackend.new_past_events`): a second sync stream on the primary
+calendar, ``events.list`` with ``singleEvents`` (each occurrence of a series on its own). The
+first read starts at the lookback floor (``timeMin``, which a full sync may carry: Google's own
+sync guide limits its full sync that way) and keeps ``nextSyncToken``; every later read asks
+only for what changed since, whatever the events' dates (a meeting entered today for last week
+comes back in that small answer), and a ``410 GONE`` reads again from the floor. The events
+with other people in them are kept in the state store until their time has passed (a meeting
+booked weeks ahead does not change when its day comes, so the stream never shows it again);
+which of them were reported is remembered by digest (:func:`connectors.base.unseen_past_events`),
+so each is reported once, and again only when it was moved or its attendees or answers changed.
+
 Writes (:meth:`GoogleBackend.write`) go in batch requests with deterministic event ids, so a
 create whose response was lost answers ``409`` the second time; the existing event is then read
 and, if it differs (or was deleted, which keeps its id as a ``cancelled`` event), updated to the
@@ -51,6 +62,8 @@ from connectors.base import (
     Update,
     WriteOp,
     WriteResult,
+    past_events_key,
+    unseen_past_events,
 )
 from connectors.google import auth as google_auth
 from connectors.google import config as google_config
@@ -140,6 +153,54 @@ class GoogleBackend(CalendarBackend):
             if event is not None:
                 found.append(event)
         return found
+
+    def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Meetings in ``[start, end)`` not reported before, read through a sync token (see
+        the module docs): an unchanged calendar costs one small ``events.list``."""
+        require_aware(start, "new_past_events start")
+        require_aware(end, "new_past_events end")
+        with self.client.guard(owner, "reading past events"):
+            met = self._sync_met(owner, start)
+        events = [e for e in met if start <= e.start < end]
+        events.sort(key=lambda e: (e.start, e.remote_id))
+        return unseen_past_events(self.context.state, past_events_key(owner), events, start)
+
+    def _sync_met(self, owner: str, floor: datetime) -> list[PastEvent]:
+        """Bring the kept meetings of ``owner`` (events with others in them, from ``floor``
+        on) up to date through the sync token; returns them."""
+        key = f"google:met:{owner.lower()}"
+        state = self.context.state
+        saved = _load_json(state.get(key))
+        floor_text = ev.rfc3339(floor)
+        items: list[dict[str, Any]] | None = None
+        kept: dict[str, list[Any]] = {}
+        token = saved.get("token")
+        if token and saved.get("floor", "~") <= floor_text:
+            kept = dict(saved.get("events") or {})
+            try:
+                items, next_token = self._list_events(
+                    owner, {"syncToken": token, "singleEvents": True}, "primary"
+                )
+            except HttpError as error:
+                if error.status_code != 410:
+                    raise
+                log.info("google: past-event sync token of %s expired; reading again", owner)
+                kept = {}
+        if items is None:
+            params = {"timeMin": floor_text, "singleEvents": True}
+            items, next_token = self._list_events(owner, params, "primary")
+            saved["floor"] = floor_text
+        for item in items:
+            event = None
+            if item.get("status") != "cancelled" and not ev.is_ours(item):
+                event = ev.past_event(item, owner)
+            if event is None or not event.attendees:
+                kept.pop(item["id"], None)  # gone, ours, all-day, or nobody else in it
+            else:
+                kept[item["id"]] = _met_to_json(event)
+        kept = {gid: data for gid, data in kept.items() if data[1] >= floor_text}
+        state.set(key, json.dumps({**saved, "token": next_token, "events": kept}, sort_keys=True))
+        return [_met_from_json(gid, data) for gid, data in kept.items()]
 
     # ---------------------------------------------------------------------------- writing
 
@@ -406,6 +467,36 @@ class GoogleBackend(CalendarBackend):
             if isinstance(op, Cancel):
                 owned.pop(op.remote_id or event_id(op.uid), None)
         self.context.state.set(owned_key, json.dumps(owned, sort_keys=True))
+
+
+def _load_json(text: str | None) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _met_to_json(event: PastEvent) -> list[Any]:
+    return [
+        event.title,
+        ev.rfc3339(event.start),
+        ev.rfc3339(event.end),
+        list(event.attendees),
+        event.declined,
+    ]
+
+
+def _met_from_json(remote_id: str, data: list[Any]) -> PastEvent:
+    title, start, end, attendees, declined = data
+    return PastEvent(
+        remote_id=remote_id,
+        start=ev.parse_time(start),
+        end=ev.parse_time(end),
+        title=title,
+        attendees=tuple(attendees),
+        declined=bool(declined),
+    )
 
 
 def op_uid(op: WriteOp) -> str:

@@ -17,6 +17,15 @@ How each part of the contract is met:
   carry no extended properties, so changes are matched to our events by Graph id; an event the
   delta reports ``@removed`` is looked up once, because leaving the delta window (moved far away)
   is reported the same way as a deletion.
+* **Past meetings** (:meth:`OutlookBackend.new_past_events`) come from a second
+  ``calendarView/delta`` stream whose window starts at the lookback floor (and reaches two years
+  ahead, renewed by a full read after a year): an unchanged calendar costs one delta request
+  whose answer is empty, and a meeting entered today for last month arrives in it, whatever its
+  date. Meetings with other people in them are kept in the state until their time has passed
+  (one booked ahead never changes when its day comes); which were reported is remembered by
+  digest (:func:`connectors.base.unseen_past_events`), so each is reported once, and again only
+  when moved or when its attendees or answers changed. cadence's own events are told apart by
+  the Graph ids :meth:`list_owned` keeps (delta answers carry no extended properties).
 * **Writes** go out as ``$batch`` requests of at most 20 parts. A create carries a
   ``transactionId`` derived from the booking uid, which Graph deduplicates on, and its uid is
   recorded as *pending* in the state before it is sent: if the answer is lost, the next write
@@ -51,6 +60,8 @@ from connectors.base import (
     Update,
     WriteOp,
     WriteResult,
+    past_events_key,
+    unseen_past_events,
 )
 from connectors.outlook.auth import GraphAuth, check_local_files
 from connectors.outlook.client import PREFER_UTC, BatchRequest, GraphClient, Reply, SyncStateGone
@@ -239,35 +250,88 @@ class OutlookBackend(GraphUser, CalendarBackend):
     def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
         """The owner's own meetings in ``[start, end)`` (not cadence's), with attendees."""
         zone = self._zone(owner)
-        out = []
-        for item in self._view(owner, start, end):
-            if is_owned(item) or item.get("isCancelled"):
-                continue
-            first, last, _ = event_span(item)
-            begin, finish = _instants(first, last, zone)
-            attendees = tuple(
-                sorted(
-                    {
-                        str(a["emailAddress"]["address"]).lower()
-                        for a in item.get("attendees") or ()
-                        if (a.get("emailAddress") or {}).get("address")
-                        # an attendee who declined did not meet the owner
-                        and (a.get("status") or {}).get("response") != "declined"
-                    }
-                    - {owner.lower()}
-                )
-            )
-            out.append(
-                PastEvent(
-                    remote_id=str(item["id"]),
-                    start=begin,
-                    end=finish,
-                    title=str(item.get("subject") or ""),
-                    attendees=attendees,
-                    declined=_declined(item),
-                )
-            )
+        out = [
+            _past_event(item, owner, zone)
+            for item in self._view(owner, start, end)
+            if not is_owned(item) and not item.get("isCancelled")
+        ]
         return sorted(out, key=lambda p: (p.start, p.remote_id))
+
+    def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
+        """Meetings in ``[start, end)`` not reported before, read through a delta link of their
+        own (see the module docs): an unchanged calendar costs one small delta request."""
+        aware(start, "start")
+        aware(end, "end")
+        met = self._sync_met(owner, start, end)
+        ours = (self._load(owner) or self._sync(owner)).events
+        events = [e for gid, e in met.items() if gid not in ours and start <= e.start < end]
+        events.sort(key=lambda e: (e.start, e.remote_id))
+        return unseen_past_events(self.context.state, past_events_key(owner), events, start)
+
+    def _sync_met(self, owner: str, floor: datetime, now: datetime) -> dict[str, PastEvent]:
+        """The kept meetings of ``owner`` (events with others in them, from ``floor`` on),
+        brought up to date through their delta link; a full read of the window when there is
+        none, it no longer reaches back to ``floor`` or far enough ahead, or Graph lost it."""
+        key = f"outlook:{owner.lower()}:met"
+        try:
+            saved = json.loads(self.context.state.get(key) or "{}")
+            window = (datetime.fromisoformat(saved["from"]), datetime.fromisoformat(saved["to"]))
+            link, kept = str(saved["delta"]), dict(saved["events"])
+        except (ValueError, KeyError, TypeError):
+            window, link, kept = None, "", {}
+        stale = window is None or window[0] > floor or window[1] < now + DELTA_AHEAD - DELTA_RENEW
+        if not stale:
+            try:
+                link = self._read_met(owner, kept, link, None)
+            except SyncStateGone as exc:
+                log.info(
+                    "Outlook sync state of %s's meetings is gone (%s): reading again", owner, exc
+                )
+                stale = True
+        if stale:
+            window, kept = (floor, now + DELTA_AHEAD), {}
+            params = {"startDateTime": utc_text(window[0]), "endDateTime": utc_text(window[1])}
+            link = self._read_met(owner, kept, f"{user_path(owner)}/calendarView/delta", params)
+        assert window is not None
+        floor_text = utc_text(floor)
+        kept = {gid: data for gid, data in kept.items() if data[1] >= floor_text}
+        self.context.state.set(
+            key,
+            json.dumps(
+                {
+                    "from": window[0].isoformat(),
+                    "to": window[1].isoformat(),
+                    "delta": link,
+                    "events": kept,
+                }
+            ),
+        )
+        return {gid: _met_from_json(gid, data) for gid, data in kept.items()}
+
+    def _read_met(
+        self,
+        owner: str,
+        kept: dict[str, list[Any]],
+        url: str,
+        params: Mapping[str, str] | None,
+    ) -> str:
+        """One round of the meetings' delta into ``kept``; the new delta link."""
+        zone = self._zone(owner)
+        link = None
+        for page in self.graph.pages(url, params, headers=_PAGED):
+            for item in page.get("value") or ():
+                gid = str(item.get("id"))
+                event = None
+                if "@removed" not in item and not item.get("isCancelled"):
+                    event = _past_event(item, owner, zone)
+                if event is None or not event.attendees:
+                    kept.pop(gid, None)  # gone, cancelled, or nobody else in it
+                else:
+                    kept[gid] = _met_to_json(event)
+            link = page.get("@odata.deltaLink") or link
+        if not link:
+            raise BackendError("calendarView/delta ended without an @odata.deltaLink")
+        return str(link)
 
     def _view(self, owner: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         aware(start, "start")
@@ -576,6 +640,53 @@ def _event_id(url: str) -> str:
     """The Graph id in ``/users/{owner}/events/{id}`` (or ``.../{id}/cancel``)."""
     parts = url.split("?", 1)[0].split("/")
     return parts[parts.index("events") + 1] if "events" in parts[:-1] else ""
+
+
+def _past_event(item: Mapping[str, Any], owner: str, zone: str) -> PastEvent:
+    """A Graph event as a :class:`PastEvent`: attendees who declined did not meet the owner."""
+    first, last, _ = event_span(item)
+    begin, finish = _instants(first, last, zone)
+    attendees = {
+        str(a["emailAddress"]["address"]).lower()
+        for a in item.get("attendees") or ()
+        if (a.get("emailAddress") or {}).get("address")
+        and (a.get("status") or {}).get("response") != "declined"
+    }
+    return PastEvent(
+        remote_id=str(item["id"]),
+        start=begin,
+        end=finish,
+        title=str(item.get("subject") or ""),
+        attendees=tuple(sorted(attendees - {owner.lower()})),
+        declined=_declined(item),
+    )
+
+
+def _met_to_json(event: PastEvent) -> list[Any]:
+    return [
+        event.title,
+        utc_text(event.start),
+        utc_text(event.end),
+        list(event.attendees),
+        event.declined,
+    ]
+
+
+def _met_from_json(remote_id: str, data: list[Any]) -> PastEvent:
+    title, start, end, attendees, declined = data
+    return PastEvent(
+        remote_id=remote_id,
+        start=_utc(start),
+        end=_utc(end),
+        title=title,
+        attendees=tuple(attendees),
+        declined=bool(declined),
+    )
+
+
+def _utc(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _declined(item: Mapping[str, Any]) -> bool:

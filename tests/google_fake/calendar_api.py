@@ -2,7 +2,9 @@
 
 Each salesperson has one calendar (``primary``, also reachable by their e-mail address). Every
 change bumps a per-calendar change counter; a sync token is that counter, so an incremental list
-returns exactly the events changed since, deleted ones as ``{"id", "status": "cancelled"}``.
+returns exactly the events changed since, deleted ones as ``{"id", "status": "cancelled"}``. A
+full list gives a sync token unless it used a filter sync tokens cannot carry (``timeMin`` alone
+is fine, as in Google's sync guide).
 Deleted events keep their id (a new insert with that id answers ``409``).
 """
 
@@ -31,6 +33,10 @@ INCOMPATIBLE_WITH_SYNC = (
     "timeMax",
     "updatedMin",
 )
+# A full sync may be limited to a date range and still end with a sync token (Google's sync
+# guide limits its full sync with timeMin); the later incremental reads carry no range and
+# report every change since.
+FULL_SYNC_OK = ("timeMin",)
 _etags = itertools.count(1)
 
 
@@ -219,7 +225,7 @@ class CalendarApi:
         answer: dict[str, Any] = {"kind": "calendar#events", "items": page}
         if offset + size < len(items):
             answer["nextPageToken"] = str(offset + size)
-        elif not any(name in params for name in INCOMPATIBLE_WITH_SYNC):
+        elif not any(name in params for name in INCOMPATIBLE_WITH_SYNC if name not in FULL_SYNC_OK):
             answer["nextSyncToken"] = f"sync-{calendar.counter}"
         return answer
 

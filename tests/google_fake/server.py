@@ -68,6 +68,7 @@ class FakeGoogle:
         self.gmail = GmailApi()
         self.requests: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
+        self.bytes_sent = 0  # response bodies, for measuring what a cycle reads
         self.faults: list[Fault] = []
         self.log: list[tuple[str, dict[str, Any]]] = []  # (method id, parameters) of each call
         self.service_accounts: dict[str, str] = {}  # client_email -> public key PEM
@@ -131,6 +132,7 @@ class FakeGoogle:
             self.requests.clear()
             self.calls.clear()
             self.log.clear()
+            self.bytes_sent = 0
 
     # -- setting up users and faults ---------------------------------------------------------
 
@@ -438,5 +440,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
         self.wfile.write(answer.body)
+        with fake.lock:
+            fake.bytes_sent += len(answer.body)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve

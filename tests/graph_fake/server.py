@@ -73,6 +73,7 @@ class FakeGraph:
         self.mailboxes: dict[str, Mailbox] = {}
         self.requests: Counter[str] = Counter()
         self.batch_parts: Counter[str] = Counter()
+        self.bytes_sent = 0  # response bodies, for measuring what a cycle reads
         self.cancellations: list[tuple[str, str]] = []  # (owner, event id) cancelled via /cancel
         self.lock = threading.RLock()
         self._seq = itertools.count(1)
@@ -662,6 +663,8 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+            with graph.lock:
+                graph.bytes_sent += len(data)
 
         do_GET = do_POST = do_PATCH = do_DELETE = _serve
 
