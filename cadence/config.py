@@ -47,7 +47,7 @@ from cadence.tomlfile import (
     expect,
     unknown_key_message,
 )
-from cadence.workweek import parse_working_days
+from cadence.workweek import WorkingHours, parse_working_days
 
 DEFAULT_DATABASE = "sqlite:///cadence.db"
 DEFAULT_HORIZON = Duration.parse("90 days")
@@ -214,6 +214,10 @@ def _as_days(value: Any) -> frozenset[int]:
     return parse_working_days(expect(value, str, "working days like 'mon-fri'"))
 
 
+def _as_breaks(value: Any) -> tuple[WorkingHours, ...]:
+    return tuple(as_list(as_hours, "hours like '12:00-13:00'")(value))
+
+
 def _as_port(value: Any) -> int:
     port = as_positive_int(value)
     if port > 65535:
@@ -333,6 +337,7 @@ def _schemas(base_dir: Path) -> dict[str, dict[str, Field]]:
             "per_week": Field(as_positive_int, "own capacity per week"),
             # Replaced by a converter with the configured languages once those are read.
             "closures": Field(closure_texts(DateReader()), "own closure days, like seasons"),
+            "breaks": Field(_as_breaks, "local spans never booked, e.g. ['12:00-13:00']"),
         },
     }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+from cadence.durations import Duration
 from cadence.workweek import WorkingHours
 
 
@@ -80,6 +81,11 @@ class Customer:
     busy_seasons: tuple[str, ...] = ()  # season texts, validated at import
     last_contact: date | None = None
     tags: Mapping[str, str] = field(default_factory=dict, compare=True, hash=False)
+    # The customer's own rhythm (CSV columns every / min_gap / max_gap): each overrides the
+    # segment's value when set (see PolicySet.for_customer).
+    every: Duration | None = None
+    min_gap: Duration | None = None
+    max_gap: Duration | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,7 @@ class Salesperson:
     per_day: int | None = None  # overrides the policy capacity when set
     per_week: int | None = None
     closures: tuple[str, ...] = ()  # own closure days (season texts, validated at load)
+    breaks: tuple[WorkingHours, ...] = ()  # local spans never booked, every working day (lunch)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,3 +188,13 @@ class PlannedContact:
     forced: bool = False
     over_capacity: bool = False
     within_horizon: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    """A pause for one customer (``cadence snooze``): nothing is booked before ``until`` (the
+    owner's local date); bookings inside the pause are cancelled, and the rhythm resumes then."""
+
+    customer_id: str
+    until: date
+    note: str = ""

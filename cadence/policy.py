@@ -7,7 +7,7 @@ a customer's own busy seasons add to its industry's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from cadence.durations import Duration
@@ -18,6 +18,26 @@ from cadence.workweek import WorkingHours
 DEFAULT_AGENDA = (
     "Thank them for their business. Ask what problems they have had lately and what we could "
     "do better. Listen more than you talk: aim to speak no more than 30% of the time."
+)
+# Per-kind agendas (DOMAIN.md): customers rarely ask for help in time, so an onboarding
+# check-in asks directly; a long-standing customer is not automatically happy, so the
+# anniversary thanks them and asks for feedback; a win-back call is a personal apology.
+DEFAULT_ONBOARDING_AGENDA = (
+    "Welcome them and ask directly what problems they have had so far, however small: new "
+    "customers rarely ask for help in time. Ask whether things work the way they expected and "
+    "offer help they did not ask for. Listen more than you talk: aim to speak no more than "
+    "30% of the time."
+)
+DEFAULT_ANNIVERSARY_AGENDA = (
+    "Thank them for another year with us. Ask for their feedback: what has worked, what has "
+    "not, and what we could do better. Ask about their plans for the year ahead. Listen more "
+    "than you talk: aim to speak no more than 30% of the time."
+)
+DEFAULT_WINBACK_AGENDA = (
+    "Call personally, soon. Apologise for what went wrong and take responsibility; explain "
+    "what happened and what we have changed. Then let them talk: ask why they left, and "
+    "listen. Offer a way back that fits what they told you. If it is not for now, ask whether "
+    "we may stay in touch from time to time, and respect the answer."
 )
 
 
@@ -36,6 +56,8 @@ class SegmentPolicy:
     timezone: str = "UTC"  # customers without a zone of their own
     customer_hours: WorkingHours | None = None
     agenda: str = DEFAULT_AGENDA
+    onboarding_agenda: str = DEFAULT_ONBOARDING_AGENDA
+    anniversary_agenda: str = DEFAULT_ANNIVERSARY_AGENDA
     anniversary: str | None = None  # "yearly", "half-yearly" or None
     anniversary_lead: Duration = Duration.parse("1 week")
     onboarding: tuple[Duration, ...] = ()
@@ -53,14 +75,18 @@ class WinbackPolicy:
     every: Duration = Duration.parse("3 months")
     until: Duration = Duration.parse("1 year")
     meeting: timedelta = timedelta(minutes=30)
+    agenda: str = DEFAULT_WINBACK_AGENDA
 
 
 @dataclass(frozen=True)
 class Capacity:
-    """cadence bookings per salesperson; None means unlimited."""
+    """cadence bookings per salesperson (None means unlimited), the time kept free around each
+    one, and how long an overdue backlog is spread over."""
 
     per_day: int | None = 6
     per_week: int | None = 20
+    buffer: timedelta = timedelta(minutes=15)  # kept free before and after each new booking
+    catch_up: Duration = Duration.parse("3 weeks")  # overdue customers are spread over this
 
 
 @dataclass(frozen=True)
@@ -85,7 +111,28 @@ class PolicySet:
         return self.segments.get("default", self.defaults)
 
     def for_customer(self, customer: Customer) -> SegmentPolicy:
-        return self.for_segment(customer.segment)
+        """The segment's policy, with the customer's own ``every`` / ``min_gap`` / ``max_gap``
+        (CSV columns) laid over it when set. The result may break ``min_gap <= every <=
+        max_gap``: :func:`rhythm_problem` says so, and the planner skips such a customer."""
+        policy = self.for_segment(customer.segment)
+        if customer.every is None and customer.min_gap is None and customer.max_gap is None:
+            return policy
+        return replace(
+            policy,
+            every=customer.every or policy.every,
+            min_gap=customer.min_gap or policy.min_gap,
+            max_gap=customer.max_gap or policy.max_gap,
+        )
 
     def industry_seasons(self, industry: str) -> tuple[Season, ...]:
         return self.industries.get(industry.strip().lower(), ()) if industry else ()
+
+
+def rhythm_problem(policy: SegmentPolicy) -> str | None:
+    """Why ``policy``'s gaps are out of order (``min_gap <= every <= max_gap``), or None."""
+    low, mid, high = policy.min_gap, policy.every, policy.max_gap
+    if low.approx_days > mid.approx_days:
+        return f"min_gap {low} is longer than every {mid}; need min_gap <= every <= max_gap"
+    if mid.approx_days > high.approx_days:
+        return f"every {mid} is longer than max_gap {high}; need min_gap <= every <= max_gap"
+    return None

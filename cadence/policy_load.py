@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,16 @@ def _as_agenda(value: Any) -> str:
     return expect(value, str, "a string").strip()
 
 
+def _as_buffer(value: Any) -> timedelta:
+    text = expect(value, str, "a length like '15 minutes'")
+    if text.strip().split(" ")[0] in ("0", "none"):
+        return timedelta(0)
+    length = as_meeting_length(text)
+    if length > timedelta(hours=2):
+        raise ValueParseError(f"buffer {text!r} must be at most 2 hours (or '0 minutes')")
+    return length
+
+
 def _as_anniversary(value: Any) -> str | None:
     if value is False:
         return None
@@ -104,7 +115,9 @@ SEGMENT_FIELDS: dict[str, Field] = {
     "counts": Field(_as_counts, "contact kinds that reset the rhythm"),
     "timezone": Field(as_zone, "zone of customers without one of their own"),
     "customer_hours": Field(as_hours, "book only inside the customer's local hours"),
-    "agenda": Field(_as_agenda, "text printed in every booking"),
+    "agenda": Field(_as_agenda, "text printed in every check-in booking"),
+    "onboarding_agenda": Field(_as_agenda, "text printed in onboarding check-ins"),
+    "anniversary_agenda": Field(_as_agenda, "text printed in anniversary check-ins"),
     "anniversary": Field(_as_anniversary, "'yearly', 'half-yearly' or false"),
     "onboarding": Field(_as_onboarding, "steps after customer_since, strictly increasing"),
     "invite_customer": Field(as_bool, "invite the customer's contacts to the meeting"),
@@ -139,10 +152,13 @@ WINBACK_FIELDS: dict[str, Field] = {
     "every": Field(as_duration, "then one call this often"),
     "until": Field(as_duration, "until this long after cancelled_on"),
     "meeting": Field(as_meeting_length, "length of a win-back call"),
+    "agenda": Field(_as_agenda, "text printed in win-back calls"),
 }
 CAPACITY_FIELDS: dict[str, Field] = {
     "per_day": Field(as_positive_int, "cadence bookings per salesperson per day"),
     "per_week": Field(as_positive_int, "cadence bookings per salesperson per week"),
+    "buffer": Field(_as_buffer, "time kept free before and after each booking ('15 minutes')"),
+    "catch_up": Field(as_duration, "how long an overdue backlog is spread over ('3 weeks')"),
 }
 # name -> True when the table holds named sub-tables ([segment.NAME]).
 TABLES: dict[str, bool] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from cadence.durations import Duration
 from cadence.model import Booking, BookingState, Contact, ContactKind, Customer, Salesperson
@@ -41,7 +41,10 @@ def segment(**overrides) -> SegmentPolicy:
     return replace(base, **values)
 
 
-def policies(seg: SegmentPolicy | None = None, *, per_day=6, per_week=20, **extra) -> PolicySet:
+def policies(
+    seg: SegmentPolicy | None = None, *, per_day=6, per_week=20, buffer=15, **extra
+) -> PolicySet:
+    """A policy set around ``seg``; ``buffer`` in minutes (the [capacity] key)."""
     seg = seg or segment()
     return PolicySet(
         defaults=seg,
@@ -51,7 +54,7 @@ def policies(seg: SegmentPolicy | None = None, *, per_day=6, per_week=20, **extr
             "accounting": (parse_season("Jan 15 - Apr 30"),),
         },
         winback=extra.pop("winback", WinbackPolicy()),
-        capacity=Capacity(per_day=per_day, per_week=per_week),
+        capacity=Capacity(per_day=per_day, per_week=per_week, buffer=timedelta(minutes=buffer)),
         **extra,
     )
 

@@ -45,7 +45,8 @@ def _plan_on(day: str, hours: str, busy: tuple[str, str] | None = None):
     result = run(
         [buyer],
         people=[person],
-        pol=policies(weekends={"US": frozenset({5})}),
+        # No buffer: these pin the hours' edges, which a meeting may touch exactly.
+        pol=policies(weekends={"US": frozenset({5})}, buffer=0),
         now=datetime.combine(ideal - timedelta(days=13), datetime.min.time(), UTC),
         busy=blocks,
     )

@@ -181,7 +181,7 @@ def test_shipped_policies_load_without_a_single_problem(reader):
 # cadence.toml
 
 SALESPERSON_KEYS = {"email", "name", "timezone", "working_hours", "working_days", "country"}
-SALESPERSON_KEYS |= {"calendar", "per_day", "per_week", "closures"}
+SALESPERSON_KEYS |= {"calendar", "per_day", "per_week", "closures", "breaks"}
 
 
 def test_example_config_has_the_documented_shape(config):

@@ -165,8 +165,12 @@ def test_one_off_season_blocks_only_its_year():
 
 def test_busy_event_pushes_the_slot_past_it():
     busy = {ANA.email: [BusyInterval(utc("2026-11-30T09:00"), utc("2026-11-30T10:10"))]}
-    c, *_ = of(run([customer(last_contact=d("2026-11-02"))], busy=busy))
-    assert c.start == utc("2026-11-30T10:15")
+    c, *_ = of(run([customer(last_contact=d("2026-11-02"))], busy=busy, pol=policies(buffer=0)))
+    assert c.start == utc("2026-11-30T16:30")  # the farthest from it: the end of the day
+    two = {ANA.email: [BusyInterval(utc("2026-11-30T09:00"), utc("2026-11-30T10:10"))] * 1}
+    two[ANA.email].append(BusyInterval(utc("2026-11-30T10:45"), utc("2026-11-30T17:00")))
+    c, *_ = of(run([customer(last_contact=d("2026-11-02"))], busy=two, pol=policies(buffer=0)))
+    assert c.start == utc("2026-11-30T10:15")  # the one free half hour, past the event
 
 
 def test_day_without_a_free_slot_goes_to_the_next_best_day():
@@ -283,12 +287,13 @@ def test_weekly_capacity_spills_into_the_next_week():
     pol = policies(per_day=6, per_week=2)
     cs = [customer(f"c{i}", last_contact=d("2026-11-02")) for i in range(3)]
     result = run(cs, pol=pol, horizon_days=14)
-    # Two fit the week of Monday 30 November; the third is equally near on both sides:
-    # Friday 27 November (the earlier) in the week before.
+    # Two fit the week of Monday 30 November, one a day (the even load of three customers on
+    # a four-week rhythm is one a day); the third spills into the week before: Friday 27
+    # November.
     assert sorted(c.day for c in result.contacts) == [
         d("2026-11-27"),
         d("2026-11-30"),
-        d("2026-11-30"),
+        d("2026-12-01"),
     ]
 
 
@@ -406,7 +411,8 @@ def test_winback_first_call_within_two_business_days_outranks_capacity():
     assert call.over_capacity
     assert any("outranks capacity" in r for r in call.reasons)
     assert of(result, "a")[0].start == utc("2026-11-24T09:00")
-    assert call.start == utc("2026-11-24T09:30")
+    # As far from the other meeting as the day allows (meetings spread over the day).
+    assert call.start == utc("2026-11-24T16:30")
 
 
 def test_winback_calls_every_three_months_then_stop_after_a_year():

@@ -22,8 +22,9 @@ from cadence.workweek import WorkingHours
 
 READER = DateReader(("en",), "DMY")
 SEGMENT_KEYS = (
-    "agenda, anniversary, anniversary_lead, counts, customer_hours, every, invite_customer, "
-    "max_gap, meeting, min_gap, onboarding, onboarding_window, reminders, retry_after, timezone"
+    "agenda, anniversary, anniversary_agenda, anniversary_lead, counts, customer_hours, every, "
+    "invite_customer, max_gap, meeting, min_gap, onboarding, onboarding_agenda, "
+    "onboarding_window, reminders, retry_after, timezone"
 )
 
 SPEC_EXAMPLE = '''
@@ -346,7 +347,7 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path):
         f"{b}:3: [weekends] SA: a weekend cannot be the whole week",
         f"{b}:6: [capacity] per_week: expected a whole number, got boolean true",
         f"{b}:7: [capacity] per_daay: unknown key; did you mean 'per_day'? "
-        "(allowed: per_day, per_week)",
+        "(allowed: buffer, catch_up, per_day, per_week)",
     ]
 
 

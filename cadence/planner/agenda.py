@@ -48,6 +48,13 @@ class Agenda:
         self.full_weeks: set[int] = set()
         self.day_rules: dict[int, str | None] = {}
         self._spans: dict[int, tuple[int, int]] = {}
+        self._breaks: dict[int, list[tuple[int, int]]] = {}
+        # Even load (set by the engine once every customer's first need is known): a soft cap
+        # of ``level_first`` bookings a day until day ordinal ``level_until`` (the catch-up
+        # period), ``level_rest`` after it. None: no soft cap.
+        self.level_until = 0
+        self.level_first: int | None = None
+        self.level_rest: int | None = None
         self.day_full = f"{person.email} already has {self.per_day} cadence bookings that day"
         self.week_full = f"{person.email} already has {self.per_week} cadence bookings that week"
         for interval in busy:
@@ -150,7 +157,36 @@ class Agenda:
             self._spans[key] = span
         return span
 
+    def breaks_on(self, day: date) -> list[tuple[int, int]]:
+        """The salesperson's breaks on ``day`` as epoch-minute spans (never booked)."""
+        key = day.toordinal()
+        found = self._breaks.get(key)
+        if found is None:
+            found = self._breaks[key] = [
+                (
+                    local_minute(self.zone, day, b.start_minute),
+                    local_minute(self.zone, day, b.end_minute),
+                )
+                for b in self.person.breaks
+            ]
+        return found
+
+    def in_break(self, day: date, start: int, end: int) -> bool:
+        """Does ``[start, end)`` touch one of the salesperson's breaks on ``day``?"""
+        return (
+            any(s < end and start < e for s, e in self.breaks_on(day))
+            if self.person.breaks
+            else False
+        )
+
     # ---- capacity ------------------------------------------------------------------------
+
+    def level(self, ordinal: int) -> int | None:
+        """The even-load soft cap on day ``ordinal`` (bookings), or None."""
+        return self.level_first if ordinal < self.level_until else self.level_rest
+
+    def day_load(self, ordinal: int) -> int:
+        return self._day_load.get(ordinal, 0)
 
     def load(self, day: date) -> int:
         return self._day_load.get(day.toordinal(), 0)

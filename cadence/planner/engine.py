@@ -3,19 +3,24 @@ to a :class:`Plan`.
 
 How it works. Every customer has a *track* (:mod:`cadence.planner.tracks`) that proposes its next
 contact as a window with an ideal day. Proposals from all customers wait in one priority queue
-ordered by urgency (latest allowed day first; win-back first calls before everything), so that
-nobody passes ``max_gap`` while capacity exists. Each proposal is placed on the allowed day
-nearest its ideal (earlier on a tie, lighter day first among equals) in a free quarter-hour slot
-inside the salesperson's working hours and the customer's hours; the track then proposes the
-next contact from the day chosen. Bookings that already exist are kept while their reason holds
-(stability); bookings the salesperson moved keep their new time; deleted or declined ones are
-not re-created at that time, and the next attempt waits ``retry_after``.
+ordered by urgency (the earliest last allowed day first; on a tie, win-back first calls, then
+the longest overdue), so that nobody passes ``max_gap`` while capacity exists. Each proposal is
+placed on the allowed day nearest its ideal (earlier on a tie, lighter day first among equals)
+below the salesperson's even-load level when its window allows (:meth:`_Engine.set_levels`:
+the overdue backlog is spread over ``catch_up`` instead of filling capacity from tomorrow),
+in a free quarter-hour slot inside the salesperson's working hours and the customer's hours,
+clear of the salesperson's breaks and ``buffer`` minutes away from other meetings, as far from
+them as the day allows (:func:`cadence.planner.timegrid.choose_slot`); the track then proposes
+the next contact from the day chosen. Bookings that already exist are kept while their reason
+holds (stability); bookings the salesperson moved keep their new time; deleted or declined ones
+are not re-created at that time, and the next attempt waits ``retry_after``.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import re
 from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,11 +42,12 @@ from cadence.model import (
     PlannedContact,
     PlanStatus,
     Salesperson,
+    Snooze,
 )
 from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.agenda import Agenda
 from cadence.planner.customer_days import CustomerDays
-from cadence.planner.timegrid import find_slot, from_minute, local_date, to_minute
+from cadence.planner.timegrid import choose_slot, from_minute, local_date, to_minute
 from cadence.planner.titles import title
 from cadence.planner.tracks import (
     Need,
@@ -50,7 +56,7 @@ from cadence.planner.tracks import (
     active_track,
     winback_track,
 )
-from cadence.policy import PolicySet, SegmentPolicy
+from cadence.policy import PolicySet, SegmentPolicy, rhythm_problem
 from cadence.seasons import Season, SeasonSet, free_day_problem, parse_season
 
 LIVE_STATES = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
@@ -58,6 +64,7 @@ REFUSED_STATES = frozenset({BookingState.DELETED, BookingState.DECLINED})
 AFTER_WINDOW_SEARCH_DAYS = 120
 AFTER_SEASON_SEARCH_DAYS = 400
 MIN_NOTICE_MINUTES = 60
+LEVEL_PASSES = (0, 1, None)  # searches for a day: at the even-load level, one above, capacity
 _FAR = 1 << 30
 _RETRY_SUFFIX = re.compile(r"\.r\d+$")
 
@@ -76,6 +83,7 @@ class PlanInput:
     horizon_days: int = 90
     forecast_days: int = 0  # plan this far ahead too; contacts past the horizon are forecast
     season_parser: Callable[[str], Season] = parse_season
+    snoozes: Mapping[str, Snooze] = field(default_factory=dict)  # by customer id
 
 
 @dataclass
@@ -87,6 +95,8 @@ class CustomerNote:
     status: str
     last_day: date | None = None  # last counted contact day (incl. the CSV last_contact)
     messages: list[str] = field(default_factory=list)
+    unbookable: str | None = None  # why nothing can ever be booked (the hours never meet)
+    snoozed_until: date | None = None  # paused: nothing is booked before this day
 
 
 @dataclass
@@ -110,6 +120,12 @@ class Plan:
     def booked(self) -> list[PlannedContact]:
         """The contacts inside the horizon: what should be in calendars now."""
         return [c for c in self.contacts if c.within_horizon]
+
+    @property
+    def unbookable(self) -> dict[str, str]:
+        """Customers nothing can ever be booked for (their hours never meet their owner's),
+        with the reason: customer id -> text."""
+        return {cid: n.unbookable for cid, n in self.notes.items() if n.unbookable}
 
     def today_of(self, owner: str) -> date:
         """Today in ``owner``'s own zone: an all-day item is over when its (exclusive) end date
@@ -172,6 +188,7 @@ class _Engine:
         self.taken_keys: set[str] = set()  # keys still held in a former owner's calendar
         self.horizon_span = timedelta(days=inp.horizon_days)
         self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
+        self.buffer = int(inp.policies.capacity.buffer.total_seconds() // 60)
 
     # ---- set-up ------------------------------------------------------------------------------
 
@@ -300,17 +317,20 @@ class _Engine:
 
     def run(self) -> Plan:
         self.index_bookings()
-        queue: list[tuple[int, int, int, _Customer, Need]] = []
+        queue: list[tuple[int, int, int, int, _Customer, Need]] = []
         order = itertools.count()
+        started: list[_Customer] = []
         for customer in sorted(self.inp.customers, key=lambda c: c.id):
             try:
                 state = self.start(customer)
                 if state is not None:
+                    started.append(state)
                     self.advance(queue, order, state, None)
             except Exception as exc:  # one customer's bad data never stops the others
                 self.skip(customer.id, exc, customer)
+        self.set_levels(started, queue)
         while queue:
-            _, _, _, state, need = heapq.heappop(queue)
+            _, _, _, _, state, need = heapq.heappop(queue)
             if state.customer.id in self.skipped:
                 continue
             try:
@@ -329,6 +349,17 @@ class _Engine:
             self.skipped,
             **owner_zones(self.inp),
         )
+
+    @staticmethod
+    def spread_backlog(needs: list[tuple[int, int, Need]], days: list[date]) -> None:
+        """Give the overdue backlog ideal days spread evenly over the catch-up period's working
+        days, most overdue first (``needs``: (overdue ordinal, queue order, need)), so that
+        every day keeps room for the customers due anyway."""
+        if not needs or not days:
+            return
+        needs.sort(key=lambda item: (item[0], item[1]))
+        for rank, (_, _, need) in enumerate(needs):
+            need.ideal = days[rank * len(days) // len(needs)]
 
     def skip(self, customer_id: str, exc: Exception, customer: Customer | None = None) -> None:
         """Set a customer aside: nothing of theirs is planned, and the note says why."""
@@ -354,12 +385,69 @@ class _Engine:
             return
         state.started = True
         priority = 0 if need.outranks_capacity else 1
-        heapq.heappush(queue, (priority, need.window_end.toordinal(), next(order), state, need))
+        # Among equally urgent needs, the most overdue first (the catch-up backlog).
+        overdue = need.overdue_since.toordinal() if need.overdue_since is not None else 0
+        # The last allowed day: a busy season that takes the end of the window brings it forward.
+        last = need.window_end
+        span = state.days.seasons.span(last)
+        if span is not None and need.window_start < span[0]:
+            last = span[0] - timedelta(days=1)
+        heapq.heappush(queue, (last.toordinal(), priority, overdue, next(order), state, need))
+
+    def set_levels(self, started: list[_Customer], queue: list) -> None:
+        """The even-load soft cap of each salesperson (:meth:`Agenda.level`).
+
+        Over the catch-up period (from the first plannable day), the bookings due in it (every
+        customer's first need whose ideal day falls inside, the overdue backlog included) divided
+        by the days the salesperson works in it, rounded up; after it, the steady rate of their
+        customers' rhythms per working day, rounded up. A day at its level takes more only when
+        no day in a need's window is below it (then one more, then capacity alone decides).
+        """
+        demand: dict[str, int] = {}
+        backlog: dict[str, list[tuple[int, int, Need]]] = {}
+        rate: dict[str, float] = {}
+        agendas: dict[str, tuple[Agenda, date]] = {}
+        for state in started:
+            email = state.agenda.person.email
+            agendas.setdefault(email, (state.agenda, state.today + timedelta(days=1)))
+            if state.customer.status is CustomerStatus.ACTIVE:
+                rate[email] = rate.get(email, 0.0) + 1 / max(1.0, state.policy.every.approx_days)
+        catch_up = self.inp.policies.capacity.catch_up
+        ends = {email: catch_up.add_to(first) for email, (_, first) in agendas.items()}
+        for entry in queue:
+            state, need = entry[4], entry[5]
+            email = state.agenda.person.email
+            if need.outranks_capacity or need.ideal >= ends[email]:
+                continue
+            # A need its busy season keeps out of the whole period lands after it: not here.
+            span = state.days.seasons.span(max(need.window_start, state.first_day))
+            if span is not None and span[1] >= min(need.window_end, ends[email]):
+                continue
+            demand[email] = demand.get(email, 0) + 1
+            if need.overdue_since is not None and need.window_start == state.first_day:
+                backlog.setdefault(email, []).append((entry[2], entry[3], need))
+        for email, (agenda, first) in agendas.items():
+            open_days = [
+                day
+                for k in range((ends[email] - first).days)
+                if agenda.blocked(day := first + timedelta(days=k)) is None
+            ]
+            worked = len(open_days)
+            self.spread_backlog(backlog.get(email, []), open_days)
+            per_week = max(1, len(agenda.person.working_days))
+            rest = max(1, math.ceil(rate.get(email, 0.0) * 7 / per_week - 1e-9))
+            agenda.level_rest = rest
+            agenda.level_until = ends[email].toordinal()
+            agenda.level_first = (
+                max(rest, math.ceil(demand.get(email, 0) / worked)) if worked else rest
+            )
 
     def start(self, customer: Customer) -> _Customer | None:
         policy = self.inp.policies.for_customer(customer)
         note = CustomerNote(customer.id, policy.name, customer.status.value)
         self.notes[customer.id] = note
+        if problem := rhythm_problem(policy):
+            raise ValueParseError(f"the customer's own rhythm (every/min_gap/max_gap): {problem}")
         if customer.status is CustomerStatus.DO_NOT_CONTACT:
             note.messages.append(
                 "do not contact: nothing is planned; future bookings are cancelled"
@@ -392,6 +480,17 @@ class _Engine:
         fixed = self.keep_imminent(state)
         if fixed:
             counted_days = sorted(counted_days + [day for day, _ in fixed])
+        snooze = self.inp.snoozes.get(customer.id)
+        if snooze is not None and snooze.until > first_day:
+            # Paused: nothing before the day it ends (bookings in the pause are not kept);
+            # the rhythm resumes from there (an overdue customer joins that day's catch-up).
+            state.first_day = first_day = snooze.until
+            note.snoozed_until = snooze.until
+            why = f" ({snooze.note})" if snooze.note else ""
+            note.messages.append(
+                f"snoozed until {snooze.until}{why}: nothing is booked before it; "
+                "the rhythm resumes then"
+            )
         # Anniversary check-ins that already happened (as cadence bookings) are served.
         served = {_RETRY_SUFFIX.sub("", c.source_id) for c in counted if c.source == "booking"}
         last = counted_days[-1] if counted_days else None
@@ -416,6 +515,7 @@ class _Engine:
             notes=note.messages,
             fixed_keys={key for _, key in fixed} | served,
             chain=chain,
+            catch_up=self.inp.policies.capacity.catch_up,
             booked_keys={
                 _RETRY_SUFFIX.sub("", b.key)
                 for b in self.live.get(customer.id, ())
@@ -522,10 +622,12 @@ class _Engine:
         if stale is not None:
             self.release(state, stale)
         if not self.hours_ever_meet(state):
-            state.note.messages.append(
-                f"cannot place {need.kind.value}: {state.agenda.person.email}'s working hours "
-                f"never overlap the customer's hours ({state.days.hours}, {state.days.zone.key})"
+            why = (
+                f"{state.agenda.person.email}'s working hours never overlap the customer's "
+                f"hours ({state.days.hours}, {state.days.zone.key})"
             )
+            state.note.unbookable = why
+            state.note.messages.append(f"cannot place {need.kind.value}: {why}")
             return None
         skipped: dict[int, str] = {}
         found = self.search(state, need, excluded, skipped)
@@ -685,7 +787,7 @@ class _Engine:
         candidates = [
             b
             for b in self.live.get(state.customer.id, ())
-            if b.kind in kinds and b.key not in self.consumed
+            if b.kind in kinds and b.key not in self.consumed and not self.paused(state, b)
         ]
         if not candidates:
             return None, None
@@ -767,6 +869,12 @@ class _Engine:
         )
         return (day, None)
 
+    def paused(self, state: _Customer, b: Booking) -> bool:
+        """Is ``b`` before the customer's first plannable day (inside a snooze)?"""
+        if not isinstance(b.start, datetime):
+            return False
+        return local_date(state.agenda.zone, to_minute(b.start)) < state.first_day
+
     def adopt_kind(self, state: _Customer, need: Need, b: Booking) -> None:
         """A check-in served by an anniversary booking becomes that anniversary check-in."""
         if b.kind is BookingKind.ANNIVERSARY and need.kind is not BookingKind.ANNIVERSARY:
@@ -779,7 +887,7 @@ class _Engine:
         if not isinstance(b.start, datetime):
             return False
         day = local_date(state.agenda.zone, to_minute(b.start))
-        if day in excluded:
+        if day in excluded or day < state.first_day:
             return False
         windows = [(need.window_start, need.window_end)]
         if need.alt_window is not None:
@@ -810,6 +918,8 @@ class _Engine:
         spans = state.days.allowed_spans(*agenda.work_span(day))
         if not any(lo <= start and end <= hi for lo, hi in spans):
             return False
+        if agenda.in_break(day, start, end):
+            return False
         ignore = (start, booked_end) if reserved else None
         return not agenda.overlaps(day, start, end, ignore=ignore)
 
@@ -837,8 +947,13 @@ class _Engine:
         spans = state.days.allowed_spans(work_start, work_end)
         if not spans:
             return None, state.days.day_reason(work_start, work_end)
-        slot = find_slot(
-            spans, agenda.busy_on(day), need.minutes, self.now_minute + MIN_NOTICE_MINUTES
+        slot = choose_slot(
+            spans,
+            agenda.busy_on(day),
+            need.minutes,
+            self.now_minute + MIN_NOTICE_MINUTES,
+            buffer=self.buffer,
+            breaks=agenda.breaks_on(day) if agenda.person.breaks else None,
         )
         if slot is None:
             return None, f"no free {need.minutes}-minute slot (calendar conflicts)"
@@ -852,12 +967,15 @@ class _Engine:
         step: int,
         use_capacity: bool,
         skipped: dict[int, str],
+        relax: int | None = None,
     ) -> Generator[int, None, None]:
         """Day ordinals from ``start`` towards ``stop`` (inclusive) on which the salesperson
-        can take a booking at all. Full weeks are jumped over whole: on a busy book most of a
+        can take a booking at all (and, with ``relax`` given, whose load is below the even-load
+        level plus ``relax``). Full weeks are jumped over whole: on a busy book most of a
         window is full, and this loop is the planner's hottest."""
         agenda = state.agenda
         day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
+        leveled = use_capacity and relax is not None
         o = start
         while (o <= stop) if step > 0 else (o >= stop):
             why = day_rules.get(o, _UNKNOWN)
@@ -871,6 +989,12 @@ class _Engine:
                     continue
                 if o in full_days:
                     why = agenda.day_full
+                elif leveled:
+                    level = agenda.level(o)
+                    if level is not None and agenda.day_load(o) >= level + relax:  # type: ignore[operator]
+                        why = (
+                            f"even daily load: {agenda.person.email} has {level} bookings that day"
+                        )
             if why:
                 skipped.setdefault(o, why)
             else:
@@ -886,13 +1010,16 @@ class _Engine:
         excluded: set[date],
         use_capacity: bool,
         skipped: dict[int, str],
+        relax: int | None = None,
+        ideal_day: date | None = None,
     ) -> tuple[date, int] | None:
-        """The allowed day in ``[lo, hi]`` nearest ``need.ideal``: earlier on a tie, and the
-        lighter day first among equally near ones."""
-        ideal = min(max(need.ideal, lo), hi).toordinal()
+        """The allowed day in ``[lo, hi]`` nearest ``ideal_day`` (default ``need.ideal``):
+        earlier on a tie, and the lighter day first among equally near ones (below the
+        even-load level plus ``relax`` when given)."""
+        ideal = min(max(ideal_day or need.ideal, lo), hi).toordinal()
         first, last = max(lo, state.first_day).toordinal(), hi.toordinal()
-        down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped)
-        up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped)
+        down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped, relax)
+        up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped, relax)
         below, above = next(down, None), next(up, None)
         while below is not None or above is not None:
             gap_below = ideal - below if below is not None else _FAR
@@ -917,6 +1044,26 @@ class _Engine:
                 above = next(up, None)
         return None
 
+    def after(
+        self,
+        state: _Customer,
+        need: Need,
+        start: date,
+        days: int,
+        excluded: set[date],
+        use_capacity: bool,
+    ) -> tuple[date, int] | None:
+        """A day from ``start`` on for a need its window had no room for: those a busy season
+        pushed out together are spread over the catch-up period after it at the even load
+        (earliest first), else the first allowed day."""
+        if use_capacity:
+            end = self.inp.policies.capacity.catch_up.add_to(start) - timedelta(days=1)
+            for relax in LEVEL_PASSES[:-1]:
+                hit = self.scan(state, need, start, end, excluded, True, {}, relax, start)
+                if hit is not None:
+                    return hit
+        return self.first_after(state, need, start, days, excluded, use_capacity)
+
     def first_after(
         self,
         state: _Customer,
@@ -938,9 +1085,25 @@ class _Engine:
     ) -> _Found | None:
         """The day and slot for ``need``: in its window if possible, else a reported forced gap."""
         use_capacity = not need.outranks_capacity
-        hit = self.scan(
-            state, need, need.window_start, need.window_end, excluded, use_capacity, skipped
-        )
+        hit = None
+        # The even daily load first; one more booking a day where the window has no room
+        # below it; then capacity alone decides (a win-back first call outranks even that).
+        passes = [(True, relax) for relax in LEVEL_PASSES]
+        if need.outranks_capacity:
+            passes.append((False, None))
+        for capacity, relax in passes:
+            hit = self.scan(
+                state,
+                need,
+                need.window_start,
+                need.window_end,
+                excluded,
+                capacity,
+                skipped,
+                relax,
+            )
+            if hit is not None:
+                break
         found: _Found | None
         if hit is not None:
             day, slot = hit
@@ -1003,7 +1166,7 @@ class _Engine:
             label = season.text if season else "busy season"
             # A pre-season check-in needs a day before the season at least min_gap after the
             # last contact, i.e. inside the window: there is none, or the scan had found it.
-            hit = self.first_after(
+            hit = self.after(
                 state,
                 need,
                 max(last + timedelta(days=1), need.window_start),
@@ -1022,7 +1185,7 @@ class _Engine:
             also = f" and {'; '.join(others)}" if others else ""
             why = f"busy season {label} ({first}..{last}){also} leave no allowed day in the window"
         else:
-            hit = self.first_after(
+            hit = self.after(
                 state,
                 need,
                 need.window_end + timedelta(days=1),
@@ -1035,9 +1198,7 @@ class _Engine:
         if hit is None:
             return None
         day, slot = hit
-        return _Found(
-            day, slot, [f"forced: {why}; first allowed day after it is {day}"], forced=True
-        )
+        return _Found(day, slot, [f"forced: {why}; booked after it on {day}"], forced=True)
 
 
 def _sequence_of(b: Booking, policy: SegmentPolicy) -> tuple[int, int, int]:

@@ -47,6 +47,82 @@ def ceil_step(minute: int, step: int = SLOT_STEP) -> int:
     return -(-minute // step) * step
 
 
+def floor_step(minute: int, step: int = SLOT_STEP) -> int:
+    return (minute // step) * step
+
+
+_NO_NEIGHBOUR = 1 << 30
+
+
+def choose_slot(
+    spans: list[tuple[int, int]],
+    busy: list[tuple[int, int]],
+    length: int,
+    not_before: int,
+    *,
+    buffer: int = 0,
+    breaks: list[tuple[int, int]] | None = None,
+) -> int | None:
+    """The quarter-hour start ``t`` for a meeting of ``length`` minutes, or None.
+
+    ``[t, t+length)`` lies inside one span, from ``not_before`` on, clear of every break and at
+    least ``buffer`` minutes away from every busy interval (``busy`` sorted by start). Among
+    those starts, the one farthest from its nearest busy neighbour: meetings spread over the
+    free time of the day instead of piling up at its start. On an empty day, and on a tie, the
+    earliest. Breaks and the day's edges are no neighbours (a meeting may end as lunch begins).
+    Linear in the number of busy intervals and breaks.
+    """
+    blocks = sorted([(s - buffer, e + buffer, s, e) for s, e in busy])
+    if breaks:
+        blocks = sorted(blocks + [(s, e, -1, -1) for s, e in breaks])
+    best: int | None = None
+    best_score = -1
+    for span_start, span_end in spans:
+        free_from = max(span_start, not_before)
+        left = -1  # raw end of the busy interval the free stretch follows (-1: none)
+        for block_start, block_end, raw_start, raw_end in blocks:
+            if block_end <= free_from:
+                continue
+            if block_start >= span_end:
+                break
+            if block_start > free_from:
+                t, score = _best_in(free_from, block_start, length, left, raw_start)
+                if t is not None and score > best_score:
+                    best, best_score = t, score
+            free_from, left = block_end, raw_end
+        if free_from < span_end:
+            t, score = _best_in(free_from, span_end, length, left, -1)
+            if t is not None and score > best_score:
+                best, best_score = t, score
+    return best
+
+
+def _best_in(lo: int, hi: int, length: int, left: int, right: int) -> tuple[int | None, int]:
+    """The best start in the free stretch ``[lo, hi)`` between a busy interval ending at
+    ``left`` and one starting at ``right`` (-1: no such neighbour), with its score: the
+    distance to the nearer neighbour."""
+    first, last = ceil_step(lo), floor_step(hi - length)
+    if first > last:
+        return None, -1
+
+    def score(t: int) -> int:
+        return min(
+            t - left if left >= 0 else _NO_NEIGHBOUR,
+            right - (t + length) if right >= 0 else _NO_NEIGHBOUR,
+        )
+
+    if left < 0 and right < 0:
+        return first, _NO_NEIGHBOUR
+    if left < 0:
+        return first, score(first)
+    if right < 0:
+        return last, score(last)
+    middle = floor_step((left + right - length) // 2)
+    options = sorted({min(max(m, first), last) for m in (middle, middle + SLOT_STEP)})
+    t = max(options, key=lambda o: (score(o), -o))
+    return t, score(t)
+
+
 def find_slot(
     spans: list[tuple[int, int]], busy: list[tuple[int, int]], length: int, not_before: int
 ) -> int | None:

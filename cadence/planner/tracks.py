@@ -8,7 +8,8 @@ look at other customers: sharing capacity is the engine's job.
 Rules implemented here (SPEC 5):
 
 * the rhythm window ``[L + min_gap, L + max_gap]``, ideally ``L + every``; a customer never
-  contacted, or already past ``max_gap``, is due from the first plannable day;
+  contacted, or already past ``max_gap``, is due within the catch-up period from the first
+  plannable day (the engine spreads that backlog, most overdue first);
 * onboarding steps after ``customer_since``, then the rhythm from the last step;
 * anniversary check-ins within ``anniversary_lead`` of each anniversary, merged with a regular
   check-in that would land within ``min_gap`` of it, plus the all-day reminder on the day;
@@ -26,8 +27,6 @@ from cadence.durations import Duration, add_months
 from cadence.model import BookingKind, Customer
 from cadence.planner.titles import anniversary_date, anniversary_months, is_milestone
 from cadence.policy import SegmentPolicy, WinbackPolicy
-
-OVERDUE_GRACE_MIN_DAYS = 7
 
 
 @dataclass(slots=True)
@@ -48,6 +47,9 @@ class Need:
     rhythm: bool = True  # subject to min_gap / max_gap (onboarding steps are not)
     forced: bool = False  # already known to be outside the rhythm (overdue)
     outranks_capacity: bool = False  # win-back first call
+    # For an overdue (or never contacted) customer's check-in: since when it is overdue
+    # (date.min: never contacted). The backlog is placed most overdue first, over catch_up.
+    overdue_since: date | None = None
     # For regular check-ins: the gaps of the *next* window, to see a season swallowing it.
     next_gaps: tuple[Duration, Duration] | None = None
     # For regular check-ins: the next anniversary (age in months, date) and min_gap. If the
@@ -105,11 +107,12 @@ class TrackContext:
     fixed_keys: set[str] = field(default_factory=set)  # bookings kept as they are (today's)
     booked_keys: set[str] = field(default_factory=set)  # keys of the customer's live bookings
     chain: tuple[str, int] | None = None  # (anchor, next index) when the last contact was ours
+    catch_up: Duration = Duration(days=21)  # an overdue backlog is spread over this
 
 
-def _grace(policy_every: Duration, policy_max: Duration) -> timedelta:
-    days = int(policy_max.approx_days - policy_every.approx_days)
-    return timedelta(days=max(OVERDUE_GRACE_MIN_DAYS, days))
+def _catch_up_end(ctx: TrackContext) -> date:
+    """The last day of the catch-up period that starts on the first plannable day."""
+    return max(ctx.first_day, ctx.catch_up.add_to(ctx.first_day) - timedelta(days=1))
 
 
 def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
@@ -132,13 +135,19 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
         ctx.notes.append("never contacted: due as soon as possible")
     elif ctx.chain is not None:
         anchor_text, chain = ctx.chain
+    catch_up_text = (
+        f"catch-up: overdue customers are spread over {ctx.catch_up} from {ctx.first_day}, "
+        "most overdue first, at an even daily load"
+    )
     while True:
         reasons: list[str] = []
         forced = False
+        overdue_since: date | None = None
         if last is None:
             ideal = ws = ctx.first_day
-            we = ws + _grace(p.every, p.max_gap)
-            reasons.append("never contacted")
+            we = _catch_up_end(ctx)
+            reasons += ["never contacted", catch_up_text]
+            overdue_since = date.min
             raw: tuple[date, date, date] | None = None
         else:
             ideal = p.every.add_to(last)
@@ -149,8 +158,10 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             if we < ctx.first_day:
                 forced = True
                 reasons.append(f"overdue: max_gap {p.max_gap} after {last} passed on {we}")
+                reasons.append(catch_up_text)
+                overdue_since = we
                 ideal = ws = ctx.first_day
-                we = ws + _grace(p.every, p.max_gap)
+                we = _catch_up_end(ctx)
             elif ws < ctx.first_day:
                 ws = ctx.first_day
                 ideal = max(ideal, ws)
@@ -200,6 +211,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             next_gaps=(p.min_gap, p.max_gap),
             anniversary=anniversaries[0] if anniversaries else None,
             merge_within=p.min_gap,
+            overdue_since=overdue_since,
         )
         placed = yield need
         chain += 1
