@@ -469,10 +469,11 @@ class MailSource(abc.ABC):
         that this source has not returned before, whatever their date.
 
         Sources read incrementally by what the mailbox has not shown them before (IMAP
-        UIDVALIDITY and UID, the Gmail history id, the Graph arrival mark), so a message dated
-        in the past but delivered or uploaded now is returned, once, with its own date
-        (its ``Date``). ``since`` bounds only a full read (the first one, after lost state, or
-        for addresses or domains not asked for before): older mail is not searched for then.
+        UIDVALIDITY and UID, the Gmail history id, Graph's ``lastModifiedDateTime`` mark), so a
+        message dated in the past but delivered, uploaded or imported now is returned, once,
+        with its own date (its ``Date``). ``since`` bounds only a full read (the first one,
+        after lost state, or for addresses or domains not asked for before): older mail is not
+        searched for then.
         Sent mail's counterparts are its To, Cc and Bcc. Raises AuthError, TransientError,
         BackendError.
         """

@@ -89,3 +89,30 @@ def test_one_mailboxs_trouble_leaves_the_others_readable(graph, mail):
 def test_naive_since_is_rejected(mail):
     with pytest.raises(BackendError, match="aware"):
         mail.messages(OWNER, [], [], datetime(2027, 1, 1))
+
+
+def test_an_imported_pst_with_old_arrival_dates_is_read_once(graph, mail):
+    graph.add_message(OWNER, sender="bob@customer.example", to=[OWNER], received=t(5))
+    assert len(mail.messages(OWNER, ["bob@customer.example"], [], SINCE)) == 1
+    # A PST imported now keeps February's receivedDateTime; the mailbox changed at the import.
+    imported = datetime(2027, 2, 10, 9, tzinfo=UTC)
+    graph.add_message(
+        OWNER,
+        sender=OWNER,
+        to=["bob@customer.example"],
+        received=imported,
+        modified=t(6),
+        internet_id="<pst@x>",
+    )
+    [found] = mail.messages(OWNER, ["bob@customer.example"], [], SINCE)
+    assert (found.message_id, found.at, found.outgoing) == ("<pst@x>", imported, True)
+    assert mail.messages(OWNER, ["bob@customer.example"], [], SINCE) == []
+
+
+def test_a_message_read_or_moved_later_is_not_returned_again(graph, mail):
+    gid = graph.add_message(OWNER, sender="bob@customer.example", to=[OWNER], received=t(1))
+    assert len(mail.messages(OWNER, ["bob@customer.example"], [], SINCE)) == 1
+    graph.touch_message(OWNER, gid, t(7))  # read, flagged or moved to another folder
+    before = graph.requests["GET messages"]
+    assert mail.messages(OWNER, ["bob@customer.example"], [], SINCE) == []
+    assert graph.requests["GET messages"] - before == 1

@@ -6,21 +6,33 @@ directions. A message is outgoing when the owner sent it; its counterparts are t
 and Bcc. Addresses and domains are matched here (:mod:`cadence.matching`) rather than in the
 ``$filter``, since Graph cannot filter on recipient addresses.
 
-Reads are by arrival: ``receivedDateTime`` is when the message reached the mailbox, so the
-newest one seen (with the ids seen at that very second) is kept per owner in the state store and
-the next call asks only for what arrived after it, whatever the messages' own dates (a message
-relayed late, a Sent item uploaded by an offline client). A message counts with its own date
-(``sentDateTime``). The mark remembers for which customer addresses and domains it was read: when
-they change (a new customer, a new address), the mailbox is read again from ``since``, so older
-mail with the new addresses is found; what was returned before comes back and the store keeps
-it once.
+Reads are by change in the mailbox: ``lastModifiedDateTime`` is when the item last changed in
+*this* mailbox, so it is at least when the message arrived there, by delivery, by an offline
+client's upload of a Sent item, by a move between folders, or by a PST import (which keeps the
+messages' old ``receivedDateTime``; an arrival mark on ``receivedDateTime`` never sees them).
+The newest change seen (with the ids seen at that very second) is kept per owner in the state
+store and the next call asks only for what changed after it. A message counts with its own
+date (``sentDateTime``). Messages changed again later (read, flagged, moved) come back in that
+query; digests of the Message-IDs already returned keep them from being returned twice. The
+mark remembers for which customer addresses and domains it was read: when they change (a new
+customer, a new address), the mailbox is read again from ``since``, so older mail with the new
+addresses is found; what was returned before comes back and the store keeps it once.
+
+Why not Graph's delta query: it is per folder (``/mailFolders/{id}/messages/delta``; "there is
+no single delta link for all messages in a mailbox"), so an unchanged cycle would cost one
+request per folder plus one ``mailFolders/delta`` for folders created later, instead of one; a
+delta round with ``$filter`` stops at 5,000 messages, and without it the first round reads every
+folder's whole history. ``/messages`` with ``lastModifiedDateTime`` spans every folder, present
+and future, in one query and sees the same arrivals. See docs/outlook.md.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +46,7 @@ from connectors.outlook.wire import utc_text
 log = logging.getLogger(__name__)
 
 MESSAGE_FIELDS = (
-    "id,internetMessageId,receivedDateTime,sentDateTime,subject,from,sender,"
+    "id,internetMessageId,receivedDateTime,lastModifiedDateTime,sentDateTime,subject,from,sender,"
     "toRecipients,ccRecipients,bccRecipients,isDraft"
 )
 
@@ -52,41 +64,39 @@ class GraphMailSource(GraphUser, MailSource):
     def messages(
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
     ) -> list[MailMessage]:
-        """Messages to or from ``addresses`` / ``domains`` that arrived after the last call for
-        ``owner`` (from ``since`` on the first call and when the addresses changed). A naive
-        ``since`` raises BackendError."""
+        """Messages to or from ``addresses`` / ``domains`` that arrived in (or were moved or
+        imported into) ``owner``'s mailbox after the last call, not returned before (from
+        ``since`` on the first call and when the addresses changed). A naive ``since`` raises
+        BackendError."""
         aware(since, "since")
         matcher = CustomerMatcher.for_lists(addresses, domains)
         fingerprint = json.dumps(matcher.fingerprint())
         key = f"outlook:{owner.lower()}:mail"
-        last, seen, read_for = _load_mark(self.context.state.get(key))
-        if read_for != fingerprint:  # new customer addresses: read the older mail again
-            start, seen = since.astimezone(UTC), set()
-        else:
-            start = max(since.astimezone(UTC), last) if last else since.astimezone(UTC)
+        floor = since.astimezone(UTC)
+        mark = _load_mark(self.context.state.get(key))
+        if mark.read_for != fingerprint:  # new customer addresses: read the older mail again
+            mark = Mark(read_for=fingerprint)
+        start = max(floor, mark.at) if mark.at else floor
         params = {
-            "$filter": f"receivedDateTime ge {utc_text(start)}",
-            "$orderby": "receivedDateTime asc",
+            "$filter": f"lastModifiedDateTime ge {utc_text(start)}",
+            "$orderby": "lastModifiedDateTime asc",
             "$select": MESSAGE_FIELDS,
             "$top": str(PAGE_SIZE),
         }
         headers = {"Prefer": f"{PREFER_UTC}, odata.maxpagesize={PAGE_SIZE}"}
-        newest, newest_ids = last, set(seen)
         out = []
         for page in self.graph.pages(f"{user_path(owner)}/messages", params, headers=headers):
             for item in page.get("value") or ():
-                at = _instant(item.get("receivedDateTime"))
-                if at is None or item.get("isDraft") or str(item.get("id")) in seen:
+                changed = _instant(item.get("lastModifiedDateTime"))
+                if changed is None or item.get("isDraft") or not mark.advance(item, changed):
                     continue
-                if newest is None or at > newest:
-                    newest, newest_ids = at, set()
-                if at == newest:
-                    newest_ids.add(str(item.get("id")))
-                message = _message(owner, item, at, matcher)
-                if message is not None:
+                arrived = _instant(item.get("receivedDateTime")) or changed
+                message = _message(owner, item, arrived, matcher)
+                if message is not None and mark.first_time(message):
                     out.append(message)
-        if newest is not None:
-            self.context.state.set(key, _dump_mark(newest, newest_ids, fingerprint))
+        mark.forget_before(floor)
+        if mark.at is not None:
+            self.context.state.set(key, mark.dumps())
         return sorted(out, key=lambda m: (m.at, m.message_id))
 
 
@@ -142,17 +152,64 @@ def _instant(text: Any) -> datetime | None:
     return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _load_mark(text: str | None) -> tuple[datetime | None, set[str], str | None]:
-    """The arrival mark: newest time, the ids at it, and the addresses it was read for."""
+@dataclass
+class Mark:
+    """How far an owner's mailbox was read: the newest change seen and the ids changed at that
+    very second, digests of the messages returned (with their dates, to forget old ones), and
+    the customer addresses and domains it was read for."""
+
+    at: datetime | None = None
+    ids: set[str] = field(default_factory=set)
+    returned: dict[str, str] = field(default_factory=dict)  # digest -> the message's date
+    read_for: str | None = None
+
+    def advance(self, item: Mapping[str, Any], changed: datetime) -> bool:
+        """Move the mark to ``item`` (changed at ``changed``); False when already read."""
+        gid = str(item.get("id"))
+        if self.at is not None and (changed < self.at or (changed == self.at and gid in self.ids)):
+            return False
+        if self.at is None or changed > self.at:
+            self.at, self.ids = changed, set()
+        self.ids.add(gid)
+        return True
+
+    def first_time(self, message: MailMessage) -> bool:
+        """Whether ``message`` was not returned before (and remember that it now is)."""
+        digest = hashlib.sha256(message.message_id.encode()).hexdigest()[:16]
+        if digest in self.returned:
+            return False
+        self.returned[digest] = message.at.astimezone(UTC).isoformat()
+        return True
+
+    def forget_before(self, floor: datetime) -> None:
+        """Drop digests of messages dated before ``floor`` (no later read goes back there)."""
+        text = floor.isoformat()
+        self.returned = {d: at for d, at in self.returned.items() if at >= text}
+
+    def dumps(self) -> str:
+        assert self.at is not None
+        return json.dumps(
+            {
+                "at": self.at.isoformat(),
+                "ids": sorted(self.ids),
+                "returned": self.returned,
+                "for": self.read_for,
+            }
+        )
+
+
+def _load_mark(text: str | None) -> Mark:
+    """The mark kept in the state (an empty one when there is none or it is unreadable)."""
     if not text:
-        return None, set(), None
+        return Mark()
     try:
         data = json.loads(text)
-        return datetime.fromisoformat(data["at"]), set(data["ids"]), data.get("for")
+        return Mark(
+            at=datetime.fromisoformat(data["at"]),
+            ids=set(data["ids"]),
+            returned=dict(data.get("returned") or {}),
+            read_for=data.get("for"),
+        )
     except (ValueError, KeyError, TypeError):
         log.warning("Outlook mail state unreadable: reading from the requested date")
-        return None, set(), None
-
-
-def _dump_mark(at: datetime, ids: set[str], read_for: str) -> str:
-    return json.dumps({"at": at.isoformat(), "ids": sorted(ids), "for": read_for})
+        return Mark()

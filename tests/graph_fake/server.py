@@ -3,7 +3,8 @@
 Implemented: events (list with an extended-property ``$filter``, create with ``transactionId``
 deduplication, get, PATCH with ``If-Match``, DELETE, ``/cancel``), ``calendarView`` and
 ``calendarView/delta`` (``@odata.nextLink`` / ``@odata.deltaLink``, ``@removed``, the
-sync-state-gone 410), ``calendar/getSchedule``, ``messages`` with a ``receivedDateTime`` filter,
+sync-state-gone 410), ``calendar/getSchedule``, ``messages`` with a ``receivedDateTime`` or
+``lastModifiedDateTime`` filter (``$orderby`` on the same property, as Graph requires),
 and ``$batch`` with per-part statuses. Bearer tokens are checked against the fake authority's.
 
 Faults on demand: :meth:`FakeGraph.fail` (next requests answer 429/5xx with ``Retry-After``),
@@ -40,7 +41,7 @@ _PROP_FILTER = re.compile(
     r"^singleValueExtendedProperties/Any\(ep: ep/id eq '((?:[^']|'')*)' "
     r"and ep/value eq '((?:[^']|'')*)'\)$"
 )
-_RECEIVED_FILTER = re.compile(r"^receivedDateTime ge (\S+)$")
+_MESSAGE_FILTER = re.compile(r"^(receivedDateTime|lastModifiedDateTime) ge (\S+)$")
 UID_NAME = "name cadence_uid"
 
 
@@ -222,9 +223,12 @@ class FakeGraph:
         subject: str = "",
         internet_id: str | None = None,
         draft: bool = False,
+        modified: datetime | None = None,
     ) -> str:
         """A message in ``owner``'s mailbox (sent when ``sender`` is the owner), arriving at
-        ``received``; ``sent`` is its own date (default: the same)."""
+        ``received``; ``sent`` is its own date (default: the same); ``modified`` when it last
+        changed in this mailbox (default: when it arrived; a PST import keeps an old
+        ``received`` and is modified at the import)."""
         message_id = f"AAMk{uuid.uuid4().hex}"
         with self.lock:
             self.mailboxes[owner.lower()].messages.append(
@@ -232,6 +236,9 @@ class FakeGraph:
                     "id": message_id,
                     "internetMessageId": internet_id or f"<{message_id}@example.com>",
                     "receivedDateTime": received.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "lastModifiedDateTime": (modified or received)
+                    .astimezone(UTC)
+                    .strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "sentDateTime": (sent or received)
                     .astimezone(UTC)
                     .strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -246,6 +253,15 @@ class FakeGraph:
                 }
             )
         return message_id
+
+    def touch_message(self, owner: str, message_id: str, at: datetime) -> None:
+        """The message changed in the mailbox at ``at`` (read, flagged, moved)."""
+        with self.lock:
+            for message in self.mailboxes[owner.lower()].messages:
+                if message["id"] == message_id:
+                    message["lastModifiedDateTime"] = at.astimezone(UTC).strftime(
+                        "%Y-%m-%dT%H:%M:%SZ"
+                    )
 
     # ---------------------------------------------------------------- routing
 
@@ -472,12 +488,20 @@ class FakeGraph:
         messages = list(box.messages)
         flt = query.get("$filter")
         if flt:
-            match = _RECEIVED_FILTER.match(flt)
+            match = _MESSAGE_FILTER.match(flt)
             if not match:
                 return _error(400, "ErrorInvalidUrlQueryFilter", f"unsupported filter {flt}")
-            since = _instant(match.group(1))
-            messages = [m for m in messages if _instant(m["receivedDateTime"]) >= since]
-        messages.sort(key=lambda m: m["receivedDateTime"])
+            field_name, since = match.group(1), _instant(match.group(2))
+            messages = [m for m in messages if _instant(m[field_name]) >= since]
+            # Graph: a property in $orderby must be the one $filter names first.
+            order = query.get("$orderby", f"{field_name} asc").split(" ")[0]
+            if order != field_name:
+                return _error(
+                    400, "InefficientFilter", "The restriction or sort order is too complex"
+                )
+        else:
+            field_name = "receivedDateTime"
+        messages.sort(key=lambda m: m[field_name])
         return self._paged(target, query, messages, size)
 
     # ---------------------------------------------------------------- faults
