@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from cadence.model import BookingKind, Customer, CustomerStatus, PlannedContact, Salesperson
+from cadence.policy import agenda_of
 from cadence.reconcile import SPEC_TAG, uid_for
 from connectors.base import EventSpec
 
@@ -50,7 +51,7 @@ def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> s
     if customer.emails:
         lines.append("Contact: " + ", ".join(customer.emails))
     if p.kind is not BookingKind.ANNIVERSARY_REMINDER:
-        lines += ["", "Agenda:", policy.agenda]
+        lines += ["", "Agenda:", agenda_of(policy, p.kind)]
     lines += [
         "",
         "Booked by cadence. Move, decline or delete it like any meeting: cadence "

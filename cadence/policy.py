@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from cadence.durations import Duration
-from cadence.model import ContactKind, Customer
+from cadence.model import BookingKind, ContactKind, Customer
 from cadence.seasons import Season
 from cadence.workweek import WorkingHours
 
@@ -58,6 +58,7 @@ class SegmentPolicy:
     agenda: str = DEFAULT_AGENDA
     onboarding_agenda: str = DEFAULT_ONBOARDING_AGENDA
     anniversary_agenda: str = DEFAULT_ANNIVERSARY_AGENDA
+    winback_agenda: str = DEFAULT_WINBACK_AGENDA  # [winback] agenda, copied in by the loader
     anniversary: str | None = None  # "yearly", "half-yearly" or None
     anniversary_lead: Duration = Duration.parse("1 week")
     onboarding: tuple[Duration, ...] = ()
@@ -136,3 +137,15 @@ def rhythm_problem(policy: SegmentPolicy) -> str | None:
     if mid.approx_days > high.approx_days:
         return f"every {mid} is longer than max_gap {high}; need min_gap <= every <= max_gap"
     return None
+
+
+def agenda_of(policy: SegmentPolicy, kind: BookingKind) -> str:
+    """The agenda printed in a booking of ``kind``: win-back calls, onboarding and anniversary
+    check-ins have their own; every other check-in has ``agenda``."""
+    if kind is BookingKind.WINBACK:
+        return policy.winback_agenda
+    if kind is BookingKind.ONBOARDING:
+        return policy.onboarding_agenda
+    if kind is BookingKind.ANNIVERSARY:
+        return policy.anniversary_agenda
+    return policy.agenda

@@ -362,7 +362,8 @@ class _Builder:
 
     def build(self) -> PolicySet:
         """Resolve the collected tables (also checking each segment's gaps) into a PolicySet."""
-        base = SegmentPolicy(name="default")
+        winback = WinbackPolicy(**self.winback.values) if self.winback else WinbackPolicy()
+        base = SegmentPolicy(name="default", winback_agenda=winback.agenda)
         own_defaults = self.defaults.values if self.defaults else {}
         defaults = _apply(base, own_defaults)
         if self.defaults is not None:
@@ -373,7 +374,6 @@ class _Builder:
             inherited_bad = self.defaults.bad if self.defaults else set()
             self._check_gaps(section, policy, own_defaults, inherited_bad)
             segments[name] = policy
-        winback = WinbackPolicy(**self.winback.values) if self.winback else WinbackPolicy()
         capacity = Capacity(**self.capacity.values) if self.capacity else Capacity()
         return PolicySet(
             defaults=defaults,

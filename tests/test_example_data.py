@@ -79,6 +79,8 @@ ALLOWED_SEGMENT_KEYS = {
     "timezone",
     "customer_hours",
     "agenda",
+    "onboarding_agenda",
+    "anniversary_agenda",
     "anniversary",
     "anniversary_lead",
     "onboarding",
@@ -114,8 +116,8 @@ def test_policy_files_use_only_known_tables_and_keys():
             "defaults": ALLOWED_SEGMENT_KEYS,
             "segment": ALLOWED_SEGMENT_KEYS,
             "industry": {"busy_seasons"},
-            "winback": {"first_within", "every", "until", "meeting"},
-            "capacity": {"per_day", "per_week"},
+            "winback": {"first_within", "every", "until", "meeting", "agenda"},
+            "capacity": {"per_day", "per_week", "buffer", "catch_up"},
             "closures": {"dates"},
         }.get(kind)
         assert allowed is not None, f"unknown table [{name}]"
@@ -162,8 +164,17 @@ def test_policy_set_has_the_documented_segments_industries_and_tracks():
         "every": "3 months",
         "until": "1 year",
         "meeting": "30 minutes",
+        "agenda": tables["winback"]["agenda"],
     }
-    assert tables["capacity"] == {"per_day": 6, "per_week": 20}
+    assert "Apologise" in tables["winback"]["agenda"]
+    assert "problems" in tables["defaults"]["onboarding_agenda"]
+    assert "Thank them" in tables["defaults"]["anniversary_agenda"]
+    assert tables["capacity"] == {
+        "per_day": 6,
+        "per_week": 20,
+        "buffer": "15 minutes",
+        "catch_up": "3 weeks",
+    }
     assert "30%" in tables["defaults"]["agenda"]
 
 
