@@ -109,6 +109,8 @@ def test_a_failing_mailbox_holds_that_salespersons_writes_only(worlds: Any) -> N
     w: World = worlds(rows)
 
     class Broken:
+        context = w.ws._context("mail.broken")  # as every MailSource has
+
         def messages(self, owner, addresses, domains, since):
             if owner == BEN:
                 raise RuntimeError("mailbox answered nonsense")
