@@ -4,7 +4,8 @@ Besides each file's own validation, the checks across inputs that are each valid
 customers against policies and cadence.toml (a segment nobody defined or an owner nobody
 listed still plans with the defaults, so those are warnings; a zone that does not exist or
 seasons that leave no free day cannot be planned, so those are errors), a dry plan of the
-customer file as ``run`` would make it, and the local files each connector names.
+customer file as ``run`` would make it, customers whose hours never meet their owner's (or
+not for part of the year: warnings naming the fix), and the local files each connector names.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from cadence.errors import Problem, UserError, ValueParseError, describe_error
 from cadence.event_text import event_spec
 from cadence.model import Customer, Salesperson
 from cadence.planner import PlanInput, plan
-from cadence.policy import PolicySet
+from cadence.planner.overlap import unbookable
+from cadence.policy import PolicySet, rhythm_problem
 from cadence.policy_load import load_policies
 from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.tomlfile import LocatedToml, TablePath, TomlFileError
@@ -124,6 +126,16 @@ def check_customers(
                     key="timezone",
                     message=f"customer {customer.id} ({customer.name}): unknown time zone "
                     f"{customer.timezone!r}",
+                )
+            )
+        own = (customer.every, customer.min_gap, customer.max_gap)
+        if any(own) and (problem := rhythm_problem(policies.for_customer(customer))):
+            problems.append(
+                Problem(
+                    file=file,
+                    key=customer.id,
+                    message=f"customer {customer.name!r}: its own every/min_gap/max_gap with "
+                    f"segment {customer.segment!r}: {problem}; run would skip this customer",
                 )
             )
     return problems
@@ -259,6 +271,7 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
                 said = {p.key for p in found if p.is_error}  # a customer's problem, once
                 rest = [c for c in imported.customers if c.id not in said]
                 problems.extend(_check_plannable(rest, policies, config, today))
+                problems.extend(check_hours_meet(rest, policies, config, today))
     problems.extend(check_local_files(config, os.environ))
     return problems
 
@@ -319,6 +332,26 @@ def check_mail_sources(config: Config) -> list[Problem]:
             )
         )
     return problems
+
+
+def check_hours_meet(
+    customers: Sequence[Customer], policies: PolicySet, config: Config, now: datetime
+) -> list[Problem]:
+    """A warning for each customer whose hours never meet their owner's working hours, or
+    not for part of the coming year (daylight saving time), naming the customer and the fix:
+    nothing can be booked for them then (:mod:`cadence.planner.overlap`)."""
+    file = str(config.customers or "")
+    people = {p.email: p for p in config.salespeople}
+    by_id = {c.id: c for c in customers}
+    return [
+        Problem(
+            file=file,
+            key=reach.customer_id,
+            message=f"customer {by_id[reach.customer_id].name!r} {reach.describe()}",
+            severity="warning",
+        )
+        for reach in unbookable(customers, policies, people, now.date())
+    ]
 
 
 def _check_plannable(

@@ -7,6 +7,7 @@ and exit 1. The hidden ``--now`` option fixes the clock (demos, tests, simulatio
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
@@ -28,8 +29,9 @@ from cadence.config import load_config
 from cadence.contact_history import read_history
 from cadence.cycle import Workspace
 from cadence.errors import UserError, ValueParseError
-from cadence.model import Contact, ContactKind, PlannedContact
-from cadence.reconcile import Action
+from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
+from cadence.reconcile import Action, ActionKind
+from cadence.wording import action_line, action_title
 
 app = typer.Typer(
     name="cadence",
@@ -161,18 +163,29 @@ def plan_(
     config: ConfigOption = None,
     now: NowOption = None,
 ) -> None:
-    """Dry run: what would be booked, and why. Nothing is written anywhere."""
+    """Dry run: what would be booked, and why. Nothing is written anywhere.
+
+    With --changes: exactly the writes the next `cadence run --once` makes, if nothing changes
+    in the calendars and mailboxes meanwhile.
+    """
+    moment = _now(now)
     with _workspace(_config(config)) as ws:
-        result = ws.plan(_now(now), forecast=forecast)
+        customers = ws.customers_as_run_sees_them(moment)
+        _known(customers, customer, owner)
+        result = ws.plan(moment, forecast=forecast, customers=customers)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         if changes:
-            actions = [
-                a
-                for a in ws.changes(result)
-                if (customer is None or a.customer_id == customer)
-                and (owner is None or a.owner == owner.lower())
-            ]
-            _print_changes(actions, zones, json_out)
+            decision = ws.decide(result, customers)
+
+            def wanted(a: Action) -> bool:
+                return (customer is None or a.customer_id == customer) and (
+                    owner is None or a.owner == owner.lower()
+                )
+
+            kept = sum(1 for a in decision.actions if a.kind is ActionKind.KEEP and wanted(a))
+            names = {c.id: c.name for c in customers}
+            changed = [a for a in decision.changes if wanted(a)]
+            _print_changes(changed, zones, names, json_out, kept)
             return
     contacts = [
         c
@@ -184,6 +197,30 @@ def plan_(
         print(json.dumps([contact_json(c, zones) for c in contacts], indent=2, ensure_ascii=False))
         return
     _print_plan(contacts, zones)
+
+
+def _known(customers: list[Customer], customer: str | None, owner: str | None) -> None:
+    """Refuse a filter that names nobody (a typo would print "nothing planned")."""
+    if not customers:
+        raise UserError(
+            "no customers yet: run `cadence import FILE.csv`, or set `customers = ...` in "
+            "cadence.toml and run `cadence run --once`"
+        )
+    if customer is not None and customer not in {c.id for c in customers}:
+        raise UserError(f"no customer with id {customer!r}{_did_you_mean(customer, customers)}")
+    if owner is not None and owner.lower() not in {c.owner for c in customers}:
+        owners = sorted({c.owner for c in customers})
+        close = difflib.get_close_matches(owner.lower(), owners, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f" (owners: {', '.join(owners[:5])})"
+        raise UserError(f"no customer is owned by {owner!r}{hint}")
+
+
+def _did_you_mean(customer_id: str, customers: list[Customer]) -> str:
+    ids = [c.id for c in customers]
+    close = difflib.get_close_matches(customer_id, ids, n=1) or difflib.get_close_matches(
+        customer_id.upper(), ids, n=1
+    )
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _local(value: datetime | date, zone: str) -> str:
@@ -252,31 +289,40 @@ def _print_plan(contacts: list[PlannedContact], zones: dict[str, str]) -> None:
     out.print(f"{len(contacts)} contacts")
 
 
-def _print_changes(actions: list[Action], zones: dict[str, str], as_json: bool) -> None:
-    rows = []
-    for a in actions:
-        zone = zones.get(a.owner, "UTC")
-        rows.append(
-            {
-                "action": a.kind.value,
-                "owner": a.owner,
-                "customer_id": a.customer_id,
-                "title": a.planned.title if a.planned else (a.record.key if a.record else ""),
-                "from": _local(a.record.start, zone) if a.record else None,
-                "to": _local(a.planned.start, zone) if a.planned else None,
-                "reason": a.reason,
-            }
-        )
+def _print_changes(
+    actions: list[Action],
+    zones: dict[str, str],
+    names: dict[str, str],
+    as_json: bool,
+    kept: int,
+) -> None:
+    rows = [action_json(a, zones, names) for a in actions]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
+    for a in actions:
+        print(action_line(a, zones.get(a.owner, "UTC"), names))
+    still = f"{kept} booking{'s' if kept != 1 else ''} kept as they are (still in their window)"
     if not rows:
-        out.print("no changes: the calendars already hold the plan")
+        print(f"no changes: the calendars already hold the plan; {still}")
         return
-    for r in rows:
-        span = " -> ".join(x for x in (r["from"], r["to"]) if x)
-        print(f"{r['action']:<6} {r['owner']}  {r['title']}  {span}  ({r['reason']})")
-    print(f"{len(rows)} changes")
+    print(f"{len(rows)} change{'s' if len(rows) != 1 else ''}; {still}")
+
+
+def action_json(a: Action, zones: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
+    """One calendar write, as `plan --changes --json` shows it (times in the owner's zone)."""
+    zone = zones.get(a.owner, "UTC")
+    return {
+        "action": a.kind.value,
+        "owner": a.owner,
+        "customer_id": a.customer_id,
+        "title": action_title(a, names),
+        "from": _local(a.record.start, zone) if a.record else None,
+        "to": _local(a.planned.start, zone)
+        if a.planned and a.kind is not ActionKind.CANCEL
+        else None,
+        "reason": a.reason,
+    }
 
 
 @app.command()
@@ -328,6 +374,7 @@ def explain(
             print(f"  {_local(b.start, zone)}  {b.kind.value:<20} {b.state.value}")
     print("Plan:")
     planned = [c for c in result.contacts if c.customer_id == customer_id]
+    placed = {b.key: b.reasons for b in bookings if b.reasons}
     for c in planned:
         horizon = "" if c.within_horizon else "  (forecast)"
         print(f"  {_when(c, zone)}  {c.title}  [{c.status.value}]{horizon}")
@@ -337,6 +384,10 @@ def explain(
         )
         for reason in c.reasons:
             print(f"      - {reason}")
+        # A booking kept where it is: what placed it there (a move for capacity, a season).
+        kept = placed.get(c.key, ()) if c.status is PlanStatus.BOOKED else ()
+        for reason in (r for r in kept if r not in c.reasons):
+            print(f"      - when booked: {reason}")
     if not planned:
         print("  nothing planned")
     for message in note.messages if note else []:
@@ -374,6 +425,43 @@ def log_(
         added = ws.store.add_contacts([contact])
     state = "recorded" if added else "already recorded"
     print(f"{state}: {kind.value} with {customer.name} at {when.isoformat()}")
+
+
+@app.command()
+def snooze(
+    customer_id: Annotated[str, typer.Argument(metavar="ID", help="Customer id.")],
+    until: Annotated[
+        str, typer.Option(help="First day cadence may book again, e.g. 2027-03-01.")
+    ] = "",
+    note: Annotated[str, typer.Option(help="Why, shown by explain and the report.")] = "",
+    clear: Annotated[bool, typer.Option("--clear", help="End the pause now.")] = False,
+    config: ConfigOption = None,
+    now: NowOption = None,
+) -> None:
+    """Pause one customer until a date: the next cycle cancels their bookings in the pause,
+    and their rhythm resumes on that day (an overdue customer joins that day's catch-up)."""
+    from cadence.model import Snooze
+    from cadence.snoozes import NAMESPACE, save_snooze
+
+    if not clear and not until:
+        raise UserError("give --until DATE (the first day cadence may book again), or --clear")
+    with _workspace(_config(config)) as ws:
+        customer = ws.store.customer(customer_id)
+        if customer is None:
+            raise UserError(f"no customer with id {customer_id!r}")
+        state = ws.store.state(NAMESPACE)
+        if clear:
+            save_snooze(state, customer_id, None)
+            print(f"{customer.name} is no longer snoozed")
+            return
+        try:
+            day = ws.reader.calendar_date(until)
+        except ValueParseError as exc:
+            raise UserError(f"--until: {exc}") from None
+        if day <= _now(now).date():
+            raise UserError(f"--until {day} is not after today: nothing to pause")
+        save_snooze(state, customer_id, Snooze(customer_id, day, note.strip()))
+    print(f"{customer.name} snoozed until {day}: bookings before it are cancelled by the next run")
 
 
 @app.command("import-contacts")
@@ -429,10 +517,9 @@ def run(
     with _workspace(_config(config)) as ws:
         result = ws.run_cycle(_now(now))
         zones = {p.email: p.timezone for p in ws.config.salespeople}
+        names = {c.id: c.name for c in ws.store.customers()}
         for a in result.applied:  # what was done; what could not be done is listed below
-            subject = a.planned.title if a.planned else a.record.key if a.record else ""
-            when = _local(a.planned.start, zones.get(a.owner, "UTC")) if a.planned else ""
-            print(f"{a.kind.value:<6} {a.owner:<24} {when:<26} {subject}")
+            print(action_line(a, zones.get(a.owner, "UTC"), names))
         if result.imported:
             print(result.imported)
         print(result.summary())
@@ -471,6 +558,8 @@ def report(
     """Rhythm health by segment and salesperson."""
     from cadence.report import build_report, render_text
     from cadence.report_html import render_html
+    from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
+    from cadence.snoozes import read_snoozes
 
     moment = _now(now)
     with _workspace(_config(config)) as ws:
@@ -485,6 +574,7 @@ def report(
             moment,
             season_parser=ws.season,
             attention=ws.attention(),
+            snoozes=read_snoozes(ws.store.state(SNOOZE_NAMESPACE)),
         )
     print(render_text(result))
     if html is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,12 +36,15 @@ from typing import Any
 
 from cadence.dates import DateReader, check_supported_date
 from cadence.daycal import canonical_region
+from cadence.durations import Duration
 from cadence.errors import Problem, UserError, ValueParseError, describe_error
 from cadence.model import Customer, CustomerStatus
 from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.zones import zone_problem
 
 REQUIRED_COLUMNS = ("id", "name", "owner")
+# The customer's own rhythm, overriding the segment's (PolicySet.for_customer).
+RHYTHM_COLUMNS = ("every", "min_gap", "max_gap")
 KNOWN_COLUMNS = (
     *REQUIRED_COLUMNS,
     "segment",
@@ -54,6 +58,7 @@ KNOWN_COLUMNS = (
     "cancelled_on",
     "busy_seasons",
     "last_contact",
+    *RHYTHM_COLUMNS,
 )
 DEFAULT_SEGMENT = "default"
 PROGRESS_EVERY = 1000  # rows between two progress callbacks
@@ -334,6 +339,7 @@ class _RowReader:
         if status is CustomerStatus.CANCELLED and not values.get("cancelled_on", "").strip():
             reasons.append("cancelled_on: required when status is cancelled")
         seasons = self._busy_seasons(get("busy_seasons"), reasons)
+        rhythm = self._rhythm(cleaned, reasons)
         if reasons:
             return None, reasons
         return (
@@ -353,9 +359,31 @@ class _RowReader:
                 busy_seasons=seasons,
                 last_contact=last_contact,
                 tags=tags,
+                **rhythm,
             ),
             [],
         )
+
+    @staticmethod
+    def _rhythm(cleaned: dict[str, str], reasons: list[str]) -> dict[str, Duration]:
+        """The row's own ``every`` / ``min_gap`` / ``max_gap``, in order among themselves
+        (against the segment's values: ``cadence check`` and the planner)."""
+        found: dict[str, Duration] = {}
+        for column in RHYTHM_COLUMNS:
+            text = cleaned.get(column, "")
+            if text:
+                try:
+                    found[column] = Duration.parse(text)
+                except ValueParseError as exc:
+                    reasons.append(f"{column}: {exc}")
+        ordered = [c for c in ("min_gap", "every", "max_gap") if c in found]
+        for low, high in itertools.pairwise(ordered):
+            if found[low].approx_days > found[high].approx_days:
+                reasons.append(
+                    f"{low}: {found[low]} is longer than {high} {found[high]}; "
+                    "need min_gap <= every <= max_gap"
+                )
+        return found
 
     @staticmethod
     def _emails(text: str, reasons: list[str]) -> tuple[str, ...]:

@@ -32,8 +32,9 @@ from typing import Any
 import connectors
 from cadence.config import Config, load_config
 from cadence.customers import read_customers
+from cadence.decide import Decision, decide
 from cadence.errors import Problem, UserError, describe_error
-from cadence.event_text import event_spec, spec_hash
+from cadence.event_text import event_spec
 from cadence.matching import CustomerMatcher
 from cadence.model import (
     BookingState,
@@ -46,9 +47,12 @@ from cadence.model import (
 from cadence.planner import Plan, PlanInput, plan
 from cadence.policy import PolicySet
 from cadence.policy_load import load_policies
-from cadence.reconcile import LIVE, SPEC_TAG, Action, ActionKind, diff, landed, observe
+from cadence.reconcile import LIVE, SPEC_TAG, Action, ActionKind, landed, observe
 from cadence.seasons import parse_season
+from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
+from cadence.snoozes import read_snoozes
 from cadence.store import BookingRecord, Confirmed, Store
+from cadence.wording import action_line, when
 from connectors.base import (
     SET_ASIDE_LOG,
     UNREADABLE,
@@ -173,6 +177,7 @@ class Workspace:
         self._trouble: dict[str, str] = {}  # salesperson -> the unexpected error already logged
         self._keep: Callable[[str], bool] = lambda owner: True  # see run_cycle
         self.env: Mapping[str, str] = os.environ
+        self._unbookable = 0  # customers the last plan could never book (logged on change)
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -325,6 +330,7 @@ class Workspace:
             horizon_days=self.config.horizon_days,
             forecast_days=self.config.forecast_days if forecast else 0,
             season_parser=self.season,
+            snoozes=read_snoozes(self.store.state(SNOOZE_NAMESPACE)),
         )
 
     def season(self, text: str) -> Any:
@@ -368,9 +374,45 @@ class Workspace:
                 busy[owner] = answer
         return busy
 
-    def plan(self, now: datetime, *, forecast: bool = False, read_calendars: bool = True) -> Plan:
-        """A dry-run plan (no writes anywhere)."""
-        customers = self.store.customers()
+    def customers_as_run_sees_them(self, now: datetime) -> list[Customer]:
+        """The customers the next cycle will plan, without importing anything: the stored ones,
+        updated and added to from the customer file when it changed since the last import (a
+        file that cannot be read leaves the stored list, as the cycle does)."""
+        stored = self.store.customers()
+        path = self.config.customers
+        if path is None:
+            return stored
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return stored
+        if self.store.state("customers").get(str(path)) == digest:
+            return stored
+        try:
+            fresh = read_customers(
+                path,
+                self.reader,
+                default_timezone=self.policies.defaults.timezone,
+                today=now.date(),
+            ).customers
+        except Exception:  # the cycle keeps the last good list too
+            return stored
+        merged = {c.id: c for c in stored}
+        merged.update((c.id, c) for c in fresh)
+        return [merged[cid] for cid in sorted(merged)]
+
+    def plan(
+        self,
+        now: datetime,
+        *,
+        forecast: bool = False,
+        read_calendars: bool = True,
+        customers: Sequence[Customer] | None = None,
+    ) -> Plan:
+        """A dry-run plan (no writes anywhere) of ``customers`` (default: as the next cycle
+        will see them)."""
+        if customers is None:
+            customers = self.customers_as_run_sees_them(now)
         failed: dict[str, str] = {}
         owners = sorted({c.owner for c in customers})
         busy = self.read_busy(now, owners, failed) if read_calendars else {}
@@ -378,14 +420,24 @@ class Workspace:
             log.warning("planning %s without their calendar: %s", owner, why)
         return plan(self.planning_input(now, busy, forecast=forecast, customers=customers))
 
-    def changes(self, result: Plan) -> list[Action]:
-        """The create / move / cancel actions ``result`` implies against the bookings now
-        (none for a customer the plan skipped: the run leaves their bookings as they are)."""
-        return [
-            a
-            for a in diff(result.booked(), self.store.bookings(), result.now, result.today_of)
-            if a.kind is not ActionKind.KEEP and a.customer_id not in result.skipped
-        ]
+    def decide(
+        self,
+        result: Plan,
+        customers: Sequence[Customer] | None = None,
+        unreadable: Collection[str] = (),
+    ) -> Decision:
+        """What ``result`` needs written against the bookings now: the decision the run acts on
+        and ``plan --changes`` previews (:func:`cadence.decide.decide`)."""
+        customers = self.store.customers() if customers is None else customers
+        people = self.salespeople(customers, self.store.booking_owners(LIVE))
+        return decide(
+            result,
+            self.store.bookings(),
+            {c.id: c for c in customers},
+            people,
+            {c.id: self.policies.for_customer(c) for c in customers},
+            unreadable=unreadable,
+        )
 
     # ---- the cycle -------------------------------------------------------------------------
 
@@ -440,22 +492,14 @@ class Workspace:
             return result
         busy = self.read_busy(now, owners, failed)
         planned = plan(self.planning_input(now, busy, customers=customers))
+        self._log_unbookable(planned)
         self.store.save_plan(planned.contacts)
+        decision = self.decide(planned, customers, unreadable)
         skipped = result.skipped_customers
-        skipped.update(planned.skipped)
+        skipped.update(decision.skipped)
         policies = {c.id: self.policies.for_customer(c) for c in customers}
         by_id = {c.id: c for c in customers}
-        actions = []
-        for action in diff(planned.booked(), self.store.bookings(), now, planned.today_of):
-            customer_id = action.customer_id
-            record = action.record
-            if customer_id in skipped or (record and f"{record.owner}: {record.uid}" in unreadable):
-                continue  # left as it is: never cancel what we could not plan or read
-            try:
-                actions.append(self._refresh_details(action, by_id, people, policies))
-            except Exception as exc:
-                skipped[customer_id] = describe_error(exc)
-        result.actions = actions
+        actions = result.actions = decision.actions
         by_owner: dict[str, list[Action]] = {}
         for action in actions:
             if share is not None and action.owner not in share:
@@ -491,6 +535,18 @@ class Workspace:
         attention = result.attention(by_id)
         self.store.state("cycle").set("attention", json.dumps(attention) if attention else None)
         return result
+
+    def _log_unbookable(self, planned: Plan) -> None:
+        """How many customers can never be booked (their hours never meet their owner's), when
+        that number changes: once for ``run --once``, not every cycle of the daemon."""
+        count = len(planned.unbookable)
+        if count != self._unbookable and count:
+            log.warning(
+                "%d customer(s) can never be booked: their hours never meet their owner's "
+                "working hours (`cadence check` names them and the fix)",
+                count,
+            )
+        self._unbookable = count
 
     def attention(self) -> list[str]:
         """What the last cycle could not do, one line each (for ``cadence report``)."""
@@ -543,26 +599,6 @@ class Workspace:
         raw = self.store.state("cycle").get("skipped-customers")
         return json.loads(raw) if raw else {}
 
-    def _refresh_details(
-        self,
-        action: Action,
-        customers: Mapping[str, Customer],
-        people: Mapping[str, Salesperson],
-        policies: Mapping[str, Any],
-    ) -> Action:
-        """A kept booking whose title or attendees changed (a customer renamed, invitations
-        switched on) is rewritten; its time stays."""
-        p, r = action.planned, action.record
-        if action.kind is not ActionKind.KEEP or p is None or r is None:
-            return action
-        customer = customers.get(p.customer_id)
-        if customer is None:
-            return action
-        spec = event_spec(p, customer, people[p.owner], policies[p.customer_id], None)
-        if spec_hash(spec) == r.spec_hash:
-            return action
-        return Action(ActionKind.MOVE, p, r, "details changed (title or attendees)")
-
     def _sync_owner(
         self, person: Salesperson, now: datetime, failed: dict[str, str], unreadable: set[str]
     ) -> None:
@@ -577,10 +613,11 @@ class Workspace:
         unreadable.update(f"{owner}: {ev.uid}" for ev in remote if ev.status == UNREADABLE)
         seen = observe(records, {ev.uid: ev for ev in remote}, now, name)
         for record in seen.save:
+            at = when(record.start, person.timezone)
             if record.state in (BookingState.DELETED, BookingState.DECLINED):
-                log.info("%s %s %s (%s)", owner, record.state.value, record.key, record.start)
+                log.info("%s %s %s at %s", owner, record.state.value, record.key, at)
             elif record.state is BookingState.MOVED_BY_OWNER:
-                log.info("%s moved %s to %s", owner, record.key, record.start)
+                log.info("%s moved %s to %s", owner, record.key, at)
         self.store.save_bookings(seen.save, delete=seen.drop)
         if seen.contacts:
             self.store.add_contacts(seen.contacts)
@@ -752,8 +789,9 @@ class Workspace:
             if not ok:
                 result.failed_owners[owner] = results
                 return  # unconfirmed: the next cycle's observe() reads the calendar back
+            names = {cid: c.name for cid, c in customers.items()}
             settled = [
-                self._settle_write(action, record, outcome, now, result)
+                self._settle_write(action, record, outcome, now, result, person.timezone, names)
                 for (action, record), outcome in zip(intents, results, strict=True)
             ]
             self.store.save_bookings([r for r in settled if r is not None])
@@ -806,6 +844,7 @@ class Workspace:
                 spec_hash=spec.tags[SPEC_TAG],
                 created_at=now,
                 updated_at=now,
+                reasons=tuple(p.reasons),
             )
             return record, Create(spec)
         assert action.record is not None
@@ -822,6 +861,8 @@ class Workspace:
             spec_hash=spec.tags[SPEC_TAG],
             updated_at=now,
             confirmed=old.confirmed or Confirmed.of(old),
+            # A details rewrite keeps the reasons the booking was placed for.
+            reasons=old.reasons if (p.start, p.end) == (old.start, old.end) else tuple(p.reasons),
         )
         return record, Update(spec, old.etag, old.remote_id)
 
@@ -832,18 +873,18 @@ class Workspace:
         outcome: Any,
         now: datetime,
         result: CycleResult,
+        zone: str,
+        names: Mapping[str, str],
     ) -> BookingRecord | None:
         """The record to store after the backend answered for one write (None: unchanged).
 
         A failed write stays recorded as intended and unconfirmed: the next cycle reads the
         calendar back (the write may have applied after all, its answer lost) and decides."""
-        what = action.kind.value
         if not outcome.ok:
-            log.warning("%s %s %s failed: %s", record.owner, what, record.key, outcome.error)
+            log.warning("failed: %s: %s", action_line(action, zone, names), outcome.error)
             return None
         result.applied.append(action)
-        subject = action.planned.title if action.planned else record.key
-        log.info("%s %s: %s %s (%s)", record.owner, what, subject, record.start, action.reason)
+        log.info("%s", action_line(action, zone, names))
         if action.kind is ActionKind.CANCEL:
             result.cancelled += 1
             return replace(record, confirmed=None)

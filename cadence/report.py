@@ -54,8 +54,10 @@ from cadence.model import (
     CustomerStatus,
     PlannedContact,
     Salesperson,
+    Snooze,
     require_aware,
 )
+from cadence.planner.overlap import unbookable
 from cadence.policy import PolicySet, SegmentPolicy
 from cadence.seasons import Season, SeasonSet, parse_season
 
@@ -135,6 +137,9 @@ class GroupStats:
     booking_days: int  # salesperson-days with at least one booking
     bookings_per_day_max: int
     bookings_per_day_mean: float | None
+    # Active customers at risk of going overdue: overdue already, or whose hours never meet
+    # their owner's (or not for part of the year): cadence cannot book them then.
+    at_risk: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,12 @@ class Report:
     salesperson_labels: dict[str, str] = field(default_factory=dict)
     # What could not be done or measured, one line each: worst news first in every rendering.
     attention: list[str] = field(default_factory=list)
+    # Customers nothing can be booked for, all year or part of it (their hours never meet
+    # their owner's): (customer id, name, owner, why and the fix).
+    cannot_book: list[tuple[str, str, str, str]] = field(default_factory=list)
+    # Paused customers (``cadence snooze``) whose pause is not over: (id, name, owner, until,
+    # note).
+    snoozed: list[tuple[str, str, str, date, str]] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[GroupStats]:
         """The groups of one kind (``segment``, ``salesperson`` or ``all``), in report order."""
@@ -213,6 +224,7 @@ def build_report(
     season_parser: Callable[[str], Season] = parse_season,
     weeks_ahead: int = 8,
     attention: Sequence[str] = (),
+    snoozes: Mapping[str, Snooze] | None = None,
 ) -> Report:
     """Measure every customer's rhythm and the coming weeks' bookings (see the module docstring).
 
@@ -232,6 +244,16 @@ def build_report(
         except Exception as exc:  # one customer's bad data costs that customer's line only
             notes.append(f"customer {c.name} ({c.id}) not measured: {describe_error(exc)}")
     healths.sort(key=lambda h: (h.segment, h.owner, h.customer_id))
+    names = {c.id: c.name for c in customers}
+    reach = unbookable(customers, policies, salespeople, now.astimezone(UTC).date())
+    cannot_book = [(r.customer_id, names[r.customer_id], r.owner, r.describe()) for r in reach]
+    risky = {r.customer_id for r in reach}
+    owner_of = {c.id: c.owner for c in customers}
+    snoozed = [
+        (s.customer_id, names[s.customer_id], owner_of[s.customer_id], s.until, s.note)
+        for s in sorted((snoozes or {}).values(), key=lambda s: (s.until, s.customer_id))
+        if s.customer_id in names and s.until > now.astimezone(UTC).date()
+    ]
 
     first_monday = _monday(now.astimezone(UTC).date())
     weeks = [first_monday + timedelta(weeks=i) for i in range(weeks_ahead)]
@@ -247,12 +269,12 @@ def build_report(
         members = [h for h in healths if h.segment == name]
         bookings = [p for p in timed if segment_of.get(p.customer_id) == name]
         max_gap = round(policy.max_gap.approx_days)
-        groups.append(_group(SEGMENT, name, name, members, bookings, max_gap))
+        groups.append(_group(SEGMENT, name, name, members, bookings, max_gap, risky))
     for owner in owners:
         members = [h for h in healths if h.owner == owner]
         bookings = [p for p in timed if p.owner == owner]
-        groups.append(_group(SALESPERSON, owner, labels[owner], members, bookings, None))
-    groups.append(_group(ALL, ALL, "everyone", healths, timed, None))
+        groups.append(_group(SALESPERSON, owner, labels[owner], members, bookings, None, risky))
+    groups.append(_group(ALL, ALL, "everyone", healths, timed, None, risky))
 
     load: dict[str, list[int]] = {o: [0] * weeks_ahead for o in owners}
     for p in timed:
@@ -260,7 +282,9 @@ def build_report(
     cap = policies.capacity
     per_day = {o: _capacity(salespeople.get(o), "per_day", cap.per_day) for o in owners}
     per_week = {o: _capacity(salespeople.get(o), "per_week", cap.per_week) for o in owners}
-    return Report(now, groups, healths, weeks, load, per_day, per_week, labels, notes)
+    return Report(
+        now, groups, healths, weeks, load, per_day, per_week, labels, notes, cannot_book, snoozed
+    )
 
 
 def _capacity(person: Salesperson | None, attr: str, default: int | None) -> int | None:
@@ -381,6 +405,7 @@ def _group(
     members: Sequence[CustomerHealth],
     bookings: Sequence[PlannedContact],
     max_gap_days: int | None,
+    risky: set[str] | frozenset[str] = frozenset(),
 ) -> GroupStats:
     by_rhythm = Counter(h.rhythm for h in members)
     active = [h for h in members if h.rhythm in ACTIVE_RHYTHMS]
@@ -410,6 +435,7 @@ def _group(
         booking_days=len(per_day),
         bookings_per_day_max=max(per_day.values(), default=0),
         bookings_per_day_mean=statistics.fmean(per_day.values()) if per_day else None,
+        at_risk=sum(1 for h in active if h.rhythm is Rhythm.OVERDUE or h.customer_id in risky),
     )
 
 
@@ -432,6 +458,7 @@ Legend
   in rhythm      last contact within the segment's `every`
   due soon       past `every`, not yet past `max_gap` (or never contacted, no customer_since)
   overdue        past `max_gap` since the last contact (since customer_since if never contacted)
+  at risk        overdue, or cannot be booked (all year or part of it: see CANNOT BE BOOKED)
   never          active customers with no contact on record (also counted in a status above)
   contacts       contact days in the last 365 days (several contacts on one day are one touch)
   in season      of those, days that fell in the customer's busy seasons
@@ -474,6 +501,7 @@ STATUS_COLUMNS: list[Column] = [
     ("in rhythm", lambda g: str(g.in_rhythm)),
     ("due soon", lambda g: str(g.due_soon)),
     ("overdue", lambda g: str(g.overdue)),
+    ("at risk", lambda g: str(g.at_risk)),
     ("never", lambda g: str(g.never_contacted)),
     ("cancelled", lambda g: str(g.cancelled)),
     ("do not contact", lambda g: str(g.do_not_contact)),
@@ -513,6 +541,22 @@ def render_text(report: Report) -> str:
     if report.attention:
         out += ["", f"NEEDS ATTENTION ({len(report.attention)}: skipped by the last cycle)", ""]
         out += [f"  - {line}" for line in report.attention]
+    if report.cannot_book:
+        out += [
+            "",
+            f"CANNOT BE BOOKED ({len(report.cannot_book)}: hours never meet the owner's)",
+            "",
+        ]
+        out += [
+            f"  - {name} ({cid}), owner {owner}: {why}"
+            for cid, name, owner, why in report.cannot_book
+        ]
+    if report.snoozed:
+        out += ["", f"SNOOZED ({len(report.snoozed)}: nothing booked until the date)", ""]
+        out += [
+            f"  - {name} ({cid}), owner {owner}: until {until}" + (f" ({note})" if note else "")
+            for cid, name, owner, until, note in report.snoozed
+        ]
     for kind in KINDS:
         groups = report.by_kind(kind)
         if not groups:

@@ -98,6 +98,7 @@ _HTML_LEGEND = [
     ("in rhythm", "last contact within the segment's every"),
     ("due soon", "past every, not yet past max_gap (or never contacted and no customer_since)"),
     ("overdue", "past max_gap since the last contact (since customer_since if never contacted)"),
+    ("at risk", "overdue, or cannot be booked all year or part of it (hours never meet)"),
     ("never contacted", "active customers with no contact on record (hatched in the bars)"),
     ("contacts", "contact days in the last 365 days; several contacts on one day are one touch"),
     ("in season", "contact days that fell in the customer's busy seasons"),
@@ -130,6 +131,39 @@ def _attention(report: Report) -> str:
     )
 
 
+def _cannot_book(report: Report) -> str:
+    """Customers nothing can be booked for (all year or part of it), and paused ones."""
+    parts = []
+    if report.cannot_book:
+        items = "".join(
+            f"<li><b>{_e(name)}</b> ({_e(cid)}), owner {_e(owner)}: {_e(why)}</li>"
+            for cid, name, owner, why in report.cannot_book
+        )
+        parts.append(
+            _card(
+                f"Cannot be booked ({len(report.cannot_book)})",
+                "Their hours never meet their owner's working hours, all year or part of it: "
+                "cadence books nothing for them then. Counted as at risk.",
+                f"<ul>{items}</ul>",
+            )
+        )
+    if report.snoozed:
+        items = "".join(
+            f"<li><b>{_e(name)}</b> ({_e(cid)}), owner {_e(owner)}: until {_e(until)}"
+            + (f" ({_e(note)})" if note else "")
+            + "</li>"
+            for cid, name, owner, until, note in report.snoozed
+        )
+        parts.append(
+            _card(
+                f"Snoozed ({len(report.snoozed)})",
+                "Paused with cadence snooze: nothing is booked until the date.",
+                f"<ul>{items}</ul>",
+            )
+        )
+    return "".join(parts)
+
+
 def render_html(report: Report) -> str:
     """The report as ONE self-contained HTML page: inline CSS and SVG, no scripts, no links."""
     overall = report.overall
@@ -143,6 +177,7 @@ def render_html(report: Report) -> str:
         f"{_e(report.weeks[0])}</p></header>",
         _tiles(report, overall),
         _attention(report),
+        _cannot_book(report),
         '<div class="grid2">',
         _card(
             "Rhythm by segment",

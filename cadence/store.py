@@ -30,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from cadence.durations import Duration
 from cadence.errors import UserError
 from cadence.model import (
     Booking,
@@ -198,6 +199,8 @@ class BookingRow(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
     # While a write is in flight: the booking as last confirmed (JSON, see Confirmed).
     confirmed: str | None = None
+    # Why it is where it is: the planner's reasons when it was placed (JSON list).
+    reasons: str | None = None
 
 
 class PlannedContactRow(SQLModel, table=True):
@@ -277,15 +280,24 @@ def _migration_1_initial_schema(conn: Connection) -> None:
     """
     tables = [CUSTOMERS, SALESPEOPLE, CONTACTS, PLANNED, STATE, LEASES]
     SQLModel.metadata.create_all(conn, tables=tables)
-    _frozen(BOOKINGS, without={"confirmed"}).create(conn)
+    _frozen(BOOKINGS, without={"confirmed", "reasons"}).create(conn)
 
 
 def _migration_2_confirmed_bookings(conn: Connection) -> None:
     """Version 2: ``bookings.confirmed``, the booking as last confirmed while a write is in
     flight (an unconfirmed change is retried instead of being taken as done)."""
-    column = BOOKINGS.c.confirmed
+    _add_column(conn, BOOKINGS.c.confirmed)
+
+
+def _migration_3_booking_reasons(conn: Connection) -> None:
+    """Version 3: ``bookings.reasons``, why a booking was placed where it is (kept after the
+    plan only says "already booked")."""
+    _add_column(conn, BOOKINGS.c.reasons)
+
+
+def _add_column(conn: Connection, column: sa.Column[Any]) -> None:
     kind = column.type.compile(dialect=conn.dialect)
-    conn.exec_driver_sql(f"ALTER TABLE bookings ADD COLUMN {column.name} {kind}")
+    conn.exec_driver_sql(f"ALTER TABLE {column.table.name} ADD COLUMN {column.name} {kind}")
 
 
 def _frozen(table: sa.Table, *, without: set[str]) -> sa.Table:
@@ -299,6 +311,7 @@ def _frozen(table: sa.Table, *, without: set[str]) -> sa.Table:
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration_1_initial_schema,
     _migration_2_confirmed_bookings,
+    _migration_3_booking_reasons,
 ]
 
 
@@ -383,6 +396,7 @@ class BookingRecord:
     (``state`` PENDING for a create or an update, CANCELLED for a cancel) and, for a change to
     an existing event, ``confirmed`` holds the booking as last confirmed. Only the backend's
     answer, or the calendar read back by :func:`cadence.reconcile.observe`, settles it.
+    ``reasons`` say why it was placed where it is (the planner's reasons at the write).
     """
 
     key: str
@@ -403,6 +417,7 @@ class BookingRecord:
     created_at: datetime
     updated_at: datetime
     confirmed: Confirmed | None = None
+    reasons: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _check_span(self.start, self.end, self.all_day, f"booking {self.key}")
@@ -916,11 +931,31 @@ def _customer_row(c: Customer) -> dict[str, Any]:
         "cancelled_on": c.cancelled_on,
         "busy_seasons": list(c.busy_seasons),
         "last_contact": c.last_contact,
-        "tags": dict(c.tags),
+        "tags": {**c.tags, **_rhythm_tags(c)},
+    }
+
+
+# The customer's own rhythm (CSV every / min_gap / max_gap) travels in the tags JSON under
+# these keys (no CSV header is written so), which keeps the schema as it is.
+_RHYTHM_TAG = "cadence.rhythm."
+
+
+def _rhythm_tags(c: Customer) -> dict[str, str]:
+    own = {"every": c.every, "min_gap": c.min_gap, "max_gap": c.max_gap}
+    return {_RHYTHM_TAG + k: str(v) for k, v in own.items() if v is not None}
+
+
+def _rhythm_of(tags: dict[str, str]) -> dict[str, Duration]:
+    """The customer's own rhythm, taken out of ``tags``."""
+    return {
+        key[len(_RHYTHM_TAG) :]: Duration.parse(tags.pop(key))
+        for key in [k for k in tags if k.startswith(_RHYTHM_TAG)]
     }
 
 
 def _customer(row: Any) -> Customer:
+    tags = dict(row.tags)
+    rhythm = _rhythm_of(tags)
     return Customer(
         id=row.id,
         name=row.name,
@@ -936,7 +971,8 @@ def _customer(row: Any) -> Customer:
         cancelled_on=row.cancelled_on,
         busy_seasons=tuple(row.busy_seasons),
         last_contact=row.last_contact,
-        tags=dict(row.tags),
+        tags=tags,
+        **rhythm,
     )
 
 
@@ -999,6 +1035,7 @@ def _booking_row(r: BookingRecord) -> dict[str, Any]:
         "created_at": r.created_at,
         "updated_at": r.updated_at,
         "confirmed": r.confirmed.as_json() if r.confirmed is not None else None,
+        "reasons": json.dumps(list(r.reasons)) if r.reasons else None,
     }
 
 
@@ -1022,6 +1059,7 @@ def _booking(row: Any) -> BookingRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         confirmed=Confirmed.from_json(row.confirmed) if row.confirmed else None,
+        reasons=tuple(json.loads(row.reasons)) if row.reasons else (),
     )
 
 
