@@ -79,10 +79,10 @@ def test_schema_is_created_on_first_use_and_not_migrated_twice(url):
     first.close()
     second = Store(url)
 
-    assert second.schema_version == len(MIGRATIONS) == 2
+    assert second.schema_version == len(MIGRATIONS) == 3
     with second.engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version FROM schema_version")).scalars().all()
-    assert versions == [1, 2]
+    assert versions == [1, 2, 3]
     second.close()
 
 
@@ -94,7 +94,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_bookings(url):
         MIGRATIONS[0](conn)
         conn.execute(store_module.SCHEMA_VERSION.insert().values(version=1, applied_at=NOW))
         row = store_module._booking_row(booking("C1:check_in:0"))
-        del row["confirmed"]
+        del row["confirmed"], row["reasons"]
         conn.execute(
             sa.text(
                 "INSERT INTO bookings ("
@@ -109,12 +109,13 @@ def test_a_version_1_database_is_migrated_and_keeps_its_bookings(url):
 
     store = Store(url)
 
-    assert store.schema_version == 2
+    assert store.schema_version == 3
     assert store.booking("C1:check_in:0") == booking("C1:check_in:0")
     pending = replace(
         booking("C1:check_in:1"),
         state=BookingState.PENDING,
         confirmed=Confirmed.of(booking("C1:check_in:0")),
+        reasons=("last contact 2026-11-02; every 4 weeks -> ideal 2026-11-30",),
     )
     store.save_bookings([pending], delete=["C1:check_in:0"])
     assert [r.key for r in store.bookings()] == ["C1:check_in:1"]
