@@ -184,15 +184,17 @@ def check_local_files(config: Config, env: Mapping[str, str]) -> list[Problem]:
 
     said: set[str] = set()
 
-    def add(table: TablePath, key: str | None, message: str) -> None:
+    def add(table: TablePath, key: str | None, message: str, severity: str = "error") -> None:
         # A mail source of a calendar backend shares its section's files: say it once.
         if message in said:
             return
         said.add(message)
         if doc is not None:
-            problems.append(doc.problem(table, key, message))
+            problems.append(doc.problem(table, key, message, severity=severity))
         else:
-            problems.append(Problem(file=str(config.path), key=key or "", message=message))
+            problems.append(
+                Problem(file=str(config.path), key=key or "", message=message, severity=severity)
+            )
 
     database = _sqlite_file(config.database)
     if database is not None:
@@ -218,7 +220,35 @@ def check_local_files(config: Config, env: Mapping[str, str]) -> list[Problem]:
 
         for key, message in check_smtp_local(config.smtp, config.base_dir, env):
             add(("smtp",), key or None, message)
+    for table, key, message in _unset_secret_variables(config, env):
+        add(table, key, message, "warning")
     return problems
+
+
+def _unset_secret_variables(
+    config: Config, env: Mapping[str, str]
+) -> list[tuple[TablePath, str, str]]:
+    """Each ``*_env`` key (a secret's environment variable) of a section in use whose variable
+    is not set here. A warning, not an error: `check` may run without the service's environment
+    file, but a variable that is missing there too fails every salesperson on that backend."""
+    used = {config.backend_of(p) for p in config.salespeople} | {config.calendar_backend}
+    sections: list[tuple[TablePath, Mapping[str, Any]]] = [
+        (("calendar", name), section) for name, section in config.calendars.items() if name in used
+    ]
+    sections += [(("mail", name), section) for name, section in config.mail.items()]
+    if config.smtp is not None and config.smtp.get("username"):  # no login, no password
+        sections.append((("smtp",), config.smtp))
+    found = []
+    for table, section in sections:
+        for key, variable in sorted(section.items()):
+            secret = key.endswith("_env") and isinstance(variable, str) and bool(variable)
+            if secret and not env.get(variable):
+                message = (
+                    f"environment variable {variable} is not set here; the service needs it "
+                    "(e.g. in /etc/cadence/env, see deploy/README.md)"
+                )
+                found.append((table, key, message))
+    return found
 
 
 def _connector_local(

@@ -11,7 +11,9 @@ import difflib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -33,9 +35,22 @@ from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanSt
 from cadence.reconcile import Action, ActionKind
 from cadence.wording import action_line, action_title
 
+EXIT_STATUSES = "\n\n".join(
+    [
+        "Exit statuses (every command):",
+        "0 everything was done.",
+        "1 an error you must fix first; nothing was done.",
+        "3 done, but something was skipped, each listed on standard error: rejected rows "
+        "(import, import-contacts, run), a customer that could not be planned, a salesperson "
+        "whose calendar or mailbox failed.",
+        "130 interrupted by Ctrl-C (run --once prints what it did before stopping).",
+    ]
+)
+
 app = typer.Typer(
     name="cadence",
     help="Keeps every customer in a steady contact rhythm, booked into salespeople's calendars.",
+    epilog=EXIT_STATUSES,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -60,6 +75,7 @@ NowOption = Annotated[
 ]
 DEFAULT_CONFIG = Path("cadence.toml")
 PARTIAL = 3  # exit status: done, but some rows, customers or salespeople were skipped
+INTERRUPTED = 130  # exit status after Ctrl-C (128 + SIGINT), as shells expect
 _chosen_config: list[Path] = []  # set by the global --config (before the command name)
 
 
@@ -130,6 +146,8 @@ def import_(
         f"{counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged, "
         f"{len(rejected)} rejected{pruned}"
     )
+    if rejected:
+        raise typer.Exit(PARTIAL)
 
 
 @contextmanager
@@ -514,8 +532,8 @@ def run(
     # The actions and the problems are printed below from the result; the log adds only what
     # the result does not carry, unless asked for everything.
     _logging(level=logging.INFO if verbose else logging.WARNING, skip_reported=not verbose)
-    with _workspace(_config(config)) as ws:
-        result = ws.run_cycle(_now(now))
+    with _workspace(_config(config)) as ws, _stop_on_ctrl_c() as stopped:
+        result = ws.run_cycle(_now(now), stop=stopped.is_set)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         names = {c.id: c.name for c in ws.store.customers()}
         for a in result.applied:  # what was done; what could not be done is listed below
@@ -534,8 +552,31 @@ def run(
         if "ics" in {ws.backend_name(p) for p in ws.config.salespeople}:
             folder = ws.config.calendars.get("ics", {}).get("folder", "calendars")
             print(f"calendars: {(ws.config.base_dir / folder).resolve()}/<salesperson>.ics")
+    if stopped.is_set():
+        err.print("interrupted: stopped after the write in flight; the next run does the rest")
+        raise typer.Exit(INTERRUPTED)
     if not result.complete:
         raise typer.Exit(PARTIAL)
+
+
+@contextmanager
+def _stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """The first Ctrl-C asks the cycle to stop after the write in flight (so what was done can
+    be printed); a second one stops at once."""
+    stopped = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stopped
+        return
+
+    def first(_signum: int, _frame: Any) -> None:
+        stopped.set()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield stopped
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
@@ -556,6 +597,8 @@ def report(
     now: NowOption = None,
 ) -> None:
     """Rhythm health by segment and salesperson."""
+    if html is not None and not html.parent.is_dir():
+        raise UserError(f"cannot write {html}: there is no folder {html.parent}")
     from cadence.report import build_report, render_text
     from cadence.report_html import render_html
     from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
@@ -578,7 +621,10 @@ def report(
         )
     print(render_text(result))
     if html is not None:
-        html.write_text(render_html(result), encoding="utf-8")
+        try:
+            html.write_text(render_html(result), encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write {html}: {exc.strerror or exc}") from None
         print(f"wrote {html}")
 
 
@@ -623,7 +669,8 @@ def main() -> None:
         err.print(f"error: {exc}", markup=False)
         sys.exit(1)
     except KeyboardInterrupt:
-        sys.exit(130)
+        err.print("interrupted")
+        sys.exit(INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ points to ``password_env`` / ``password_file``.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -278,6 +279,14 @@ def _database(base_dir: Path) -> Callable[[Any], str]:
             ) from None
         if url.port is not None and not 0 < url.port <= 65535:
             raise ValueParseError(f"the database URL's port {url.port} is not a port number")
+        backend = url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            close = difflib.get_close_matches(backend, ["sqlite", "postgresql"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueParseError(
+                f"database URL {masked_url(text)[:200]!r}: only sqlite:/// and "
+                f"postgresql+psycopg:// URLs are supported{hint}"
+            )
         if url.password:
             raise ValueParseError(
                 "the database URL holds a password; secrets never go in cadence.toml: use "

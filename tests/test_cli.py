@@ -146,7 +146,7 @@ def test_import_counts_and_lists_each_rejected_row_with_its_line(tmp_path: Path)
     config = write_workspace(tmp_path, [], policies=POLICIES)
     source = MAIN / "examples" / "customers-with-errors.csv"
     first = cli(config, "import", str(source))
-    assert first.exit_code == 0, first.output
+    assert first.exit_code == 3, first.output  # done, but rows were rejected
     assert first.stdout.splitlines()[-1] == "6 new, 0 updated, 0 unchanged, 4 rejected"
     rejected = [line for line in first.stderr.splitlines() if line.startswith(str(source))]
     assert [line.split(":")[1] for line in rejected] == ["3", "5", "8", "10"]
