@@ -647,18 +647,9 @@ def auth_google(
 
 
 def _logging(level: int, *, skip_reported: bool = False) -> None:
-    """Log to stderr; with ``skip_reported``, leave out records of problems the command prints
-    from the cycle's result itself (tagged ``in_result``), so each is said once."""
-    root = logging.getLogger()
-    before = set(root.handlers)
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if skip_reported:
-        for handler in set(root.handlers) - before:  # ours only, never a host's (pytest's)
-            handler.addFilter(lambda record: not getattr(record, "in_result", False))
+    from cadence.logsetup import configure
+
+    configure(level, skip_reported=skip_reported)
 
 
 def main() -> None:

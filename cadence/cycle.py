@@ -572,7 +572,9 @@ class Workspace:
         except Exception as exc:
             why = describe_error(exc)
             if self._trouble.get(owner) != why:  # once when it starts, not every cycle
-                log.error("%s skipped this cycle: %s", owner, why, extra=REPORTED)
+                log.error(
+                    "%s skipped this cycle: %s", owner, why, extra={**REPORTED, "owner": owner}
+                )
                 log.debug("%s: traceback", owner, exc_info=True)
             self._trouble[owner] = why
             failed[owner] = why
@@ -880,11 +882,13 @@ class Workspace:
 
         A failed write stays recorded as intended and unconfirmed: the next cycle reads the
         calendar back (the write may have applied after all, its answer lost) and decides."""
+        fields = {"owner": action.owner, "customer_id": action.customer_id}
         if not outcome.ok:
-            log.warning("failed: %s: %s", action_line(action, zone, names), outcome.error)
+            line = action_line(action, zone, names)
+            log.warning("failed: %s: %s", line, outcome.error, extra=fields)
             return None
         result.applied.append(action)
-        log.info("%s", action_line(action, zone, names))
+        log.info("%s", action_line(action, zone, names), extra=fields)
         if action.kind is ActionKind.CANCEL:
             result.cancelled += 1
             return replace(record, confirmed=None)
