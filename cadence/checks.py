@@ -31,6 +31,7 @@ from cadence.planner import PlanInput, plan
 from cadence.planner.overlap import unbookable
 from cadence.policy import PolicySet, rhythm_problem
 from cadence.policy_load import load_policies
+from cadence.progress import Tick, every
 from cadence.seasons import Season, free_day_problem, parse_season
 from cadence.tomlfile import LocatedToml, TablePath, TomlFileError
 from cadence.zones import is_zone
@@ -270,8 +271,11 @@ def _sqlite_file(url: str) -> Path | None:
     return Path(url[len(prefix) :].split("?", 1)[0])
 
 
-def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
-    """Every problem in cadence.toml, the policies and the customer file, at once."""
+def check_all(
+    config_path: Path | str, today: datetime, *, progress: Tick | None = None
+) -> list[Problem]:
+    """Every problem in cadence.toml, the policies and the customer file, at once
+    (``progress`` is told how far reading and planning the customer file have got)."""
     try:
         config = load_config(config_path)
     except UserError as exc:
@@ -288,6 +292,7 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
                 config.date_reader(),
                 today=today.date(),
                 default_timezone=policies.defaults.timezone if policies else None,
+                progress=every(progress, "reading customers", None, 1000),
             )
         except UserError as exc:
             problems.extend(
@@ -300,7 +305,7 @@ def check_all(config_path: Path | str, today: datetime) -> list[Problem]:
                 problems.extend(found)
                 said = {p.key for p in found if p.is_error}  # a customer's problem, once
                 rest = [c for c in imported.customers if c.id not in said]
-                problems.extend(_check_plannable(rest, policies, config, today))
+                problems.extend(_check_plannable(rest, policies, config, today, progress))
                 problems.extend(check_hours_meet(rest, policies, config, today))
     problems.extend(check_local_files(config, os.environ))
     return problems
@@ -385,7 +390,11 @@ def check_hours_meet(
 
 
 def _check_plannable(
-    customers: Sequence[Customer], policies: PolicySet, config: Config, now: datetime
+    customers: Sequence[Customer],
+    policies: PolicySet,
+    config: Config,
+    now: datetime,
+    progress: Tick | None = None,
 ) -> list[Problem]:
     """Plan the customer file as ``run`` would (without calendars) and build each event: a
     customer ``run`` would have to skip is an error here, named with the cause."""
@@ -402,6 +411,7 @@ def _check_plannable(
             now=now,
             horizon_days=config.horizon_days,
             season_parser=lambda text: parse_season(text, reader),
+            progress=progress,
         )
     )
     skipped = dict(result.skipped)

@@ -23,8 +23,18 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
+from rich.text import Text
 
 from cadence.checks import check_all
 from cadence.config import load_config
@@ -32,6 +42,7 @@ from cadence.contact_history import read_history
 from cadence.cycle import Workspace
 from cadence.errors import UserError, ValueParseError
 from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
+from cadence.progress import Tick, every
 from cadence.reconcile import Action, ActionKind
 from cadence.wording import action_line, action_title
 
@@ -117,7 +128,8 @@ def _workspace(config: Path) -> Iterator[Workspace]:
 @app.command()
 def check(config: ConfigOption = None, now: NowOption = None) -> None:
     """Validate cadence.toml, the policies and the customer file: every problem at once."""
-    problems = check_all(_config(config), _now(now))
+    with _progress() as tick:
+        problems = check_all(_config(config), _now(now), progress=tick)
     errors = [p for p in problems if p.is_error]
     for p in problems:
         (err if p.is_error else out).print(str(p), markup=False)
@@ -137,8 +149,9 @@ def import_(
     """Upsert customers from a CSV file; rows that cannot be read are listed with reasons."""
     if not file.exists():
         raise UserError(f"{file}: no such file")
-    with _workspace(_config(config)) as ws, _progress("reading customers") as tick:
-        counts, rejected = ws.import_customers(file, prune=prune, today=_now(now), progress=tick)
+    with _workspace(_config(config)) as ws, _progress() as tick:
+        rows = every(tick, "reading customers", _rows_in(file), 1000)
+        counts, rejected = ws.import_customers(file, prune=prune, today=_now(now), progress=rows)
     for problem in rejected:
         err.print(str(problem), markup=False)
     pruned = f", {counts.pruned} pruned" if prune else ""
@@ -150,20 +163,47 @@ def import_(
         raise typer.Exit(PARTIAL)
 
 
+class _Rate(ProgressColumn):
+    """Items per second, once there is a rate to show."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+
 @contextmanager
-def _progress(label: str) -> Iterator[Any]:
-    if not sys.stderr.isatty():
+def _progress(enabled: bool = True) -> Iterator[Tick | None]:
+    """A :data:`cadence.progress.Tick` drawing one bar per stage on standard error, when that
+    is a terminal (never in a pipe, a log or under --json); None otherwise."""
+    if not enabled or not err.is_terminal:
         yield None
         return
     with Progress(
-        TextColumn(label),
+        TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed} rows"),
+        MofNCompleteColumn(),
+        _Rate(),
+        TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as progress:
-        task = progress.add_task(label, total=None)
-        yield lambda rows: progress.update(task, completed=rows)
+        tasks: dict[str, TaskID] = {}
+
+        def tick(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        yield tick
+
+
+def _rows_in(path: Path) -> int | None:
+    """Data rows in a CSV file (lines less the header), for a progress total; cheap."""
+    try:
+        with path.open("rb") as f:
+            return max(0, sum(1 for _ in f) - 1)
+    except OSError:
+        return None
 
 
 # ---- plan / explain -------------------------------------------------------------------------
@@ -187,7 +227,8 @@ def plan_(
     in the calendars and mailboxes meanwhile.
     """
     moment = _now(now)
-    with _workspace(_config(config)) as ws:
+    with _workspace(_config(config)) as ws, _progress(not json_out) as tick:
+        ws.progress = tick
         customers = ws.customers_as_run_sees_them(moment)
         _known(customers, customer, owner)
         result = ws.plan(moment, forecast=forecast, customers=customers)
@@ -533,7 +574,9 @@ def run(
     # the result does not carry, unless asked for everything.
     _logging(level=logging.INFO if verbose else logging.WARNING, skip_reported=not verbose)
     with _workspace(_config(config)) as ws, _stop_on_ctrl_c() as stopped:
-        result = ws.run_cycle(_now(now), stop=stopped.is_set)
+        with _progress() as tick:
+            ws.progress = tick
+            result = ws.run_cycle(_now(now), stop=stopped.is_set)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         names = {c.id: c.name for c in ws.store.customers()}
         for a in result.applied:  # what was done; what could not be done is listed below
@@ -605,7 +648,8 @@ def report(
     from cadence.snoozes import read_snoozes
 
     moment = _now(now)
-    with _workspace(_config(config)) as ws:
+    with _workspace(_config(config)) as ws, _progress() as tick:
+        ws.progress = tick
         customers = ws.store.customers()
         planned = ws.store.plan() or ws.plan(moment, read_calendars=False).contacts
         result = build_report(
@@ -618,6 +662,7 @@ def report(
             season_parser=ws.season,
             attention=ws.attention(),
             snoozes=read_snoozes(ws.store.state(SNOOZE_NAMESPACE)),
+            progress=tick,
         )
     print(render_text(result))
     if html is not None:

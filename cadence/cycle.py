@@ -47,6 +47,7 @@ from cadence.model import (
 from cadence.planner import Plan, PlanInput, plan
 from cadence.policy import PolicySet
 from cadence.policy_load import load_policies
+from cadence.progress import Tick, every
 from cadence.reconcile import LIVE, SPEC_TAG, Action, ActionKind, landed, observe
 from cadence.seasons import parse_season
 from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
@@ -176,6 +177,7 @@ class Workspace:
         self._reported: dict[str, str] = {}  # customer id -> the cause already logged
         self._trouble: dict[str, str] = {}  # salesperson -> the unexpected error already logged
         self._keep: Callable[[str], bool] = lambda owner: True  # see run_cycle
+        self.progress: Tick | None = None  # told how far long work has got (the CLI's bars)
         self.env: Mapping[str, str] = os.environ
         self._unbookable = 0  # customers the last plan could never book (logged on change)
 
@@ -331,6 +333,7 @@ class Workspace:
             forecast_days=self.config.forecast_days if forecast else 0,
             season_parser=self.season,
             snoozes=read_snoozes(self.store.state(SNOOZE_NAMESPACE)),
+            progress=self.progress,
         )
 
     def season(self, text: str) -> Any:
@@ -355,6 +358,8 @@ class Workspace:
                 person = people.get(owner) or Salesperson(email=owner)
                 groups.setdefault(self.backend_name(person), []).append(owner)
         busy: dict[str, list[BusyInterval]] = {}
+        read = every(self.progress, "reading busy time", sum(map(len, groups.values())), 1)
+        asked = 0
         for name, group in groups.items():
             answers: dict[str, Any] = {}
             if len(group) > 1 and _has_method(name, "busy_many"):
@@ -362,6 +367,8 @@ class Workspace:
                 if ok:
                     answers = value
             for owner in group:
+                read(asked)
+                asked += 1
                 answer = answers.get(owner)
                 if answer is None:
                     ok, answer = self._call(name, owner, now, "busy", owner, now, until)
@@ -480,11 +487,13 @@ class Workspace:
         people = self.salespeople(customers, owners)
         failed = result.failed_owners
         unreadable: set[str] = set()  # "owner: uid" of cadence events a calendar cannot read
-        for owner in owners:
+        synced = every(self.progress, "reading calendars", len(owners), 1)
+        for done, owner in enumerate(owners, 1):
             if stop():  # nothing written yet: stopping here is safe
                 result.interrupted = True
                 return result
             self._guarded(owner, failed, self._sync_owner, people[owner], now, failed, unreadable)
+            synced(done)
         result.unreadable = sorted(unreadable)
         result.contacts_added = self._sync_contacts(customers, people, owners, now, failed)
         if stop():
@@ -508,7 +517,9 @@ class Workspace:
                 result.unchanged += 1
             elif action.owner not in failed:
                 by_owner.setdefault(action.owner, []).append(action)
-        for owner, owner_actions in sorted(by_owner.items()):
+        written = every(self.progress, "writing to calendars", len(by_owner), 1)
+        for done, (owner, owner_actions) in enumerate(sorted(by_owner.items()), 1):
+            written(done - 1)
             if stop():
                 result.interrupted = True
                 break

@@ -59,6 +59,7 @@ from cadence.model import (
 )
 from cadence.planner.overlap import unbookable
 from cadence.policy import PolicySet, SegmentPolicy
+from cadence.progress import Tick, every
 from cadence.seasons import Season, SeasonSet, parse_season
 
 GAP_WINDOW_DAYS = 365
@@ -225,6 +226,7 @@ def build_report(
     weeks_ahead: int = 8,
     attention: Sequence[str] = (),
     snoozes: Mapping[str, Snooze] | None = None,
+    progress: Tick | None = None,
 ) -> Report:
     """Measure every customer's rhythm and the coming weeks' bookings (see the module docstring).
 
@@ -238,7 +240,9 @@ def build_report(
     seasons = _SeasonCache(policies, season_parser)
     notes = list(attention)
     healths = []
-    for c in customers:
+    measured = every(progress, "measuring customers", len(customers), 1000)
+    for done, c in enumerate(customers, 1):
+        measured(done)
         try:
             healths.append(_customer_health(c, contacts.get(c.id, ()), policies, seasons, now))
         except Exception as exc:  # one customer's bad data costs that customer's line only

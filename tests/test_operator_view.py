@@ -118,3 +118,30 @@ def test_ctrl_c_stops_after_the_write_in_flight_says_what_was_done_and_exits_130
     done = [line for line in out.splitlines() if line.split()[0] == "create"]
     assert 0 < len(done) < len(rows) * 3  # the first salesperson's writes, not everyone's
     assert {line.split()[1] for line in done} == {"rep0@example.com"}
+
+
+def test_long_commands_draw_progress_on_a_terminal_only(
+    workspace: Path,  # noqa: F811
+    monkeypatch,
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    import cadence.cli as cli_module
+
+    screen = io.StringIO()
+    monkeypatch.setattr(cli_module, "err", Console(file=screen, force_terminal=True, width=100))
+    assert cli(workspace, "run", "--once").exit_code == 0
+    drawn = screen.getvalue()
+    for stage in ("reading calendars", "reading busy time", "planning customers", "writing to"):
+        assert stage in drawn, stage
+    screen.truncate(0)
+    assert cli(workspace, "plan", "--json").exit_code == 0
+    assert screen.getvalue() == ""  # nothing drawn into a JSON run
+    assert cli(workspace, "report").exit_code == 0
+    assert "measuring customers" in screen.getvalue()
+    # Not a terminal (a pipe, a log, the daemon): nothing drawn at all.
+    monkeypatch.setattr(cli_module, "err", Console(file=io.StringIO(), force_terminal=False))
+    piped = cli(workspace, "plan")
+    assert piped.exit_code == 0 and "planning customers" not in piped.output

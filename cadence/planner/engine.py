@@ -57,6 +57,7 @@ from cadence.planner.tracks import (
     winback_track,
 )
 from cadence.policy import PolicySet, SegmentPolicy, rhythm_problem
+from cadence.progress import Tick, every
 from cadence.seasons import Season, SeasonSet, free_day_problem, parse_season
 
 LIVE_STATES = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
@@ -83,6 +84,8 @@ class PlanInput:
     horizon_days: int = 90
     forecast_days: int = 0  # plan this far ahead too; contacts past the horizon are forecast
     season_parser: Callable[[str], Season] = parse_season
+    # Told how far planning has got (a progress bar: cadence.progress); never changes the plan.
+    progress: Tick | None = field(default=None, compare=False)
     snoozes: Mapping[str, Snooze] = field(default_factory=dict)  # by customer id
 
 
@@ -320,7 +323,9 @@ class _Engine:
         queue: list[tuple[int, int, int, int, _Customer, Need]] = []
         order = itertools.count()
         started: list[_Customer] = []
-        for customer in sorted(self.inp.customers, key=lambda c: c.id):
+        started_count = every(self.inp.progress, "planning customers", len(self.inp.customers), 500)
+        for done, customer in enumerate(sorted(self.inp.customers, key=lambda c: c.id), 1):
+            started_count(done)
             try:
                 state = self.start(customer)
                 if state is not None:
@@ -329,7 +334,11 @@ class _Engine:
             except Exception as exc:  # one customer's bad data never stops the others
                 self.skip(customer.id, exc, customer)
         self.set_levels(started, queue)
+        placed_count = every(self.inp.progress, "placing contacts", None, 1000)
+        placements = 0
         while queue:
+            placements += 1
+            placed_count(placements)
             _, _, _, _, state, need = heapq.heappop(queue)
             if state.customer.id in self.skipped:
                 continue
