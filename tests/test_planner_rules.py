@@ -499,3 +499,10 @@ def test_winback_policy_first_within_is_configurable():
     call, *_ = of(run([gone], pol=pol))
     assert call.window_end == d("2026-11-27")
     assert call.status is PlanStatus.PLANNED
+
+
+def test_a_first_anniversary_reason_says_one_year():
+    c1 = customer(customer_since=d("2025-12-10"), last_contact=d("2026-11-20"))
+    result = run([c1], pol=policies(segment(anniversary="yearly")))
+    [checkin] = of(result, kind="anniversary")
+    assert checkin.reasons[0] == "anniversary on 2026-12-10 (1 year)"  # never "(1 years)"

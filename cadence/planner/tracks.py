@@ -25,7 +25,12 @@ from datetime import date, timedelta
 
 from cadence.durations import Duration, add_months
 from cadence.model import BookingKind, Customer
-from cadence.planner.titles import anniversary_date, anniversary_months, is_milestone
+from cadence.planner.titles import (
+    age_text,
+    anniversary_date,
+    anniversary_months,
+    is_milestone,
+)
 from cadence.policy import SegmentPolicy, WinbackPolicy
 
 
@@ -313,9 +318,7 @@ def _anniversary_need(
 ) -> Need | None:
     p, c = ctx.policy, ctx.customer
     ws, we = lead_window
-    reasons = [
-        f"anniversary on {day} ({months // 12 if months % 12 == 0 else months / 12:g} years)"
-    ]
+    reasons = [f"anniversary on {day} ({age_text(months)})"]
     if is_milestone(months):
         reasons.append("milestone anniversary")
     if merged:
