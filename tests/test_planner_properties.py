@@ -2,8 +2,9 @@
 
 The invariants: nothing inside a busy season; consecutive rhythm contacts at least min_gap and at
 most max_gap apart unless marked forced; capacity never exceeded except by win-back first calls
-that say so; no double-booking; everything inside working hours on both sides; planning twice
-gives the identical result; and re-planning with the plan booked changes nothing.
+that say so; no double-booking; everything inside working hours on both sides; ``buffer`` kept
+around every meeting and no break ever booked; planning twice gives the identical result; and
+re-planning with the plan booked changes nothing.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ PEOPLE = [
     ),
 ]
 RHYTHM = (BookingKind.CHECK_IN, BookingKind.ANNIVERSARY)
+# A salesperson's breaks (local): none, lunch, or a morning stand-up and a long lunch.
+BREAKS = [
+    (),
+    (WorkingHours.parse("12:00-13:00"),),
+    (WorkingHours.parse("10:00-10:30"), WorkingHours.parse("13:00-14:30")),
+]
 
 
 @st.composite
@@ -103,10 +110,17 @@ def worlds(draw):
         defaults=seg,
         segments={"s": seg},
         industries={k: tuple(parse_season(s) for s in v) for k, v in SEASONS.items() if k},
-        capacity=Capacity(per_day=draw(st.integers(1, 4)), per_week=draw(st.integers(3, 12))),
+        capacity=Capacity(
+            per_day=draw(st.integers(1, 4)),
+            per_week=draw(st.integers(3, 12)),
+            buffer=timedelta(minutes=draw(st.sampled_from([0, 15, 30]))),
+        ),
         closures=tuple(parse_season(text) for text in draw(st.sampled_from(CLOSURES))),
     )
-    people = [replace(p, closures=draw(st.sampled_from(CLOSURES))) for p in PEOPLE]
+    people = [
+        replace(p, closures=draw(st.sampled_from(CLOSURES)), breaks=draw(st.sampled_from(BREAKS)))
+        for p in PEOPLE
+    ]
     customers = []
     for i in range(draw(st.integers(1, 18))):
         zone, country = draw(st.sampled_from(CUSTOMER_PLACES))
@@ -257,6 +271,30 @@ def test_no_double_booking_and_everything_inside_working_hours(inp):
             assert (ce - timedelta(minutes=1)).hour * 60 + (ce - timedelta(minutes=1)).minute < (
                 policy.customer_hours.end_minute
             )
+
+
+@PROPERTY
+@given(worlds())
+def test_buffers_and_breaks_are_never_booked(inp):
+    """``buffer`` minutes stay free between two cadence meetings and around the salesperson's
+    own meetings; nothing touches a break (all placed fresh here: no bookings yet)."""
+    result = plan(inp)
+    buffer = inp.policies.capacity.buffer
+    timed = sorted((c for c in result.contacts if not c.all_day), key=lambda c: (c.owner, c.start))
+    for a, b in pairwise(timed):
+        if a.owner == b.owner and a.day == b.day:
+            assert b.start - a.end >= buffer, (a, b)
+    for c in timed:
+        person = inp.salespeople[c.owner]
+        for busy in inp.busy[c.owner]:
+            if not busy.all_day:
+                assert busy.end + buffer <= c.start or c.end + buffer <= busy.start, (busy, c)
+        zone = ZoneInfo(person.timezone)
+        start = c.start.astimezone(zone)
+        first = start.hour * 60 + start.minute
+        last = first + (c.end - c.start).seconds // 60
+        for lunch in person.breaks:
+            assert last <= lunch.start_minute or first >= lunch.end_minute, (lunch, c)
 
 
 @PROPERTY

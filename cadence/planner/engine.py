@@ -65,7 +65,15 @@ REFUSED_STATES = frozenset({BookingState.DELETED, BookingState.DECLINED})
 AFTER_WINDOW_SEARCH_DAYS = 120
 AFTER_SEASON_SEARCH_DAYS = 400
 MIN_NOTICE_MINUTES = 60
-LEVEL_PASSES = (0, 1, None)  # searches for a day: at the even-load level, one above, capacity
+# The searches for a day, in turn: (even-load level plus, how far from the ideal day): near the
+# ideal below the level (a contact due anyway keeps its rhythm), anywhere in the window below
+# it, one above it; then capacity alone decides.
+LEVEL_PASSES: tuple[tuple[int | None, int | None], ...] = (
+    (0, 3),
+    (0, None),
+    (1, None),
+    (None, None),
+)
 _FAR = 1 << 30
 _RETRY_SUFFIX = re.compile(r"\.r\d+$")
 
@@ -647,6 +655,10 @@ class _Engine:
                 f"(window {need.window_start}..{need.window_end}): {common}"
             )
             return None
+        if stale is not None and found.forced and self.forced_stays(state, need, stale, found):
+            assert isinstance(stale.start, datetime)
+            found.day = local_date(state.agenda.zone, to_minute(stale.start))
+            found.slot = to_minute(stale.start)
         if need.merges_with_anniversary(found.day):
             need.become_anniversary(state.customer.id)
         key, status = self.fresh_key(need.key), PlanStatus.PLANNED
@@ -673,6 +685,18 @@ class _Engine:
             found.over_capacity,
         )
         return found.day
+
+    def forced_stays(self, state: _Customer, need: Need, b: Booking, found: _Found) -> bool:
+        """Does booking ``b``, placed after its window (a forced gap), keep its time rather
+        than move to ``found``? Yes while it is no later than ``found`` and still fits (its
+        day allowed on both sides and not full, its time free): the even load may spread a
+        fresh search over other days, and a kept booking that still fits stays."""
+        if not isinstance(b.start, datetime):
+            return False
+        day = local_date(state.agenda.zone, to_minute(b.start))
+        if not need.window_end < day <= found.day or state.agenda.unavailable(day):
+            return False
+        return self.slot_still_free(state, b, reserved=False, minutes=need.minutes)
 
     def release(self, state: _Customer, b: Booking) -> None:
         """Give back the time and capacity reserved for booking ``b``."""
@@ -1021,12 +1045,15 @@ class _Engine:
         skipped: dict[int, str],
         relax: int | None = None,
         ideal_day: date | None = None,
+        reach: int | None = None,
     ) -> tuple[date, int] | None:
         """The allowed day in ``[lo, hi]`` nearest ``ideal_day`` (default ``need.ideal``):
         earlier on a tie, and the lighter day first among equally near ones (below the
         even-load level plus ``relax`` when given)."""
         ideal = min(max(ideal_day or need.ideal, lo), hi).toordinal()
         first, last = max(lo, state.first_day).toordinal(), hi.toordinal()
+        if reach is not None:
+            first, last = max(first, ideal - reach), min(last, ideal + reach)
         down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped, relax)
         up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped, relax)
         below, above = next(down, None), next(up, None)
@@ -1067,7 +1094,7 @@ class _Engine:
         (earliest first), else the first allowed day."""
         if use_capacity:
             end = self.inp.policies.capacity.catch_up.add_to(start) - timedelta(days=1)
-            for relax in LEVEL_PASSES[:-1]:
+            for relax in (0, 1):
                 hit = self.scan(state, need, start, end, excluded, True, {}, relax, start)
                 if hit is not None:
                     return hit
@@ -1095,12 +1122,15 @@ class _Engine:
         """The day and slot for ``need``: in its window if possible, else a reported forced gap."""
         use_capacity = not need.outranks_capacity
         hit = None
-        # The even daily load first; one more booking a day where the window has no room
-        # below it; then capacity alone decides (a win-back first call outranks even that).
-        passes = [(True, relax) for relax in LEVEL_PASSES]
+        # The even daily load first (near the ideal day for a contact due anyway, then anywhere
+        # in the window); one more booking a day where the window has no room below it; then
+        # capacity alone decides (a win-back first call outranks even that).
+        passes = [(True, relax, reach) for relax, reach in LEVEL_PASSES]
+        if need.overdue_since is not None:
+            passes = passes[1:]  # the backlog's ideal days are spread already
         if need.outranks_capacity:
-            passes.append((False, None))
-        for capacity, relax in passes:
+            passes.append((False, None, None))
+        for capacity, relax, reach in passes:
             hit = self.scan(
                 state,
                 need,
@@ -1110,6 +1140,8 @@ class _Engine:
                 capacity,
                 skipped,
                 relax,
+                None,
+                reach,
             )
             if hit is not None:
                 break
@@ -1133,7 +1165,8 @@ class _Engine:
 
     def pre_season(self, state: _Customer, need: Need, found: _Found, excluded: set[date]) -> None:
         """When a busy season will swallow the *next* window, move this check-in as late as the
-        window allows before the season starts: the pre-season check-in."""
+        window allows before the season starts: the pre-season check-in (the latest day below
+        the even-load level first, so that a season's customers do not all meet its eve)."""
         assert need.next_gaps is not None
         min_gap, max_gap = need.next_gaps
         next_start, next_end = min_gap.add_to(found.day), max_gap.add_to(found.day)
@@ -1143,18 +1176,24 @@ class _Engine:
             return
         season_start = span[0]
         latest = min(need.window_end, season_start - timedelta(days=1))
-        day = latest
-        while day > found.day:
-            slot, _ = self.try_day(state, need, day, excluded, True)
-            if slot is not None:
-                season = seasons.season_on(season_start)
-                found.day, found.slot = day, slot
-                found.reasons.append(
-                    f"pre-season check-in: busy season {season.text if season else ''} "
-                    f"({season_start}..{span[1]}) covers the whole next window"
-                )
-                return
-            day -= timedelta(days=1)
+        agenda = state.agenda
+        for leveled in (True, False):
+            day = latest
+            while day > found.day:
+                level = agenda.level(day.toordinal()) if leveled else None
+                if level is not None and agenda.load(day) >= level:
+                    day -= timedelta(days=1)
+                    continue
+                slot, _ = self.try_day(state, need, day, excluded, True)
+                if slot is not None:
+                    season = seasons.season_on(season_start)
+                    found.day, found.slot = day, slot
+                    found.reasons.append(
+                        f"pre-season check-in: busy season {season.text if season else ''} "
+                        f"({season_start}..{span[1]}) covers the whole next window"
+                    )
+                    return
+                day -= timedelta(days=1)
 
     def outside_window(
         self,
@@ -1207,7 +1246,7 @@ class _Engine:
         if hit is None:
             return None
         day, slot = hit
-        return _Found(day, slot, [f"forced: {why}; booked after it on {day}"], forced=True)
+        return _Found(day, slot, [f"forced: {why}; booked after it"], forced=True)
 
 
 def _sequence_of(b: Booking, policy: SegmentPolicy) -> tuple[int, int, int]:
