@@ -44,7 +44,7 @@ from cadence.errors import UserError, ValueParseError
 from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
 from cadence.progress import Tick, every
 from cadence.reconcile import Action, ActionKind
-from cadence.wording import action_line, action_title
+from cadence.wording import action_line, action_title, count
 
 EXIT_STATUSES = "\n\n".join(
     [
@@ -134,9 +134,9 @@ def check(config: ConfigOption = None, now: NowOption = None) -> None:
     for p in problems:
         (err if p.is_error else out).print(str(p), markup=False)
     if errors:
-        err.print(f"{len(errors)} error(s), {len(problems) - len(errors)} warning(s)")
+        err.print(f"{count(len(errors), 'error')}, {count(len(problems) - len(errors), 'warning')}")
         raise typer.Exit(1)
-    out.print(f"all good ({len(problems)} warning(s))")
+    out.print(f"all good ({count(len(problems), 'warning')})")
 
 
 @app.command("import")

@@ -53,7 +53,7 @@ from cadence.seasons import parse_season
 from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
 from cadence.snoozes import read_snoozes
 from cadence.store import BookingRecord, Confirmed, Store
-from cadence.wording import action_line, when
+from cadence.wording import action_line, count, when
 from connectors.base import (
     SET_ASIDE_LOG,
     UNREADABLE,
@@ -137,20 +137,16 @@ class CycleResult:
         if self.contacts_added:
             text += f"; {self.contacts_added} new contacts"
         if self.failed_owners:
-            text += f"; {_count(len(self.failed_owners), 'salesperson', 'salespeople')} skipped"
+            text += f"; {count(len(self.failed_owners), 'salesperson', 'salespeople')} skipped"
         if self.skipped_customers:
-            text += f"; {_count(len(self.skipped_customers), 'customer')} skipped"
+            text += f"; {count(len(self.skipped_customers), 'customer')} skipped"
         if self.problems:
-            text += f"; {_count(len(self.problems), 'input problem')}"
+            text += f"; {count(len(self.problems), 'input problem')}"
         if self.held:
-            text += f"; {_count(len(self.held), 'message')} held"
+            text += f"; {count(len(self.held), 'message')} held"
         if self.unreadable:
-            text += f"; {_count(len(self.unreadable), 'unreadable event')} left as they are"
+            text += f"; {count(len(self.unreadable), 'unreadable event')} left as they are"
         return text
-
-
-def _count(n: int, one: str, many: str = "") -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 @dataclass
@@ -550,14 +546,14 @@ class Workspace:
     def _log_unbookable(self, planned: Plan) -> None:
         """How many customers can never be booked (their hours never meet their owner's), when
         that number changes: once for ``run --once``, not every cycle of the daemon."""
-        count = len(planned.unbookable)
-        if count != self._unbookable and count:
+        n = len(planned.unbookable)
+        if n != self._unbookable and n:
             log.warning(
-                "%d customer(s) can never be booked: their hours never meet their owner's "
+                "%s can never be booked: their hours never meet their owner's "
                 "working hours (`cadence check` names them and the fix)",
-                count,
+                count(n, "customer"),
             )
-        self._unbookable = count
+        self._unbookable = n
 
     def attention(self) -> list[str]:
         """What the last cycle could not do, one line each (for ``cadence report``)."""

@@ -49,6 +49,7 @@ from cadence.cycle import CycleResult, Workspace
 from cadence.errors import UserError
 from cadence.leases import claim_share, release, renew
 from cadence.model import require_aware
+from cadence.wording import count
 
 log = logging.getLogger("cadence.daemon")
 
@@ -418,8 +419,8 @@ class Daemon:
             except UserError as exc:
                 problems = [str(p) for p in exc.problems] or [exc.message]
                 log.error(
-                    "reload rejected: %d problem(s); the previous configuration stays in force",
-                    len(problems),
+                    "reload rejected: %s; the previous configuration stays in force",
+                    count(len(problems), "problem"),
                 )
                 for problem in problems:
                     log.error("reload rejected: %s", problem)
@@ -505,7 +506,8 @@ class Daemon:
                 log.info("cycle done in %.1fs: %s; next in %s", took, summary, _short(wait))
             status = f"last cycle {stamp}: {summary}"
         else:
-            log.warning("%d failed cycle(s) in a row; next try in %s", self.failures, _short(wait))
+            failed = count(self.failures, "failed cycle")
+            log.warning("%s in a row; next try in %s", failed, _short(wait))
             status = f"last cycle {stamp} failed: {_clip(error)}"
         if self.rejected:
             status += f"; reload rejected: {_clip(self.rejected)}"

@@ -11,6 +11,11 @@ from cadence.planner.titles import title
 from cadence.reconcile import Action, ActionKind
 
 
+def count(n: int, one: str, many: str = "") -> str:
+    """``1 error``, ``2 errors``, ``3 salespeople``: never ``error(s)``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def when(value: datetime | date, zone: str) -> str:
     """``Tue 2027-03-02 09:45 Europe/Lisbon``; an all-day date as ``Tue 2027-03-02 (all day)``."""
     if isinstance(value, datetime):

@@ -112,7 +112,7 @@ def test_check_passes_the_example_config_and_prints_its_warnings() -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     warnings = [line for line in lines if ": warning: " in line]
-    assert lines[-1] == f"all good ({len(warnings)} warning(s))"
+    assert lines[-1] == f"all good ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})"
     assert any("segment 'enterprise' is used by 1 customer" in line for line in warnings)
     assert result.stderr == ""
 
@@ -135,7 +135,7 @@ def test_check_reports_every_problem_in_every_file_at_once(tmp_path: Path) -> No
     ]
     assert "expected a whole number" in errors[0] + errors[1]
     assert "unknown key" in errors[0] + errors[1]
-    assert result.stderr.splitlines()[-1] == "2 error(s), 0 warning(s)"
+    assert result.stderr.splitlines()[-1] == "2 errors, 0 warnings"
     assert "Traceback" not in result.stderr
 
 

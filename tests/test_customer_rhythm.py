@@ -313,7 +313,7 @@ def test_run_logs_how_many_customers_can_never_be_booked_and_the_report_lists_th
         ws.run_cycle(NOW + timedelta(minutes=15))
     said = [r.getMessage() for r in caplog.records if "can never be booked" in r.getMessage()]
     assert said == [
-        "2 customer(s) can never be booked: their hours never meet their owner's working hours "
+        "2 customers can never be booked: their hours never meet their owner's working hours "
         "(`cadence check` names them and the fix)"
     ]  # once, not every cycle
     customers = ws.store.customers()

@@ -336,5 +336,5 @@ def test_explain_names_the_holiday_and_the_side_and_check_names_the_codes(tmp_pa
     assert checked.exit_code == 0, checked.output
     assert checked.stdout.splitlines() == [
         f"{config.resolve()}:26: [[salesperson]] country: warning: {subdivision_warning('GB')}",
-        "all good (1 warning(s))",
+        "all good (1 warning)",
     ]
