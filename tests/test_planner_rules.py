@@ -506,3 +506,23 @@ def test_a_first_anniversary_reason_says_one_year():
     result = run([c1], pol=policies(segment(anniversary="yearly")))
     [checkin] = of(result, kind="anniversary")
     assert checkin.reasons[0] == "anniversary on 2026-12-10 (1 year)"  # never "(1 years)"
+
+
+def test_a_move_names_every_cause_between_the_ideal_day_and_the_day_chosen():
+    # Ideal Saturday 5 December; Monday 7 and Tuesday 8 are full: the move says all three.
+    from cadence.planner.engine import _why_not_before
+
+    skipped = {
+        d("2026-12-05").toordinal(): "sat is not a working day for ana@example.com",
+        d("2026-12-06").toordinal(): "sun is not a working day for ana@example.com",
+        d("2026-12-07").toordinal(): "ana@example.com already has 6 cadence bookings that day",
+        d("2026-12-08").toordinal(): "ana@example.com already has 6 cadence bookings that day",
+    }
+    assert _why_not_before(skipped, d("2026-12-05"), d("2026-12-09")) == (
+        "Sat 5 Dec: sat is not a working day for ana@example.com; "
+        "Sun 6 Dec: sun is not a working day for ana@example.com; "
+        "Mon 7 Dec, Tue 8 Dec: ana@example.com already has 6 cadence bookings that day"
+    )
+    assert _why_not_before(skipped, d("2026-12-05"), d("2026-12-06")) == (
+        "sat is not a working day for ana@example.com"
+    )

@@ -1150,7 +1150,7 @@ class _Engine:
             day, slot = hit
             reasons = []
             if day != need.ideal:
-                why = skipped.get(need.ideal.toordinal(), "")
+                why = _why_not_before(skipped, need.ideal, day)
                 reasons.append(f"moved from {need.ideal} to {day}" + (f": {why}" if why else ""))
             found = _Found(day, slot, reasons)
             if need.next_gaps is not None:
@@ -1299,6 +1299,28 @@ def _zone(name: str) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         shown = name if len(name) <= 40 else name[:37] + "..."
         raise ValueParseError(f"time zone {shown!r} is not an IANA zone name") from None
+
+
+def _why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
+    """Why the days from ``ideal`` up to (not including) ``day`` were passed over, each cause
+    once with its days (``Sat 5 Dec: ...; Mon 7 Dec, Tue 8 Dec: 6 bookings that day``): the
+    real cause of a move, not only the ideal day's."""
+    lo, hi = sorted((ideal.toordinal(), day.toordinal()))
+    causes: dict[str, list[date]] = {}
+    for ordinal in range(lo, hi + 1):
+        why = skipped.get(ordinal)
+        if why and ordinal != day.toordinal():
+            causes.setdefault(why, []).append(date.fromordinal(ordinal))
+    if list(causes.values()) == [[ideal]]:
+        return next(iter(causes))  # the ideal day alone: "moved from <it>" names it already
+    parts = []
+    for why, days in list(causes.items())[:3]:
+        named = ", ".join(f"{d:%a} {d.day} {d:%b}" for d in days[:3])
+        more = f" and {len(days) - 3} more" if len(days) > 3 else ""
+        parts.append(f"{named}{more}: {why}")
+    if len(causes) > 3:
+        parts.append(f"{len(causes) - 3} other causes")
+    return "; ".join(parts)
 
 
 def _sort_minute(value: datetime | date) -> int:
