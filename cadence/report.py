@@ -61,6 +61,7 @@ from cadence.planner.overlap import unbookable
 from cadence.policy import PolicySet, SegmentPolicy
 from cadence.progress import Tick, every
 from cadence.seasons import Season, SeasonSet, parse_season
+from cadence.wording import count
 
 GAP_WINDOW_DAYS = 365
 SEGMENT, SALESPERSON, ALL = "segment", "salesperson", "all"
@@ -163,6 +164,11 @@ class Report:
     # Paused customers (``cadence snooze``) whose pause is not over: (id, name, owner, until,
     # note).
     snoozed: list[tuple[str, str, str, date, str]] = field(default_factory=list)
+    # Each customer's next booked or planned contact ahead: (day, title).
+    next_contact: dict[str, tuple[date, str]] = field(default_factory=dict)
+    # Salespeople whose coming weeks are over capacity or far from the team's mean:
+    # (owner, "over" or "under", why).
+    load_flags: list[tuple[str, str, str]] = field(default_factory=list)
 
     def by_kind(self, kind: str) -> list[GroupStats]:
         """The groups of one kind (``segment``, ``salesperson`` or ``all``), in report order."""
@@ -286,9 +292,62 @@ def build_report(
     cap = policies.capacity
     per_day = {o: _capacity(salespeople.get(o), "per_day", cap.per_day) for o in owners}
     per_week = {o: _capacity(salespeople.get(o), "per_week", cap.per_week) for o in owners}
-    return Report(
-        now, groups, healths, weeks, load, per_day, per_week, labels, notes, cannot_book, snoozed
+    ahead = sorted(
+        (p for p in planned if p.day >= now.astimezone(UTC).date()), key=lambda p: (p.day, p.key)
     )
+    next_contact: dict[str, tuple[date, str]] = {}
+    for p in ahead:
+        next_contact.setdefault(p.customer_id, (p.day, p.title))
+    flags = load_flags(
+        load, per_week, weeks, {o: len([h for h in healths if h.owner == o]) for o in owners}
+    )
+    return Report(
+        now,
+        groups,
+        healths,
+        weeks,
+        load,
+        per_day,
+        per_week,
+        labels,
+        notes,
+        cannot_book,
+        snoozed,
+        next_contact,
+        flags,
+    )
+
+
+def load_flags(
+    load: Mapping[str, Sequence[int]],
+    per_week: Mapping[str, int | None],
+    weeks: Sequence[date],
+    customers: Mapping[str, int],
+) -> list[tuple[str, str, str]]:
+    """Salespeople to look at: a week over their weekly capacity, or a load for the coming weeks
+    at least half again the team's mean per salesperson ("over"), or at most half of it while
+    they have customers ("under"). Busiest first, then the idlest."""
+    totals = {o: sum(counts) for o, counts in load.items()}
+    staffed = [o for o in totals if customers.get(o)]
+    mean = sum(totals[o] for o in staffed) / len(staffed) if staffed else 0.0
+    over: list[tuple[float, str, str]] = []
+    under: list[tuple[float, str, str]] = []
+    for owner in staffed:
+        total, cap = totals[owner], per_week.get(owner)
+        full = [
+            f"W{weeks[i].isocalendar().week:02d} ({n} > {cap})"
+            for i, n in enumerate(load[owner])
+            if cap is not None and n > cap
+        ]
+        if full:
+            over.append((total, owner, "over weekly capacity in " + ", ".join(full[:4])))
+        elif mean and total >= 1.5 * mean:
+            over.append((total, owner, f"{count(total, 'booking')} ahead, team mean {mean:.0f}"))
+        elif mean and total <= 0.5 * mean:
+            under.append((total, owner, f"{count(total, 'booking')} ahead, team mean {mean:.0f}"))
+    return [(o, "over", why) for _, o, why in sorted(over, key=lambda t: (-t[0], t[1]))] + [
+        (o, "under", why) for _, o, why in sorted(under, key=lambda t: (t[0], t[1]))
+    ]
 
 
 def _capacity(person: Salesperson | None, attr: str, default: int | None) -> int | None:
@@ -456,6 +515,7 @@ def _belongs(h: CustomerHealth, kind: str, name: str) -> bool:
 _KIND_TITLES = {SEGMENT: "BY SEGMENT", SALESPERSON: "BY SALESPERSON", ALL: "OVERALL"}
 _KIND_COLUMN = {SEGMENT: "segment", SALESPERSON: "salesperson", ALL: ""}
 OVERDUE_LISTED = 20
+SALESPEOPLE_LISTED = 25  # rows of a salesperson table before "... and N more" (riskiest first)
 
 TEXT_LEGEND = """\
 Legend
@@ -545,6 +605,26 @@ def render_text(report: Report) -> str:
     if report.attention:
         out += ["", f"NEEDS ATTENTION ({len(report.attention)}: skipped by the last cycle)", ""]
         out += [f"  - {line}" for line in report.attention]
+    overdue = most_overdue(report)
+    if overdue:
+        out += ["", f"OVERDUE CUSTOMERS ({len(overdue)}: longest past max_gap first)", ""]
+        out += _table(
+            ["customer", "id", "owner", "last contact", "overdue since", "next contact"],
+            [
+                [
+                    h.name,
+                    h.customer_id,
+                    report.salesperson_labels.get(h.owner, h.owner),
+                    str(h.last_contact) if h.last_contact else "never",
+                    str(h.overdue_after),
+                    _next_text(report, h.customer_id),
+                ]
+                for h in overdue[:OVERDUE_LISTED]
+            ],
+            left=3,
+        )
+        if len(overdue) > OVERDUE_LISTED:
+            out.append(f"... and {len(overdue) - OVERDUE_LISTED} more")
     if report.cannot_book:
         out += [
             "",
@@ -554,6 +634,12 @@ def render_text(report: Report) -> str:
         out += [
             f"  - {name} ({cid}), owner {owner}: {why}"
             for cid, name, owner, why in report.cannot_book
+        ]
+    if report.load_flags:
+        out += ["", f"LOAD TO LOOK AT ({len(report.load_flags)} salespeople)", ""]
+        out += [
+            f"  - {report.salesperson_labels.get(owner, owner)}: {verdict} load, {why}"
+            for owner, verdict, why in report.load_flags
         ]
     if report.snoozed:
         out += ["", f"SNOOZED ({len(report.snoozed)}: nothing booked until the date)", ""]
@@ -565,44 +651,44 @@ def render_text(report: Report) -> str:
         groups = report.by_kind(kind)
         if not groups:
             continue
-        out += ["", _KIND_TITLES[kind]]
+        hidden = 0
+        if kind == SALESPERSON:
+            groups = by_risk(groups)
+            hidden = max(0, len(groups) - SALESPEOPLE_LISTED)
+            groups = groups[:SALESPEOPLE_LISTED]
+        title = _KIND_TITLES[kind] + (" (riskiest first)" if kind == SALESPERSON else "")
+        out += ["", title]
         for columns in (STATUS_COLUMNS, GAP_COLUMNS, BOOKING_COLUMNS):
             headers = [_KIND_COLUMN[kind], *(h for h, _ in columns)]
             out += ["", *_table(headers, _rows(groups, columns))]
+            if hidden:
+                out.append(f"... and {hidden} more salespeople (all of them: report --html)")
     out += ["", "COMING WEEKS' LOAD (timed bookings per ISO week; cap = capacity per week)", ""]
     headers = ["salesperson", "cap", *(f"W{w.isocalendar().week:02d}" for w in weeks)]
+    owners = [g.name for g in by_risk(report.by_kind(SALESPERSON))]
     rows = [
         [
             report.salesperson_labels.get(owner, owner),
             format_number(report.capacity_per_week.get(owner)),
-            *(str(n) for n in counts_),
+            *(str(n) for n in report.load.get(owner, [])),
         ]
-        for owner, counts_ in report.load.items()
+        for owner in owners[:SALESPEOPLE_LISTED]
     ]
     out += _table(headers, rows)
-    overdue = most_overdue(report)
-    if overdue:
-        out += ["", "OVERDUE CUSTOMERS (longest silence first)", ""]
-        out += _table(
-            ["customer", "id", "segment", "owner", "last contact", "days", "overdue since"],
-            [
-                [
-                    h.name,
-                    h.customer_id,
-                    h.segment,
-                    report.salesperson_labels.get(h.owner, h.owner),
-                    str(h.last_contact) if h.last_contact else "never",
-                    format_number(h.days_since),
-                    str(h.overdue_after),
-                ]
-                for h in overdue[:OVERDUE_LISTED]
-            ],
-            left=4,
-        )
-        if len(overdue) > OVERDUE_LISTED:
-            out.append(f"... and {len(overdue) - OVERDUE_LISTED} more")
+    if len(owners) > SALESPEOPLE_LISTED:
+        out.append(f"... and {len(owners) - SALESPEOPLE_LISTED} more salespeople")
     out += ["", TEXT_LEGEND]
     return "\n".join(out) + "\n"
+
+
+def by_risk(groups: Sequence[GroupStats]) -> list[GroupStats]:
+    """Salespeople with the most customers at risk first (then most overdue, then by name)."""
+    return sorted(groups, key=lambda g: (-g.at_risk, -g.overdue, g.label))
+
+
+def _next_text(report: Report, customer_id: str) -> str:
+    found = report.next_contact.get(customer_id)
+    return str(found[0]) if found else "none planned"
 
 
 def most_overdue(report: Report) -> list[CustomerHealth]:

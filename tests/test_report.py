@@ -50,7 +50,9 @@ from cadence.report import (
     SEGMENT,
     Rhythm,
     build_report,
+    by_risk,
     feast_or_famine,
+    load_flags,
     percentile,
     render_text,
 )
@@ -452,3 +454,54 @@ def test_a_world_without_customers_still_renders_every_salesperson():
     assert _rows_starting(text, "everyone")[0] == ["everyone", *["0"] * 8]
     page = render_html(r)
     assert "No customers yet." in page and "no active customers" in page
+
+
+# ---- what a manager must act on first (issue 16) ------------------------------------------------
+
+
+def test_the_report_leads_with_overdue_customers_and_their_next_contact(report):
+    text = render_text(report)
+    assert text.index("OVERDUE CUSTOMERS (2: longest past max_gap first)") < text.index(
+        "BY SEGMENT"
+    )  # before every table
+    assert "  - Ben: under load, 1 booking ahead, team mean 3" in text
+    rows = _rows_starting(text, "Customer c3")
+    # c3: last contact 2026-09-01, past max_gap since 2026-10-13; next planned 2026-11-26.
+    assert rows == [["Customer", "c3", "c3", "Ana", "2026-09-01", "2026-10-13", "2026-11-26"]]
+    assert report.next_contact["c8"] == (date(2026, 12, 7), "Check-in")
+    html = render_html(report)
+    assert html.index("Overdue customers (") < html.index("Rhythm by segment")
+    assert "2026-11-26 Check-in" in html
+
+
+def test_salespeople_over_capacity_or_far_from_the_mean_are_named():
+    flags = load_flags(
+        {"a@x": [21, 3], "b@x": [2, 2], "c@x": [8, 9], "d@x": [0, 0]},
+        {"a@x": 20, "b@x": 20, "c@x": 20, "d@x": 20},
+        [date(2026, 11, 23), date(2026, 11, 30)],
+        {"a@x": 5, "b@x": 5, "c@x": 5, "d@x": 0},  # d has no customers: nothing to say
+    )
+    assert flags == [
+        ("a@x", "over", "over weekly capacity in W48 (21 > 20)"),
+        ("b@x", "under", "4 bookings ahead, team mean 15"),
+    ]
+
+
+def test_with_500_salespeople_the_riskiest_come_first_and_the_rest_is_counted():
+    people = {
+        f"rep{i:03d}@x": Salesperson(email=f"rep{i:03d}@x", name=f"Rep {i:03d}") for i in range(500)
+    }
+    customers = [customer(f"k{i}", owner=f"rep{i % 500:03d}@x") for i in range(1000)]
+    # rep499's two customers were last seen long ago: overdue, so at risk.
+    contacts = {
+        f"k{i}": [met(f"k{i}", "2026-11-16" if i % 500 != 499 else "2026-01-05")]
+        for i in range(1000)
+    }
+    result = build_report(customers, contacts, [], POLICIES, people, NOW)
+    assert by_risk(result.by_kind("salesperson"))[0].name == "rep499@x"
+    text = render_text(result)
+    table = text.split("BY SALESPERSON (riskiest first)")[1]
+    assert table.split("\n\nsalesperson")[1].splitlines()[2].startswith("Rep 499")
+    assert "... and 475 more salespeople" in table
+    html = render_html(result)
+    assert "<details><summary>475 more rows</summary>" in html
