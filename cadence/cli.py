@@ -44,7 +44,7 @@ from cadence.errors import UserError, ValueParseError
 from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
 from cadence.progress import Tick, every
 from cadence.reconcile import Action, ActionKind
-from cadence.wording import action_line, action_title, count
+from cadence.wording import action_line, action_title, count, when
 
 EXIT_STATUSES = "\n\n".join(
     [
@@ -430,13 +430,14 @@ def explain(
     if bookings:
         print("Bookings:")
         for b in bookings:
-            print(f"  {_local(b.start, zone)}  {b.kind.value:<20} {b.state.value}")
+            print(f"  {when(b.start, zone)}  {b.kind.value:<20} {b.state.value}")
     print("Plan:")
     planned = [c for c in result.contacts if c.customer_id == customer_id]
     placed = {b.key: b.reasons for b in bookings if b.reasons}
     for c in planned:
         horizon = "" if c.within_horizon else "  (forecast)"
-        print(f"  {_when(c, zone)}  {c.title}  [{c.status.value}]{horizon}")
+        at = when(c.day if c.all_day else c.start, zone)
+        print(f"  {at}  {c.title}  [{c.status.value}]{horizon}")
         print(
             f"      window {c.window_start} .. {c.window_end}, ideal {c.ideal}"
             + ("  FORCED" if c.forced else "")
