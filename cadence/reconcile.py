@@ -249,17 +249,7 @@ def _resolve(r: BookingRecord, ev: RemoteEvent | None) -> BookingRecord:
         if written is None or written == r.spec_hash:
             # Without the tag (a client dropped it) the details are unknown: "" rewrites them.
             return landed(replace(r, spec_hash=r.spec_hash if written else ""))
-    return replace(
-        r,
-        key=c.key,
-        kind=c.kind,
-        start=c.start,
-        end=c.end,
-        all_day=c.all_day,
-        state=c.state,
-        spec_hash=c.spec_hash,
-        confirmed=None,
-    )
+    return c.restore(r)
 
 
 def landed(r: BookingRecord) -> BookingRecord:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -353,6 +353,20 @@ class Confirmed:
             all_day=r.all_day,
             state=r.state,
             spec_hash=r.spec_hash,
+        )
+
+    def restore(self, r: BookingRecord) -> BookingRecord:
+        """``r`` as it was confirmed (the change in flight not applied), no longer in flight."""
+        return replace(
+            r,
+            key=self.key,
+            kind=self.kind,
+            start=self.start,
+            end=self.end,
+            all_day=self.all_day,
+            state=self.state,
+            spec_hash=self.spec_hash,
+            confirmed=None,
         )
 
     def as_json(self) -> str:
