@@ -741,6 +741,8 @@ class Store:
 
         The same contact is recognised by (customer, source, source_id) when ``source_id`` is
         set, else by (customer, kind, at, source); duplicates inside ``contacts`` count once.
+        A known contact whose source reports it at another time (a past meeting moved after it
+        was first seen) takes the new time: the rhythm counts from when it really happened.
         """
         rows = [
             {
@@ -757,9 +759,23 @@ class Store:
             return 0
         t = CONTACTS
         stmt = self._insert(t).on_conflict_do_nothing().returning(t.c.id)
+        identified = [{"b_" + k: v for k, v in r.items()} for r in rows if r["source_id"]]
+        moved = (
+            t.update()
+            .where(
+                t.c.customer_id == sa.bindparam("b_customer_id"),
+                t.c.source == sa.bindparam("b_source"),
+                t.c.source_id == sa.bindparam("b_source_id"),
+                t.c.at != sa.bindparam("b_at"),
+            )
+            .values(at=sa.bindparam("b_at"))
+        )
         with self._write() as conn:
             # RETURNING gives a row only for contacts actually inserted.
-            return len(conn.execute(stmt, rows).all())
+            added = len(conn.execute(stmt, rows).all())
+            if identified:
+                conn.execute(moved, identified)
+            return added
 
     def contacts(self, customer_id: str | None = None) -> list[Contact]:
         """Contacts (of one customer when given), by customer, time and insertion."""

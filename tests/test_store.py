@@ -673,3 +673,16 @@ def test_processes_writing_the_same_tables_at_once_take_turns(url):
     finally:
         for s in stores:
             s.close()
+
+
+def test_a_past_meeting_seen_again_at_another_time_takes_the_new_time(store):
+    first = Contact("C1", ContactKind.MEETING, NOW - timedelta(days=3), "calendar", "ics:m1")
+    assert store.add_contacts([first]) == 1
+    moved = replace(first, at=NOW - timedelta(days=2))
+
+    assert store.add_contacts([moved]) == 0  # the same meeting: not a new contact
+    assert [c.at for c in store.contacts("C1")] == [NOW - timedelta(days=2)]
+    # Contacts without a source id are told apart by their time: both stay.
+    store.add_contacts([replace(first, source_id="", at=NOW - timedelta(days=5))])
+    store.add_contacts([replace(first, source_id="", at=NOW - timedelta(days=6))])
+    assert len(store.contacts("C1")) == 3
