@@ -1080,26 +1080,6 @@ class _Engine:
                 above = next(up, None)
         return None
 
-    def after(
-        self,
-        state: _Customer,
-        need: Need,
-        start: date,
-        days: int,
-        excluded: set[date],
-        use_capacity: bool,
-    ) -> tuple[date, int] | None:
-        """A day from ``start`` on for a need its window had no room for: those a busy season
-        pushed out together are spread over the catch-up period after it at the even load
-        (earliest first), else the first allowed day."""
-        if use_capacity:
-            end = self.inp.policies.capacity.catch_up.add_to(start) - timedelta(days=1)
-            for relax in (0, 1):
-                hit = self.scan(state, need, start, end, excluded, True, {}, relax, start)
-                if hit is not None:
-                    return hit
-        return self.first_after(state, need, start, days, excluded, use_capacity)
-
     def first_after(
         self,
         state: _Customer,
@@ -1214,7 +1194,7 @@ class _Engine:
             label = season.text if season else "busy season"
             # A pre-season check-in needs a day before the season at least min_gap after the
             # last contact, i.e. inside the window: there is none, or the scan had found it.
-            hit = self.after(
+            hit = self.first_after(
                 state,
                 need,
                 max(last + timedelta(days=1), need.window_start),
@@ -1233,7 +1213,7 @@ class _Engine:
             also = f" and {'; '.join(others)}" if others else ""
             why = f"busy season {label} ({first}..{last}){also} leave no allowed day in the window"
         else:
-            hit = self.after(
+            hit = self.first_after(
                 state,
                 need,
                 need.window_end + timedelta(days=1),
@@ -1246,7 +1226,9 @@ class _Engine:
         if hit is None:
             return None
         day, slot = hit
-        return _Found(day, slot, [f"forced: {why}; booked after it"], forced=True)
+        return _Found(
+            day, slot, [f"forced: {why}; first allowed day after it is {day}"], forced=True
+        )
 
 
 def _sequence_of(b: Booking, policy: SegmentPolicy) -> tuple[int, int, int]:
