@@ -61,7 +61,7 @@ from cadence.planner.overlap import unbookable
 from cadence.policy import PolicySet, SegmentPolicy
 from cadence.progress import Tick, every
 from cadence.seasons import Season, SeasonSet, parse_season
-from cadence.wording import count
+from cadence.text import count
 
 GAP_WINDOW_DAYS = 365
 SEGMENT, SALESPERSON, ALL = "segment", "salesperson", "all"

@@ -9,11 +9,9 @@ from zoneinfo import ZoneInfo
 
 from cadence.planner.titles import title
 from cadence.reconcile import Action, ActionKind
+from cadence.text import count
 
-
-def count(n: int, one: str, many: str = "") -> str:
-    """``1 error``, ``2 errors``, ``3 salespeople``: never ``error(s)``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
+__all__ = ["action_line", "action_title", "count", "when"]
 
 
 def when(value: datetime | date, zone: str) -> str:

@@ -59,6 +59,7 @@ from cadence.planner.tracks import (
 from cadence.policy import PolicySet, SegmentPolicy, rhythm_problem
 from cadence.progress import Tick, every
 from cadence.seasons import Season, SeasonSet, free_day_problem, parse_season
+from cadence.text import count
 
 LIVE_STATES = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
 REFUSED_STATES = frozenset({BookingState.DELETED, BookingState.DECLINED})
@@ -1025,9 +1026,8 @@ class _Engine:
                 elif leveled:
                     level = agenda.level(o)
                     if level is not None and agenda.day_load(o) >= level + relax:  # type: ignore[operator]
-                        why = (
-                            f"even daily load: {agenda.person.email} has {level} bookings that day"
-                        )
+                        bookings = count(level, "booking")
+                        why = f"even daily load: {agenda.person.email} has {bookings} that day"
             if why:
                 skipped.setdefault(o, why)
             else:
