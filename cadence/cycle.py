@@ -71,6 +71,10 @@ from connectors.base import (
 )
 
 log = logging.getLogger("cadence")
+# What a salesperson does to a booking that its attendees must hear of.
+OWNER_CHANGES = frozenset(
+    {BookingState.MOVED_BY_OWNER, BookingState.DELETED, BookingState.DECLINED}
+)
 # On log records of problems the CycleResult also carries: `run --once` prints the result's
 # list instead, so each broken thing is reported once; the daemon's journal keeps the record.
 REPORTED = SET_ASIDE_LOG
@@ -627,6 +631,10 @@ class Workspace:
                 log.info("%s %s %s at %s", owner, record.state.value, record.key, at)
             elif record.state is BookingState.MOVED_BY_OWNER:
                 log.info("%s moved %s to %s", owner, record.key, at)
+        # Before saving: a crash in between sees the change again, and the backend tells the
+        # attendees of each change once (it remembers what they were sent).
+        if changed := [r.uid for r in seen.save if r.state in OWNER_CHANGES]:
+            self._call(name, owner, now, "notify_attendees", owner, changed)
         self.store.save_bookings(seen.save, delete=seen.drop)
         if seen.contacts:
             self.store.add_contacts(seen.contacts)

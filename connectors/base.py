@@ -375,6 +375,23 @@ class CalendarBackend(abc.ABC):
         report. The backend logs each when it sets it aside; the default has nothing."""
         return []
 
+    def notify_attendees(self, owner: str, uids: Sequence[str]) -> int:
+        """Tell the attendees of cadence's events ``uids`` what ``owner`` did to them in the
+        calendar itself (moved, deleted or declined them, as :meth:`list_owned` just showed):
+        a moved event as a ``REQUEST`` with a higher ``SEQUENCE``, a deleted or declined one as
+        a ``CANCEL``. Returns how many messages it queued.
+
+        Idempotent: the backend remembers what the attendees were last sent, so calling it
+        again for the same change (after a crash, or for an event cadence itself just
+        rewrote) sends nothing more. Called before the cycle stores what it observed, so a
+        crash in between never loses a message.
+
+        The default sends nothing: a provider that tells attendees itself (Google Calendar
+        when the person moves or deletes the event in it, Exchange for Outlook) needs no help.
+        Raises AuthError, TransientError, BackendError.
+        """
+        return 0
+
     def past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
         """Events in ``owner``'s calendar in ``[start, end)`` that are not cadence's, with their
         attendees, for contact recognition. Backends that cannot tell return ``[]``.

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path, PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,7 +32,11 @@ from cadence.errors import Problem, UserError
 from connectors.base import AuthError, BackendError, TransientError
 from connectors.localfiles import secret_file_problem
 
-METHODS = ("REQUEST", "CANCEL")
+ATTENDEE_METHODS = ("REQUEST", "CANCEL")  # what the attendees of an event receive
+OWNER_METHODS = ("PUBLISH", "CANCEL")  # what the organizer receives of their own event
+#: The text an event's attendees see as its description (the policy's ``customer_description``),
+#: kept in the owner's calendar copy beside the owner's own notes and never mailed as itself.
+CUSTOMER_TEXT = "X-CADENCE-CUSTOMER-DESCRIPTION"
 PRODID = "-//cadence//cadence invitations//EN"
 
 # What str.splitlines() breaks on (and so mail header folding and iCalendar line handling),
@@ -286,20 +290,38 @@ def _describe(exc: BaseException) -> str:
 # Building invitations
 
 
-def invite_calendar(event: icalendar.Event, method: str) -> icalendar.Calendar:
+def invite_calendar(
+    event: icalendar.Event, method: str, *, for_owner: bool = False
+) -> icalendar.Calendar:
     """A VCALENDAR with ``METHOD:method`` around a copy of ``event``, with a VTIMEZONE for
     each zone it uses (covering the event's year and the next).
 
+    Two audiences (RFC 5546):
+
+    * the attendees (``for_owner=False``; ``REQUEST`` or ``CANCEL``) get the customer's copy:
+      the ``DESCRIPTION`` is the customer-facing text cadence kept in
+      :data:`CUSTOMER_TEXT` (none when there is none), and no ``X-`` property and no alarm
+      reaches them: the salesperson's notes, ids and reminders are theirs alone;
+    * the owner (``for_owner=True``; ``PUBLISH`` or ``CANCEL``) gets their own copy, full
+      notes included, without ``ATTENDEE`` lines (a ``PUBLISH`` has none, so no client asks
+      the organizer to answer their own meeting).
+
     For ``CANCEL`` the copy gets ``STATUS:CANCELLED`` and loses its alarms; the caller sets
-    its ``SEQUENCE``.
+    its ``SEQUENCE``. :func:`build_invite` sets ``DTSTAMP`` to the time of sending.
     """
-    if method not in METHODS:
-        raise ValueError(f"iMIP method must be one of {METHODS}, got {method!r}")
+    allowed = OWNER_METHODS if for_owner else ATTENDEE_METHODS
+    if method not in allowed:
+        raise ValueError(f"iMIP method must be one of {allowed}, got {method!r}")
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
     cal.add("method", method)
     copy = icalendar.Event.from_ical(event.to_ical())
+    if for_owner:
+        copy.pop("ATTENDEE", None)
+        copy.pop(CUSTOMER_TEXT, None)
+    else:
+        _customer_copy(copy)
     _clean_event(copy)
     if method == "CANCEL":
         copy.pop("STATUS", None)
@@ -315,6 +337,18 @@ def invite_calendar(event: icalendar.Event, method: str) -> icalendar.Calendar:
             cal.add_component(icalendar.Timezone.from_tzinfo(zone, zone.key, first, last))
     cal.add_component(copy)
     return cal
+
+
+def _customer_copy(event: icalendar.cal.Component) -> None:
+    """``event`` as an attendee may see it: the customer text as its description, no ``X-``
+    properties (cadence's tags, ids and fingerprint), no alarms."""
+    text = event.get(CUSTOMER_TEXT)
+    event.pop("DESCRIPTION", None)
+    for name in [key for key in event if key.upper().startswith("X-")]:
+        event.pop(name)
+    if text is not None and str(text).strip():
+        event.add("description", str(text))
+    event.subcomponents[:] = []
 
 
 def _clean_event(event: icalendar.cal.Component) -> None:
@@ -341,9 +375,20 @@ def build_invite(
     recipients: Sequence[str],
     now: datetime | None = None,
 ) -> EmailMessage:
-    """The RFC 6047 message for ``calendar`` (made by :func:`invite_calendar`)."""
+    """The RFC 6047 message for ``calendar`` (made by :func:`invite_calendar`).
+
+    ``From`` is the event's organizer (the salesperson, with their name), as RFC 6047 (section
+    2.2.2) and every mail client expect: a reply or a counter-proposal goes to them, and the
+    invitation shows who it is from. ``sender`` (``[smtp] sender``, the address the relay
+    accepts) is the envelope sender, and the ``Sender`` header when it differs from the
+    organizer: "sent by cadence on behalf of Ana". ``DTSTAMP`` is ``now``, the time of sending
+    (RFC 5546: when the message was created).
+    """
     method = str(calendar["METHOD"])
     [event] = calendar.events
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    event.pop("DTSTAMP", None)
+    event.add("dtstamp", stamp)
     summary = one_line(event.get("SUMMARY", "Meeting"))
     when = one_line(_when(event))
     if method == "CANCEL":
@@ -353,12 +398,16 @@ def build_invite(
         subject = f"Invitation: {summary} ({when})"
         description = clean_text(event.get("DESCRIPTION", ""))
         body = f"{summary}\n{when}\n\n{description}".rstrip() + "\n"
+    relay = one_line(sender)
+    organizer = _organizer(event)
     message = EmailMessage()
-    message["From"] = one_line(sender)
+    message["From"] = organizer or relay
+    if organizer and parseaddr(organizer)[1].lower() != relay.lower():
+        message["Sender"] = relay
     message["To"] = ", ".join(one_line(r) for r in recipients)
     message["Subject"] = subject
-    message["Date"] = format_datetime(now or datetime.now(UTC))
-    message["Message-ID"] = make_msgid(domain=one_line(sender).rpartition("@")[2] or None)
+    message["Date"] = format_datetime(stamp)
+    message["Message-ID"] = make_msgid(domain=relay.rpartition("@")[2] or None)
     message.set_content(body)
     message.add_alternative(
         calendar.to_ical().decode("utf-8"),
@@ -366,6 +415,20 @@ def build_invite(
         params={"method": method},
     )
     return message
+
+
+def _organizer(event: icalendar.Event) -> str:
+    """The ``ORGANIZER`` of ``event`` as a mail address with its display name, or ``""``."""
+    organizer = event.get("ORGANIZER")
+    if organizer is None:
+        return ""
+    address = "".join(one_line(str(organizer)).split())
+    if address.lower().startswith("mailto:"):
+        address = address[7:]
+    if "@" not in address:
+        return ""
+    name = one_line(getattr(organizer, "params", {}).get("CN", ""))
+    return formataddr((name, address)) if name else address
 
 
 def _when(event: icalendar.Event) -> str:

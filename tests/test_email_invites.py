@@ -137,27 +137,50 @@ def calendar_part(message: EmailMessage) -> tuple[str, icalendar.Calendar]:
 # -- invitations from the ics backend ------------------------------------------------------
 
 
-def test_create_mails_a_request_to_the_owner_and_the_attendees(tmp_path, smtp):
+def test_create_publishes_the_owners_copy_and_requests_the_attendees(tmp_path, smtp):
     backend = invite_backend(tmp_path, smtp.port)
     spec = spec_for(OWNER, attendees=("bob@customer.com",))
     only(backend.write(OWNER, [Create(spec)]))
-    [mail] = smtp.mailbox.delivered
-    assert mail.sender == SENDER
-    assert mail.recipients == [OWNER, "bob@customer.com"]
-    assert mail.message["From"] == SENDER
-    assert mail.message["Subject"].startswith("Invitation: Check-in: ACME Ltd")
-    plain = mail.message.get_body(("plain",)).get_content()
-    assert "Check-in: ACME Ltd" in plain and "Tue 04 May 2027 11:00" in plain
-    method, cal = calendar_part(mail.message)
-    assert method == "REQUEST"
-    assert str(cal["METHOD"]) == "REQUEST"
+    mine, theirs = smtp.mailbox.delivered
+    assert (mine.recipients, theirs.recipients) == ([OWNER], ["bob@customer.com"])
+    for mail in (mine, theirs):
+        assert mail.sender == SENDER  # the envelope: the address the relay accepts
+        assert mail.message["From"] == f"Ana Silva <{OWNER}>"  # the organizer (RFC 6047)
+        assert mail.message["Sender"] == SENDER
+        assert mail.message["Subject"].startswith("Invitation: Check-in: ACME Ltd")
+        plain = mail.message.get_body(("plain",)).get_content()
+        assert "Check-in: ACME Ltd" in plain and "Tue 04 May 2027 11:00" in plain
+    # The owner's copy: PUBLISH, full notes, no attendees to answer for.
+    method, cal = calendar_part(mine.message)
+    assert (method, str(cal["METHOD"])) == ("PUBLISH", "PUBLISH")
+    [event] = cal.events
+    assert "ATTENDEE" not in event and str(event["DESCRIPTION"]) == spec.description
+    # The customer's: REQUEST, RSVP, none of cadence's notes or properties.
+    method, cal = calendar_part(theirs.message)
+    assert (method, str(cal["METHOD"])) == ("REQUEST", "REQUEST")
     [event] = cal.events
     assert str(event["UID"]) == spec.uid
     assert int(event["SEQUENCE"]) == 0
     assert event["DTSTART"].dt == spec.start and event["DTEND"].dt == spec.end
     assert str(event["ORGANIZER"]) == f"mailto:{OWNER}"
+    assert event["ORGANIZER"].params["CN"] == "Ana Silva"
+    guest = [a for a in event["ATTENDEE"] if str(a) == "mailto:bob@customer.com"]
+    assert [a.params["RSVP"] for a in guest] == ["TRUE"]
+    assert "DESCRIPTION" not in event  # the spec gave no customer text
+    assert not [name for name in event if name.startswith("X-")]
+    assert not event.subcomponents  # no alarms
     assert [tz["TZID"] for tz in cal.timezones] == ["Europe/Lisbon"]
+    assert event["DTSTAMP"].dt == datetime(2027, 4, 1, 12, tzinfo=UTC)  # the time of sending
     assert backend.pending_invites(OWNER) == 0
+
+
+def test_an_owner_only_booking_is_published_never_requested(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    only(backend.write(OWNER, [Create(spec_for(OWNER))]))
+    [mail] = smtp.mailbox.delivered
+    assert mail.recipients == [OWNER]
+    method, cal = calendar_part(mail.message)
+    assert method == "PUBLISH" and "ATTENDEE" not in cal.events[0]
 
 
 def test_a_move_mails_a_request_with_the_next_sequence(tmp_path, smtp):
@@ -174,16 +197,20 @@ def test_a_cancel_mails_a_cancel_with_a_higher_sequence(tmp_path, smtp):
     backend = invite_backend(tmp_path, smtp.port)
     spec = spec_for(OWNER, attendees=("bob@customer.com",))
     backend.write(OWNER, [Create(spec)])
+    later = datetime(2027, 4, 2, 9, tzinfo=UTC)
+    backend.context.now = lambda: later
     assert backend.write(OWNER, [Cancel(OWNER, spec.uid)])[0].ok
-    mail = smtp.mailbox.delivered[-1]
-    assert mail.recipients == [OWNER, "bob@customer.com"]
-    assert mail.message["Subject"] == "Cancelled: Check-in: ACME Ltd"
-    method, cal = calendar_part(mail.message)
-    assert (method, str(cal["METHOD"])) == ("CANCEL", "CANCEL")
-    [event] = cal.events
-    assert (str(event["UID"]), int(event["SEQUENCE"])) == (spec.uid, 1)
-    assert str(event["STATUS"]) == "CANCELLED"
-    assert event["DTSTART"].dt == spec.start
+    mine, theirs = smtp.mailbox.delivered[-2:]
+    assert (mine.recipients, theirs.recipients) == ([OWNER], ["bob@customer.com"])
+    for mail in (mine, theirs):
+        assert mail.message["Subject"] == "Cancelled: Check-in: ACME Ltd"
+        method, cal = calendar_part(mail.message)
+        assert (method, str(cal["METHOD"])) == ("CANCEL", "CANCEL")
+        [event] = cal.events
+        assert (str(event["UID"]), int(event["SEQUENCE"])) == (spec.uid, 1)
+        assert str(event["STATUS"]) == "CANCELLED"
+        assert event["DTSTART"].dt == spec.start
+        assert event["DTSTAMP"].dt == later  # a fresh stamp, not the invitation's
 
 
 def test_an_unchanged_retry_mails_nothing(tmp_path, smtp):
@@ -335,7 +362,7 @@ def test_a_uid_booked_again_after_a_cancel_outranks_the_cancel(tmp_path, smtp):
         (calendar_part(m.message)[0], int(calendar_part(m.message)[1].events[0]["SEQUENCE"]))
         for m in smtp.mailbox.delivered
     ]
-    assert sequences == [("REQUEST", 0), ("CANCEL", 1), ("REQUEST", 2)]
+    assert sequences == [("PUBLISH", 0), ("CANCEL", 1), ("PUBLISH", 2)]
     assert again.sequence == 2
 
 
@@ -504,7 +531,7 @@ def poison(context: BackendContext, uid: str) -> None:
     """
     entries = json.loads(context.state.get(outbox_key(OWNER)))
     [entry] = [e for e in entries if e["uid"] == uid]
-    entry["ical"] = entry["ical"].replace("METHOD:REQUEST\r\n", "")
+    entry["ical"] = entry["ical"].replace("METHOD:PUBLISH\r\n", "")
     context.state.set(outbox_key(OWNER), json.dumps(entries))
 
 
@@ -532,7 +559,7 @@ def test_a_poisoned_invite_is_set_aside_and_never_blocks_the_others(tmp_path, ca
             assert backend.held_invites(OWNER) == [
                 {
                     "uid": "cadence-poisoned",
-                    "method": "REQUEST",
+                    "method": "PUBLISH",
                     "attempts": 1,
                     "last_error": "KeyError: 'METHOD'",
                     "next_attempt": first_try + timedelta(minutes=1),
@@ -549,7 +576,7 @@ def test_a_poisoned_invite_is_set_aside_and_never_blocks_the_others(tmp_path, ca
             assert (held["attempts"], held["next_attempt"]) == (2, clock.now + timedelta(minutes=2))
         errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(errors) == 1  # logged once, when first set aside
-        for part in (OWNER, "cadence-poisoned", "REQUEST", "KeyError"):
+        for part in (OWNER, "cadence-poisoned", "PUBLISH", "KeyError"):
             assert part in errors[0]
 
         # The booking is changed (say the customer's name was fixed): the new invitation

@@ -64,30 +64,29 @@ class Batch:
         changed = False
         for op in ops:
             try:
-                event, did_change, invite = self.apply(op)
+                event, did_change, invitations = self.apply(op)
             except BackendError as exc:
                 results.append(WriteResult(op, error=exc))
                 continue
             changed = changed or did_change
-            if invite is not None:
-                invites.append(invite)
+            invites += invitations
             results.append(WriteResult(op, event=event))
         return results, invites, changed
 
-    def apply(self, op: WriteOp) -> tuple[RemoteEvent | None, bool, dict[str, Any] | None]:
-        """Apply ``op`` to the calendar: (event after it, whether it changed, invitation)."""
+    def apply(self, op: WriteOp) -> tuple[RemoteEvent | None, bool, list[dict[str, Any]]]:
+        """Apply ``op`` to the calendar: (event after it, whether it changed, invitations)."""
         cal, problems, owner, zone, now = self.cal, self.problems, self.owner, self.zone, self.now
         if isinstance(op, Cancel):
             if op.owner.lower() != owner.lower():
                 raise BackendError(f"cancel of {op.uid!r} belongs to {op.owner}, not to {owner}")
             current = readable_owned(cal, problems, owner, zone, op.uid)
             if current is None:
-                return None, False, None  # already gone
+                return None, False, []  # already gone
             if op.etag is not None and op.etag != etag(current):
                 raise ConflictError(f"event {op.uid!r} changed in {owner}'s calendar")
             remove_event(cal, current)
             self._remember_sequence(op.uid, int(current.get("SEQUENCE", 0)) + 1)
-            return None, True, self.outbox.invitation(current, owner, "CANCEL")
+            return None, True, self.outbox.invitations(current, owner, "CANCEL")
 
         spec = op.spec
         validate_spec(spec, owner)
@@ -106,7 +105,7 @@ class Batch:
             if None not in stamps.values():
                 same = normalized(build_event(spec, name, sequence, **stamp_args(stamps)))
                 if same.to_ical() == current.to_ical():  # already exactly as wanted
-                    return remote_event(current, owner, zone), False, None
+                    return remote_event(current, owner, zone), False, []
             created = stamps["CREATED"] or now
             new = normalized(build_event(spec, name, sequence + 1, now, created, now))
             replace_event(cal, current, new)
@@ -116,7 +115,8 @@ class Batch:
             sequence = self._remember_sequence(spec.uid, None)
             new = normalized(build_event(spec, name, sequence, now, now, now))
             cal.add_component(new)
-        return remote_event(new, owner, zone), True, self.outbox.invitation(new, owner, "REQUEST")
+        invitations = self.outbox.invitations(new, owner, "REQUEST")
+        return remote_event(new, owner, zone), True, invitations
 
     def _remember_sequence(self, uid: str, sequence: int | None) -> int:
         """Note the SEQUENCE a cancelled ``uid`` reached (``sequence``), or take it back

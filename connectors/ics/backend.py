@@ -44,7 +44,7 @@ from connectors.ics.events import (
 )
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
 from connectors.ics.foreign import foreign_occurrences
-from connectors.ics.outbox import Outbox
+from connectors.ics.outbox import Outbox, iso_time
 from connectors.localfiles import writable_problem
 from connectors.memory import owner_zone, require_window
 from connectors.recurrence import Expansion, Occurrence
@@ -252,11 +252,11 @@ class IcsBackend(CalendarBackend):
                 if fingerprint(path) != seen:
                     log.info("%s changed while cadence was writing it; starting over", path)
                     continue
-                before = self.outbox.enqueue(owner, invites)
+                undo = self.outbox.enqueue(owner, invites)
                 try:
                     replace_file(path, data)
                 except BackendError:
-                    self.outbox.save(owner, before)
+                    self.outbox.undo(owner, undo)
                     raise
                 break
         else:
@@ -286,6 +286,44 @@ class IcsBackend(CalendarBackend):
             f"{h['last_error']}"
             for h in self.held_invites(owner)
         ]
+
+    def notify_attendees(self, owner: str, uids: Sequence[str]) -> int:
+        """Tell the attendees what the owner did to events ``uids`` in the file (see the base
+        class), judged against what they were last sent (:meth:`Outbox.mailed`): an event
+        gone, cancelled or declined by the owner gets a ``CANCEL``; one at another time than
+        they were sent a ``REQUEST`` with a higher ``SEQUENCE``; anything else nothing. Only
+        the attendees are mailed: the owner made the change.
+        """
+        if self.sender is None or not uids:
+            return 0
+        loaded = parse.load(self.path_for(owner))
+        owned = (
+            owned_entries(loaded.cal, loaded.problems, owner, owner_zone(self.context, owner))
+            if loaded is not None
+            else {}
+        )
+        invites = []
+        for uid in uids:
+            last = self.outbox.mailed(owner, uid)
+            if last is None or last["method"] == "CANCEL":
+                continue  # the attendees were never told of it, or know it is off
+            entry = owned.get(uid)
+            if entry is not None and entry.remote is None:
+                continue  # unreadable: left alone until it is fixed
+            remote = entry.remote if entry is not None else None
+            if remote is None or remote.status in ("cancelled", "declined"):
+                invite = self.outbox.attendee_cancel(owner, uid)
+            elif (iso_time(remote.start), iso_time(remote.end)) != (last["start"], last["end"]):
+                assert entry is not None
+                invite = self.outbox.attendee_request(entry.event, owner)
+            else:
+                invite = None
+            if invite is not None:
+                invites.append(invite)
+        if invites:
+            self.outbox.enqueue(owner, invites)
+            self.flush_invites(owner)
+        return len(invites)
 
     def flush_invites(self, owner: str) -> int:
         """Send ``owner``'s pending invitations, oldest first; returns how many still wait.

@@ -13,14 +13,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import icalendar
 
 from connectors.base import SET_ASIDE_LOG, AuthError, BackendError, StateStore, TransientError
 from connectors.email import SmtpSender, build_invite, invite_calendar
-from connectors.ics.events import addresses
+from connectors.ics.events import addresses, dt_value
 
 log = logging.getLogger(__name__)
 
@@ -66,36 +67,87 @@ class Outbox:
         """Make ``entries`` ``owner``'s whole outbox (none: the key is removed)."""
         self.state.set(outbox_key(owner), json.dumps(entries) if entries else None)
 
-    def enqueue(self, owner: str, invites: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Add ``invites`` to the outbox (a newer one replaces an older one for the same uid)
-        and return the outbox as it was before.
+    def enqueue(self, owner: str, invites: list[dict[str, Any]]) -> Undo:
+        """Add ``invites`` to the outbox (a newer one replaces an older one for the same uid
+        and audience) and remember what the attendees were last sent of each uid (see
+        :meth:`mailed`); returns what :meth:`undo` needs to take it back.
+
+        Every message to attendees gets a ``SEQUENCE`` above the last one they were sent for
+        that uid, so no client ignores it as outdated (an event moved by hand in the file
+        keeps its SEQUENCE, but the attendees must see a newer version).
         """
         before = self.entries(owner)
-        if invites:
-            fresh = {i["uid"] for i in invites}
-            self.save(owner, [e for e in before if e["uid"] not in fresh] + invites)
-        return before
+        mailed_before = self.state.get(mailed_key(owner))
+        if not invites:
+            return Undo(before, mailed_before)
+        mailed = self._mailed(owner)
+        for invite in invites:
+            if invite["audience"] != "attendees":
+                continue
+            last = mailed.get(invite["uid"])
+            if last is not None and invite["sequence"] <= int(last["sequence"]):
+                _set_sequence(invite, int(last["sequence"]) + 1)
+            mailed[invite["uid"]] = {
+                key: invite[key] for key in ("method", "sequence", "start", "end", "ical")
+            }
+        # What ended over a day ago is never announced again: forget it.
+        horizon = (self.now() - timedelta(days=1)).isoformat()
+        mailed = {uid: m for uid, m in mailed.items() if m["end"] >= horizon}
+        self.state.set(mailed_key(owner), json.dumps(mailed, sort_keys=True) if mailed else None)
+        fresh = {(i["uid"], i["audience"]) for i in invites}
+        kept = [e for e in before if (e["uid"], e.get("audience")) not in fresh]
+        self.save(owner, kept + invites)
+        return Undo(before, mailed_before)
 
-    def invitation(self, event: icalendar.Event, owner: str, method: str) -> dict[str, Any] | None:
-        """The outbox entry inviting to ``event`` (``REQUEST``) or cancelling it (``CANCEL``);
+    def undo(self, owner: str, undo: Undo) -> None:
+        """Take back an :meth:`enqueue` whose calendar write failed."""
+        self.save(owner, undo.entries)
+        self.state.set(mailed_key(owner), undo.mailed)
+
+    def _mailed(self, owner: str) -> dict[str, dict[str, Any]]:
+        try:
+            mailed = json.loads(self.state.get(mailed_key(owner)) or "{}")
+        except ValueError:
+            log.error("the record of invitations mailed for %s is unreadable; starting anew", owner)
+            return {}
+        return mailed if isinstance(mailed, dict) else {}
+
+    def mailed(self, owner: str, uid: str) -> dict[str, Any] | None:
+        """What the attendees of ``uid`` were last sent (``method``, ``sequence``, ``start``
+        and ``end`` as ISO texts, UTC for times, and the ``ical``), or None when they were
+        sent nothing, or nothing that is not long over."""
+        return self._mailed(owner).get(uid)
+
+    def invitations(self, event: icalendar.Event, owner: str, method: str) -> list[dict[str, Any]]:
+        """The outbox entries for ``event`` as written (``REQUEST``) or cancelled (``CANCEL``):
+        the owner's own copy (``PUBLISH``, or ``CANCEL``) and, when it has other attendees,
+        theirs (``REQUEST`` or ``CANCEL``: see :func:`connectors.email.invite_calendar`).
         None when invitations are off.
         """
         if self.sender is None:
+            return []
+        own = "PUBLISH" if method == "REQUEST" else method
+        entries = [_entry(event, own, owner, to_owner=True)]
+        if _guests(event, owner):
+            entries.append(_entry(event, method, owner))
+        return entries
+
+    def attendee_request(self, event: icalendar.Event, owner: str) -> dict[str, Any] | None:
+        """The ``REQUEST`` telling ``event``'s attendees (not the owner) its time now; None
+        without attendees, or with invitations off."""
+        if self.sender is None or not _guests(event, owner):
             return None
-        invite = invite_calendar(event, method)
-        if method == "CANCEL":
-            [copy] = invite.events
-            sequence = int(copy.get("SEQUENCE", 0)) + 1
-            copy.pop("SEQUENCE", None)
-            copy.add("sequence", sequence)
-        recipients = [owner.lower(), *sorted(set(addresses(event)) - {owner.lower()})]
-        return {
-            "uid": str(event["UID"]),
-            "method": method,
-            "sequence": int(invite.events[0].get("SEQUENCE", 0)),
-            "recipients": recipients,
-            "ical": invite.to_ical().decode("utf-8"),
-        }
+        return _entry(event, "REQUEST", owner)
+
+    def attendee_cancel(self, owner: str, uid: str) -> dict[str, Any] | None:
+        """The ``CANCEL`` telling the attendees of ``uid`` it is off, built from what they were
+        last sent (the event may be gone from the file); None when they were sent nothing
+        current, or a CANCEL already."""
+        last = self.mailed(owner, uid)
+        if self.sender is None or last is None or last["method"] == "CANCEL":
+            return None
+        [event] = icalendar.Calendar.from_ical(last["ical"]).events
+        return _entry(event, "CANCEL", owner)
 
     def held(self, owner: str) -> list[dict[str, Any]]:
         """``owner``'s invitations set aside after a failure of their own, for the report:
@@ -188,6 +240,67 @@ class Outbox:
             now=self.now(),
         )  # fmt: skip
         self.sender.send(message, entry["recipients"])
+
+
+@dataclass(frozen=True, slots=True)
+class Undo:
+    """What :meth:`Outbox.enqueue` changed, to put back."""
+
+    entries: list[dict[str, Any]]
+    mailed: str | None
+
+
+def _guests(event: icalendar.cal.Component, owner: str) -> list[str]:
+    """``event``'s attendees other than its owner, lower-case, sorted."""
+    return sorted(set(addresses(event)) - {owner.lower()})  # type: ignore[arg-type]
+
+
+def _entry(
+    event: icalendar.cal.Component, method: str, owner: str, *, to_owner: bool = False
+) -> dict[str, Any]:
+    """One outbox entry: ``event`` as ``method``, to the owner alone (their full copy) or to
+    the other attendees (the customer's copy)."""
+    invite = invite_calendar(event, method, for_owner=to_owner)  # type: ignore[arg-type]
+    [copy] = invite.events
+    if method == "CANCEL":
+        copy.pop("SEQUENCE", None)
+        copy.add("sequence", int(event.get("SEQUENCE", 0)) + 1)
+    return {
+        "uid": str(event["UID"]),
+        "method": method,
+        "audience": "owner" if to_owner else "attendees",
+        "sequence": int(copy.get("SEQUENCE", 0)),
+        "start": _iso(copy, "DTSTART"),
+        "end": _iso(copy, "DTEND"),
+        "recipients": [owner.lower()] if to_owner else _guests(event, owner),
+        "ical": invite.to_ical().decode("utf-8"),
+    }
+
+
+def _iso(event: icalendar.cal.Component, name: str) -> str:
+    """``event``'s ``name`` as :func:`iso_time` gives it."""
+    return iso_time(dt_value(event.get(name)))
+
+
+def iso_time(value: datetime | date) -> str:
+    """A start or end as the outbox records it: ISO text, in UTC for a time (so that texts
+    compare), a date as itself."""
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value.isoformat()
+
+
+def _set_sequence(entry: dict[str, Any], sequence: int) -> None:
+    """Give ``entry``'s event ``sequence``."""
+    cal = icalendar.Calendar.from_ical(entry["ical"])
+    [event] = cal.events
+    event.pop("SEQUENCE", None)
+    event.add("sequence", sequence)
+    entry["sequence"] = sequence
+    entry["ical"] = cal.to_ical().decode("utf-8")
+
+
+def mailed_key(owner: str) -> str:
+    """The state key of what ``owner``'s attendees were last sent, by uid."""
+    return f"ics.mailed:{owner.lower()}"
 
 
 def next_attempt(entry: Mapping[str, Any]) -> datetime:
