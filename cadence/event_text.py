@@ -9,7 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from cadence.model import BookingKind, Customer, CustomerStatus, PlannedContact, Salesperson
-from cadence.policy import agenda_of
+from cadence.policy import agenda_of, customer_description_of
 from cadence.reconcile import SPEC_TAG, uid_for
 from connectors.base import EventSpec
 
@@ -35,6 +35,7 @@ def event_spec(
         attendees=attendees,
         reminder_minutes=() if reminder else policy.reminder_minutes,
         tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
+        customer_description=for_customer(p, customer, person, policy) if attendees else "",
     )
     # The fingerprint travels with the event, so a rewrite can be confirmed by reading it back.
     return replace(spec, tags={**spec.tags, SPEC_TAG: spec_hash(spec)})
@@ -58,6 +59,14 @@ def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> s
         "keeps your changes.",
     ]
     return "\n".join(lines)
+
+
+def for_customer(p: PlannedContact, customer: Customer, person: Salesperson, policy: Any) -> str:
+    """What an invited customer reads: the policy's ``customer_description`` for the kind,
+    with ``{customer}`` and ``{salesperson}`` filled in. No ids, segment, reasons or agenda."""
+    text = customer_description_of(policy, p.kind)
+    name = person.name or person.email
+    return text.replace("{customer}", customer.name).replace("{salesperson}", name)
 
 
 def spec_hash(spec: EventSpec) -> str:

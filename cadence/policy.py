@@ -41,6 +41,18 @@ DEFAULT_WINBACK_AGENDA = (
 )
 
 
+DEFAULT_CUSTOMER_DESCRIPTION = (
+    "A short catch-up with {salesperson}: how things are going at {customer}, and anything "
+    "we can help with."
+)
+DEFAULT_ONBOARDING_CUSTOMER_DESCRIPTION = (
+    "A short check-in with {salesperson} on how getting started is going, and any questions."
+)
+DEFAULT_ANNIVERSARY_CUSTOMER_DESCRIPTION = (
+    "A short catch-up with {salesperson} to look back on our time working together and ahead."
+)
+
+
 @dataclass(frozen=True)
 class SegmentPolicy:
     """The effective rhythm for one segment (``[defaults]`` merged under ``[segment.NAME]``)."""
@@ -66,6 +78,10 @@ class SegmentPolicy:
     retry_after: Duration = Duration.parse("1 week")
     invite_customer: bool = False
     reminder_minutes: tuple[int, ...] = (15,)
+    # What an invited customer reads ({customer}, {salesperson} filled in): never the agenda.
+    customer_description: str = DEFAULT_CUSTOMER_DESCRIPTION
+    onboarding_customer_description: str = DEFAULT_ONBOARDING_CUSTOMER_DESCRIPTION
+    anniversary_customer_description: str = DEFAULT_ANNIVERSARY_CUSTOMER_DESCRIPTION
 
 
 @dataclass(frozen=True)
@@ -137,6 +153,15 @@ def rhythm_problem(policy: SegmentPolicy) -> str | None:
     if mid.approx_days > high.approx_days:
         return f"every {mid} is longer than max_gap {high}; need min_gap <= every <= max_gap"
     return None
+
+
+def customer_description_of(policy: SegmentPolicy, kind: BookingKind) -> str:
+    """The text invited customers read for a booking of ``kind`` (placeholders unfilled)."""
+    if kind is BookingKind.ONBOARDING:
+        return policy.onboarding_customer_description
+    if kind is BookingKind.ANNIVERSARY:
+        return policy.anniversary_customer_description
+    return policy.customer_description
 
 
 def agenda_of(policy: SegmentPolicy, kind: BookingKind) -> str:

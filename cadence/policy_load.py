@@ -118,6 +118,15 @@ SEGMENT_FIELDS: dict[str, Field] = {
     "agenda": Field(_as_agenda, "text printed in every check-in booking"),
     "onboarding_agenda": Field(_as_agenda, "text printed in onboarding check-ins"),
     "anniversary_agenda": Field(_as_agenda, "text printed in anniversary check-ins"),
+    "customer_description": Field(
+        _as_agenda, "what invited customers read ({customer}, {salesperson}); no agenda"
+    ),
+    "onboarding_customer_description": Field(
+        _as_agenda, "what invited customers read of an onboarding check-in"
+    ),
+    "anniversary_customer_description": Field(
+        _as_agenda, "what invited customers read of an anniversary check-in"
+    ),
     "anniversary": Field(_as_anniversary, "'yearly', 'half-yearly' or false"),
     "onboarding": Field(_as_onboarding, "steps after customer_since, strictly increasing"),
     "invite_customer": Field(as_bool, "invite the customer's contacts to the meeting"),

@@ -121,6 +121,8 @@ class EventSpec:
     attendees: tuple[str, ...] = ()
     reminder_minutes: tuple[int, ...] = (15,)
     tags: Mapping[str, str] = field(default_factory=dict)
+    # What invited attendees read instead of ``description`` (the owner's notes).
+    customer_description: str = ""
 
 
 @dataclass(frozen=True, slots=True)

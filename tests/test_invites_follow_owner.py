@@ -150,3 +150,27 @@ def test_cadence_s_own_move_is_not_announced_twice(tmp_path, smtp):
     only(backend.write(OWNER, [Update(moved)]))
     assert len(smtp.mailbox.delivered) == 2  # the owner's PUBLISH, the customer's REQUEST
     assert backend.notify_attendees(OWNER, [uid]) == 0
+
+
+# -- what the customer reads ----------------------------------------------------------------
+
+
+def test_the_customer_reads_the_customer_text_and_the_owner_keeps_the_notes(tmp_path, smtp):
+    backend = invite_backend(tmp_path, smtp.port)
+    notes = "Customer: ACME Ltd (C-1, segment gold)\nWhy now: every 6 weeks\nAgenda:\nListen more"
+    spec = spec_for(OWNER, attendees=(GUEST,), description=notes,
+                    customer_description="A short catch-up with Ana Silva.")  # fmt: skip
+    only(backend.write(OWNER, [Create(spec)]))
+    mine, theirs = smtp.mailbox.delivered
+    [own] = calendar_part(mine.message)[1].events
+    assert str(own["DESCRIPTION"]) == notes
+    [event] = calendar_part(theirs.message)[1].events
+    assert str(event["DESCRIPTION"]) == "A short catch-up with Ana Silva."
+    text = theirs.message.as_string()
+    for secret in ("C-1", "segment", "Why now", "Listen more", "X-CADENCE"):
+        assert secret not in text
+    # The owner's file keeps both.
+    cal = icalendar.Calendar.from_ical(backend.path_for(OWNER).read_bytes())
+    [stored] = cal.events
+    assert str(stored["DESCRIPTION"]) == notes
+    assert str(stored["X-CADENCE-CUSTOMER-DESCRIPTION"]) == "A short catch-up with Ana Silva."

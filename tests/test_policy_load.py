@@ -22,8 +22,9 @@ from cadence.workweek import WorkingHours
 
 READER = DateReader(("en",), "DMY")
 SEGMENT_KEYS = (
-    "agenda, anniversary, anniversary_agenda, anniversary_lead, counts, customer_hours, every, "
-    "invite_customer, max_gap, meeting, min_gap, onboarding, onboarding_agenda, "
+    "agenda, anniversary, anniversary_agenda, anniversary_customer_description, "
+    "anniversary_lead, counts, customer_description, customer_hours, every, invite_customer, "
+    "max_gap, meeting, min_gap, onboarding, onboarding_agenda, onboarding_customer_description, "
     "onboarding_window, reminders, retry_after, timezone"
 )
 

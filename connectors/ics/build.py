@@ -17,14 +17,14 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from connectors.base import BackendError, EventSpec
-from connectors.email import clean_text, one_line
+from connectors.email import CUSTOMER_TEXT, clean_text, one_line
 from connectors.ics.events import OWNED_MARKER, TAG_PREFIX, dt_value
 from connectors.memory import zone_of
 
 GENERATED_MARKER = "X-CADENCE-GENERATED"  # on the VTIMEZONEs cadence generated itself
 PRODID = "-//cadence//cadence calendar files//EN"
 _TAG_KEY = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
-_RESERVED_TAGS = {"uid", "generated"}
+_RESERVED_TAGS = {"uid", "generated", "customer_description"}
 _UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU"}
 
 
@@ -78,6 +78,8 @@ def build_event(
     ev.add("summary", title)
     if spec.description:
         ev.add("description", clean_text(spec.description))
+    if spec.customer_description and spec.attendees:
+        ev.add(CUSTOMER_TEXT, icalendar.vText(clean_text(spec.customer_description)))
     if spec.all_day:
         ev.add("dtstart", spec.start)
         ev.add("dtend", spec.end)

@@ -1,0 +1,49 @@
+"""The text an invited customer reads: the policy's, per kind, and nothing internal."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from cadence.event_text import event_spec
+from cadence.model import BookingKind, Customer, PlannedContact, Salesperson
+from cadence.policy import SegmentPolicy
+
+START = datetime(2027, 5, 4, 10, tzinfo=UTC)
+
+
+def planned(kind: BookingKind) -> PlannedContact:
+    day = START.date()
+    return PlannedContact(
+        key=f"C-1:{kind.value}:1", customer_id="C-1", customer_name="ACME Ltd",
+        owner="ana@example.com", kind=kind, seq=1, title="Check-in: ACME Ltd", start=START,
+        end=START.replace(hour=11), all_day=False, day=day, ideal=day, window_start=day,
+        window_end=day, reasons=("every 6 weeks -> ideal 2027-05-03",),
+    )  # fmt: skip
+
+
+def test_an_invited_customer_reads_the_policy_text_for_the_kind_with_names_filled_in():
+    customer = Customer(id="C-1", name="ACME Ltd", owner="ana@example.com",
+                        emails=("bob@acme.com",))  # fmt: skip
+    person = Salesperson("ana@example.com", name="Ana Silva")
+    policy = replace(SegmentPolicy(name="gold", invite_customer=True),
+                     onboarding_customer_description="Getting started with {salesperson}, "
+                     "{customer}.")  # fmt: skip
+    check_in = event_spec(planned(BookingKind.CHECK_IN), customer, person, policy, None)
+    assert check_in.customer_description == (
+        "A short catch-up with Ana Silva: how things are going at ACME Ltd, and anything we "
+        "can help with."
+    )
+    for internal in ("C-1", "gold", "ideal", policy.agenda):
+        assert internal not in check_in.customer_description
+        assert internal in check_in.description or internal == "ideal"
+    onboarding = event_spec(planned(BookingKind.ONBOARDING), customer, person, policy, None)
+    assert onboarding.customer_description == "Getting started with Ana Silva, ACME Ltd."
+
+
+def test_no_customer_text_without_an_invitation():
+    customer = Customer(id="C-1", name="ACME Ltd", owner="ana@example.com",
+                        emails=("bob@acme.com",))  # fmt: skip
+    spec = event_spec(planned(BookingKind.CHECK_IN), customer,
+                      Salesperson("ana@example.com"), SegmentPolicy(), None)  # fmt: skip
+    assert spec.attendees == () and spec.customer_description == ""
