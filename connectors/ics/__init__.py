@@ -41,8 +41,17 @@ busy for its whole span in the window and gives no contacts; a rule that names n
 exists (``BYMONTH=2;BYMONTHDAY=30``) counts once. Each of these is logged once per version of
 the file, naming the file and the UID.
 
-With ``invites = true`` every change is also e-mailed to the owner (and the attendees) as an
-iMIP invitation (:mod:`connectors.email`). Invitations go through an outbox kept in the
+With ``invites = true`` every change is also e-mailed as iMIP (:mod:`connectors.email`): the
+owner gets their own copy as ``PUBLISH`` (full notes, no attendees, so nothing asks them to
+answer their own meeting; ``CANCEL`` when it is off), invited customers a ``REQUEST`` or
+``CANCEL`` carrying the policy's ``customer_description`` and none of cadence's notes,
+``X-`` properties or alarms. ``From`` is the organizer (the salesperson); ``[smtp] sender`` is
+the envelope sender and the ``Sender`` header (RFC 6047: sent on the organizer's behalf by the
+relay's own address). ``DTSTAMP`` is the time of sending. What the owner does to an invited
+event in the file (moved, deleted, declined) reaches the customers too
+(:meth:`IcsBackend.notify_attendees`, called by the cycle when it reads the file): a
+``REQUEST`` with a higher ``SEQUENCE``, or a ``CANCEL``, once each, judged against what they
+were last sent (kept in the state store). Invitations go through an outbox kept in the
 backend's :class:`StateStore`: the calendar write succeeds even when the mail server is down,
 and pending invitations are retried on the next :meth:`IcsBackend.write` or
 :meth:`IcsBackend.list_owned`. One invitation that fails on its own (rejected for good, or
