@@ -183,7 +183,7 @@ def make_backend(server: Radicale, tmp_path: Path, owner: str, **extra) -> CalDa
     assert CalDavBackend.validate_config(config) == []
     context = BackendContext(
         base_dir=tmp_path,
-        salespeople=[Salesperson(owner, timezone="Europe/Lisbon")],
+        salespeople=[Salesperson(owner, name="Ana Silva", timezone="Europe/Lisbon")],
         state=MemoryState(),
         env={PASSWORD_ENV: SERVICE_PASSWORD},
     )
@@ -266,6 +266,9 @@ def test_event_resource_carries_zone_alarms_transparency_and_owner_partstat(
     assert event.decoded("dtstart") == T0  # 11:00 in Lisbon (summer time)
     assert str(event["transp"]) == "OPAQUE"
     assert str(event["organizer"]) == f"mailto:{owner}"
+    assert event["organizer"].params["CN"] == "Ana Silva"
+    names = {str(a): a.params.get("CN") for a in event["attendee"]}
+    assert names[f"mailto:{owner}"] == "Ana Silva"
     partstats = {str(a): a.params["PARTSTAT"] for a in event["attendee"]}
     assert partstats == {f"mailto:{owner}": "ACCEPTED", "mailto:buyer@acme.com": "NEEDS-ACTION"}
     assert str(event["x-cadence-uid"]) == "acme:check_in:1"

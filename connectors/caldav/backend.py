@@ -102,6 +102,7 @@ class CalDavBackend(CalendarBackend):
         self._http = Transport(timeout=self._timeout, verify=verify)
         self._collections: dict[str, Collection] = {}
         self._zones = {p.email.lower(): p.timezone for p in context.salespeople}
+        self._names = {p.email.lower(): p.name for p in context.salespeople}
         # href -> (version of the resource, what was reported about that version)
         self._reported: dict[str, tuple[str, set[str]]] = {}
 
@@ -436,7 +437,12 @@ class CalDavBackend(CalendarBackend):
         condition: Mapping[str, str],
     ) -> RemoteEvent | None:
         """PUT ``spec`` at ``href`` under ``condition``; None when the precondition failed."""
-        body = build_calendar(spec, sequence=sequence, stamp=self._now())
+        body = build_calendar(
+            spec,
+            sequence=sequence,
+            stamp=self._now(),
+            owner_name=self._names.get(owner.lower(), ""),
+        )
         written, etag = collection.put(href, body, condition)
         if not written:
             return None

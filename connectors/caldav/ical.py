@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from connectors.base import CADENCE_UID, EventSpec, RemoteEvent
+from connectors.email import one_line
 
 PRODID = "-//cadence//caldav backend//EN"
 UID_PROPERTY = "X-CADENCE-UID"
@@ -51,12 +52,15 @@ def _address(value: Any) -> str:
     return text.strip().lower()
 
 
-def build_calendar(spec: EventSpec, *, sequence: int, stamp: datetime) -> bytes:
+def build_calendar(
+    spec: EventSpec, *, sequence: int, stamp: datetime, owner_name: str = ""
+) -> bytes:
     """The iCalendar resource for ``spec``: one VEVENT with cadence's ``X-CADENCE-*`` tags.
 
     Timed events are written in the salesperson's zone (with its VTIMEZONE) so they display
     at the right local time; the owner is ORGANIZER and an ATTENDEE with ``PARTSTAT=ACCEPTED``
-    so that a decline in any client shows up as ``PARTSTAT=DECLINED``.
+    so that a decline in any client shows up as ``PARTSTAT=DECLINED``, both with the owner's
+    name (``owner_name``) as ``CN``, which clients and scheduling servers show.
     """
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
@@ -77,11 +81,12 @@ def build_calendar(spec: EventSpec, *, sequence: int, stamp: datetime) -> bytes:
         event.add("dtend", _displayed(_require_aware(spec.end), zone))
     event.add("transp", "TRANSPARENT" if spec.transparent else "OPAQUE")
     event.add("status", "CONFIRMED")
-    event.add("organizer", _mailto(spec.owner))
+    name = {"CN": one_line(owner_name)} if one_line(owner_name) else {}
+    event.add("organizer", _mailto(spec.owner), parameters=name)
     event.add(
         "attendee",
         _mailto(spec.owner),
-        parameters={"PARTSTAT": "ACCEPTED", "ROLE": "CHAIR", "CUTYPE": "INDIVIDUAL"},
+        parameters={**name, "PARTSTAT": "ACCEPTED", "ROLE": "CHAIR", "CUTYPE": "INDIVIDUAL"},
     )
     for address in spec.attendees:
         event.add(
