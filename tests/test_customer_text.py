@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from cadence.event_text import event_spec
 from cadence.model import BookingKind, Customer, PlannedContact, Salesperson
 from cadence.policy import SegmentPolicy
+from tests import planning
 
 START = datetime(2027, 5, 4, 10, tzinfo=UTC)
 
@@ -47,3 +48,16 @@ def test_no_customer_text_without_an_invitation():
     spec = event_spec(planned(BookingKind.CHECK_IN), customer,
                       Salesperson("ana@example.com"), SegmentPolicy(), None)  # fmt: skip
     assert spec.attendees == () and spec.customer_description == ""
+
+
+def test_a_later_check_in_of_a_chain_counts_from_the_booking_before_it_in_words_too():
+    acme = planning.customer()
+    contacts = [planning.contact("c1", "2026-11-02T10:00")]
+    result = planning.run([acme], contacts=contacts, horizon_days=90)
+    first, second, *_ = planning.of(result, kind="check_in")
+    assert first.reasons[0].startswith("last contact 2026-11-02;")
+    assert second.reasons[0].startswith(f"previous booking {first.day};")
+    note = result.notes["c1"]
+    text = event_spec(second, acme, planning.ANA, planning.segment(), note).description
+    assert "Last contact: 2026-11-02" in text
+    assert f"Why now: previous booking {first.day};" in text

@@ -144,6 +144,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
         f"catch-up: overdue customers are spread over {ctx.catch_up} from {ctx.first_day}, "
         "most overdue first, at an even daily load"
     )
+    booked_last = False  # whether `last` is a booking planned just before, not a contact
     while True:
         reasons: list[str] = []
         forced = False
@@ -159,7 +160,10 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             ws = p.min_gap.add_to(last)
             we = p.max_gap.add_to(last)
             raw = (ideal, ws, we)
-            reasons.append(f"last contact {last}; every {p.every} -> ideal {ideal}")
+            # After a planned booking the rhythm counts from it; "last contact" would contradict
+            # the event's "Last contact" line (the last one that happened).
+            since_what = "previous booking" if booked_last else "last contact"
+            reasons.append(f"{since_what} {last}; every {p.every} -> ideal {ideal}")
             if we < ctx.first_day:
                 forced = True
                 reasons.append(f"overdue: max_gap {p.max_gap} after {last} passed on {we}")
@@ -199,7 +203,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
                 placed = yield need
                 if placed is None:
                     return
-                last = placed
+                last, booked_last = placed, True
                 continue
         if ideal > ctx.end_day:
             return
@@ -224,7 +228,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             return
         if need.kind is BookingKind.ANNIVERSARY:  # it became the anniversary check-in
             anniversaries = [a for a in anniversaries if a[0] != need.months]
-        last = placed
+        last, booked_last = placed, True
 
 
 def _onboarding(
