@@ -633,7 +633,8 @@ class Workspace:
                 log.info("%s moved %s to %s", owner, record.key, at)
         # Before saving: a crash in between sees the change again, and the backend tells the
         # attendees of each change once (it remembers what they were sent).
-        if changed := [r.uid for r in seen.save if r.state in OWNER_CHANGES]:
+        changed = [r.uid for r in seen.save if r.state in OWNER_CHANGES]
+        if changed and self._may_write(owner):  # mail to customers: the lease holder's to send
             self._call(name, owner, now, "notify_attendees", owner, changed)
         self.store.save_bookings(seen.save, delete=seen.drop)
         if seen.contacts:
