@@ -519,7 +519,6 @@ class Workspace:
                 by_owner.setdefault(action.owner, []).append(action)
         written = every(self.progress, "writing to calendars", len(by_owner), 1)
         for done, (owner, owner_actions) in enumerate(sorted(by_owner.items()), 1):
-            written(done - 1)
             if stop():
                 result.interrupted = True
                 break
@@ -536,6 +535,7 @@ class Workspace:
                 result,
                 stop,
             )
+            written(done)
         for owner in owners:
             if owner not in failed:
                 self._guarded(owner, failed, self._collect_held, people[owner], result.held)
