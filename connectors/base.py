@@ -125,6 +125,23 @@ class EventSpec:
     customer_description: str = ""
 
 
+def shown_description(spec: EventSpec) -> str:
+    """The description an event shows everyone who can see it.
+
+    A provider that invites (Google, Exchange, a CalDAV server with scheduling) sends the
+    event's description to the attendees, so an event with attendees shows the customer's text
+    (:attr:`EventSpec.customer_description`, possibly empty) and never the owner's notes.
+    """
+    return spec.customer_description if spec.attendees else spec.description
+
+
+def hidden_notes(spec: EventSpec) -> str:
+    """The owner's notes a backend keeps where only the owner's copy has them (a private
+    property), because the event shows the customer's text instead; ``""`` when the event shows
+    the notes itself."""
+    return spec.description if spec.attendees else ""
+
+
 @dataclass(frozen=True, slots=True)
 class RemoteEvent:
     """One of cadence's own events as the calendar has it now.

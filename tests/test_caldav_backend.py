@@ -45,6 +45,7 @@ from tests.contract.past_meetings import (
 )
 from tests.contract.suite import BackendContract
 from tests.cost import bounded
+from tests.customer_view import assert_customer_safe, invited_spec
 from tests.local_servers import Radicale, free_port, radicale_server
 
 SERVICE_USER, SERVICE_PASSWORD = "cadence", "service-secret"
@@ -974,3 +975,23 @@ def test_a_series_changed_by_the_person_is_reported_again(backend, owner, person
 
     assert [(b.start, b.end) for b in busy] == [(datetime(2027, 5, 11, 14, tzinfo=UTC), WINDOW[1])]
     assert len([r for r in caplog.records if "dense@app" in r.getMessage()]) == 2
+
+
+def test_an_invited_customer_reads_the_customer_text_and_the_notes_stay_in_an_x_property(
+    backend, owner, person
+) -> None:
+    invited = invited_spec(owner)
+    create(backend, invited)
+
+    event = person.raw(owner, invited.uid)
+
+    assert str(event["description"]) == invited.customer_description
+    # Every property a calendar client shows the attendee (a scheduling server sends them).
+    shown = icalendar.Event()
+    for name, value in event.property_items(recursive=False):
+        if not name.startswith("X-") and name not in ("BEGIN", "END"):
+            shown.add(name, value)
+    assert_customer_safe(shown.to_ical().decode())
+    assert str(event["x-cadence-owner-notes"]) == invited.description
+    (listed,) = backend.list_owned(owner)
+    assert dict(listed.tags) == dict(invited.tags)  # the notes are not a tag

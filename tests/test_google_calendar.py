@@ -3,6 +3,7 @@ throttling and per-owner auth failures."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,8 +11,12 @@ import pytest
 
 from connectors.base import AuthError, Cancel, Create, EventSpec, TransientError, Update
 from connectors.google import GoogleBackend
+from connectors.google.events import owner_notes
 from connectors.google.ids import event_id, is_valid_event_id
+from tests import customer_view
+from tests.customer_view import assert_customer_safe, invited_spec
 from tests.google_fake import FakeGoogle, Person
+from tests.google_fake.calendar_api import attendee_copy
 from tests.google_fake.harness import Sleeps, context_for, service_account_config
 
 ANA = "ana@example.com"
@@ -95,7 +100,9 @@ def test_created_event_carries_id_tags_reminders_and_zone(backend, fake):
         "cadence_uid": "acme:check_in:1",
         "tag:customer": "acme",
         "tag:kind": "check_in",
+        "notes:0": "Ask about the renewal.",  # invited: the description is the customer's
     }
+    assert event["description"] == ""
     assert event["reminders"] == {
         "useDefault": False,
         "overrides": [{"method": "popup", "minutes": 15}, {"method": "popup", "minutes": 60}],
@@ -490,3 +497,32 @@ def test_missing_key_file_is_an_auth_error_for_the_call(fake, tmp_path, sleeps):
     backend = GoogleBackend(config, context_for(tmp_path, [ANA], sleeps=sleeps))
     with pytest.raises(AuthError, match=r"nope\.json"):
         backend.list_owned(ANA)
+
+
+# -- what an invited customer sees ------------------------------------------------------------
+
+
+def test_an_invited_customer_gets_the_customer_text_and_the_notes_stay_private(backend, fake):
+    invited = invited_spec(ANA, agenda=customer_view.PLAYBOOK + "\n" + "Prepare. " * 200)
+    [result] = backend.write(ANA, [Create(invited)])
+    assert result.ok
+    [event] = stored(fake)
+    assert event["description"] == invited.customer_description
+    seen = attendee_copy(event)  # what Google puts in the customer's calendar and e-mails
+    assert_customer_safe(json.dumps(seen))
+    # The owner's copy keeps every word of the notes, in values Google accepts.
+    private = event["extendedProperties"]["private"]
+    assert owner_notes(event) == invited.description
+    assert len(invited.description) > 1024 and all(len(v) <= 1024 for v in private.values())
+    chunks = -(-len(invited.description) // 1000)
+    assert [k for k in private if k.startswith("notes:")] == [f"notes:{n}" for n in range(chunks)]
+    assert backend.list_owned(ANA)[0].tags == invited.tags  # the notes are not tags
+    [again] = backend.write(ANA, [Create(invited)])  # nothing to rewrite
+    assert again.ok and [e[0] for e in fake.log].count("calendar.events.update") == 0
+
+
+def test_an_event_without_attendees_shows_the_owner_their_notes(backend, fake):
+    backend.write(ANA, [Create(spec())])
+    [event] = stored(fake)
+    assert event["description"] == "Ask about the renewal."
+    assert owner_notes(event) == ""

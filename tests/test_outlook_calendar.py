@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,8 +17,9 @@ from connectors.base import (
     TransientError,
 )
 from connectors.outlook import OutlookBackend
-from connectors.outlook.wire import transaction_id
+from connectors.outlook.wire import NOTES_PROP, transaction_id
 from tests.contract.suite import at, spec_for
+from tests.customer_view import assert_customer_safe, invited_spec
 from tests.graph_fake import SECRET, SECRET_ENV
 from tests.graph_fake.fixtures import *  # noqa: F403
 from tests.graph_fake.fixtures import OTHER
@@ -382,3 +384,29 @@ def test_cadences_own_events_with_customers_invited_are_not_past_meetings(backen
     assert backend.write(owner, [Create(invited)])[0].ok
     backend.list_owned(owner)
     assert backend.new_past_events(owner, FLOOR, at(10, 12)) == []
+
+
+# -- what an invited customer sees ------------------------------------------------------------
+
+
+def test_an_invited_customer_gets_the_customer_text_and_the_notes_stay_on_the_organizer(
+    backend, graph, owner
+):
+    invited = invited_spec(owner)
+    backend.write(owner, [Create(invited)])
+    sent = graph.invitation(owner, invited.uid)
+    assert sent["body"] == {"contentType": "text", "content": invited.customer_description}
+    assert_customer_safe(json.dumps(sent))
+    [event] = graph.find(owner, invited.uid)
+    notes = {p["id"]: p["value"] for p in event["singleValueExtendedProperties"]}
+    assert notes[NOTES_PROP] == invited.description
+    [listed] = backend.list_owned(owner)
+    assert listed.tags == invited.tags
+
+
+def test_an_event_without_attendees_shows_the_owner_their_notes(backend, graph, owner):
+    alone = spec_for(owner)
+    backend.write(owner, [Create(alone)])
+    [event] = graph.find(owner, alone.uid)
+    assert event["body"] == {"contentType": "text", "content": alone.description}
+    assert NOTES_PROP not in {p["id"] for p in event["singleValueExtendedProperties"]}

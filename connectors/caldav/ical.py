@@ -3,6 +3,10 @@
 Timed events are written in the salesperson's zone with its VTIMEZONE; cadence's own events
 carry ``X-CADENCE-UID`` (equal to the UID) and one ``X-CADENCE-<TAG>`` per tag, as the ics
 backend writes them.
+
+An event with invited customers has the customer's text as its DESCRIPTION (a server with
+scheduling sends the resource to them); the salesperson's notes then go to
+``X-CADENCE-OWNER-NOTES``, which no calendar client displays. It is not a tag.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from connectors.base import CADENCE_UID, EventSpec, RemoteEvent
+from connectors.base import CADENCE_UID, EventSpec, RemoteEvent, hidden_notes, shown_description
 from connectors.email import one_line
 
 PRODID = "-//cadence//caldav backend//EN"
 UID_PROPERTY = "X-CADENCE-UID"
 TAG_PREFIX = "X-CADENCE-"
+NOTES_PROPERTY = "X-CADENCE-OWNER-NOTES"
 
 _SAFE_RESOURCE = re.compile(r"^[A-Za-z0-9._@-]{1,200}$")
 
@@ -70,8 +75,8 @@ def build_calendar(
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("sequence", sequence)
     event.add("summary", spec.title)
-    if spec.description:
-        event.add("description", spec.description)
+    if shown_description(spec):
+        event.add("description", shown_description(spec))
     if spec.all_day:
         event.add("dtstart", _as_date(spec.start))
         event.add("dtend", _as_date(spec.end))
@@ -98,6 +103,8 @@ def build_calendar(
     event.add(UID_PROPERTY, icalendar.vText(spec.uid), parameters={"VALUE": "TEXT"})
     for tag, value in sorted(spec.tags.items()):
         event.add(tag_property(tag), icalendar.vText(str(value)), parameters={"VALUE": "TEXT"})
+    if hidden_notes(spec):
+        event.add(NOTES_PROPERTY, icalendar.vText(hidden_notes(spec)), parameters={"VALUE": "TEXT"})
     for minutes in spec.reminder_minutes:
         alarm = icalendar.Alarm()
         alarm.add("action", "DISPLAY")
@@ -213,7 +220,7 @@ def parse_owned(
     tags = {
         _tag_name(name): str(event[name])
         for name in event
-        if name.startswith(TAG_PREFIX) and name != UID_PROPERTY
+        if name.startswith(TAG_PREFIX) and name not in (UID_PROPERTY, NOTES_PROPERTY)
     }
     return RemoteEvent(
         uid=str(event["uid"]),

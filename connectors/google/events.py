@@ -2,7 +2,11 @@
 
 Our events carry ``extendedProperties.private``: ``cadence="1"``, ``cadence_uid=<uid>`` and every
 tag of the :class:`~connectors.base.EventSpec` as ``tag:<name>`` (prefixed, so a tag can never
-be mistaken for the markers and the tags read back are exactly the ones written). Timed events
+be mistaken for the markers and the tags read back are exactly the ones written). An event with
+invited customers shows them the customer's text as its ``description`` (Google sends it to
+every attendee); the salesperson's notes then go to ``notes:0``, ``notes:1``... (private
+properties exist only on the owner's copy; each value stays under Google's 1,024-character
+limit). Timed events
 are written in the salesperson's zone (``timeZone``), so they display correctly; everything read
 back is converted to UTC.
 """
@@ -15,11 +19,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cadence.model import BusyInterval, require_aware
-from connectors.base import CADENCE_TAG, EventSpec, PastEvent, RemoteEvent
+from connectors.base import (
+    CADENCE_TAG,
+    EventSpec,
+    PastEvent,
+    RemoteEvent,
+    hidden_notes,
+    shown_description,
+)
 from connectors.google.ids import event_id
 
 UID_KEY = "cadence_uid"
 TAG_PREFIX = "tag:"
+NOTES_PREFIX = "notes:"
+NOTES_CHUNK = 1000  # characters per private property (Google's limit is 1,024 per value)
 MAX_REMINDERS = 5  # Google rejects more reminder overrides than this
 MAX_REMINDER_MINUTES = 40320  # four weeks
 
@@ -90,7 +103,7 @@ def event_body(spec: EventSpec) -> dict[str, Any]:
         "id": event_id(spec.uid),
         "status": "confirmed",
         "summary": spec.title,
-        "description": spec.description,
+        "description": shown_description(spec),
         "start": _when(spec.start, spec.all_day, spec.timezone),
         "end": _when(spec.end, spec.all_day, spec.timezone),
         "transparency": "transparent" if spec.transparent else "opaque",
@@ -101,6 +114,7 @@ def event_body(spec: EventSpec) -> dict[str, Any]:
         "extendedProperties": {
             "private": {
                 **{TAG_PREFIX + name: value for name, value in spec.tags.items()},
+                **notes_properties(hidden_notes(spec)),
                 CADENCE_TAG: "1",
                 UID_KEY: spec.uid,
             },
@@ -109,6 +123,24 @@ def event_body(spec: EventSpec) -> dict[str, Any]:
     if spec.attendees:
         body["attendees"] = [{"email": address} for address in spec.attendees]
     return body
+
+
+def notes_properties(notes: str) -> dict[str, str]:
+    """The owner's ``notes`` as private properties ``notes:0``, ``notes:1``... in order."""
+    chunks = [notes[i : i + NOTES_CHUNK] for i in range(0, len(notes), NOTES_CHUNK)]
+    return {f"{NOTES_PREFIX}{n}": chunk for n, chunk in enumerate(chunks)}
+
+
+def owner_notes(item: Mapping[str, Any]) -> str:
+    """The owner's notes an event keeps in private properties (``""`` when it has none)."""
+    private = private_properties(item)
+    parts = []
+    for n in range(len(private)):
+        part = private.get(f"{NOTES_PREFIX}{n}")
+        if part is None:
+            break
+        parts.append(part)
+    return "".join(parts)
 
 
 def matches_spec(item: Mapping[str, Any], body: Mapping[str, Any]) -> bool:

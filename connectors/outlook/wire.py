@@ -3,6 +3,10 @@
 cadence marks its events with three single-value extended properties in its own property set:
 ``cadence_owned`` (the ownership marker every owned event carries, so one ``$filter`` finds them
 all), ``cadence_uid`` (the booking's stable uid) and ``cadence_tags`` (the spec's tags as JSON).
+An event with invited customers has a body meant for them (Exchange mails the body with the
+invitation): the customer's text. The salesperson's notes then go to a fourth property,
+``cadence_notes``, which lives on the organizer's item only and is not part of the invitation
+Exchange sends.
 The ``transactionId`` of a create is a GUID derived from the uid, so Graph itself recognises a
 create sent twice.
 
@@ -21,12 +25,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import BackendError, EventSpec, RemoteEvent
+from connectors.base import BackendError, EventSpec, RemoteEvent, hidden_notes, shown_description
 
 PROPERTY_SET = "8E6A4D2C-5B71-4F0E-9C3A-7D1B2E4F6A90"  # cadence's own MAPI property set
 OWNED_PROP = f"String {{{PROPERTY_SET}}} Name cadence_owned"
 UID_PROP = f"String {{{PROPERTY_SET}}} Name cadence_uid"
 TAGS_PROP = f"String {{{PROPERTY_SET}}} Name cadence_tags"
+NOTES_PROP = f"String {{{PROPERTY_SET}}} Name cadence_notes"
 OWNED_VALUE = "true"
 _TX_NAMESPACE = uuid.UUID("5f0c7c7e-2a51-4d4e-8d8b-3f2a9c1e6b17")
 
@@ -109,7 +114,7 @@ def event_body(spec: EventSpec, *, create: bool) -> dict[str, Any]:
     """The JSON of ``spec`` for POST (``create``) or PATCH of ``/users/{owner}/events``."""
     body: dict[str, Any] = {
         "subject": spec.title,
-        "body": {"contentType": "text", "content": spec.description},
+        "body": {"contentType": "text", "content": shown_description(spec)},
         "start": graph_time(spec.start, spec.timezone, all_day=spec.all_day),
         "end": graph_time(spec.end, spec.timezone, all_day=spec.all_day),
         "isAllDay": spec.all_day,
@@ -124,6 +129,9 @@ def event_body(spec: EventSpec, *, create: bool) -> dict[str, Any]:
             {"id": TAGS_PROP, "value": json.dumps(dict(spec.tags), sort_keys=True)},
         ],
     }
+    notes = hidden_notes(spec)
+    if notes:
+        body["singleValueExtendedProperties"].append({"id": NOTES_PROP, "value": notes})
     if spec.reminder_minutes:
         body["reminderMinutesBeforeStart"] = spec.reminder_minutes[0]
     if create:

@@ -90,6 +90,27 @@ def _check_times(body: dict[str, Any], zone: str) -> None:
         raise bad_request("The specified time range is empty.", reason="timeRangeEmpty")
 
 
+MAX_PROPERTY_VALUE = 1024  # characters in one extended property value
+
+
+def _check_properties(body: dict[str, Any]) -> None:
+    for scope, values in (body.get("extendedProperties") or {}).items():
+        for key, value in (values or {}).items():
+            if len(str(value)) > MAX_PROPERTY_VALUE:
+                raise bad_request(f"extendedProperties.{scope}.{key}: value too long")
+
+
+def attendee_copy(event: dict[str, Any]) -> dict[str, Any]:
+    """What an invited attendee's calendar gets of ``event``: everything but the organizer's
+    private extended properties, which live on the organizer's copy only."""
+    shown = copy.deepcopy(event)
+    properties = shown.get("extendedProperties") or {}
+    properties.pop("private", None)
+    if not properties:
+        shown.pop("extendedProperties", None)
+    return shown
+
+
 def _declined(event: dict[str, Any], owner: str) -> bool:
     return any(
         (a.get("self") or a.get("email", "").lower() == owner)
@@ -131,6 +152,7 @@ class CalendarApi:
         if event_id in calendar.events:
             raise ApiError(409, "duplicate", "The requested identifier already exists.")
         _check_times(body, calendar.zone)
+        _check_properties(body)
         event = copy.deepcopy(body)
         event.update(
             kind="calendar#event",
@@ -165,6 +187,7 @@ class CalendarApi:
         if if_match and if_match != event["etag"]:
             raise ApiError(412, "conditionNotMet", "Precondition Failed")
         _check_times(body, calendar.zone)
+        _check_properties(body)
         keep = {k: event[k] for k in ("kind", "id", "iCalUID", "organizer", "creator", "created")}
         moved = body["start"] != event.get("start") or body["end"] != event.get("end")
         sequence = event.get("sequence", 0) + (1 if moved else 0)

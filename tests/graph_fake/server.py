@@ -178,6 +178,13 @@ class FakeGraph:
                 if not e["_deleted"] and _uid_of(e) == uid
             ]
 
+    def invitation(self, owner: str, uid: str) -> JSON:
+        """What Exchange sends an attendee of ``owner``'s event ``uid``: the meeting's fields,
+        without the organizer's extended properties (they stay on the organizer's item)."""
+        (event,) = self.find(owner, uid)
+        sent = ("subject", "body", "start", "end", "location", "attendees", "isOnlineMeeting")
+        return {k: event[k] for k in (*sent, "onlineMeeting") if k in event}
+
     def live_events(self, owner: str) -> list[JSON]:
         with self.lock:
             return [e for e in self.mailboxes[owner.lower()].events.values() if not e["_deleted"]]
