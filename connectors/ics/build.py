@@ -78,8 +78,12 @@ def build_event(
     ev.add("summary", title)
     if spec.description:
         ev.add("description", clean_text(spec.description))
+    if spec.location:
+        ev.add("location", one_line(spec.location))
     if spec.customer_description and spec.attendees:
-        ev.add(CUSTOMER_TEXT, icalendar.vText(clean_text(spec.customer_description)))
+        # VALUE=TEXT: parsers unescape it (newlines, commas) like any text property.
+        text = icalendar.vText(clean_text(spec.customer_description))
+        ev.add(CUSTOMER_TEXT, text, parameters={"VALUE": "TEXT"})
     if spec.all_day:
         ev.add("dtstart", spec.start)
         ev.add("dtend", spec.end)
