@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from typing import Any
+from urllib.parse import quote
 
 from cadence.model import BookingKind, Customer, CustomerStatus, PlannedContact, Salesperson
 from cadence.policy import agenda_of, customer_description_of
@@ -22,11 +23,18 @@ def event_spec(
     attendees: tuple[str, ...] = ()
     if policy.invite_customer and not reminder and customer.status is CustomerStatus.ACTIVE:
         attendees = customer.emails
+    uid = uid_for(p.key)
+    link = "" if reminder else video_link(policy, uid, person)
+    description = describe(p, customer, policy, note)
+    customer_text = for_customer(p, customer, person, policy) if attendees else ""
+    if link:
+        description = with_link(description, link)
+        customer_text = with_link(customer_text, link) if attendees else ""
     spec = EventSpec(
-        uid=uid_for(p.key),
+        uid=uid,
         owner=p.owner,
         title=p.title,
-        description=describe(p, customer, policy, note),
+        description=description,
         start=p.start,
         end=p.end,
         all_day=p.all_day,
@@ -35,7 +43,9 @@ def event_spec(
         attendees=attendees,
         reminder_minutes=() if reminder else policy.reminder_minutes,
         tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
-        customer_description=for_customer(p, customer, person, policy) if attendees else "",
+        customer_description=customer_text,
+        location=link,
+        video="" if reminder or policy.video == "url" else policy.video,
     )
     # The fingerprint travels with the event, so a rewrite can be confirmed by reading it back.
     return replace(spec, tags={**spec.tags, SPEC_TAG: spec_hash(spec)})
@@ -69,8 +79,27 @@ def for_customer(p: PlannedContact, customer: Customer, person: Salesperson, pol
     return text.replace("{customer}", customer.name).replace("{salesperson}", name)
 
 
+def video_link(policy: Any, uid: str, person: Salesperson) -> str:
+    """The link of ``video = "url"``: ``video_url`` with ``{booking}`` (the booking's uid) and
+    ``{salesperson}`` (the local part of their address) filled in, URL-quoted; else ``""``
+    (Meet and Teams links are made by the provider when the event is written)."""
+    if policy.video != "url" or not policy.video_url:
+        return ""
+    local = person.email.partition("@")[0]
+    return policy.video_url.replace("{booking}", quote(uid, safe="")).replace(
+        "{salesperson}", quote(local, safe="")
+    )
+
+
+def with_link(text: str, link: str) -> str:
+    """``text`` with the video link on a line of its own at the top."""
+    return f"Video: {link}\n\n{text}" if text else f"Video: {link}"
+
+
 def spec_hash(spec: EventSpec) -> str:
     """What, besides its time, makes an event need rewriting: title, attendees, free/busy
     (not the description's prose, and not the time, which the diff compares itself)."""
     text = repr((spec.title, spec.all_day, spec.transparent, spec.attendees))
+    if spec.location or spec.video:  # unchanged for bookings without video
+        text += repr((spec.location, spec.video))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -82,6 +82,10 @@ class SegmentPolicy:
     customer_description: str = DEFAULT_CUSTOMER_DESCRIPTION
     onboarding_customer_description: str = DEFAULT_ONBOARDING_CUSTOMER_DESCRIPTION
     anniversary_customer_description: str = DEFAULT_ANNIVERSARY_CUSTOMER_DESCRIPTION
+    # A video link on every meeting: "" (none), "meet" (Google Meet, on Google calendars),
+    # "teams" (Microsoft Teams, on Outlook calendars) or "url" (``video_url``, any backend).
+    video: str = ""
+    video_url: str = ""  # {booking} and {salesperson} filled in, URL-quoted
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -66,6 +67,29 @@ def _as_counts(value: Any) -> frozenset[ContactKind]:
 
 def _as_agenda(value: Any) -> str:
     return expect(value, str, "a string").strip()
+
+
+VIDEO_KINDS = ("meet", "teams", "url")
+
+
+def _as_video(value: Any) -> str:
+    if value is False:
+        return ""
+    if value in VIDEO_KINDS:
+        return str(value)
+    raise ValueParseError(f"expected 'meet', 'teams', 'url' or false, got {describe(value)}")
+
+
+def _as_video_url(value: Any) -> str:
+    text = expect(value, str, "a link like 'https://video.example.com/{booking}'").strip()
+    if not text.startswith(("https://", "http://")) or any(c.isspace() for c in text):
+        raise ValueParseError(f"expected a link starting https:// without spaces, got {text!r}")
+    unknown = set(re.findall(r"\{([^}]*)\}", text)) - {"booking", "salesperson"}
+    if unknown:
+        raise ValueParseError(
+            f"unknown placeholder {{{sorted(unknown)[0]}}} (known: {{booking}}, {{salesperson}})"
+        )
+    return text
 
 
 def _as_buffer(value: Any) -> timedelta:
@@ -131,6 +155,8 @@ SEGMENT_FIELDS: dict[str, Field] = {
     "onboarding": Field(_as_onboarding, "steps after customer_since, strictly increasing"),
     "invite_customer": Field(as_bool, "invite the customer's contacts to the meeting"),
     "reminders": Field(_as_reminders, "calendar reminders before each booking"),
+    "video": Field(_as_video, "a video link on each meeting: 'meet', 'teams', 'url' or false"),
+    "video_url": Field(_as_video_url, "the link of video = 'url' ({booking}, {salesperson})"),
 }
 _SEGMENT_ATTRIBUTE = {"reminders": "reminder_minutes"}
 
@@ -377,11 +403,13 @@ class _Builder:
         defaults = _apply(base, own_defaults)
         if self.defaults is not None:
             self._check_gaps(self.defaults, defaults, {})
+            self._check_video(self.defaults, defaults)
         segments = {}
         for name, section in self.segments.items():
             policy = _apply(dataclasses.replace(defaults, name=name), section.values)
             inherited_bad = self.defaults.bad if self.defaults else set()
             self._check_gaps(section, policy, own_defaults, inherited_bad)
+            self._check_video(section, policy)
             segments[name] = policy
         capacity = Capacity(**self.capacity.values) if self.capacity else Capacity()
         return PolicySet(
@@ -393,6 +421,18 @@ class _Builder:
             weekends=dict(self.weekends),
             closures=self.closures,
         )
+
+    def _check_video(self, section: _Section, policy: SegmentPolicy) -> None:
+        """``video = "url"`` needs a ``video_url``: said where ``video`` is set."""
+        if policy.video == "url" and not policy.video_url and "video" in section.values:
+            self.problems.append(
+                section.doc.problem(
+                    section.path,
+                    "video",
+                    "video = 'url' needs video_url, a link like "
+                    "'https://video.example.com/{booking}'",
+                )
+            )
 
     def _check_gaps(
         self,

@@ -123,6 +123,10 @@ class EventSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     # What invited attendees read instead of ``description`` (the owner's notes).
     customer_description: str = ""
+    # Where the meeting is (a video link, shown by every backend), and a video meeting the
+    # provider creates: "meet" (Google backend only) or "teams" (Outlook backend only).
+    location: str = ""
+    video: str = ""
 
 
 def shown_description(spec: EventSpec) -> str:

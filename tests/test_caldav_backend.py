@@ -995,3 +995,12 @@ def test_an_invited_customer_reads_the_customer_text_and_the_notes_stay_in_an_x_
     assert str(event["x-cadence-owner-notes"]) == invited.description
     (listed,) = backend.list_owned(owner)
     assert dict(listed.tags) == dict(invited.tags)  # the notes are not a tag
+
+
+def test_a_video_url_is_the_events_location(backend, owner, person) -> None:
+    link = "https://video.example.com/ana/acme"
+    create(backend, spec(owner, location=link, description=f"Video: {link}"))
+
+    event = person.raw(owner, "acme:check_in:1")
+
+    assert (str(event["location"]), str(event["description"])) == (link, f"Video: {link}")

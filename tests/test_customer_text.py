@@ -61,3 +61,32 @@ def test_a_later_check_in_of_a_chain_counts_from_the_booking_before_it_in_words_
     text = event_spec(second, acme, planning.ANA, planning.segment(), note).description
     assert "Last contact: 2026-11-02" in text
     assert f"Why now: previous booking {first.day};" in text
+
+
+def test_a_video_url_fills_in_the_booking_and_shows_in_location_and_both_texts():
+    customer = Customer(id="C-1", name="ACME Ltd", owner="ana@example.com",
+                        emails=("bob@acme.com",))  # fmt: skip
+    person = Salesperson("ana.silva@example.com", name="Ana Silva")
+    policy = SegmentPolicy(name="gold", invite_customer=True, video="url",
+                           video_url="https://v.example.com/{salesperson}/{booking}")  # fmt: skip
+    spec = event_spec(planned(BookingKind.CHECK_IN), customer, person, policy, None)
+    link = f"https://v.example.com/ana.silva/{spec.uid}"
+    assert (spec.location, spec.video) == (link, "")
+    assert spec.description.startswith(f"Video: {link}\n\nCustomer: ACME Ltd")
+    assert spec.customer_description.startswith(f"Video: {link}\n\nA short catch-up")
+    plain = event_spec(planned(BookingKind.CHECK_IN), customer, person,
+                       replace(policy, video=""), None)  # fmt: skip
+    assert plain.tags["spec"] != spec.tags["spec"]  # adding a link rewrites the event
+
+
+def test_meet_and_teams_are_left_to_the_provider_and_reminders_get_no_video():
+    customer = Customer(id="C-1", name="ACME Ltd", owner="ana@example.com")
+    person = Salesperson("ana@example.com")
+    for video in ("meet", "teams"):
+        spec = event_spec(planned(BookingKind.CHECK_IN), customer, person,
+                          SegmentPolicy(video=video), None)  # fmt: skip
+        assert (spec.video, spec.location) == (video, "")
+        assert "Video" not in spec.description
+    reminder = event_spec(planned(BookingKind.ANNIVERSARY_REMINDER), customer, person,
+                          SegmentPolicy(video="meet"), None)  # fmt: skip
+    assert (reminder.video, reminder.location) == ("", "")

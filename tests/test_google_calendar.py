@@ -11,7 +11,7 @@ import pytest
 
 from connectors.base import AuthError, Cancel, Create, EventSpec, TransientError, Update
 from connectors.google import GoogleBackend
-from connectors.google.events import owner_notes
+from connectors.google.events import meet_link, owner_notes
 from connectors.google.ids import event_id, is_valid_event_id
 from tests import customer_view
 from tests.customer_view import assert_customer_safe, invited_spec
@@ -526,3 +526,45 @@ def test_an_event_without_attendees_shows_the_owner_their_notes(backend, fake):
     [event] = stored(fake)
     assert event["description"] == "Ask about the renewal."
     assert owner_notes(event) == ""
+
+
+# -- video links ------------------------------------------------------------------------------
+
+
+def test_meet_is_asked_for_with_conference_data_version_1_and_made_once(backend, fake):
+    meeting = spec(video="meet", attendees=("buyer@acme.com",))
+    [result] = backend.write(ANA, [Create(meeting)])
+    assert result.ok
+    [event] = stored(fake)
+    [(_, params)] = [entry for entry in fake.log if entry[0] == "calendar.events.insert"]
+    assert params["conferenceDataVersion"] == 1
+    request = event["conferenceData"]["createRequest"]
+    assert request["conferenceSolutionKey"] == {"type": "hangoutsMeet"}
+    assert request["requestId"] == "cadence-" + event_id(meeting.uid)
+    link = meet_link(event)
+    assert link.startswith("https://meet.google.com/") and event["hangoutLink"] == link
+    # A move rewrites the event: the same request id keeps the same conference.
+    backend.write(ANA, [Update(spec(video="meet", attendees=("buyer@acme.com",),
+                                    start=at(5, 10)))])  # fmt: skip
+    [moved] = stored(fake)
+    assert meet_link(moved) == link
+    [(_, update)] = [entry for entry in fake.log if entry[0] == "calendar.events.update"]
+    assert update["conferenceDataVersion"] == 1  # without it Google would ignore the request
+    [again] = backend.write(ANA, [Create(spec(video="meet", attendees=("buyer@acme.com",),
+                                              start=at(5, 10)))])  # fmt: skip
+    assert again.ok and fake.calls["calendar.events.update"] == 1  # nothing to rewrite
+
+
+def test_an_event_without_video_sends_no_conference_parameter(backend, fake):
+    backend.write(ANA, [Create(spec())])
+    [(_, params)] = [entry for entry in fake.log if entry[0] == "calendar.events.insert"]
+    assert "conferenceDataVersion" not in params
+    [event] = stored(fake)
+    assert "conferenceData" not in event and "location" not in event
+
+
+def test_a_video_url_is_the_events_location(backend, fake):
+    link = "https://video.example.com/ana/acme"
+    backend.write(ANA, [Create(spec(location=link, description=f"Video: {link}"))])
+    [event] = stored(fake)
+    assert (event["location"], event["description"]) == (link, f"Video: {link}")

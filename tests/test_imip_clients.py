@@ -22,7 +22,14 @@ import vobject
 
 from connectors.base import Cancel, Create, Update
 from tests.contract.suite import at, only, spec_for
-from tests.test_email_invites import OWNER, Delivered, Server, free_port, start_server
+from tests.test_email_invites import (
+    OWNER,
+    Delivered,
+    Server,
+    free_port,
+    invite_backend,
+    start_server,
+)
 from tests.test_invites_follow_owner import GUEST, booked, decline, delete, edit_file, move_to
 
 TIMED = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE", "DUE")
@@ -145,3 +152,19 @@ def assert_client_ready(mail: Delivered) -> None:
     vevent = parsed.vevent
     assert vevent.uid.value == str(event["UID"])
     assert vevent.dtstart.value == event["DTSTART"].dt
+
+
+def test_a_video_link_reaches_the_customer_in_location_and_description(tmp_path, smtp):
+    link = "https://video.example.com/ana/acme"
+    backend = invite_backend(tmp_path, smtp.port)
+    meeting = spec_for(OWNER, attendees=(GUEST,), location=link,
+                       description=f"Video: {link}\n\nWhy now: every 6 weeks",
+                       customer_description=f"Video: {link}\n\nA short catch-up.")  # fmt: skip
+    only(backend.write(OWNER, [Create(meeting)]))
+    mine, theirs = smtp.mailbox.delivered
+    for mail in (mine, theirs):
+        assert_client_ready(mail)
+    [event] = icalendar.Calendar.from_ical(calendar_of(theirs)[1]).walk("VEVENT")
+    assert str(event["LOCATION"]) == link
+    assert str(event["DESCRIPTION"]) == f"Video: {link}\n\nA short catch-up."
+    assert link in theirs.message.get_body(("plain",)).get_content()

@@ -15,6 +15,7 @@ from connectors.base import (
     Cancel,
     Create,
     TransientError,
+    Update,
 )
 from connectors.outlook import OutlookBackend
 from connectors.outlook.wire import NOTES_PROP, transaction_id
@@ -410,3 +411,30 @@ def test_an_event_without_attendees_shows_the_owner_their_notes(backend, graph, 
     [event] = graph.find(owner, alone.uid)
     assert event["body"] == {"contentType": "text", "content": alone.description}
     assert NOTES_PROP not in {p["id"] for p in event["singleValueExtendedProperties"]}
+
+
+# -- video links ------------------------------------------------------------------------------
+
+
+def test_teams_is_asked_for_through_the_online_meeting_fields(backend, graph, owner):
+    meeting = spec_for(owner, video="teams", attendees=("bob@customer.example",))
+    backend.write(owner, [Create(meeting)])
+    [event] = graph.find(owner, meeting.uid)
+    assert (event["isOnlineMeeting"], event["onlineMeetingProvider"]) == (True, "teamsForBusiness")
+    join = event["onlineMeeting"]["joinUrl"]
+    assert join.startswith("https://teams.microsoft.com/l/meetup-join/")
+    assert graph.invitation(owner, meeting.uid)["onlineMeeting"] == {"joinUrl": join}
+    moved = spec_for(owner, video="teams", attendees=("bob@customer.example",),
+                     start=at(5, 10), end=at(5, 10, 30))  # fmt: skip
+    backend.write(owner, [Update(moved)])
+    [event] = graph.find(owner, meeting.uid)
+    assert event["onlineMeeting"]["joinUrl"] == join  # the same meeting after a move
+
+
+def test_a_video_url_is_the_events_location(backend, graph, owner):
+    link = "https://video.example.com/ana/acme"
+    meeting = spec_for(owner, location=link)
+    backend.write(owner, [Create(meeting)])
+    [event] = graph.find(owner, meeting.uid)
+    assert event["location"] == {"displayName": link, "locationUri": link}
+    assert "isOnlineMeeting" not in event

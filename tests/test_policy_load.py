@@ -25,7 +25,7 @@ SEGMENT_KEYS = (
     "agenda, anniversary, anniversary_agenda, anniversary_customer_description, "
     "anniversary_lead, counts, customer_description, customer_hours, every, invite_customer, "
     "max_gap, meeting, min_gap, onboarding, onboarding_agenda, onboarding_customer_description, "
-    "onboarding_window, reminders, retry_after, timezone"
+    "onboarding_window, reminders, retry_after, timezone, video, video_url"
 )
 
 SPEC_EXAMPLE = '''
@@ -563,3 +563,48 @@ def test_longest_gaps_compare_without_overflow(tmp_path):
     )
     slow = loaded(tmp_path).segments["slow"]
     assert (slow.every.months, slow.min_gap.business_days, slow.max_gap.months) == (120, 2600, 120)
+
+
+def test_video_keys_name_a_provider_or_a_templated_link(tmp_path):
+    write(tmp_path, "a.toml", """
+        [defaults]
+        video = "url"
+        video_url = "https://video.example.com/{salesperson}/{booking}"
+
+        [segment.google]
+        video = "meet"
+
+        [segment.none]
+        video = false
+    """)  # fmt: skip
+    policies = loaded(tmp_path)
+    assert (policies.defaults.video, policies.defaults.video_url) == (
+        "url", "https://video.example.com/{salesperson}/{booking}"
+    )  # fmt: skip
+    assert policies.for_segment("google").video == "meet"
+    assert policies.for_segment("none").video == ""
+
+
+def test_video_problems_are_all_said_where_they_are(tmp_path):
+    path = write(tmp_path, "a.toml", """
+        [defaults]
+        video = "zoom"
+
+        [segment.a]
+        video = "url"
+
+        [segment.b]
+        video_url = "https://v.example.com/{customer_id}"
+
+        [segment.c]
+        video_url = "meet.example.com/x"
+    """)  # fmt: skip
+    assert problems_of(tmp_path) == [
+        f"{path}:2: [defaults] video: expected 'meet', 'teams', 'url' or false, got string 'zoom'",
+        f"{path}:5: [segment.a] video: video = 'url' needs video_url, a link like "
+        "'https://video.example.com/{booking}'",
+        f"{path}:8: [segment.b] video_url: unknown placeholder {{customer_id}} (known: "
+        "{booking}, {salesperson})",
+        f"{path}:11: [segment.c] video_url: expected a link starting https:// without spaces, "
+        "got 'meet.example.com/x'",
+    ]

@@ -77,6 +77,8 @@ def build_calendar(
     event.add("summary", spec.title)
     if shown_description(spec):
         event.add("description", shown_description(spec))
+    if spec.location:
+        event.add("location", one_line(spec.location))
     if spec.all_day:
         event.add("dtstart", _as_date(spec.start))
         event.add("dtend", _as_date(spec.end))

@@ -373,7 +373,13 @@ class GoogleBackend(CalendarBackend):
         calendar, send = self.calendar_id, self.send_updates
         if isinstance(op, Create):
             body = ev.event_body(op.spec)
-            return partial(events_api.insert, calendarId=calendar, body=body, sendUpdates=send)
+            return partial(
+                events_api.insert,
+                calendarId=calendar,
+                body=body,
+                sendUpdates=send,
+                **_conference(body),
+            )
         if isinstance(op, Update):
             body = ev.event_body(op.spec)
             target = op.remote_id or body["id"]
@@ -381,7 +387,11 @@ class GoogleBackend(CalendarBackend):
 
             def update() -> Any:
                 request = events_api.update(
-                    calendarId=calendar, eventId=target, body=body, sendUpdates=send
+                    calendarId=calendar,
+                    eventId=target,
+                    body=body,
+                    sendUpdates=send,
+                    **_conference(body),
                 )
                 if etag:
                     request.headers["If-Match"] = etag
@@ -438,6 +448,7 @@ class GoogleBackend(CalendarBackend):
                         eventId=bodies[i]["id"],
                         body=bodies[i],
                         sendUpdates=send,
+                        **_conference(bodies[i]),
                     ),
                 )
                 for i in stale
@@ -511,3 +522,9 @@ def op_owner(op: WriteOp) -> str:
 
 def _status(error: BaseException | None) -> int | None:
     return error.status_code if isinstance(error, HttpError) else None
+
+
+def _conference(body: dict[str, Any]) -> dict[str, int]:
+    """The ``conferenceDataVersion`` parameter of a write (left out when it is the default)."""
+    version = ev.conference_version(body)
+    return {"conferenceDataVersion": version} if version else {}

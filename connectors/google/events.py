@@ -122,7 +122,34 @@ def event_body(spec: EventSpec) -> dict[str, Any]:
     }
     if spec.attendees:
         body["attendees"] = [{"email": address} for address in spec.attendees]
+    if spec.location:
+        body["location"] = spec.location
+    if spec.video == "meet":
+        body["conferenceData"] = {"createRequest": meet_request(spec.uid)}
     return body
+
+
+def meet_request(uid: str) -> dict[str, Any]:
+    """A ``createRequest`` for a Google Meet conference. Its ``requestId`` is the same for every
+    write of the booking, so Google makes one conference and ignores the request afterwards."""
+    return {
+        "requestId": "cadence-" + event_id(uid),
+        "conferenceSolutionKey": {"type": "hangoutsMeet"},
+    }
+
+
+def conference_version(body: Mapping[str, Any]) -> int:
+    """``conferenceDataVersion`` of a write of ``body``: 1 when it asks for a conference (0,
+    the default, makes Google ignore ``conferenceData``; 1 without it would remove one)."""
+    return 1 if "conferenceData" in body else 0
+
+
+def meet_link(item: Mapping[str, Any]) -> str:
+    """The Meet link of an event (``""`` when it has no conference, or one still pending)."""
+    for entry in (item.get("conferenceData") or {}).get("entryPoints") or []:
+        if entry.get("entryPointType") == "video" and entry.get("uri"):
+            return str(entry["uri"])
+    return str(item.get("hangoutLink") or "")
 
 
 def notes_properties(notes: str) -> dict[str, str]:
@@ -157,6 +184,8 @@ def matches_spec(item: Mapping[str, Any], body: Mapping[str, Any]) -> bool:
         and item.get("summary", "") == body["summary"]
         and item.get("description", "") == body["description"]
         and item.get("transparency", "opaque") == body["transparency"]
+        and item.get("location", "") == body.get("location", "")
+        and ("conferenceData" not in body or "conferenceData" in item)
         and private_properties(item) == body["extendedProperties"]["private"]
         and sorted(a.get("email", "").lower() for a in item.get("attendees") or [])
         == sorted(a["email"].lower() for a in body.get("attendees", []))

@@ -129,6 +129,11 @@ def event_body(spec: EventSpec, *, create: bool) -> dict[str, Any]:
             {"id": TAGS_PROP, "value": json.dumps(dict(spec.tags), sort_keys=True)},
         ],
     }
+    if spec.location:
+        body["location"] = {"displayName": spec.location, "locationUri": spec.location}
+    if spec.video == "teams":
+        body["isOnlineMeeting"] = True
+        body["onlineMeetingProvider"] = "teamsForBusiness"
     notes = hidden_notes(spec)
     if notes:
         body["singleValueExtendedProperties"].append({"id": NOTES_PROP, "value": notes})

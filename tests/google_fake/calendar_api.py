@@ -100,6 +100,51 @@ def _check_properties(body: dict[str, Any]) -> None:
                 raise bad_request(f"extendedProperties.{scope}.{key}: value too long")
 
 
+def _conference(
+    params: dict[str, Any], body: dict[str, Any], before: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The conference an event has after a write (Calendar's documented behaviour).
+
+    Without ``conferenceDataVersion=1`` the body's ``conferenceData`` is ignored and an existing
+    conference stays. With it, a ``createRequest`` for ``hangoutsMeet`` makes a Meet conference,
+    unless its ``requestId`` is the one that made the current conference (then nothing
+    changes); no ``conferenceData`` removes the conference.
+    """
+    if params.get("conferenceDataVersion", 0) < 1:
+        return before
+    wanted = body.get("conferenceData")
+    if not wanted:
+        return None
+    request = wanted.get("createRequest")
+    if request is None:
+        return dict(wanted)
+    if before and before.get("createRequest", {}).get("requestId") == request.get("requestId"):
+        return before
+    solution = (request.get("conferenceSolutionKey") or {}).get("type")
+    if solution != "hangoutsMeet":
+        raise bad_request(f"Invalid conference type value: {solution!r}")
+    code = f"cdn-{next(_etags) % 10000:04d}-mtg"  # Meet codes look like abc-defg-hij
+    uri = f"https://meet.google.com/{code}"
+    return {
+        "createRequest": {**request, "status": {"statusCode": "success"}},
+        "entryPoints": [
+            {"entryPointType": "video", "uri": uri, "label": uri.removeprefix("https://")}
+        ],
+        "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+        "conferenceId": code,
+    }
+
+
+def _set_conference(event: dict[str, Any], conference: dict[str, Any] | None) -> None:
+    event.pop("conferenceData", None)
+    event.pop("hangoutLink", None)
+    if conference:
+        event["conferenceData"] = conference
+        for entry in conference.get("entryPoints", []):
+            if entry["entryPointType"] == "video":
+                event["hangoutLink"] = entry["uri"]
+
+
 def attendee_copy(event: dict[str, Any]) -> dict[str, Any]:
     """What an invited attendee's calendar gets of ``event``: everything but the organizer's
     private extended properties, which live on the organizer's copy only."""
@@ -153,6 +198,7 @@ class CalendarApi:
             raise ApiError(409, "duplicate", "The requested identifier already exists.")
         _check_times(body, calendar.zone)
         _check_properties(body)
+        conference = _conference(params, body, None)
         event = copy.deepcopy(body)
         event.update(
             kind="calendar#event",
@@ -164,6 +210,7 @@ class CalendarApi:
             creator={"email": user, "self": True},
             created=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         )
+        _set_conference(event, conference)
         calendar.events[event_id] = event
         calendar.touch(event)
         return _public(event, user)
@@ -188,12 +235,14 @@ class CalendarApi:
             raise ApiError(412, "conditionNotMet", "Precondition Failed")
         _check_times(body, calendar.zone)
         _check_properties(body)
+        conference = _conference(params, body, event.get("conferenceData"))
         keep = {k: event[k] for k in ("kind", "id", "iCalUID", "organizer", "creator", "created")}
         moved = body["start"] != event.get("start") or body["end"] != event.get("end")
         sequence = event.get("sequence", 0) + (1 if moved else 0)
         event.clear()
         event.update(copy.deepcopy(body), **keep, sequence=sequence)
         event.setdefault("status", "confirmed")
+        _set_conference(event, conference)
         calendar.touch(event)
         return _public(event, user)
 

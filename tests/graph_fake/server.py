@@ -316,6 +316,7 @@ class FakeGraph:
                     self._touch(event)
                     return 204, {}, None
                 _merge(event, body)
+                _online_meeting(event)
                 self._touch(event)
                 return 200, {}, _render(event, utc, ())
         if route == ("GET", "calendarView", 1):
@@ -377,6 +378,7 @@ class FakeGraph:
             "_deleted": False,
         }
         _merge(event, body)
+        _online_meeting(event)
         self._touch(event)
         box.events[event_id] = event
         if tx:
@@ -597,6 +599,26 @@ def _merge(event: JSON, body: JSON) -> None:
             event[key] = dict(value)
         elif key != "id":
             event[key] = value
+
+
+ONLINE_PROVIDERS = ("teamsForBusiness", "skypeForBusiness", "skypeForConsumer")
+
+
+def _online_meeting(event: JSON) -> None:
+    """Exchange's part of ``isOnlineMeeting``: a Teams meeting is made once, with its
+    ``onlineMeeting.joinUrl`` (kept by later updates), and the location says so."""
+    if not event.get("isOnlineMeeting"):
+        event["onlineMeeting"] = None
+        return
+    provider = event.get("onlineMeetingProvider", "teamsForBusiness")
+    if provider not in ONLINE_PROVIDERS:
+        raise ValueError(f"unknown onlineMeetingProvider {provider!r}")
+    if not event.get("onlineMeeting"):
+        meeting = uuid.uuid4().hex
+        event["onlineMeeting"] = {
+            "joinUrl": f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{meeting}%40thread.v2/0"
+        }
+    event.setdefault("location", {"displayName": "Microsoft Teams Meeting"})
 
 
 def _prop(event: JSON, prop_id: str) -> str | None:
