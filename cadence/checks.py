@@ -285,6 +285,8 @@ def check_all(
     problems.extend(policy_problems)
     problems.extend(check_salespeople(config, policies))
     problems.extend(check_mail_sources(config))
+    if policies is not None:
+        problems.extend(check_video(config, policies))
     if config.customers is not None:
         try:
             imported = read_customers(
@@ -363,6 +365,41 @@ def check_mail_sources(config: Config) -> list[Problem]:
                 table=f"calendar.{name}",
                 message=f"{MAIL_READING_BACKENDS[name]} is not read for contacts: add an empty "
                 f"[mail.{name}] table (it uses these keys) or see docs/{name}.md",
+                severity="warning",
+            )
+        )
+    return problems
+
+
+# Which calendar backend makes the meeting of each provider-made video link.
+VIDEO_BACKENDS = {"meet": "google", "teams": "outlook"}
+
+
+def check_video(config: Config, policies: PolicySet) -> list[Problem]:
+    """A warning when policies ask for Google Meet or Teams while some salespeople book into a
+    calendar that cannot make that meeting: their bookings get no video link at all."""
+    tables: dict[str, list[str]] = {}
+    named = {"defaults": policies.defaults}
+    named.update({f"segment.{n}": p for n, p in policies.segments.items()})
+    for table, policy in sorted(named.items()):
+        if policy.video in VIDEO_BACKENDS:
+            tables.setdefault(policy.video, []).append(table)
+    problems = []
+    for video, where in sorted(tables.items()):
+        needed = VIDEO_BACKENDS[video]
+        elsewhere = sorted(p.email for p in config.salespeople if config.backend_of(p) != needed)
+        if not elsewhere:
+            continue
+        shown = ", ".join(elsewhere[:3])
+        if len(elsewhere) > 3:
+            shown += f" and {len(elsewhere) - 3} more"
+        problems.append(
+            Problem(
+                file=str(config.policies),
+                key="video",
+                message=f"video = {video!r} ([{'], ['.join(where)}]) needs the {needed} calendar "
+                f"backend; {shown} book elsewhere and get no video link (give them "
+                'video = "url" with a video_url)',
                 severity="warning",
             )
         )

@@ -145,3 +145,15 @@ def test_long_commands_draw_progress_on_a_terminal_only(
     monkeypatch.setattr(cli_module, "err", Console(file=io.StringIO(), force_terminal=False))
     piped = cli(workspace, "plan")
     assert piped.exit_code == 0 and "planning customers" not in piped.output
+
+
+def test_check_warns_when_meet_is_asked_for_salespeople_outside_google(tmp_path: Path) -> None:
+    config = write_workspace(tmp_path, [customer_row("C1")], backend="ics")
+    defaults = tmp_path / "policies" / "defaults.toml"
+    defaults.write_text(defaults.read_text() + 'video = "meet"\n')
+    warnings = [str(p) for p in check_all(config, NOW) if not p.is_error and "video" in str(p)]
+    assert len(warnings) == 1, warnings
+    assert "video = 'meet' ([defaults], [segment.default], [segment.steady]) needs the google" in (
+        warnings[0]
+    )
+    assert "ana@example.com, ben@example.com book elsewhere and get no video link" in warnings[0]
