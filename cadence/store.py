@@ -341,6 +341,7 @@ class Confirmed:
     all_day: bool
     state: BookingState
     spec_hash: str
+    reasons: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, r: BookingRecord) -> Confirmed:
@@ -353,6 +354,7 @@ class Confirmed:
             all_day=r.all_day,
             state=r.state,
             spec_hash=r.spec_hash,
+            reasons=r.reasons,
         )
 
     def restore(self, r: BookingRecord) -> BookingRecord:
@@ -366,6 +368,7 @@ class Confirmed:
             all_day=self.all_day,
             state=self.state,
             spec_hash=self.spec_hash,
+            reasons=self.reasons,
             confirmed=None,
         )
 
@@ -379,6 +382,7 @@ class Confirmed:
                 "all_day": self.all_day,
                 "state": BookingState(self.state).value,
                 "spec_hash": self.spec_hash,
+                "reasons": list(self.reasons),
             }
         )
 
@@ -394,6 +398,7 @@ class Confirmed:
             all_day=data["all_day"],
             state=BookingState(data["state"]),
             spec_hash=data["spec_hash"],
+            reasons=tuple(data.get("reasons", ())),  # not kept by schema version 2's writes
         )
 
 

@@ -332,11 +332,15 @@ def test_a_move_whose_answer_was_lost_is_cadences_own_not_the_owners() -> None:
     assert seen.drop == []
 
 
-def test_a_move_not_applied_restores_the_confirmed_key_and_time() -> None:
-    before = record()
+def test_a_move_not_applied_restores_the_confirmed_key_time_and_reasons() -> None:
+    before = replace(record(), reasons=("moved from 2026-11-28 to 2026-11-30: a full day",))
     later = at("2026-12-04")
     pending = in_flight(
-        before, key="c1:check_in:2026-11-09.0", start=later, end=later + timedelta(minutes=30)
+        before,
+        key="c1:check_in:2026-11-09.0",
+        start=later,
+        end=later + timedelta(minutes=30),
+        reasons=("last contact 2026-11-09; every 4 weeks -> ideal 2026-12-07",),
     )
 
     seen = observe([pending], {pending.uid: remote(before)}, NOW, "memory")
