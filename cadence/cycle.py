@@ -319,6 +319,7 @@ class Workspace:
         *,
         forecast: bool = False,
         customers: Sequence[Customer] | None = None,
+        records: Sequence[BookingRecord] | None = None,
     ) -> PlanInput:
         customers = list(customers if customers is not None else self.store.customers())
         return PlanInput(
@@ -328,7 +329,9 @@ class Workspace:
             now=now,
             contacts=self.store.contacts_by_customer(),
             busy=busy or {},
-            bookings=[r.as_booking() for r in self.store.bookings()],
+            bookings=[
+                r.as_booking() for r in (self.store.bookings() if records is None else records)
+            ],
             horizon_days=self.config.horizon_days,
             forecast_days=self.config.forecast_days if forecast else 0,
             season_parser=self.season,
@@ -432,14 +435,18 @@ class Workspace:
         result: Plan,
         customers: Sequence[Customer] | None = None,
         unreadable: Collection[str] = (),
+        records: Sequence[BookingRecord] | None = None,
     ) -> Decision:
-        """What ``result`` needs written against the bookings now: the decision the run acts on
-        and ``plan --changes`` previews (:func:`cadence.decide.decide`)."""
+        """What ``result`` needs written against the bookings now (``records``, when the caller
+        has just read them): the decision the run acts on and ``plan --changes`` previews
+        (:func:`cadence.decide.decide`)."""
         customers = self.store.customers() if customers is None else customers
-        people = self.salespeople(customers, self.store.booking_owners(LIVE))
+        records = self.store.bookings() if records is None else records
+        owners = {r.owner for r in records if r.state in LIVE}
+        people = self.salespeople(customers, owners)
         return decide(
             result,
-            self.store.bookings(),
+            records,
             {c.id: c for c in customers},
             people,
             {c.id: self.policies.for_customer(c) for c in customers},
@@ -500,10 +507,11 @@ class Workspace:
             result.interrupted = True
             return result
         busy = self.read_busy(now, owners, failed)
-        planned = plan(self.planning_input(now, busy, customers=customers))
+        records = self.store.bookings()  # as observed above: read once for plan and decision
+        planned = plan(self.planning_input(now, busy, customers=customers, records=records))
         self._log_unbookable(planned)
         self.store.save_plan(planned.contacts)
-        decision = self.decide(planned, customers, unreadable)
+        decision = self.decide(planned, customers, unreadable, records)
         skipped = result.skipped_customers
         skipped.update(decision.skipped)
         policies = {c.id: self.policies.for_customer(c) for c in customers}
