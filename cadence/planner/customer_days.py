@@ -47,7 +47,9 @@ class CustomerDays:
         if season is not None:
             reason = f"customer's busy season ({season.text})"
         elif day.weekday() in self.weekend:
-            reason = f"{DAY_NAMES[day.weekday()]} is the customer's weekend"
+            # The customer's own date, which may be a day apart from the salesperson's.
+            there = f"{day:%a} {day.day} {day:%b} in {self.zone.key}"
+            reason = f"{DAY_NAMES[day.weekday()]} is the customer's weekend ({there})"
         elif self.country and (name := holiday_name(self.country, day)):
             reason = f"public holiday: {name} in {self.country}, the customer's side"
         self._blocked[key] = reason
