@@ -579,7 +579,7 @@ def run(
             ws.progress = tick
             result = ws.run_cycle(_now(now), stop=stopped.is_set)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
-        names = {c.id: c.name for c in ws.store.customers()}
+        names = {c.id: c.name for c in ws.store.customers()} if result.applied else {}
         for a in result.applied:  # what was done; what could not be done is listed below
             print(action_line(a, zones.get(a.owner, "UTC"), names))
         if result.imported:

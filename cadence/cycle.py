@@ -815,7 +815,12 @@ class Workspace:
             if not ok:
                 result.failed_owners[owner] = results
                 return  # unconfirmed: the next cycle's observe() reads the calendar back
-            names = {cid: c.name for cid, c in customers.items()}
+            # The names this chunk's log lines need (never the whole book: a chunk is small).
+            names = {
+                a.customer_id: customers[a.customer_id].name
+                for a, _ in intents
+                if a.customer_id in customers
+            }
             settled = [
                 self._settle_write(action, record, outcome, now, result, person.timezone, names)
                 for (action, record), outcome in zip(intents, results, strict=True)

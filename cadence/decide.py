@@ -35,11 +35,6 @@ class Decision:
         """The writes: create, move (a new time or new details) and cancel."""
         return [a for a in self.actions if a.kind is not ActionKind.KEEP]
 
-    @property
-    def kept(self) -> int:
-        """Bookings that stay exactly as they are (still inside their window)."""
-        return sum(1 for a in self.actions if a.kind is ActionKind.KEEP)
-
 
 def decide(
     plan: Plan,
