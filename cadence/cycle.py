@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import connectors
+from cadence.bookings import BookingRecord, Confirmed
 from cadence.config import Config, load_config
 from cadence.customers import read_customers
 from cadence.decide import Decision, decide
@@ -52,7 +53,7 @@ from cadence.reconcile import LIVE, SPEC_TAG, Action, ActionKind, landed, observ
 from cadence.seasons import parse_season
 from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
 from cadence.snoozes import read_snoozes
-from cadence.store import BookingRecord, Confirmed, Store
+from cadence.store import Store
 from cadence.wording import action_line, count, when
 from connectors.base import (
     SET_ASIDE_LOG,

@@ -13,12 +13,12 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cadence.bookings import BookingRecord
 from cadence.errors import describe_error
 from cadence.event_text import event_spec, spec_hash
 from cadence.model import Customer, Salesperson
 from cadence.planner import Plan
 from cadence.reconcile import Action, ActionKind, diff
-from cadence.store import BookingRecord
 
 DETAILS_CHANGED = "details changed (title or attendees)"
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from cadence.bookings import BookingRecord
 from cadence.model import (
     BookingKind,
     BookingState,
@@ -34,7 +35,6 @@ from cadence.model import (
     PlannedContact,
     PlanStatus,
 )
-from cadence.store import BookingRecord
 from connectors.base import UNREADABLE, RemoteEvent
 
 LIVE = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})

@@ -1,8 +1,8 @@
 """The store: sqlmodel tables and the :class:`Store` repository over SQLite or PostgreSQL.
 
-Everything that crosses the repository's surface is a dataclass of :mod:`cadence.model` (or
-:class:`BookingRecord` here); rows never leave this module. Datetimes are stored as UTC and
-always come back timezone-aware in UTC (:class:`UTCDateTime`); dates stay dates.
+Everything that crosses the repository's surface is a dataclass of :mod:`cadence.model` or
+:mod:`cadence.bookings`; rows never leave this module. Datetimes are stored as UTC and always
+come back timezone-aware in UTC (:class:`UTCDateTime`); dates stay dates.
 
 The schema is created and changed only by :data:`MIGRATIONS`, applied in order on first use,
 each in its own transaction, with the version kept in ``schema_version``. On PostgreSQL an
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -30,10 +30,10 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from cadence.bookings import BookingRecord, Confirmed, check_span
 from cadence.durations import Duration
 from cadence.errors import UserError
 from cadence.model import (
-    Booking,
     BookingKind,
     BookingState,
     Contact,
@@ -327,147 +327,6 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
     pruned: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Confirmed:
-    """A booking as its calendar was last confirmed to hold it, kept while a write that changes
-    it is in flight: when the calendar does not show the change, this is what stands."""
-
-    key: str
-    kind: BookingKind
-    start: datetime | date
-    end: datetime | date
-    all_day: bool
-    state: BookingState
-    spec_hash: str
-    reasons: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, r: BookingRecord) -> Confirmed:
-        """What ``r`` holds now, kept while a write that changes it is in flight."""
-        return cls(
-            key=r.key,
-            kind=r.kind,
-            start=r.start,
-            end=r.end,
-            all_day=r.all_day,
-            state=r.state,
-            spec_hash=r.spec_hash,
-            reasons=r.reasons,
-        )
-
-    def restore(self, r: BookingRecord) -> BookingRecord:
-        """``r`` as it was confirmed (the change in flight not applied), no longer in flight."""
-        return replace(
-            r,
-            key=self.key,
-            kind=self.kind,
-            start=self.start,
-            end=self.end,
-            all_day=self.all_day,
-            state=self.state,
-            spec_hash=self.spec_hash,
-            reasons=self.reasons,
-            confirmed=None,
-        )
-
-    def as_json(self) -> str:
-        return json.dumps(
-            {
-                "key": self.key,
-                "kind": BookingKind(self.kind).value,
-                "start": self.start.isoformat(),
-                "end": self.end.isoformat(),
-                "all_day": self.all_day,
-                "state": BookingState(self.state).value,
-                "spec_hash": self.spec_hash,
-                "reasons": list(self.reasons),
-            }
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> Confirmed:
-        data = json.loads(text)
-        parse = date.fromisoformat if data["all_day"] else datetime.fromisoformat
-        return cls(
-            key=data["key"],
-            kind=BookingKind(data["kind"]),
-            start=parse(data["start"]),
-            end=parse(data["end"]),
-            all_day=data["all_day"],
-            state=BookingState(data["state"]),
-            spec_hash=data["spec_hash"],
-            reasons=tuple(data.get("reasons", ())),  # not kept by schema version 2's writes
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BookingRecord:
-    """Everything the reconciler keeps about one booking it made.
-
-    ``start``/``end`` are aware datetimes, or dates (``end`` exclusive) when ``all_day``.
-    ``seen_at`` is when ``state`` was first observed; ``remote_id``/``etag``/``sequence`` are what
-    the backend needs to change the event safely; ``spec_hash`` fingerprints the last spec
-    written, so an unchanged booking causes no write.
-
-    A write in flight is recorded *before* it is sent: the record holds what is intended
-    (``state`` PENDING for a create or an update, CANCELLED for a cancel) and, for a change to
-    an existing event, ``confirmed`` holds the booking as last confirmed. Only the backend's
-    answer, or the calendar read back by :func:`cadence.reconcile.observe`, settles it.
-    ``reasons`` say why it was placed where it is (the planner's reasons at the write).
-    """
-
-    key: str
-    uid: str
-    customer_id: str
-    owner: str
-    kind: BookingKind
-    backend: str
-    start: datetime | date
-    end: datetime | date
-    all_day: bool = False
-    state: BookingState = BookingState.BOOKED
-    seen_at: datetime | None = None
-    remote_id: str | None = None
-    etag: str | None = None
-    sequence: int = 0
-    spec_hash: str = ""
-    created_at: datetime
-    updated_at: datetime
-    confirmed: Confirmed | None = None
-    reasons: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        _check_span(self.start, self.end, self.all_day, f"booking {self.key}")
-        require_aware(self.created_at, "BookingRecord.created_at")
-        require_aware(self.updated_at, "BookingRecord.updated_at")
-        if self.seen_at is not None:
-            require_aware(self.seen_at, "BookingRecord.seen_at")
-
-    def as_booking(self) -> Booking:
-        """The planner's view of this booking (:class:`cadence.model.Booking`)."""
-        return Booking(
-            key=self.key,
-            customer_id=self.customer_id,
-            owner=self.owner,
-            kind=self.kind,
-            start=self.start,
-            end=self.end,
-            all_day=self.all_day,
-            state=self.state,
-            seen_at=self.seen_at,
-        )
-
-
-def _check_span(start: datetime | date, end: datetime | date, all_day: bool, what: str) -> None:
-    for value in (start, end):
-        if all_day and isinstance(value, datetime):
-            raise ValueError(f"{what}: an all-day span takes dates, got {value!r}")
-        if not all_day:
-            if not isinstance(value, datetime):
-                raise ValueError(f"{what}: a timed span takes datetimes, got {value!r}")
-            require_aware(value, what)
 
 
 def _split_span(
@@ -1099,7 +958,7 @@ def _booking(row: Any) -> BookingRecord:
 
 
 def _planned_row(position: int, p: PlannedContact) -> dict[str, Any]:
-    _check_span(p.start, p.end, p.all_day, f"planned contact {p.key}")
+    check_span(p.start, p.end, p.all_day, f"planned contact {p.key}")
     return {
         "position": position,
         "key": p.key,
