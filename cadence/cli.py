@@ -11,9 +11,7 @@ import difflib
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -23,18 +21,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
-from rich.text import Text
 
 from cadence.checks import check_all
 from cadence.config import load_config
@@ -42,8 +29,9 @@ from cadence.contact_history import read_history
 from cadence.cycle import Workspace
 from cadence.errors import UserError, ValueParseError
 from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
-from cadence.progress import Tick, every
+from cadence.progress import every
 from cadence.reconcile import Action, ActionKind
+from cadence.terminal import progress_bars, rows_in, stop_on_ctrl_c
 from cadence.wording import action_line, action_title, count, when
 
 EXIT_STATUSES = "\n\n".join(
@@ -128,7 +116,7 @@ def _workspace(config: Path) -> Iterator[Workspace]:
 @app.command()
 def check(config: ConfigOption = None, now: NowOption = None) -> None:
     """Validate cadence.toml, the policies and the customer file: every problem at once."""
-    with _progress() as tick:
+    with progress_bars(err) as tick:
         problems = check_all(_config(config), _now(now), progress=tick)
     errors = [p for p in problems if p.is_error]
     for p in problems:
@@ -149,8 +137,8 @@ def import_(
     """Upsert customers from a CSV file; rows that cannot be read are listed with reasons."""
     if not file.exists():
         raise UserError(f"{file}: no such file")
-    with _workspace(_config(config)) as ws, _progress() as tick:
-        rows = every(tick, "reading customers", _rows_in(file), 1000)
+    with _workspace(_config(config)) as ws, progress_bars(err) as tick:
+        rows = every(tick, "reading customers", rows_in(file), 1000)
         counts, rejected = ws.import_customers(file, prune=prune, today=_now(now), progress=rows)
     for problem in rejected:
         err.print(str(problem), markup=False)
@@ -161,49 +149,6 @@ def import_(
     )
     if rejected:
         raise typer.Exit(PARTIAL)
-
-
-class _Rate(ProgressColumn):
-    """Items per second, once there is a rate to show."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
-
-
-@contextmanager
-def _progress(enabled: bool = True) -> Iterator[Tick | None]:
-    """A :data:`cadence.progress.Tick` drawing one bar per stage on standard error, when that
-    is a terminal (never in a pipe, a log or under --json); None otherwise."""
-    if not enabled or not err.is_terminal:
-        yield None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _Rate(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def tick(stage: str, done: int, total: int | None) -> None:
-            if stage not in tasks:
-                tasks[stage] = progress.add_task(stage, total=total)
-            progress.update(tasks[stage], completed=done, total=total)
-
-        yield tick
-
-
-def _rows_in(path: Path) -> int | None:
-    """Data rows in a CSV file (lines less the header), for a progress total; cheap."""
-    try:
-        with path.open("rb") as f:
-            return max(0, sum(1 for _ in f) - 1)
-    except OSError:
-        return None
 
 
 # ---- plan / explain -------------------------------------------------------------------------
@@ -227,7 +172,7 @@ def plan_(
     in the calendars and mailboxes meanwhile.
     """
     moment = _now(now)
-    with _workspace(_config(config)) as ws, _progress(not json_out) as tick:
+    with _workspace(_config(config)) as ws, progress_bars(err, not json_out) as tick:
         ws.progress = tick
         customers = ws.customers_as_run_sees_them(moment)
         _known(customers, customer, owner)
@@ -574,8 +519,8 @@ def run(
     # The actions and the problems are printed below from the result; the log adds only what
     # the result does not carry, unless asked for everything.
     _logging(level=logging.INFO if verbose else logging.WARNING, skip_reported=not verbose)
-    with _workspace(_config(config)) as ws, _stop_on_ctrl_c() as stopped:
-        with _progress() as tick:
+    with _workspace(_config(config)) as ws, stop_on_ctrl_c() as stopped:
+        with progress_bars(err) as tick:
             ws.progress = tick
             result = ws.run_cycle(_now(now), stop=stopped.is_set)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
@@ -601,26 +546,6 @@ def run(
         raise typer.Exit(INTERRUPTED)
     if not result.complete:
         raise typer.Exit(PARTIAL)
-
-
-@contextmanager
-def _stop_on_ctrl_c() -> Iterator[threading.Event]:
-    """The first Ctrl-C asks the cycle to stop after the write in flight (so what was done can
-    be printed); a second one stops at once."""
-    stopped = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stopped
-        return
-
-    def first(_signum: int, _frame: Any) -> None:
-        stopped.set()
-        signal.signal(signal.SIGINT, previous)
-
-    previous = signal.signal(signal.SIGINT, first)
-    try:
-        yield stopped
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
@@ -649,7 +574,7 @@ def report(
     from cadence.snoozes import read_snoozes
 
     moment = _now(now)
-    with _workspace(_config(config)) as ws, _progress() as tick:
+    with _workspace(_config(config)) as ws, progress_bars(err) as tick:
         ws.progress = tick
         customers = ws.store.customers()
         planned = ws.store.plan() or ws.plan(moment, read_calendars=False).contacts
