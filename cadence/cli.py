@@ -568,8 +568,9 @@ def report(
     """Rhythm health by segment and salesperson."""
     if html is not None and not html.parent.is_dir():
         raise UserError(f"cannot write {html}: there is no folder {html.parent}")
-    from cadence.report import build_report, render_text
+    from cadence.report import build_report
     from cadence.report_html import render_html
+    from cadence.report_text import render_text
     from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
     from cadence.snoozes import read_snoozes
 

@@ -25,8 +25,9 @@ from cadence.durations import Duration
 from cadence.model import Booking, Customer, Salesperson, Snooze
 from cadence.planner import PlanInput, plan
 from cadence.planner.overlap import unbookable
-from cadence.report import build_report, render_text
+from cadence.report import build_report
 from cadence.report_html import render_html
+from cadence.report_text import render_text
 from cadence.store import Store
 from cadence.workweek import WorkingHours
 from tests.planning import ANA, customer, d, of, policies, run, segment

@@ -54,9 +54,9 @@ from cadence.report import (
     feast_or_famine,
     load_flags,
     percentile,
-    render_text,
 )
 from cadence.report_html import render_html
+from cadence.report_text import render_text
 from cadence.seasons import parse_season
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
