@@ -153,7 +153,8 @@ def test_check_warns_when_meet_is_asked_for_salespeople_outside_google(tmp_path:
     defaults.write_text(defaults.read_text() + 'video = "meet"\n')
     warnings = [str(p) for p in check_all(config, NOW) if not p.is_error and "video" in str(p)]
     assert len(warnings) == 1, warnings
-    assert "video = 'meet' ([defaults], [segment.default], [segment.steady]) needs the google" in (
-        warnings[0]
+    assert (
+        "video = 'meet' ([defaults], [segment.default], [segment.steady]) needs the google"
+        in (warnings[0])
     )
     assert "ana@example.com, ben@example.com book elsewhere and get no video link" in warnings[0]
