@@ -25,6 +25,7 @@ half a millisecond per call and a customer file repeats the same few season and 
 from __future__ import annotations
 
 import csv
+import email.utils
 import io
 import itertools
 import re
@@ -311,7 +312,7 @@ class _RowReader:
                 reasons.append("owner: missing")
         elif not _EMAIL.match(owner):
             reasons.append(f"owner: {owner!r} is not an e-mail address")
-        emails = self._emails(get("emails"), reasons)
+        emails, email_names = self._emails(get("emails"), reasons)
         domains = self._domains(get("domains"), reasons)
         country = get("country")
         if country:  # ISO 3166-1 alpha-2, or an ISO 3166-2 subdivision (GB-ENG, US-CA)
@@ -349,6 +350,7 @@ class _RowReader:
                 owner=owner,
                 segment=get("segment") or DEFAULT_SEGMENT,
                 emails=emails,
+                email_names=email_names,
                 domains=domains,
                 industry=get("industry").lower(),
                 country=country,
@@ -386,15 +388,21 @@ class _RowReader:
         return found
 
     @staticmethod
-    def _emails(text: str, reasons: list[str]) -> tuple[str, ...]:
+    def _emails(
+        text: str, reasons: list[str]
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+        """The addresses, and the display names given as ``Jane Doe <jane@acme.com>``."""
         found: list[str] = []
+        names: list[tuple[str, str]] = []
         for item in _items(text):
-            address = item.lower()
+            name, address = named_address(item)
             if not _EMAIL.match(address):
                 reasons.append(f"emails: {item!r} is not an e-mail address")
             elif address not in found:
                 found.append(address)
-        return tuple(found)
+                if name:
+                    names.append((address, name))
+        return tuple(found), tuple(names)
 
     @staticmethod
     def _domains(text: str, reasons: list[str]) -> tuple[str, ...]:
@@ -513,3 +521,14 @@ def _is_domain(domain: str) -> bool:
         return False
     labels = ascii_name.split(".")
     return len(labels) >= 2 and all(_DOMAIN_LABEL.match(label) for label in labels)
+
+
+def named_address(item: str) -> tuple[str, str]:
+    """``("Jane Doe", "jane@acme.com")`` from ``Jane Doe <jane@acme.com>`` (RFC 5322, quotes
+    allowed), ``("", address)`` from a bare address: the address lower-case, the name on one
+    line. What is not exactly one address comes back whole, to fail the address check."""
+    found = email.utils.getaddresses([item])
+    if len(found) != 1 or not found[0][1] or item.count("<") != item.count(">"):
+        return "", item.strip().lower()
+    name, address = found[0]
+    return " ".join(name.split()), address.strip().lower()

@@ -41,6 +41,7 @@ def event_spec(
         transparent=reminder,
         timezone=person.timezone,
         attendees=attendees,
+        attendee_names={a: customer.display_name(a) for a in attendees},
         reminder_minutes=() if reminder else policy.reminder_minutes,
         tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
         customer_description=customer_text,

@@ -75,6 +75,9 @@ class Customer:
     industry: str = ""
     country: str = ""  # ISO 3166 or ISO 3166-2 (GB-ENG) code: public holidays on their side
     timezone: str = ""  # IANA name; empty means the policy default
+    # (address, display name) for the addresses of ``emails`` the file names a person for
+    # ("Jane Doe <jane@acme.com>"): the name an invitation shows (CN, displayName).
+    email_names: tuple[tuple[str, str], ...] = ()
     customer_since: date | None = None
     status: CustomerStatus = CustomerStatus.ACTIVE
     cancelled_on: date | None = None
@@ -86,6 +89,11 @@ class Customer:
     every: Duration | None = None
     min_gap: Duration | None = None
     max_gap: Duration | None = None
+
+    def display_name(self, address: str) -> str:
+        """The name an invitation shows for ``address``: the person the customer file names for
+        it, else the customer's own name."""
+        return next((n for a, n in self.email_names if a == address), "") or self.name
 
 
 @dataclass(frozen=True, slots=True)

@@ -825,7 +825,7 @@ def _customer_row(c: Customer) -> dict[str, Any]:
         "cancelled_on": c.cancelled_on,
         "busy_seasons": list(c.busy_seasons),
         "last_contact": c.last_contact,
-        "tags": {**c.tags, **_rhythm_tags(c)},
+        "tags": {**c.tags, **_rhythm_tags(c), **{_NAME_TAG + a: n for a, n in c.email_names}},
     }
 
 
@@ -847,15 +847,27 @@ def _rhythm_of(tags: dict[str, str]) -> dict[str, Duration]:
     }
 
 
+# The display names of a customer's addresses (CSV "Jane Doe <jane@acme.com>") likewise.
+_NAME_TAG = "cadence.name."
+
+
+def _names_of(tags: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """The (address, display name) pairs, taken out of ``tags``."""
+    keys = [k for k in tags if k.startswith(_NAME_TAG)]
+    return tuple((key[len(_NAME_TAG) :], tags.pop(key)) for key in keys)
+
+
 def _customer(row: Any) -> Customer:
     tags = dict(row.tags)
     rhythm = _rhythm_of(tags)
+    names = [pair for pair in _names_of(tags) if pair[0] in row.emails]
     return Customer(
         id=row.id,
         name=row.name,
         owner=row.owner,
         segment=row.segment,
         emails=tuple(row.emails),
+        email_names=tuple(sorted(names, key=lambda pair: row.emails.index(pair[0]))),
         domains=tuple(row.domains),
         industry=row.industry,
         country=row.country,

@@ -119,6 +119,8 @@ class EventSpec:
     transparent: bool = False
     timezone: str = "UTC"
     attendees: tuple[str, ...] = ()
+    # The display name of each attendee address (CN, displayName), where one is known.
+    attendee_names: Mapping[str, str] = field(default_factory=dict)
     reminder_minutes: tuple[int, ...] = (15,)
     tags: Mapping[str, str] = field(default_factory=dict)
     # What invited attendees read instead of ``description`` (the owner's notes).

@@ -31,6 +31,7 @@ import icalendar
 from cadence.errors import Problem, UserError
 from connectors.base import AuthError, BackendError, TransientError
 from connectors.localfiles import secret_file_problem
+from connectors.recurrence.times import as_list
 
 ATTENDEE_METHODS = ("REQUEST", "CANCEL")  # what the attendees of an event receive
 OWNER_METHODS = ("PUBLISH", "CANCEL")  # what the organizer receives of their own event
@@ -404,7 +405,7 @@ def build_invite(
     message["From"] = organizer or relay
     if organizer and parseaddr(organizer)[1].lower() != relay.lower():
         message["Sender"] = relay
-    message["To"] = ", ".join(one_line(r) for r in recipients)
+    message["To"] = ", ".join(_named(event, one_line(r)) for r in recipients)
     message["Subject"] = subject
     message["Date"] = format_datetime(stamp)
     message["Message-ID"] = make_msgid(domain=relay.rpartition("@")[2] or None)
@@ -415,6 +416,16 @@ def build_invite(
         params={"method": method},
     )
     return message
+
+
+def _named(event: icalendar.Event, address: str) -> str:
+    """``address`` with the display name (CN) ``event``'s ATTENDEE gives it, if any."""
+    for attendee in as_list(event.get("ATTENDEE")):
+        mine = "".join(one_line(str(attendee)).split())
+        if mine.lower().removeprefix("mailto:") == address.lower():
+            name = one_line(getattr(attendee, "params", {}).get("CN", ""))
+            return formataddr((name, address)) if name else address
+    return address
 
 
 def _organizer(event: icalendar.Event) -> str:

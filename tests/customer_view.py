@@ -19,6 +19,7 @@ START = datetime(2027, 5, 4, 10, tzinfo=UTC)  # a Tuesday
 CUSTOMER_ID = "C-7731"
 SEGMENT = "gold-accounts"
 PLAYBOOK = "Listen more than you talk: aim to speak no more than about 30% of the time."
+GUEST_NAME = "Bob Stone"  # the customer file's "Bob Stone <bob@acme.com>"
 REASON = "every 6 weeks -> ideal 2027-05-03"
 # What only the salesperson may read: the internal id, the segment, the reasons, the playbook.
 INTERNAL = (CUSTOMER_ID, SEGMENT, "Why now", REASON, PLAYBOOK, "X-CADENCE")
@@ -35,11 +36,13 @@ def invited_spec(
         end=START.replace(minute=30), all_day=False, day=day, ideal=day, window_start=day,
         window_end=day, reasons=(REASON,),
     )  # fmt: skip
-    customer = Customer(id=CUSTOMER_ID, name="ACME Ltd", owner=owner, emails=("bob@acme.com",))
+    customer = Customer(id=CUSTOMER_ID, name="ACME Ltd", owner=owner, emails=("bob@acme.com",),
+                        email_names=(("bob@acme.com", GUEST_NAME),))  # fmt: skip
     person = Salesperson(owner, name="Ana Silva", timezone=timezone)
     policy = replace(SegmentPolicy(name=SEGMENT, invite_customer=True), agenda=agenda)
     spec = event_spec(planned, customer, person, policy, None)
     assert spec.attendees == ("bob@acme.com",)
+    assert spec.attendee_names == {"bob@acme.com": GUEST_NAME}
     for internal in INTERNAL[:-1]:
         assert internal in spec.description  # the owner's notes have it all
     return spec

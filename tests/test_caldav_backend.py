@@ -45,7 +45,7 @@ from tests.contract.past_meetings import (
 )
 from tests.contract.suite import BackendContract
 from tests.cost import bounded
-from tests.customer_view import assert_customer_safe, invited_spec
+from tests.customer_view import GUEST_NAME, assert_customer_safe, invited_spec
 from tests.local_servers import Radicale, free_port, radicale_server
 
 SERVICE_USER, SERVICE_PASSWORD = "cadence", "service-secret"
@@ -986,6 +986,8 @@ def test_an_invited_customer_reads_the_customer_text_and_the_notes_stay_in_an_x_
     event = person.raw(owner, invited.uid)
 
     assert str(event["description"]) == invited.customer_description
+    [guest] = [a for a in event["attendee"] if str(a).lower() == "mailto:bob@acme.com"]
+    assert guest.params["CN"] == GUEST_NAME
     # Every property a calendar client shows the attendee (a scheduling server sends them).
     shown = icalendar.Event()
     for name, value in event.property_items(recursive=False):

@@ -40,6 +40,8 @@ def test_an_invited_customer_reads_the_policy_text_for_the_kind_with_names_fille
         assert internal in check_in.description or internal == "ideal"
     onboarding = event_spec(planned(BookingKind.ONBOARDING), customer, person, policy, None)
     assert onboarding.customer_description == "Getting started with Ana Silva, ACME Ltd."
+    # The invitation names the attendee: the customer file gives no person, so the company.
+    assert check_in.attendee_names == {"bob@acme.com": "ACME Ltd"}
 
 
 def test_no_customer_text_without_an_invitation():

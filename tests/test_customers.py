@@ -66,6 +66,29 @@ def test_only_required_columns_give_the_defaults(tmp_path):
     assert customer.status is CustomerStatus.ACTIVE
 
 
+def test_an_address_may_carry_the_persons_name_for_invitations(tmp_path):
+    cell = 'Jane Doe <Jane@ACME.com>; ap@acme.com; ""Doe, Tom"" <tom@acme.com>'  # CSV-quoted
+    path = write(tmp_path, f'{HEADER},emails\nC1,ACME Ltd,ana@example.com,"{cell}"\n')
+
+    [customer] = read_customers(path, EN).customers
+
+    assert customer.emails == ("jane@acme.com", "ap@acme.com", "tom@acme.com")
+    assert customer.email_names == (("jane@acme.com", "Jane Doe"), ("tom@acme.com", "Doe, Tom"))
+    assert customer.display_name("jane@acme.com") == "Jane Doe"
+    assert customer.display_name("ap@acme.com") == "ACME Ltd"  # no person: the company
+
+
+@pytest.mark.parametrize(
+    "cell", ["Jane <jane@acme.com", "a@acme.com, b@acme.com", "Jane <jane@acme.com> <x@y.com>"]
+)
+def test_an_address_cell_that_is_not_one_address_is_rejected_whole(tmp_path, cell):
+    path = write(tmp_path, f'{HEADER},emails\nC1,ACME Ltd,ana@example.com,"{cell}"\n')
+
+    [rejection] = read_customers(path, EN).rejected
+
+    assert rejection.reason == f"emails: {cell!r} is not an e-mail address"
+
+
 def test_empty_timezone_takes_the_default_timezone(tmp_path):
     path = write(tmp_path, "id,name,owner,timezone\nC1,A,a@x.com,\nC2,B,a@x.com,Asia/Tokyo\n")
 

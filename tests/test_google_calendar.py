@@ -508,6 +508,8 @@ def test_an_invited_customer_gets_the_customer_text_and_the_notes_stay_private(b
     assert result.ok
     [event] = stored(fake)
     assert event["description"] == invited.customer_description
+    [guest] = event["attendees"]
+    assert (guest["email"], guest["displayName"]) == ("bob@acme.com", customer_view.GUEST_NAME)
     seen = attendee_copy(event)  # what Google puts in the customer's calendar and e-mails
     assert_customer_safe(json.dumps(seen))
     # The owner's copy keeps every word of the notes, in values Google accepts.

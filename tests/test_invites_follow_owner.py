@@ -159,13 +159,18 @@ def test_the_customer_reads_the_customer_text_and_the_owner_keeps_the_notes(tmp_
     backend = invite_backend(tmp_path, smtp.port)
     notes = "Customer: ACME Ltd (C-1, segment gold)\nWhy now: every 6 weeks\nAgenda:\nListen more"
     spec = spec_for(OWNER, attendees=(GUEST,), description=notes,
-                    customer_description="A short catch-up with Ana Silva.")  # fmt: skip
+                    customer_description="A short catch-up with Ana Silva.",
+                    attendee_names={GUEST: "Bob Stone"})  # fmt: skip
     only(backend.write(OWNER, [Create(spec)]))
     mine, theirs = smtp.mailbox.delivered
     [own] = calendar_part(mine.message)[1].events
     assert str(own["DESCRIPTION"]) == notes
     [event] = calendar_part(theirs.message)[1].events
     assert str(event["DESCRIPTION"]) == "A short catch-up with Ana Silva."
+    # The customer is named, in the invitation and on the envelope.
+    [guest] = [a for a in event["ATTENDEE"] if str(a).lower() == f"mailto:{GUEST}"]
+    assert guest.params["CN"] == "Bob Stone"
+    assert theirs.message["To"] == f"Bob Stone <{GUEST}>"
     text = theirs.message.as_string()
     for secret in ("C-1", "segment", "Why now", "Listen more", "X-CADENCE"):
         assert secret not in text

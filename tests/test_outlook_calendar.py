@@ -20,7 +20,7 @@ from connectors.base import (
 from connectors.outlook import OutlookBackend
 from connectors.outlook.wire import NOTES_PROP, transaction_id
 from tests.contract.suite import at, spec_for
-from tests.customer_view import assert_customer_safe, invited_spec
+from tests.customer_view import GUEST_NAME, assert_customer_safe, invited_spec
 from tests.graph_fake import SECRET, SECRET_ENV
 from tests.graph_fake.fixtures import *  # noqa: F403
 from tests.graph_fake.fixtures import OTHER
@@ -397,6 +397,8 @@ def test_an_invited_customer_gets_the_customer_text_and_the_notes_stay_on_the_or
     backend.write(owner, [Create(invited)])
     sent = graph.invitation(owner, invited.uid)
     assert sent["body"] == {"contentType": "text", "content": invited.customer_description}
+    [guest] = sent["attendees"]
+    assert guest["emailAddress"] == {"address": "bob@acme.com", "name": GUEST_NAME}
     assert_customer_safe(json.dumps(sent))
     [event] = graph.find(owner, invited.uid)
     notes = {p["id"]: p["value"] for p in event["singleValueExtendedProperties"]}

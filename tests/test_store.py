@@ -198,6 +198,8 @@ def test_customers_round_trip_every_field(store):
         status=CustomerStatus.CANCELLED,
         cancelled_on=date(2026, 6, 30),
         tags={"region": "north", "tier": "gold"},
+        emails=("jane@acme.com", "ap@acme.com", "tom@acme.com"),
+        email_names=(("jane@acme.com", "Jane Doe"), ("tom@acme.com", "Tomás Ñúñez")),
     )
     store.upsert_customers([stored, customer("C2", customer_since=None, last_contact=None)])
 

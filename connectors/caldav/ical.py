@@ -96,10 +96,16 @@ def build_calendar(
         parameters={**name, "PARTSTAT": "ACCEPTED", "ROLE": "CHAIR", "CUTYPE": "INDIVIDUAL"},
     )
     for address in spec.attendees:
+        guest = one_line(spec.attendee_names.get(address, ""))
         event.add(
             "attendee",
             _mailto(address),
-            parameters={"PARTSTAT": "NEEDS-ACTION", "ROLE": "REQ-PARTICIPANT", "RSVP": "TRUE"},
+            parameters={
+                **({"CN": guest} if guest else {}),
+                "PARTSTAT": "NEEDS-ACTION",
+                "ROLE": "REQ-PARTICIPANT",
+                "RSVP": "TRUE",
+            },
         )
     # VALUE=TEXT makes parsers escape and unescape , ; \\ and newlines in tag values.
     event.add(UID_PROPERTY, icalendar.vText(spec.uid), parameters={"VALUE": "TEXT"})

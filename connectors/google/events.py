@@ -121,7 +121,10 @@ def event_body(spec: EventSpec) -> dict[str, Any]:
         },
     }
     if spec.attendees:
-        body["attendees"] = [{"email": address} for address in spec.attendees]
+        body["attendees"] = [
+            {"email": address, **_display_name(spec.attendee_names.get(address, ""))}
+            for address in spec.attendees
+        ]
     if spec.location:
         body["location"] = spec.location
     if spec.video == "meet":
@@ -313,3 +316,7 @@ def past_event(item: Mapping[str, Any], owner: str) -> PastEvent | None:
         attendees=attendees,
         declined=owner_declined(item, owner),
     )
+
+
+def _display_name(name: str) -> dict[str, str]:
+    return {"displayName": name} if name else {}

@@ -96,8 +96,9 @@ def build_event(
     # The owner attends too, so that declining can be written down (PARTSTAT=DECLINED).
     ev.add("attendee", _cal_address(spec.owner, owner_name, ROLE="CHAIR", PARTSTAT="ACCEPTED"))
     for guest in spec.attendees:
+        name = spec.attendee_names.get(guest, "")
         ev.add("attendee", _cal_address(
-            guest, "", ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="TRUE"
+            guest, name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="TRUE"
         ))  # fmt: skip
     ev.add(OWNED_MARKER, icalendar.vText(spec.uid))
     for key in sorted(spec.tags):

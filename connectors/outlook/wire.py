@@ -121,7 +121,8 @@ def event_body(spec: EventSpec, *, create: bool) -> dict[str, Any]:
         "showAs": "free" if spec.transparent else "busy",
         "isReminderOn": bool(spec.reminder_minutes),
         "attendees": [
-            {"emailAddress": {"address": address}, "type": "required"} for address in spec.attendees
+            {"emailAddress": _email_address(spec, address), "type": "required"}
+            for address in spec.attendees
         ],
         "singleValueExtendedProperties": [
             {"id": OWNED_PROP, "value": OWNED_VALUE},
@@ -243,3 +244,9 @@ def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
     start = datetime.combine(day, datetime.min.time(), tz)
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _email_address(spec: EventSpec, address: str) -> dict[str, str]:
+    """Graph's ``emailAddress`` of an attendee, with its display name when one is known."""
+    name = spec.attendee_names.get(address, "")
+    return {"address": address, "name": name} if name else {"address": address}

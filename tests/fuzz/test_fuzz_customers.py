@@ -38,7 +38,17 @@ column_values = {
     "owner": st.one_of(st.sampled_from(["ana@example.com", "a\x00@x.com", "x"]), nasty_text(3)),
     "segment": st.one_of(st.sampled_from(["strategic", "", "gold\x1b"]), nasty_text(3)),
     "emails": st.one_of(
-        st.sampled_from(["a@acme.com; b@acme.com", "a@acme.com\nb@acme.com"]), nasty_text(3)
+        st.sampled_from(
+            [
+                "a@acme.com; b@acme.com",
+                "a@acme.com\nb@acme.com",
+                'Jane "J" Doe <a@acme.com>',
+                '"Doe; Jane" <a@acme.com>',
+                "Jané <a@acme.com>; <b@acme.com>",
+                "=?utf-8?q?x?= <a@a.com>",
+            ]
+        ),
+        nasty_text(3),
     ),
     "domains": st.one_of(
         st.sampled_from(["acme.com", "xn--bcher-kva.example", "ü.com"]), nasty_text(3)
@@ -98,8 +108,13 @@ def _check(result: ImportResult | None, lines: int) -> None:
             customer.owner,
             customer.segment,
             customer.industry,
+            *(name for _, name in customer.email_names),
         ):
             assert not _CONTROL.search(text), text
+        # a named address is one of the customer's addresses, named once, never with an empty name
+        named = [address for address, name in customer.email_names if name]
+        assert named == [a for a, _ in customer.email_names] and len(set(named)) == len(named)
+        assert set(named) <= set(customer.emails)
         assert customer.id and customer.name and customer.owner
         assert len(customer.id) <= MAX_LENGTHS["id"] and len(customer.name) <= MAX_LENGTHS["name"]
         assert customer.name == customer.name.strip()
