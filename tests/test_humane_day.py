@@ -127,6 +127,27 @@ def test_a_customer_due_anyway_still_gets_its_ideal_day_beside_the_backlog():
     assert of(result, "due")[0].day == d("2026-11-30")
 
 
+def test_a_customer_their_busy_season_made_overdue_is_met_right_after_it_not_spread():
+    # Monday 3 May 2027: the accounting season (Jan 15 - Apr 30) has just ended.
+    after_season = datetime(2027, 5, 3, 9, tzinfo=UTC)
+    backlog = [customer(f"o{i:02d}", last_contact=d("2026-09-01")) for i in range(15)]
+    held = customer("held", industry="accounting", last_contact=d("2027-01-10"))  # due Feb 21
+    result = run([*backlog, held], pol=policies(per_day=6), now=after_season, horizon_days=30)
+    days = first_days(result)
+    assert days["held"] == d("2027-05-04")  # the first day after the season, today being taken
+    assert max(days[f"o{i:02d}"] for i in range(15)) >= d("2027-05-17")  # the backlog is spread
+    assert not any(r.startswith("catch-up") for r in of(result, "held")[0].reasons)
+
+
+def test_a_season_long_past_does_not_exempt_a_customer_from_the_catch_up():
+    # Overdue since 21 Feb 2026, inside that year's accounting season; it is November now.
+    backlog = [customer(f"o{i:02d}", last_contact=d("2025-12-01")) for i in range(15)]
+    old = customer("old", industry="accounting", last_contact=d("2026-01-10"))
+    result = run([*backlog, old], pol=policies(per_day=6), horizon_days=30)
+    assert any(r.startswith("catch-up") for r in of(result, "old")[0].reasons)
+    assert first_days(result)["old"] > d("2026-11-24")  # the less overdue wait their turn
+
+
 # ---- agendas ----------------------------------------------------------------------------------
 
 

@@ -55,6 +55,8 @@ class Need:
     # For an overdue (or never contacted) customer's check-in: since when it is overdue
     # (date.min: never contacted). The backlog is placed most overdue first, over catch_up.
     overdue_since: date | None = None
+    # An overdue check-in that a busy season made late (not the backlog): see _held_by_season.
+    season_held: bool = False
     # For regular check-ins: the gaps of the *next* window, to see a season swallowing it.
     next_gaps: tuple[Duration, Duration] | None = None
     # For regular check-ins: the next anniversary (age in months, date) and min_gap. If the
