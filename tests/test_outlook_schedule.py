@@ -9,6 +9,7 @@ import pytest
 from cadence.model import BusyInterval, Salesperson
 from connectors.base import BackendContext, BackendError, Create
 from connectors.outlook import OutlookBackend
+from connectors.outlook.schedule import MAX_SPAN
 from tests.contract.suite import at, spec_for
 from tests.graph_fake import SECRET, SECRET_ENV
 from tests.graph_fake.fixtures import *  # noqa: F403
@@ -30,7 +31,7 @@ def test_twenty_five_mailboxes_over_ninety_days_take_four_requests(backend, grap
     start = at(1, 0)
     before = graph.requests["POST getSchedule"]
     result = backend.busy_many(team, start, start + timedelta(days=90))
-    assert graph.requests["POST getSchedule"] - before == 4  # 20 + 5 mailboxes, 62 + 28 days
+    assert graph.requests["POST getSchedule"] - before == 4  # 20 + 5 mailboxes, 61 + 29 days
     assert list(result) == team
     for i, owner in enumerate(team):
         assert result[owner] == [BusyInterval(at(4, 9), at(4, 9, 30 + i))]
@@ -51,7 +52,7 @@ def test_own_bookings_are_left_out_but_an_identical_own_meeting_is_not(backend, 
 
 def test_an_event_across_two_windows_counts_once(backend, graph, owner):
     start = at(1, 0)
-    boundary = start + timedelta(days=62)
+    boundary = start + MAX_SPAN  # where the first window ends
     graph.add_event(owner, boundary - timedelta(hours=1), boundary + timedelta(hours=1))
     result = backend.busy_many([owner], start, start + timedelta(days=90))
     assert result[owner] == [
@@ -92,3 +93,15 @@ def test_busy_many_agrees_with_busy(backend, graph, owner, person):
     assert many[owner] == backend.busy(owner, at(1, 0), at(20, 0))
     assert many[OTHER] == backend.busy(OTHER, at(1, 0), at(20, 0))
     assert len(many[owner]) == 2
+
+
+def test_windows_stay_below_graphs_62_days(backend, graph, owner):
+    """Graph refuses a getSchedule window of 62 days or more (the fake too): 120 days are read
+    in two windows of at most 61 days, and a 62-day one in two."""
+    graph.add_event(owner, at(4, 9), at(4, 10))
+    assert timedelta(days=62) > MAX_SPAN
+    for days, requests in ((120, 2), (62, 2), (61, 1)):
+        before = graph.requests["POST getSchedule"]
+        result = backend.busy_many([owner], at(1, 0), at(1, 0) + timedelta(days=days))
+        assert result[owner] == [BusyInterval(at(4, 9), at(4, 10))]
+        assert graph.requests["POST getSchedule"] - before == requests

@@ -8,7 +8,8 @@ How each part of the contract is met:
   as ``free`` or ``workingElsewhere``, cancelled ones and ones the owner declined do not block
   time; all-day busy events (out of office) come back as whole local days with ``all_day=True``.
   :meth:`OutlookBackend.busy_many` answers for a whole team through ``getSchedule`` (20
-  mailboxes and 62 days per request), taking our events out by matching (see :mod:`.schedule`).
+  mailboxes and less than 62 days per request), taking our events out by matching (see
+  :mod:`.schedule`).
 * **Our events** are found by their ``cadence_owned`` extended property (one ``$filter`` query, the
   *full read*); afterwards ``/users/{owner}/calendarView/delta`` reports what changed. The delta
   link, the delta window and what we know of our events are kept per owner in the
@@ -77,6 +78,7 @@ from connectors.outlook.wire import (
     event_from_json,
     event_span,
     event_to_json,
+    event_uid,
     is_owned,
     property_filter,
     remote_event,
@@ -199,11 +201,16 @@ class OutlookBackend(GraphUser, CalendarBackend):
     # ---------------------------------------------------------------------------- reading time
 
     def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
-        """Busy time of ``owner`` in ``[start, end)`` from calendarView, without our events."""
+        """Busy time of ``owner`` in ``[start, end)`` from calendarView, without our events
+        (recognised by their extended property, or by the Graph ids :meth:`list_owned` keeps)."""
         zone = self._zone(owner)
+        known = self._load(owner)
+        ours = set(known.events) if known else set()
         out = []
         for item in self._view(owner, start, end):
-            if is_owned(item) or item.get("isCancelled") or _declined(item):
+            if is_owned(item) or str(item.get("id")) in ours:
+                continue
+            if item.get("isCancelled") or _declined(item):
                 continue
             if item.get("showAs") in NOT_BUSY:
                 continue
@@ -214,7 +221,7 @@ class OutlookBackend(GraphUser, CalendarBackend):
     def busy_many(
         self, owners: Sequence[str], start: datetime, end: datetime
     ) -> dict[str, list[BusyInterval] | BackendError]:
-        """Busy time of several owners at once through ``getSchedule`` (20 mailboxes and 62
+        """Busy time of several owners at once through ``getSchedule`` (20 mailboxes and 61
         days per request), each owner's result or error; same meaning as :meth:`busy`.
 
         Our own events are recognised by time and status from what :meth:`list_owned` last
@@ -366,23 +373,36 @@ class OutlookBackend(GraphUser, CalendarBackend):
             or now - calendar.window_start > DELTA_RENEW
         )
         if calendar is None or stale:
-            calendar = self._full_read(owner, now)
+            calendar = self._full_read(owner, now, calendar)
         else:
             try:
                 self._read_delta(owner, calendar, calendar.delta or "", None)
             except SyncStateGone as exc:
                 log.info("Outlook sync state of %s is gone (%s): reading again", owner, exc)
-                calendar = self._full_read(owner, now)
+                calendar = self._full_read(owner, now, calendar)
         self._save(owner, calendar)
         return calendar
 
-    def _full_read(self, owner: str, now: datetime) -> OwnerCalendar:
-        """Every event of ours (by extended property), then a fresh delta link."""
+    def _full_read(
+        self, owner: str, now: datetime, previous: OwnerCalendar | None = None
+    ) -> OwnerCalendar:
+        """Every event of ours (by extended property), then a fresh delta link.
+
+        An event the ``$filter`` finds but answered without its uid (a server leaving the
+        extended properties out of a list) is identified by what ``previous`` knew of its
+        Graph id, else read again on its own; one still without a uid stops the read
+        (BackendError): taking it for gone would count a booking as deleted by the person."""
         calendar = OwnerCalendar(window_start=now - DELTA_BACK)
         params = {"$filter": OWNED_FILTER, "$expand": EXPAND_PROPS, "$select": EVENT_FIELDS}
+        unnamed: list[dict[str, Any]] = []
         for page in self.graph.pages(f"{user_path(owner)}/events", params, headers=_PAGED):
             for item in page.get("value") or ():
-                self._remember(owner, calendar, item, None)
+                if event_uid(item):
+                    self._remember(owner, calendar, item, None)
+                else:
+                    unnamed.append(item)
+        if unnamed:
+            self._identify(owner, calendar, unnamed, previous)
         # The full read is authoritative: a pending create it does not show never happened.
         assert calendar.window_start is not None
         window = {
@@ -391,6 +411,46 @@ class OutlookBackend(GraphUser, CalendarBackend):
         }
         self._read_delta(owner, calendar, f"{user_path(owner)}/calendarView/delta", window)
         return calendar
+
+    def _identify(
+        self,
+        owner: str,
+        calendar: OwnerCalendar,
+        items: Sequence[dict[str, Any]],
+        previous: OwnerCalendar | None,
+    ) -> None:
+        """Remember our events that came without their extended properties (see
+        :meth:`_full_read`): by what was known of their Graph id, else each read again."""
+        known = previous.events if previous else {}
+        again = []
+        for item in items:
+            gid = str(item.get("id"))
+            if gid in known:
+                self._remember(owner, calendar, item, event_from_json(owner, known[gid]))
+            else:
+                again.append(gid)
+        if not again:
+            return
+        query = urlencode({"$select": EVENT_FIELDS, "$expand": EXPAND_PROPS}, quote_via=quote)
+        requests_ = [
+            BatchRequest("GET", f"{user_path(owner)}/events/{gid}?{query}") for gid in again
+        ]
+        blind = 0
+        for reply in self.graph.batch(requests_):
+            if reply.status == 404:
+                continue  # deleted since the list was read
+            if not reply.ok:
+                raise reply.error("GET event")
+            if event_uid(reply.body):
+                self._remember(owner, calendar, reply.body, None)
+            else:
+                blind += 1
+        if blind:
+            raise BackendError(
+                f"Graph answered {blind} of cadence's events in {owner}'s calendar without their "
+                "extended properties (cadence_uid), even read one by one: they cannot be told "
+                "apart, so nothing is read as changed or written there until they can"
+            )
 
     def _read_delta(
         self, owner: str, calendar: OwnerCalendar, url: str, params: Mapping[str, str] | None

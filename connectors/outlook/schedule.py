@@ -1,12 +1,14 @@
 """Availability of many mailboxes at once through ``calendar/getSchedule``.
 
-One ``getSchedule`` call answers for up to 20 mailboxes over at most 62 days, so a team's
-availability over a 90-day horizon costs two requests per 20 salespeople instead of one
-``calendarView`` read each. Schedule items do not say which events are cadence's, so our own
-bookings are taken out by matching: an item with the same start, end and free/busy status as one
-of our (non-free) events is ours. Identical items are matched one for one, so a salesperson's
-event at exactly the time of a booking still counts once. ``getSchedule`` has no all-day flag: an
-item running from local midnight to local midnight in the salesperson's zone is all-day.
+One ``getSchedule`` call answers for up to 20 mailboxes over less than 62 days (Graph refuses a
+window of 62 days or more with 400 ``ErrorTimeIntervalTooBig``), so a window is cut into pieces
+of :data:`MAX_SPAN` (61 days): a team's availability over the cycle's 120 days costs two
+requests per 20 salespeople instead of one ``calendarView`` read each. Schedule items do not say
+which events are cadence's, so our own bookings are taken out by matching: an item with the
+same start, end and free/busy status as one of our (non-free) events is ours. Identical items
+are matched one for one, so a salesperson's event at exactly the time of a booking still counts
+once. ``getSchedule`` has no all-day flag: an item running from local midnight to local
+midnight in the salesperson's zone is all-day.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from connectors.outlook.client import GraphClient
 from connectors.outlook.wire import parse_graph_time
 
 MAX_SCHEDULES = 20  # mailboxes per getSchedule call
-MAX_SPAN = timedelta(days=62)  # the longest window getSchedule accepts
+# Graph takes windows shorter than 62 days; a whole day less keeps clear of the edge.
+MAX_SPAN = timedelta(days=61)
 NOT_BUSY = frozenset({"free", "workingElsewhere"})
 
 # (start, end, status) of one of our events, to subtract from a schedule

@@ -39,8 +39,12 @@ EXPAND_PROPS = (
     "singleValueExtendedProperties($filter="
     f"id eq '{OWNED_PROP}' or id eq '{UID_PROP}' or id eq '{TAGS_PROP}')"
 )
+# What every read of events asks for. The extended properties are named in ``$select`` as
+# well as expanded: a server may honour ``$select`` strictly and leave out whatever it does not
+# name, expanded properties included, and an event read without them is not recognised as ours.
 EVENT_FIELDS = (
-    "id,subject,start,end,isAllDay,showAs,isCancelled,responseStatus,attendees,transactionId"
+    "id,subject,start,end,isAllDay,showAs,isCancelled,responseStatus,attendees,transactionId,"
+    "singleValueExtendedProperties"
 )
 
 
@@ -152,6 +156,12 @@ def extended_props(item: Mapping[str, Any]) -> dict[str, str]:
         for p in item.get("singleValueExtendedProperties") or ()
         if isinstance(p, Mapping)
     }
+
+
+def event_uid(item: Mapping[str, Any]) -> str:
+    """The cadence uid an event carries ("" when its properties were not expanded)."""
+    props = {key.lower(): value for key, value in extended_props(item).items()}
+    return props.get(UID_PROP.lower(), "")
 
 
 def is_owned(item: Mapping[str, Any]) -> bool:

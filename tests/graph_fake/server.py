@@ -81,6 +81,11 @@ class FakeGraph:
         self._faults: list[tuple[str | None, int, str | None]] = []  # (kind, status, retry)
         self._part_throttles: list[tuple[str, str]] = []
         self._drops = 0
+        # "all": reads answer as if cadence's extended properties were not there (never
+        # expanded, never matched by a $filter); "lists": lists of events (events, calendarView)
+        # leave them out while a $filter still matches them and a single event shows them.
+        self.hide_ownership = ""
+        self.refuse_schedule = False  # every getSchedule is refused (400), as for a window too big
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
@@ -306,7 +311,7 @@ class FakeGraph:
                 self.cancellations.append((segments[1].lower(), event["id"]))
                 return 202, {}, None
             if len(rest) == 2 and method == "GET":
-                return 200, {}, _render(event, utc, _expand_ids(query))
+                return 200, {}, self._show(event, utc, query, listed=False)
             if len(rest) == 2 and method in ("PATCH", "DELETE"):
                 match = headers.get("if-match")
                 if match and match != event["@odata.etag"]:
@@ -385,6 +390,12 @@ class FakeGraph:
             box.transactions[tx] = event_id
         return 201, {}, _render(event, utc, ())
 
+    def _show(self, event: JSON, utc: bool, query: JSON, listed: bool = True) -> JSON:
+        """An event as a read answers it (``$select``, ``$expand``, ``hide_ownership``)."""
+        hidden = self.hide_ownership == "all" or (listed and self.hide_ownership == "lists")
+        expand = () if hidden else _expand_ids(query)
+        return _render(event, utc, expand, _select(query))
+
     def _touch(self, event: JSON) -> None:
         event["_seq"] = next(self._seq)
         event["@odata.etag"] = f'W/"{event["_seq"]}"'
@@ -397,10 +408,8 @@ class FakeGraph:
             if not match:
                 return _error(400, "ErrorInvalidUrlQueryFilter", f"unsupported filter {flt}")
             prop, value = (g.replace("''", "'") for g in match.groups())
-            events = [e for e in events if _prop(e, prop) == value]
-        return self._paged(
-            target, query, [_render(e, utc, _expand_ids(query)) for e in events], size
-        )
+            events = [e for e in events if _prop(e, prop) == value and self.hide_ownership != "all"]
+        return self._paged(target, query, [self._show(e, utc, query) for e in events], size)
 
     def _calendar_view(self, box: Mailbox, target: str, query: JSON, utc: bool, size: int):
         try:
@@ -412,7 +421,7 @@ class FakeGraph:
             (e for e in box.events.values() if not e["_deleted"] and _overlaps(e, start, end)),
             key=lambda e: _span(e)[0],
         )
-        rendered = [_render(e, utc, _expand_ids(query)) for e in events]
+        rendered = [self._show(e, utc, query) for e in events]
         return self._paged(target, query, rendered, size)
 
     def _paged(self, target: str, query: JSON, items: list[JSON], size: int) -> Answer:
@@ -471,8 +480,10 @@ class FakeGraph:
             return _error(400, "ErrorInvalidParameter", "1 to 20 schedules")
         start = _from_graph(body["startTime"])
         end = _from_graph(body["endTime"])
-        if end - start > timedelta(days=62):
-            return _error(400, "ErrorInvalidTimeInterval", "at most 62 days")
+        if end - start >= timedelta(days=62) or self.refuse_schedule:
+            return _error(
+                400, "ErrorTimeIntervalTooBig", "The time interval must be less than 62 days."
+            )
         value = []
         for address in schedules:
             box = self.mailboxes.get(address.lower())
@@ -573,7 +584,13 @@ def _overlaps(event: JSON, start: datetime, end: datetime) -> bool:
     return first < end and last > start
 
 
-def _render(event: JSON, utc: bool, expand: tuple[str, ...]) -> JSON:
+def _render(
+    event: JSON, utc: bool, expand: tuple[str, ...], select: tuple[str, ...] | None = None
+) -> JSON:
+    """An event as Graph answers it: ``expand`` names the extended properties asked for;
+    ``select`` (the ``$select`` fields, None when not given) is honoured strictly, as some
+    servers do: a field it does not name is left out, the expanded extended properties
+    included (``id`` and ``@odata.etag`` always come)."""
     out = {k: v for k, v in event.items() if not k.startswith("_")}
     out.pop("singleValueExtendedProperties", None)
     if utc and not event["isAllDay"]:
@@ -585,6 +602,9 @@ def _render(event: JSON, utc: bool, expand: tuple[str, ...]) -> JSON:
         out["singleValueExtendedProperties"] = [
             p for p in event["singleValueExtendedProperties"] if p["id"].lower() in wanted
         ]
+    if select is not None:
+        keep = {*select, "id", "@odata.etag"}
+        out = {k: v for k, v in out.items() if k in keep}
     return out
 
 
@@ -633,6 +653,11 @@ def _uid_of(event: JSON) -> str | None:
         if prop["id"].lower().endswith(UID_NAME):
             return prop["value"]
     return None
+
+
+def _select(query: JSON) -> tuple[str, ...] | None:
+    text = query.get("$select")
+    return None if text is None else tuple(f.strip() for f in text.split(",") if f.strip())
 
 
 def _expand_ids(query: JSON) -> tuple[str, ...]:
