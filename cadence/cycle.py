@@ -34,7 +34,7 @@ from cadence.bookings import BookingRecord, Confirmed
 from cadence.config import Config, load_config
 from cadence.customers import read_customers
 from cadence.decide import Decision, decide
-from cadence.errors import Problem, UserError, describe_error
+from cadence.errors import CadenceError, Problem, UserError, describe_error
 from cadence.event_text import event_spec
 from cadence.matching import CustomerMatcher
 from cadence.model import (
@@ -49,7 +49,16 @@ from cadence.planner import Plan, PlanInput, plan
 from cadence.policy import PolicySet
 from cadence.policy_load import load_policies
 from cadence.progress import Tick, every
-from cadence.reconcile import LIVE, SPEC_TAG, Action, ActionKind, landed, observe
+from cadence.reconcile import (
+    LIVE,
+    LOSS_HOLD,
+    SPEC_TAG,
+    Action,
+    ActionKind,
+    implausible_loss,
+    landed,
+    observe,
+)
 from cadence.seasons import parse_season
 from cadence.snoozes import NAMESPACE as SNOOZE_NAMESPACE
 from cadence.snoozes import read_snoozes
@@ -631,9 +640,18 @@ class Workspace:
         if not ok:
             failed[owner] = remote
             return
+        shown = {ev.uid: ev for ev in remote}
+        if implausible_loss(records, shown, now):  # not believed: read it whole again at once
+            self._call(name, owner, now, "forget_sync", owner)
+            ok, remote = self._call(name, owner, now, "list_owned", owner)
+            if not ok:
+                failed[owner] = remote
+                return
+            shown = {ev.uid: ev for ev in remote}
+        self._doubt(owner, implausible_loss(records, shown, now), now)
         # The backend logged each (with why); they are left alone and counted as not done.
         unreadable.update(f"{owner}: {ev.uid}" for ev in remote if ev.status == UNREADABLE)
-        seen = observe(records, {ev.uid: ev for ev in remote}, now, name)
+        seen = observe(records, shown, now, name)
         for record in seen.save:
             at = when(record.start, person.timezone)
             if record.state in (BookingState.DELETED, BookingState.DECLINED):
@@ -651,6 +669,32 @@ class Workspace:
         if seen.recancel and self._may_write(owner):
             ops: list[WriteOp] = [Cancel(owner, r.uid, r.etag, r.remote_id) for r in seen.recancel]
             self._call(name, owner, now, "write", owner, ops)
+
+    def _doubt(self, owner: str, why: str, now: datetime) -> None:
+        """Hold ``owner``'s calendar work while its reads show an implausible loss (``why``,
+        see :func:`cadence.reconcile.implausible_loss`): raises, so the cycle skips their
+        writes and logs it once. A loss every whole re-read confirms for :data:`LOSS_HOLD` is
+        taken for the salesperson's own doing at last (logged)."""
+        state = self.store.state("cycle")
+        key = f"implausible-loss:{owner}"
+        since = state.get(key)
+        if not why:
+            if since is not None:
+                state.set(key, None)
+            return
+        if since is None:
+            since = now.isoformat()
+            state.set(key, since)
+        if now - datetime.fromisoformat(since) < LOSS_HOLD:
+            raise ImplausibleRead(why)
+        log.warning(
+            "%s: every read since %s confirms it: %s; taken for the salesperson's own doing",
+            owner,
+            since,
+            why.split(":", 1)[0],
+            extra={**REPORTED, "owner": owner},
+        )
+        state.set(key, None)
 
     def _sync_contacts(
         self,
@@ -997,6 +1041,10 @@ class Workspace:
             log.log(level, "%s: %s", name, text, extra=REPORTED)
             health.reported = why
         return why
+
+
+class ImplausibleRead(CadenceError):
+    """A calendar read not believed (see :func:`cadence.reconcile.implausible_loss`)."""
 
 
 def _has_method(backend: str, method: str) -> bool:

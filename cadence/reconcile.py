@@ -23,7 +23,7 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from cadence.bookings import BookingRecord
@@ -202,6 +202,46 @@ def observe(
         if adopted is not None:
             save.append(adopted)
     return Observation(save, drop, recancel, contacts)
+
+
+# A calendar read that shows at least this many of cadence's bookings gone at once, and at
+# least this share of those not yet over, is not believed (see implausible_loss).
+LOSS_MIN = 3
+LOSS_SHARE = 0.5
+# How long such a loss, confirmed by whole re-reads every cycle, holds the owner's writes
+# before it is taken for the salesperson's own doing.
+LOSS_HOLD = timedelta(days=1)
+
+
+def implausible_loss(
+    records: Sequence[BookingRecord], remote: Mapping[str, RemoteEvent], now: datetime
+) -> str:
+    """Why a calendar read is not to be believed, or "" when it is.
+
+    A person deletes a booking or two; a read in which all of cadence's bookings that are not
+    over yet (or at least :data:`LOSS_SHARE` of them, and :data:`LOSS_MIN` or more) are gone at
+    once is far likelier a read that failed to recognise them (a server leaving out the
+    property that marks them, a lost sync state). Folding it in would mark each deleted by the
+    salesperson and book it again: a duplicate for every booking. Only bookings whose events
+    are known to exist count (booked, moved by the owner, or being rewritten)."""
+    known = [
+        r
+        for r in records
+        if (
+            r.state in (BookingState.BOOKED, BookingState.MOVED_BY_OWNER)
+            or (r.state is BookingState.PENDING and r.confirmed is not None)
+        )
+        and _is_future(r.end, now, now.date())
+    ]
+    gone = sum(1 for r in known if (ev := remote.get(r.uid)) is None or ev.status == "cancelled")
+    if gone < LOSS_MIN or gone < LOSS_SHARE * len(known):
+        return ""
+    share = "all" if gone == len(known) else f"{gone} of {len(known)}"
+    return (
+        f"the calendar read shows {share} of cadence's bookings there as gone at once: not "
+        "believed (a read that did not recognise them is likelier than the salesperson "
+        "deleting them), so nothing is written there and it is read again each cycle"
+    )
 
 
 def _settle(r: BookingRecord, ev: RemoteEvent | None, now: datetime) -> BookingRecord | None:

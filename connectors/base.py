@@ -394,6 +394,13 @@ class CalendarBackend(abc.ABC):
         """
         return []
 
+    def forget_sync(self, owner: str) -> None:
+        """Forget what is kept between reads of ``owner``'s events (sync tokens, delta links,
+        what was known of them), so the next :meth:`list_owned` reads the calendar whole
+        again. The cycle calls it when a read looks implausible (most of cadence's events gone
+        at once). The default keeps nothing to forget."""
+        return None
+
     def set_aside(self, owner: str) -> list[str]:
         """What this backend set aside for ``owner`` after a failure of its own and retries
         later (an invitation that cannot be built or sent), one line each, for the cycle's

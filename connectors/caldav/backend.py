@@ -239,6 +239,12 @@ class CalDavBackend(CalendarBackend):
             (_event_from_json(owner, data) for data in events.values()), key=lambda e: e.uid
         )
 
+    def forget_sync(self, owner: str) -> None:
+        """Forget the sync token and the events seen: the next :meth:`list_owned` reads the
+        whole calendar."""
+        collection = self._collection(owner)
+        self.context.state.set(f"caldav:{owner.lower()}:{collection.url}", None)
+
     def _occurrences(
         self,
         owner: str,

@@ -112,6 +112,12 @@ class GoogleBackend(CalendarBackend):
             owned = self._sync(owner)
         return [ev.remote_event(entry, owner) for entry in owned.values()]
 
+    def forget_sync(self, owner: str) -> None:
+        """Forget the sync token and the cached events: the next :meth:`list_owned` reads
+        the whole calendar."""
+        for key in self._state_keys(owner):
+            self.context.state.set(key, None)
+
     def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
         """Busy time of ``owner`` in ``[start, end)`` without cadence's own events."""
         require_aware(start, "busy start")

@@ -363,6 +363,11 @@ class OutlookBackend(GraphUser, CalendarBackend):
         events = [event_from_json(owner, data) for data in calendar.events.values()]
         return sorted(events, key=lambda e: e.uid)
 
+    def forget_sync(self, owner: str) -> None:
+        """Forget the delta link and what is known of ``owner``'s events: the next
+        :meth:`list_owned` is a full read."""
+        self.context.state.set(self._state_key(owner), None)
+
     def _sync(self, owner: str) -> OwnerCalendar:
         calendar = self._load(owner)
         now = self._now()

@@ -177,6 +177,9 @@ class CalendarApi:
 
     def __init__(self) -> None:
         self.calendars: dict[str, Calendar] = {}
+        # Full reads (no syncToken) answer without the private extended properties that mark
+        # cadence's events (a filter on them then matches nothing): issue 11's lost ownership.
+        self.hide_ownership = False
 
     def calendar(self, user: str, calendar_id: str) -> Calendar:
         """The calendar ``calendar_id`` (``primary`` or an address) as seen by ``user``."""
@@ -291,6 +294,9 @@ class CalendarApi:
             ]
             if params.get("orderBy") == "startTime":
                 items.sort(key=lambda e: parse_when(e["start"], calendar.zone))
+            if self.hide_ownership:
+                hidden = "privateExtendedProperty" in params
+                items = [] if hidden else [attendee_copy(item) for item in items]
         offset = int(params.get("pageToken") or 0)
         size = int(params.get("maxResults", 250))
         page = items[offset : offset + size]
