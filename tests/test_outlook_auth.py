@@ -162,6 +162,7 @@ def test_every_key_has_help_text():
         "certificate_thumbprint",
         "authority",
         "graph_endpoint",
+        "scope",
         "token_cache_file",
         "max_retries",
         "timeout",

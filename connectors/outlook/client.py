@@ -9,7 +9,9 @@ a ``transactionId`` Graph deduplicates on, updates are whole-value PATCHes, and 
 that is already gone counts as done.
 
 Inside a ``$batch`` every part has its own status: throttled parts are re-sent after the largest
-``Retry-After`` among them while finished parts are kept.
+``Retry-After`` among them while finished parts are kept. Graph runs at most 4 requests at once
+per mailbox, so one mailbox's parts are chained with ``dependsOn`` into at most 4 sequences
+(:func:`_chained`); a part whose predecessor failed is answered 424 unrun, and sent again.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ from connectors.base import AuthError, BackendError, ConflictError, NotFoundErro
 from connectors.outlook.auth import GraphAuth
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+FAILED_DEPENDENCY = 424  # a $batch part not run because the part it depends on failed
 SYNC_STATE_GONE = frozenset({"SyncStateNotFound", "SyncStateInvalid", "resyncRequired"})
 MAX_BATCH = 20  # Graph's limit of requests in one $batch
+# Graph serves at most 4 requests at once per mailbox (and app); the parts of a $batch for one
+# mailbox are therefore chained with dependsOn into at most this many sequences.
+MAILBOX_CONCURRENCY = 4
 MAX_WAIT = 120.0  # longer Retry-After values are handed to the caller, not slept through
 # Graph answers in UTC when asked; all times we parse rely on it.
 PREFER_UTC = 'outlook.timezone="UTC"'
@@ -46,6 +52,7 @@ class Reply:
     status: int
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    hint: str = ""  # what the operator can do, added to the error's message
 
     @property
     def ok(self) -> bool:
@@ -62,6 +69,8 @@ class Reply:
             code = str(self.body["error"].get("code", ""))
             message = str(self.body["error"].get("message", ""))
         text = f"{what}: HTTP {self.status} {code} {message}".rstrip()
+        if self.hint:
+            text = f"{text} ({self.hint})"
         if self.status == 401 or self.status == 403:
             return AuthError(text)
         if self.status == 404:
@@ -172,6 +181,8 @@ class GraphClient:
                 self.auth.forget_token()
                 refreshed = True
                 continue
+            if reply.status == 401:
+                reply.hint = self._audience_hint(reply)
             if reply.status not in RETRY_STATUSES or attempt >= self.max_retries:
                 return reply
             if (reply.retry_after or 0) > MAX_WAIT:
@@ -220,15 +231,20 @@ class GraphClient:
     def _batch_chunk(
         self, requests_: Sequence[BatchRequest], indexes: list[int], out: list[Reply | None]
     ) -> None:
+        """One ``$batch`` of ``indexes``, re-sent for its throttled parts and for parts not
+        run because the part before them in their chain failed (424: sent again at once,
+        not counted as a retry; each round settles at least the head of every chain)."""
         pending = indexes
-        for attempt in range(self.max_retries + 1):
-            payload = {"requests": [_batch_part(str(i), requests_[i]) for i in pending]}
+        attempt = 0
+        while pending:
+            payload = {"requests": _chained(requests_, pending)}
             reply = self.call("POST", "/$batch", body=payload)
             if not reply.ok:
                 raise reply.error("POST $batch")
             answers = {str(a.get("id")): a for a in (reply.body or {}).get("responses", [])}
             retry: list[int] = []
             waits: list[float] = []
+            follow: list[int] = []  # not run: their chain broke before them
             for i in pending:
                 answer = answers.get(str(i))
                 if answer is None:
@@ -238,16 +254,35 @@ class GraphClient:
                 part = Reply(int(answer.get("status", 500)), answer.get("body"))
                 part.headers = answer.get("headers") or {}
                 out[i] = part
+                if part.status == FAILED_DEPENDENCY:
+                    follow.append(i)
+                    continue
                 if part.status in RETRY_STATUSES:
                     retry.append(i)
                     waits.append(part.retry_after or 0.0)
-            if not retry or attempt >= self.max_retries:
-                return
             wait = max(waits, default=0.0)
-            if wait > MAX_WAIT:
-                return
-            self._wait(wait or None, attempt)
-            pending = retry
+            if retry and (attempt >= self.max_retries or wait > MAX_WAIT):
+                retry = []  # their last replies stand
+            if retry:
+                self._wait(wait or None, attempt)
+                attempt += 1
+            if follow and len(follow) == len(pending):
+                return  # nothing ran (a server answering 424 to every part): no progress
+            pending = sorted(retry + follow)
+
+    def _audience_hint(self, reply: Reply) -> str:
+        """What to do about a 401 whose message says the token's audience is wrong: the
+        token was asked for ``scope``, which this Graph does not accept."""
+        error = reply.body.get("error") if isinstance(reply.body, dict) else None
+        message = str(error.get("message", "")) if isinstance(error, dict) else ""
+        if "audience" not in message.lower():
+            return ""
+        scope = self.auth.settings.scope
+        return (
+            f"the token was issued for the scope {scope}, which the Graph at {self.endpoint} "
+            "does not accept: this is not a wrong secret; set `scope` in [calendar.outlook] "
+            "to the scope this Graph expects"
+        )
 
     def _send(
         self,
@@ -275,6 +310,35 @@ class GraphClient:
 
     def _wait(self, retry_after: float | None, attempt: int) -> None:
         self.sleep(retry_after if retry_after is not None else min(2.0**attempt, 30.0))
+
+
+def _chained(requests_: Sequence[BatchRequest], indexes: Sequence[int]) -> list[dict[str, Any]]:
+    """The parts of one ``$batch``: each mailbox's parts (by the ``/users/{id}`` of their URL)
+    dealt in turn onto :data:`MAILBOX_CONCURRENCY` chains, each part depending on the one
+    before it in its chain, so Graph never runs more than that many at once for a mailbox."""
+    parts = []
+    seen: dict[str, int] = {}
+    last: dict[tuple[str, int], str] = {}
+    for i in indexes:
+        part = _batch_part(str(i), requests_[i])
+        mailbox = _mailbox(requests_[i].url)
+        if mailbox:
+            n = seen.get(mailbox, 0)
+            seen[mailbox] = n + 1
+            chain = (mailbox, n % MAILBOX_CONCURRENCY)
+            if chain in last:
+                part["dependsOn"] = [last[chain]]
+            last[chain] = str(i)
+        parts.append(part)
+    return parts
+
+
+def _mailbox(url: str) -> str:
+    """The mailbox a ``/users/{id}/...`` URL addresses, lowercased ("" for other URLs)."""
+    segments = urlsplit(url).path.split("/")
+    if "users" in segments[:-1]:
+        return segments[segments.index("users") + 1].lower()
+    return ""
 
 
 def _batch_part(part_id: str, request: BatchRequest) -> dict[str, Any]:

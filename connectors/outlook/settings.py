@@ -33,6 +33,9 @@ CONFIG_KEYS: Mapping[str, str] = {
     "(computed from the file when left out)",
     "authority": f"token authority (default {DEFAULT_AUTHORITY})",
     "graph_endpoint": f"Microsoft Graph root (default {DEFAULT_GRAPH})",
+    "scope": "the token's scope, the resource Graph accepts tokens for (default: "
+    "graph_endpoint's host with /.default, e.g. https://graph.microsoft.us/.default); set it "
+    "when Graph is reached through a proxy or another host name",
     "token_cache_file": "token cache file, written with mode 0600 (default: "
     f"{DEFAULT_TOKEN_CACHE} in the state directory, $STATE_DIRECTORY or "
     "$XDG_STATE_HOME/cadence or ~/.local/state/cadence)",
@@ -49,6 +52,7 @@ _STRING_KEYS = (
     "certificate_thumbprint",
     "authority",
     "graph_endpoint",
+    "scope",
     "token_cache_file",
     "ca_bundle",
 )
@@ -84,6 +88,15 @@ def validate(section: Mapping[str, Any]) -> list[tuple[str, str]]:
             parts = urlsplit(value)
             if parts.scheme not in schemes or not parts.netloc:
                 problems.append((key, f"must be an {' or '.join(schemes)} URL, got {value!r}"))
+    scope = section.get("scope")
+    if isinstance(scope, str) and scope.strip():
+        parts = urlsplit(scope.strip())
+        if (
+            parts.scheme not in ("https", "http")
+            or not parts.netloc
+            or not scope.endswith("/.default")
+        ):
+            problems.append(("scope", f"must be a resource URL ending in /.default, got {scope!r}"))
     retries = section.get("max_retries", DEFAULT_MAX_RETRIES)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 10:
         problems.append(("max_retries", "must be a whole number from 0 to 10"))
@@ -129,6 +142,7 @@ class OutlookSettings:
     max_retries: int
     timeout: float
     ca_bundle: Path | None
+    scope: str
 
     @classmethod
     def from_config(
@@ -143,6 +157,7 @@ class OutlookSettings:
 
         tenant = section["tenant_id"].strip()
         thumb = section.get("certificate_thumbprint")
+        graph = section.get("graph_endpoint", DEFAULT_GRAPH).rstrip("/")
         return cls(
             tenant_id=tenant,
             client_id=section["client_id"].strip(),
@@ -153,15 +168,17 @@ class OutlookSettings:
             authority=section.get("authority", DEFAULT_AUTHORITY)
             .replace("{tenant}", tenant)
             .rstrip("/"),
-            graph_endpoint=section.get("graph_endpoint", DEFAULT_GRAPH).rstrip("/"),
+            graph_endpoint=graph,
             token_cache_file=token_cache_path(section, base_dir, env),
             max_retries=int(section.get("max_retries", DEFAULT_MAX_RETRIES)),
             timeout=float(section.get("timeout", DEFAULT_TIMEOUT)),
             ca_bundle=path("ca_bundle"),
+            scope=(section.get("scope") or "").strip() or default_scope(graph),
         )
 
-    @property
-    def scope(self) -> str:
-        """The application-permission scope of the configured Graph host (``.../.default``)."""
-        parts = urlsplit(self.graph_endpoint)
-        return f"{parts.scheme}://{parts.netloc}/.default"
+
+def default_scope(graph_endpoint: str) -> str:
+    """The application-permission scope of a Graph root's host (``.../.default``): the
+    national cloud's Graph for its endpoint (``https://graph.microsoft.us/.default``)."""
+    parts = urlsplit(graph_endpoint)
+    return f"{parts.scheme}://{parts.netloc}/.default"

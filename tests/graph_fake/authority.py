@@ -63,6 +63,8 @@ class FakeAuthority:
         self.secret = secret
         self.app_certificate: bytes | None = None  # PEM; enables client assertions
         self.issued: set[str] = set()
+        self.scopes: dict[str, str] = {}  # access token -> the scope it was asked for
+        self.expires_in = 3599  # seconds an access token lasts
         self.requests: Counter[str] = Counter()
         self.lock = threading.Lock()
         cert_pem, key_pem = make_certificate()
@@ -114,7 +116,8 @@ class FakeAuthority:
         token = secrets.token_urlsafe(24)
         with self.lock:
             self.issued.add(token)
-        return 200, {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+            self.scopes[token] = form.get("scope", "")
+        return 200, {"token_type": "Bearer", "expires_in": self.expires_in, "access_token": token}
 
     def _client_authenticated(self, form: dict[str, str]) -> bool:
         if "client_secret" in form:

@@ -5,7 +5,9 @@ deduplication, get, PATCH with ``If-Match``, DELETE, ``/cancel``), ``calendarVie
 ``calendarView/delta`` (``@odata.nextLink`` / ``@odata.deltaLink``, ``@removed``, the
 sync-state-gone 410), ``calendar/getSchedule``, ``messages`` with a ``receivedDateTime`` or
 ``lastModifiedDateTime`` filter (``$orderby`` on the same property, as Graph requires),
-and ``$batch`` with per-part statuses. Bearer tokens are checked against the fake authority's.
+and ``$batch`` with per-part statuses, ``dependsOn`` (a part after a failed one answers 424) and
+Graph's limit of 4 requests at once per mailbox (parts beyond it answer 429). Bearer tokens are
+checked against the fake authority's.
 
 Faults on demand: :meth:`FakeGraph.fail` (next requests answer 429/5xx with ``Retry-After``),
 :meth:`FakeGraph.throttle_parts` (next ``$batch`` parts answer 429 with their own
@@ -85,6 +87,15 @@ class FakeGraph:
         # expanded, never matched by a $filter); "lists": lists of events (events, calendarView)
         # leave them out while a $filter still matches them and a single event shows them.
         self.hide_ownership = ""
+        # Graph serves at most 4 requests at once per mailbox: parts of a $batch for one
+        # mailbox that are not ordered by dependsOn run at once, and those beyond 4 answer 429
+        # (counted in concurrency_refused). None: no limit.
+        self.mailbox_concurrency: int | None = 4
+        # The scope a token must have been issued for (set with ``scopes``, the authority's
+        # token -> scope map); None: any token the authority issued.
+        self.audience: str | None = None
+        self.scopes: dict[str, str] = {}
+        self.concurrency_refused = 0
         self.refuse_schedule = False  # every getSchedule is refused (400), as for a window too big
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
@@ -339,11 +350,37 @@ class FakeGraph:
         if not parts or len(parts) > 20:
             return _error(400, "BadRequest", "a batch holds 1 to 20 requests")
         responses = []
+        status_of: dict[str, int] = {}
+        step_of: dict[str, int] = {}  # how many parts run before this one in its chain
+        running: Counter[tuple[str, int]] = Counter()  # (mailbox, step) -> parts at once
         for part in parts:
             part_headers = {k.lower(): v for k, v in (part.get("headers") or {}).items()}
             self.batch_parts[f"{part['method']} {_kind(part['url'])}"] += 1
+            after = [str(d) for d in part.get("dependsOn") or ()]
+            if any(d not in status_of for d in after):
+                return _error(400, "BadRequest", "dependsOn names a part not before it")
+            step = max((step_of[d] + 1 for d in after), default=0)
+            step_of[part["id"]] = step
+            mailbox = _part_mailbox(part["url"])
+            running[(mailbox, step)] += 1
             throttle = next((t for t in self._part_throttles if t[1] in json.dumps(part)), None)
-            if throttle is not None:
+            if any(not 200 <= status_of[d] < 300 for d in after):
+                status, out_headers, out = _error(
+                    424, "FailedDependency", "a request this one depends on failed"
+                )
+            elif (
+                self.mailbox_concurrency is not None
+                and mailbox
+                and running[(mailbox, step)] > self.mailbox_concurrency
+            ):
+                self.concurrency_refused += 1
+                status, out_headers, out = _error(
+                    429,
+                    "ApplicationThrottled",
+                    "Application is over its MailboxConcurrency limit.",
+                    {"Retry-After": "1"},
+                )
+            elif throttle is not None:
                 self._part_throttles.remove(throttle)
                 retry = throttle[0]
                 status, out_headers, out = _error(
@@ -353,6 +390,7 @@ class FakeGraph:
                 status, out_headers, out = self.handle(
                     part["method"], part["url"], part_headers, part.get("body")
                 )
+            status_of[part["id"]] = status
             answer: JSON = {"id": part["id"], "status": status, "headers": out_headers}
             if out is not None:
                 answer["body"] = out
@@ -683,6 +721,11 @@ def _now_text() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _part_mailbox(url: str) -> str:
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    return segments[1].lower() if len(segments) > 1 and segments[0] == "users" else ""
+
+
 def _kind(target: str) -> str:
     """``events``, ``event``, ``cancel``, ``calendarView``, ``delta``, ``getSchedule``..."""
     segments = [s for s in urlsplit(target).path.split("/") if s]
@@ -722,6 +765,14 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 )
             elif graph.tokens is not None and token not in graph.tokens:
                 answer = _error(401, "InvalidAuthenticationToken", "Access token is invalid.")
+            elif graph.audience is not None and graph.audience not in graph.scopes.get(
+                token, ""
+            ).split(" "):
+                answer = _error(
+                    401,
+                    "InvalidAuthenticationToken",
+                    "Access token validation failure. Invalid audience.",
+                )
             elif not self.path.startswith("/v1.0/"):
                 answer = _error(404, "ResourceNotFound", "unknown version")
             else:
