@@ -53,11 +53,13 @@ from connectors.base import (
     BackendError,
     CalendarBackend,
     Cancel,
+    ConflictError,
     Create,
     EventSpec,
     NotFoundError,
     PastEvent,
     RemoteEvent,
+    TransientError,
     Update,
     WriteOp,
     WriteResult,
@@ -122,6 +124,10 @@ class OwnerCalendar:
     window_start: datetime | None = None
     events: dict[str, dict[str, Any]] = field(default_factory=dict)  # Graph id -> event_to_json
     pending: set[str] = field(default_factory=set)  # uids of creates with unknown outcome
+    # Graph ids of our events an update or cancel was sent to whose outcome is unknown: what
+    # is stored of them may be stale (a delta answer has no extended properties to correct
+    # the tags), so the next read reads each back whole.
+    unsure: set[str] = field(default_factory=set)
 
     def by_uid(self) -> dict[str, str]:
         return {data["uid"]: gid for gid, data in self.events.items()}
@@ -133,6 +139,7 @@ class OwnerCalendar:
                 "window_start": self.window_start.isoformat() if self.window_start else None,
                 "events": self.events,
                 "pending": sorted(self.pending),
+                "unsure": sorted(self.unsure),
             }
         )
 
@@ -145,6 +152,7 @@ class OwnerCalendar:
             window_start=datetime.fromisoformat(start) if start else None,
             events=dict(data.get("events") or {}),
             pending=set(data.get("pending") or ()),
+            unsure=set(data.get("unsure") or ()),
         )
 
 
@@ -385,8 +393,26 @@ class OutlookBackend(GraphUser, CalendarBackend):
             except SyncStateGone as exc:
                 log.info("Outlook sync state of %s is gone (%s): reading again", owner, exc)
                 calendar = self._full_read(owner, now, calendar)
+        if calendar.unsure:
+            self._read_unsure(owner, calendar)
         self._save(owner, calendar)
         return calendar
+
+    def _read_unsure(self, owner: str, calendar: OwnerCalendar) -> None:
+        """Read back, whole, the events whose last write has an unknown outcome."""
+        gids = sorted(calendar.unsure & set(calendar.events))
+        calendar.unsure.clear()
+        for gid, reply in zip(
+            gids, self.graph.batch([_get(owner, gid) for gid in gids]), strict=True
+        ):
+            if reply.status == 404:
+                calendar.events.pop(gid, None)
+            elif reply.ok and event_uid(reply.body):
+                self._remember(owner, calendar, reply.body, None)
+            else:
+                calendar.unsure.add(gid)
+                if not reply.ok:
+                    raise reply.error("GET event")
 
     def _full_read(
         self, owner: str, now: datetime, previous: OwnerCalendar | None = None
@@ -532,7 +558,11 @@ class OutlookBackend(GraphUser, CalendarBackend):
                 results[index] = request
             else:
                 sent.append((index, request))
-        # Record pending creates before sending: a crash or a lost answer leaves them known.
+        # Record what is sent before sending: pending creates, and the events an update or a
+        # cancel goes to, so that a crash or a lost answer leaves them known to be unsure.
+        calendar.unsure.update(
+            _event_id(r.url) for _, r in sent if r.method != "POST" or "/cancel" in r.url
+        )
         self._save(owner, calendar)
         try:
             replies = self.graph.batch([request for _, request in sent])
@@ -551,9 +581,85 @@ class OutlookBackend(GraphUser, CalendarBackend):
                 replies = self.graph.batch([request for _, request in retry])
                 for (index, request), reply in zip(retry, replies, strict=True):
                     results[index] = self._result(owner, calendar, ops[index], request, reply)
+            self._read_back(owner, calendar, results)
         finally:
             self._save(owner, calendar)
         return [results[i] for i in range(len(ops))]
+
+    def _read_back(
+        self, owner: str, calendar: OwnerCalendar, results: dict[int, WriteResult]
+    ) -> None:
+        """Settle the writes whose answer leaves their outcome unknown by reading the event
+        back and comparing it with what was asked: a create answered 409, an update or cancel
+        answered 412 (its If-Match etag is stale when an earlier copy of the same request
+        applied, its answer lost), a 5xx or throttling left after the retries. A create is done
+        when its uid is there; an update when the event shows the spec's times and tags; a
+        cancel when the event is gone. Otherwise the error stands and the cycle decides again."""
+        doubtful = {
+            index: result
+            for index, result in results.items()
+            if isinstance(result.error, ConflictError | TransientError)
+        }
+        if not doubtful:
+            return
+        requests_: dict[int, BatchRequest] = {}
+        by_uid = calendar.by_uid()
+        for index, result in doubtful.items():
+            op = result.op
+            if isinstance(op, Create):
+                query = {"$filter": property_filter(UID_PROP, op.spec.uid), **_READ}
+                url = f"{user_path(owner)}/events?" + urlencode(query, quote_via=quote)
+                requests_[index] = BatchRequest("GET", url)
+            elif gid := op.remote_id or by_uid.get(
+                op.uid if isinstance(op, Cancel) else op.spec.uid
+            ):
+                requests_[index] = _get(owner, gid)
+        replies = self.graph.batch(list(requests_.values()))
+        for index, reply in zip(requests_, replies, strict=True):
+            result = doubtful[index]
+            settled = self._compare(owner, calendar, result.op, reply)
+            if settled is not None:
+                log.info(
+                    "Outlook %s of %s in %s: the answer was %s, the calendar shows it done",
+                    type(result.op).__name__.lower(),
+                    result.op.uid if isinstance(result.op, Cancel) else result.op.spec.uid,
+                    owner,
+                    result.error,
+                )
+                results[index] = settled
+
+    def _compare(
+        self, owner: str, calendar: OwnerCalendar, op: WriteOp, reply: Reply
+    ) -> WriteResult | None:
+        """``op``'s result when the event read back (``reply``) shows it done, else None."""
+        if isinstance(op, Cancel):
+            body = reply.body if isinstance(reply.body, dict) else {}
+            if reply.status == 404 or (reply.ok and body.get("isCancelled")):
+                gid = op.remote_id or calendar.by_uid().get(op.uid) or ""
+                calendar.events.pop(gid, None)
+                calendar.unsure.discard(gid)
+                return WriteResult(op)
+            return None
+        if not reply.ok or not isinstance(reply.body, dict):
+            return None
+        spec = op.spec
+        items = reply.body.get("value") if isinstance(op, Create) else [reply.body]
+        for item in items or ():
+            if event_uid(item) != spec.uid:
+                continue
+            seen = remote_event(owner, item, None)
+            asked = (spec.start, spec.end, dict(spec.tags))
+            if isinstance(op, Update) and (seen.start, seen.end, seen.tags) != asked:
+                return None  # not (or not only) what was asked: the next cycle decides
+            gid = str(item["id"])
+            before = calendar.events.get(gid, {})
+            sequence = int(before.get("sequence", -1)) + 1 if isinstance(op, Update) else 0
+            event = self._remember(
+                owner, calendar, item, None, bool(spec.attendees), max(sequence, 0)
+            )
+            calendar.unsure.discard(gid)
+            return WriteResult(op, event=event)
+        return None
 
     def _look_up(self, owner: str, calendar: OwnerCalendar, ops: Sequence[WriteOp]) -> None:
         """Find by uid the events we may have but do not know: creates whose answer was lost,
@@ -640,6 +746,8 @@ class OutlookBackend(GraphUser, CalendarBackend):
         if reply.status in (401, 403):
             raise reply.error(f"{request.method} event")  # the whole mailbox is out of reach
         gid = _event_id(request.url)
+        if reply.ok or reply.status == 404:
+            calendar.unsure.discard(gid)  # its outcome is known
         if isinstance(op, Cancel):
             if reply.ok or reply.status == 404:
                 calendar.events.pop(gid, None)
@@ -699,6 +807,15 @@ def aware(value: datetime, what: str) -> datetime:
         return require_aware(value, what)
     except ValueError as exc:
         raise BackendError(str(exc)) from exc
+
+
+_READ = {"$select": EVENT_FIELDS, "$expand": EXPAND_PROPS}
+
+
+def _get(owner: str, gid: str) -> BatchRequest:
+    """A $batch part reading one event whole (its extended properties included)."""
+    query = urlencode(_READ, quote_via=quote)
+    return BatchRequest("GET", f"{user_path(owner)}/events/{gid}?{query}")
 
 
 def _event_id(url: str) -> str:

@@ -12,7 +12,9 @@ checked against the fake authority's.
 Faults on demand: :meth:`FakeGraph.fail` (next requests answer 429/5xx with ``Retry-After``),
 :meth:`FakeGraph.throttle_parts` (next ``$batch`` parts answer 429 with their own
 ``Retry-After``), :meth:`FakeGraph.drop_after_apply` (apply the next write, then drop the
-connection without answering), :meth:`FakeGraph.expire_sync_state`, :meth:`FakeGraph.forbid`.
+connection without answering), :meth:`FakeGraph.fail_parts_after_apply` (apply a write part,
+then answer 5xx), ``duplicate_transaction = 409`` (a repeated create is refused, not
+deduplicated), :meth:`FakeGraph.expire_sync_state`, :meth:`FakeGraph.forbid`.
 ``requests`` counts HTTP requests by ``"METHOD kind"``; ``batch_parts`` counts parts likewise.
 
 The person API (:meth:`add_event`, :meth:`move`, :meth:`delete`, :meth:`decline`,
@@ -83,6 +85,7 @@ class FakeGraph:
         self._faults: list[tuple[str | None, int, str | None]] = []  # (kind, status, retry)
         self._part_throttles: list[tuple[str, str]] = []
         self._drops = 0
+        self._drop_kind: str | None = None
         # "all": reads answer as if cadence's extended properties were not there (never
         # expanded, never matched by a $filter); "lists": lists of events (events, calendarView)
         # leave them out while a $filter still matches them and a single event shows them.
@@ -97,6 +100,10 @@ class FakeGraph:
         self.scopes: dict[str, str] = {}
         self.concurrency_refused = 0
         self.refuse_schedule = False  # every getSchedule is refused (400), as for a window too big
+        # How a create repeating a live event's transactionId is answered: 201 with that event
+        # (deduplicated), or 409 as some servers do.
+        self.duplicate_transaction = 201
+        self._part_faults: list[int] = []  # statuses of $batch write parts applied, then failed
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
@@ -127,10 +134,18 @@ class FakeGraph:
         with self.lock:
             self._part_throttles.extend([(retry_after, match)] * times)
 
-    def drop_after_apply(self, times: int = 1) -> None:
-        """Apply the next ``times`` write requests, then close the connection unanswered."""
+    def drop_after_apply(self, times: int = 1, kind: str | None = None) -> None:
+        """Apply the next ``times`` write requests (of ``kind`` only, e.g. ``"POST $batch"``,
+        when given), then close the connection unanswered. ``times=0``: drop no more."""
         with self.lock:
-            self._drops += times
+            self._drops = self._drops + times if times else 0
+            self._drop_kind = kind
+
+    def fail_parts_after_apply(self, times: int = 1, status: int = 500) -> None:
+        """The next ``times`` write parts of a ``$batch`` are applied, then answered
+        ``status`` (a 5xx after apply)."""
+        with self.lock:
+            self._part_faults.extend([status] * times)
 
     def expire_sync_state(self, owner: str) -> None:
         """Every delta link of ``owner`` becomes unknown (410 SyncStateNotFound)."""
@@ -390,6 +405,10 @@ class FakeGraph:
                 status, out_headers, out = self.handle(
                     part["method"], part["url"], part_headers, part.get("body")
                 )
+                if self._part_faults and part["method"] != "GET" and 200 <= status < 300:
+                    status, out_headers, out = _error(
+                        self._part_faults.pop(0), "ServiceUnavailable", "applied, then failed"
+                    )
             status_of[part["id"]] = status
             answer: JSON = {"id": part["id"], "status": status, "headers": out_headers}
             if out is not None:
@@ -406,6 +425,8 @@ class FakeGraph:
         if tx and tx in box.transactions:
             existing = box.events[box.transactions[tx]]
             if not existing["_deleted"]:
+                if self.duplicate_transaction == 409:
+                    return _error(409, "ErrorDuplicateTransactionId", "duplicate transactionId")
                 return 201, {}, _render(existing, utc, ())
         event_id = f"AAMkEv{uuid.uuid4().hex}"
         event = {
@@ -572,9 +593,10 @@ class FakeGraph:
                     return status, retry
         return None
 
-    def take_drop(self, method: str) -> bool:
+    def take_drop(self, method: str, kind: str = "") -> bool:
         with self.lock:
-            if self._drops and method in ("POST", "PATCH", "DELETE"):
+            wanted = self._drop_kind is None or self._drop_kind == kind
+            if self._drops and method in ("POST", "PATCH", "DELETE") and wanted:
                 self._drops -= 1
                 return True
         return False
@@ -779,7 +801,7 @@ def _handler(graph: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw) if raw else None
                 with graph.lock:
                     answer = graph.handle(self.command, self.path[5:], headers, body)
-                if graph.take_drop(self.command):
+                if graph.take_drop(self.command, kind):
                     self.close_connection = True
                     return  # applied, but the answer is lost on the way
             status, out_headers, out = answer
