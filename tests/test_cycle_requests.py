@@ -361,9 +361,11 @@ class OutlookWorld:
 
     @staticmethod
     def write_batches(creates_per_owner: Mapping[str, int]) -> Counter[str]:
-        """The ``$batch`` requests carrying ``creates_per_owner``: one Graph ``$batch`` holds
-        at most 20 requests, and the cycle hands the backend whole batches (40 writes a call)."""
-        total = 0
+        """The ``$batch`` requests of a first cycle with ``creates_per_owner``: the full read of
+        each mailbox (its first page of cadence's events and of a delta round, one ``$batch``),
+        then the creates: one Graph ``$batch`` holds at most 20 requests, and the cycle hands
+        the backend whole batches (40 writes a call)."""
+        total = len(creates_per_owner)
         for n in creates_per_owner.values():
             chunks = [min(40, n - start) for start in range(0, n, 40)]
             total += sum(-(-chunk // 20) for chunk in chunks)

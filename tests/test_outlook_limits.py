@@ -69,6 +69,7 @@ def test_parts_for_several_mailboxes_are_chained_per_mailbox(backend, graph, own
 
 def test_a_failed_part_holds_only_its_chain_and_the_rest_is_sent_again(backend, graph, owner):
     backend.list_owned(owner)
+    graph.requests.clear()
     ops = creates(owner, 8)
     ops[0] = Update(ops[0].spec, None, "AAMkEvNoSuchEvent")  # 404: the 5th part depends on it
     results = backend.write(owner, ops)

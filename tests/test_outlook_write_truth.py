@@ -55,6 +55,7 @@ def read_back(backend, owner):
 @pytest.mark.parametrize("drops", [1, 2])
 def test_a_create_whose_answer_is_lost_makes_one_event(backend, graph, owner, drops):
     backend.list_owned(owner)
+    graph.requests.clear()
     graph.drop_after_apply(drops)
     [result] = backend.write(owner, [Create(spec_for(owner))])
     assert result.ok and result.event is not None and result.event.uid == UID

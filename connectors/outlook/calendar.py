@@ -41,7 +41,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -423,10 +423,21 @@ class OutlookBackend(GraphUser, CalendarBackend):
         extended properties out of a list) is identified by what ``previous`` knew of its
         Graph id, else read again on its own; one still without a uid stops the read
         (BackendError): taking it for gone would count a booking as deleted by the person."""
-        calendar = OwnerCalendar(window_start=now - DELTA_BACK)
+        start = now - DELTA_BACK
+        calendar = OwnerCalendar(window_start=start)
+        # The first page of our events and of a fresh delta round, in one $batch.
         params = {"$filter": OWNED_FILTER, "$expand": EXPAND_PROPS, "$select": EVENT_FIELDS}
+        window = {"startDateTime": utc_text(start), "endDateTime": utc_text(start + DELTA_AHEAD)}
+        firsts = [
+            BatchRequest("GET", f"{user_path(owner)}/{what}?" + urlencode(query, quote_via=quote))
+            for what, query in (("events", params), ("calendarView/delta", window))
+        ]
+        listed, delta = self.graph.batch([replace(r, headers=_PAGED) for r in firsts])
+        for reply, what in ((listed, "GET events"), (delta, "GET calendarView/delta")):
+            if not reply.ok or not isinstance(reply.body, dict):
+                raise reply.error(what)
         unnamed: list[dict[str, Any]] = []
-        for page in self.graph.pages(f"{user_path(owner)}/events", params, headers=_PAGED):
+        for page in self.graph.pages("", headers=_PAGED, first=listed.body):
             for item in page.get("value") or ():
                 if event_uid(item):
                     self._remember(owner, calendar, item, None)
@@ -435,12 +446,7 @@ class OutlookBackend(GraphUser, CalendarBackend):
         if unnamed:
             self._identify(owner, calendar, unnamed, previous)
         # The full read is authoritative: a pending create it does not show never happened.
-        assert calendar.window_start is not None
-        window = {
-            "startDateTime": utc_text(calendar.window_start),
-            "endDateTime": utc_text(calendar.window_start + DELTA_AHEAD),
-        }
-        self._read_delta(owner, calendar, f"{user_path(owner)}/calendarView/delta", window)
+        self._read_delta(owner, calendar, "", None, first=delta.body)
         return calendar
 
     def _identify(
@@ -484,11 +490,16 @@ class OutlookBackend(GraphUser, CalendarBackend):
             )
 
     def _read_delta(
-        self, owner: str, calendar: OwnerCalendar, url: str, params: Mapping[str, str] | None
+        self,
+        owner: str,
+        calendar: OwnerCalendar,
+        url: str,
+        params: Mapping[str, str] | None,
+        first: Mapping[str, Any] | None = None,
     ) -> None:
         removed: list[str] = []
         link = None
-        for page in self.graph.pages(url, params, headers=_PAGED):
+        for page in self.graph.pages(url, params, headers=_PAGED, first=first):
             for item in page.get("value") or ():
                 gid = str(item.get("id"))
                 if gid not in calendar.events:

@@ -200,12 +200,21 @@ class GraphClient:
         return reply.body
 
     def pages(
-        self, path: str, params: Mapping[str, str] | None = None, *, headers: Any = None
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        headers: Any = None,
+        first: Mapping[str, Any] | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every page of a collection, following ``@odata.nextLink``; the last page holds the
-        ``@odata.deltaLink`` when the collection is a delta query. Non-2xx raises."""
+        ``@odata.deltaLink`` when the collection is a delta query. Non-2xx raises. ``first``:
+        the first page, already read (in a ``$batch``); ``path`` is then not asked for."""
         url: str | None = path
         query: Mapping[str, str] | None = params
+        if first is not None:
+            yield dict(first)
+            url, query = first.get("@odata.nextLink"), None
         while url:
             reply = self.call("GET", url, params=query, headers=headers)
             if not reply.ok:
