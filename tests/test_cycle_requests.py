@@ -11,8 +11,10 @@ another in their calendar, sees exactly those two changes. Run with ``-s`` to se
 from __future__ import annotations
 
 import csv
+import json
 import random
 import shutil
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -546,3 +548,82 @@ def test_cycle_after_a_move_and_a_deletion_sees_exactly_those(run: Run) -> None:
     assert sum(run.world.writes(counts3).values()) == 1 + third.moved
     # Reads as in an unchanged cycle, plus what it takes to see the two changes and book one.
     assert counts3.total <= sum(run.world.UNCHANGED.values()) + 3
+
+
+# ---- Outlook floors (issue 11) ----------------------------------------------------------------
+
+
+@pytest.fixture
+def outlook_run(tmp_path: Path) -> Iterator[Run]:
+    made = Run(tmp_path, "outlook")
+    yield made
+    made.close()
+
+
+def test_outlook_unchanged_cycle_is_at_the_floor(outlook_run: Run) -> None:
+    """At most 3 requests per mailbox (cadence's events, past meetings, mail) and getSchedule
+    at one query per 20 mailboxes per window shorter than 62 days (120 days: 2 windows)."""
+    run = outlook_run
+    first, counts1 = run.cycle(NOW)
+    assert first.created > 0
+    # First cycle: measured, not yet at 0.1 per booked event (see docs/outlook.md).
+    assert counts1.total <= 125
+    _, counts2 = run.cycle(NOW + timedelta(hours=1))
+    assert run.world.writes(counts2) == Counter()
+    schedule = counts2.http.pop("POST getSchedule")
+    assert schedule == -(-len(SALESPEOPLE) // 20) * 2
+    assert counts2.total <= 3 * len(SALESPEOPLE)
+    assert not any(kind.startswith("authority ") for kind in counts2.http)
+
+
+def test_outlook_unchanged_cycle_writes_nothing_when_getschedule_is_refused(
+    outlook_run: Run,
+) -> None:
+    """The calendarView fallback for busy time leaves cadence's own events out: nothing
+    moves back and forth between cycles."""
+    run = outlook_run
+    assert isinstance(run.world, OutlookWorld)
+    run.world.graph.refuse_schedule = True
+    first, _ = run.cycle(NOW)
+    assert first.created > 0 and first.failed_owners == {}
+    for hours in (1, 2):
+        again, counts = run.cycle(NOW + timedelta(hours=hours))
+        assert (again.created, again.moved, again.cancelled) == (0, 0, 0)
+        assert again.unchanged == first.created
+        assert run.world.writes(counts) == Counter()
+        assert counts.http["GET calendarView"] == len(SALESPEOPLE)  # the fallback was used
+
+
+def test_outlook_tokens_outlive_a_run_once_until_they_expire(outlook_run: Run) -> None:
+    """Each `run --once` is a new process: the token cached on disk (0600) is used as it is
+    (no request to the authority at all) until it is within 5 minutes of expiring."""
+    run = outlook_run
+    assert isinstance(run.world, OutlookWorld)
+    run.cycle(NOW)
+    cache = run.config.parent / "outlook-tokens.json"
+    assert cache.stat().st_mode & 0o777 == 0o600
+
+    def run_once(now: datetime) -> Counts:
+        run.ws.close()
+        run.ws = Workspace.open(run.config)
+        run.ws.env = {**run.ws.env, **run.world.env}
+        return run.cycle(now)[1]
+
+    counts = run_once(NOW + timedelta(hours=1))
+    assert not any(kind.startswith("authority ") for kind in counts.http)
+    with run.world.authority.lock:
+        run.world.authority.issued.clear()  # the cached token is revoked
+    counts = run_once(NOW + timedelta(hours=2))
+    # Graph refuses it: the calendar asks for a new one once, and the mail source finds the
+    # new one in the file.
+    assert counts.http["authority POST token"] == 1
+    counts = run_once(NOW + timedelta(hours=3))
+    assert not any(kind.startswith("authority ") for kind in counts.http)
+    # 56 minutes later (as msal counts time: the token's expires_on in the file), 4 minutes
+    # are left, under msal's 5: it is not used.
+    data = json.loads(cache.read_text())
+    for entry in data["AccessToken"].values():
+        entry["expires_on"] = str(int(time.time()) + 240)
+    cache.write_text(json.dumps(data))
+    counts = run_once(NOW + timedelta(hours=4))
+    assert counts.http["authority POST token"] == 1

@@ -26,9 +26,11 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import msal
 import requests
@@ -97,6 +99,10 @@ class GraphAuth:
     # ----------------------------------------------------------------------------------------
 
     def _acquire(self) -> str:
+        if self._app is None:
+            cached = self._cached_token()
+            if cached:
+                return cached  # no authority contacted: not even its OpenID configuration
         app = self._app or self._build_app()
         try:
             result = app.acquire_token_for_client(scopes=[self.settings.scope])
@@ -115,6 +121,32 @@ class GraphAuth:
                 f"token request for client {self.settings.client_id} refused: {message}"
             )
         raise TransientError(f"token request failed: {message}")
+
+    def _cached_token(self) -> str | None:
+        """A still valid access token for the scope from the cache file, as msal would take
+        it (more than 5 minutes left, not due for refresh), without building the msal app:
+        building it fetches the authority's OpenID configuration, one request per process
+        (each `run --once`) that a cached token makes needless."""
+        if self._cache is None:
+            self._cache = load_cache(self.settings.token_cache_file)
+        now = time.time()
+        authority = urlsplit(self.settings.authority)
+        query = {
+            "client_id": self.settings.client_id,
+            "environment": authority.hostname or "",
+            "realm": authority.path.strip("/").split("/", 1)[0],
+        }
+        for entry in self._cache.search(
+            msal.TokenCache.CredentialType.ACCESS_TOKEN, target=[self.settings.scope], query=query
+        ):
+            try:
+                left = int(entry["expires_on"]) - now
+                aging = "refresh_on" in entry and int(entry["refresh_on"]) < now
+            except (KeyError, ValueError, TypeError):
+                continue
+            if left >= 5 * 60 and not aging and entry.get("secret"):
+                return str(entry["secret"])
+        return None
 
     def _build_app(self) -> msal.ConfidentialClientApplication:
         credential = self._credential()
