@@ -174,7 +174,9 @@ def test_bookings_inside_a_pause_are_not_kept_and_the_rhythm_resumes_after_it():
 
 def test_snooze_explain_run_and_report_through_the_command_line(tmp_path):
     rows = [customer_row("C1", last_contact="2026-11-02"), customer_row("C2")]
-    config = write_workspace(tmp_path, rows)
+    # .ics files: the calendar outlives each `run --once` (an in-memory one starts empty in
+    # every process, which a cycle rightly refuses to take for the salesperson deleting all).
+    config = write_workspace(tmp_path, rows, backend="ics")
     assert cli(config, "run", "--once").exit_code == 0
     ws = Workspace.open(config)
     assert {b.state.value for b in ws.store.bookings(customer_id="C1")} == {"booked"}

@@ -118,3 +118,15 @@ def test_a_token_for_the_wrong_audience_is_said_so(config, graph, authority, tmp
     assert "not a wrong secret" in text and "set `scope` in [calendar.outlook]" in text
     right = outlook(config, tmp_path / "right", scope="https://graph.microsoft.com/.default")
     assert right.list_owned(owner) == []
+
+
+def test_a_long_retry_after_is_handed_back_for_the_whole_chain(backend, graph, owner, sleeps):
+    backend.list_owned(owner)
+    graph.requests.clear()
+    graph.throttle_parts(1, retry_after="3600", match="cadence-c0")
+    results = backend.write(owner, creates(owner, 5))  # the 5th is chained after the 1st
+    assert sleeps == []  # never slept through
+    assert [r.ok for r in results] == [False, True, True, True, False]
+    assert [r.error.retry_after for r in (results[0], results[4])] == [3600.0, 3600.0]
+    assert graph.requests["POST $batch"] == 1 + 1  # the writes once, the read-back of two
+    assert len(graph.live_events(owner)) == 3

@@ -270,7 +270,13 @@ class GraphClient:
                     retry.append(i)
                     waits.append(part.retry_after or 0.0)
             wait = max(waits, default=0.0)
-            if retry and (attempt >= self.max_retries or wait > MAX_WAIT):
+            if retry and wait > MAX_WAIT:
+                # The mailbox is throttled for long: the parts behind throttled ones are not
+                # sent again either, and share their answer (the caller reschedules).
+                for i in follow:
+                    out[i] = out[retry[0]]
+                return
+            if retry and attempt >= self.max_retries:
                 retry = []  # their last replies stand
             if retry:
                 self._wait(wait or None, attempt)
