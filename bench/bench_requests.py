@@ -125,6 +125,10 @@ def main() -> None:
             f"{_kinds(row['by_kind'])} | {_kinds(row['in_batches'])}"
         )
     print("c/m/x: events created / moved / cancelled by the cycle")
+    for row in rows:
+        if row["cycle"] == "first" and row["created"]:
+            per = row["requests"] / row["created"]
+            print(f"{row['backend']} {row['cycle']}: {per:.3f} requests per created event")
 
 
 if __name__ == "__main__":
