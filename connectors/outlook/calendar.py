@@ -53,13 +53,11 @@ from connectors.base import (
     BackendError,
     CalendarBackend,
     Cancel,
-    ConflictError,
     Create,
     EventSpec,
     NotFoundError,
     PastEvent,
     RemoteEvent,
-    TransientError,
     Update,
     WriteOp,
     WriteResult,
@@ -578,8 +576,11 @@ class OutlookBackend(GraphUser, CalendarBackend):
         try:
             replies = self.graph.batch([request for _, request in sent])
             retry: list[tuple[int, BatchRequest]] = []
+            unclear: set[int] = set()  # answered in a way that leaves the outcome unknown
             for (index, request), reply in zip(sent, replies, strict=True):
                 op = ops[index]
+                if reply.status in UNCLEAR:
+                    unclear.add(index)
                 if isinstance(op, Create) and request.method == "PATCH" and reply.status == 404:
                     # Ours once, deleted in Outlook since: the create makes it anew, under a
                     # transactionId of its own (the first one belongs to the deleted event).
@@ -591,25 +592,30 @@ class OutlookBackend(GraphUser, CalendarBackend):
             if retry:
                 replies = self.graph.batch([request for _, request in retry])
                 for (index, request), reply in zip(retry, replies, strict=True):
+                    if reply.status in UNCLEAR:
+                        unclear.add(index)
                     results[index] = self._result(owner, calendar, ops[index], request, reply)
-            self._read_back(owner, calendar, results)
+            self._read_back(owner, calendar, results, unclear)
         finally:
             self._save(owner, calendar)
         return [results[i] for i in range(len(ops))]
 
     def _read_back(
-        self, owner: str, calendar: OwnerCalendar, results: dict[int, WriteResult]
+        self,
+        owner: str,
+        calendar: OwnerCalendar,
+        results: dict[int, WriteResult],
+        unclear: set[int],
     ) -> None:
-        """Settle the writes whose answer leaves their outcome unknown by reading the event
-        back and comparing it with what was asked: a create answered 409, an update or cancel
-        answered 412 (its If-Match etag is stale when an earlier copy of the same request
-        applied, its answer lost), a 5xx or throttling left after the retries. A create is done
-        when its uid is there; an update when the event shows the spec's times and tags; a
-        cancel when the event is gone. Otherwise the error stands and the cycle decides again."""
+        """Settle the writes whose answer leaves their outcome unknown (``unclear``) by
+        reading the event back and comparing it with what was asked: a create answered 409, an
+        update or cancel answered 412 (its If-Match etag is stale when an earlier copy of the
+        same request applied, its answer lost), a 5xx left after the retries (a 429 was not
+        applied: nothing to read). A create is done when its uid is there; an update when the
+        event shows the spec's times and tags; a cancel when the event is gone. Otherwise the
+        error stands and the cycle decides again."""
         doubtful = {
-            index: result
-            for index, result in results.items()
-            if isinstance(result.error, ConflictError | TransientError)
+            index: result for index, result in results.items() if index in unclear and not result.ok
         }
         if not doubtful:
             return
@@ -821,6 +827,9 @@ def aware(value: datetime, what: str) -> datetime:
 
 
 _READ = {"$select": EVENT_FIELDS, "$expand": EXPAND_PROPS}
+# Answers to a write that leave its outcome unknown: a conflict with an earlier copy of the same
+# request that applied (409, 412), a server error after the retries (it may have applied).
+UNCLEAR = frozenset({409, 412, 500, 502, 503, 504})
 
 
 def _get(owner: str, gid: str) -> BatchRequest:
