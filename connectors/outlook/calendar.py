@@ -10,8 +10,12 @@ How each part of the contract is met:
   :meth:`OutlookBackend.busy_many` answers for a whole team through ``getSchedule`` (20
   mailboxes and less than 62 days per request), taking our events out by matching (see
   :mod:`.schedule`).
-* **Our events** are found by their ``cadence_owned`` extended property (one ``$filter`` query, the
-  *full read*); afterwards ``/users/{owner}/calendarView/delta`` reports what changed. The delta
+* **Our events** are found by their ``cadence_owned`` extended property (a ``$filter`` query
+  whose first page goes in one ``$batch`` with the first page of a new delta round: the *full
+  read*; every read names the extended properties in ``$select`` as well as ``$expand``, and
+  an event found without its uid is identified by its known Graph id or read again, see
+  :meth:`OutlookBackend._full_read`); afterwards ``/users/{owner}/calendarView/delta`` reports
+  what changed. The delta
   link, the delta window and what we know of our events are kept per owner in the
   :class:`StateStore`; when the server says the sync state is gone (410, ``SyncStateNotFound``,
   ``resyncRequired``) or the state is lost, the next call does a full read again. Delta answers
@@ -27,10 +31,15 @@ How each part of the contract is met:
   digest (:func:`connectors.base.unseen_past_events`), so each is reported once, and again only
   when moved or when its attendees or answers changed. cadence's own events are told apart by
   the Graph ids :meth:`list_owned` keeps (delta answers carry no extended properties).
-* **Writes** go out as ``$batch`` requests of at most 20 parts. A create carries a
+* **Writes** go out as ``$batch`` requests of at most 20 parts (each mailbox's parts chained
+  into at most 4 sequences, :func:`connectors.outlook.client._chained`). A create carries a
   ``transactionId`` derived from the booking uid, which Graph deduplicates on, and its uid is
   recorded as *pending* in the state before it is sent: if the answer is lost, the next write
-  looks the uid up before creating again, so a lost response never makes a second event.
+  looks the uid up before creating again, so a lost response never makes a second event. The
+  events updates and cancels go to are recorded as *unsure* before they are sent; an answer
+  that leaves the outcome unknown (409, 412, 5xx) is settled at once by reading the event back
+  (:meth:`OutlookBackend._read_back`), and when no answer came at all the next read reads the
+  unsure events back whole (a delta answer would keep their old tags).
 * **Invitations.** When a spec has attendees, Graph (Exchange) sends the meeting invitations and,
   on cancellation through ``/cancel``, the cancellation notices itself. cadence must therefore
   never also send an iMIP invite by e-mail for an Outlook event.

@@ -5,8 +5,10 @@ connections, each waiting for the server's ``Retry-After`` when it sends one, ot
 off exponentially. They are bounded by ``max_retries``; a wait longer than :data:`MAX_WAIT` is not
 slept through but handed up as :class:`TransientError` with ``retry_after``, so the daemon
 reschedules the owner instead of blocking everyone. Re-sending a write is safe here: creates carry
-a ``transactionId`` Graph deduplicates on, updates are whole-value PATCHes, and deleting an event
-that is already gone counts as done.
+a ``transactionId`` Graph deduplicates on (or refuses the copy, 409), updates are whole-value
+PATCHes (refused 412 when their If-Match etag went stale because the first copy applied), and
+deleting an event that is already gone counts as done; the calendar backend reads back what a
+409 or 412 leaves unclear.
 
 Inside a ``$batch`` every part has its own status: throttled parts are re-sent after the largest
 ``Retry-After`` among them while finished parts are kept. Graph runs at most 4 requests at once
