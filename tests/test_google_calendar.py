@@ -149,6 +149,32 @@ def test_responses_lost_twice_are_retried_after_a_backoff_without_duplicates(bac
     assert len(stored(fake)) == 1
 
 
+def test_update_answered_412_after_its_lost_answer_is_confirmed_by_reading_back(backend, fake):
+    [created] = backend.write(ANA, [Create(spec())])
+    assert created.event is not None
+    moved = spec(start=at(5, 9))
+    # The batch is applied, its connection closes unanswered, httplib2 sends it again: the
+    # If-Match etag is stale now, and Google answers 412 to cadence's own update.
+    fake.drop("batch")
+    [result] = backend.write(ANA, [Update(moved, created.event.etag, created.event.remote_id)])
+    assert result.ok, result.error
+    assert result.event is not None and result.event.start == at(5, 9)
+    assert fake.calls["calendar.events.update"] == 2
+    assert fake.calls["calendar.events.get"] == 1
+
+
+def test_update_answered_412_because_a_person_changed_the_event_stays_a_conflict(backend, fake):
+    [created] = backend.write(ANA, [Create(spec())])
+    assert created.event is not None
+    Person(fake).move(ANA, "acme:check_in:1", at(6, 14), at(6, 14, 30))
+    update = Update(spec(start=at(5, 9)), created.event.etag, created.event.remote_id)
+    [result] = backend.write(ANA, [update])
+    assert not result.ok
+    assert "412" in str(result.error)
+    [event] = stored(fake)
+    assert event["start"]["dateTime"].startswith("2027-05-06T14:00")  # the person's, kept
+
+
 def test_create_after_cadence_cancelled_the_uid_restores_the_deleted_event(backend, fake):
     backend.write(ANA, [Create(spec())])
     backend.write(ANA, [Cancel(ANA, "acme:check_in:1")])

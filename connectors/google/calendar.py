@@ -229,16 +229,22 @@ class GoogleBackend(CalendarBackend):
                 except (ValueError, KeyError) as error:
                     results[index] = WriteResult(op, error=BackendError(f"{op_uid(op)}: {error}"))
             outcomes = self._run(calls, "writing events")
-            duplicates = []
+            duplicates, stale = [], []
             for index, outcome in outcomes.items():
                 op = ops[index]
                 if isinstance(op, Create) and _status(outcome.error) == 409:
                     duplicates.append(index)
+                elif isinstance(op, Update) and _status(outcome.error) == 412:
+                    stale.append(index)
                 else:
                     results[index] = self._result(op, outcome, owner, written)
             if duplicates:
                 results.update(
                     self._resolve_duplicates(owner, events_api, ops, duplicates, written)
+                )
+            if stale:
+                results.update(
+                    self._resolve_stale(owner, events_api, ops, stale, outcomes, written)
                 )
             self._remember(owner, written, [r.op for r in results.values() if r.ok])
             # A part refused for its credentials means the whole owner is unusable: raise
@@ -463,6 +469,38 @@ class GoogleBackend(CalendarBackend):
         )
         for index, outcome in updates.items():
             results[index] = self._result(ops[index], outcome, owner, written)
+        return results
+
+    def _resolve_stale(
+        self,
+        owner: str,
+        events_api: Any,
+        ops: Sequence[WriteOp],
+        indexes: list[int],
+        outcomes: Mapping[int, Outcome],
+        written: list[dict[str, Any]],
+    ) -> dict[int, WriteResult]:
+        """Updates refused with 412 (the etag sent is stale): read each event back. When it
+        already is what the update asked for, the update applied and its answer was lost (the
+        connection dropped after Google applied it, and httplib2 or the retrier sent it again
+        with the old etag): that is a success, never a person's change. Otherwise someone
+        changed the event meanwhile, and the 412 stands (the next cycle reads it back)."""
+        calendar = self.calendar_id
+        bodies = {i: ev.event_body(ops[i].spec) for i in indexes}  # type: ignore[union-attr]
+        targets = {i: ops[i].remote_id or bodies[i]["id"] for i in indexes}  # type: ignore[union-attr]
+        reads = self._run(
+            [
+                (i, partial(events_api.get, calendarId=calendar, eventId=targets[i]))
+                for i in indexes
+            ],
+            "reading events back after 412",
+        )
+        results: dict[int, WriteResult] = {}
+        for index, read in reads.items():
+            if read.error is None and ev.matches_spec(read.response, bodies[index]):
+                results[index] = self._result(ops[index], read, owner, written)
+            else:
+                results[index] = self._result(ops[index], outcomes[index], owner, written)
         return results
 
     def _owned(self, owner: str) -> dict[str, dict[str, Any]]:
