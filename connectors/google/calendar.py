@@ -33,7 +33,10 @@ so each is reported once, and again only when it was moved or its attendees or a
 Writes (:meth:`GoogleBackend.write`) go in batch requests with deterministic event ids, so a
 create whose response was lost answers ``409`` the second time; the existing event is then read
 and, if it differs (or was deleted, which keeps its id as a ``cancelled`` event), updated to the
-spec.
+spec. An update whose answer was lost and which was sent again meets ``412`` (its ``If-Match``
+etag went stale when the first copy applied): the event is read back, and when it already is what
+the update asked for, the update counts as done; otherwise someone changed it meanwhile and the
+412 stands (the next cycle reads it back). A delete sent again meets ``404``/``410``: done.
 """
 
 from __future__ import annotations
