@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from cadence.customers import read_customers
 from cadence.decide import Decision, decide
 from cadence.errors import CadenceError, Problem, UserError, describe_error
 from cadence.event_text import event_spec
+from cadence.fanout import TurnState, fan_out, waiting
 from cadence.matching import CustomerMatcher
 from cadence.model import (
     BookingState,
@@ -93,6 +95,8 @@ WRITE_CHUNK = 50  # writes per backend call; SIGTERM is honoured between chunks
 BUSY_MARGIN = timedelta(days=30)  # busy time read beyond the horizon (forced gaps land there)
 FIRST_LOOKBACK = timedelta(days=365)  # how far back the first contact sync reads
 MAX_BACKOFF = 3600.0
+OWNER_WORKERS = 8  # salespeople served at once when their backends allow it (``concurrent``)
+NAP_CAP = 10.0  # the longest a backend may sleep inside a cycle; a longer wait defers the owner
 
 
 @dataclass
@@ -190,6 +194,8 @@ class Workspace:
         self.progress: Tick | None = None  # told how far long work has got (the CLI's bars)
         self.env: Mapping[str, str] = os.environ
         self._unbookable = 0  # customers the last plan could never book (logged on change)
+        self.workers = OWNER_WORKERS
+        self._halt = threading.Event()  # set when the cycle is told to stop: naps end at once
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -246,10 +252,39 @@ class Workspace:
         return BackendContext(
             base_dir=self.config.base_dir,
             salespeople=self.config.salespeople,
-            state=StagedState(self.store.state(namespace)),  # see _sync_owner_contacts
+            # Held back per thread (see _sync_owner_contacts); written in the pool's turn.
+            state=StagedState(TurnState(self.store.state(namespace))),
             smtp=self.config.smtp,
             env=self.env,
+            sleep=self._nap,
         )
+
+    def _nap(self, seconds: float) -> None:
+        """A backend's wait before trying again, inside a cycle: at most ``NAP_CAP`` seconds
+        (a longer one defers that salesperson: TransientError with the wait as its
+        ``retry_after``), and cut short when the cycle is told to stop."""
+        if seconds > NAP_CAP:
+            raise TransientError(
+                f"the server asked for a wait of {seconds:.0f}s", retry_after=seconds
+            )
+        if self._halt.wait(max(0.0, seconds)):
+            raise TransientError("stopping: the wait before trying again was cut short")
+
+    def _workers(self, people: Iterable[Salesperson]) -> int:
+        """How many salespeople to serve at once: ``workers`` when a backend or mail source
+        in use can be called for several of them at the same time, else one."""
+        classes: list[Any] = []
+        for name in {self.backend_name(p) for p in people}:
+            try:
+                classes.append(connectors.load_backend(name))
+            except (ImportError, LookupError):
+                continue
+        for name in self.config.mail:
+            try:
+                classes.append(connectors.load_mail_source(name))
+            except (ImportError, LookupError):
+                continue
+        return self.workers if any(getattr(c, "concurrent", False) for c in classes) else 1
 
     # ---- customers -------------------------------------------------------------------------
 
@@ -356,12 +391,17 @@ class Workspace:
         return found
 
     def read_busy(
-        self, now: datetime, owners: Iterable[str], failed: dict[str, str]
+        self,
+        now: datetime,
+        owners: Iterable[str],
+        failed: dict[str, str],
+        stop: Callable[[], bool] = lambda: False,
     ) -> dict[str, list[BusyInterval]]:
         """Busy time of each owner from their calendar (never cadence's own events).
 
         A backend that can answer for many owners at once (``busy_many``: Graph's getSchedule
-        takes 20 mailboxes a request) is asked once per backend; the others per owner.
+        takes 20 mailboxes a request, Google's free/busy 50 calendars) is asked once per
+        backend; the others per owner, several at once (:func:`cadence.fanout.fan_out`).
         """
         until = now + timedelta(days=self.config.horizon_days) + BUSY_MARGIN
         people = {p.email: p for p in self.config.salespeople}
@@ -371,27 +411,34 @@ class Workspace:
                 person = people.get(owner) or Salesperson(email=owner)
                 groups.setdefault(self.backend_name(person), []).append(owner)
         busy: dict[str, list[BusyInterval]] = {}
-        read = every(self.progress, "reading busy time", sum(map(len, groups.values())), 1)
-        asked = 0
+        answers: dict[str, Any] = {}
         for name, group in groups.items():
-            answers: dict[str, Any] = {}
             if len(group) > 1 and _has_method(name, "busy_many"):
                 ok, value = self._call(name, "*", now, "busy_many", group, now, until)
                 if ok:
-                    answers = value
-            for owner in group:
-                read(asked)
-                asked += 1
-                answer = answers.get(owner)
-                if answer is None:
-                    ok, answer = self._call(name, owner, now, "busy", owner, now, until)
-                    if not ok:
-                        failed[owner] = answer
-                        continue
-                elif isinstance(answer, BackendError):
-                    failed[owner] = str(answer)
-                    continue
-                busy[owner] = answer
+                    answers.update(value)
+        backend_of = {owner: name for name, group in groups.items() for owner in group}
+
+        def read_one(owner: str) -> None:
+            answer = answers.get(owner)
+            if answer is None:
+                ok, answer = self._call(backend_of[owner], owner, now, "busy", owner, now, until)
+                if not ok:
+                    failed[owner] = answer
+                    return
+            elif isinstance(answer, BackendError):
+                failed[owner] = str(answer)
+                return
+            busy[owner] = answer
+
+        todo = list(backend_of)
+        fan_out(
+            todo,
+            read_one,
+            workers=self._workers(people.get(o) or Salesperson(email=o) for o in todo),
+            stop=stop,
+            done=every(self.progress, "reading busy time", len(todo), 1),
+        )
         return busy
 
     def customers_as_run_sees_them(self, now: datetime) -> list[Customer]:
@@ -494,6 +541,14 @@ class Workspace:
         writes nothing more to their calendar.
         """
         self._keep = keep or (lambda owner: True)
+        self._halt.clear()
+
+        def stopping() -> bool:
+            if stop():
+                self._halt.set()  # a backend waiting to try again gives up at once
+                return True
+            return False
+
         result = CycleResult()
         if import_customers:
             result.imported = self.refresh_customers(now, result.problems)
@@ -504,19 +559,44 @@ class Workspace:
         people = self.salespeople(customers, owners)
         failed = result.failed_owners
         unreadable: set[str] = set()  # "owner: uid" of cadence events a calendar cannot read
-        synced = every(self.progress, "reading calendars", len(owners), 1)
-        for done, owner in enumerate(owners, 1):
-            if stop():  # nothing written yet: stopping here is safe
-                result.interrupted = True
-                return result
+        workers = self._workers(people[o] for o in owners)
+        mine: dict[str, list[Customer]] = {}
+        for c in customers:
+            mine.setdefault(c.owner, []).append(c)
+        added: list[int] = []
+
+        def read_owner(owner: str) -> None:
+            """One salesperson's calendar folded into the bookings, then their contacts."""
             self._guarded(owner, failed, self._sync_owner, people[owner], now, failed, unreadable)
-            synced(done)
-        result.unreadable = sorted(unreadable)
-        result.contacts_added = self._sync_contacts(customers, people, owners, now, failed)
-        if stop():
+            if owner in failed or owner not in mine:
+                return
+            matcher = CustomerMatcher({c.id: (c.emails, c.domains) for c in mine[owner]})
+            self._guarded(
+                owner,
+                failed,
+                self._sync_owner_contacts,
+                owner,
+                people,
+                matcher,
+                now,
+                added,
+                failed,
+            )
+
+        synced = every(self.progress, "reading calendars", len(owners), 1)
+        # Nothing written yet but what the calendars showed: stopping here is safe.
+        if not fan_out(owners, read_owner, workers=workers, stop=stopping, done=synced):
             result.interrupted = True
             return result
-        busy = self.read_busy(now, owners, failed)
+        result.unreadable = sorted(unreadable)
+        result.contacts_added = sum(added)
+        if stopping():
+            result.interrupted = True
+            return result
+        busy = self.read_busy(now, owners, failed, stopping)
+        if stopping():
+            result.interrupted = True
+            return result
         records = self.store.bookings()  # as observed above: read once for plan and decision
         planned = plan(self.planning_input(now, busy, customers=customers, records=records))
         self._log_unbookable(planned)
@@ -535,11 +615,9 @@ class Workspace:
                 result.unchanged += 1
             elif action.owner not in failed:
                 by_owner.setdefault(action.owner, []).append(action)
-        written = every(self.progress, "writing to calendars", len(by_owner), 1)
-        for done, (owner, owner_actions) in enumerate(sorted(by_owner.items()), 1):
-            if stop():
-                result.interrupted = True
-                break
+
+        def write_owner(item: tuple[str, list[Action]]) -> None:
+            owner, owner_actions = item
             self._guarded(
                 owner,
                 failed,
@@ -551,9 +629,14 @@ class Workspace:
                 planned,
                 now,
                 result,
-                stop,
+                stopping,
             )
-            written(done)
+
+        written = every(self.progress, "writing to calendars", len(by_owner), 1)
+        if not fan_out(
+            sorted(by_owner.items()), write_owner, workers=workers, stop=stopping, done=written
+        ):
+            result.interrupted = True
         for owner in owners:
             if owner not in failed:
                 self._guarded(owner, failed, self._collect_held, people[owner], result.held)
@@ -695,37 +778,6 @@ class Workspace:
             extra={**REPORTED, "owner": owner},
         )
         state.set(key, None)
-
-    def _sync_contacts(
-        self,
-        customers: Sequence[Customer],
-        people: Mapping[str, Salesperson],
-        owners: Sequence[str],
-        now: datetime,
-        failed: dict[str, str],
-    ) -> int:
-        """Recognise contacts in past calendar events and in mail (:mod:`cadence.matching`
-        decides which customer an address belongs to); how many were new."""
-        mine: dict[str, list[Customer]] = {}
-        for c in customers:
-            mine.setdefault(c.owner, []).append(c)
-        added: list[int] = []
-        for owner in owners:
-            if owner in failed or owner not in mine:
-                continue
-            matcher = CustomerMatcher({c.id: (c.emails, c.domains) for c in mine[owner]})
-            self._guarded(
-                owner,
-                failed,
-                self._sync_owner_contacts,
-                owner,
-                people,
-                matcher,
-                now,
-                added,
-                failed,
-            )
-        return sum(added)
 
     def _sync_owner_contacts(
         self,
@@ -995,7 +1047,12 @@ class Workspace:
         if health.retry_at is not None and now < health.retry_at:
             return False, f"{name} backing off until {health.retry_at:%H:%M:%S}"
         try:
-            value = getattr(target or self.backend(name), method)(*args)
+            source = target or self.backend(name)
+            if getattr(source, "concurrent", False):
+                with waiting():  # other salespeople's work goes on meanwhile
+                    value = getattr(source, method)(*args)
+            else:
+                value = getattr(source, method)(*args)
         except Exception as exc:
             return False, self._failed(name, owner, method, now, health, exc, target)
         if health.reported:

@@ -42,6 +42,7 @@ import abc
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -273,30 +274,40 @@ class StagedState:
     and :meth:`commit` writes it through. The cycle holds a source's writes while it reads
     contacts, stores the contacts, then commits: a source's read marks never get ahead of
     what is stored. Outside a hold, writes go straight through.
+
+    A hold belongs to the thread that made it (the cycle serves salespeople side by side, each
+    on a thread of its own): another thread's writes meanwhile go straight through.
     """
 
     def __init__(self, inner: StateStore) -> None:
         self.inner = inner
-        self._held: dict[str, str | None] | None = None
+        self._local = threading.local()
+
+    @property
+    def _held(self) -> dict[str, str | None] | None:
+        held: dict[str, str | None] | None = getattr(self._local, "held", None)
+        return held
 
     def get(self, key: str) -> str | None:
-        if self._held is not None and key in self._held:
-            return self._held[key]
+        held = self._held
+        if held is not None and key in held:
+            return held[key]
         return self.inner.get(key)
 
     def set(self, key: str, value: str | None) -> None:
-        if self._held is None:
+        held = self._held
+        if held is None:
             self.inner.set(key, value)
         else:
-            self._held[key] = value
+            held[key] = value
 
     def hold(self) -> None:
-        """Record writes from now on instead of making them."""
-        self._held = {}
+        """Record this thread's writes from now on instead of making them."""
+        self._local.held = {}
 
     def release(self) -> dict[str, str | None]:
         """Stop holding; the writes recorded since :meth:`hold` (key -> value, None: removed)."""
-        held, self._held = self._held or {}, None
+        held, self._local.held = self._held or {}, None
         return held
 
     def commit(self, held: Mapping[str, str | None]) -> None:
@@ -341,6 +352,10 @@ class CalendarBackend(abc.ABC):
     # Local files, not a server: a failure is a person's to fix at any moment and costs nothing
     # to try again, so the cycle retries on its next run instead of backing off.
     local: ClassVar[bool] = False
+    # Calls for different owners may run at the same time on several threads (one owner's
+    # calls never overlap). The cycle then serves salespeople side by side; otherwise one at
+    # a time.
+    concurrent: ClassVar[bool] = False
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the backend's ``[calendar.NAME]`` section (already validated)."""
@@ -491,6 +506,8 @@ class MailSource(abc.ABC):
 
     name: ClassVar[str] = ""
     config_keys: ClassVar[Mapping[str, str]] = {}
+    # As CalendarBackend.concurrent: reads for different owners may run at the same time.
+    concurrent: ClassVar[bool] = False
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the source's section (``[mail.imap]``, or the calendar section)."""

@@ -78,6 +78,7 @@ class CalDavBackend(CalendarBackend):
 
     name: ClassVar[str] = "caldav"
     config_keys: ClassVar[Mapping[str, str]] = CONFIG_KEYS
+    concurrent: ClassVar[bool] = True  # one HTTP session per thread
 
     @classmethod
     def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:

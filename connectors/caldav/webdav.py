@@ -10,6 +10,7 @@ precondition named in the body would be lost. HTTP failures become the backend e
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,13 +54,27 @@ class Account:
 
 
 class Transport:
-    """One ``requests`` session for a backend; HTTP errors mapped to the backend exceptions."""
+    """``requests`` sessions for a backend, one per thread (the cycle serves salespeople side
+    by side, and a ``requests.Session`` is not meant to be shared between threads); HTTP errors
+    mapped to the backend exceptions."""
 
     def __init__(self, *, timeout: float, verify: bool | str) -> None:
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = "cadence-caldav"
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
         self.timeout = timeout
         self.verify = verify
+
+    @property
+    def session(self) -> requests.Session:
+        """The calling thread's session (made on first use)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            session.headers["User-Agent"] = "cadence-caldav"
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def send(
         self,
@@ -107,8 +122,12 @@ class Transport:
         raise BackendError(f"{method} {url}: {status} {response.reason}")
 
     def close(self) -> None:
-        """Close the session's connections. Idempotent."""
-        self.session.close()
+        """Close every session's connections. Idempotent."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
 
 
 class Collection:

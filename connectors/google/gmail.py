@@ -105,6 +105,7 @@ class GmailSource(MailSource):
 
     name: ClassVar[str] = "google"
     config_keys: ClassVar[Mapping[str, str]] = google_config.CONFIG_KEYS
+    concurrent: ClassVar[bool] = True  # one session (HTTP connection) per owner
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
