@@ -4,7 +4,8 @@ Started by tests on 127.0.0.1 (random port). It routes by the discovery document
 request (bearer token, parameters, body schema), answers like Google (JSON error bodies, 204 on
 delete, multipart/mixed batch answers), and can be told to fail: ``fail(kind, ...)`` answers an
 error instead of running a call; ``drop(kind)`` runs the call and then closes the connection
-without answering (a lost response). ``requests`` counts HTTP requests by kind (the method id,
+without answering (a lost response); ``stall(kind)`` holds calls unanswered until released (a
+server that hangs). ``requests`` counts HTTP requests by kind (the method id,
 ``batch/calendar/v3``, ``token``); ``calls`` counts API calls including those inside batches.
 """
 
@@ -20,7 +21,7 @@ import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -53,6 +54,21 @@ class Fault:
 
 
 @dataclass
+class Stall:
+    """Calls of ``kind`` (``*``: any API call) by ``user`` (None: anyone) hang until
+    ``release`` is set; ``reached`` is set when the first one arrives."""
+
+    kind: str
+    user: str | None = None
+    release: threading.Event = field(default_factory=threading.Event)
+    reached: threading.Event = field(default_factory=threading.Event)
+    held: int = 0  # calls that hung here
+
+
+STALL_LIMIT = 600.0  # a stalled call answers after this long at the latest
+
+
+@dataclass
 class _Answer:
     status: int
     body: bytes = b""
@@ -70,6 +86,7 @@ class FakeGoogle:
         self.calls: Counter[str] = Counter()
         self.bytes_sent = 0  # response bodies, for measuring what a cycle reads
         self.faults: list[Fault] = []
+        self.stalls: list[Stall] = []
         self.log: list[tuple[str, dict[str, Any]]] = []  # (method id, parameters) of each call
         self.service_accounts: dict[str, str] = {}  # client_email -> public key PEM
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> user
@@ -110,7 +127,9 @@ class FakeGoogle:
         return self
 
     def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening (stalled calls are released first)."""
+        for stall in self.stalls:
+            stall.release.set()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
@@ -181,6 +200,22 @@ class FakeGoogle:
     def drop(self, kind: str, times: int = 1) -> None:
         """Run the next ``times`` calls of ``kind``, then close the connection unanswered."""
         self.faults.append(Fault(kind, times, drop=True))
+
+    def stall(self, kind: str, user: str | None = None) -> Stall:
+        """Hold calls of ``kind`` (by ``user``) unanswered until the stall is released."""
+        stall = Stall(kind, user.lower() if user else None)
+        self.stalls.append(stall)
+        return stall
+
+    def _hang(self, kind: str, user: str) -> None:
+        for stall in list(self.stalls):
+            if stall.kind in (kind, "*") and stall.user in (None, user):
+                if stall.release.is_set():
+                    continue
+                with self.lock:
+                    stall.held += 1
+                stall.reached.set()
+                stall.release.wait(STALL_LIMIT)
 
     def _fault(self, kind: str, user: str | None, drop: bool) -> Fault | None:
         """The first armed fault for this call, used up by one (None when there is none)."""
@@ -255,6 +290,7 @@ class FakeGoogle:
             return _error(
                 ApiError(401, "authError", "Request had invalid authentication credentials.")
             ), False
+        self._hang(kind, user)
         fault = self._fault(kind, user, drop=False)
         if fault is not None:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after else None
