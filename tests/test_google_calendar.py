@@ -342,6 +342,40 @@ def test_busy_block_merged_with_a_cadence_event_is_read_exactly(backend, fake):
     ]
 
 
+def test_busy_block_merged_with_a_cadence_event_is_told_apart_by_the_meetings_stream(backend, fake):
+    person = Person(fake)
+    backend.write(ANA, [Create(spec(start=at(4, 10), end=at(4, 11)))])
+    person.add_event(ANA, at(4, 10, 30), at(4, 12))  # free/busy merges it with ours: 10:00-12:00
+    person.add_event(ANA, at(4, 15), at(4, 16))
+    backend.list_owned(ANA)
+    backend.new_past_events(ANA, at(1, 0), at(3, 0))  # the stream the cycle reads just before
+    fake.reset_counts()
+    busy = backend.busy(ANA, at(4, 0), at(5, 0))
+    assert [(b.start, b.end) for b in busy] == [(at(4, 10, 30), at(4, 12)), (at(4, 15), at(4, 16))]
+    assert fake.requests == {"calendar.freebusy.query": 1}  # the block is not read again
+
+
+def test_busy_of_many_salespeople_takes_one_query_and_falls_back_for_a_private_calendar(
+    backend, fake
+):
+    person = Person(fake)
+    fake.add_user("cy@example.com")
+    person.add_event(ANA, at(4, 9), at(4, 10))
+    person.add_event(BOB, at(4, 11), at(4, 12))
+    person.add_event("cy@example.com", at(4, 13), at(4, 14))
+    fake.calendar.private_free_busy.add("cy@example.com")  # Ana cannot see Cy's free/busy
+    found = backend.busy_many([ANA, BOB, "cy@example.com"], at(4, 0), at(5, 0))
+    assert {o: [(b.start, b.end) for b in found[o]] for o in found} == {
+        ANA: [(at(4, 9), at(4, 10))],
+        BOB: [(at(4, 11), at(4, 12))],
+    }
+    assert fake.calls["calendar.freebusy.query"] == 1  # asked as Ana, for all three
+    # Cy is left out for the cycle to ask on her own.
+    assert [(b.start, b.end) for b in backend.busy("cy@example.com", at(4, 0), at(5, 0))] == [
+        (at(4, 13), at(4, 14))
+    ]
+
+
 def test_busy_without_cadence_events_in_it_uses_free_busy_only(backend, fake):
     Person(fake).add_event(ANA, at(4, 9), at(4, 10))
     backend.list_owned(ANA)

@@ -8,16 +8,22 @@ every later read asks only for what changed since (usually one small request). A
 comes back from the incremental read as ``status="cancelled"``; one deleted before the full read
 is simply absent; events cadence cancels itself are dropped from the cache at once.
 
-Busy time (:meth:`GoogleBackend.busy`): ``freebusy.query`` in windows of at most 90 days (the
-API's limit). Free/busy cannot tell cadence's own events from the salesperson's, so busy blocks
-that touch one of our (opaque) events are re-read exactly with ``events.list`` for just that
-span, dropping our events; blocks that touch none are taken as they are. Which events are ours
-comes from the cache kept by :meth:`~GoogleBackend.list_owned` and by every write (synced first
-only when there is no cache yet): if the salesperson moved one of our events since the last
-sync, its new slot merely counts as busy, which never causes a double booking. Transparent and
-declined events are not busy (Google already leaves them out of free/busy). When cadence books
-into another calendar than ``primary`` (``calendar_id``), both calendars are asked in the same
-query.
+Busy time (:meth:`GoogleBackend.busy_many`, :meth:`GoogleBackend.busy`): ``freebusy.query``
+for up to 50 calendars at once (the API's limit), asked as the first salesperson of the group
+(Workspace shares free/busy within the domain), in windows of at most 90 days (the API's limit:
+the cycle's 120 days take two queries, for 50 calendars as for one). A salesperson whose
+free/busy the query cannot see is left to :meth:`~GoogleBackend.busy`, asked as themselves.
+Free/busy cannot tell cadence's own events from the salesperson's, so busy blocks that touch one
+of our (opaque) events are told apart with the salesperson's own busy events that the meetings
+stream keeps (below; the cycle reads it just before busy time, and it is read again first when
+older than ten minutes), or, without that stream, re-read with ``events.list`` for just that
+span; blocks that touch none of ours are taken as they are. Which events are ours comes from the
+cache kept by :meth:`~GoogleBackend.list_owned` and by every write (synced first only when there
+is no cache yet): if the salesperson moved one of our events since the last sync, its new slot
+merely counts as busy, which never causes a double booking. Transparent and declined events are
+not busy (Google already leaves them out of free/busy). When cadence books into another calendar
+than ``primary`` (``calendar_id``), both calendars are asked in the same query, and blocks in
+that second calendar touching ours are always re-read.
 
 Past meetings (:meth:`GoogleBackend.new_past_events`): a second sync stream on the primary
 calendar, ``events.list`` with ``singleEvents`` (each occurrence of a series on its own). The
@@ -28,7 +34,8 @@ comes back in that small answer), and a ``410 GONE`` reads again from the floor.
 with other people in them are kept in the state store until their time has passed (a meeting
 booked weeks ahead does not change when its day comes, so the stream never shows it again);
 which of them were reported is remembered by digest (:func:`connectors.base.unseen_past_events`),
-so each is reported once, and again only when it was moved or its attendees or answers changed.
+so each is reported once, and again only when it was moved or its attendees or answers changed. The
+same stream keeps the salesperson's own busy events (id -> start, end) for busy time.
 
 Writes (:meth:`GoogleBackend.write`) go in batch requests with deterministic event ids, so a
 create whose response was lost answers ``409`` the second time; the existing event is then read
@@ -43,6 +50,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
@@ -79,6 +87,8 @@ from connectors.google.retry import to_backend_error
 log = logging.getLogger(__name__)
 
 FREEBUSY_SPAN = timedelta(days=90)  # longest window freebusy.query accepts
+FREEBUSY_CALENDARS = 50  # most calendars one freebusy.query accepts
+MET_FRESH = 600.0  # seconds: the meetings stream read this recently stands for busy time
 PAGE_SIZE = 2500  # largest maxResults of events.list
 
 
@@ -128,23 +138,74 @@ class GoogleBackend(CalendarBackend):
         require_aware(end, "busy end")
         if end <= start:
             return []
-        zone = self._zone(owner)
         with self.client.guard(owner, "reading free/busy"):
-            blocks = ev.merge(self._freebusy(owner, start, end))
-            own = [
-                interval
-                for entry in self._owned(owner).values()
-                if entry["status"] == "confirmed"
-                and not entry["declined"]
-                and not entry["transparent"]
-                and (interval := ev.interval_of(entry, zone)) is not None
-            ]
-            clear: list[tuple[datetime, datetime]] = []
-            unclear: list[tuple[datetime, datetime]] = []
-            for block in blocks:
-                touches = any(s < block[1] and e > block[0] for s, e in own)
-                (unclear if touches else clear).append(block)
-            exact = self._exact_busy(owner, unclear, zone) if unclear else []
+            calendars = {owner: self._busy_calendars(owner)}
+            blocks = self._freebusy(owner, calendars, start, end)[owner]
+            return self._busy_from(owner, blocks, start, end)
+
+    def busy_many(
+        self, owners: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[BusyInterval]]:
+        """Busy time of many owners at once: one ``freebusy.query`` per 50 calendars (and per
+        90 days of the window), asked as the first owner of each group (Workspace shares
+        free/busy within the domain). An owner whose calendar the query could not see, or a
+        group whose query failed, is left out: the cycle asks :meth:`busy` for them one by one.
+        """
+        require_aware(start, "busy start")
+        require_aware(end, "busy end")
+        calendars = {owner: self._busy_calendars(owner) for owner in owners}
+        groups: list[list[str]] = [[]]
+        for owner in owners:
+            if sum(len(calendars[o]) for o in groups[-1]) + len(calendars[owner]) > (
+                FREEBUSY_CALENDARS
+            ):
+                groups.append([])
+            groups[-1].append(owner)
+        found: dict[str, list[BusyInterval]] = {}
+        for group in groups:
+            if not group:
+                continue
+            asker = group[0]
+            try:
+                with self.client.guard(asker, "reading free/busy"):
+                    blocks = self._freebusy(asker, {o: calendars[o] for o in group}, start, end)
+            except BackendError as error:
+                log.debug("google: free/busy of %d salespeople as %s: %s", len(group), asker, error)
+                continue
+            for owner, owner_blocks in blocks.items():
+                try:
+                    with self.client.guard(owner, "reading free/busy"):
+                        found[owner] = self._busy_from(owner, owner_blocks, start, end)
+                except BackendError as error:
+                    log.debug("google: busy time of %s: %s", owner, error)
+        return found
+
+    def _busy_from(
+        self,
+        owner: str,
+        raw: list[tuple[datetime, datetime]],
+        start: datetime,
+        end: datetime,
+    ) -> list[BusyInterval]:
+        """``owner``'s busy time from their free/busy blocks, without cadence's own events."""
+        if end <= start:
+            return []
+        zone = self._zone(owner)
+        blocks = ev.merge(raw)
+        own = [
+            interval
+            for entry in self._owned(owner).values()
+            if entry["status"] == "confirmed"
+            and not entry["declined"]
+            and not entry["transparent"]
+            and (interval := ev.interval_of(entry, zone)) is not None
+        ]
+        clear: list[tuple[datetime, datetime]] = []
+        unclear: list[tuple[datetime, datetime]] = []
+        for block in blocks:
+            touches = any(s < block[1] and e > block[0] for s, e in own)
+            (unclear if touches else clear).append(block)
+        exact = self._exact_busy(owner, unclear, zone) if unclear else []
         result = ev.merge(clear + exact)
         return [ev.busy_interval(max(s, start), min(e, end), zone) for s, e in result]
 
@@ -177,16 +238,24 @@ class GoogleBackend(CalendarBackend):
 
     def _sync_met(self, owner: str, floor: datetime) -> list[PastEvent]:
         """Bring the kept meetings of ``owner`` (events with others in them, from ``floor``
-        on) up to date through the sync token; returns them."""
+        on) up to date through the sync token; returns them.
+
+        The same stream keeps the salesperson's own busy events (opaque, not declined, not
+        cadence's) with their times, so busy time can tell them from cadence's own events
+        without reading the calendar again (:meth:`_their_busy`)."""
         key = f"google:met:{owner.lower()}"
         state = self.context.state
         saved = _load_json(state.get(key))
         floor_text = ev.rfc3339(floor)
+        zone = self._zone(owner)
         items: list[dict[str, Any]] | None = None
         kept: dict[str, list[Any]] = {}
+        busy: dict[str, list[str]] = {}
         token = saved.get("token")
-        if token and saved.get("floor", "~") <= floor_text:
+        # A state kept before busy events were (no "busy") is read again in full, once.
+        if token and saved.get("floor", "~") <= floor_text and "busy" in saved:
             kept = dict(saved.get("events") or {})
+            busy = dict(saved.get("busy") or {})
             try:
                 items, next_token = self._list_events(
                     owner, {"syncToken": token, "singleEvents": True}, "primary"
@@ -195,7 +264,7 @@ class GoogleBackend(CalendarBackend):
                 if error.status_code != 410:
                     raise
                 log.info("google: past-event sync token of %s expired; reading again", owner)
-                kept = {}
+                kept, busy = {}, {}
         if items is None:
             params = {"timeMin": floor_text, "singleEvents": True}
             items, next_token = self._list_events(owner, params, "primary")
@@ -208,9 +277,31 @@ class GoogleBackend(CalendarBackend):
                 kept.pop(item["id"], None)  # gone, ours, all-day, or nobody else in it
             else:
                 kept[item["id"]] = _met_to_json(event)
+            interval = None
+            if not ev.is_ours(item) and ev.blocks_time(item, owner):
+                interval = ev.interval_of(item, zone)
+            if interval is None:
+                busy.pop(item["id"], None)
+            else:
+                busy[item["id"]] = [ev.rfc3339(interval[0]), ev.rfc3339(interval[1])]
         kept = {gid: data for gid, data in kept.items() if data[1] >= floor_text}
-        state.set(key, json.dumps({**saved, "token": next_token, "events": kept}, sort_keys=True))
+        busy = {gid: span for gid, span in busy.items() if ev.parse_time(span[1]) >= floor}
+        saved.update(token=next_token, events=kept, busy=busy, synced=time.time())
+        state.set(key, json.dumps(saved, sort_keys=True))
         return [_met_from_json(gid, data) for gid, data in kept.items()]
+
+    def _their_busy(self, owner: str) -> list[tuple[datetime, datetime]] | None:
+        """The salesperson's own busy events in their primary calendar, from the meetings
+        stream: brought up to date first when it was last read more than ``MET_FRESH`` ago
+        (the cycle reads it just before busy time); None when there is no stream yet."""
+        key = f"google:met:{owner.lower()}"
+        saved = _load_json(self.context.state.get(key))
+        if not saved.get("token") or "busy" not in saved or "floor" not in saved:
+            return None
+        if time.time() - float(saved.get("synced") or 0) > MET_FRESH:
+            self._sync_met(owner, ev.parse_time(saved["floor"]))
+            saved = _load_json(self.context.state.get(key))
+        return [(ev.parse_time(s), ev.parse_time(e)) for s, e in saved["busy"].values()]
 
     # ---------------------------------------------------------------------------- writing
 
@@ -337,11 +428,15 @@ class GoogleBackend(CalendarBackend):
         return [owner, self.calendar_id]
 
     def _freebusy(
-        self, owner: str, start: datetime, end: datetime
-    ) -> list[tuple[datetime, datetime]]:
-        freebusy_api = self.client.service(owner, "calendar").freebusy()
-        calendars = self._busy_calendars(owner)
-        blocks: list[tuple[datetime, datetime]] = []
+        self, asker: str, calendars: Mapping[str, list[str]], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[datetime, datetime]]]:
+        """Busy blocks of each owner's ``calendars`` (at most 50 in all), asked as ``asker``:
+        one query per 90 days of the window. An owner one of whose calendars the answer could
+        not see is left out (raised instead when it is the only one asked about)."""
+        freebusy_api = self.client.service(asker, "calendar").freebusy()
+        ids = [calendar for owned in calendars.values() for calendar in owned]
+        blocks: dict[str, list[tuple[datetime, datetime]]] = {o: [] for o in calendars}
+        unseen: dict[str, str] = {}
         chunk_start = start
         while chunk_start < end:
             chunk_end = min(end, chunk_start + FREEBUSY_SPAN)
@@ -349,34 +444,44 @@ class GoogleBackend(CalendarBackend):
                 "timeMin": ev.rfc3339(chunk_start),
                 "timeMax": ev.rfc3339(chunk_end),
                 "timeZone": "UTC",
-                "items": [{"id": calendar} for calendar in calendars],
+                "items": [{"id": calendar} for calendar in ids],
             }
             answer = self.client.retrier.execute(freebusy_api.query, "freebusy.query", body=body)
-            for calendar in calendars:
-                found = (answer.get("calendars") or {}).get(calendar) or {}
-                if found.get("errors"):
-                    reasons = ", ".join(e.get("reason", "?") for e in found["errors"])
-                    raise BackendError(f"free/busy of {calendar} not available: {reasons}")
-                blocks.extend(
-                    (ev.parse_time(b["start"]), ev.parse_time(b["end"]))
-                    for b in found.get("busy", [])
-                )
+            for owner, owned in calendars.items():
+                for calendar in owned:
+                    found = (answer.get("calendars") or {}).get(calendar) or {}
+                    if found.get("errors"):
+                        reasons = ", ".join(e.get("reason", "?") for e in found["errors"])
+                        unseen[owner] = f"free/busy of {calendar} not available: {reasons}"
+                    blocks[owner].extend(
+                        (ev.parse_time(b["start"]), ev.parse_time(b["end"]))
+                        for b in found.get("busy", [])
+                    )
             chunk_start = chunk_end
-        return blocks
+        if len(calendars) == 1 and unseen:
+            raise BackendError(next(iter(unseen.values())))
+        return {owner: found for owner, found in blocks.items() if owner not in unseen}
 
     def _exact_busy(
         self, owner: str, blocks: list[tuple[datetime, datetime]], zone: ZoneInfo
     ) -> list[tuple[datetime, datetime]]:
-        """The salesperson's own busy time inside ``blocks``, read event by event."""
+        """The salesperson's own busy time inside ``blocks``, event by event: for the primary
+        calendar from the meetings stream (:meth:`_their_busy`) when it was read lately, else
+        (and for a second calendar cadence books into) read with ``events.list``."""
         low, high = blocks[0][0], max(e for _, e in blocks)
-        theirs = [
-            interval
-            for calendar in self._busy_calendars(owner)
-            for item in self._window(owner, low, high, calendar)
-            if not ev.is_ours(item)
-            and ev.blocks_time(item, owner)
-            and (interval := ev.interval_of(item, zone)) is not None
-        ]
+        theirs: list[tuple[datetime, datetime]] = []
+        for calendar in self._busy_calendars(owner):
+            kept = self._their_busy(owner) if calendar == owner else None
+            if kept is not None:
+                theirs += [(s, e) for s, e in kept if s < high and e > low]
+                continue
+            theirs += [
+                interval
+                for item in self._window(owner, low, high, calendar)
+                if not ev.is_ours(item)
+                and ev.blocks_time(item, owner)
+                and (interval := ev.interval_of(item, zone)) is not None
+            ]
         return [
             (max(s, bs), min(e, be)) for bs, be in blocks for s, e in theirs if s < be and e > bs
         ]

@@ -180,6 +180,7 @@ class CalendarApi:
         # Full reads (no syncToken) answer without the private extended properties that mark
         # cadence's events (a filter on them then matches nothing): issue 11's lost ownership.
         self.hide_ownership = False
+        self.private_free_busy: set[str] = set()  # users who share no free/busy in the domain
 
     def calendar(self, user: str, calendar_id: str) -> Calendar:
         """The calendar ``calendar_id`` (``primary`` or an address) as seen by ``user``."""
@@ -188,6 +189,17 @@ class CalendarApi:
         if calendar is None or calendar.owner != user:
             raise ApiError(404, "notFound", "Not Found")
         return calendar
+
+    def free_busy_of(self, user: str, calendar_id: str) -> Calendar:
+        """The calendar whose free/busy ``user`` asks for: their own, or (Workspace's default
+        sharing) a colleague's in the same domain, unless that colleague keeps it private."""
+        target = user if calendar_id == "primary" else calendar_id.lower()
+        calendar = self.calendars.get(target)
+        if calendar is not None and calendar.owner != user:
+            same_domain = calendar.owner.partition("@")[2] == user.partition("@")[2]
+            if same_domain and calendar.owner not in self.private_free_busy:
+                return calendar
+        return self.calendar(user, calendar_id)
 
     # -- events ------------------------------------------------------------------------------
 
@@ -352,7 +364,7 @@ class CalendarApi:
         for item in items:
             name = item["id"]
             try:
-                calendar = self.calendar(user, name)
+                calendar = self.free_busy_of(user, name)
             except ApiError:
                 calendars[name] = {
                     "busy": [],
