@@ -32,6 +32,13 @@ def postgres_user() -> str | None:
     return None
 
 
+@pytest.fixture(autouse=True)
+def private_state_directory(tmp_path_factory, monkeypatch) -> None:
+    """Token caches kept "in the state directory" land in a folder of the test's own, never in
+    the developer's ~/.local/state (nor shared between tests)."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'cadence.db'}"

@@ -627,3 +627,32 @@ def test_outlook_tokens_outlive_a_run_once_until_they_expire(outlook_run: Run) -
     cache.write_text(json.dumps(data))
     counts = run_once(NOW + timedelta(hours=4))
     assert counts.http["authority POST token"] == 1
+
+
+# ---- Google floors (issue 11) ----------------------------------------------------------------
+
+
+def test_google_run_once_again_grants_no_token_and_reads_at_the_floor(tmp_path: Path) -> None:
+    """`run --once` started again (a new process: a new Workspace on the same folder) reuses
+    the access tokens kept on disk and makes exactly the unchanged cycle's requests: 3 per
+    mailbox including mail, and free/busy at one query per 50 calendars per 90 days. Before
+    issue 11: 162 requests, 2 token grants per salesperson among them."""
+    run = Run(tmp_path, "google")
+    try:
+        first, _ = run.cycle(NOW)
+        assert first.complete, first.attention()
+        run.ws.close()
+        run.ws = Workspace.open(run.config)
+        run.ws.env = {**run.ws.env, **run.world.env}
+        again, counts = run.cycle(NOW + timedelta(hours=1))
+        print("\n" + describe("google", "run --once again", counts))
+        assert again.complete, again.attention()
+        assert writes_of(again) == 0
+        assert counts.http == GOOGLE_UNCHANGED
+        assert counts.total <= 3 * len(SALESPEOPLE) + 2
+    finally:
+        run.close()
+
+
+def writes_of(result: CycleResult) -> int:
+    return result.created + result.moved + result.cancelled

@@ -383,3 +383,40 @@ def test_check_local_reports_missing_client_secrets(tmp_path):
             f"cannot read {tmp_path / 'client.json'} (`cadence auth google` needs it)",
         )
     ]
+
+
+# -- the service account's access tokens, kept across runs ---------------------------------
+
+
+def test_service_account_tokens_are_kept_on_disk_until_they_expire(fake, tmp_path):
+    """Each `run --once` is a new process: without the cache every one of them, and the Gmail
+    source besides the calendar, asks Google for a new token per salesperson."""
+    config = service_account_config(fake, tmp_path, token_cache_file="cache/tokens.json")
+
+    def one_run() -> None:
+        context = context_for(tmp_path, [ANA])
+        calendar, gmail = GoogleBackend(config, context), GmailSource(config, context)
+        try:
+            calendar.list_owned(ANA)
+            gmail.messages(ANA, ["buyer@acme.com"], [], datetime(2027, 1, 1, tzinfo=UTC))
+        finally:
+            calendar.close()
+            gmail.close()
+
+    one_run()
+    assert fake.requests["token"] == 1  # the Gmail source used the calendar's
+    cache = tmp_path / "cache" / "tokens.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    one_run()
+    assert fake.requests["token"] == 1  # the next run granted none
+    entries = json.loads(cache.read_text())
+    [key] = entries
+    entries[key]["expiry"] = "2000-01-01T00:00:00+00:00"  # expired: asked for again
+    cache.write_text(json.dumps(entries))
+    one_run()
+    assert fake.requests["token"] == 2
+    os.chmod(cache, 0o644)  # others could read it: not used, written afresh (0600)
+    fake.reset_counts()
+    one_run()
+    assert fake.requests["token"] == 1
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600

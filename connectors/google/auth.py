@@ -2,8 +2,12 @@
 per-salesperson OAuth tokens stored on disk by ``cadence auth google EMAIL``.
 
 * Service account (Workspace): ``service_account_file`` is the JSON key; every call is made as
-  the salesperson (``subject=owner``). Nothing is written to disk. The key is refused when other
-  users can read it.
+  the salesperson (``subject=owner``). The key is refused when other users can read it. The
+  access tokens granted for each salesperson (valid an hour) are kept in ``token_cache_file``
+  (default ``google-token-cache.json`` in the state directory, written 0600 like every token
+  file), so ``run --once`` started again within the hour, and the Gmail source after the
+  calendar, grant none anew; a token is used only until a minute before it expires, and a
+  cache that cannot be read (or that others could read) is ignored and written afresh.
 * Stored user tokens: ``token_folder/<email>.json`` holds the refresh token. It is written
   atomically with owner-only permissions (0600, in a folder created 0700), never read through a
   symbolic link, refused when others could read it, and rewritten whenever google-auth
@@ -19,9 +23,12 @@ Reading and writing go through :func:`connectors.localfiles.read_private_file` a
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +40,7 @@ from google.oauth2 import service_account
 
 from connectors.base import AuthError, BackendContext
 from connectors.localfiles import (
+    default_state_dir,
     read_private_file,
     secret_file_problem,
     token_file_problem,
@@ -46,6 +54,9 @@ SCOPES = (
 )
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_TOKEN_CACHE = "google-token-cache.json"  # in the state directory
+TOKEN_MARGIN = timedelta(minutes=1)  # a cached access token this close to expiry is not used
+_cache_lock = threading.Lock()  # the calendar backend and the Gmail source share the file
 
 
 def _resolve(context: BackendContext, value: str) -> Path:
@@ -67,6 +78,74 @@ def token_path(config: Mapping[str, Any], context: BackendContext, email: str) -
     if not name or "/" in name or "\\" in name or name.startswith("."):
         raise AuthError(f"not a usable e-mail address for a token file: {email!r}")
     return _resolve(context, str(folder)) / f"{name}.json"
+
+
+log = logging.getLogger(__name__)
+
+
+def token_cache_path(config: Mapping[str, Any], context: BackendContext) -> Path:
+    """Where service-account access tokens are cached (``token_cache_file``, or
+    ``google-token-cache.json`` in the state directory)."""
+    value = config.get("token_cache_file")
+    if value:
+        return _resolve(context, str(value))
+    return default_state_dir(context.env) / DEFAULT_TOKEN_CACHE
+
+
+def _read_cache(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(read_private_file(path, follow_symlinks=False))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, AuthError) as error:  # ignored: written afresh next time
+        log.debug("google: token cache %s not used: %s", path, error)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    """google-auth keeps ``expiry`` as a naive UTC datetime."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def restore_cached_token(path: Path, key: str, creds: Any) -> bool:
+    """Give ``creds`` the access token cached under ``key`` when it is still good for more
+    than :data:`TOKEN_MARGIN`; whether it did."""
+    with _cache_lock:
+        entry = _read_cache(path).get(key)
+    if not isinstance(entry, dict):
+        return False
+    try:
+        expiry = datetime.fromisoformat(str(entry["expiry"]))
+        token = str(entry["token"])
+    except (KeyError, ValueError):
+        return False
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=UTC)
+    if expiry - TOKEN_MARGIN <= datetime.now(UTC):
+        return False
+    creds.token = token
+    creds.expiry = _naive_utc(expiry)
+    return True
+
+
+def cache_token(path: Path, key: str, token: str, expiry: datetime | None) -> None:
+    """Keep ``token`` under ``key`` (dropping entries that have expired). Raises OSError."""
+    if expiry is None:
+        return
+    now = datetime.now(UTC)
+    with _cache_lock:
+        entries = _read_cache(path)
+        kept = {}
+        for name, entry in entries.items():
+            try:
+                when = datetime.fromisoformat(str(entry["expiry"]))
+            except (KeyError, ValueError, TypeError):
+                continue
+            if (when if when.tzinfo else when.replace(tzinfo=UTC)) > now:
+                kept[name] = entry
+        kept[key] = {"token": token, "expiry": expiry.replace(tzinfo=UTC).isoformat()}
+        write_private_file(path, json.dumps(kept, sort_keys=True, indent=1).encode("utf-8"))
 
 
 def save_user_token(path: Path, creds: user_credentials.Credentials) -> None:
@@ -122,7 +201,8 @@ def owner_credentials(
 class OwnerSession:
     """One salesperson's credentials and authorised HTTP connection.
 
-    ``persist()`` writes a refreshed user token back to its file (a no-op for service accounts).
+    ``persist()`` writes a refreshed user token back to its file, or a service account's new
+    access token to the token cache (``cache_file`` under ``cache_key``).
     """
 
     owner: str
@@ -131,18 +211,25 @@ class OwnerSession:
     token_file: Path | None = None
     services: dict[str, Any] = field(default_factory=dict)
     _saved_token: str | None = None
+    cache_file: Path | None = None
+    cache_key: str = ""
 
     def persist(self) -> bool:
-        """Save the user token if google-auth refreshed it since the last save; True when a
-        file was written. Raises OSError when it cannot be (tried once per new token)."""
+        """Save the token if google-auth refreshed it since the last save; True when a file
+        was written. Raises OSError when it cannot be (tried once per new token)."""
         creds = self.credentials
+        token = getattr(creds, "token", None)
+        if not token or token == self._saved_token:
+            return False
+        if self.cache_file is not None:
+            self._saved_token = token
+            cache_token(self.cache_file, self.cache_key, token, getattr(creds, "expiry", None))
+            return True
         if self.token_file is None or not isinstance(creds, user_credentials.Credentials):
             return False
-        if creds.token and creds.token != self._saved_token:
-            self._saved_token = creds.token
-            save_user_token(self.token_file, creds)
-            return True
-        return False
+        self._saved_token = token
+        save_user_token(self.token_file, creds)
+        return True
 
 
 def open_session(config: Mapping[str, Any], context: BackendContext, owner: str) -> OwnerSession:
@@ -150,11 +237,21 @@ def open_session(config: Mapping[str, Any], context: BackendContext, owner: str)
     creds = owner_credentials(config, context, owner)
     timeout = float(config.get("timeout", DEFAULT_TIMEOUT))
     authed = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=timeout))
-    token_file = None
-    saved = None
-    if not config.get("service_account_file"):
-        token_file = token_path(config, context, owner)
-        saved = getattr(creds, "token", None)
+    if config.get("service_account_file"):
+        cache = token_cache_path(config, context)
+        token_uri = str(config.get("token_uri") or DEFAULT_TOKEN_URI)
+        key = f"{getattr(creds, 'service_account_email', '')} {owner.lower()} {token_uri}"
+        restore_cached_token(cache, key, creds)
+        return OwnerSession(
+            owner,
+            creds,
+            authed,
+            _saved_token=getattr(creds, "token", None),
+            cache_file=cache,
+            cache_key=key,
+        )
+    token_file = token_path(config, context, owner)
+    saved = getattr(creds, "token", None)
     return OwnerSession(owner, creds, authed, token_file, _saved_token=saved)
 
 
@@ -194,7 +291,8 @@ def check_local_files(
     account key. The token folder must be writable (refreshed tokens are saved there); each
     token file already in it (one per salesperson, ``<email>.json``) must be a regular file only
     its owner can read. ``client_secrets_file`` (used by ``cadence auth google`` only) must be
-    readable. ``env`` is not needed: no Google default lives in the state directory.
+    readable. The token cache of a service account (``token_cache_file``, by default in the state
+    directory ``env`` names) must be writable.
     """
     problems: list[tuple[str, str]] = []
     key_file = _section_path(section, "service_account_file", base_dir)
@@ -208,6 +306,11 @@ def check_local_files(
                 problem = f"{key_file} is not a usable service account key: {error}"
         if problem:
             problems.append(("service_account_file", problem))
+        cache = _section_path(section, "token_cache_file", base_dir)
+        cache = cache or default_state_dir(env) / DEFAULT_TOKEN_CACHE
+        problem = writable_problem(cache)
+        if problem:
+            problems.append(("token_cache_file", f"{problem} (access tokens are kept there)"))
     folder = _section_path(section, "token_folder", base_dir)
     if folder is not None:
         problems += [("token_folder", problem) for problem in _token_folder_problems(folder)]

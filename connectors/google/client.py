@@ -91,12 +91,14 @@ class GoogleClient:
         try:
             written = session.persist()
         except OSError as error:
-            folder = session.token_file.parent if session.token_file else "token_folder"
+            where = session.cache_file or session.token_file
+            folder = where.parent if where else "token_folder"
+            key = "token_cache_file" if session.cache_file else "token_folder"
             problem = (
                 f"cannot save refreshed Google tokens in {folder}: "
                 f"{error.strerror or error}; they are kept in memory only, "
                 "so each restart refreshes them again. Make the folder writable by the user "
-                "cadence runs as, or move token_folder (`cadence check` names the problem)"
+                f"cadence runs as, or move {key} (`cadence check` names the problem)"
             )
             if self._save_failing != problem:
                 log.error("%s", problem)

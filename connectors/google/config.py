@@ -20,6 +20,9 @@ CONFIG_KEYS: Mapping[str, str] = {
     "(acts as each salesperson)",
     "token_folder": "folder of per-salesperson OAuth tokens written by `cadence auth google EMAIL`",
     "client_secrets_file": "OAuth client (Desktop app) JSON used by `cadence auth google EMAIL`",
+    "token_cache_file": "where a service account's access tokens are kept until they expire, "
+    "mode 0600 (default: google-token-cache.json in the state directory, $STATE_DIRECTORY or "
+    "$XDG_STATE_HOME/cadence or ~/.local/state/cadence)",
     "api_endpoint": f"root URL of the Google APIs (default {DEFAULT_ENDPOINT})",
     "token_uri": f"OAuth token endpoint (default {DEFAULT_TOKEN_URI})",
     "send_updates": "who Google e-mails about changes to invited events: none | all | externalOnly",
@@ -69,7 +72,7 @@ def validate(section: Mapping[str, Any]) -> list[tuple[str, str]]:
                 "or token_folder (per-salesperson OAuth tokens)",
             )
         )
-    for key in ("service_account_file", "token_folder", "client_secrets_file"):
+    for key in ("service_account_file", "token_folder", "client_secrets_file", "token_cache_file"):
         if key in section and not (isinstance(section[key], str) and section[key].strip()):
             problems.append((key, "must be a non-empty path"))
     for key in ("api_endpoint", "token_uri"):
