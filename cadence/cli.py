@@ -26,7 +26,7 @@ from rich.table import Table
 from cadence.checks import check_all
 from cadence.config import load_config
 from cadence.contact_history import read_history
-from cadence.cycle import Workspace
+from cadence.cycle import Workspace, owner_failures
 from cadence.errors import UserError, ValueParseError
 from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
 from cadence.progress import every
@@ -532,8 +532,8 @@ def run(
         print(result.summary())
         for problem in result.problems:
             err.print(f"problem: {problem}", markup=False)
-        for owner, why in sorted(result.failed_owners.items()):
-            err.print(f"skipped salesperson {owner}: {why}", markup=False)
+        for who, why in owner_failures(result.failed_owners):  # one line per cause
+            err.print(f"skipped {who}: {why}", markup=False)
         for customer_id, why in sorted(result.skipped_customers.items()):
             err.print(f"skipped customer {customer_id}: {why}", markup=False)
         for line in result.held:

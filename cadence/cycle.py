@@ -138,9 +138,7 @@ class CycleResult:
             "read; left as it is until fixed"
             for item in self.unreadable
         ]
-        lines += [
-            f"salesperson {o} skipped: {why}" for o, why in sorted(self.failed_owners.items())
-        ]
+        lines += [f"{who} skipped: {why}" for who, why in owner_failures(self.failed_owners)]
         for customer_id, why in sorted(self.skipped_customers.items()):
             c = (customers or {}).get(customer_id)
             name = f"{c.name} ({customer_id})" if c else customer_id
@@ -165,6 +163,25 @@ class CycleResult:
         if self.unreadable:
             text += f"; {count(len(self.unreadable), 'unreadable event')} left as they are"
         return text
+
+
+def owner_failures(failed: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Salespeople skipped for the same cause, one entry per cause: ``("salesperson X", why)``,
+    or ``("3 salespeople (X, Y, Z)", why)`` when a cause shared by the backend (a service
+    account's key refused, a server down) failed several of them; a cause naming the
+    salesperson names them as "each of them"."""
+    groups: dict[str, list[str]] = {}
+    for owner, why in sorted(failed.items()):
+        groups.setdefault(why.replace(owner, "{owner}"), []).append(owner)
+    found = []
+    for cause, owners in groups.items():
+        if len(owners) == 1:
+            found.append((f"salesperson {owners[0]}", cause.replace("{owner}", owners[0])))
+            continue
+        shown = ", ".join(owners[:3]) + (f" and {len(owners) - 3} more" if len(owners) > 3 else "")
+        who = f"{count(len(owners), 'salesperson', 'salespeople')} ({shown})"
+        found.append((who, cause.replace("{owner}", "each of them")))
+    return sorted(found, key=lambda item: item[0])
 
 
 @dataclass
@@ -196,6 +213,8 @@ class Workspace:
         self._unbookable = 0  # customers the last plan could never book (logged on change)
         self.workers = OWNER_WORKERS
         self._halt = threading.Event()  # set when the cycle is told to stop: naps end at once
+        # (backend, cause) -> salespeople whose authentication failed, until logged
+        self._auth_failed: dict[tuple[str, str], list[str]] = {}
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -483,6 +502,7 @@ class Workspace:
         failed: dict[str, str] = {}
         owners = sorted({c.owner for c in customers})
         busy = self.read_busy(now, owners, failed) if read_calendars else {}
+        self._flush_failures()
         for owner, why in failed.items():
             log.warning("planning %s without their calendar: %s", owner, why)
         return plan(self.planning_input(now, busy, forecast=forecast, customers=customers))
@@ -588,6 +608,7 @@ class Workspace:
         if not fan_out(owners, read_owner, workers=workers, stop=stopping, done=synced):
             result.interrupted = True
             return result
+        self._flush_failures()
         result.unreadable = sorted(unreadable)
         result.contacts_added = sum(added)
         if stopping():
@@ -640,6 +661,7 @@ class Workspace:
         for owner in owners:
             if owner not in failed:
                 self._guarded(owner, failed, self._collect_held, people[owner], result.held)
+        self._flush_failures()
         for owner in sorted(set(self._trouble) & set(owners) - set(failed)):
             log.info("%s works again", owner)
             del self._trouble[owner]
@@ -1074,13 +1096,16 @@ class Workspace:
         health.failures += 1
         if isinstance(exc, AuthError):
             why = f"authentication failed: {exc}"
-            delay = MAX_BACKOFF / 4
-            text = f"authentication failed for {owner}: {exc} (fix the credentials; other "
-            text += "salespeople continue)"
+            # Tried again on the next cycle: access granted again is used at once, and one
+            # refused token request a cycle costs nothing.
+            delay = 0.0
+            text = ""  # logged by _flush_failures, once for all salespeople it concerns
         elif isinstance(exc, TransientError):
             why = f"temporarily unavailable: {exc}"
             delay = exc.retry_after or min(MAX_BACKOFF, 30.0 * 2 ** (health.failures - 1))
-            text = f"{owner} unavailable: {exc}; retrying in {delay:.0f}s"
+            until = now + timedelta(seconds=delay)
+            text = f"{owner} unavailable: {exc}; deferred, not tried again before "
+            text += f"{until:%H:%M:%S} UTC"
         elif isinstance(exc, (BackendError, UserError, ImportError, LookupError)):
             why = str(exc)
             delay = min(MAX_BACKOFF, 60.0 * health.failures)
@@ -1094,10 +1119,37 @@ class Workspace:
             delay = 0.0
         health.retry_at = now + timedelta(seconds=delay) if delay else None
         if why != health.reported:
-            level = logging.WARNING if isinstance(exc, TransientError) else logging.ERROR
-            log.log(level, "%s: %s", name, text, extra=REPORTED)
+            if isinstance(exc, AuthError):
+                self._auth_failed.setdefault((name, str(exc).replace(owner, "{owner}")), [])
+                self._auth_failed[(name, str(exc).replace(owner, "{owner}"))].append(owner)
+            else:
+                level = logging.WARNING if isinstance(exc, TransientError) else logging.ERROR
+                log.log(level, "%s: %s", name, text, extra=REPORTED)
             health.reported = why
         return why
+
+    def _flush_failures(self) -> None:
+        """Log the authentication failures met since the last flush: one line per backend and
+        cause, naming how many salespeople it stopped (a service account's key refused is one
+        line, not one per salesperson)."""
+        pending, self._auth_failed = self._auth_failed, {}
+        for (name, cause), found in sorted(pending.items()):
+            owners = sorted(found)  # served side by side: in the order they failed
+            if len(owners) == 1:
+                who, text = owners[0], cause.replace("{owner}", owners[0])
+            else:
+                shown = ", ".join(owners[:3])
+                shown += f" and {len(owners) - 3} more" if len(owners) > 3 else ""
+                who = f"{count(len(owners), 'salesperson', 'salespeople')} ({shown})"
+                text = cause.replace("{owner}", "each of them")
+            log.error(
+                "%s: authentication failed for %s: %s (fix the credentials; other salespeople "
+                "continue)",
+                name,
+                who,
+                text,
+                extra=REPORTED,
+            )
 
 
 class ImplausibleRead(CadenceError):
