@@ -7,7 +7,8 @@ first cycle, an unchanged second one, and a third after a salesperson moved one 
 deleted another in their calendar (``--later 1 2 7`` adds cycles days later, with no edits).
 Run:
 
-    .venv/bin/python bench/bench_requests.py [--backend google|outlook] [--later DAYS...] [--json]
+    .venv/bin/python bench/bench_requests.py [--backend google|outlook] [--later DAYS...]
+        [--throttled] [--json]
 
 "HTTP" counts requests on the wire (token requests included; a batch counts once); "in
 batches" lists the calls carried inside batch requests.
@@ -17,50 +18,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
-from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cadence.cycle import BUSY_MARGIN, Workspace
-from cadence.model import BusyInterval, Salesperson
-from connectors.base import BackendError
 from tests.test_cycle_requests import WORLDS, three_cycles
-
-
-class TeamBusyWorkspace(Workspace):
-    """What-if (``--team-busy``): read busy time for all of a backend's salespeople in one
-    ``busy_many`` call when the backend offers it (Outlook: ``getSchedule``, 20 mailboxes and
-    62 days per request) instead of one ``busy`` call per salesperson. Not cadence's code: the
-    change proposed for ``Workspace.read_busy``, measured."""
-
-    def read_busy(
-        self, now: datetime, owners: Iterable[str], failed: dict[str, str]
-    ) -> dict[str, list[BusyInterval]]:
-        until = now + timedelta(days=self.config.horizon_days) + BUSY_MARGIN
-        people = {p.email: p for p in self.config.salespeople}
-        groups: dict[str, list[str]] = {}
-        for owner in owners:
-            if owner not in failed:
-                person = people.get(owner) or Salesperson(email=owner)
-                groups.setdefault(self.backend_name(person), []).append(owner)
-        busy: dict[str, list[BusyInterval]] = {}
-        for name, group in groups.items():
-            if len(group) > 1 and hasattr(self.backend(name), "busy_many"):
-                ok, value = self._call(name, "*", now, "busy_many", group, now, until)
-                if ok:
-                    for owner, got in value.items():
-                        if isinstance(got, BackendError):
-                            failed[owner] = str(got)
-                        else:
-                            busy[owner] = got
-                    continue
-            busy.update(super().read_busy(now, group, failed))
-        return busy
 
 
 def _kinds(counter: dict[str, int]) -> str:
@@ -80,20 +47,18 @@ def main() -> None:
         help="also run a cycle this many days after the first (no edits in between)",
     )
     parser.add_argument(
-        "--team-busy",
+        "--throttled",
         action="store_true",
-        help="what-if: read busy time with the backend's busy_many where it has one",
+        help="Google: the second cycle meets 429 with Retry-After 20 s five times for one "
+        "salesperson (rep00), who is deferred while the others are served",
     )
     args = parser.parse_args()
 
-    workspace = TeamBusyWorkspace if args.team_busy else Workspace
     rows = []
     for backend in args.backend or sorted(WORLDS):
         with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as folder:
-            started = time.perf_counter()
-            for cycle, result, counts, _run in three_cycles(
-                Path(folder), backend, args.later, workspace
-            ):
+            started, cpu = time.perf_counter(), time.process_time()
+            for cycle, result, counts, run in three_cycles(Path(folder), backend, args.later):
                 rows.append(
                     {
                         "backend": backend,
@@ -106,29 +71,56 @@ def main() -> None:
                         "by_kind": dict(sorted(counts.http.items())),
                         "in_batches": dict(sorted(counts.in_batches.items())),
                         "seconds": round(time.perf_counter() - started, 2),
+                        "cpu_seconds": round(time.process_time() - cpu, 2),
+                        "peak_rss_mb": round(_peak_rss_mb(), 1),
+                        "skipped": sorted(result.failed_owners),
                     }
                 )
-                started = time.perf_counter()
+                if args.throttled and backend == "google" and cycle == "first":
+                    throttle(run)
+                started, cpu = time.perf_counter(), time.process_time()
     if args.json:
         for row in rows:
             print(json.dumps(row))
         return
-    what_if = " (what-if: busy_many)" if args.team_busy else ""
-    print(f"500 customers, 20 salespeople{what_if}")
-    header = f"{'backend':<8} {'cycle':<27} {'c/m/x':>11} {'requests':>8}  by kind | in batches"
+    throttled = " (rep00 throttled in the second cycle)" if args.throttled else ""
+    print(f"500 customers, 20 salespeople{throttled}")
+    header = (
+        f"{'backend':<8} {'cycle':<27} {'c/m/x':>11} {'requests':>8} {'wall s':>7} {'cpu s':>6} "
+        f"{'rss MB':>7}  by kind | in batches"
+    )
     print(header)
     print("-" * len(header))
     for row in rows:
         changes = f"{row['created']}/{row['moved']}/{row['cancelled']}"
         print(
-            f"{row['backend']:<8} {row['cycle']:<27} {changes:>11} {row['requests']:>8}  "
+            f"{row['backend']:<8} {row['cycle']:<27} {changes:>11} {row['requests']:>8} "
+            f"{row['seconds']:>7.2f} {row['cpu_seconds']:>6.2f} {row['peak_rss_mb']:>7.1f}  "
             f"{_kinds(row['by_kind'])} | {_kinds(row['in_batches'])}"
         )
-    print("c/m/x: events created / moved / cancelled by the cycle")
+        if row["skipped"]:
+            print(f"{'':<8} deferred: {', '.join(row['skipped'])}")
+    print(
+        "c/m/x: events created / moved / cancelled by the cycle; wall and CPU seconds of the "
+        "cycle (the fake servers run in this process too); rss: the process's peak so far"
+    )
     for row in rows:
         if row["cycle"] == "first" and row["created"]:
             per = row["requests"] / row["created"]
             print(f"{row['backend']} {row['cycle']}: {per:.3f} requests per created event")
+
+
+def throttle(run: Any) -> None:
+    """rep00's calendar reads answer 429 with Retry-After 20 s, five times in a row."""
+    fake = run.world.fake
+    fake.fail(
+        "calendar.events.list", times=5, status=429, reason="rateLimitExceeded", retry_after="20"
+    )
+    fake.faults[-1].user = "rep00@example.com"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
