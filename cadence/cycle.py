@@ -6,14 +6,19 @@ backends built lazily); :meth:`Workspace.run_cycle` does one cycle:
 
 1. re-read the customer file when it changed (upsert, never delete);
 2. per salesperson: read cadence's own events and fold them into the bookings (people's moves,
-   deletions, declines; writes whose outcome was unknown), read busy time, and recognise
-   contacts from past calendar events and mail;
+   deletions, declines; writes whose outcome was unknown), and recognise contacts from past
+   calendar events and mail; then read busy time (many salespeople a request where the backend
+   can);
 3. plan (pure) and diff against the bookings;
 4. per salesperson: write the actions, recording intent in the store *before* each write.
 
-One salesperson's failing backend never stops the others: an authentication failure is
-reported once and that backend is left alone until it works again; a transient failure backs
-off (honouring ``Retry-After``).
+Steps 2 and 4 serve several salespeople at once when their backends allow it
+(:func:`cadence.fanout.fan_out`: a bounded pool; the store and this module's own code take
+turns, only the waits on servers overlap). One salesperson's failing backend never stops the
+others: an authentication failure is reported once per cause (one line for all the salespeople
+it concerns) and tried again on the next cycle; a transient failure defers that salesperson
+(not asked again before the server's ``Retry-After``, or a growing backoff). No backend sleeps
+longer than ``NAP_CAP`` inside a cycle, and a stop ends every wait at once.
 """
 
 from __future__ import annotations

@@ -636,7 +636,7 @@ def test_google_run_once_again_grants_no_token_and_reads_at_the_floor(tmp_path: 
     """`run --once` started again (a new process: a new Workspace on the same folder) reuses
     the access tokens kept on disk and makes exactly the unchanged cycle's requests: 3 per
     mailbox including mail, and free/busy at one query per 50 calendars per 90 days. Before
-    issue 11: 162 requests, 2 token grants per salesperson among them."""
+    issue 11: 160 requests, 2 token grants per salesperson among them."""
     run = Run(tmp_path, "google")
     try:
         first, _ = run.cycle(NOW)

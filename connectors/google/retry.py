@@ -5,6 +5,11 @@ Retried: HTTP 429, 5xx, and 403 whose reason is ``rateLimitExceeded`` or
 ``userRateLimitExceeded`` (Google's documented throttling answers), plus transport failures
 (connection reset, timeout). A ``Retry-After`` header is honoured as the delay. Writes are safe
 to retry because event ids are deterministic (see :mod:`connectors.google.ids`).
+
+Every wait goes through ``BackendContext.sleep``: inside a cycle that is the workspace's, which
+waits at most ``cadence.cycle.NAP_CAP`` seconds and raises :class:`TransientError` (with the
+wait as ``retry_after``) for a longer one, so a salesperson told to come back in an hour is
+deferred rather than slept through; a stop cuts any wait short.
 """
 
 from __future__ import annotations
