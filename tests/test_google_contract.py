@@ -47,6 +47,7 @@ class TestGoogleContract(BackendContract, PastMeetingsContract):
                 Salesperson(other_owner, timezone=ZONE),
             ],
             state=MemoryState(),
+            env={"STATE_DIRECTORY": str(tmp_path / "state")},
             sleep=lambda seconds: None,
         )
         config = {

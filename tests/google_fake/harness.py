@@ -23,12 +23,14 @@ class Sleeps(list[float]):
 def context_for(
     tmp_path: Path, owners: Sequence[str], zone: str = "UTC", sleeps: Sleeps | None = None
 ) -> BackendContext:
-    """A context serving ``owners`` in ``zone`` with in-memory state and recorded sleeps."""
+    """A context serving ``owners`` in ``zone`` with in-memory state and recorded sleeps; its
+    state directory (where the token cache goes by default) is under ``tmp_path``."""
     return BackendContext(
         base_dir=tmp_path,
         salespeople=[Salesperson(o, timezone=zone) for o in owners],
         state=MemoryState(),
         sleep=sleeps if sleeps is not None else Sleeps(),
+        env={"STATE_DIRECTORY": str(tmp_path / "state")},
     )
 
 
