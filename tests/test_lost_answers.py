@@ -7,7 +7,8 @@ client does next (httplib2 sends a batch again by itself; Google answers 409 to 
 create, 412 to the second update whose If-Match etag went stale, 404 to the second delete;
 CalDAV's call fails and the next cycle reads back), the outcome must be exact: every intended
 change is in the calendar once, the store records it as cadence's own (booked or cancelled,
-never ``moved_by_owner`` or ``deleted``), and the cycle after writes nothing.
+never ``moved_by_owner`` or ``deleted``), and the cycle after writes nothing. On Google a 5xx
+answered after the call was applied is settled the same way.
 """
 
 from __future__ import annotations
@@ -248,3 +249,45 @@ def test_a_lost_answer_is_settled_by_reading_back_never_taken_for_the_persons_ch
     assert cancelled == ({"C0", "C1"} if kind == "delete" else set())
     if made.name == "google":
         assert rewritten == 0  # nothing was left for a later cycle
+
+
+@pytest.mark.parametrize("kind", ["create", "update", "delete"])
+def test_google_5xx_after_applying_is_settled_by_reading_back(tmp_path: Path, kind: str) -> None:
+    """Google applies the call and answers 503: the retrier sends it again and meets 409 (create),
+    412 (update: its etag went stale) or 404 (delete), each settled as cadence's own write in
+    the same cycle."""
+    with ExitStack() as stack:
+        folder = tmp_path / "server"
+        folder.mkdir()
+        made = GoogleSide(stack, folder)
+        config = write_workspace(tmp_path / "ws", CUSTOMERS, backend="google")
+        lines = ["\n[calendar.google]"] + [f'{k} = "{v}"' for k, v in made.section.items()]
+        config.write_text(config.read_text() + "\n".join(lines) + "\n", encoding="utf-8")
+        ws = Workspace.open(config)
+        stack.callback(ws.close)
+        method = {"create": "insert", "update": "update", "delete": "delete"}[kind]
+        if kind == "create":
+            made.fake.fail_after_applying(f"calendar.events.{method}", times=2)
+            first = ws.run_cycle(NOW)
+        else:
+            assert ws.run_cycle(NOW).complete
+            if kind == "update":
+                rows = [{**r, "name": r["name"] + " Group"} for r in CUSTOMERS]
+            else:
+                rows = [
+                    {**r, "status": "do_not_contact"} if r["id"] in ("C0", "C1") else r
+                    for r in CUSTOMERS
+                ]
+            write_customers(ws.config.base_dir / "customers.csv", rows)
+            made.fake.fail_after_applying(f"calendar.events.{method}", times=2)
+            first = ws.run_cycle(LATER)
+        assert made.dropped_all()  # both answers were errors after applying
+        assert first.complete, first.attention()
+        asked = [a for a in first.actions if a.kind is not ActionKind.KEEP]
+        assert asked and writes(first) == len(asked)
+        assert settle(ws, first) == 0
+        records = ws.store.bookings()
+        live = {r.uid: r for r in records if r.state is not BookingState.CANCELLED}
+        assert {r.state for r in live.values()} == {BookingState.BOOKED}
+        assert all(r.confirmed is None for r in records)
+        assert set(calendar_events(ws, "google")) == set(live)

@@ -3,10 +3,11 @@
 Started by tests on 127.0.0.1 (random port). It routes by the discovery documents, checks every
 request (bearer token, parameters, body schema), answers like Google (JSON error bodies, 204 on
 delete, multipart/mixed batch answers), and can be told to fail: ``fail(kind, ...)`` answers an
-error instead of running a call; ``drop(kind)`` runs the call and then closes the connection
-without answering (a lost response); ``stall(kind)`` holds calls unanswered until released (a
-server that hangs). ``requests`` counts HTTP requests by kind (the method id,
-``batch/calendar/v3``, ``token``); ``calls`` counts API calls including those inside batches.
+error instead of running a call (``fail_after_applying``: after running it); ``drop(kind)``
+runs the call and then closes the connection without answering (a lost response);
+``stall(kind)`` holds calls unanswered until released (a server that hangs). ``requests``
+counts HTTP requests by kind (the method id, ``batch/calendar/v3``, ``token``); ``calls`` counts
+API calls including those inside batches.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Fault:
     retry_after: str | None = None
     drop: bool = False
     user: str | None = None
+    applied: bool = False  # run the call first, then answer the error (a 5xx after applying)
 
 
 @dataclass
@@ -197,6 +199,10 @@ class FakeGoogle:
         """Answer the next ``times`` calls of ``kind`` with an error."""
         self.faults.append(Fault(kind, times, status, reason, retry_after, False, user))
 
+    def fail_after_applying(self, kind: str, times: int = 1, status: int = 503) -> None:
+        """Run the next ``times`` calls of ``kind``, then answer ``status`` as if they failed."""
+        self.faults.append(Fault(kind, times, status, applied=True))
+
     def drop(self, kind: str, times: int = 1) -> None:
         """Run the next ``times`` calls of ``kind``, then close the connection unanswered."""
         self.faults.append(Fault(kind, times, drop=True))
@@ -217,7 +223,9 @@ class FakeGoogle:
                 stall.reached.set()
                 stall.release.wait(STALL_LIMIT)
 
-    def _fault(self, kind: str, user: str | None, drop: bool) -> Fault | None:
+    def _fault(
+        self, kind: str, user: str | None, drop: bool, applied: bool = False
+    ) -> Fault | None:
         """The first armed fault for this call, used up by one (None when there is none)."""
         is_api_call = kind not in ("token", "batch")
         with self.lock:
@@ -226,6 +234,7 @@ class FakeGoogle:
                 if (
                     applies
                     and fault.drop == drop
+                    and fault.applied == applied
                     and fault.times > 0
                     and fault.user in (None, user)
                 ):
@@ -331,6 +340,9 @@ class FakeGoogle:
                     {"Content-Type": "application/json; charset=UTF-8"},
                 )
             )
+            after = self._fault(kind, user, drop=False, applied=True)
+            if after is not None:  # applied, but the client is told it failed
+                answer = _error(ApiError(after.status, after.reason, "Injected fault after apply"))
         return answer, self._fault(kind, user, drop=True) is not None
 
     def batch(self, headers: dict[str, str], body: bytes) -> tuple[_Answer, bool]:
