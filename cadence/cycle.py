@@ -289,7 +289,8 @@ class Workspace:
         ``retry_after``), and cut short when the cycle is told to stop."""
         if seconds > NAP_CAP:
             raise TransientError(
-                f"the server asked for a wait of {seconds:.0f}s", retry_after=seconds
+                f"deferred: a wait of {seconds:.0f}s is longer than a cycle waits ({NAP_CAP:.0f}s)",
+                retry_after=seconds,
             )
         if self._halt.wait(max(0.0, seconds)):
             raise TransientError("stopping: the wait before trying again was cut short")

@@ -73,7 +73,9 @@ def run_batch(
                     )
                 )
             break
-        retrier.sleep(retrier.delay(attempt, hint))
+        first = outcomes[throttled[0]].error
+        assert first is not None
+        retrier.pause(retrier.delay(attempt, hint), first, what)
         attempt += 1
         pending = throttled
     return outcomes

@@ -194,5 +194,17 @@ class Retrier:
                     ) from error
                 wait = self.delay(attempt, hint)
                 log.debug("%s: retrying in %.1fs after %s", what, wait, error)
-                self.sleep(wait)
+                self.pause(wait, error, what)
                 attempt += 1
+
+    def pause(self, seconds: float, error: BaseException, what: str) -> None:
+        """Sleep before trying again after ``error``. A sleep that refuses (inside a cycle: a
+        wait longer than it allows, or a stop) raises :class:`TransientError` naming ``error``
+        too, with the wait as ``retry_after``."""
+        try:
+            self.sleep(seconds)
+        except TransientError as refused:
+            raise TransientError(
+                f"{to_backend_error(error, what)}; {refused}",
+                retry_after=refused.retry_after,
+            ) from error
