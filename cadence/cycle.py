@@ -218,6 +218,8 @@ class Workspace:
         self._unbookable = 0  # customers the last plan could never book (logged on change)
         self.workers = OWNER_WORKERS
         self._halt = threading.Event()  # set when the cycle is told to stop: naps end at once
+        # The moment of the cycle a backend call belongs to, per thread (see _backend_now).
+        self._clock = threading.local()
         # (backend, cause) -> salespeople whose authentication failed, until logged
         self._auth_failed: dict[tuple[str, str], list[str]] = {}
 
@@ -281,7 +283,14 @@ class Workspace:
             smtp=self.config.smtp,
             env=self.env,
             sleep=self._nap,
+            now=self._backend_now,
         )
+
+    def _backend_now(self) -> datetime:
+        """What a backend takes for "now" (a DTSTAMP, an invitation's backoff): the moment of
+        the cycle its call belongs to, so that a run with ``--now`` lives wholly in that
+        moment; the real time outside any call."""
+        return getattr(self._clock, "now", None) or datetime.now(UTC)
 
     def _nap(self, seconds: float) -> None:
         """A backend's wait before trying again, inside a cycle: at most ``NAP_CAP`` seconds
@@ -1074,6 +1083,7 @@ class Workspace:
         health = self._health.setdefault((name, owner, method), _Health())
         if health.retry_at is not None and now < health.retry_at:
             return False, f"{name} backing off until {health.retry_at:%H:%M:%S}"
+        self._clock.now = now
         try:
             source = target or self.backend(name)
             if getattr(source, "concurrent", False):
@@ -1083,6 +1093,8 @@ class Workspace:
                 value = getattr(source, method)(*args)
         except Exception as exc:
             return False, self._failed(name, owner, method, now, health, exc, target)
+        finally:
+            self._clock.now = None
         if health.reported:
             log.info("%s: %s works again", name, owner)
         health.failures, health.retry_at, health.reported = 0, None, ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +115,23 @@ def test_first_cycle_books_and_second_cycle_writes_nothing(worlds: Any, backend:
     second = w.cycle(NOW + timedelta(hours=1))
     assert (second.created, second.moved, second.cancelled, second.unchanged) == (0, 0, 0, 9)
     assert w.writes() == before
+
+
+def test_backends_live_in_the_cycles_moment_and_in_real_time_outside_it(worlds: Any) -> None:
+    # A run with --now (demos, simulations, tests) must be wholly in that moment: an
+    # invitation's backoff or a DTSTAMP taken from the real clock made runs depend on load.
+    w = worlds(three_customers())
+    seen: list[datetime] = []
+    listed = w.backend.list_owned
+
+    def list_owned(owner: str) -> Any:
+        seen.append(w.backend.context.now())
+        return listed(owner)
+
+    w.backend.list_owned = list_owned  # type: ignore[method-assign]
+    w.cycle(NOW + timedelta(days=400))
+    assert seen and set(seen) == {NOW + timedelta(days=400)}
+    assert abs(w.backend.context.now() - datetime.now(UTC)) < timedelta(minutes=5)
 
 
 def test_unchanged_world_makes_no_write_calls_at_all(worlds: Any) -> None:
