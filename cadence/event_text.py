@@ -12,7 +12,7 @@ from urllib.parse import quote
 from cadence.model import BookingKind, Customer, CustomerStatus, PlannedContact, Salesperson
 from cadence.policy import agenda_of, customer_description_of
 from cadence.reconcile import SPEC_TAG, uid_for
-from connectors.base import EventSpec
+from connectors.base import EventSpec, with_video_link
 
 
 def event_spec(
@@ -94,7 +94,7 @@ def video_link(policy: Any, uid: str, person: Salesperson) -> str:
 
 def with_link(text: str, link: str) -> str:
     """``text`` with the video link on a line of its own at the top."""
-    return f"Video: {link}\n\n{text}" if text else f"Video: {link}"
+    return with_video_link(text, link)
 
 
 def spec_hash(spec: EventSpec) -> str:

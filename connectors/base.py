@@ -142,6 +142,12 @@ def shown_description(spec: EventSpec) -> str:
     return spec.customer_description if spec.attendees else spec.description
 
 
+def with_video_link(text: str, link: str) -> str:
+    """``text`` with the video ``link`` on a line of its own at the top (how every backend and
+    both descriptions show it)."""
+    return f"Video: {link}\n\n{text}" if text else f"Video: {link}"
+
+
 def hidden_notes(spec: EventSpec) -> str:
     """The owner's notes a backend keeps where only the owner's copy has them (a private
     property), because the event shows the customer's text instead; ``""`` when the event shows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -440,6 +441,42 @@ def test_teams_is_asked_for_through_the_online_meeting_fields(backend, graph, ow
     backend.write(owner, [Update(moved)])
     [event] = graph.find(owner, meeting.uid)
     assert event["onlineMeeting"]["joinUrl"] == join  # the same meeting after a move
+
+
+def test_the_teams_link_is_shown_in_location_and_both_texts_with_one_patch(backend, graph, owner):
+    invited = replace(invited_spec(owner), video="teams")
+    backend.list_owned(owner)  # the full read comes first
+    graph.batch_parts.clear()
+    [created] = backend.write(owner, [Create(invited)])
+    assert created.ok and created.event is not None
+    [event] = graph.find(owner, invited.uid)
+    join = event["onlineMeeting"]["joinUrl"]
+    assert event["location"] == {"displayName": join, "locationUri": join}
+    sent = graph.invitation(owner, invited.uid)
+    assert sent["body"]["content"] == f"Video: {join}\n\n{invited.customer_description}"
+    assert_customer_safe(json.dumps(sent))
+    notes = {p["id"]: p["value"] for p in event["singleValueExtendedProperties"]}
+    assert notes[NOTES_PROP] == f"Video: {join}\n\n{invited.description}"
+    assert created.event.etag == event["@odata.etag"]  # the etag of the second write
+    assert (graph.batch_parts["POST events"], graph.batch_parts["PATCH event"]) == (1, 1)
+
+    moved = replace(invited, start=at(5, 10), end=at(5, 10, 30))
+    [result] = backend.write(owner, [Update(moved, etag=created.event.etag)])
+    assert result.ok
+    [event] = graph.find(owner, invited.uid)
+    assert event["onlineMeeting"]["joinUrl"] == join
+    assert event["location"] == {"displayName": join, "locationUri": join}
+    assert graph.invitation(owner, invited.uid)["body"] == sent["body"]
+    assert graph.batch_parts["PATCH event"] == 2  # the move shows it at once: no second write
+    [again] = backend.write(owner, [Create(invited)])  # a create repeated: already shown
+    assert again.ok and graph.batch_parts["PATCH event"] == 3
+
+
+def test_events_without_teams_get_no_second_write(backend, graph, owner):
+    backend.list_owned(owner)
+    graph.batch_parts.clear()
+    backend.write(owner, [Create(invited_spec(owner))])
+    assert graph.batch_parts["PATCH event"] == 0
 
 
 def test_a_video_url_is_the_events_location(backend, graph, owner):

@@ -89,8 +89,11 @@ from connectors.outlook.wire import (
     event_to_json,
     event_uid,
     is_owned,
+    join_url,
+    link_body,
     property_filter,
     remote_event,
+    shows_link,
     transaction_id,
     utc_text,
 )
@@ -550,6 +553,9 @@ class OutlookBackend(GraphUser, CalendarBackend):
         gid = str(item["id"])
         before = calendar.events.get(gid, {})
         stored["show_as"] = item.get("showAs") or before.get("show_as") or "busy"
+        link = join_url(item) or before.get("join_url")
+        if link:
+            stored["join_url"] = link  # its Teams link, kept shown by cadence's later writes
         calendar.events[gid] = stored
         calendar.pending.discard(event.uid)
         return event
@@ -586,6 +592,7 @@ class OutlookBackend(GraphUser, CalendarBackend):
             replies = self.graph.batch([request for _, request in sent])
             retry: list[tuple[int, BatchRequest]] = []
             unclear: set[int] = set()  # answered in a way that leaves the outcome unknown
+            links: dict[int, str] = {}  # Teams links the event has but does not show yet
             for (index, request), reply in zip(sent, replies, strict=True):
                 op = ops[index]
                 if reply.status in UNCLEAR:
@@ -598,16 +605,59 @@ class OutlookBackend(GraphUser, CalendarBackend):
                     retry.append((index, self._create_request(calendar, op.spec, gone)))
                     continue
                 results[index] = self._result(owner, calendar, op, request, reply)
+                links[index] = _unshown_link(op, reply)
             if retry:
                 replies = self.graph.batch([request for _, request in retry])
                 for (index, request), reply in zip(retry, replies, strict=True):
                     if reply.status in UNCLEAR:
                         unclear.add(index)
                     results[index] = self._result(owner, calendar, ops[index], request, reply)
+                    links[index] = _unshown_link(ops[index], reply)
             self._read_back(owner, calendar, results, unclear)
+            self._show_links(owner, calendar, results, links)
         finally:
             self._save(owner, calendar)
         return [results[i] for i in range(len(ops))]
+
+    def _show_links(
+        self,
+        owner: str,
+        calendar: OwnerCalendar,
+        results: dict[int, WriteResult],
+        links: dict[int, str],
+    ) -> None:
+        """Put the Teams link Exchange made (``links``: by op index, from the write's answer)
+        into the location and both descriptions of the events that do not show it yet: one
+        PATCH each, in one more ``$batch``. Events without Teams, or already showing their link
+        (cadence's later writes include it), cost nothing. A PATCH that fails leaves the event
+        as written, without its link shown until cadence next writes it, and is logged."""
+        wanted = {
+            index: link
+            for index, link in links.items()
+            if link and results[index].ok and results[index].event is not None
+        }
+        if not wanted:
+            return
+        requests_: dict[int, BatchRequest] = {}
+        for index, link in wanted.items():
+            op, event = results[index].op, results[index].event
+            assert isinstance(op, Create | Update) and event is not None
+            path = f"{user_path(owner)}/events/{event.remote_id}"
+            requests_[index] = BatchRequest("PATCH", path, link_body(op.spec, link))
+        replies = self.graph.batch(list(requests_.values()))
+        for index, reply in zip(requests_, replies, strict=True):
+            op, event = results[index].op, results[index].event
+            assert isinstance(op, Create | Update) and event is not None
+            if not (reply.ok and isinstance(reply.body, dict)):
+                log.warning(
+                    "Outlook event %s of %s keeps its Teams link out of its text: %s",
+                    op.spec.uid, owner, reply.error("PATCH event"),
+                )  # fmt: skip
+                continue
+            shown = self._remember(
+                owner, calendar, reply.body, event, bool(op.spec.attendees), event.sequence
+            )
+            results[index] = WriteResult(op, event=shown)
 
     def _read_back(
         self,
@@ -742,10 +792,11 @@ class OutlookBackend(GraphUser, CalendarBackend):
         gid = (op.remote_id if isinstance(op, Update) else None) or by_uid.get(spec.uid)
         if gid is not None:
             etag = op.etag if isinstance(op, Update) else None
+            link = str(calendar.events.get(gid, {}).get("join_url") or "")
             return BatchRequest(
                 "PATCH",
                 f"{user_path(owner)}/events/{gid}",
-                event_body(spec, create=False),
+                event_body(spec, create=False, join_url=link),
                 {"If-Match": etag} if etag else {},
             )
         if isinstance(op, Update):
@@ -825,6 +876,16 @@ class OutlookBackend(GraphUser, CalendarBackend):
             if person.email.lower() == owner.lower():
                 return person.timezone
         return "UTC"
+
+
+def _unshown_link(op: WriteOp, reply: Reply) -> str:
+    """The Teams link the answer to the write ``op`` shows its event has, when the event does
+    not show it yet (in its location and description); else ``""``."""
+    if isinstance(op, Cancel) or op.spec.video != "teams" or not reply.ok:
+        return ""
+    item = reply.body if isinstance(reply.body, dict) else {}
+    link = join_url(item)
+    return "" if not link or shows_link(item, link) else link
 
 
 def aware(value: datetime, what: str) -> datetime:

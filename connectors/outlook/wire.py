@@ -25,7 +25,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from connectors.base import BackendError, EventSpec, RemoteEvent, hidden_notes, shown_description
+from connectors.base import (
+    BackendError,
+    EventSpec,
+    RemoteEvent,
+    hidden_notes,
+    shown_description,
+    with_video_link,
+)
 
 PROPERTY_SET = "8E6A4D2C-5B71-4F0E-9C3A-7D1B2E4F6A90"  # cadence's own MAPI property set
 OWNED_PROP = f"String {{{PROPERTY_SET}}} Name cadence_owned"
@@ -114,8 +121,9 @@ def event_span(item: Mapping[str, Any]) -> tuple[datetime | date, datetime | dat
     return start.astimezone(UTC), end.astimezone(UTC), False
 
 
-def event_body(spec: EventSpec, *, create: bool) -> dict[str, Any]:
-    """The JSON of ``spec`` for POST (``create``) or PATCH of ``/users/{owner}/events``."""
+def event_body(spec: EventSpec, *, create: bool, join_url: str = "") -> dict[str, Any]:
+    """The JSON of ``spec`` for POST (``create``) or PATCH of ``/users/{owner}/events``;
+    ``join_url``: the Teams link the event already has (see :func:`link_body`), kept shown."""
     body: dict[str, Any] = {
         "subject": spec.title,
         "body": {"contentType": "text", "content": shown_description(spec)},
@@ -146,7 +154,41 @@ def event_body(spec: EventSpec, *, create: bool) -> dict[str, Any]:
         body["reminderMinutesBeforeStart"] = spec.reminder_minutes[0]
     if create:
         body["transactionId"] = transaction_id(spec.uid)
+    if join_url and spec.video == "teams":
+        body.update(link_body(spec, join_url))
     return body
+
+
+def join_url(item: Mapping[str, Any]) -> str:
+    """The Teams link of an event as Graph answers it (``onlineMeeting.joinUrl``; ``""``
+    when it has none, or the answer does not carry it)."""
+    meeting = item.get("onlineMeeting")
+    return str(meeting.get("joinUrl") or "") if isinstance(meeting, Mapping) else ""
+
+
+def link_body(spec: EventSpec, link: str) -> dict[str, Any]:
+    """The fields that show the Teams ``link`` of ``spec``'s event: its location, the
+    description it shows and the owner's notes kept aside (when the event has attendees)."""
+    body: dict[str, Any] = {
+        "location": {"displayName": link, "locationUri": link},
+        "body": {"contentType": "text", "content": with_video_link(shown_description(spec), link)},
+    }
+    notes = hidden_notes(spec)
+    if notes:
+        body["singleValueExtendedProperties"] = [
+            {"id": NOTES_PROP, "value": with_video_link(notes, link)}
+        ]
+    return body
+
+
+def shows_link(item: Mapping[str, Any], link: str) -> bool:
+    """Whether the event ``item`` (as Graph answers a write) shows ``link`` in its location
+    and its description."""
+    location = item.get("location")
+    where = location.get("displayName") if isinstance(location, Mapping) else None
+    text = item.get("body")
+    content = text.get("content") if isinstance(text, Mapping) else None
+    return where == link and isinstance(content, str) and link in content
 
 
 def extended_props(item: Mapping[str, Any]) -> dict[str, str]:
