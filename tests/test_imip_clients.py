@@ -1,4 +1,6 @@
-"""Every iMIP message the .ics backend sends, read the way real clients read it.
+"""Every iMIP message the .ics backend sends, read the way real clients read it (the CalDAV
+backend's, with ``invites = true``, go through :func:`assert_client_ready` in
+``tests/test_caldav_invites.py``, next to its Radicale server).
 
 A day of bookings and changes goes through a real SMTP server (aiosmtpd) on 127.0.0.1; each
 message delivered is parsed by Python's ``email`` package, by ``icalendar`` (any property it
@@ -96,7 +98,8 @@ def test_every_imip_message_reads_as_an_invitation_in_outlook_gmail_and_thunderb
         assert_client_ready(mail)
 
 
-def assert_client_ready(mail: Delivered) -> None:
+def assert_client_ready(mail: Delivered, owner: str = OWNER) -> None:
+    """``mail`` (an iMIP message ``owner`` organizes) reads as an invitation in real clients."""
     # The e-mail: parsed again from its bytes, without defects, a text/plain alternative.
     raw = mail.message.as_bytes()
     message = email.message_from_bytes(raw, policy=email.policy.default)
@@ -119,10 +122,10 @@ def assert_client_ready(mail: Delivered) -> None:
     for name in ("UID", "DTSTAMP", "DTSTART", "SEQUENCE", "ORGANIZER"):
         assert name in event, f"{method} without {name}"
     organizer = event["ORGANIZER"]
-    assert str(organizer).lower() == f"mailto:{OWNER}" and organizer.params.get("CN")
+    assert str(organizer).lower() == f"mailto:{owner}" and organizer.params.get("CN")
     attendees = event.get("ATTENDEE", [])
     attendees = attendees if isinstance(attendees, list) else [attendees]
-    customers = [a for a in attendees if str(a).lower() != f"mailto:{OWNER}"]
+    customers = [a for a in attendees if str(a).lower() != f"mailto:{owner}"]
     if method == "REQUEST":
         assert customers and mail.recipients == [str(customers[0])[len("mailto:") :]]
         for attendee in customers:
@@ -130,9 +133,9 @@ def assert_client_ready(mail: Delivered) -> None:
             assert attendee.params.get("PARTSTAT") == "NEEDS-ACTION"
     if method == "CANCEL":
         assert str(event["STATUS"]) == "CANCELLED"
-        assert customers or mail.recipients == [OWNER]
+        assert customers or mail.recipients == [owner]
     if method == "PUBLISH":
-        assert mail.recipients == [OWNER]
+        assert mail.recipients == [owner]
         assert all(a.params.get("RSVP") != "TRUE" for a in attendees)  # no reply to oneself
     # The VTIMEZONEs are exactly those the event's times name.
     named = {

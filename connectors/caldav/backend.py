@@ -20,6 +20,7 @@ import icalendar
 import requests
 from caldav.lib import error as caldav_error
 
+from cadence.errors import Problem, UserError
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -47,6 +48,7 @@ from connectors.caldav.ical import (
     is_free,
     matches_spec,
     moment,
+    outbox_form,
     owner_partstat,
     parse_owned,
     resource_name,
@@ -66,7 +68,9 @@ from connectors.caldav.webdav import (
     SyncUnsupported,
     Transport,
 )
+from connectors.email import SmtpSender, SmtpSettings
 from connectors.icalpeople import people_met
+from connectors.ics.outbox import Outbox, Undo, iso_time
 from connectors.localfiles import read_private_file
 from connectors.recurrence import Expansion, Occurrence, vevents
 
@@ -106,6 +110,22 @@ class CalDavBackend(CalendarBackend):
         self._names = {p.email.lower(): p.name for p in context.salespeople}
         # href -> (version of the resource, what was reported about that version)
         self._reported: dict[str, tuple[str, set[str]]] = {}
+        # invites = true: cadence mails the attendees itself (iMIP), for servers that do not
+        # schedule (RFC 6638); only the attendees, the owner sees the change in their calendar.
+        self.sender: SmtpSender | None = None
+        if self.config.get("invites", False):
+            if not context.smtp:
+                raise UserError(
+                    "invitations need a mail server",
+                    [Problem(table="calendar.caldav", key="invites", message=(
+                        "invites = true needs an [smtp] section (host, sender...)"
+                    ))],
+                )  # fmt: skip
+            settings = SmtpSettings.from_mapping(context.smtp, context.base_dir)
+            self.sender = SmtpSender(settings, context.env)
+        self.outbox = Outbox(
+            context.state, self.sender, self._stamp, prefix="caldav", owner_copy=False
+        )
 
     # -- where and who -----------------------------------------------------------------------
 
@@ -200,6 +220,10 @@ class CalDavBackend(CalendarBackend):
     def _now(self) -> datetime:
         return self.context.now() if self.context.now else datetime.now(UTC)
 
+    def _stamp(self) -> datetime:
+        """The time for the outbox: aware UTC, without microseconds."""
+        return self._now().astimezone(UTC).replace(microsecond=0)
+
     # -- reading -----------------------------------------------------------------------------
 
     def list_owned(self, owner: str) -> list[RemoteEvent]:
@@ -207,10 +231,13 @@ class CalDavBackend(CalendarBackend):
 
         The state keeps the sync token and the owned events seen so far; a refused token or
         lost state means a full re-read, a server without sync-collection a calendar-query.
+        With ``invites = true``, pending invitations are retried first.
         """
+        if self.sender is not None:
+            self.outbox.flush(owner)
         collection = self._collection(owner)
         zone = self._zone(owner)
-        key = f"caldav:{owner.lower()}:{collection.url}"
+        key = self._sync_key(owner, collection)
         saved = json.loads(self.context.state.get(key) or "{}")
         token: str = saved.get("token", "")
         events: dict[str, dict[str, Any]] = saved.get("events", {}) if token else {}
@@ -244,7 +271,10 @@ class CalDavBackend(CalendarBackend):
         """Forget the sync token and the events seen: the next :meth:`list_owned` reads the
         whole calendar."""
         collection = self._collection(owner)
-        self.context.state.set(f"caldav:{owner.lower()}:{collection.url}", None)
+        self.context.state.set(self._sync_key(owner, collection), None)
+
+    def _sync_key(self, owner: str, collection: Collection) -> str:
+        return f"caldav:{owner.lower()}:{collection.url}"
 
     def _occurrences(
         self,
@@ -409,7 +439,7 @@ class CalDavBackend(CalendarBackend):
                 elif isinstance(op, Update):
                     event = self._update(owner, collection, op)
                 else:
-                    self._cancel(collection, op)
+                    self._cancel(owner, collection, op)
                     event = None
             except (AuthError, TransientError):
                 raise  # the whole call is in trouble, not just this op
@@ -419,6 +449,8 @@ class CalDavBackend(CalendarBackend):
                 results.append(WriteResult(op, error=BackendError(str(exc))))
             else:
                 results.append(WriteResult(op, event=event))
+        if self.sender is not None and self.outbox.entries(owner):
+            self.outbox.flush(owner)
         return results
 
     def _get(self, owner: str, collection: Collection, href: str) -> RemoteEvent | None:
@@ -450,8 +482,14 @@ class CalDavBackend(CalendarBackend):
             stamp=self._now(),
             owner_name=self._names.get(owner.lower(), ""),
         )
-        written, etag = collection.put(href, body, condition)
+        undo = self._queue_request(owner, spec.uid, body)
+        try:
+            written, etag = collection.put(href, body, condition)
+        except BaseException:
+            self._take_back(owner, undo)
+            raise
         if not written:
+            self._take_back(owner, undo)
             return None
         if etag is None:
             # No strong etag: the server changed what we sent; read it back to update safely.
@@ -509,10 +547,86 @@ class CalDavBackend(CalendarBackend):
             raise ConflictError(f"{op.spec.uid}: changed in the calendar since it was read")
         return updated
 
-    def _cancel(self, collection: Collection, op: Cancel) -> None:
+    def _cancel(self, owner: str, collection: Collection, op: Cancel) -> None:
         href = op.remote_id or collection.href(resource_name(op.uid))
-        if not collection.delete(href, op.etag):
+        undo = self._queue(owner, self.outbox.attendee_cancel(owner, op.uid))
+        try:
+            deleted = collection.delete(href, op.etag)
+        except BaseException:
+            self._take_back(owner, undo)
+            raise
+        if not deleted:
+            self._take_back(owner, undo)
             raise ConflictError(f"{op.uid}: changed in the calendar since it was read")
+
+    # -- invitations (invites = true; the outbox of connectors.ics.outbox) ---------------------
+
+    def _queue_request(self, owner: str, uid: str, body: bytes) -> Undo | None:
+        """Queue the ``REQUEST`` of the resource ``body`` about to be written, for its
+        attendees; or, when it has none left but they were sent one, their ``CANCEL``."""
+        if self.sender is None:
+            return None
+        event = outbox_form(body)
+        invite = self.outbox.attendee_request(event, owner) if event is not None else None
+        return self._queue(owner, invite or self.outbox.attendee_cancel(owner, uid))
+
+    def _queue(self, owner: str, invite: dict[str, Any] | None) -> Undo | None:
+        """Queue ``invite`` before its write (a crash after it still sends it); None: none."""
+        return self.outbox.enqueue(owner, [invite]) if invite is not None else None
+
+    def _take_back(self, owner: str, undo: Undo | None) -> None:
+        """Take back what was queued for a write that did not happen."""
+        if undo is not None:
+            self.outbox.undo(owner, undo)
+
+    def notify_attendees(self, owner: str, uids: Sequence[str]) -> int:
+        """Tell the attendees what the owner did to events ``uids`` in their calendar (see the
+        base class), judged against what they were last sent: an event gone, cancelled or
+        declined by the owner gets a ``CANCEL``; one at another time a ``REQUEST`` with a higher
+        ``SEQUENCE``; anything else nothing. One GET per uid the attendees were sent something
+        for. Nothing without ``invites = true``."""
+        if self.sender is None or not uids:
+            return 0
+        collection = self._collection(owner)
+        hrefs = self._hrefs(owner, collection)
+        invites = []
+        for uid in uids:
+            last = self.outbox.mailed(owner, uid)
+            if last is None or last["method"] == "CANCEL":
+                continue  # the attendees were never told of it, or know it is off
+            resource = collection.get(hrefs.get(uid) or collection.href(resource_name(uid)))
+            data = resource.data if resource is not None else None
+            remote = None
+            if resource is not None and data is not None:
+                remote = parse_owned(
+                    data, owner=owner, href=resource.href, etag=None, zone=self._zone(owner)
+                )
+            if remote is None or remote.status in ("cancelled", "declined"):
+                invite = self.outbox.attendee_cancel(owner, uid)
+            elif (iso_time(remote.start), iso_time(remote.end)) != (last["start"], last["end"]):
+                event = outbox_form(data) if data is not None else None
+                invite = self.outbox.attendee_request(event, owner) if event else None
+            else:
+                invite = None
+            if invite is not None:
+                invites.append(invite)
+        if invites:
+            self.outbox.enqueue(owner, invites)
+            self.outbox.flush(owner)
+        return len(invites)
+
+    def _hrefs(self, owner: str, collection: Collection) -> dict[str, str]:
+        """uid -> href of the owner's events as the last read saw them."""
+        saved = json.loads(self.context.state.get(self._sync_key(owner, collection)) or "{}")
+        return {str(data.get("uid")): href for href, data in (saved.get("events") or {}).items()}
+
+    def pending_invites(self, owner: str) -> int:
+        """How many invitations for ``owner`` wait in the outbox (held ones included)."""
+        return len(self.outbox.entries(owner))
+
+    def set_aside(self, owner: str) -> list[str]:
+        """The held invitations of ``owner`` as report lines."""
+        return self.outbox.set_aside(owner)
 
     def close(self) -> None:
         """Close the HTTP session. Idempotent."""

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from connectors.base import CADENCE_UID, EventSpec, RemoteEvent, hidden_notes, shown_description
-from connectors.email import one_line
+from connectors.email import CUSTOMER_TEXT, one_line
 
 PRODID = "-//cadence//caldav backend//EN"
 UID_PROPERTY = "X-CADENCE-UID"
@@ -122,6 +122,25 @@ def build_calendar(
     cal.add_component(event)
     cal.add_missing_timezones()
     return cal.to_ical()
+
+
+def outbox_form(data: bytes | str) -> icalendar.Event | None:
+    """The VEVENT of a resource as the invitation outbox takes it (the .ics form): the owner's
+    notes as ``DESCRIPTION`` and the customer's text in
+    :data:`connectors.email.CUSTOMER_TEXT`. A resource with attendees keeps them the other
+    way round (its ``DESCRIPTION`` is the customer's, the notes in :data:`NOTES_PROPERTY`), so
+    without this the customer would be mailed nothing of their text. None: no VEVENT."""
+    event = _main_event(icalendar.Calendar.from_ical(data))
+    if event is None:
+        return None
+    copy = icalendar.Event.from_ical(event.to_ical())
+    notes = copy.pop(NOTES_PROPERTY, None)
+    if notes is not None:
+        customer = copy.pop("DESCRIPTION", None)
+        copy.add("description", str(notes))
+        if customer is not None and str(customer).strip():
+            copy.add(CUSTOMER_TEXT, icalendar.vText(str(customer)), parameters={"VALUE": "TEXT"})
+    return copy
 
 
 def _as_date(value: datetime | date) -> date:

@@ -25,6 +25,8 @@ CONFIG_KEYS: Mapping[str, str] = {
     "password_file": "file holding the password (relative to cadence.toml; template allowed)",
     "verify_tls": "check the server's TLS certificate: true (default), false, or a CA bundle path",
     "timeout": "seconds to wait for the server (default 30)",
+    "invites": "cadence e-mails the attendees iMIP invitations through [smtp] itself (default "
+    "false); only for servers that do not schedule (RFC 6638), else customers get two",
 }
 
 
@@ -90,6 +92,8 @@ def value_problems(section: Mapping[str, Any]) -> list[tuple[str, str]]:
     timeout = section.get("timeout", DEFAULT_TIMEOUT)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
         problems.append(("timeout", f"must be a positive number of seconds, got {timeout!r}"))
+    if "invites" in section and not isinstance(section["invites"], bool):
+        problems.append(("invites", f"expected true or false, got {section['invites']!r}"))
     return problems
 
 

@@ -280,12 +280,7 @@ class IcsBackend(CalendarBackend):
 
     def set_aside(self, owner: str) -> list[str]:
         """The held invitations of ``owner`` as report lines (see :meth:`held_invites`)."""
-        return [
-            f"invitation {h['method']} {h['uid']} for {owner} held after {h['attempts']} "
-            f"failed attempt(s), next try {h['next_attempt']:%Y-%m-%d %H:%M} UTC: "
-            f"{h['last_error']}"
-            for h in self.held_invites(owner)
-        ]
+        return self.outbox.set_aside(owner)
 
     def notify_attendees(self, owner: str, uids: Sequence[str]) -> int:
         """Tell the attendees what the owner did to events ``uids`` in the file (see the base

@@ -35,19 +35,34 @@ class Outbox:
     An entry holds ``uid``, ``method``, ``sequence``, ``recipients`` and the ``ical`` text; one
     set aside also ``attempts``, ``last_error`` and ``next_attempt``. Without a ``sender``
     (invitations off) nothing is queued or sent.
+
+    The events it is given are in the .ics form: ``DESCRIPTION`` the owner's notes, the
+    customer's text in :data:`connectors.email.CUSTOMER_TEXT` (the CalDAV backend converts its
+    resources first: :func:`connectors.caldav.ical.outbox_form`).
     """
 
     def __init__(
-        self, state: StateStore, sender: SmtpSender | None, now: Callable[[], datetime]
+        self,
+        state: StateStore,
+        sender: SmtpSender | None,
+        now: Callable[[], datetime],
+        *,
+        prefix: str = "ics",
+        owner_copy: bool = True,
     ) -> None:
-        """``now``: the current time, aware UTC without microseconds."""
+        """``now``: the current time, aware UTC without microseconds. ``prefix``: the first
+        part of its state keys (one per backend). ``owner_copy``: also mail the owner their own
+        copy of each change (the .ics backend: the file is not their calendar application;
+        CalDAV: no, the server shows it to them)."""
         self.state = state
         self.sender = sender
         self.now = now
+        self.prefix = prefix
+        self.owner_copy = owner_copy
 
     def entries(self, owner: str) -> list[dict[str, Any]]:
         """``owner``'s entries, in order; an unreadable outbox is logged and starts anew."""
-        raw = self.state.get(outbox_key(owner))
+        raw = self.state.get(outbox_key(owner, self.prefix))
         if not raw:
             return []
         try:
@@ -65,7 +80,7 @@ class Outbox:
 
     def save(self, owner: str, entries: list[dict[str, Any]]) -> None:
         """Make ``entries`` ``owner``'s whole outbox (none: the key is removed)."""
-        self.state.set(outbox_key(owner), json.dumps(entries) if entries else None)
+        self.state.set(outbox_key(owner, self.prefix), json.dumps(entries) if entries else None)
 
     def enqueue(self, owner: str, invites: list[dict[str, Any]]) -> Undo:
         """Add ``invites`` to the outbox (a newer one replaces an older one for the same uid
@@ -77,7 +92,7 @@ class Outbox:
         keeps its SEQUENCE, but the attendees must see a newer version).
         """
         before = self.entries(owner)
-        mailed_before = self.state.get(mailed_key(owner))
+        mailed_before = self.state.get(mailed_key(owner, self.prefix))
         if not invites:
             return Undo(before, mailed_before)
         mailed = self._mailed(owner)
@@ -93,7 +108,9 @@ class Outbox:
         # What ended over a day ago is never announced again: forget it.
         horizon = (self.now() - timedelta(days=1)).isoformat()
         mailed = {uid: m for uid, m in mailed.items() if m["end"] >= horizon}
-        self.state.set(mailed_key(owner), json.dumps(mailed, sort_keys=True) if mailed else None)
+        self.state.set(
+            mailed_key(owner, self.prefix), json.dumps(mailed, sort_keys=True) if mailed else None
+        )
         fresh = {(i["uid"], i["audience"]) for i in invites}
         kept = [e for e in before if (e["uid"], e.get("audience")) not in fresh]
         self.save(owner, kept + invites)
@@ -102,11 +119,11 @@ class Outbox:
     def undo(self, owner: str, undo: Undo) -> None:
         """Take back an :meth:`enqueue` whose calendar write failed."""
         self.save(owner, undo.entries)
-        self.state.set(mailed_key(owner), undo.mailed)
+        self.state.set(mailed_key(owner, self.prefix), undo.mailed)
 
     def _mailed(self, owner: str) -> dict[str, dict[str, Any]]:
         try:
-            mailed = json.loads(self.state.get(mailed_key(owner)) or "{}")
+            mailed = json.loads(self.state.get(mailed_key(owner, self.prefix)) or "{}")
         except ValueError:
             log.error("the record of invitations mailed for %s is unreadable; starting anew", owner)
             return {}
@@ -127,7 +144,7 @@ class Outbox:
         if self.sender is None:
             return []
         own = "PUBLISH" if method == "REQUEST" else method
-        entries = [_entry(event, own, owner, to_owner=True)]
+        entries = [_entry(event, own, owner, to_owner=True)] if self.owner_copy else []
         if _guests(event, owner):
             entries.append(_entry(event, method, owner))
         return entries
@@ -164,6 +181,15 @@ class Outbox:
             }
             for entry in self.entries(owner)
             if entry.get("attempts")
+        ]
+
+    def set_aside(self, owner: str) -> list[str]:
+        """The held invitations of ``owner`` as report lines (see :meth:`held`)."""
+        return [
+            f"invitation {h['method']} {h['uid']} for {owner} held after {h['attempts']} "
+            f"failed attempt(s), next try {h['next_attempt']:%Y-%m-%d %H:%M} UTC: "
+            f"{h['last_error']}"
+            for h in self.held(owner)
         ]
 
     def flush(self, owner: str) -> int:
@@ -298,9 +324,9 @@ def _set_sequence(entry: dict[str, Any], sequence: int) -> None:
     entry["ical"] = cal.to_ical().decode("utf-8")
 
 
-def mailed_key(owner: str) -> str:
+def mailed_key(owner: str, prefix: str = "ics") -> str:
     """The state key of what ``owner``'s attendees were last sent, by uid."""
-    return f"ics.mailed:{owner.lower()}"
+    return f"{prefix}.mailed:{owner.lower()}"
 
 
 def next_attempt(entry: Mapping[str, Any]) -> datetime:
@@ -312,6 +338,6 @@ def next_attempt(entry: Mapping[str, Any]) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def outbox_key(owner: str) -> str:
+def outbox_key(owner: str, prefix: str = "ics") -> str:
     """The state key of ``owner``'s outbox."""
-    return f"ics.outbox:{owner.lower()}"
+    return f"{prefix}.outbox:{owner.lower()}"
