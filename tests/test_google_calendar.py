@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -615,6 +616,45 @@ def test_meet_is_asked_for_with_conference_data_version_1_and_made_once(backend,
     [again] = backend.write(ANA, [Create(spec(video="meet", attendees=("buyer@acme.com",),
                                               start=at(5, 10)))])  # fmt: skip
     assert again.ok and fake.calls["calendar.events.update"] == 1  # nothing to rewrite
+
+
+@pytest.mark.parametrize("pending", [False, True], ids=["made", "pending first"])
+def test_the_meet_link_is_shown_in_location_and_both_texts_with_one_patch(backend, fake, pending):
+    backend.list_owned(ANA)  # the first sync, as every cycle starts
+    fake.calendar.meet_pending = 1 if pending else 0
+    invited = replace(invited_spec(ANA), video="meet")
+    fake.calls.clear()
+    [created] = backend.write(ANA, [Create(invited)])
+    assert created.ok and created.event is not None
+    [event] = stored(fake)
+    link = meet_link(event)
+    assert link.startswith("https://meet.google.com/")
+    assert event["location"] == link
+    seen = attendee_copy(event)  # what the customer's calendar and mail get
+    assert seen["description"] == f"Video: {link}\n\n{invited.customer_description}"
+    assert_customer_safe(json.dumps(seen))
+    assert owner_notes(event) == f"Video: {link}\n\n{invited.description}"
+    assert created.event.etag == event["etag"]  # the etag of the last write
+    calls = {"calendar.events.insert": 1, "calendar.events.patch": 1}
+    if pending:
+        calls["calendar.events.get"] = 1  # a pending conference is read once for its link
+    assert dict(fake.calls) == calls
+    # A move keeps the link shown in the update itself: no second write.
+    moved = replace(invited, start=at(5, 10), end=at(5, 10, 30))
+    assert backend.write(ANA, [Update(moved, etag=created.event.etag)])[0].ok
+    [event] = stored(fake)
+    assert (event["location"], meet_link(event)) == (link, link)
+    assert attendee_copy(event)["description"] == seen["description"]
+    assert fake.calls["calendar.events.patch"] == 1 and fake.calls["calendar.events.update"] == 1
+    [again] = backend.write(ANA, [Create(moved)])  # repeated: found as it should be
+    assert again.ok and fake.calls["calendar.events.update"] == 1
+    assert fake.calls["calendar.events.patch"] == 1
+
+
+def test_events_without_meet_get_no_patch(backend, fake):
+    backend.list_owned(ANA)
+    backend.write(ANA, [Create(invited_spec(ANA)), Create(spec(uid="other:check_in:1"))])
+    assert fake.calls["calendar.events.patch"] == 0 and fake.calls["calendar.events.get"] == 0
 
 
 def test_an_event_without_video_sends_no_conference_parameter(backend, fake):

@@ -312,6 +312,7 @@ class GoogleBackend(CalendarBackend):
         results: dict[int, WriteResult] = {}
         written: list[dict[str, Any]] = []  # event resources Google answered with
         calls: list[tuple[int, Callable[[], Any]]] = []
+        links = self._known_links(owner, ops)
         with self.client.guard(owner, "writing events"):
             events_api = self.client.service(owner, "calendar").events()
             for index, op in enumerate(ops):
@@ -320,7 +321,7 @@ class GoogleBackend(CalendarBackend):
                     results[index] = WriteResult(op, error=error)
                     continue
                 try:
-                    calls.append((index, self._request_factory(events_api, op)))
+                    calls.append((index, self._request_factory(events_api, op, links)))
                 except (ValueError, KeyError) as error:
                     results[index] = WriteResult(op, error=BackendError(f"{op_uid(op)}: {error}"))
             outcomes = self._run(calls, "writing events")
@@ -341,6 +342,7 @@ class GoogleBackend(CalendarBackend):
                 results.update(
                     self._resolve_stale(owner, events_api, ops, stale, outcomes, written)
                 )
+            self._show_links(owner, events_api, results, written)
             self._remember(owner, written, [r.op for r in results.values() if r.ok])
             # A part refused for its credentials means the whole owner is unusable: raise
             # inside the guard, so the session is dropped like any other auth failure.
@@ -490,7 +492,9 @@ class GoogleBackend(CalendarBackend):
         uri = batch_uri(self.client.endpoint, "calendar/v3")
         return run_batch(uri, calls, self.client.retrier, self.client.batch_size, what)
 
-    def _request_factory(self, events_api: Any, op: WriteOp) -> Callable[[], Any]:
+    def _request_factory(
+        self, events_api: Any, op: WriteOp, links: Mapping[str, str]
+    ) -> Callable[[], Any]:
         calendar, send = self.calendar_id, self.send_updates
         if isinstance(op, Create):
             body = ev.event_body(op.spec)
@@ -502,8 +506,8 @@ class GoogleBackend(CalendarBackend):
                 **_conference(body),
             )
         if isinstance(op, Update):
-            body = ev.event_body(op.spec)
-            target = op.remote_id or body["id"]
+            target = op.remote_id or event_id(op.spec.uid)
+            body = ev.event_body(op.spec, links.get(target, ""))
             etag = op.etag
 
             def update() -> Any:
@@ -555,6 +559,9 @@ class GoogleBackend(CalendarBackend):
         results: dict[int, WriteResult] = {}
         stale = []
         for index, outcome in reads.items():
+            if outcome.error is None and ev.meet_link(outcome.response):
+                spec = ops[index].spec  # type: ignore[union-attr]
+                bodies[index] = ev.event_body(spec, ev.meet_link(outcome.response))
             if outcome.error is not None or ev.matches_spec(outcome.response, bodies[index]):
                 results[index] = self._result(ops[index], outcome, owner, written)
             else:
@@ -606,11 +613,72 @@ class GoogleBackend(CalendarBackend):
         )
         results: dict[int, WriteResult] = {}
         for index, read in reads.items():
+            if read.error is None and ev.meet_link(read.response):  # shown: not a difference
+                spec = ops[index].spec  # type: ignore[union-attr]
+                bodies[index] = ev.event_body(spec, ev.meet_link(read.response))
             if read.error is None and ev.matches_spec(read.response, bodies[index]):
                 results[index] = self._result(ops[index], read, owner, written)
             else:
                 results[index] = self._result(ops[index], outcomes[index], owner, written)
         return results
+
+    def _known_links(self, owner: str, ops: Sequence[WriteOp]) -> dict[str, str]:
+        """The Meet links of the events in the cache, by event id (read only when an update
+        of a Meet event is among ``ops``), so that rewriting one keeps its link shown."""
+        if not any(isinstance(op, Update) and op.spec.video == "meet" for op in ops):
+            return {}
+        owned = _load_json(self.context.state.get(self._state_keys(owner)[1]))
+        return {gid: str(item["link"]) for gid, item in owned.items() if item.get("link")}
+
+    def _show_links(
+        self,
+        owner: str,
+        events_api: Any,
+        results: dict[int, WriteResult],
+        written: list[dict[str, Any]],
+    ) -> None:
+        """Put the Meet link Google made into the location and both descriptions of the
+        events written with ``video = "meet"`` that do not show it yet: one events.patch each
+        (a conference still pending is read once first). Other events cost nothing. A patch
+        that fails leaves the event as written (logged); the next write of it tries again."""
+        answers = {item["id"]: item for item in written}
+        meet = {
+            index: answers[result.event.remote_id]
+            for index, result in results.items()
+            if isinstance(result.op, Create | Update) and result.op.spec.video == "meet"
+            and result.event is not None and result.event.remote_id in answers
+        }  # fmt: skip
+        if not meet:
+            return
+        calendar, send = self.calendar_id, self.send_updates
+        pending = [i for i, item in meet.items() if ev.conference_pending(item)]
+        reads = self._run(
+            [(i, partial(events_api.get, calendarId=calendar, eventId=meet[i]["id"]))
+             for i in pending],
+            "reading pending conferences",
+        )  # fmt: skip
+        for index, outcome in reads.items():
+            if outcome.error is None:
+                meet[index] = outcome.response
+        patches = {}
+        for index, item in meet.items():
+            link = ev.meet_link(item)
+            spec = results[index].op.spec  # type: ignore[union-attr]
+            if link and not ev.shows_link(item, link):
+                patches[index] = ev.link_patch(spec, link)
+        outcomes = self._run(
+            [(i, partial(events_api.patch, calendarId=calendar, eventId=meet[i]["id"],
+                         body=body, sendUpdates=send)) for i, body in patches.items()],
+            "showing Meet links",
+        )  # fmt: skip
+        for index, outcome in outcomes.items():
+            op = results[index].op
+            if outcome.error is not None:
+                log.warning("Google event %s of %s keeps its Meet link out of its text: %s",
+                            op_uid(op), owner, outcome.error)  # fmt: skip
+                continue
+            written.append(outcome.response)
+            results[index] = WriteResult(op, event=ev.remote_event(outcome.response, owner))
 
     def _owned(self, owner: str) -> dict[str, dict[str, Any]]:
         """Our events as last synced or written (synced now when nothing is cached)."""

@@ -26,6 +26,7 @@ from connectors.base import (
     RemoteEvent,
     hidden_notes,
     shown_description,
+    with_video_link,
 )
 from connectors.google.ids import event_id
 
@@ -93,8 +94,9 @@ def _when(value: datetime | date, all_day: bool, zone: str) -> dict[str, str]:
     return {"dateTime": value.astimezone(ZoneInfo(zone)).isoformat(), "timeZone": zone}
 
 
-def event_body(spec: EventSpec) -> dict[str, Any]:
-    """The full event resource for ``spec`` (used for insert and update alike)."""
+def event_body(spec: EventSpec, link: str = "") -> dict[str, Any]:
+    """The full event resource for ``spec`` (used for insert and update alike); ``link``: the
+    Meet link the event already has, kept shown (see :func:`link_patch`)."""
     if len(spec.reminder_minutes) > MAX_REMINDERS:
         raise ValueError(f"Google allows at most {MAX_REMINDERS} reminders per event")
     if any(not 0 <= m <= MAX_REMINDER_MINUTES for m in spec.reminder_minutes):
@@ -129,6 +131,13 @@ def event_body(spec: EventSpec) -> dict[str, Any]:
         body["location"] = spec.location
     if spec.video == "meet":
         body["conferenceData"] = {"createRequest": meet_request(spec.uid)}
+        if link:
+            patch = link_patch(spec, link)
+            private = body["extendedProperties"]["private"]
+            for key in [k for k in private if k.startswith(NOTES_PREFIX)]:
+                del private[key]
+            private.update((patch.pop("extendedProperties", None) or {}).get("private") or {})
+            body.update(patch)
     return body
 
 
@@ -153,6 +162,31 @@ def meet_link(item: Mapping[str, Any]) -> str:
         if entry.get("entryPointType") == "video" and entry.get("uri"):
             return str(entry["uri"])
     return str(item.get("hangoutLink") or "")
+
+
+def conference_pending(item: Mapping[str, Any]) -> bool:
+    """Whether the event's conference is still being made (its ``createRequest`` pending)."""
+    request = (item.get("conferenceData") or {}).get("createRequest") or {}
+    return (request.get("status") or {}).get("statusCode") == "pending"
+
+
+def shows_link(item: Mapping[str, Any], link: str) -> bool:
+    """Whether the event resource ``item`` shows ``link`` in its location and description."""
+    return item.get("location") == link and link in str(item.get("description") or "")
+
+
+def link_patch(spec: EventSpec, link: str) -> dict[str, Any]:
+    """The events.patch body that shows the Meet ``link`` of ``spec``'s event: its location,
+    the description it shows and the owner's notes kept aside (when it has attendees)."""
+    body: dict[str, Any] = {
+        "location": link,
+        "description": with_video_link(shown_description(spec), link),
+    }
+    notes = hidden_notes(spec)
+    if notes:
+        private = notes_properties(with_video_link(notes, link))
+        body["extendedProperties"] = {"private": private}
+    return body
 
 
 def notes_properties(notes: str) -> dict[str, str]:
@@ -210,6 +244,7 @@ def compact(item: Mapping[str, Any], owner: str) -> dict[str, Any]:
         "transparent": item.get("transparency") == "transparent",
         "declined": owner_declined(item, owner),
         "private": private_properties(item),
+        **({"link": meet_link(item)} if meet_link(item) else {}),  # kept shown by updates
     }
 
 

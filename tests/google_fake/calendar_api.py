@@ -135,6 +135,15 @@ def _conference(
     }
 
 
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    """Patch semantics: objects merged recursively, anything else (arrays too) replaced."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
 def _set_conference(event: dict[str, Any], conference: dict[str, Any] | None) -> None:
     event.pop("conferenceData", None)
     event.pop("hangoutLink", None)
@@ -181,6 +190,19 @@ class CalendarApi:
         # cadence's events (a filter on them then matches nothing): issue 11's lost ownership.
         self.hide_ownership = False
         self.private_free_busy: set[str] = set()  # users who share no free/busy in the domain
+        # How many of the next Meet conferences are answered ``pending`` (as Calendar may,
+        # making them asynchronously): their insert answer has no entry points yet; the
+        # conference is there (``success``, with its link) from the next read or write of it.
+        self.meet_pending = 0
+        self._pending: dict[str, dict[str, Any]] = {}  # event id -> the conference being made
+
+    def _settle(self, calendar: Calendar, event_id: str) -> None:
+        """A pending conference of ``event_id`` is made now."""
+        conference = self._pending.pop(event_id, None)
+        event = calendar.events.get(event_id)
+        if conference is not None and event is not None:
+            _set_conference(event, conference)
+            calendar.touch(event)
 
     def calendar(self, user: str, calendar_id: str) -> Calendar:
         """The calendar ``calendar_id`` (``primary`` or an address) as seen by ``user``."""
@@ -225,6 +247,11 @@ class CalendarApi:
             creator={"email": user, "self": True},
             created=datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         )
+        if conference and "entryPoints" in conference and self.meet_pending > 0:
+            self.meet_pending -= 1
+            self._pending[event_id] = conference
+            request = {**conference["createRequest"], "status": {"statusCode": "pending"}}
+            conference = {"createRequest": request}
         _set_conference(event, conference)
         calendar.events[event_id] = event
         calendar.touch(event)
@@ -233,6 +260,7 @@ class CalendarApi:
     def get(self, user: str, params: dict[str, Any], body: None) -> dict[str, Any]:
         """events.get: deleted events are still returned, with ``status: cancelled``."""
         calendar = self.calendar(user, params["calendarId"])
+        self._settle(calendar, params["eventId"])
         event = calendar.events.get(params["eventId"])
         if event is None:
             raise ApiError(404, "notFound", "Not Found")
@@ -243,6 +271,7 @@ class CalendarApi:
     ) -> dict[str, Any]:
         """events.update: replaces the event; ``If-Match`` must match the current etag."""
         calendar = self.calendar(user, params["calendarId"])
+        self._settle(calendar, params["eventId"])
         event = calendar.events.get(params["eventId"])
         if event is None:
             raise ApiError(404, "notFound", "Not Found")
@@ -257,6 +286,21 @@ class CalendarApi:
         event.clear()
         event.update(copy.deepcopy(body), **keep, sequence=sequence)
         event.setdefault("status", "confirmed")
+        _set_conference(event, conference)
+        calendar.touch(event)
+        return _public(event, user)
+
+    def patch(self, user: str, params: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        """events.patch: the fields given replace the event's; objects are merged field by
+        field (``extendedProperties.private`` keeps the keys not given), arrays replaced."""
+        calendar = self.calendar(user, params["calendarId"])
+        self._settle(calendar, params["eventId"])
+        event = calendar.events.get(params["eventId"])
+        if event is None:
+            raise ApiError(404, "notFound", "Not Found")
+        _check_properties(body)
+        conference = _conference(params, body, event.get("conferenceData"))
+        _merge(event, body)
         _set_conference(event, conference)
         calendar.touch(event)
         return _public(event, user)

@@ -102,6 +102,7 @@ class FakeGoogle:
             "calendar.events.insert": self.calendar.insert,
             "calendar.events.get": self.calendar.get,
             "calendar.events.update": self.calendar.update,
+            "calendar.events.patch": self.calendar.patch,
             "calendar.events.delete": self.calendar.delete,
             "calendar.events.list": self.calendar.list,
             "calendar.freebusy.query": self.calendar.freebusy,
