@@ -30,6 +30,14 @@ iCalendar resources and back), :mod:`.webdav` (the protocol, over ``requests``) 
   ``FREQ=SECONDLY`` event is busy for its whole span, never expanded, and gives no contacts.
   Not a ``free-busy-query``: its merged periods cannot tell cadence's own events (which must be
   left out) from a person's, nor all-day from timed busy time.
+* ``invites = true`` (servers without RFC 6638 scheduling only): cadence mails invited
+  customers iMIP messages itself through the .ics backend's outbox
+  (:mod:`connectors.ics.outbox`, state keys ``caldav.outbox:`` / ``caldav.mailed:``, no copy
+  to the owner): a ``REQUEST`` queued before each PUT of an event with customers, a ``CANCEL``
+  before each DELETE of one they were sent, both taken back when the write fails; the owner's
+  own moves, deletes and declines through :meth:`CalDavBackend.notify_attendees`. The
+  resource keeps the customer's text in ``DESCRIPTION``: :func:`.ical.outbox_form` turns it
+  into the .ics form the outbox expects, so the customer is sent their text, not the notes.
 """
 
 from connectors.caldav.backend import CalDavBackend
