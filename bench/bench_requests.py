@@ -27,7 +27,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from cadence.cycle import Workspace
 from tests.test_cycle_requests import WORLDS, three_cycles
+
+
+def video_workspace(video: str) -> type[Workspace]:
+    """A workspace opened with ``video = VIDEO`` in ``[defaults]`` of its policies
+    (``--video``): every booking but the all-day reminders asks for a Meet or Teams meeting."""
+
+    class VideoWorkspace(Workspace):
+        @classmethod
+        def open(cls, config_path: Path | str) -> Workspace:
+            defaults = Path(config_path).parent / "policies" / "defaults.toml"
+            text = defaults.read_text(encoding="utf-8")
+            defaults.write_text(text.replace("[defaults]\n", f'[defaults]\nvideo = "{video}"\n', 1))
+            return super().open(config_path)
+
+    return VideoWorkspace
 
 
 def _kinds(counter: dict[str, int]) -> str:
@@ -52,13 +68,21 @@ def main() -> None:
         help="Google: the second cycle meets 429 with Retry-After 20 s five times for one "
         "salesperson (rep00), who is deferred while the others are served",
     )
+    parser.add_argument(
+        "--video",
+        choices=["meet", "teams"],
+        help="every policy asks for video (the link is then shown by one more write per event)",
+    )
     args = parser.parse_args()
 
+    workspace = video_workspace(args.video) if args.video else Workspace
     rows = []
     for backend in args.backend or sorted(WORLDS):
         with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as folder:
             started, cpu = time.perf_counter(), time.process_time()
-            for cycle, result, counts, run in three_cycles(Path(folder), backend, args.later):
+            for cycle, result, counts, run in three_cycles(
+                Path(folder), backend, args.later, workspace
+            ):
                 rows.append(
                     {
                         "backend": backend,

@@ -21,6 +21,7 @@ from cadence.errors import UserError
 from cadence.model import Salesperson
 from connectors.base import (
     BackendContext,
+    BackendError,
     Cancel,
     Create,
     EventSpec,
@@ -172,17 +173,37 @@ def test_the_owners_delete_or_decline_cancels_it_for_the_customer_once(
     assert mails(smtp) == []
 
 
-def test_an_invitation_whose_write_fails_is_taken_back(backend, owner, smtp, monkeypatch):
+def test_an_invitation_whose_write_is_refused_is_taken_back(backend, owner, smtp, monkeypatch):
     def refused(*args, **kwargs):
-        raise TransientError("the server is down")
+        raise BackendError("PUT: 403 Forbidden")
 
     monkeypatch.setattr(Collection, "put", refused)
-    with pytest.raises(TransientError):
-        backend.write(owner, [Create(invited_spec(owner))])
+    [result] = backend.write(owner, [Create(invited_spec(owner))])
+    assert isinstance(result.error, BackendError)
     state = backend.context.state
     assert state.get(outbox_key(owner, "caldav")) is None
     assert state.get(mailed_key(owner, "caldav")) is None
     assert mails(smtp) == []
+
+
+def test_a_write_whose_answer_is_lost_still_invites_once(backend, owner, smtp, monkeypatch):
+    put = Collection.put
+
+    def applied_then_lost(self, *args, **kwargs):
+        put(self, *args, **kwargs)
+        raise TransientError("PUT: timed out")
+
+    monkeypatch.setattr(Collection, "put", applied_then_lost)
+    spec = invited_spec(owner)
+    with pytest.raises(TransientError):
+        backend.write(owner, [Create(spec)])
+    monkeypatch.undo()
+    assert mails(smtp) == []
+    backend.list_owned(owner)  # the next cycle: the queued invitation goes out
+    [result] = backend.write(owner, [Create(spec)])  # found written: no second message
+    assert result.ok
+    method, event = one_mail(smtp)
+    assert (method, str(event["UID"]), int(event["SEQUENCE"])) == ("REQUEST", spec.uid, 0)
 
 
 def test_the_mail_server_down_keeps_the_invitation_queued_until_the_next_read(

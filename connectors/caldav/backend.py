@@ -485,8 +485,10 @@ class CalDavBackend(CalendarBackend):
         undo = self._queue_request(owner, spec.uid, body)
         try:
             written, etag = collection.put(href, body, condition)
+        except TransientError:
+            raise  # a timeout or a 5xx: the PUT may have been applied, the invitation stays
         except BaseException:
-            self._take_back(owner, undo)
+            self._take_back(owner, undo)  # refused: certainly not written
             raise
         if not written:
             self._take_back(owner, undo)
@@ -552,6 +554,8 @@ class CalDavBackend(CalendarBackend):
         undo = self._queue(owner, self.outbox.attendee_cancel(owner, op.uid))
         try:
             deleted = collection.delete(href, op.etag)
+        except TransientError:
+            raise  # the DELETE may have been applied: the CANCEL stays queued
         except BaseException:
             self._take_back(owner, undo)
             raise
@@ -575,7 +579,11 @@ class CalDavBackend(CalendarBackend):
         return self.outbox.enqueue(owner, [invite]) if invite is not None else None
 
     def _take_back(self, owner: str, undo: Undo | None) -> None:
-        """Take back what was queued for a write that did not happen."""
+        """Take back what was queued for a write that certainly did not happen (a 412, a
+        refusal). After a timeout or a 5xx the write may have been applied with its answer
+        lost: the message stays queued, since the next cycle may find the write done and not
+        repeat it (a write that was not applied is repeated, and its message replaces this
+        one in the outbox)."""
         if undo is not None:
             self.outbox.undo(owner, undo)
 
