@@ -487,7 +487,7 @@ class CalDavBackend(CalendarBackend):
             written, etag = collection.put(href, body, condition)
         except TransientError:
             raise  # a timeout or a 5xx: the PUT may have been applied, the invitation stays
-        except BaseException:
+        except Exception:  # an interrupt, like a crash, leaves it queued: outcome unknown
             self._take_back(owner, undo)  # refused: certainly not written
             raise
         if not written:
@@ -556,7 +556,7 @@ class CalDavBackend(CalendarBackend):
             deleted = collection.delete(href, op.etag)
         except TransientError:
             raise  # the DELETE may have been applied: the CANCEL stays queued
-        except BaseException:
+        except Exception:  # an interrupt, like a crash, leaves it queued: outcome unknown
             self._take_back(owner, undo)
             raise
         if not deleted:
