@@ -440,8 +440,9 @@ class CalendarBackend(abc.ABC):
         crash in between never loses a message.
 
         The default sends nothing: a provider that tells attendees itself (Google Calendar
-        when the person moves or deletes the event in it, Exchange for Outlook) needs no help.
-        Raises AuthError, TransientError, BackendError.
+        when the person moves or deletes the event in it, Exchange for Outlook, a CalDAV server
+        with scheduling) needs no help. The .ics backend and CalDAV with ``invites = true``
+        mail the attendees themselves. Raises AuthError, TransientError, BackendError.
         """
         return 0
 
