@@ -176,7 +176,17 @@ def plan_(
         ws.progress = tick
         customers = ws.customers_as_run_sees_them(moment)
         _known(customers, customer, owner)
-        result = ws.plan(moment, forecast=forecast, customers=customers)
+        # Only the salespeople asked about are planned (they share neither time nor capacity,
+        # so their part of the plan is the same), unless --changes lists every change.
+        owners = {owner.lower()} if owner is not None else None
+        if customer is not None:
+            owners = {c.owner for c in customers if c.id == customer}
+        result = ws.plan(
+            moment,
+            forecast=forecast,
+            customers=customers,
+            owners=None if changes and customer is None and owner is None else owners,
+        )
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         if changes:
             decision = ws.decide(result, customers)
@@ -342,7 +352,13 @@ def explain(
         if customer is None:
             raise UserError(f"no customer with id {customer_id!r} (run `cadence import` first?)")
         policy = ws.policies.for_customer(customer)
-        result = ws.plan(moment, forecast=True)
+        owner = customer.owner
+        if ws.customer_file_changed():  # the next cycle imports it: its owner as the file says
+            now_seen = {c.id: c for c in ws.customers_as_run_sees_them(moment)}
+            owner = now_seen[customer_id].owner if customer_id in now_seen else owner
+        # Salespeople share neither time nor capacity: planning this customer's salesperson
+        # alone gives exactly their part of the whole book's plan.
+        result = ws.plan(moment, forecast=True, owners={owner})
         history = ws.store.contacts(customer_id)
         bookings = ws.store.bookings(customer_id=customer_id)
         last_skip = ws.skipped_customers().get(customer_id)

@@ -399,14 +399,19 @@ class Workspace:
         forecast: bool = False,
         customers: Sequence[Customer] | None = None,
         records: Sequence[BookingRecord] | None = None,
+        only_their_contacts: bool = False,
     ) -> PlanInput:
+        """The planner's input at ``now``; ``only_their_contacts`` reads the contacts of
+        ``customers`` only (a plan of some salespeople), not every contact."""
         customers = list(customers if customers is not None else self.store.customers())
         return PlanInput(
             policies=self.policies,
             customers=customers,
             salespeople=self.salespeople(customers),
             now=now,
-            contacts=self.store.contacts_by_customer(),
+            contacts=self.store.contacts_by_customer(
+                [c.id for c in customers] if only_their_contacts else None
+            ),
             busy=busy or {},
             bookings=[
                 r.as_booking() for r in (self.store.bookings() if records is None else records)
@@ -475,20 +480,33 @@ class Workspace:
         )
         return busy
 
-    def customers_as_run_sees_them(self, now: datetime) -> list[Customer]:
-        """The customers the next cycle will plan, without importing anything: the stored ones,
-        updated and added to from the customer file when it changed since the last import (a
-        file that cannot be read leaves the stored list, as the cycle does)."""
-        stored = self.store.customers()
+    def customers_as_run_sees_them(
+        self, now: datetime, owners: Collection[str] | None = None
+    ) -> list[Customer]:
+        """The customers the next cycle will plan (of ``owners`` when given), without importing
+        anything: the stored ones, updated and added to from the customer file when it changed
+        since the last import (a file that cannot be read leaves the stored list, as the cycle
+        does)."""
+        if self.customer_file_changed():
+            everyone = self._customers_from_file(now)
+            return [c for c in everyone if owners is None or c.owner in owners]
+        return self.store.customers(owners)
+
+    def customer_file_changed(self) -> bool:
+        """Does the customer file hold other bytes than at its last import?"""
         path = self.config.customers
         if path is None:
-            return stored
+            return False
         try:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
         except OSError:
-            return stored
-        if self.store.state("customers").get(str(path)) == digest:
-            return stored
+            return False  # the cycle keeps the last good list
+        return self.store.state("customers").get(str(path)) != digest
+
+    def _customers_from_file(self, now: datetime) -> list[Customer]:
+        stored = self.store.customers()
+        path = self.config.customers
+        assert path is not None
         try:
             fresh = read_customers(
                 path,
@@ -509,18 +527,41 @@ class Workspace:
         forecast: bool = False,
         read_calendars: bool = True,
         customers: Sequence[Customer] | None = None,
+        owners: Collection[str] | None = None,
     ) -> Plan:
         """A dry-run plan (no writes anywhere) of ``customers`` (default: as the next cycle
-        will see them)."""
+        will see them). With ``owners``, only those salespeople are planned, from their own
+        customers, contacts and bookings: salespeople share neither time nor capacity, so
+        their part of the whole book's plan is exactly this (``explain``, ``plan --customer``).
+        """
         if customers is None:
-            customers = self.customers_as_run_sees_them(now)
+            customers = self.customers_as_run_sees_them(now, owners)
+        records: list[BookingRecord] | None = None
+        if owners is not None:
+            customers = [c for c in customers if c.owner in owners]
+            if self.customer_file_changed():  # owners as in the file: route bookings so
+                of = {c.id: c.owner for c in self.customers_as_run_sees_them(now)}
+                records = [
+                    r for r in self.store.bookings() if of.get(r.customer_id, r.owner) in owners
+                ]
+            else:
+                records = self.store.bookings_planned_with(owners)
         failed: dict[str, str] = {}
-        owners = sorted({c.owner for c in customers})
-        busy = self.read_busy(now, owners, failed) if read_calendars else {}
+        busy_of = sorted({c.owner for c in customers})
+        busy = self.read_busy(now, busy_of, failed) if read_calendars else {}
         self._flush_failures()
         for owner, why in failed.items():
             log.warning("planning %s without their calendar: %s", owner, why)
-        return plan(self.planning_input(now, busy, forecast=forecast, customers=customers))
+        return plan(
+            self.planning_input(
+                now,
+                busy,
+                forecast=forecast,
+                customers=customers,
+                records=records,
+                only_their_contacts=owners is not None,
+            )
+        )
 
     def decide(
         self,

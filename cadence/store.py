@@ -381,6 +381,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._upsert_bookings: Any = None
         self.engine = self._engine_for(url)
         self._dialect = self.engine.dialect.name
         try:
@@ -546,10 +547,17 @@ class Store:
             pruned=len(gone),
         )
 
-    def customers(self) -> list[Customer]:
-        """Every customer, by id."""
+    def customers(self, owners: Iterable[str] | None = None) -> list[Customer]:
+        """Every customer (of ``owners`` when given), by id."""
         with self._read() as conn:
-            return self._load_customers(conn)
+            if owners is None:
+                return self._load_customers(conn)
+            t = CUSTOMERS
+            found: list[Customer] = []
+            for chunk in _chunks(sorted(set(owners))):
+                query = sa.select(t).where(t.c.owner.in_(chunk))
+                found += [_customer(row) for row in conn.execute(query)]
+            return sorted(found, key=lambda c: c.id)
 
     def customer(self, customer_id: str) -> Customer | None:
         """One customer, or None."""
@@ -650,10 +658,26 @@ class Store:
         with self._read() as conn:
             return [_contact(row) for row in conn.execute(query)]
 
-    def contacts_by_customer(self) -> dict[str, list[Contact]]:
-        """Every contact grouped by customer id, each list oldest first."""
+    def contacts_by_customer(
+        self, customer_ids: Iterable[str] | None = None
+    ) -> dict[str, list[Contact]]:
+        """Every contact (of ``customer_ids`` when given) grouped by customer id, each list
+        oldest first."""
         grouped: dict[str, list[Contact]] = {}
-        for contact in self.contacts():
+        if customer_ids is None:
+            contacts = self.contacts()
+        else:
+            t = CONTACTS
+            contacts = []
+            with self._read() as conn:
+                for chunk in _chunks(sorted(set(customer_ids))):
+                    query = (
+                        sa.select(t)
+                        .where(t.c.customer_id.in_(chunk))
+                        .order_by(t.c.customer_id, t.c.at, t.c.id)
+                    )
+                    contacts += [_contact(row) for row in conn.execute(query)]
+        for contact in contacts:
             grouped.setdefault(contact.customer_id, []).append(contact)
         return grouped
 
@@ -676,6 +700,26 @@ class Store:
             query = query.where(t.c.state.in_([BookingState(s).value for s in states]))
         with self._read() as conn:
             return [_booking(row) for row in conn.execute(query)]
+
+    def bookings_planned_with(self, owners: Iterable[str]) -> list[BookingRecord]:
+        """The bookings the planner weighs when it plans ``owners`` alone, by key: those of
+        their customers wherever they are (one left in a former owner's calendar too), and
+        those in their calendars of customers no one owns now (the planner's split by owner,
+        :mod:`cadence.planner.split`, routes them so)."""
+        wanted = sorted(set(owners))
+        t, c = BOOKINGS, CUSTOMERS
+        found: dict[str, BookingRecord] = {}
+        with self._read() as conn:
+            for chunk in _chunks(wanted):
+                theirs = sa.select(c.c.id).where(c.c.owner.in_(chunk))
+                of_customers = sa.select(t).where(t.c.customer_id.in_(theirs))
+                orphans = sa.select(t).where(
+                    t.c.owner.in_(chunk), t.c.customer_id.not_in(sa.select(c.c.id))
+                )
+                for query in (of_customers, orphans):
+                    for row in conn.execute(query):
+                        found[row.key] = _booking(row)
+        return [found[key] for key in sorted(found)]
 
     def booking_owners(self, states: Iterable[BookingState]) -> set[str]:
         """The owners holding bookings in ``states`` (one DISTINCT query, no rows loaded)."""
@@ -706,18 +750,24 @@ class Store:
         gone = list(delete)
         if not records and not gone:
             return
+        rows = [_booking_row(record) for record in records]
         with self._write() as conn:
             for keys in _chunks(gone):
                 conn.execute(t.delete().where(t.c.key.in_(keys)))
-            for record in records:
-                values = _booking_row(record)
-                stmt = self._insert(t).values(values)
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["key"],
-                        set_={name: stmt.excluded[name] for name in values if name != "key"},
-                    )
-                )
+            if rows:
+                # One statement for every row (executemany): a cycle's bookings are thousands.
+                conn.execute(self._booking_upsert(), rows)
+
+    def _booking_upsert(self) -> Any:
+        """INSERT ... ON CONFLICT (key) DO UPDATE of every column, built once per store."""
+        if self._upsert_bookings is None:
+            t = BOOKINGS
+            stmt = self._insert(t)
+            self._upsert_bookings = stmt.on_conflict_do_update(
+                index_elements=["key"],
+                set_={c.name: stmt.excluded[c.name] for c in t.columns if c.name != "key"},
+            )
+        return self._upsert_bookings
 
     def delete_booking(self, key: str) -> None:
         """Forget the booking ``key`` (no error when it is not stored)."""

@@ -113,6 +113,9 @@ class IcsBackend(CalendarBackend):
             settings = SmtpSettings.from_mapping(context.smtp, context.base_dir)
             self.sender = SmtpSender(settings, context.env)
         self.outbox = Outbox(context.state, self.sender, self._now)
+        # Each file is parsed once per version: list_owned, busy and past_events of one cycle
+        # (and the daemon's next cycles, while nobody edits the file) share one parse.
+        self.files = parse.LoadCache()
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -130,7 +133,7 @@ class IcsBackend(CalendarBackend):
         if self.sender is not None:
             self.flush_invites(owner)
         path = self.path_for(owner)
-        loaded = parse.load(path)
+        loaded = self.files.load(path)
         if loaded is None:
             return []
         zone = owner_zone(self.context, owner)
@@ -212,16 +215,18 @@ class IcsBackend(CalendarBackend):
         return fresh
 
     def _content_digest(self, owner: str) -> str:
-        """A hash of the bytes of the owner's file and their ``busy_folder`` file."""
+        """A hash of the versions (byte hashes) of the owner's file and their ``busy_folder``
+        file, from the parse cache: an unchanged file is not read again."""
         digest = hashlib.sha256()
         paths = [self.path_for(owner)]
         if self.busy_folder is not None:
             paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
         for path in paths:
             try:
-                digest.update(path.read_bytes())
-            except OSError:
-                digest.update(b"\0missing")
+                loaded = self.files.load(path)
+            except BackendError:
+                loaded = None
+            digest.update(loaded.version.encode() if loaded else b"\0missing")
             digest.update(b"\0")
         return digest.hexdigest()[:32]
 
@@ -248,7 +253,8 @@ class IcsBackend(CalendarBackend):
                     break
                 refresh_timezones(cal)
                 data = cal.to_ical()
-                parse.check_round_trip(loaded, data, path)  # never write what cannot read back
+                # never write what cannot read back; what it reads back is the next read's
+                after = parse.check_round_trip(loaded, data, path)
                 if fingerprint(path) != seen:
                     log.info("%s changed while cadence was writing it; starting over", path)
                     continue
@@ -258,6 +264,7 @@ class IcsBackend(CalendarBackend):
                 except BackendError:
                     self.outbox.undo(owner, undo)
                     raise
+                self.files.remember(path, after, len(data))
                 break
         else:
             raise TransientError(f"{path}: kept changing while cadence tried to write it")
@@ -291,7 +298,7 @@ class IcsBackend(CalendarBackend):
         """
         if self.sender is None or not uids:
             return 0
-        loaded = parse.load(self.path_for(owner))
+        loaded = self.files.load(self.path_for(owner))
         owned = (
             owned_entries(loaded.cal, loaded.problems, owner, owner_zone(self.context, owner))
             if loaded is not None
@@ -342,7 +349,7 @@ class IcsBackend(CalendarBackend):
         if self.busy_folder is not None:
             paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
         for path in paths:
-            loaded = parse.load(path)
+            loaded = self.files.load(path)
             if loaded is None:
                 continue
             expansion = Expansion(zone, start, end, label=str(path))

@@ -9,6 +9,7 @@ file with no control characters.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
@@ -186,10 +187,16 @@ def refresh_timezones(cal: icalendar.Calendar) -> None:
             timezones.append(component)
             foreign_tzids.add(str(component.get("TZID")))
     for tzid in sorted(set(years) - foreign_tzids):
-        first, last = min(years[tzid]), max(years[tzid])
-        tz = icalendar.Timezone.from_tzinfo(
-            ZoneInfo(tzid), tzid, first_date=date(first, 1, 1), last_date=date(last + 2, 1, 1)
-        )
-        tz.add(GENERATED_MARKER, "TRUE")
-        timezones.append(tz)
+        timezones.append(_generated_timezone(tzid, min(years[tzid]), max(years[tzid])))
     cal.subcomponents[:] = timezones + others
+
+
+@functools.lru_cache(maxsize=512)
+def _generated_timezone(tzid: str, first: int, last: int) -> icalendar.Timezone:
+    """The VTIMEZONE cadence writes for ``tzid`` over ``first`` .. ``last`` + 1, made once per
+    process (it is only ever serialised, never changed: calendars share it)."""
+    tz = icalendar.Timezone.from_tzinfo(
+        ZoneInfo(tzid), tzid, first_date=date(first, 1, 1), last_date=date(last + 2, 1, 1)
+    )
+    tz.add(GENERATED_MARKER, "TRUE")
+    return tz

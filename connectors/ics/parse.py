@@ -22,6 +22,7 @@ import icalendar
 
 from connectors.base import BackendError
 from connectors.ics.events import OWNED_MARKER, TAG_PREFIX
+from connectors.ics.files import fingerprint
 from connectors.recurrence.times import as_list, ical_text, utc_bounds
 
 
@@ -60,6 +61,60 @@ def load(path: Path) -> Loaded | None:
     return parse(data, path)
 
 
+class LoadCache:
+    """Parsed files kept while they stay the same: a file is parsed once per version.
+
+    A file whose inode, size and modification time are unchanged is not read again; one whose
+    bytes hash as before (touched, copied back) is read but not parsed again. What it returns
+    is shared: callers must not change the calendar (a write parses its own copy, see
+    :meth:`connectors.ics.backend.IcsBackend.write`, and hands back what it wrote with
+    :meth:`remember`).
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[Path, tuple[tuple[int, int, int], Loaded]] = {}
+        self.reads = 0  # files read (for tests and benchmarks)
+        self.parses = 0  # files parsed
+
+    def load(self, path: Path) -> Loaded | None:
+        """:func:`load`, from the cache when the file did not change."""
+        seen = fingerprint(path)
+        cached = self._files.get(path)
+        if seen is None:
+            self._files.pop(path, None)
+            return None
+        if cached is not None and cached[0] == seen:
+            return cached[1]
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            self._files.pop(path, None)
+            return None
+        except OSError as exc:
+            raise BackendError(f"{path}: cannot read: {exc.strerror}") from None
+        self.reads += 1
+        if cached is not None and cached[1].version == _version(data):
+            self._files[path] = (seen, cached[1])
+            return cached[1]
+        self.parses += 1
+        loaded = parse(data, path)
+        self._files[path] = (seen, loaded)
+        return loaded
+
+    def remember(self, path: Path, loaded: Loaded, size: int) -> None:
+        """``loaded`` is what ``path`` holds now (``size`` bytes, just written by this
+        process); a file of another size was changed since by someone else: forgotten."""
+        seen = fingerprint(path)
+        if seen is not None and seen[1] == size:
+            self._files[path] = (seen, loaded)
+        else:
+            self._files.pop(path, None)
+
+
+def _version(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
 def parse(data: bytes, path: Path) -> Loaded:
     """Parse a whole calendar file.
 
@@ -89,14 +144,14 @@ def parse(data: bytes, path: Path) -> Loaded:
         if found is not None:
             reason, times_ok = found
             problems[id(component)] = Problem(_where(component), reason, raw, times_ok)
-    version = hashlib.sha256(data).hexdigest()[:16]
-    return Loaded(path, cal, problems, version)
+    return Loaded(path, cal, problems, _version(data))
 
 
-def check_round_trip(loaded: Loaded | None, data: bytes, path: Path) -> None:
+def check_round_trip(loaded: Loaded | None, data: bytes, path: Path) -> Loaded:
     """Refuse (:class:`BackendError`) to write ``data`` over ``path`` unless it reads back with
     no new problem and every broken component of the file as it was keeps its exact lines:
     cadence never "repairs" (and so loses) what a person wrote, even where it is broken.
+    Returns ``data`` as read back: what the next read of the new file would parse.
     """
     hint = "fix it in the file; cadence will not rewrite a file it would change there"
     after = parse(data, path)  # a whole-file failure raises here
@@ -109,7 +164,7 @@ def check_round_trip(loaded: Loaded | None, data: bytes, path: Path) -> None:
             "nothing was written"
         )
     if loaded is None:
-        return
+        return after
     by_id = {id(c): c for c in loaded.cal.walk()}
     for key, problem in loaded.problems.items():
         component = by_id.get(key)
@@ -122,6 +177,7 @@ def check_round_trip(loaded: Loaded | None, data: bytes, path: Path) -> None:
                 f"{path}: {problem.where}: {problem.reason}; cadence cannot keep it exactly as "
                 f"it is when rewriting the file, so it writes nothing: {hint}"
             )
+    return after
 
 
 def _where(component: icalendar.cal.Component) -> str:
