@@ -43,6 +43,7 @@ from cadence.decide import Decision, decide
 from cadence.errors import CadenceError, Problem, UserError, describe_error
 from cadence.event_text import event_spec
 from cadence.fanout import TurnState, fan_out, waiting
+from cadence.incremental import OwnerFacts, Quiet, Tracker, did_nothing
 from cadence.matching import CustomerMatcher
 from cadence.model import (
     BookingState,
@@ -222,6 +223,8 @@ class Workspace:
         self._clock = threading.local()
         # (backend, cause) -> salespeople whose authentication failed, until logged
         self._auth_failed: dict[tuple[str, str], list[str]] = {}
+        # Leave alone the salespeople whose inputs did not change (cadence.incremental).
+        self.incremental = True
 
     # ---- opening ---------------------------------------------------------------------------
 
@@ -588,6 +591,14 @@ class Workspace:
 
     # ---- the cycle -------------------------------------------------------------------------
 
+    def owners_known(self) -> list[str]:
+        """:meth:`owners`, from the store's indexes alone (no customer loaded)."""
+        return sorted(
+            set(self.store.customer_kinds())
+            | {p.email for p in self.config.salespeople}
+            | self.store.booking_owners(LIVE)
+        )
+
     def owners(self, customers: Iterable[Customer] | None = None) -> list[str]:
         """Every salesperson with a calendar to look after: configured, owning customers, or
         holding live bookings (an owner that was a typo, corrected since: its bookings are
@@ -630,12 +641,19 @@ class Workspace:
             result.imported = self.refresh_customers(now, result.problems)
         elif self.config.customers is not None:  # another daemon imports; still report
             self.refresh_customers_problems(result.problems)
-        customers = self.store.customers()
-        owners = [o for o in self.owners(customers) if share is None or o in share]
+        # Salespeople whose inputs are as when their last cycle did nothing are left alone
+        # (cadence.incremental); several daemons sharing the salespeople run whole cycles.
+        tracker = Tracker(self, now) if share is None and self.incremental else None
+        quiet: dict[str, Quiet] = {}
+        if tracker is not None:
+            owners, quiet = tracker.split(self.owners_known())
+            customers = self.store.customers(owners)
+        else:
+            customers = self.store.customers()
+            owners = [o for o in self.owners(customers) if share is None or o in share]
         people = self.salespeople(customers, owners)
         failed = result.failed_owners
         unreadable: set[str] = set()  # "owner: uid" of cadence events a calendar cannot read
-        workers = self._workers(people[o] for o in owners)
         mine: dict[str, list[Customer]] = {}
         for c in customers:
             mine.setdefault(c.owner, []).append(c)
@@ -660,10 +678,27 @@ class Workspace:
             )
 
         synced = every(self.progress, "reading calendars", len(owners), 1)
-        # Nothing written yet but what the calendars showed: stopping here is safe.
-        if not fan_out(owners, read_owner, workers=workers, stop=stopping, done=synced):
-            result.interrupted = True
-            return result
+        todo = list(owners)
+        while todo:
+            workers = self._workers(people[o] for o in todo)
+            # Nothing written yet but what the calendars showed: stopping here is safe.
+            if not fan_out(todo, read_owner, workers=workers, stop=stopping, done=synced):
+                result.interrupted = True
+                return result
+            # What was read there can change a salesperson left alone (their customer's
+            # booking in another calendar): they are worked on too, as a whole cycle would.
+            todo = tracker.changed_since_start(quiet) if tracker is not None else []
+            for owner in todo:
+                del quiet[owner]
+            if todo:
+                owners = sorted([*owners, *todo])
+                customers = self.store.customers(owners)
+                people = self.salespeople(customers, owners)
+                mine = {}
+                for c in customers:
+                    if c.owner in todo:
+                        mine.setdefault(c.owner, []).append(c)
+        workers = self._workers(people[o] for o in owners)
         self._flush_failures()
         result.unreadable = sorted(unreadable)
         result.contacts_added = sum(added)
@@ -674,11 +709,18 @@ class Workspace:
         if stopping():
             result.interrupted = True
             return result
-        records = self.store.bookings()  # as observed above: read once for plan and decision
-        planned = plan(self.planning_input(now, busy, customers=customers, records=records))
-        self._log_unbookable(planned)
-        self.store.save_plan(planned.contacts)
+        # as observed above: read once for plan and decision
+        records = (
+            self.store.bookings() if tracker is None else self.store.bookings_planned_with(owners)
+        )
+        inp = self.planning_input(
+            now, busy, customers=customers, records=records, only_their_contacts=bool(tracker)
+        )
+        planned = plan(inp)
+        self._log_unbookable(planned, sum(q.unbookable for q in quiet.values()))
+        self.store.save_plan(planned.contacts, owners if tracker is not None else None)
         decision = self.decide(planned, customers, unreadable, records)
+        result.unchanged += sum(q.kept for q in quiet.values())
         skipped = result.skipped_customers
         skipped.update(decision.skipped)
         policies = {c.id: self.policies.for_customer(c) for c in customers}
@@ -714,10 +756,19 @@ class Workspace:
             sorted(by_owner.items()), write_owner, workers=workers, stop=stopping, done=written
         ):
             result.interrupted = True
+        held_by: dict[str, int] = {}
         for owner in owners:
             if owner not in failed:
+                before = len(result.held)
                 self._guarded(owner, failed, self._collect_held, people[owner], result.held)
+                held_by[owner] = len(result.held) - before
         self._flush_failures()
+        if tracker is not None:
+            facts = OwnerFacts.gather(
+                self, customers, records, inp.contacts, busy, planned.contacts, owners, now
+            )
+            nothing = did_nothing(owners, result, planned, customers, held_by)
+            tracker.finish(owners, quiet, nothing, facts)
         for owner in sorted(set(self._trouble) & set(owners) - set(failed)):
             log.info("%s works again", owner)
             del self._trouble[owner]
@@ -726,10 +777,11 @@ class Workspace:
         self.store.state("cycle").set("attention", json.dumps(attention) if attention else None)
         return result
 
-    def _log_unbookable(self, planned: Plan) -> None:
+    def _log_unbookable(self, planned: Plan, others: int = 0) -> None:
         """How many customers can never be booked (their hours never meet their owner's), when
-        that number changes: once for ``run --once``, not every cycle of the daemon."""
-        n = len(planned.unbookable)
+        that number changes: once for ``run --once``, not every cycle of the daemon.
+        ``others``: those of the salespeople left alone this cycle."""
+        n = len(planned.unbookable) + others
         if n != self._unbookable and n:
             log.warning(
                 "%s can never be booked: their hours never meet their owner's "

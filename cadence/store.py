@@ -16,7 +16,7 @@ Bulk work (importing 100k customers, adding contacts) goes through Core statemen
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -212,7 +212,7 @@ class PlannedContactRow(SQLModel, table=True):
     key: str = Field(index=True)
     customer_id: str = Field(index=True)
     customer_name: str
-    owner: str
+    owner: str = Field(index=True)
     kind: str
     seq: int
     title: str
@@ -242,6 +242,18 @@ class StateRow(SQLModel, table=True):
     value: str
 
 
+class OwnerRevisionRow(SQLModel, table=True):
+    """How many times the stored inputs of one salesperson's plan changed (version 4): their
+    customers (a customer moving between two counts for both), those customers' contacts, and
+    the bookings planned with them. Bumped in the transaction that changes them, so a cycle
+    tells an unchanged salesperson from one row (:mod:`cadence.incremental`)."""
+
+    __tablename__ = "owner_revisions"
+
+    owner: str = Field(primary_key=True)
+    revision: int
+
+
 class LeaseRow(SQLModel, table=True):
     """Who holds a named lease (a share of salespeople) until when."""
 
@@ -265,6 +277,7 @@ BOOKINGS = _table(BookingRow)
 PLANNED = _table(PlannedContactRow)
 STATE = _table(StateRow)
 LEASES = _table(LeaseRow)
+REVISIONS = _table(OwnerRevisionRow)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,8 +291,12 @@ def _migration_1_initial_schema(conn: Connection) -> None:
     ``conn``), and this function must keep creating exactly what version 1 had: freeze the
     changed table's version-1 definition here at that point.
     """
-    tables = [CUSTOMERS, SALESPEOPLE, CONTACTS, PLANNED, STATE, LEASES]
+    tables = [CUSTOMERS, SALESPEOPLE, CONTACTS, STATE, LEASES]
     SQLModel.metadata.create_all(conn, tables=tables)
+    _frozen(PLANNED, without=set(), indexes=False).create(conn)
+    for index in PLANNED.indexes:
+        if index.name != "ix_planned_contacts_owner":
+            index.create(conn)
     _frozen(BOOKINGS, without={"confirmed", "reasons"}).create(conn)
 
 
@@ -295,15 +312,25 @@ def _migration_3_booking_reasons(conn: Connection) -> None:
     _add_column(conn, BOOKINGS.c.reasons)
 
 
+def _migration_4_owner_revisions(conn: Connection) -> None:
+    """Version 4: ``owner_revisions`` (what changed, per salesperson, for the incremental
+    cycle), and the plan indexed by owner (a cycle replaces the changed salespeople's part)."""
+    REVISIONS.create(conn)
+    next(i for i in PLANNED.indexes if i.name == "ix_planned_contacts_owner").create(conn)
+
+
 def _add_column(conn: Connection, column: sa.Column[Any]) -> None:
     kind = column.type.compile(dialect=conn.dialect)
     conn.exec_driver_sql(f"ALTER TABLE {column.table.name} ADD COLUMN {column.name} {kind}")
 
 
-def _frozen(table: sa.Table, *, without: set[str]) -> sa.Table:
+def _frozen(table: sa.Table, *, without: set[str], indexes: bool = True) -> sa.Table:
     """An earlier version of ``table``: a copy without the columns added since (their
-    indexes come with the copied columns)."""
+    indexes come with the copied columns, unless ``indexes`` is false)."""
     columns = [c._copy() for c in table.columns if c.name not in without]
+    if not indexes:
+        for column in columns:
+            column.index = None
     return sa.Table(table.name, sa.MetaData(), *columns)
 
 
@@ -312,6 +339,7 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration_1_initial_schema,
     _migration_2_confirmed_bookings,
     _migration_3_booking_reasons,
+    _migration_4_owner_revisions,
 ]
 
 
@@ -467,6 +495,42 @@ class Store:
         if self._dialect == "postgresql":
             conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
 
+    def _touch(
+        self, conn: Connection, owners: Iterable[str] = (), customer_ids: Iterable[str] = ()
+    ) -> None:
+        """Bump the revision of ``owners`` and of the owners of ``customer_ids`` (inside the
+        transaction that changed their inputs)."""
+        touched = set(owners)
+        for chunk in _chunks(sorted(set(customer_ids))):
+            c = CUSTOMERS
+            query = sa.select(c.c.owner).distinct().where(c.c.id.in_(chunk))
+            touched.update(conn.execute(query).scalars())
+        if not touched:
+            return
+        t = REVISIONS
+        stmt = self._insert(t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["owner"], set_={"revision": t.c.revision + 1}
+        )
+        conn.execute(stmt, [{"owner": o, "revision": 1} for o in sorted(touched)])
+
+    def owner_revisions(self) -> dict[str, int]:
+        """Each salesperson's revision (see :class:`OwnerRevisionRow`); 0 when never touched."""
+        t = REVISIONS
+        with self._read() as conn:
+            return {owner: rev for owner, rev in conn.execute(sa.select(t.c.owner, t.c.revision))}
+
+    def customer_kinds(self) -> dict[str, set[tuple[str, str]]]:
+        """Per owner, the (segment, industry) pairs of their customers: which policies their
+        plan reads (one DISTINCT query, no customer loaded)."""
+        t = CUSTOMERS
+        kinds: dict[str, set[tuple[str, str]]] = {}
+        with self._read() as conn:
+            query = sa.select(t.c.owner, t.c.segment, t.c.industry).distinct()
+            for owner, segment, industry in conn.execute(query):
+                kinds.setdefault(owner, set()).add((segment, industry))
+        return kinds
+
     def close(self) -> None:
         """Release every connection. The store must not be used afterwards."""
         self.engine.dispose()
@@ -540,6 +604,10 @@ class Store:
             for chunk in _chunks(gone):
                 conn.execute(t.delete().where(t.c.id.in_(chunk)))
                 conn.execute(CONTACTS.delete().where(CONTACTS.c.customer_id.in_(chunk)))
+            touched = {row["owner"] for row in new + changed}
+            touched |= {existing[row["b_id"]].owner for row in changed}
+            touched |= {existing[i].owner for i in gone}
+            self._touch(conn, touched)
         return UpsertCounts(
             new=len(new),
             updated=len(changed),
@@ -630,7 +698,7 @@ class Store:
         if not rows:
             return 0
         t = CONTACTS
-        stmt = self._insert(t).on_conflict_do_nothing().returning(t.c.id)
+        stmt = self._insert(t).on_conflict_do_nothing().returning(t.c.customer_id)
         identified = [{"b_" + k: v for k, v in r.items()} for r in rows if r["source_id"]]
         moved = (
             t.update()
@@ -644,10 +712,12 @@ class Store:
         )
         with self._write() as conn:
             # RETURNING gives a row only for contacts actually inserted.
-            added = len(conn.execute(stmt, rows).all())
-            if identified:
-                conn.execute(moved, identified)
-            return added
+            inserted = [row[0] for row in conn.execute(stmt, rows)]
+            changed = set(inserted)
+            if identified and conn.execute(moved, identified).rowcount:
+                changed |= {r["b_customer_id"] for r in identified}  # which moved: not told
+            self._touch(conn, customer_ids=changed)
+            return len(inserted)
 
     def contacts(self, customer_id: str | None = None) -> list[Contact]:
         """Contacts (of one customer when given), by customer, time and insertion."""
@@ -752,8 +822,15 @@ class Store:
             return
         rows = [_booking_row(record) for record in records]
         with self._write() as conn:
+            owners = {r.owner for r in records}
+            customer_ids = {r.customer_id for r in records}
             for keys in _chunks(gone):
+                query = sa.select(t.c.owner, t.c.customer_id).where(t.c.key.in_(keys))
+                for owner, customer_id in conn.execute(query):
+                    owners.add(owner)
+                    customer_ids.add(customer_id)
                 conn.execute(t.delete().where(t.c.key.in_(keys)))
+            self._touch(conn, owners, customer_ids)
             if rows:
                 # One statement for every row (executemany): a cycle's bookings are thousands.
                 conn.execute(self._booking_upsert(), rows)
@@ -775,21 +852,31 @@ class Store:
 
     # -- the plan --------------------------------------------------------------------------------
 
-    def save_plan(self, planned: Sequence[PlannedContact]) -> None:
-        """Replace the stored plan with ``planned`` (order kept)."""
+    def save_plan(
+        self, planned: Sequence[PlannedContact], owners: Collection[str] | None = None
+    ) -> None:
+        """Replace the stored plan with ``planned`` (order kept); with ``owners``, only those
+        salespeople's part of it (``planned`` holds theirs)."""
         t = PLANNED
-        rows = [_planned_row(i, p) for i, p in enumerate(planned)]
         with self._write() as conn:
             self._take_turns(conn, _PLAN_LOCK)
-            conn.execute(t.delete())
+            first = 0
+            if owners is None:
+                conn.execute(t.delete())
+            else:
+                for chunk in _chunks(sorted(owners)):
+                    conn.execute(t.delete().where(t.c.owner.in_(chunk)))
+                first = (conn.execute(sa.select(sa.func.max(t.c.position))).scalar() or 0) + 1
+            rows = [_planned_row(first + i, p) for i, p in enumerate(planned)]
             if rows:
                 conn.execute(t.insert(), rows)
 
     def plan(self) -> list[PlannedContact]:
-        """The stored plan, in the order it was saved."""
+        """The stored plan by salesperson, each in the planner's order (the plan's order)."""
         t = PLANNED
+        query = sa.select(t).order_by(t.c.owner, t.c.position)
         with self._read() as conn:
-            return [_planned(row) for row in conn.execute(sa.select(t).order_by(t.c.position))]
+            return [_planned(row) for row in conn.execute(query)]
 
     # -- backend state ---------------------------------------------------------------------------
 

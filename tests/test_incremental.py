@@ -9,15 +9,19 @@ left in the former owner's calendar) and one whose owner is not configured.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
+import random
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import icalendar
 import pytest
 from typer.testing import CliRunner
 
 import cadence.cycle
 from cadence.cli import app
 from cadence.cycle import Workspace
+from cadence.model import Contact, ContactKind
 from cadence.planner import Plan, PlanInput
 from tests.workspace_kit import ANA, BEN, NOW, customer_row, write_customers, write_workspace
 
@@ -87,3 +91,124 @@ def test_explain_plans_only_the_customers_salesperson(
         assert len(inp.customers) == 13  # Ben's twelve and A3, moved to him
         assert {b.customer_id for b in inp.bookings} <= {c.id for c in inp.customers}
         assert set(inp.contacts) <= {c.id for c in inp.customers}
+
+
+# ---- the incremental cycle against the whole cycle ------------------------------------------
+
+STEPS = [timedelta(minutes=5), timedelta(hours=1), timedelta(hours=7), timedelta(days=1)]
+
+
+def _world(folder: Path) -> Path:
+    rows = _rows()
+    rows[5] = {**rows[5], "timezone": "Asia/Tokyo", "country": "JP"}
+    rows[14] = {**rows[14], "timezone": "America/New_York", "country": "US"}
+    return write_workspace(folder, rows, backend="ics")
+
+
+def _edit(rng: random.Random, folders: list[Path], now: datetime) -> str:
+    """One random edit, made alike in every folder (or in both stores: see the callers)."""
+    kind = rng.choice(["none", "none", "log", "customers", "policy", "calendar", "busy"])
+    if kind == "customers":
+        rows = _rows(moved=rng.random() < 0.5)
+        i = rng.randrange(len(rows))
+        rows[i] = {**rows[i], "segment": rng.choice(["steady", "default"])}
+        for folder in folders:
+            write_customers(folder / "customers.csv", rows)
+    elif kind == "policy":
+        every = rng.choice(["4 weeks", "5 weeks", "3 weeks"])
+        for folder in folders:
+            path = folder / "policies" / "segments.toml"
+            text = path.read_text(encoding="utf-8")
+            head, _, tail = text.partition('every = "')
+            path.write_text(head + f'every = "{every}' + tail[tail.index('"') :], "utf-8")
+    elif kind in ("calendar", "busy"):
+        owner = rng.choice([ANA, BEN])
+        files = [folder / "calendars" / f"{owner}.ics" for folder in folders]
+        if not files[0].exists():
+            return "none"
+        cal = icalendar.Calendar.from_ical(files[0].read_bytes())
+        events = [c for c in cal.subcomponents if c.name == "VEVENT"]
+        if kind == "calendar" and events:  # the salesperson deletes one of cadence's events
+            cal.subcomponents.remove(rng.choice(events))
+        else:  # ... or adds a meeting of their own, soon
+            ev = icalendar.Event()
+            ev.add("UID", f"own-{rng.randrange(10**9)}@example.com")
+            start = now + timedelta(hours=rng.randrange(1, 72))
+            ev.add("DTSTART", start.replace(second=0, microsecond=0))
+            ev.add("DTEND", start.replace(second=0, microsecond=0) + timedelta(hours=1))
+            ev.add("SUMMARY", "own meeting")
+            cal.add_component(ev)
+        data = cal.to_ical()
+        for path in files:
+            path.write_bytes(data)
+    return kind
+
+
+def _bookings(ws: Workspace) -> list[object]:
+    # the etag hashes the event, whose DTSTAMP is the wall clock: the rest must be equal
+    return [dataclasses.replace(r, etag=None) for r in ws.store.bookings()]
+
+
+def _calendar(folder: Path, owner: str) -> list[str]:
+    path = folder / "calendars" / f"{owner}.ics"
+    if not path.exists():
+        return []
+    stamps = ("DTSTAMP", "CREATED", "LAST-MODIFIED")
+    return [x for x in path.read_text().splitlines() if not x.startswith(stamps)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_cycle_ends_exactly_as_the_whole_cycle(tmp_path: Path, seed: int) -> None:
+    """Random edits (contacts logged, customers reassigned or re-segmented, a policy edited,
+    cadence's events deleted, the salesperson's own meetings added) and random steps of time
+    (minutes to days, across midnights): after every cycle the incremental workspace's bookings,
+    plan, calendar files and counts are those of a workspace that re-plans everyone."""
+    rng = random.Random(seed)
+    folders = [tmp_path / "whole", tmp_path / "incremental"]
+    configs = [_world(folder) for folder in folders]
+    now = NOW
+    synced = [0, 0]
+    quiet_cycles = 0
+    for step in range(14):
+        edit = _edit(rng, folders, now) if step else "none"
+        results = []
+        for i, config in enumerate(configs):
+            ws = Workspace.open(config)  # each cycle in a fresh process, as run --once
+            try:
+                ws.incremental = i == 1
+                if edit == "log":
+                    rng_copy = random.Random(seed * 1000 + step)
+                    who = rng_copy.choice(["A1", "A7", "B2", "C0"])
+                    ws.store.add_contacts(
+                        [Contact(who, ContactKind.CALL, now - timedelta(hours=1), "log", "")]
+                    )
+                real = ws._sync_owner
+
+                def counted(*args: object, _i: int = i, _real: object = real) -> None:
+                    synced[_i] += 1
+                    _real(*args)  # type: ignore[operator]
+
+                ws._sync_owner = counted  # type: ignore[method-assign]
+                result = ws.run_cycle(now)
+                results.append(
+                    (
+                        result.created,
+                        result.moved,
+                        result.cancelled,
+                        result.unchanged,
+                        sorted(result.failed_owners),
+                        sorted(result.skipped_customers),
+                        _bookings(ws),
+                        ws.store.plan(),
+                        [_calendar(config.parent, o) for o in (ANA, BEN, CAROL)],
+                    )
+                )
+            finally:
+                ws.close()
+        whole, incremental = results
+        assert incremental == whole, f"seed {seed}, step {step} ({edit}) at {now}"
+        if synced[1] - synced[0] < 0:
+            quiet_cycles += 1
+        synced = [0, 0]
+        now += rng.choice(STEPS)
+    assert quiet_cycles, "the incremental workspace never left anyone alone: nothing was tested"

@@ -79,10 +79,10 @@ def test_schema_is_created_on_first_use_and_not_migrated_twice(url):
     first.close()
     second = Store(url)
 
-    assert second.schema_version == len(MIGRATIONS) == 3
+    assert second.schema_version == len(MIGRATIONS) == 4
     with second.engine.connect() as conn:
         versions = conn.execute(sa.text("SELECT version FROM schema_version")).scalars().all()
-    assert versions == [1, 2, 3]
+    assert versions == [1, 2, 3, 4]
     second.close()
 
 
@@ -109,7 +109,7 @@ def test_a_version_1_database_is_migrated_and_keeps_its_bookings(url):
 
     store = Store(url)
 
-    assert store.schema_version == 3
+    assert store.schema_version == 4
     assert store.booking("C1:check_in:0") == booking("C1:check_in:0")
     pending = replace(
         booking("C1:check_in:1"),

@@ -230,6 +230,34 @@ class IcsBackend(CalendarBackend):
             digest.update(b"\0")
         return digest.hexdigest()[:32]
 
+    def version(self, owner: str, last: str | None = None) -> str | None:
+        """What tells one state of ``owner``'s calendar from another, without parsing it:
+        ``"<inode:size:mtime of each file>|<hash of their bytes>"``. When the files' inode,
+        size and mtime are those of ``last`` (an earlier answer), ``last`` is the answer and
+        nothing is read; otherwise the bytes are read and hashed (a file touched or copied
+        back hashes as before). None while invitations are on: the outbox's retries are work
+        a cycle must do whatever the file holds.
+        """
+        if self.sender is not None:
+            return None
+        paths = [self.path_for(owner)]
+        if self.busy_folder is not None:
+            paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
+        stats = ";".join(
+            ":".join(map(str, seen)) if (seen := fingerprint(p)) else "-" for p in paths
+        )
+        if last is not None and last.partition("|")[0] == stats:
+            return last
+        digest = hashlib.sha256()
+        for path in paths:
+            try:
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+            except FileNotFoundError:
+                digest.update(b"\0missing")
+            except OSError as exc:
+                raise BackendError(f"{path}: cannot read: {exc.strerror}") from None
+        return f"{stats}|{digest.hexdigest()[:32]}"
+
     def write(self, owner: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
         """Apply ``ops`` to the owner's file in one atomic replacement; one result per op.
 
