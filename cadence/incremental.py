@@ -32,6 +32,7 @@ Several daemons sharing salespeople (``share``) always run whole cycles.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -104,7 +105,7 @@ class Tracker:
         self.people = {p.email: p for p in ws.config.salespeople}
         snoozes = read_snoozes(ws.store.state(SNOOZE_NAMESPACE))
         policies = ws.policies
-        self._common = repr(
+        self._common = stable(
             (
                 cadence.__version__,
                 replace(policies, segments={}, industries={}),
@@ -142,15 +143,15 @@ class Tracker:
             return None
         policies = self.ws.policies
         kinds = sorted(self.kinds.get(owner, ()))
-        used = sorted({repr(policies.for_segment(segment)) for segment, _ in kinds})
-        seasons = sorted({(i, repr(policies.industry_seasons(i))) for _, i in kinds})
+        used = sorted({stable(policies.for_segment(segment)) for segment, _ in kinds})
+        seasons = sorted({(i, stable(policies.industry_seasons(i))) for _, i in kinds})
         text = repr(
             (
                 self._common,
                 owner,
                 self.revisions.get(owner, 0),
                 calendar,
-                repr(self.people.get(owner)),
+                stable(self.people.get(owner)),
                 used,
                 seasons,
             )
@@ -316,3 +317,26 @@ def did_nothing(
         owner = owner_of.get(cid, "")
         unbookable[owner] = unbookable.get(owner, 0) + 1
     return {o: (kept.get(o, 0), unbookable.get(o, 0)) for o in owners if o not in spoiled}
+
+
+def stable(value: object) -> str:
+    """``value`` as text that is the same in every process: sets are sorted (their order
+    follows string hashing, which differs from one process to the next), dataclasses are
+    spelled field by field."""
+    return repr(_stable(value))
+
+
+def _stable(value: object) -> object:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return (
+            type(value).__name__,
+            tuple((f.name, _stable(getattr(value, f.name))) for f in fields),
+        )
+    if isinstance(value, Mapping):
+        return ("{}", tuple(sorted((repr(_stable(k)), _stable(v)) for k, v in value.items())))
+    if isinstance(value, (set, frozenset)):
+        return ("set", tuple(sorted(repr(_stable(v)) for v in value)))
+    if isinstance(value, (list, tuple)):
+        return tuple(_stable(v) for v in value)
+    return repr(value)

@@ -10,7 +10,10 @@ left in the former owner's calendar) and one whose owner is not configured.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -209,6 +212,28 @@ def test_incremental_cycle_ends_exactly_as_the_whole_cycle(tmp_path: Path, seed:
         assert incremental == whole, f"seed {seed}, step {step} ({edit}) at {now}"
         if synced[1] - synced[0] < 0:
             quiet_cycles += 1
-        synced = [0, 0]
+        synced[:] = [0, 0]
         now += rng.choice(STEPS)
     assert quiet_cycles, "the incremental workspace never left anyone alone: nothing was tested"
+
+
+def test_the_digest_is_the_same_in_every_process(tmp_path: Path) -> None:
+    """``run --once`` is a new process each time, with its own string hashing: a set's order
+    (the policy's ``counts``) must not change what the inputs hash to."""
+    config = _world(tmp_path)
+    script = (
+        "import sys; from cadence.cycle import Workspace; from cadence.incremental import stable;"
+        "ws = Workspace.open(sys.argv[1]); print(stable((ws.policies, ws.config.salespeople)))"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(config)],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(outputs) == 1
+    assert "email_out" in outputs.pop()
