@@ -115,6 +115,7 @@ class Tracker:
             )
         )
         self._started: dict[str, str | None] = {}  # owner -> digest at the start of the cycle
+        self._texts: dict[tuple[str, str], str] = {}  # the policies' texts, by segment/industry
 
     # ---- which salespeople are left alone ------------------------------------------------
 
@@ -143,8 +144,14 @@ class Tracker:
             return None
         policies = self.ws.policies
         kinds = sorted(self.kinds.get(owner, ()))
-        used = sorted({stable(policies.for_segment(segment)) for segment, _ in kinds})
-        seasons = sorted({(i, stable(policies.industry_seasons(i))) for _, i in kinds})
+        texts = self._texts
+        for segment, industry in kinds:  # spelled once per cycle, not once per salesperson
+            if ("s", segment) not in texts:
+                texts[("s", segment)] = stable(policies.for_segment(segment))
+            if ("i", industry) not in texts:
+                texts[("i", industry)] = stable(policies.industry_seasons(industry))
+        used = sorted({texts[("s", segment)] for segment, _ in kinds})
+        seasons = sorted({(i, texts[("i", i)]) for _, i in kinds})
         text = repr(
             (
                 self._common,
