@@ -28,6 +28,7 @@ from cadence.config import load_config
 from cadence.contact_history import read_history
 from cadence.cycle import Workspace, owner_failures
 from cadence.errors import UserError, ValueParseError
+from cadence.incremental import Tracker
 from cadence.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
 from cadence.progress import every
 from cadence.reconcile import Action, ActionKind
@@ -181,22 +182,28 @@ def plan_(
         owners = {owner.lower()} if owner is not None else None
         if customer is not None:
             owners = {c.owner for c in customers if c.id == customer}
-        result = ws.plan(
-            moment,
-            forecast=forecast,
-            customers=customers,
-            owners=None if changes and customer is None and owner is None else owners,
-        )
+        quiet_kept = 0
+        if changes and owners is None and ws.incremental and not ws.customer_file_changed():
+            # The salespeople whose inputs are as when their last cycle did nothing keep every
+            # booking (cadence.incremental): only the others are planned (a policy edit: the
+            # salespeople with customers in the edited segment).
+            busy, quiet = Tracker(ws, moment).split(ws.owners_known())
+            owners, quiet_kept = set(busy), sum(q.kept for q in quiet.values())
+        result = ws.plan(moment, forecast=forecast, customers=customers, owners=owners)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         if changes:
-            decision = ws.decide(result, customers)
+            theirs = customers if owners is None else [c for c in customers if c.owner in owners]
+            records = None if owners is None else ws.store.bookings_planned_with(owners)
+            decision = ws.decide(result, theirs, records=records)
 
             def wanted(a: Action) -> bool:
                 return (customer is None or a.customer_id == customer) and (
                     owner is None or a.owner == owner.lower()
                 )
 
-            kept = sum(1 for a in decision.actions if a.kind is ActionKind.KEEP and wanted(a))
+            kept = quiet_kept + sum(
+                1 for a in decision.actions if a.kind is ActionKind.KEEP and wanted(a)
+            )
             names = {c.id: c.name for c in customers}
             changed = [a for a in decision.changes if wanted(a)]
             _print_changes(changed, zones, names, json_out, kept)

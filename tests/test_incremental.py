@@ -22,6 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cadence.cycle
+import cadence.incremental
 from cadence.cli import app
 from cadence.cycle import Workspace
 from cadence.model import Contact, ContactKind
@@ -237,3 +238,40 @@ def test_the_digest_is_the_same_in_every_process(tmp_path: Path) -> None:
     }
     assert len(outputs) == 1
     assert "email_out" in outputs.pop()
+
+
+def test_plan_changes_after_a_policy_edit_plans_only_that_segments_salespeople(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = _rows()
+    rows = [{**r, "segment": "default"} if r["owner"] == BEN else r for r in rows]
+    config = write_workspace(tmp_path, rows, backend="ics")
+    for hours in (0, 1):  # the first cycle books; the second finds nothing to do
+        ws = Workspace.open(config)
+        ws.run_cycle(NOW + timedelta(hours=hours))
+        ws.close()
+    path = tmp_path / "policies" / "segments.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('every = "quarter"', 'every = "10 weeks"'), encoding="utf-8")
+
+    planned: list[PlanInput] = []
+    real = cadence.cycle.plan
+
+    def spy(inp: PlanInput) -> Plan:
+        planned.append(inp)
+        return real(inp)
+
+    monkeypatch.setattr(cadence.cycle, "plan", spy)
+    args = ["plan", "--changes", "--json", "--config", str(config), "--now"]
+    args.append((NOW + timedelta(hours=2)).isoformat())
+    incremental = CliRunner().invoke(app, args)
+    assert incremental.exit_code == 0, incremental.output
+    [inp] = planned
+    assert {c.owner for c in inp.customers} == {BEN, CAROL}  # Ana has no customer in default
+    # The same changes as planning everyone.
+    monkeypatch.setattr(cadence.incremental.Tracker, "split", lambda self, owners: (owners, {}))
+    whole = CliRunner().invoke(app, args)
+    assert whole.exit_code == 0, whole.output
+    assert {c.owner for c in planned[1].customers} == {ANA, BEN, CAROL}
+    assert incremental.stdout == whole.stdout
+    assert '"owner": "ben@example.com"' in whole.stdout  # the edit changes Ben's bookings
