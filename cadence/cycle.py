@@ -647,7 +647,9 @@ class Workspace:
         quiet: dict[str, Quiet] = {}
         if tracker is not None:
             owners, quiet = tracker.split(self.owners_known())
-            customers = self.store.customers(owners)
+            if not quiet:  # everyone's inputs changed (or cannot be told): the whole cycle
+                tracker.whole = True
+            customers = self.store.customers(None if tracker.whole else owners)
         else:
             customers = self.store.customers()
             owners = [o for o in self.owners(customers) if share is None or o in share]
@@ -692,7 +694,7 @@ class Workspace:
                 del quiet[owner]
             if todo:
                 owners = sorted([*owners, *todo])
-                customers = self.store.customers(owners)
+                customers = self.store.customers(owners)  # someone was left alone: a part
                 people = self.salespeople(customers, owners)
                 mine = {}
                 for c in customers:
@@ -710,15 +712,14 @@ class Workspace:
             result.interrupted = True
             return result
         # as observed above: read once for plan and decision
-        records = (
-            self.store.bookings() if tracker is None else self.store.bookings_planned_with(owners)
-        )
+        part = tracker is not None and not tracker.whole
+        records = self.store.bookings_planned_with(owners) if part else self.store.bookings()
         inp = self.planning_input(
-            now, busy, customers=customers, records=records, only_their_contacts=bool(tracker)
+            now, busy, customers=customers, records=records, only_their_contacts=part
         )
         planned = plan(inp)
         self._log_unbookable(planned, sum(q.unbookable for q in quiet.values()))
-        self.store.save_plan(planned.contacts, owners if tracker is not None else None)
+        self.store.save_plan(planned.contacts, owners if part else None)
         decision = self.decide(planned, customers, unreadable, records)
         result.unchanged += sum(q.kept for q in quiet.values())
         skipped = result.skipped_customers
@@ -764,9 +765,12 @@ class Workspace:
                 held_by[owner] = len(result.held) - before
         self._flush_failures()
         if tracker is not None:
-            facts = OwnerFacts.gather(
-                self, customers, records, inp.contacts, busy, planned.contacts, owners, now
-            )
+
+            def facts() -> OwnerFacts:
+                return OwnerFacts.gather(
+                    self, customers, records, inp.contacts, busy, planned.contacts, owners, now
+                )
+
             nothing = did_nothing(owners, result, planned, customers, held_by)
             tracker.finish(owners, quiet, nothing, facts)
         for owner in sorted(set(self._trouble) & set(owners) - set(failed)):

@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -116,6 +116,8 @@ class Tracker:
         )
         self._started: dict[str, str | None] = {}  # owner -> digest at the start of the cycle
         self._texts: dict[tuple[str, str], str] = {}  # the policies' texts, by segment/industry
+        # No one is left alone this cycle: it plans the whole book, as without this module.
+        self.whole = False
 
     # ---- which salespeople are left alone ------------------------------------------------
 
@@ -193,7 +195,7 @@ class Tracker:
         worked: Sequence[str],
         quiet_now: Mapping[str, Quiet],
         did_nothing: Mapping[str, tuple[int, int]],
-        facts: OwnerFacts,
+        facts: Callable[[], OwnerFacts],
     ) -> None:
         """Store who can be left alone next time: ``quiet_now`` (left alone this cycle, their
         time not up) and the ``did_nothing`` salespeople of ``worked`` ((kept, unbookable) of
@@ -202,6 +204,7 @@ class Tracker:
         start_revisions = self.revisions
         self.revisions = revisions
         kept: dict[str, Quiet] = dict(quiet_now)
+        known: OwnerFacts | None = None
         for owner in worked:
             if owner not in did_nothing:
                 continue
@@ -211,7 +214,8 @@ class Tracker:
             if self.digest(owner) != started:  # the calendar changed meanwhile
                 continue
             n_kept, unbookable = did_nothing[owner]
-            kept[owner] = Quiet(started, facts.valid_until(owner, self.now), n_kept, unbookable)
+            known = known or facts()  # gathered only when someone can be left alone
+            kept[owner] = Quiet(started, known.valid_until(owner, self.now), n_kept, unbookable)
         self.state.set(
             KEY,
             json.dumps(
