@@ -111,16 +111,18 @@ class Batch:
                 if same.to_ical() == current.to_ical():  # already exactly as wanted
                     return remote_event(current, owner, zone), False, []
             created = stamps["CREATED"] or now
-            new = normalized(build_event(spec, name, sequence + 1, now, created, now))
+            new = build_event(spec, name, sequence + 1, now, created, now)
             replace_event(cal, current, new)
         else:
             # A uid cancelled before comes back with a higher SEQUENCE than its CANCEL had, or
             # calendar clients would ignore it as outdated.
             sequence = self._remember_sequence(spec.uid, None)
-            new = normalized(build_event(spec, name, sequence, now, now, now))
+            new = build_event(spec, name, sequence, now, now, now)
             cal.add_component(new)
         invitations = self.outbox.invitations(new, owner, "REQUEST")
-        return remote_event(new, owner, zone), True, invitations
+        # Not yet as a reader will see it (its etag is what the file reads back as): the
+        # backend takes the event from the file's round-trip check (IcsBackend.write).
+        return remote_event(new, owner, zone, with_etag=False), True, invitations
 
     def _remember_sequence(self, uid: str, sequence: int | None) -> int:
         """Note the SEQUENCE a cancelled ``uid`` reached (``sequence``), or take it back

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,7 +40,9 @@ from connectors.ics.events import (
     UNKNOWN_TIME,
     UNREADABLE,
     owned_entries,
+    owned_uid,
     owner_partstat,
+    remote_event,
     unreadable_event,
 )
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
@@ -50,6 +53,31 @@ from connectors.memory import owner_zone, require_window
 from connectors.recurrence import Expansion, Occurrence
 
 log = logging.getLogger(__name__)
+
+
+def _as_written(
+    results: list[WriteResult], after: parse.Loaded, owner: str, zone: tzinfo
+) -> list[WriteResult]:
+    """``results`` with each event as the written file reads back (its etag is the one every
+    later read computes): one parse of the whole file, instead of one per event."""
+    wanted = {r.event.uid for r in results if r.event is not None and r.event.etag is None}
+    if not wanted:
+        return results
+    found = {}
+    for ev in after.cal.subcomponents:
+        if ev.name == "VEVENT" and "RECURRENCE-ID" not in ev:
+            uid = owned_uid(ev)
+            if uid in wanted:
+                found[uid] = ev
+    out = []
+    for r in results:
+        if r.event is not None and r.event.etag is None:
+            if r.event.uid not in found:  # cannot be: the round trip kept every event
+                raise BackendError(f"event {r.event.uid!r} did not read back from the file")
+            r = replace(r, event=remote_event(found[r.event.uid], owner, zone))
+        out.append(r)
+    return out
+
 
 _WRITE_ATTEMPTS = 3
 
@@ -293,6 +321,7 @@ class IcsBackend(CalendarBackend):
                     self.outbox.undo(owner, undo)
                     raise
                 self.files.remember(path, after, len(data))
+                results = _as_written(results, after, owner, owner_zone(self.context, owner))
                 break
         else:
             raise TransientError(f"{path}: kept changing while cadence tried to write it")

@@ -126,8 +126,12 @@ def readable_owned(
     return found[0]
 
 
-def remote_event(ev: icalendar.Event, owner: str, zone: tzinfo) -> RemoteEvent:
-    """cadence's event ``ev`` as the contract describes it (it reads: see :func:`owned_entries`)."""
+def remote_event(
+    ev: icalendar.Event, owner: str, zone: tzinfo, *, with_etag: bool = True
+) -> RemoteEvent:
+    """cadence's event ``ev`` as the contract describes it (it reads: see :func:`owned_entries`).
+    ``with_etag=False`` leaves the etag out (serialising the event is most of the cost): for
+    an event about to be written, whose etag is taken from the file as written."""
     start, end, all_day = utc_bounds(ev, zone, None, keep_dates=True)
     status = "confirmed"
     if str(ev.get("STATUS", "")).upper() == "CANCELLED":
@@ -143,7 +147,7 @@ def remote_event(ev: icalendar.Event, owner: str, zone: tzinfo) -> RemoteEvent:
         all_day=all_day,
         status=status,
         title=str(ev.get("SUMMARY", "")),
-        etag=etag(ev),
+        etag=etag(ev) if with_etag else None,
         remote_id=uid,
         sequence=int(ev.get("SEQUENCE", 0)),
         tags=tags(ev),
