@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_plan.py --customers 10000 --salespeople 500
 	$(BIN)/python bench/bench_plan.py --customers 100000 --salespeople 500
 	$(BIN)/python bench/bench_requests.py
+	$(BIN)/python bench/bench_cli.py --customers 10000 --salespeople 500
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
