@@ -98,3 +98,29 @@ def test_a_booking_moved_by_the_salesperson_is_sent_again_at_its_new_time(world,
     text = mail.as_string()
     for internal in ("(C1", "segment", "Why now", "Agenda", "X-CADENCE"):
         assert internal not in text
+
+
+def test_invitations_waiting_for_the_mail_server_go_out_once_it_is_back(tmp_path, smtp) -> None:
+    # The mail server is down for three cycles (the last ones find nothing to change, so the
+    # salesperson could be left alone from then on); when it is back, the next cycle sends.
+    policies = dict(POLICIES)
+    policies["defaults.toml"] += "invite_customer = true\n"
+    config = write_workspace(tmp_path, [customer_row("C1")], backend="ics", policies=policies)
+    port = free_port()  # nothing listens there yet
+    text = config.read_text(encoding="utf-8").replace("invites = false", "invites = true")
+    text += f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsender = "cadence@example.com"\n'
+    config.write_text(text, encoding="utf-8")
+    ws = Workspace.open(config)
+    try:
+        for minutes in (0, 15, 30):
+            ws.run_cycle(NOW + timedelta(minutes=minutes))
+        assert ws.backend("ics").pending_invites(ANA) > 0  # type: ignore[attr-defined]
+        controller, mailbox = start_server(port)
+        try:
+            ws.run_cycle(NOW + timedelta(minutes=45))
+        finally:
+            controller.stop()
+        assert ws.backend("ics").pending_invites(ANA) == 0  # type: ignore[attr-defined]
+        assert {m.recipients[0] for m in mailbox.delivered} == {ANA, CUSTOMER}
+    finally:
+        ws.close()
