@@ -447,3 +447,19 @@ def _when(event: icalendar.Event) -> str:
     if isinstance(start, datetime):
         return f"{start:%a %d %b %Y %H:%M} {start.tzname() or 'UTC'}"
     return f"{start:%a %d %b %Y} (all day)"
+
+
+def invite_sender(config: Mapping[str, Any], context: Any, table: str) -> SmtpSender | None:
+    """The sender of a calendar backend's iMIP invitations: None unless its ``invites`` key is
+    true; a located :class:`UserError` when it is but there is no ``[smtp]`` section.
+    ``context`` is the backend's :class:`~connectors.base.BackendContext`."""
+    if not config.get("invites", False):
+        return None
+    if not context.smtp:
+        raise UserError(
+            "invitations need a mail server",
+            [Problem(table=table, key="invites", message=(
+                "invites = true needs an [smtp] section (host, sender...)"
+            ))],
+        )  # fmt: skip
+    return SmtpSender(SmtpSettings.from_mapping(context.smtp, context.base_dir), context.env)

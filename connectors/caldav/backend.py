@@ -20,7 +20,6 @@ import icalendar
 import requests
 from caldav.lib import error as caldav_error
 
-from cadence.errors import Problem, UserError
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -68,7 +67,7 @@ from connectors.caldav.webdav import (
     SyncUnsupported,
     Transport,
 )
-from connectors.email import SmtpSender, SmtpSettings
+from connectors.email import invite_sender
 from connectors.icalpeople import people_met
 from connectors.ics.outbox import Outbox, Undo, iso_time
 from connectors.localfiles import read_private_file
@@ -112,17 +111,7 @@ class CalDavBackend(CalendarBackend):
         self._reported: dict[str, tuple[str, set[str]]] = {}
         # invites = true: cadence mails the attendees itself (iMIP), for servers that do not
         # schedule (RFC 6638); only the attendees, the owner sees the change in their calendar.
-        self.sender: SmtpSender | None = None
-        if self.config.get("invites", False):
-            if not context.smtp:
-                raise UserError(
-                    "invitations need a mail server",
-                    [Problem(table="calendar.caldav", key="invites", message=(
-                        "invites = true needs an [smtp] section (host, sender...)"
-                    ))],
-                )  # fmt: skip
-            settings = SmtpSettings.from_mapping(context.smtp, context.base_dir)
-            self.sender = SmtpSender(settings, context.env)
+        self.sender = invite_sender(self.config, context, "calendar.caldav")
         self.outbox = Outbox(
             context.state, self.sender, self._stamp, prefix="caldav", owner_copy=False
         )

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cadence.errors import Problem, UserError
 from cadence.model import BusyInterval
 from connectors.base import (
     BackendContext,
@@ -31,7 +30,7 @@ from connectors.base import (
     past_events_key,
     unseen_past_events,
 )
-from connectors.email import SmtpSender, SmtpSettings
+from connectors.email import invite_sender
 from connectors.icalpeople import people_met
 from connectors.ics import parse
 from connectors.ics.apply import Batch
@@ -127,19 +126,9 @@ class IcsBackend(CalendarBackend):
         self.folder = context.base_dir / config.get("folder", "calendars")
         busy_folder = config.get("busy_folder")
         self.busy_folder = context.base_dir / busy_folder if busy_folder else None
-        self.sender: SmtpSender | None = None
         # path -> (version of the file, what was reported about that version)
         self._reported: dict[str, tuple[str, set[str]]] = {}
-        if config.get("invites", False):
-            if not context.smtp:
-                raise UserError(
-                    "invitations need a mail server",
-                    [Problem(table="calendar.ics", key="invites", message=(
-                        "invites = true needs an [smtp] section (host, sender...)"
-                    ))],
-                )  # fmt: skip
-            settings = SmtpSettings.from_mapping(context.smtp, context.base_dir)
-            self.sender = SmtpSender(settings, context.env)
+        self.sender = invite_sender(config, context, "calendar.ics")
         self.outbox = Outbox(context.state, self.sender, self._now)
         # Each file is parsed once per version: list_owned, busy and past_events of one cycle
         # (and the daemon's next cycles, while nobody edits the file) share one parse.
