@@ -488,7 +488,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(answer.body)))
         self.end_headers()
-        self.wfile.write(answer.body)
+        try:
+            self.wfile.write(answer.body)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client gave up on the call (a stopped cycle): nothing to report
         with fake.lock:
             fake.bytes_sent += len(answer.body)
 
