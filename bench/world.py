@@ -21,23 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import DEFAULT_NOW, generate
 
+from cadence.customers import KNOWN_COLUMNS, RHYTHM_COLUMNS
+
 ROOT = Path(__file__).resolve().parent.parent
-COLUMNS = (
-    "id",
-    "name",
-    "owner",
-    "segment",
-    "emails",
-    "domains",
-    "industry",
-    "country",
-    "timezone",
-    "customer_since",
-    "status",
-    "cancelled_on",
-    "busy_seasons",
-    "last_contact",
-)
+# The customer file's columns, without the per-customer rhythm (the generated book has none).
+COLUMNS = tuple(c for c in KNOWN_COLUMNS if c not in RHYTHM_COLUMNS)
 
 
 def _toml_string(text: str) -> str:

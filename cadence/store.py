@@ -976,12 +976,14 @@ def _rhythm_tags(c: Customer) -> dict[str, str]:
     return {_RHYTHM_TAG + k: str(v) for k, v in own.items() if v is not None}
 
 
+def _take(tags: dict[str, str], prefix: str) -> dict[str, str]:
+    """The tags under ``prefix`` (reserved keys), taken out of ``tags``, without the prefix."""
+    return {key[len(prefix) :]: tags.pop(key) for key in [k for k in tags if k.startswith(prefix)]}
+
+
 def _rhythm_of(tags: dict[str, str]) -> dict[str, Duration]:
     """The customer's own rhythm, taken out of ``tags``."""
-    return {
-        key[len(_RHYTHM_TAG) :]: Duration.parse(tags.pop(key))
-        for key in [k for k in tags if k.startswith(_RHYTHM_TAG)]
-    }
+    return {key: Duration.parse(value) for key, value in _take(tags, _RHYTHM_TAG).items()}
 
 
 # The display names of a customer's addresses (CSV "Jane Doe <jane@acme.com>") likewise.
@@ -990,8 +992,7 @@ _NAME_TAG = "cadence.name."
 
 def _names_of(tags: dict[str, str]) -> tuple[tuple[str, str], ...]:
     """The (address, display name) pairs, taken out of ``tags``."""
-    keys = [k for k in tags if k.startswith(_NAME_TAG)]
-    return tuple((key[len(_NAME_TAG) :], tags.pop(key)) for key in keys)
+    return tuple(_take(tags, _NAME_TAG).items())
 
 
 def _customer(row: Any) -> Customer:
