@@ -421,10 +421,8 @@ def build_invite(
 def _named(event: icalendar.Event, address: str) -> str:
     """``address`` with the display name (CN) ``event``'s ATTENDEE gives it, if any."""
     for attendee in as_list(event.get("ATTENDEE")):
-        mine = "".join(one_line(str(attendee)).split())
-        if mine.lower().removeprefix("mailto:") == address.lower():
-            name = one_line(getattr(attendee, "params", {}).get("CN", ""))
-            return formataddr((name, address)) if name else address
+        if _address(attendee).lower() == address.lower():
+            return _with_name(attendee, address)
     return address
 
 
@@ -433,12 +431,19 @@ def _organizer(event: icalendar.Event) -> str:
     organizer = event.get("ORGANIZER")
     if organizer is None:
         return ""
-    address = "".join(one_line(str(organizer)).split())
-    if address.lower().startswith("mailto:"):
-        address = address[7:]
-    if "@" not in address:
-        return ""
-    name = one_line(getattr(organizer, "params", {}).get("CN", ""))
+    address = _address(organizer)
+    return _with_name(organizer, address) if "@" in address else ""
+
+
+def _address(prop: Any) -> str:
+    """A calendar address property's mail address: one line, no spaces, no ``mailto:``."""
+    address = "".join(one_line(str(prop)).split())
+    return address[7:] if address.lower().startswith("mailto:") else address
+
+
+def _with_name(prop: Any, address: str) -> str:
+    """``address`` with the property's CN as display name, when it has one."""
+    name = one_line(getattr(prop, "params", {}).get("CN", ""))
     return formataddr((name, address)) if name else address
 
 
