@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import DEFAULT_NOW
 from world import write_world
 
-CADENCE = [sys.executable, "-m", "cadence.cli"]
+CADENCE = [sys.executable, "-m", "cadence.app.cli"]
 
 
 def timed(args: list[str], cwd: Path) -> dict[str, object]:

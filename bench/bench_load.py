@@ -28,14 +28,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cadence.config import load_config
-from cadence.contact_history import read_history
-from cadence.customers import read_customers
-from cadence.model import Booking, BookingState, Contact, ContactKind, Customer
+from cadence.inputs.config import load_config
+from cadence.inputs.contact_history import read_history
+from cadence.inputs.customers import read_customers
+from cadence.inputs.policy_load import load_policies
 from cadence.planner import PlanInput, plan
 from cadence.planner.agenda import Agenda
-from cadence.policy_load import load_policies
-from cadence.seasons import SeasonSet, parse_season
+from cadence.values.model import Booking, BookingState, Contact, ContactKind, Customer
+from cadence.values.seasons import SeasonSet, parse_season
 
 ROOT = Path(__file__).resolve().parent.parent
 ANCHOR = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # the day the example data is anchored to

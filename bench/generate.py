@@ -19,12 +19,12 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from cadence.dates import DateReader
-from cadence.durations import Duration, parse_meeting_length
-from cadence.model import Contact, ContactKind, Customer, CustomerStatus, Salesperson
-from cadence.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
-from cadence.seasons import parse_season
-from cadence.workweek import WorkingHours, parse_working_days
+from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
+from cadence.values.dates import DateReader
+from cadence.values.durations import Duration, parse_meeting_length
+from cadence.values.model import Contact, ContactKind, Customer, CustomerStatus, Salesperson
+from cadence.values.seasons import parse_season
+from cadence.values.workweek import WorkingHours, parse_working_days
 
 DEFAULT_NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

@@ -30,7 +30,7 @@ Terms of the contract (the shared suite in ``tests/contract/`` checks every back
   :meth:`MailSource.messages` return what they have not returned before, whatever its date (a
   meeting entered late, a message delivered late), each with its own date; the suites in
   ``tests/contract/past_meetings.py`` and ``tests/contract/mail.py`` check it. Which customer an
-  address belongs to is decided by :mod:`cadence.matching` alone.
+  address belongs to is decided by :mod:`cadence.values.matching` alone.
 
 Backends are found by name through :func:`connectors.load_backend` and imported only when used,
 so an optional dependency (google-api-python-client, msal, caldav) is needed only if configured.
@@ -49,8 +49,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
-from cadence.errors import CadenceError
-from cadence.model import BusyInterval, Salesperson
+from cadence.values.errors import CadenceError
+from cadence.values.model import BusyInterval, Salesperson
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -90,7 +90,7 @@ CADENCE_TAG = "cadence"  # tag name marking an event as cadence's own
 # ``extra`` for the log record of something a backend sets aside (see set_aside()): a command
 # that prints the cycle's list of set-aside things leaves these records out, so each is said once.
 SET_ASIDE_LOG = {"in_result": True}
-# The uids cadence gives its events (cadence.reconcile.uid_for): "cadence-" and 32 hex digits.
+# The uids cadence gives its events (cadence.sync.reconcile.uid_for): "cadence-" and 32 hex digits.
 # An iCalendar event with such a UID is cadence's even when a client rewrote it without the
 # X-CADENCE-* properties (a copy made in an app gets a new UID, so it is never taken for ours).
 CADENCE_UID = re.compile(r"cadence-[0-9a-f]{32}")
@@ -538,7 +538,7 @@ class MailSource(abc.ABC):
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
     ) -> list[MailMessage]:
         """Messages in ``owner``'s mailbox sent to or received from any of ``addresses`` or any
-        address in ``domains`` (by :mod:`cadence.matching`: subdomains, IDN, plus-addressing)
+        address in ``domains`` (by :mod:`cadence.values.matching`: subdomains, IDN, plus-addressing)
         that this source has not returned before, whatever their date.
 
         Sources read incrementally by what the mailbox has not shown them before (IMAP

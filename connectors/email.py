@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 
-from cadence.errors import Problem, UserError
+from cadence.values.errors import Problem, UserError
 from connectors.base import AuthError, BackendError, TransientError
 from connectors.localfiles import secret_file_problem
 from connectors.recurrence.times import as_list
@@ -97,8 +97,8 @@ def validate_smtp_config(section: Mapping[str, Any]) -> list[tuple[str, str]]:
         "ssl": (bool,),
         "username": (str,),
         "password_env": (str,),
-        # cadence.config hands over a Path (resolved against cadence.toml's folder); a mapping
-        # written by hand (tests, other callers) has a str.
+        # cadence.inputs.config hands over a Path (resolved against cadence.toml's folder); a
+        # mapping written by hand (tests, other callers) has a str.
         "password_file": (str, PurePath),
         "sender": (str,),
         "timeout": (int, float),

@@ -10,7 +10,7 @@ from typing import Any
 
 import icalendar
 
-from cadence.matching import normalize_address
+from cadence.values.matching import normalize_address
 
 
 def _listed(value: Any) -> list[Any]:

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cadence.model import BusyInterval
+from cadence.values.model import BusyInterval
 from connectors.base import (
     BackendContext,
     BackendError,

@@ -16,9 +16,9 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from cadence.config import load_config
-from cadence.dates import DateReader
-from cadence.errors import ValueParseError
+from cadence.inputs.config import load_config
+from cadence.values.dates import DateReader
+from cadence.values.errors import ValueParseError
 
 HERE = Path(__file__).parent
 CUSTOMERS = HERE / "customers.csv"

@@ -1,6 +1,6 @@
 """Fixtures shared by the test modules.
 
-``store`` / ``url``: a :class:`cadence.store.Store` on SQLite (a temporary file) and on
+``store`` / ``url``: a :class:`cadence.store.repository.Store` on SQLite (a temporary file) and on
 PostgreSQL when 127.0.0.1:5432 answers. Each PostgreSQL test gets its own schema in database
 ``test`` (trust auth, user ``postgres`` or ``root``), dropped afterwards; without a server those
 parametrizations are skipped with a loud reason.
@@ -15,7 +15,7 @@ from functools import cache
 import psycopg
 import pytest
 
-from cadence.store import Store
+from cadence.store.repository import Store
 
 
 @cache

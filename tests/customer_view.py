@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from cadence.event_text import event_spec
-from cadence.model import BookingKind, Customer, PlannedContact, Salesperson
-from cadence.policy import SegmentPolicy
+from cadence.inputs.policy import SegmentPolicy
+from cadence.sync.event_text import event_spec
+from cadence.values.model import BookingKind, Customer, PlannedContact, Salesperson
 from connectors.base import EventSpec
 
 START = datetime(2027, 5, 4, 10, tzinfo=UTC)  # a Tuesday

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from cadence.durations import Duration
-from cadence.model import Booking, BookingState, Contact, ContactKind, Customer, Salesperson
+from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
 from cadence.planner import Plan, PlanInput, plan
-from cadence.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
-from cadence.seasons import parse_season
-from cadence.workweek import WorkingHours
+from cadence.values.durations import Duration
+from cadence.values.model import Booking, BookingState, Contact, ContactKind, Customer, Salesperson
+from cadence.values.seasons import parse_season
+from cadence.values.workweek import WorkingHours
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday
 

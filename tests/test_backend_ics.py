@@ -17,7 +17,7 @@ import icalendar
 import pytest
 import vobject
 
-from cadence.model import Salesperson
+from cadence.values.model import Salesperson
 from connectors import load_backend
 from connectors.base import (
     BackendContext,

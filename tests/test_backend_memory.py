@@ -105,7 +105,7 @@ def test_an_unchanged_create_keeps_etag_and_sequence(backend):
 def test_all_day_busy_uses_the_salespersons_zone():
     from datetime import UTC, date, datetime
 
-    from cadence.model import Salesperson
+    from cadence.values.model import Salesperson
 
     context = BackendContext(
         base_dir=Path("."), salespeople=[Salesperson(OWNER, timezone="Asia/Tokyo")]

@@ -19,7 +19,7 @@ import icalendar
 import pytest
 import requests
 
-from cadence.model import BusyInterval, Salesperson
+from cadence.values.model import BusyInterval, Salesperson
 from connectors import load_backend
 from connectors.base import (
     AuthError,

@@ -17,8 +17,8 @@ from pathlib import Path
 import icalendar
 import pytest
 
-from cadence.errors import UserError
-from cadence.model import Salesperson
+from cadence.values.errors import UserError
+from cadence.values.model import Salesperson
 from connectors.base import (
     BackendContext,
     BackendError,

@@ -28,7 +28,7 @@ import icalendar
 import pytest
 from aiosmtpd.controller import Controller
 
-from cadence.store import Store
+from cadence.store.repository import Store
 from tests.local_servers import Imap, free_port, imap_server
 from tests.workspace_kit import NOW, customer_row, write_customers, write_workspace
 
@@ -151,7 +151,7 @@ def run_once(config: Path) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-m",
-            "cadence.cli",
+            "cadence.app.cli",
             "run",
             "--once",
             "--config",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cadence.checks import check_all
+from cadence.app.checks import check_all
 from tests.workspace_kit import NOW, customer_row, write_workspace
 
 GOOGLE = '\n[calendar.google]\nservice_account_file = "key.json"\n'

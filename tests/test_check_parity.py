@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cadence.cli import app
+from cadence.app.cli import app
 from tests.workspace_kit import NOW, customer_row, write_workspace
 
 BROKEN = {

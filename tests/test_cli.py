@@ -1,6 +1,6 @@
 """The command line as SPEC 8 describes it, run on small workspaces in temporary folders.
 
-Most commands run in-process with typer's CliRunner; error paths run ``python -m cadence.cli``
+Most commands run in-process with typer's CliRunner; error paths run ``python -m cadence.app.cli``
 in a subprocess, so ``main()``'s "one clear line, exit 1, no traceback" is what is tested.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from cadence.cli import app
-from cadence.cycle import Workspace
+from cadence.app.cli import app
+from cadence.sync.cycle import Workspace
 from tests.workspace_kit import (
     ANA,
     BEN,
@@ -62,7 +62,7 @@ def cli(config: Path, *args: str, now: datetime = NOW) -> Result:
 
 def cli_process(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "cadence.cli", *args],
+        [sys.executable, "-m", "cadence.app.cli", *args],
         capture_output=True,
         text=True,
         cwd=MAIN,

@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 import pytest
 
 import connectors
-from cadence.checks import check_customers
-from cadence.config import Config, DaemonSettings, load_config, masked_url
-from cadence.durations import Duration
-from cadence.errors import UserError
-from cadence.model import Customer, Salesperson
-from cadence.policy import PolicySet, SegmentPolicy
-from cadence.workweek import WorkingHours
+from cadence.app.checks import check_customers
+from cadence.inputs.config import Config, DaemonSettings, load_config, masked_url
+from cadence.inputs.policy import PolicySet, SegmentPolicy
+from cadence.values.durations import Duration
+from cadence.values.errors import UserError
+from cadence.values.model import Customer, Salesperson
+from cadence.values.workweek import WorkingHours
 from connectors.base import CalendarBackend, MailSource
 
 TOP_KEYS = (

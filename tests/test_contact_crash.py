@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from cadence.cycle import Workspace
-from cadence.model import Contact, ContactKind
-from cadence.store import Store
+from cadence.store.repository import Store
+from cadence.sync.cycle import Workspace
+from cadence.values.model import Contact, ContactKind
 from tests.test_backend_ics import IcsPerson
 from tests.test_contact_sync import append, dovecot, imap, imap_section, open_workspace
 from tests.workspace_kit import ANA, NOW, customer_row

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from cadence.cycle import Workspace
-from cadence.model import ContactKind
+from cadence.sync.cycle import Workspace
+from cadence.values.model import ContactKind
 from connectors.memory import MemoryBackend, MemoryPerson
 from tests.dovecot import Dovecot, dovecot_server
 from tests.google_fake import FakeGoogle

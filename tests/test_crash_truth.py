@@ -24,9 +24,9 @@ from typing import Any
 import icalendar
 import pytest
 
-from cadence.cycle import CycleResult, Workspace
-from cadence.model import Contact, ContactKind
-from cadence.store import Store
+from cadence.store.repository import Store
+from cadence.sync.cycle import CycleResult, Workspace
+from cadence.values.model import Contact, ContactKind
 from connectors.base import BackendError
 from connectors.ics import backend as ics_backend
 from connectors.ics.backend import IcsBackend

@@ -16,20 +16,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from typer.testing import CliRunner, Result
 
-from cadence.checks import check_all
-from cadence.cli import app
-from cadence.customers import read_customers
-from cadence.cycle import Workspace
-from cadence.dates import DateReader
-from cadence.durations import Duration
-from cadence.model import Booking, Customer, Salesperson, Snooze
+from cadence.app.checks import check_all
+from cadence.app.cli import app
+from cadence.inputs.customers import read_customers
 from cadence.planner import PlanInput, plan
 from cadence.planner.overlap import unbookable
-from cadence.report import build_report
-from cadence.report_html import render_html
-from cadence.report_text import render_text
-from cadence.store import Store
-from cadence.workweek import WorkingHours
+from cadence.report.figures import build_report
+from cadence.report.html import render_html
+from cadence.report.text import render_text
+from cadence.store.repository import Store
+from cadence.sync.cycle import Workspace
+from cadence.values.dates import DateReader
+from cadence.values.durations import Duration
+from cadence.values.model import Booking, Customer, Salesperson, Snooze
+from cadence.values.workweek import WorkingHours
 from tests.planning import ANA, customer, d, of, policies, run, segment
 from tests.workspace_kit import (
     NOW,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cadence.customers import PROGRESS_EVERY, Rejection, read_customers
-from cadence.dates import DateReader
-from cadence.errors import UserError
-from cadence.model import Customer, CustomerStatus
+from cadence.inputs.customers import PROGRESS_EVERY, Rejection, read_customers
+from cadence.values.dates import DateReader
+from cadence.values.errors import UserError
+from cadence.values.model import Customer, CustomerStatus
 
 HEADER = "id,name,owner"
 EN = DateReader(("en",), "DMY")

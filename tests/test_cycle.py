@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from cadence.cli import app
-from cadence.cycle import CycleResult, Workspace
-from cadence.model import BookingState, Contact, ContactKind
+from cadence.app.cli import app
+from cadence.sync.cycle import CycleResult, Workspace
+from cadence.values.model import BookingState, Contact, ContactKind
 from connectors.base import AuthError, RemoteEvent, TransientError
 from connectors.memory import MemoryBackend, MemoryPerson
 from tests.test_backend_ics import IcsPerson

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from cadence.cycle import NAP_CAP, Workspace
-from cadence.model import BookingState
+from cadence.sync.cycle import NAP_CAP, Workspace
+from cadence.values.model import BookingState
 from connectors.base import TransientError
 from tests.google_fake import FakeGoogle
 from tests.google_fake.keys import write_service_account_key

@@ -9,8 +9,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from cadence.cli import app
-from cadence.model import BookingState
+from cadence.app.cli import app
+from cadence.values.model import BookingState
 from tests import test_cycle
 from tests.test_cycle import World, three_customers
 from tests.workspace_kit import ANA, BEN, NOW, customer_row, write_customers
@@ -145,8 +145,8 @@ def test_run_once_exits_3_after_doing_the_rest_and_lists_each_problem_once(tmp_p
 def test_a_row_that_raises_unexpectedly_is_rejected_and_the_file_still_imports(
     tmp_path, monkeypatch
 ) -> None:
-    from cadence import customers as reader_module
-    from cadence.dates import DateReader
+    from cadence.inputs import customers as reader_module
+    from cadence.values.dates import DateReader
 
     path = write_customers(
         tmp_path / "customers.csv", [customer_row("C1"), customer_row("BOOM"), customer_row("C2")]
@@ -200,7 +200,7 @@ def test_a_cadence_event_broken_by_hand_is_left_alone_and_counted(worlds: Any) -
 def test_an_unforeseen_error_in_one_salespersons_sync_is_logged_once_and_when_it_clears(
     worlds: Any, caplog, monkeypatch
 ) -> None:
-    from cadence import cycle
+    from cadence.sync import cycle
 
     rows = [*three_customers(), customer_row("B1", owner=BEN)]
     w: World = worlds(rows)

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 
-from cadence.customers import KNOWN_COLUMNS
-from cadence.cycle import CycleResult, Workspace
-from cadence.model import BookingState
-from cadence.store import BookingRecord
+from cadence.inputs.customers import KNOWN_COLUMNS
+from cadence.store.repository import BookingRecord
+from cadence.sync.cycle import CycleResult, Workspace
+from cadence.values.model import BookingState
 from tests.google_fake import FakeGoogle
 from tests.google_fake import Person as GooglePerson
 from tests.google_fake.keys import write_service_account_key
@@ -156,7 +156,7 @@ def write_workspace(folder: Path, backend: str, section: Mapping[str, Any]) -> P
         f"[calendar.{backend}]",
         body,
         "",
-        # The mail section is validated on its own (cadence/config.py), so it repeats the
+        # The mail section is validated on its own (cadence/inputs/config.py), so it repeats the
         # connection keys rather than relying on the cycle's merge with [calendar.NAME].
         f"[mail.{backend}]",
         body,

@@ -1,6 +1,6 @@
 """The daemon: the real process (signals, reloads, sd_notify, a SIGKILL mid-cycle) and its parts.
 
-The process tests start ``python -m cadence.cli daemon`` in a temporary site (the example
+The process tests start ``python -m cadence.app.cli daemon`` in a temporary site (the example
 cadence.toml with ``interval = "1 second"``, the example policies, and generated customers whose
 last contacts are relative to today, because the daemon plans with the real clock) and talk to
 it only as systemd and an operator would: signals, file edits, a NOTIFY_SOCKET, the log on
@@ -31,9 +31,9 @@ from typing import IO, ClassVar
 import icalendar
 import pytest
 
-from cadence.daemon import SystemdNotifier, backoff_wait, run_daemon
-from cadence.model import BookingKind, BookingState
-from cadence.store import BookingRecord, Store
+from cadence.app.daemon import SystemdNotifier, backoff_wait, run_daemon
+from cadence.store.repository import BookingRecord, Store
+from cadence.values.model import BookingKind, BookingState
 
 REPO = Path(__file__).resolve().parents[1]
 # Every wait here is for a condition (a message, a log line, an exit) and returns as soon as it
@@ -195,7 +195,7 @@ class DaemonProcess:
         environ["PYTHONPATH"] = str(REPO)
         environ.update(env or {})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cadence.cli", "daemon", "--config", str(config)],
+            [sys.executable, "-m", "cadence.app.cli", "daemon", "--config", str(config)],
             cwd=config.parent,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -668,7 +668,7 @@ def test_an_edit_during_a_cycle_longer_than_the_interval_counts_for_the_next(
 ):
     """Cycles back to back (each longer than the 1 s interval) leave no sleep to look at files
     in: an invalid policy written during the first cycle is still rejected before the second."""
-    from cadence.cycle import Workspace
+    from cadence.sync.cycle import Workspace
 
     config = make_site(tmp_path, 5)
     run_cycle = Workspace.run_cycle

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cadence.model import BusyInterval, Salesperson
-from cadence.workweek import WorkingHours, parse_working_days
+from cadence.values.model import BusyInterval, Salesperson
+from cadence.values.workweek import WorkingHours, parse_working_days
 from tests.planning import customer, d, of, policies, run
 
 ZONE = "America/New_York"

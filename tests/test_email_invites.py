@@ -22,9 +22,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadence.config import load_config
-from cadence.errors import UserError
-from cadence.model import Salesperson
+from cadence.inputs.config import load_config
+from cadence.values.errors import UserError
+from cadence.values.model import Salesperson
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -372,7 +372,7 @@ def test_a_uid_booked_again_after_a_cancel_outranks_the_cancel(tmp_path, smtp):
 def test_password_file_named_in_cadence_toml_logs_in(
     tmp_path, smtp_with_login, caplog, monkeypatch
 ):
-    """cadence.config resolves password_file to a Path against cadence.toml's folder; the
+    """cadence.inputs.config resolves password_file to a Path against cadence.toml's folder; the
     sender must take it as it comes (it expected a str, so every send failed).
     """
     etc = tmp_path / "etc"

@@ -17,16 +17,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cadence.checks import check_customers
-from cadence.config import load_config
-from cadence.customers import read_customers
-from cadence.dates import DateReader
-from cadence.daycal import is_known_country
-from cadence.durations import Duration, parse_meeting_length
-from cadence.model import CustomerStatus
-from cadence.policy_load import load_policies
-from cadence.seasons import parse_season
-from cadence.workweek import WorkingHours, parse_working_days
+from cadence.app.checks import check_customers
+from cadence.inputs.config import load_config
+from cadence.inputs.customers import read_customers
+from cadence.inputs.policy_load import load_policies
+from cadence.values.dates import DateReader
+from cadence.values.daycal import is_known_country
+from cadence.values.durations import Duration, parse_meeting_length
+from cadence.values.model import CustomerStatus
+from cadence.values.seasons import parse_season
+from cadence.values.workweek import WorkingHours, parse_working_days
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)  # the day the example data is anchored to

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cadence.model import Salesperson
+from cadence.values.model import Salesperson
 from connectors.base import BackendContext, MemoryState
 from connectors.google import GoogleBackend
 from tests.contract.past_meetings import PastMeetingsContract

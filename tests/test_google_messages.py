@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cadence.cycle import Workspace
+from cadence.sync.cycle import Workspace
 from tests.google_fake import FakeGoogle
 from tests.test_cycle_concurrency import google_site
 from tests.workspace_kit import ANA, BEN, NOW
@@ -73,7 +73,7 @@ def test_a_refused_service_account_is_one_line_and_is_used_again_at_once(
 
 def run_once(config: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "cadence.cli", "run", "--once", "--config", str(config)]
+    command = [sys.executable, "-m", "cadence.app.cli", "run", "--once", "--config", str(config)]
     return subprocess.run(
         [*command, "--now", NOW.isoformat()],
         env=env,

@@ -12,17 +12,17 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from cadence.durations import Duration
-from cadence.event_text import describe
-from cadence.model import BookingKind, BusyInterval, PlannedContact
-from cadence.planner.timegrid import choose_slot
-from cadence.policy import (
+from cadence.inputs.policy import (
     DEFAULT_ANNIVERSARY_AGENDA,
     DEFAULT_ONBOARDING_AGENDA,
     DEFAULT_WINBACK_AGENDA,
     SegmentPolicy,
 )
-from cadence.workweek import WorkingHours
+from cadence.planner.timegrid import choose_slot
+from cadence.sync.event_text import describe
+from cadence.values.durations import Duration
+from cadence.values.model import BookingKind, BusyInterval, PlannedContact
+from cadence.values.workweek import WorkingHours
 from tests.planning import ANA, customer, d, of, policies, run
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cadence.model import Salesperson
+from cadence.values.model import Salesperson
 from connectors.base import BackendContext, BackendError, Cancel, Create, Update
 from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
 from connectors.recurrence import limits

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from cadence.cli import PARTIAL, app
-from cadence.cycle import Workspace
-from cadence.errors import UserError
-from cadence.model import ContactKind
+from cadence.app.cli import PARTIAL, app
+from cadence.sync.cycle import Workspace
+from cadence.values.errors import UserError
+from cadence.values.model import ContactKind
 from tests.workspace_kit import NOW, customer_row, write_workspace
 
 MAIN = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Work that follows the change: one salesperson planned alone is their part of the whole plan.
 
 ``cadence explain`` and ``plan --customer`` plan the customer's salesperson alone
-(:meth:`cadence.cycle.Workspace.plan` with ``owners``), reading only that salesperson's
+(:meth:`cadence.sync.cycle.Workspace.plan` with ``owners``), reading only that salesperson's
 customers, contacts and bookings: these tests hold that to the whole book's plan, customer by
 customer, with bookings in calendars, a customer moved to another salesperson (their booking
 left in the former owner's calendar) and one whose owner is not configured.
@@ -21,12 +21,12 @@ import icalendar
 import pytest
 from typer.testing import CliRunner
 
-import cadence.cycle
-import cadence.incremental
-from cadence.cli import app
-from cadence.cycle import Workspace
-from cadence.model import Contact, ContactKind
+import cadence.sync.cycle
+import cadence.sync.incremental
+from cadence.app.cli import app
 from cadence.planner import Plan, PlanInput
+from cadence.sync.cycle import Workspace
+from cadence.values.model import Contact, ContactKind
 from tests.workspace_kit import ANA, BEN, NOW, customer_row, write_customers, write_workspace
 
 CAROL = "carol@example.com"  # owns customers, not in cadence.toml
@@ -76,13 +76,13 @@ def test_explain_plans_only_the_customers_salesperson(
     booked: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     planned: list[PlanInput] = []
-    real = cadence.cycle.plan
+    real = cadence.sync.cycle.plan
 
     def spy(inp: PlanInput) -> Plan:
         planned.append(inp)
         return real(inp)
 
-    monkeypatch.setattr(cadence.cycle, "plan", spy)
+    monkeypatch.setattr(cadence.sync.cycle, "plan", spy)
     config = booked.config.base_dir / "cadence.toml"
     for args in (["explain", "B2"], ["plan", "--customer", "B2"]):
         planned.clear()
@@ -223,7 +223,8 @@ def test_the_digest_is_the_same_in_every_process(tmp_path: Path) -> None:
     (the policy's ``counts``) must not change what the inputs hash to."""
     config = _world(tmp_path)
     script = (
-        "import sys; from cadence.cycle import Workspace; from cadence.incremental import stable;"
+        "import sys; from cadence.sync.cycle import Workspace;"
+        "from cadence.sync.incremental import stable;"
         "ws = Workspace.open(sys.argv[1]); print(stable((ws.policies, ws.config.salespeople)))"
     )
     outputs = {
@@ -255,13 +256,13 @@ def test_plan_changes_after_a_policy_edit_plans_only_that_segments_salespeople(
     path.write_text(text.replace('every = "quarter"', 'every = "10 weeks"'), encoding="utf-8")
 
     planned: list[PlanInput] = []
-    real = cadence.cycle.plan
+    real = cadence.sync.cycle.plan
 
     def spy(inp: PlanInput) -> Plan:
         planned.append(inp)
         return real(inp)
 
-    monkeypatch.setattr(cadence.cycle, "plan", spy)
+    monkeypatch.setattr(cadence.sync.cycle, "plan", spy)
     args = ["plan", "--changes", "--json", "--config", str(config), "--now"]
     args.append((NOW + timedelta(hours=2)).isoformat())
     incremental = CliRunner().invoke(app, args)
@@ -269,7 +270,9 @@ def test_plan_changes_after_a_policy_edit_plans_only_that_segments_salespeople(
     [inp] = planned
     assert {c.owner for c in inp.customers} == {BEN, CAROL}  # Ana has no customer in default
     # The same changes as planning everyone.
-    monkeypatch.setattr(cadence.incremental.Tracker, "split", lambda self, owners: (owners, {}))
+    monkeypatch.setattr(
+        cadence.sync.incremental.Tracker, "split", lambda self, owners: (owners, {})
+    )
     whole = CliRunner().invoke(app, args)
     assert whole.exit_code == 0, whole.output
     assert {c.owner for c in planned[1].customers} == {ANA, BEN, CAROL}

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from cadence.leases import claim_share, release
-from cadence.store import Store
+from cadence.store.leases import claim_share, release
+from cadence.store.repository import Store
 
 T0 = datetime(2026, 11, 23, 8, tzinfo=UTC)
 TTL = 60.0
@@ -67,7 +67,7 @@ def test_a_clean_shutdown_hands_over_at_once(store):
 
 
 def test_two_workspaces_on_one_database_each_write_only_their_share(tmp_path):
-    from cadence.cycle import Workspace
+    from cadence.sync.cycle import Workspace
     from tests.workspace_kit import ANA, BEN, customer_row, write_workspace
 
     now = datetime(2026, 11, 23, 8, tzinfo=UTC)

@@ -27,11 +27,11 @@ import caldav
 import pytest
 import requests
 
-from cadence.customers import read_customers
-from cadence.cycle import Workspace
-from cadence.dates import DateReader
-from cadence.model import BookingKind
-from cadence.reconcile import ActionKind, uid_for
+from cadence.inputs.customers import read_customers
+from cadence.sync.cycle import Workspace
+from cadence.sync.reconcile import ActionKind, uid_for
+from cadence.values.dates import DateReader
+from cadence.values.model import BookingKind
 from tests.google_fake import FakeGoogle
 from tests.google_fake.keys import write_service_account_key
 from tests.graph_fake import CLIENT_ID, SECRET, SECRET_ENV, TENANT, FakeAuthority, FakeGraph

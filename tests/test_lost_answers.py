@@ -27,9 +27,9 @@ import caldav
 import pytest
 import requests
 
-from cadence.cycle import CycleResult, Workspace
-from cadence.model import BookingState
-from cadence.reconcile import ActionKind
+from cadence.sync.cycle import CycleResult, Workspace
+from cadence.sync.reconcile import ActionKind
+from cadence.values.model import BookingState
 from tests.google_fake import FakeGoogle
 from tests.google_fake.keys import write_service_account_key
 from tests.local_servers import radicale_server

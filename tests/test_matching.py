@@ -1,10 +1,10 @@
-"""The one rule deciding which customer an address belongs to (cadence.matching)."""
+"""The one rule deciding which customer an address belongs to (cadence.values.matching)."""
 
 from __future__ import annotations
 
 import pytest
 
-from cadence.matching import CustomerMatcher, normalize_address, normalize_domain
+from cadence.values.matching import CustomerMatcher, normalize_address, normalize_domain
 
 MATCHER = CustomerMatcher(
     {

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from cadence.checks import check_all
+from cadence.app.checks import check_all
 from tests.test_cli import MAIN, NOW, cli, workspace  # noqa: F401
 from tests.workspace_kit import customer_row, write_workspace
 
@@ -94,7 +94,7 @@ def test_ctrl_c_stops_after_the_write_in_flight_says_what_was_done_and_exits_130
         "    time.sleep(1.5)\n"
         "    return real(self, owner, ops)\n"
         "IcsBackend.write = slow\n"
-        "from cadence.cli import main\n"
+        "from cadence.app.cli import main\n"
         "sys.argv = ['cadence'] + sys.argv[1:]\n"
         "main()\n"
     )
@@ -128,7 +128,7 @@ def test_long_commands_draw_progress_on_a_terminal_only(
 
     from rich.console import Console
 
-    import cadence.cli as cli_module
+    import cadence.app.cli as cli_module
 
     screen = io.StringIO()
     monkeypatch.setattr(cli_module, "err", Console(file=screen, force_terminal=True, width=100))

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cadence.model import Salesperson
+from cadence.values.model import Salesperson
 from connectors.base import (
     AuthError,
     BackendContext,

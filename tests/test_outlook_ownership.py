@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 
-from cadence.model import BusyInterval
+from cadence.values.model import BusyInterval
 from connectors.base import BackendError, Create
 from connectors.outlook.wire import EVENT_FIELDS
 from tests.contract.suite import at, spec_for

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from cadence.model import BusyInterval, Salesperson
+from cadence.values.model import BusyInterval, Salesperson
 from connectors.base import BackendContext, BackendError, Create
 from connectors.outlook import OutlookBackend
 from connectors.outlook.schedule import MAX_SPAN

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from cadence.cycle import Workspace
-from cadence.model import BookingState, Contact, ContactKind
+from cadence.sync.cycle import Workspace
+from cadence.values.model import BookingState, Contact, ContactKind
 from connectors.base import Cancel, ConflictError, Create, TransientError, Update
 from tests.contract.suite import at, spec_for
 from tests.graph_fake import CLIENT_ID, SECRET, SECRET_ENV, TENANT, FakeAuthority, FakeGraph

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cadence.model import Salesperson
 from cadence.planner import PlanInput, engine, plan
 from cadence.planner import split as planner_split
-from cadence.seasons import Season
+from cadence.values.model import Salesperson
+from cadence.values.seasons import Season
 from tests.planning import ANA, NOW, as_bookings, customer, policies, run
 
 

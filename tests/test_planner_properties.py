@@ -18,10 +18,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadence.contacts import counts
-from cadence.daycal import holiday_name
-from cadence.durations import Duration
-from cadence.model import (
+from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy
+from cadence.planner import PlanInput, plan
+from cadence.planner.contacts import counts
+from cadence.values.daycal import holiday_name
+from cadence.values.durations import Duration
+from cadence.values.model import (
     BookingKind,
     BookingState,
     BusyInterval,
@@ -32,10 +34,8 @@ from cadence.model import (
     PlanStatus,
     Salesperson,
 )
-from cadence.planner import PlanInput, plan
-from cadence.policy import Capacity, PolicySet, SegmentPolicy
-from cadence.seasons import parse_season
-from cadence.workweek import WorkingHours
+from cadence.values.seasons import parse_season
+from cadence.values.workweek import WorkingHours
 from tests.planning import as_bookings
 
 SEASONS = {

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from cadence.durations import Duration
-from cadence.model import (
+from cadence.inputs.policy import WinbackPolicy
+from cadence.values.durations import Duration
+from cadence.values.model import (
     Booking,
     BookingKind,
     BusyInterval,
@@ -18,8 +19,7 @@ from cadence.model import (
     PlanStatus,
     Salesperson,
 )
-from cadence.policy import WinbackPolicy
-from cadence.workweek import WorkingHours
+from cadence.values.workweek import WorkingHours
 from tests.planning import ANA, NOW, contact, customer, d, of, policies, run, segment
 
 

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.dates import DateReader
-from cadence.durations import Duration
-from cadence.model import ContactKind
-from cadence.policy import DEFAULT_AGENDA, Capacity, PolicySet
-from cadence.policy_load import load_policies
-from cadence.tomlfile import LocatedToml, TomlFileError
-from cadence.workweek import WorkingHours
+from cadence.inputs.policy import DEFAULT_AGENDA, Capacity, PolicySet
+from cadence.inputs.policy_load import load_policies
+from cadence.inputs.tomlfile import LocatedToml, TomlFileError
+from cadence.values.dates import DateReader
+from cadence.values.durations import Duration
+from cadence.values.model import ContactKind
+from cadence.values.workweek import WorkingHours
 
 READER = DateReader(("en",), "DMY")
 SEGMENT_KEYS = (

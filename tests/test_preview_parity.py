@@ -1,6 +1,6 @@
 """`plan --changes` lists exactly what the next `run --once` writes (issue 16).
 
-The preview and the run call one decision (:func:`cadence.decide.decide`), detail rewrites
+The preview and the run call one decision (:func:`cadence.sync.decide.decide`), detail rewrites
 included. A property test over random edits of a small crowded world (the edits of
 tests/test_convergence.py: rhythm, gaps, meeting length, capacity, contacts, renames in the
 customer file, invitations, reassignment, segments): the preview made before the cycle names
@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from cadence.cli import app
-from cadence.cycle import Workspace, load_validated_policies
-from cadence.reconcile import Action
+from cadence.app.cli import app
+from cadence.sync.cycle import Workspace, load_validated_policies
+from cadence.sync.reconcile import Action
 from tests.test_convergence import CROWDED, EDITS, rows
 from tests.workspace_kit import NOW
 from tests.workspace_kit import write_workspace as lay_out

@@ -6,7 +6,9 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from cadence.model import (
+from cadence.store.repository import BookingRecord, Confirmed
+from cadence.sync.reconcile import SPEC_TAG, ActionKind, diff, observe, uid_for
+from cadence.values.model import (
     BookingKind,
     BookingState,
     Contact,
@@ -14,8 +16,6 @@ from cadence.model import (
     PlannedContact,
     PlanStatus,
 )
-from cadence.reconcile import SPEC_TAG, ActionKind, diff, observe, uid_for
-from cadence.store import BookingRecord, Confirmed
 from connectors.base import RemoteEvent
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -14,21 +14,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cadence.checks import check_customers, check_salespeople
-from cadence.cli import app
-from cadence.config import load_config
-from cadence.customers import read_customers
-from cadence.dates import DateReader
-from cadence.daycal import (
+from cadence.app.checks import check_customers, check_salespeople
+from cadence.app.cli import app
+from cadence.inputs.config import load_config
+from cadence.inputs.customers import read_customers
+from cadence.inputs.policy_load import load_policies
+from cadence.values.dates import DateReader
+from cadence.values.daycal import (
     canonical_region,
     holiday_name,
     regional_subdivisions,
     subdivision_warning,
 )
-from cadence.errors import UserError, ValueParseError
-from cadence.model import BookingKind, Salesperson
-from cadence.policy_load import load_policies
-from cadence.seasons import parse_season
+from cadence.values.errors import UserError, ValueParseError
+from cadence.values.model import BookingKind, Salesperson
+from cadence.values.seasons import parse_season
 from tests.planning import ANA, contact, customer, d, of, policies, run
 from tests.workspace_kit import SALESPEOPLE, customer_row, write_workspace
 

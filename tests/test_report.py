@@ -33,18 +33,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from cadence.durations import Duration
-from cadence.model import (
-    BookingKind,
-    Contact,
-    ContactKind,
-    Customer,
-    CustomerStatus,
-    PlannedContact,
-    Salesperson,
-)
-from cadence.policy import Capacity, PolicySet, SegmentPolicy
-from cadence.report import (
+from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy
+from cadence.report.figures import (
     ALL,
     SALESPERSON,
     SEGMENT,
@@ -55,9 +45,19 @@ from cadence.report import (
     load_flags,
     percentile,
 )
-from cadence.report_html import render_html
-from cadence.report_text import render_text
-from cadence.seasons import parse_season
+from cadence.report.html import render_html
+from cadence.report.text import render_text
+from cadence.values.durations import Duration
+from cadence.values.model import (
+    BookingKind,
+    Contact,
+    ContactKind,
+    Customer,
+    CustomerStatus,
+    PlannedContact,
+    Salesperson,
+)
+from cadence.values.seasons import parse_season
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ANA = Salesperson(email="ana@example.com", name="Ana", timezone="Europe/London")

@@ -17,7 +17,7 @@ At the end the store's contact history is measured:
 The naive baseline books a meeting every ``every`` from the customer's last contact before the
 year began (L0 + every, L0 + 2 every, ...), ignoring later contacts, seasons, weekends and
 capacity; the same random contacts happen around it. Both histories go through the same
-:func:`cadence.report.build_report`.
+:func:`cadence.report.figures.build_report`.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from cadence.contacts import collapse, counts
-from cadence.cycle import Workspace
-from cadence.model import BookingState, Contact, ContactKind, Customer
-from cadence.report import build_report
-from cadence.seasons import Season
+from cadence.planner.contacts import collapse, counts
+from cadence.report.figures import build_report
+from cadence.sync.cycle import Workspace
+from cadence.values.model import BookingState, Contact, ContactKind, Customer
+from cadence.values.seasons import Season
 from tests.workspace_kit import customer_row, write_workspace
 
 START = datetime(2027, 1, 4, 10, 0, tzinfo=UTC)  # a Monday, mid-morning in Europe

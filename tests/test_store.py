@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from cadence import store as store_module
-from cadence.errors import UserError
-from cadence.model import (
+from cadence.store import repository as store_module
+from cadence.store.repository import MIGRATIONS, BookingRecord, Confirmed, Store, UpsertCounts
+from cadence.values.errors import UserError
+from cadence.values.model import (
     Booking,
     BookingKind,
     BookingState,
@@ -27,8 +28,7 @@ from cadence.model import (
     PlanStatus,
     Salesperson,
 )
-from cadence.store import MIGRATIONS, BookingRecord, Confirmed, Store, UpsertCounts
-from cadence.workweek import WorkingHours
+from cadence.values.workweek import WorkingHours
 
 LISBON = ZoneInfo("Europe/Lisbon")
 NEW_YORK = ZoneInfo("America/New_York")

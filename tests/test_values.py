@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cadence.dates import EARLIEST, LATEST, DateReader, check_supported_date
-from cadence.durations import MAX_BUSINESS_DAYS, Duration, add_months, parse_meeting_length
-from cadence.errors import ValueParseError
-from cadence.seasons import (
+from cadence.values.dates import EARLIEST, LATEST, DateReader, check_supported_date
+from cadence.values.durations import MAX_BUSINESS_DAYS, Duration, add_months, parse_meeting_length
+from cadence.values.errors import ValueParseError
+from cadence.values.seasons import (
     MAX_SPAN_DAYS,
     NoFreeDayError,
     Season,
@@ -16,8 +16,8 @@ from cadence.seasons import (
     free_day_problem,
     parse_season,
 )
-from cadence.workweek import WorkingHours, parse_working_days
-from cadence.zones import is_zone, zone_problem
+from cadence.values.workweek import WorkingHours, parse_working_days
+from cadence.values.zones import is_zone, zone_problem
 
 
 @pytest.mark.parametrize(

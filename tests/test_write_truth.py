@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from cadence.cycle import CycleResult, Workspace
-from cadence.model import BookingState, Contact, ContactKind
+from cadence.sync.cycle import CycleResult, Workspace
+from cadence.values.model import BookingState, Contact, ContactKind
 from connectors.base import TransientError
 from tests.test_local_dates import FIRST, LOS_ANGELES, ROWS, TOKYO, workspace  # noqa: F401
 from tests.workspace_kit import write_customers

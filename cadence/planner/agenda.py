@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from cadence.daycal import holiday_name
-from cadence.model import BusyInterval, Salesperson
 from cadence.planner.timegrid import local_date, local_minute, to_minute
-from cadence.seasons import SeasonSet
-from cadence.workweek import DAY_NAMES
+from cadence.values.daycal import holiday_name
+from cadence.values.model import BusyInterval, Salesperson
+from cadence.values.seasons import SeasonSet
+from cadence.values.workweek import DAY_NAMES
 
 UNKNOWN = "?"  # a sentinel distinct from every cached reason (None or a sentence)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from cadence.daycal import holiday_name
 from cadence.planner.timegrid import local_date, local_minute
-from cadence.seasons import SeasonSet
-from cadence.workweek import DAY_NAMES, WorkingHours
+from cadence.values.daycal import holiday_name
+from cadence.values.seasons import SeasonSet
+from cadence.values.workweek import DAY_NAMES, WorkingHours
 
 
 class CustomerDays:

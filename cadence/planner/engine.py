@@ -28,11 +28,24 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cadence.contacts import collapse, counts
-from cadence.daycal import DEFAULT_WEEKEND, weekend_of
-from cadence.durations import Duration
-from cadence.errors import ValueParseError, describe_error
-from cadence.model import (
+from cadence.inputs.policy import PolicySet, SegmentPolicy, rhythm_problem
+from cadence.planner.agenda import UNKNOWN as _UNKNOWN
+from cadence.planner.agenda import Agenda
+from cadence.planner.contacts import collapse, counts
+from cadence.planner.customer_days import CustomerDays
+from cadence.planner.timegrid import choose_slot, from_minute, local_date, to_minute
+from cadence.planner.titles import title
+from cadence.planner.tracks import (
+    Need,
+    Reminder,
+    TrackContext,
+    active_track,
+    winback_track,
+)
+from cadence.values.daycal import DEFAULT_WEEKEND, weekend_of
+from cadence.values.durations import Duration
+from cadence.values.errors import ValueParseError, describe_error
+from cadence.values.model import (
     Booking,
     BookingKind,
     BookingState,
@@ -45,22 +58,9 @@ from cadence.model import (
     Salesperson,
     Snooze,
 )
-from cadence.planner.agenda import UNKNOWN as _UNKNOWN
-from cadence.planner.agenda import Agenda
-from cadence.planner.customer_days import CustomerDays
-from cadence.planner.timegrid import choose_slot, from_minute, local_date, to_minute
-from cadence.planner.titles import title
-from cadence.planner.tracks import (
-    Need,
-    Reminder,
-    TrackContext,
-    active_track,
-    winback_track,
-)
-from cadence.policy import PolicySet, SegmentPolicy, rhythm_problem
-from cadence.progress import Tick, every
-from cadence.seasons import Season, SeasonSet, free_day_problem, parse_season
-from cadence.text import count
+from cadence.values.progress import Tick, every
+from cadence.values.seasons import Season, SeasonSet, free_day_problem, parse_season
+from cadence.values.text import count
 
 LIVE_STATES = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
 REFUSED_STATES = frozenset({BookingState.DELETED, BookingState.DECLINED})
@@ -99,7 +99,7 @@ class PlanInput:
     horizon_days: int = 90
     forecast_days: int = 0  # plan this far ahead too; contacts past the horizon are forecast
     season_parser: Callable[[str], Season] = parse_season
-    # Told how far planning has got (a progress bar: cadence.progress); never changes the plan.
+    # Told how far planning has got (a progress bar: values.progress); never changes the plan.
     progress: Tick | None = field(default=None, compare=False)
     snoozes: Mapping[str, Snooze] = field(default_factory=dict)  # by customer id
 

@@ -19,10 +19,10 @@ from datetime import date, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from cadence.model import Customer, CustomerStatus, Salesperson
+from cadence.inputs.policy import PolicySet
 from cadence.planner.timegrid import local_date, local_minute
-from cadence.policy import PolicySet
-from cadence.workweek import WorkingHours
+from cadence.values.model import Customer, CustomerStatus, Salesperson
+from cadence.values.workweek import WorkingHours
 
 YEAR_DAYS = 366
 

@@ -17,15 +17,6 @@ import threading
 from dataclasses import replace
 from datetime import date, datetime
 
-from cadence.model import (
-    Booking,
-    BookingKind,
-    BookingState,
-    Customer,
-    PlannedContact,
-    PlanStatus,
-    require_aware,
-)
 from cadence.planner.engine import (
     LIVE_STATES,
     CustomerNote,
@@ -35,6 +26,15 @@ from cadence.planner.engine import (
     owner_zones,
 )
 from cadence.planner.timegrid import from_minute, to_minute
+from cadence.values.model import (
+    Booking,
+    BookingKind,
+    BookingState,
+    Customer,
+    PlannedContact,
+    PlanStatus,
+    require_aware,
+)
 
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from cadence.durations import add_months
-from cadence.model import BookingKind
+from cadence.values.durations import add_months
+from cadence.values.model import BookingKind
 
 
 def anniversary_months(policy_anniversary: str | None) -> int | None:

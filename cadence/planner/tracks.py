@@ -23,15 +23,15 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from cadence.durations import Duration, add_months
-from cadence.model import BookingKind, Customer
+from cadence.inputs.policy import SegmentPolicy, WinbackPolicy
 from cadence.planner.titles import (
     age_text,
     anniversary_date,
     anniversary_months,
     is_milestone,
 )
-from cadence.policy import SegmentPolicy, WinbackPolicy
+from cadence.values.durations import Duration, add_months
+from cadence.values.model import BookingKind, Customer
 
 
 @dataclass(slots=True)

@@ -60,7 +60,7 @@ from zoneinfo import ZoneInfo
 
 from googleapiclient.errors import HttpError
 
-from cadence.model import BusyInterval, require_aware
+from cadence.values.model import BusyInterval, require_aware
 from connectors.base import (
     AuthError,
     BackendContext,

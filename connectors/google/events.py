@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cadence.model import BusyInterval, require_aware
+from cadence.values.model import BusyInterval, require_aware
 from connectors.base import (
     CADENCE_TAG,
     EventSpec,

@@ -3,7 +3,7 @@
 The first read searches with ``users.messages.list`` (``(from:a OR to:a OR cc:a OR bcc:a ...)
 after:EPOCH``, split into several queries when the list is long) after noting the mailbox's
 current ``historyId``; later reads ask ``users.history.list`` only for messages added since that
-id, whatever their dates, and match them locally (:mod:`cadence.matching`). Addresses or
+id, whatever their dates, and match them locally (:mod:`cadence.values.matching`). Addresses or
 domains added since the last read are searched for once, on their own. A stale history id
 (``404``) means a full re-read. Messages are fetched in batch requests with ``format=metadata``
 and only the headers needed. A message's date is its ``Date`` header (Gmail's ``internalDate``
@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import idna
 from googleapiclient.errors import HttpError
 
-from cadence.matching import CustomerMatcher
+from cadence.values.matching import CustomerMatcher
 from connectors.base import BackendContext, BackendError, MailMessage, MailSource
 from connectors.google import auth as google_auth
 from connectors.google import config as google_config

@@ -7,7 +7,7 @@ Retried: HTTP 429, 5xx, and 403 whose reason is ``rateLimitExceeded`` or
 to retry because event ids are deterministic (see :mod:`connectors.google.ids`).
 
 Every wait goes through ``BackendContext.sleep``: inside a cycle that is the workspace's, which
-waits at most ``cadence.cycle.NAP_CAP`` seconds and raises :class:`TransientError` (with the
+waits at most ``cadence.sync.cycle.NAP_CAP`` seconds and raises :class:`TransientError` (with the
 wait as ``retry_after``) for a longer one, so a salesperson told to come back in an hour is
 deferred rather than slept through; a stop cuts any wait short.
 """

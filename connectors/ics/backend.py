@@ -17,7 +17,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cadence.model import BusyInterval
+from cadence.values.model import BusyInterval
 from connectors.base import (
     BackendContext,
     BackendError,

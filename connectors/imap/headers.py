@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from email.parser import HeaderParser
 from typing import Any
 
-from cadence.matching import normalize_address
+from cadence.values.matching import normalize_address
 from connectors.base import BackendError, MailMessage
 from connectors.imap.names import decode_mailbox
 from connectors.mailtext import clean_message_id, message_date

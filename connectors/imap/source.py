@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from cadence.matching import CustomerMatcher
+from cadence.values.matching import CustomerMatcher
 from connectors.base import (
     AuthError,
     BackendContext,

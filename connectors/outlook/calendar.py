@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from cadence.model import BusyInterval, require_aware
+from cadence.values.model import BusyInterval, require_aware
 from connectors.base import (
     BackendContext,
     BackendError,

@@ -3,7 +3,7 @@
 ``/users/{owner}/messages`` covers every folder, the inbox and Sent Items alike, so one filtered
 query per owner (``receivedDateTime ge T``; Exchange stamps sent items too) returns both
 directions. A message is outgoing when the owner sent it; its counterparts are then its To, Cc
-and Bcc. Addresses and domains are matched here (:mod:`cadence.matching`) rather than in the
+and Bcc. Addresses and domains are matched here (:mod:`cadence.values.matching`) rather than in the
 ``$filter``, since Graph cannot filter on recipient addresses.
 
 Reads are by change in the mailbox: ``lastModifiedDateTime`` is when the item last changed in
@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from cadence.matching import CustomerMatcher, normalize_address
+from cadence.values.matching import CustomerMatcher, normalize_address
 from connectors.base import BackendContext, MailMessage, MailSource
 from connectors.mailtext import clean_message_id
 from connectors.outlook.calendar import PAGE_SIZE, GraphUser, aware, user_path

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cadence.model import BusyInterval
+from cadence.values.model import BusyInterval
 from connectors.base import AuthError, BackendError
 from connectors.outlook.client import GraphClient
 from connectors.outlook.wire import parse_graph_time

@@ -337,7 +337,7 @@ class BackendContract:
         assert backend.busy(owner, at(9, 0), at(13, 0)) == []
 
     def test_a_naive_window_is_rejected(self, backend, owner):
-        # A caller's bug: BackendError, or ValueError as cadence.model.require_aware raises.
+        # A caller's bug: BackendError, or ValueError as cadence.values.model.require_aware raises.
         with pytest.raises((BackendError, ValueError), match="naive"):
             backend.busy(owner, datetime(2027, 5, 4), datetime(2027, 5, 5))
 

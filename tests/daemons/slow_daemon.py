@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cadence.daemon import Daemon
-from cadence.leases import OWNER
-from cadence.store import Store
+from cadence.app.daemon import Daemon
+from cadence.store.leases import OWNER
+from cadence.store.repository import Store
 from connectors.ics.backend import IcsBackend
 
 SLOW_READ = 0.6

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from cadence.errors import UserError, ValueParseError
+from cadence.values.errors import UserError, ValueParseError
 from connectors.base import BackendError
 
 CI_EXAMPLES = 50  # per target at weight 1; the slow targets take a fraction of it

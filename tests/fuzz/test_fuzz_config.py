@@ -12,9 +12,9 @@ from pathlib import Path
 
 from hypothesis import event, given
 
-from cadence.config import MAX_FORECAST_DAYS, MAX_HORIZON_DAYS, MAX_INTERVAL, load_config
-from cadence.errors import UserError
-from cadence.zones import is_zone
+from cadence.inputs.config import MAX_FORECAST_DAYS, MAX_HORIZON_DAYS, MAX_INTERVAL, load_config
+from cadence.values.errors import UserError
+from cadence.values.zones import is_zone
 from tests.fuzz.fuzzkit import (
     TROUBLE_VALUES,
     fuzz,

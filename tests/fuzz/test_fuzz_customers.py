@@ -17,11 +17,11 @@ from pathlib import Path
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from cadence.customers import KNOWN_COLUMNS, MAX_LENGTHS, ImportResult, read_customers
-from cadence.dates import EARLIEST, LATEST, DateReader
-from cadence.errors import UserError
-from cadence.seasons import free_day_problem, parse_season
-from cadence.zones import is_zone
+from cadence.inputs.customers import KNOWN_COLUMNS, MAX_LENGTHS, ImportResult, read_customers
+from cadence.values.dates import EARLIEST, LATEST, DateReader
+from cadence.values.errors import UserError
+from cadence.values.seasons import free_day_problem, parse_season
+from cadence.values.zones import is_zone
 from tests.fuzz.fuzzkit import fuzz, mutate, mutations, nasty_text
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "customers.csv"

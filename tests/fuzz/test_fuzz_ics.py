@@ -17,7 +17,7 @@ import icalendar
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from cadence.model import Salesperson
+from cadence.values.model import Salesperson
 from connectors.base import BackendContext, Create, EventSpec, MemoryState
 from connectors.ics import IcsBackend
 from tests.fuzz.fuzzkit import fuzz, mutate, mutate_lines, mutations, outcome, peak_memory_below

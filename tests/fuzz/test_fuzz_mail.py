@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from cadence.matching import CustomerMatcher
+from cadence.values.matching import CustomerMatcher
 from connectors.base import MailMessage
 from connectors.google.gmail import parse_message
 from connectors.imap import addresses_of, message_date

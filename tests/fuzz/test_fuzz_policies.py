@@ -14,12 +14,12 @@ from typing import Any
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from cadence.dates import DateReader
-from cadence.errors import Problem
-from cadence.policy import PolicySet
-from cadence.policy_load import SEGMENT_FIELDS, WINBACK_FIELDS, load_policies
-from cadence.seasons import free_day_problem
-from cadence.zones import is_zone
+from cadence.inputs.policy import PolicySet
+from cadence.inputs.policy_load import SEGMENT_FIELDS, WINBACK_FIELDS, load_policies
+from cadence.values.dates import DateReader
+from cadence.values.errors import Problem
+from cadence.values.seasons import free_day_problem
+from cadence.values.zones import is_zone
 from tests.fuzz.fuzzkit import (
     TROUBLE_VALUES,
     fuzz,

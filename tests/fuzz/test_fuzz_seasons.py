@@ -8,9 +8,9 @@ from datetime import date, timedelta
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from cadence.dates import EARLIEST, LATEST, DateReader
-from cadence.errors import ValueParseError
-from cadence.seasons import (
+from cadence.values.dates import EARLIEST, LATEST, DateReader
+from cadence.values.errors import ValueParseError
+from cadence.values.seasons import (
     MAX_ONE_OFF_DAYS,
     MAX_SPAN_DAYS,
     NoFreeDayError,

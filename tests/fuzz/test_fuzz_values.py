@@ -8,16 +8,16 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cadence.dates import EARLIEST, LATEST, DateReader
-from cadence.durations import (
+from cadence.values.dates import EARLIEST, LATEST, DateReader
+from cadence.values.durations import (
     MAX_BUSINESS_DAYS,
     MAX_DAYS,
     MAX_MONTHS,
     Duration,
     parse_meeting_length,
 )
-from cadence.errors import ValueParseError
-from cadence.workweek import DAY_NAMES, WorkingHours, parse_working_days
+from cadence.values.errors import ValueParseError
+from cadence.values.workweek import DAY_NAMES, WorkingHours, parse_working_days
 from tests.fuzz.fuzzkit import fuzz, nasty_text, outcome, peak_memory_below
 
 UNITS = ("day", "business day", "working day", "week", "month", "quarter", "year")

@@ -12,8 +12,8 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cadence.errors import ValueParseError
-from cadence.workweek import DAY_NAMES, FULL_DAY_NAMES, WorkingHours, parse_working_days
+from cadence.values.errors import ValueParseError
+from cadence.values.workweek import DAY_NAMES, FULL_DAY_NAMES, WorkingHours, parse_working_days
 from tests.fuzz.fuzzkit import fuzz, nasty_text, outcome
 
 SPELLINGS = [

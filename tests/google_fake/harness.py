@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cadence.model import Salesperson
+from cadence.values.model import Salesperson
 from connectors.base import BackendContext, MemoryState
 
 from .keys import write_service_account_key

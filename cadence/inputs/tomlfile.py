@@ -1,0 +1,440 @@
+"""TOML files with line numbers, and the schema helpers both loaders share.
+
+:class:`LocatedToml` parses a file with :mod:`tomllib` (the parser) and remembers, with a small
+line scanner, the line of every table header and every key, so a problem found while validating
+the parsed data can be reported as ``FILE:LINE: [table] key: message``. The scanner relies on the
+text being valid TOML (it runs only after tomllib accepted it); it tracks ``[[array]]`` tables
+with their index, dotted keys, and values that span lines (multi-line strings and arrays).
+
+Table paths are tuples of keys; an element of an array of tables is addressed by its index:
+``("salesperson", 1)`` is the second ``[[salesperson]]``.
+
+The schema helpers (:class:`Field`, :func:`check_table` and the ``as_*`` converters) turn a
+parsed table into converted values, collecting one located :class:`Problem` per bad key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from cadence.values.durations import Duration, parse_meeting_length
+from cadence.values.errors import Problem, UserError, ValueParseError
+from cadence.values.workweek import WorkingHours
+from cadence.values.zones import zone_problem
+
+TablePath = tuple[str | int, ...]
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+# tomllib (Python < 3.14) puts the position only into the message text.
+_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_END = re.compile(r"\s*\(at end of document\)$")
+
+
+class TomlFileError(UserError):
+    """A file that cannot be read or is not valid TOML; ``problem`` says where and why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__("", [problem])
+        self.problem = problem
+
+
+class LocatedToml:
+    """A parsed TOML file that knows the line of each table and key.
+
+    ``name`` is how the file is named in problems (default: the path as given). Raises
+    :class:`TomlFileError` when the file cannot be read or is not valid TOML.
+    """
+
+    def __init__(self, path: Path | str, *, name: str | None = None, text: str | None = None):
+        self.path = Path(path)
+        self.name = str(path) if name is None else name
+        if text is None:
+            try:
+                # Bytes, not read_text: its universal newlines would turn a lone CR (invalid
+                # in TOML) into a line break, and every later line number would be off by one.
+                # utf-8-sig: a byte order mark (Windows Notepad writes one) is not content.
+                text = self.path.read_bytes().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise TomlFileError(
+                    Problem(file=self.name, message=f"cannot read: not UTF-8 text ({exc.reason})")
+                ) from None
+            except OSError as exc:
+                reason = exc.strerror or str(exc)
+                raise TomlFileError(
+                    Problem(file=self.name, message=f"cannot read: {reason}")
+                ) from None
+        try:
+            self.data: dict[str, Any] = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise TomlFileError(_syntax_problem(self.name, text, exc)) from None
+        self._lines = _scan(text)
+
+    def line(self, table: TablePath, key: str | None = None) -> int:
+        """The line of ``key`` in ``table`` (or of the table itself); 0 when unknown.
+
+        Keys the scanner does not see on their own line (inside inline tables, or tables
+        created implicitly) fall back to the nearest enclosing thing that has a line.
+        """
+        table = tuple(table)
+        if key is not None:
+            if (table, key) in self._lines:
+                return self._lines[(table, key)]
+            # A key that is only ever a table prefix (``[segments.x]`` seen from the top).
+            under = self._first_line_under((*table, key))
+            if under:
+                return under
+        while table:
+            if (table, None) in self._lines:
+                return self._lines[(table, None)]
+            parent, last = table[:-1], table[-1]
+            if isinstance(last, str) and (parent, last) in self._lines:
+                return self._lines[(parent, last)]
+            table = parent
+        return 0
+
+    def _first_line_under(self, prefix: TablePath) -> int:
+        n = len(prefix)
+        found = [line for (path, _), line in self._lines.items() if path[:n] == prefix]
+        return min(found, default=0)
+
+    def problem(
+        self, table: TablePath, key: str | None, message: str, *, severity: str = "error"
+    ) -> Problem:
+        """A :class:`Problem` located at ``key`` of ``table`` in this file."""
+        return Problem(
+            file=self.name,
+            line=self.line(table, key),
+            table=format_table(table),
+            key=key or "",
+            message=message,
+            severity=severity,
+        )
+
+
+def format_table(table: TablePath) -> str:
+    """``("segment", "strategic")`` -> ``segment.strategic``; an array element -> ``[name]``.
+
+    :class:`Problem` wraps the table in brackets, so an array element prints as
+    ``[[salesperson]]``, as it is written in the file.
+    """
+    names = [_key_text(p) for p in table if isinstance(p, str)]
+    text = ".".join(names)
+    if table and isinstance(table[-1], int):
+        return f"[{text}]"
+    return text
+
+
+def _key_text(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key, ensure_ascii=False)
+
+
+def _syntax_problem(name: str, text: str, exc: tomllib.TOMLDecodeError) -> Problem:
+    message = getattr(exc, "msg", None) or str(exc)
+    line = getattr(exc, "lineno", None)
+    column = getattr(exc, "colno", None)
+    if line is None:
+        m = _POSITION.search(message)
+        if m:
+            line, column = int(m.group(1)), int(m.group(2))
+        elif _END.search(message):
+            line = text.count("\n") + 1
+    message = _END.sub("", _POSITION.sub("", message))
+    where = f" (column {column})" if column else ""
+    return Problem(file=name, line=line or 0, message=f"TOML syntax error: {message}{where}")
+
+
+# --------------------------------------------------------------------------------------------
+# The line scanner
+
+_LineKey = tuple[TablePath, str | None]
+
+
+def _scan(text: str) -> dict[_LineKey, int]:
+    """Map (table path, key) -> line and (table path, None) -> line of the table header."""
+    lines: dict[_LineKey, int] = {}
+    table: TablePath = ()
+    arrays: dict[
+        TablePath, int
+    ] = {}  # array of tables (resolved path) -> index of its last element
+    pending: tuple[str, int] | None = None  # a value continues on the next line
+    # TOML breaks lines at \n only (str.splitlines would also split at \x85, \u2028...).
+    for number, raw in enumerate(text.split("\n"), 1):
+        if pending is not None:
+            pending = _scan_value(raw, 0, *pending)
+            continue
+        line = raw.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("["):
+            is_array = line.startswith("[[")
+            start = 2 if is_array else 1
+            parts = _decode_key(line[start : _find_unquoted(line, "]", start)])
+            if is_array:
+                path = (*_resolve(parts[:-1], arrays), parts[-1])
+                index = arrays.get(path, -1) + 1
+                arrays[path] = index
+                lines.setdefault((path, None), number)
+                table = (*path, index)
+            else:
+                table = _resolve(parts, arrays)
+            lines[(table, None)] = number
+            continue
+        equals = _find_unquoted(line, "=", 0)
+        parts = _decode_key(line[:equals])
+        for k in range(1, len(parts)):  # a dotted key creates its intermediate tables here
+            lines.setdefault(((*table, *parts[:k]), None), number)
+        lines[((*table, *parts[:-1]), parts[-1])] = number
+        pending = _scan_value(line, equals + 1, "", 0)
+    return lines
+
+
+def _resolve(parts: tuple[str, ...], arrays: dict[TablePath, int]) -> TablePath:
+    """Insert the current element index after every part that names an array of tables."""
+    out: TablePath = ()
+    for part in parts:
+        out = (*out, part)
+        if out in arrays:
+            out = (*out, arrays[out])
+    return out
+
+
+def _decode_key(text: str) -> tuple[str, ...]:
+    """The parts of a (dotted, possibly quoted) key, decoded by tomllib itself."""
+    node: Any = tomllib.loads(f"{text.strip()} = 0")
+    parts: list[str] = []
+    while isinstance(node, dict):
+        (key, node), *_ = node.items()
+        parts.append(key)
+    return tuple(parts)
+
+
+def _find_unquoted(line: str, char: str, start: int) -> int:
+    """Index of the first ``char`` outside quoted strings (the text is valid TOML)."""
+    quote = ""
+    i = start
+    while i < len(line):
+        ch = line[i]
+        if quote:
+            if ch == "\\" and quote == '"':
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == char:
+            return i
+        i += 1
+    return len(line)
+
+
+def _scan_value(line: str, i: int, mode: str, depth: int) -> tuple[str, int] | None:
+    """Scan a value from ``line[i:]``; return the state to continue with, or None when done.
+
+    ``mode`` is the open string delimiter (a single or triple quote of either kind; single-line
+    strings close on their line) and ``depth`` the number of open arrays or inline tables.
+    """
+    n = len(line)
+    while i < n:
+        ch = line[i]
+        if mode in ('"""', "'''"):
+            if ch == "\\" and mode == '"""':
+                i += 2
+            elif line.startswith(mode, i):
+                i += 3
+                while i < n and line[i] == mode[0]:  # up to two quotes may end the content
+                    i += 1
+                mode = ""
+            else:
+                i += 1
+            continue
+        if mode:
+            if ch == "\\" and mode == '"':
+                i += 1
+            elif ch == mode:
+                mode = ""
+            i += 1
+            continue
+        if line.startswith('"""', i) or line.startswith("'''", i):
+            mode = line[i : i + 3]
+            i += 3
+            continue
+        if ch in "\"'":
+            mode = ch
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+        elif ch == "#":
+            break
+        i += 1
+    if mode in ('"""', "'''") or depth > 0:
+        return mode, depth
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Schema helpers
+
+Converter = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One allowed key: how its value is checked and converted, and a line of help."""
+
+    convert: Converter
+    help: str = ""
+
+
+def check_table(
+    doc: LocatedToml,
+    table: TablePath,
+    data: Mapping[str, Any],
+    schema: Mapping[str, Field],
+    problems: list[Problem],
+    *,
+    ignore: frozenset[str] = frozenset(),
+) -> tuple[dict[str, Any], set[str]]:
+    """Convert every key of ``data`` through ``schema``.
+
+    Returns the converted values and the set of keys that were present but bad; each bad or
+    unknown key adds one located problem. Keys in ``ignore`` are skipped (already reported).
+    """
+    values: dict[str, Any] = {}
+    bad: set[str] = set()
+    for key, raw in data.items():
+        if key in ignore:
+            bad.add(key)
+            continue
+        field = schema.get(key)
+        if field is None:
+            problems.append(doc.problem(table, key, unknown_key_message(key, schema)))
+            bad.add(key)
+            continue
+        try:
+            values[key] = field.convert(raw)
+        except ValueParseError as exc:
+            problems.append(doc.problem(table, key, str(exc)))
+            bad.add(key)
+    return values, bad
+
+
+def unknown_key_message(key: str, allowed: Mapping[str, Any] | set[str], what: str = "key") -> str:
+    """``unknown key; did you mean 'every'? (allowed: ...)`` — typos must fail, helpfully."""
+    names = sorted(allowed)
+    close = difflib.get_close_matches(key, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown {what}{hint} (allowed: {', '.join(names) or 'none'})"
+
+
+_TYPE_NAMES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "float"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "table"),
+    (datetime, "date-time"),
+    (date, "date"),
+    (time, "time"),
+)
+
+
+def describe(value: Any) -> str:
+    """A TOML-flavoured description of a value for messages: ``integer 4``, ``boolean true``."""
+    name = next((n for t, n in _TYPE_NAMES if isinstance(value, t)), type(value).__name__)
+    if isinstance(value, bool):
+        return f"{name} {str(value).lower()}"
+    if isinstance(value, dict):
+        return name
+    text = repr(value) if isinstance(value, str | list) else str(value)
+    return f"{name} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def expect(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
+    """``value`` if it has TOML type ``kind``, else a ValueParseError ``expected WHAT, got ...``.
+
+    Booleans are never accepted as numbers (Python's bool is an int; TOML's is not).
+    """
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds:
+        raise ValueParseError(f"expected {what}, got {describe(value)}")
+    if not isinstance(value, kinds):
+        raise ValueParseError(f"expected {what}, got {describe(value)}")
+    return value
+
+
+def as_str(value: Any) -> str:
+    """A string."""
+    return expect(value, str, "a string")
+
+
+def as_bool(value: Any) -> bool:
+    """true or false."""
+    return expect(value, bool, "true or false")
+
+
+def as_positive_int(value: Any) -> int:
+    """A whole number above zero."""
+    number = expect(value, int, "a whole number")
+    if number <= 0:
+        raise ValueParseError(f"must be at least 1, got {number}")
+    return number
+
+
+def as_positive_number(value: Any) -> float:
+    """A number above zero (integer or float)."""
+    number = expect(value, (int, float), "a number")
+    if number <= 0:
+        raise ValueParseError(f"must be above zero, got {number}")
+    return float(number)
+
+
+def as_duration(value: Any) -> Duration:
+    """A calendar duration (``4 weeks``, ``quarter``, ``P6W``)."""
+    return Duration.parse(expect(value, str, "a duration like '4 weeks'"))
+
+
+def as_meeting_length(value: Any) -> timedelta:
+    """A meeting length (``30 minutes``, ``1 hour``, ``PT45M``)."""
+    return parse_meeting_length(expect(value, str, "a meeting length like '30 minutes'"))
+
+
+def as_hours(value: Any) -> WorkingHours:
+    """A daily span of local time (``09:00-17:00``)."""
+    return WorkingHours.parse(expect(value, str, "hours like '09:00-17:00'"))
+
+
+def as_zone(value: Any) -> str:
+    """An IANA time zone name (``Europe/Lisbon``), by :mod:`cadence.values.zones`."""
+    name = expect(value, str, "an IANA time zone like 'Europe/Lisbon'")
+    problem = zone_problem(name)
+    if problem is not None:
+        raise ValueParseError(problem)
+    return name
+
+
+def as_list(item: Converter, what: str) -> Converter:
+    """A converter for an array whose items go through ``item``; every bad item is named."""
+
+    def convert(value: Any) -> list[Any]:
+        items = expect(value, list, f"a list of {what}")
+        out, errors = [], []
+        for raw in items:
+            try:
+                out.append(item(raw))
+            except ValueParseError as exc:
+                errors.append(str(exc))
+        if errors:
+            raise ValueParseError("; ".join(errors))
+        return out
+
+    return convert

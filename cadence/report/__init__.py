@@ -1,0 +1,1 @@
+"""Rhythm health: the figures (`figures.build_report`), rendered as terminal text and as HTML."""

@@ -1,0 +1,2 @@
+"""Persistence: the sqlmodel tables and migrations, the `Store` repository (SQLite or PostgreSQL),
+snoozes kept in its key/value state, and leases dividing salespeople between daemons."""
