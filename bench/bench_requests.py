@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from tests.test_cycle_requests import WORLDS, three_cycles
 
 

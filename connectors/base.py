@@ -362,6 +362,10 @@ class CalendarBackend(abc.ABC):
     # calls never overlap). The cycle then serves salespeople side by side; otherwise one at
     # a time.
     concurrent: ClassVar[bool] = False
+    # busy_many answers for many owners in one request (Google's free/busy takes 50 calendars,
+    # Graph's getSchedule 20 mailboxes); otherwise the cycle asks busy() owner by owner, several
+    # at once when the backend is concurrent.
+    batched_busy: ClassVar[bool] = False
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the backend's ``[calendar.NAME]`` section (already validated)."""
@@ -387,6 +391,31 @@ class CalendarBackend(abc.ABC):
 
         Raises AuthError, TransientError, BackendError.
         """
+
+    def busy_many(
+        self, owners: Sequence[str], start: datetime, end: datetime
+    ) -> Mapping[str, list[BusyInterval] | BackendError]:
+        """:meth:`busy` of several owners, each owner's intervals or error; an owner left out
+        is asked with :meth:`busy` by the cycle. Whole-call failures (auth, throttling) raise.
+        The default asks :meth:`busy` of each; a backend that sets ``batched_busy`` answers
+        in fewer requests."""
+        found: dict[str, list[BusyInterval] | BackendError] = {}
+        for owner in owners:
+            try:
+                found[owner] = self.busy(owner, start, end)
+            except (AuthError, TransientError):
+                raise
+            except BackendError as exc:
+                found[owner] = exc
+        return found
+
+    def version(self, owner: str, last: str | None = None) -> str | None:
+        """What tells one state of ``owner``'s calendar from another without reading it whole
+        (``last``: an earlier answer, which may be returned as is when nothing changed), or
+        None when the backend cannot tell: then every cycle reads the calendar. A cycle whose
+        inputs, this version among them, are as when the last one did nothing is left alone
+        (:mod:`cadence.sync.incremental`)."""
+        return None
 
     @abc.abstractmethod
     def list_owned(self, owner: str) -> list[RemoteEvent]:

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from cadence.app.cli import app
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from tests.workspace_kit import (
     ANA,
     BEN,

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from cadence.store.repository import Store
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from cadence.values.model import Contact, ContactKind
 from tests.test_backend_ics import IcsPerson
 from tests.test_contact_sync import append, dovecot, imap, imap_section, open_workspace

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from cadence.values.model import ContactKind
 from connectors.memory import MemoryBackend, MemoryPerson
 from tests.dovecot import Dovecot, dovecot_server

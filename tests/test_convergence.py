@@ -16,7 +16,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cadence.sync.cycle import CycleResult, Workspace, load_validated_policies
+from cadence.sync.result import CycleResult
+from cadence.sync.workspace import Workspace, load_validated_policies
 from cadence.values.model import BookingState, Contact, ContactKind
 from tests.workspace_kit import ANA, BEN, NOW, POLICIES, customer_row, write_customers
 from tests.workspace_kit import write_workspace as lay_out

@@ -25,7 +25,8 @@ import icalendar
 import pytest
 
 from cadence.store.repository import Store
-from cadence.sync.cycle import CycleResult, Workspace
+from cadence.sync.result import CycleResult
+from cadence.sync.workspace import Workspace
 from cadence.values.model import Contact, ContactKind
 from connectors.base import BackendError
 from connectors.ics import backend as ics_backend

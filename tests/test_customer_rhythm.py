@@ -25,7 +25,7 @@ from cadence.report.figures import build_report
 from cadence.report.html import render_html
 from cadence.report.text import render_text
 from cadence.store.repository import Store
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from cadence.values.dates import DateReader
 from cadence.values.durations import Duration
 from cadence.values.model import Booking, Customer, Salesperson, Snooze

@@ -16,7 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from cadence.app.cli import app
-from cadence.sync.cycle import CycleResult, Workspace
+from cadence.sync.result import CycleResult
+from cadence.sync.workspace import Workspace
 from cadence.values.model import BookingState, Contact, ContactKind
 from connectors.base import AuthError, RemoteEvent, TransientError
 from connectors.memory import MemoryBackend, MemoryPerson

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from cadence.sync.cycle import NAP_CAP, Workspace
+from cadence.sync.calls import NAP_CAP
+from cadence.sync.workspace import Workspace
 from cadence.values.model import BookingState
 from connectors.base import TransientError
 from tests.google_fake import FakeGoogle
@@ -108,11 +109,11 @@ def test_a_long_retry_after_defers_that_salesperson_instead_of_sleeping(
 
 def test_a_wait_inside_a_cycle_is_capped_and_cut_short_by_a_stop(ws: Workspace) -> None:
     with pytest.raises(TransientError) as longer:
-        ws._nap(NAP_CAP + 1)  # what a backend's retry would have slept
+        ws.calls.nap(NAP_CAP + 1)  # what a backend's retry would have slept
     assert longer.value.retry_after == NAP_CAP + 1  # the salesperson is deferred that long
-    ws._halt.set()  # what run_cycle does when it is told to stop
+    ws.calls.halt.set()  # what run_cycle does when it is told to stop
     with pytest.raises(TransientError, match="stopping"):
-        ws._nap(NAP_CAP)  # returns at once instead of sleeping
+        ws.calls.nap(NAP_CAP)  # returns at once instead of sleeping
 
 
 def test_sigterm_is_honoured_while_a_server_hangs(fake: FakeGoogle, tmp_path: Path) -> None:

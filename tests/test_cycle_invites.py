@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from connectors.base import RemoteEvent
 from tests.test_backend_ics import IcsPerson
 from tests.test_email_invites import Server, calendar_part, free_port, start_server

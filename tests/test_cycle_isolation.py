@@ -200,11 +200,11 @@ def test_a_cadence_event_broken_by_hand_is_left_alone_and_counted(worlds: Any) -
 def test_an_unforeseen_error_in_one_salespersons_sync_is_logged_once_and_when_it_clears(
     worlds: Any, caplog, monkeypatch
 ) -> None:
-    from cadence.sync import cycle
+    from cadence.sync import calendars
 
     rows = [*three_customers(), customer_row("B1", owner=BEN)]
     w: World = worlds(rows)
-    real = cycle.observe
+    real = calendars.observe
     broken = {"on": True}
 
     def observe(records, remote, now, backend):
@@ -213,7 +213,7 @@ def test_an_unforeseen_error_in_one_salespersons_sync_is_logged_once_and_when_it
         return real(records, remote, now, backend)
 
     w.cycle()  # BEN's bookings exist from here on
-    monkeypatch.setattr(cycle, "observe", observe)
+    monkeypatch.setattr(calendars, "observe", observe)
     caplog.set_level(logging.INFO, logger="cadence")
     results = [w.cycle(NOW + timedelta(minutes=15 * k)) for k in (1, 2, 3)]
     broken["on"] = False

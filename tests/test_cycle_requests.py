@@ -26,7 +26,8 @@ import pytest
 
 from cadence.inputs.customers import KNOWN_COLUMNS
 from cadence.store.repository import BookingRecord
-from cadence.sync.cycle import CycleResult, Workspace
+from cadence.sync.result import CycleResult
+from cadence.sync.workspace import Workspace
 from cadence.values.model import BookingState
 from tests.google_fake import FakeGoogle
 from tests.google_fake import Person as GooglePerson

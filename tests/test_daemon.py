@@ -668,7 +668,7 @@ def test_an_edit_during_a_cycle_longer_than_the_interval_counts_for_the_next(
 ):
     """Cycles back to back (each longer than the 1 s interval) leave no sleep to look at files
     in: an invalid policy written during the first cycle is still rejected before the second."""
-    from cadence.sync.cycle import Workspace
+    from cadence.sync.workspace import Workspace
 
     config = make_site(tmp_path, 5)
     run_cycle = Workspace.run_cycle

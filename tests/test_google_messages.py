@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from tests.google_fake import FakeGoogle
 from tests.test_cycle_concurrency import google_site
 from tests.workspace_kit import ANA, BEN, NOW

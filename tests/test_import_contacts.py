@@ -12,7 +12,7 @@ from pathlib import Path
 from typer.testing import CliRunner, Result
 
 from cadence.app.cli import PARTIAL, app
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from cadence.values.errors import UserError
 from cadence.values.model import ContactKind
 from tests.workspace_kit import NOW, customer_row, write_workspace

@@ -1,7 +1,7 @@
 """Work that follows the change: one salesperson planned alone is their part of the whole plan.
 
 ``cadence explain`` and ``plan --customer`` plan the customer's salesperson alone
-(:meth:`cadence.sync.cycle.Workspace.plan` with ``owners``), reading only that salesperson's
+(:meth:`cadence.sync.workspace.Workspace.plan` with ``owners``), reading only that salesperson's
 customers, contacts and bookings: these tests hold that to the whole book's plan, customer by
 customer, with bookings in calendars, a customer moved to another salesperson (their booking
 left in the former owner's calendar) and one whose owner is not configured.
@@ -16,16 +16,18 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import icalendar
 import pytest
 from typer.testing import CliRunner
 
-import cadence.sync.cycle
+import cadence.sync.calendars
 import cadence.sync.incremental
+import cadence.sync.workspace
 from cadence.app.cli import app
 from cadence.planner import Plan, PlanInput
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from cadence.values.model import Contact, ContactKind
 from tests.workspace_kit import ANA, BEN, NOW, customer_row, write_customers, write_workspace
 
@@ -76,13 +78,13 @@ def test_explain_plans_only_the_customers_salesperson(
     booked: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     planned: list[PlanInput] = []
-    real = cadence.sync.cycle.plan
+    real = cadence.sync.workspace.plan
 
     def spy(inp: PlanInput) -> Plan:
         planned.append(inp)
         return real(inp)
 
-    monkeypatch.setattr(cadence.sync.cycle, "plan", spy)
+    monkeypatch.setattr(cadence.sync.workspace, "plan", spy)
     config = booked.config.base_dir / "cadence.toml"
     for args in (["explain", "B2"], ["plan", "--customer", "B2"]):
         planned.clear()
@@ -162,7 +164,9 @@ def _calendar(folder: Path, owner: str) -> list[str]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_incremental_cycle_ends_exactly_as_the_whole_cycle(tmp_path: Path, seed: int) -> None:
+def test_incremental_cycle_ends_exactly_as_the_whole_cycle(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Random edits (contacts logged, customers reassigned or re-segmented, a policy edited,
     cadence's events deleted, the salesperson's own meetings added) and random steps of time
     (minutes to days, across midnights): after every cycle the incremental workspace's bookings,
@@ -173,6 +177,14 @@ def test_incremental_cycle_ends_exactly_as_the_whole_cycle(tmp_path: Path, seed:
     now = NOW
     synced = [0, 0]
     quiet_cycles = 0
+    real = cadence.sync.calendars.read_owned
+    counting: list[int] = [0]  # which workspace's calendars are being read
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        synced[counting[0]] += 1
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(cadence.sync.calendars, "read_owned", counted)
     for step in range(14):
         edit = _edit(rng, folders, now) if step else "none"
         results = []
@@ -186,13 +198,7 @@ def test_incremental_cycle_ends_exactly_as_the_whole_cycle(tmp_path: Path, seed:
                     ws.store.add_contacts(
                         [Contact(who, ContactKind.CALL, now - timedelta(hours=1), "log", "")]
                     )
-                real = ws._sync_owner
-
-                def counted(*args: object, _i: int = i, _real: object = real) -> None:
-                    synced[_i] += 1
-                    _real(*args)  # type: ignore[operator]
-
-                ws._sync_owner = counted  # type: ignore[method-assign]
+                counting[0] = i
                 result = ws.run_cycle(now)
                 results.append(
                     (
@@ -223,7 +229,7 @@ def test_the_digest_is_the_same_in_every_process(tmp_path: Path) -> None:
     (the policy's ``counts``) must not change what the inputs hash to."""
     config = _world(tmp_path)
     script = (
-        "import sys; from cadence.sync.cycle import Workspace;"
+        "import sys; from cadence.sync.workspace import Workspace;"
         "from cadence.sync.incremental import stable;"
         "ws = Workspace.open(sys.argv[1]); print(stable((ws.policies, ws.config.salespeople)))"
     )
@@ -256,13 +262,13 @@ def test_plan_changes_after_a_policy_edit_plans_only_that_segments_salespeople(
     path.write_text(text.replace('every = "quarter"', 'every = "10 weeks"'), encoding="utf-8")
 
     planned: list[PlanInput] = []
-    real = cadence.sync.cycle.plan
+    real = cadence.sync.workspace.plan
 
     def spy(inp: PlanInput) -> Plan:
         planned.append(inp)
         return real(inp)
 
-    monkeypatch.setattr(cadence.sync.cycle, "plan", spy)
+    monkeypatch.setattr(cadence.sync.workspace, "plan", spy)
     args = ["plan", "--changes", "--json", "--config", str(config), "--now"]
     args.append((NOW + timedelta(hours=2)).isoformat())
     incremental = CliRunner().invoke(app, args)

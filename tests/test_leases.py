@@ -67,7 +67,7 @@ def test_a_clean_shutdown_hands_over_at_once(store):
 
 
 def test_two_workspaces_on_one_database_each_write_only_their_share(tmp_path):
-    from cadence.sync.cycle import Workspace
+    from cadence.sync.workspace import Workspace
     from tests.workspace_kit import ANA, BEN, customer_row, write_workspace
 
     now = datetime(2026, 11, 23, 8, tzinfo=UTC)

@@ -28,8 +28,8 @@ import pytest
 import requests
 
 from cadence.inputs.customers import read_customers
-from cadence.sync.cycle import Workspace
 from cadence.sync.reconcile import ActionKind, uid_for
+from cadence.sync.workspace import Workspace
 from cadence.values.dates import DateReader
 from cadence.values.model import BookingKind
 from tests.google_fake import FakeGoogle

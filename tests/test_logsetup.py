@@ -13,14 +13,14 @@ from tests.test_cli import MAIN
 
 
 def record(level: int, message: str) -> logging.LogRecord:
-    return logging.LogRecord("cadence.app.daemon", level, __file__, 1, message, None, None)
+    return logging.LogRecord("cadence.daemon", level, __file__, 1, message, None, None)
 
 
 def test_a_terminal_gets_timestamps(tmp_path) -> None:
     with open(tmp_path / "err", "w") as stream:
         handler = handler_for(stream, {})
         line = handler.format(record(logging.INFO, "cycle done"))
-    assert line.endswith(" INFO cadence.app.daemon: cycle done")
+    assert line.endswith(" INFO cadence.daemon: cycle done")
     assert line[:4].isdigit()  # the year of the timestamp
 
 
@@ -30,8 +30,8 @@ def test_the_journal_stream_gets_priorities_and_no_timestamp(tmp_path) -> None:
         env = {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino}"}
         assert under_journal(stream, env)
         handler = handler_for(stream, env)
-        assert handler.format(record(logging.WARNING, "slow")) == "<4>cadence.app.daemon: slow"
-        assert handler.format(record(logging.ERROR, "a\nb")) == "<3>cadence.app.daemon: a\n<3>b"
+        assert handler.format(record(logging.WARNING, "slow")) == "<4>cadence.daemon: slow"
+        assert handler.format(record(logging.ERROR, "a\nb")) == "<3>cadence.daemon: a\n<3>b"
         # Another stream's numbers (stderr redirected elsewhere): a plain terminal format.
         assert not under_journal(stream, {"JOURNAL_STREAM": f"{st.st_dev}:{st.st_ino + 1}"})
 
@@ -62,7 +62,7 @@ def test_with_the_systemd_package_records_go_to_the_journal_with_fields(
     rec.owner = "ana@example.com"
     handler.handle(rec)
     assert sent[0].CADENCE_OWNER == "ana@example.com"  # type: ignore[attr-defined]
-    assert sent[0].CADENCE_LOGGER == "cadence.app.daemon"  # type: ignore[attr-defined]
+    assert sent[0].CADENCE_LOGGER == "cadence.daemon"  # type: ignore[attr-defined]
 
 
 def test_the_daemon_under_journald_writes_priority_prefixed_lines(tmp_path) -> None:

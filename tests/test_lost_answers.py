@@ -27,8 +27,9 @@ import caldav
 import pytest
 import requests
 
-from cadence.sync.cycle import CycleResult, Workspace
 from cadence.sync.reconcile import ActionKind
+from cadence.sync.result import CycleResult
+from cadence.sync.workspace import Workspace
 from cadence.values.model import BookingState
 from tests.google_fake import FakeGoogle
 from tests.google_fake.keys import write_service_account_key

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from cadence.values.model import BookingState, Contact, ContactKind
 from connectors.base import Cancel, ConflictError, Create, TransientError, Update
 from tests.contract.suite import at, spec_for

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cadence.app.cli import app
-from cadence.sync.cycle import Workspace, load_validated_policies
 from cadence.sync.reconcile import Action
+from cadence.sync.workspace import Workspace, load_validated_policies
 from tests.test_convergence import CROWDED, EDITS, rows
 from tests.workspace_kit import NOW
 from tests.workspace_kit import write_workspace as lay_out

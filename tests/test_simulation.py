@@ -35,7 +35,7 @@ import pytest
 
 from cadence.planner.contacts import collapse, counts
 from cadence.report.figures import build_report
-from cadence.sync.cycle import Workspace
+from cadence.sync.workspace import Workspace
 from cadence.values.model import BookingState, Contact, ContactKind, Customer
 from cadence.values.seasons import Season
 from tests.workspace_kit import customer_row, write_workspace

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from cadence.sync.cycle import CycleResult, Workspace
+from cadence.sync.result import CycleResult
+from cadence.sync.workspace import Workspace
 from cadence.values.model import BookingState, Contact, ContactKind
 from connectors.base import TransientError
 from tests.test_local_dates import FIRST, LOS_ANGELES, ROWS, TOKYO, workspace  # noqa: F401

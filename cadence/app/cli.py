@@ -27,10 +27,11 @@ from cadence.app.checks import check_all
 from cadence.app.terminal import progress_bars, rows_in, stop_on_ctrl_c
 from cadence.inputs.config import load_config
 from cadence.inputs.contact_history import read_history
-from cadence.sync.cycle import Workspace, owner_failures
 from cadence.sync.incremental import Tracker
 from cadence.sync.reconcile import Action, ActionKind
+from cadence.sync.result import owner_failures
 from cadence.sync.wording import action_line, action_title, count, when
+from cadence.sync.workspace import Workspace
 from cadence.values.errors import UserError, ValueParseError
 from cadence.values.model import Contact, ContactKind, Customer, PlannedContact, PlanStatus
 from cadence.values.progress import every

@@ -2,7 +2,7 @@
 
 :func:`run_daemon` runs in the foreground (systemd ``Type=notify``, see ``deploy/``):
 
-- It opens the :class:`~cadence.sync.cycle.Workspace` (an invalid configuration at start: every
+- It opens the :class:`~cadence.sync.workspace.Workspace` (an invalid configuration at start: every
   problem is logged and the exit status is 1), runs a cycle at once and then one every
   ``interval``. ``READY=1`` is sent after the *first cycle* (so ``systemctl start`` returns once
   the calendars are in step); while that first cycle runs, ``EXTEND_TIMEOUT_USEC`` keeps
@@ -47,12 +47,13 @@ from typing import Any
 from cadence.app.systemd import Heartbeat, SystemdNotifier, monotonic_usec
 from cadence.inputs.config import Config
 from cadence.store.leases import claim_share, release, renew
-from cadence.sync.cycle import CycleResult, Workspace
+from cadence.sync.result import CycleResult
 from cadence.sync.wording import count
+from cadence.sync.workspace import Workspace
 from cadence.values.errors import UserError
 from cadence.values.model import require_aware
 
-log = logging.getLogger("cadence.app.daemon")
+log = logging.getLogger("cadence.daemon")
 
 POLL_SECONDS = 1.0  # how often watched files are checked while sleeping
 SETTLE_SECONDS = 0.3  # a changed file must hold still this long (editors write in steps)

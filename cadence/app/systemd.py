@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-log = logging.getLogger("cadence.app.daemon")
+log = logging.getLogger("cadence.daemon")
 
 START_PING_SECONDS = 10.0  # longest gap between pings (EXTEND_TIMEOUT_USEC, WATCHDOG)
 

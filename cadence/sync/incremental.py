@@ -49,7 +49,7 @@ from cadence.values.bookings import BookingRecord
 from cadence.values.model import BusyInterval, Contact, Customer, PlannedContact
 
 if TYPE_CHECKING:
-    from cadence.sync.cycle import Workspace
+    from cadence.sync.workspace import Workspace
 
 NAMESPACE = "incremental"
 KEY = "owners"
@@ -130,10 +130,7 @@ class Tracker:
         if person is None:
             return None
         backend = self.ws.backend(self.ws.backend_name(person))
-        version = getattr(backend, "version", None)
-        if version is None:
-            return None
-        found = version(owner, self.versions.get(owner))
+        found = backend.version(owner, self.versions.get(owner))
         if found is None:
             return None
         self.versions[owner] = found

@@ -98,6 +98,7 @@ class GoogleBackend(CalendarBackend):
     name: ClassVar[str] = "google"
     config_keys: ClassVar[Mapping[str, str]] = google_config.CONFIG_KEYS
     concurrent: ClassVar[bool] = True  # one session (HTTP connection) per owner
+    batched_busy: ClassVar[bool] = True  # freebusy.query: 50 calendars a request
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)

@@ -210,6 +210,7 @@ class OutlookBackend(GraphUser, CalendarBackend):
 
     name = "outlook"
     write_batch = 20  # Graph's $batch limit
+    batched_busy = True  # getSchedule: 20 mailboxes a request
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         """``config`` is the validated ``[calendar.outlook]`` section; nothing is sent yet."""
