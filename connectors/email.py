@@ -5,33 +5,24 @@ alternative whose VCALENDAR has the same ``METHOD`` (``REQUEST`` for a new or ch
 ``CANCEL`` for a cancelled one), so any mail client that understands invitations offers to add,
 update or remove it.
 
-Sending goes through :mod:`smtplib` with the ``[smtp]`` settings. Failures are mapped onto the
-backend errors: connection trouble and 4xx replies are :class:`TransientError`, a refused login
-is :class:`AuthError`, anything else :class:`BackendError`. The password is read at send time
-from the environment variable named by ``password_env`` or from ``password_file``; it never
-appears in a message, an exception or a log line.
+Sending goes through :mod:`connectors.smtp` with the ``[smtp]`` settings (its one schema).
 """
 
 from __future__ import annotations
 
 import re
-import smtplib
-import ssl
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
-from pathlib import Path, PurePath
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 
 from cadence.values.errors import Problem, UserError
-from connectors.base import AuthError, BackendError, TransientError
-from connectors.localfiles import secret_file_problem
 from connectors.recurrence.times import as_list
+from connectors.smtp import SmtpSender, SmtpSettings
 
 ATTENDEE_METHODS = ("REQUEST", "CANCEL")  # what the attendees of an event receive
 OWNER_METHODS = ("PUBLISH", "CANCEL")  # what the organizer receives of their own event
@@ -67,224 +58,6 @@ def clean_text(text: object) -> str:
     lines = re.split(r"\r\n|[\n\v\f\r\x1c-\x1e\x85\u2028\u2029]", str(text))
     kept = ["\t".join(one_line(part) for part in line.split("\t")) for line in lines]
     return "\n".join(kept).strip("\n")
-
-
-#: The keys of ``[smtp]``, with a line of help each.
-SMTP_CONFIG_KEYS: Mapping[str, str] = {
-    "host": "SMTP server name (default localhost)",
-    "port": "SMTP port (default 25, or 465 with ssl = true)",
-    "starttls": "upgrade the connection with STARTTLS (default false)",
-    "ssl": "connect with TLS from the start, SMTPS (default false)",
-    "username": "login name; empty means no login",
-    "password_env": "name of the environment variable holding the password",
-    "password_file": "file holding the password (relative to cadence.toml's folder)",
-    "sender": "From address of the invitations",
-    "timeout": "seconds to wait for the server (default 30)",
-}
-
-
-def validate_smtp_config(section: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Problems in an ``[smtp]`` section as ``(key, message)`` pairs; none when it is fine."""
-    problems = [
-        (key, f"unknown key (known: {', '.join(sorted(SMTP_CONFIG_KEYS))})")
-        for key in section
-        if key not in SMTP_CONFIG_KEYS
-    ]
-    kinds: dict[str, tuple[type, ...]] = {
-        "host": (str,),
-        "port": (int,),
-        "starttls": (bool,),
-        "ssl": (bool,),
-        "username": (str,),
-        "password_env": (str,),
-        # cadence.inputs.config hands over a Path (resolved against cadence.toml's folder); a
-        # mapping written by hand (tests, other callers) has a str.
-        "password_file": (str, PurePath),
-        "sender": (str,),
-        "timeout": (int, float),
-    }
-    for key, kinds_ok in kinds.items():
-        value = section.get(key)
-        if value is None:
-            continue
-        if (isinstance(value, bool) and bool not in kinds_ok) or not isinstance(value, kinds_ok):
-            wanted = " or ".join("path" if k is PurePath else k.__name__ for k in kinds_ok)
-            problems.append((key, f"expected {wanted}, got {value!r}"))
-    port = section.get("port")
-    if isinstance(port, int) and not isinstance(port, bool) and not 0 < port < 65536:
-        problems.append(("port", f"port {port} is not between 1 and 65535"))
-    if section.get("starttls") is True and section.get("ssl") is True:
-        problems.append(("starttls", "use either starttls or ssl, not both"))
-    sender = section.get("sender")
-    if not sender or (isinstance(sender, str) and "@" not in sender):
-        problems.append(("sender", "an e-mail address to send invitations from is required"))
-    if section.get("username") and not (
-        section.get("password_env") or section.get("password_file")
-    ):
-        problems.append(("username", "a login needs password_env or password_file"))
-    return problems
-
-
-def _secret_path(value: str | PurePath | None, base_dir: Path) -> Path | None:
-    """``password_file`` as a path: ``~`` expanded, a relative one taken from ``base_dir``."""
-    if value is None or value == "":
-        return None
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else base_dir / path
-
-
-def check_smtp_local(
-    section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
-) -> list[tuple[str, str]]:
-    """Problems with the local files ``[smtp]`` names, as ``(key, message)`` pairs, for
-    ``cadence check``: a ``password_file`` that is missing, unreadable, not a regular file or
-    readable by group or others (:func:`connectors.localfiles.secret_file_problem`).
-
-    ``env`` is accepted for symmetry with ``check_local``; ``password_env`` is not checked, as
-    the variable is often set only in the daemon's environment (systemd ``EnvironmentFile``).
-    Only the file's path and mode are named, never its contents.
-    """
-    value = section.get("password_file")
-    if not isinstance(value, str | PurePath):
-        return []  # absent, or the wrong type: validate_smtp_config reports that
-    path = _secret_path(value, base_dir)
-    if path is None:
-        return []
-    problem = secret_file_problem(path)
-    return [("password_file", problem)] if problem else []
-
-
-@dataclass(frozen=True, slots=True)
-class SmtpSettings:
-    """The ``[smtp]`` section, checked. Holds where the password is, never the password."""
-
-    sender: str
-    host: str = "localhost"
-    port: int = 25
-    starttls: bool = False
-    ssl: bool = False
-    username: str = ""
-    password_env: str = ""
-    password_file: Path | None = None
-    timeout: float = 30.0
-
-    @classmethod
-    def from_mapping(cls, section: Mapping[str, Any], base_dir: Path) -> SmtpSettings:
-        """Read ``[smtp]``; :class:`UserError` listing every problem when it is not valid."""
-        problems = validate_smtp_config(section)
-        if problems:
-            raise UserError(
-                "the [smtp] section is not valid",
-                [Problem(table="smtp", key=key, message=msg) for key, msg in problems],
-            )
-        use_ssl = bool(section.get("ssl", False))
-        return cls(
-            sender=section["sender"],
-            host=section.get("host", "localhost"),
-            port=section.get("port", 465 if use_ssl else 25),
-            starttls=bool(section.get("starttls", False)),
-            ssl=use_ssl,
-            username=section.get("username", ""),
-            password_env=section.get("password_env", ""),
-            password_file=_secret_path(section.get("password_file"), base_dir),
-            timeout=float(section.get("timeout", 30.0)),
-        )
-
-    def password(self, env: Mapping[str, str]) -> str | None:
-        """The login password (None without a login); :class:`AuthError` when it is missing."""
-        if not self.username:
-            return None
-        if self.password_env:
-            value = env.get(self.password_env)
-            if not value:
-                raise AuthError(
-                    f"SMTP password: environment variable {self.password_env} is not set"
-                )
-            return value
-        if self.password_file is not None:
-            # A secret others can read is refused here too, not only by `cadence check`: the
-            # file may have been copied or re-created with loose permissions since.
-            problem = secret_file_problem(self.password_file)
-            if problem is not None:
-                raise AuthError(f"SMTP password file: {problem}")
-            try:
-                return self.password_file.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or type(exc).__name__
-                raise AuthError(
-                    f"SMTP password file {self.password_file} cannot be read: {reason}"
-                ) from None
-        raise AuthError("SMTP login configured without password_env or password_file")
-
-
-class SmtpSender:
-    """Sends messages through one SMTP server, one connection per :meth:`send`."""
-
-    def __init__(self, settings: SmtpSettings, env: Mapping[str, str]) -> None:
-        self.settings = settings
-        self.env = env
-
-    def send(self, message: EmailMessage, recipients: Sequence[str]) -> None:
-        """Deliver ``message`` to ``recipients`` (the envelope; headers are the message's).
-
-        Raises :class:`TransientError` (server unreachable, timed out, 4xx reply),
-        :class:`AuthError` (login refused, password missing) or :class:`BackendError`.
-        """
-        s = self.settings
-        where = f"SMTP {s.host}:{s.port}"
-        password = s.password(self.env)
-        try:
-            client: smtplib.SMTP
-            if s.ssl:
-                context = ssl.create_default_context()
-                client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-            with client:
-                if s.starttls:
-                    client.starttls(context=ssl.create_default_context())
-                if password is not None:
-                    client.login(s.username, password)
-                client.send_message(message, from_addr=s.sender, to_addrs=list(recipients))
-        except smtplib.SMTPAuthenticationError as exc:
-            raise AuthError(f"{where}: login as {s.username} refused ({_reply(exc)})") from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            refused = ", ".join(sorted(exc.recipients))
-            error = TransientError if all(400 <= c < 500 for c in codes) else BackendError
-            raise error(f"{where}: recipients refused: {refused}") from None
-        except smtplib.SMTPResponseException as exc:
-            if 400 <= exc.smtp_code < 500:
-                raise TransientError(f"{where}: server busy ({_reply(exc)})") from None
-            if exc.smtp_code in (530, 534, 535):
-                raise AuthError(f"{where}: authentication required ({_reply(exc)})") from None
-            raise BackendError(f"{where}: refused ({_reply(exc)})") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise BackendError(f"{where}: {exc}") from None
-        except ssl.SSLError as exc:
-            # A certificate or protocol problem will not go away by retrying.
-            raise BackendError(f"{where}: TLS failed: {exc.reason or exc}") from None
-        except smtplib.SMTPServerDisconnected as exc:
-            raise TransientError(f"{where}: connection lost: {_describe(exc)}") from None
-        except smtplib.SMTPException as exc:  # before OSError: SMTPException subclasses it
-            raise BackendError(f"{where}: {exc}") from None
-        except OSError as exc:  # refused, unreachable, timed out
-            raise TransientError(f"{where}: cannot deliver: {_describe(exc)}") from None
-
-
-def _reply(exc: smtplib.SMTPResponseException) -> str:
-    text = exc.smtp_error
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    return f"{exc.smtp_code} {text}".strip()
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ import pytest
 
 import connectors
 from cadence.app.checks import check_customers
-from cadence.inputs.config import Config, DaemonSettings, load_config, masked_url
+from cadence.inputs.config import Config, DaemonSettings, load_config
+from cadence.inputs.config_schema import masked_url
 from cadence.inputs.policy import PolicySet, SegmentPolicy
 from cadence.values.durations import Duration
 from cadence.values.errors import UserError

@@ -12,11 +12,11 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 
-from cadence.inputs.policy import (
+from cadence.inputs.policy import SegmentPolicy
+from cadence.inputs.policy_schema import (
     DEFAULT_ANNIVERSARY_AGENDA,
     DEFAULT_ONBOARDING_AGENDA,
     DEFAULT_WINBACK_AGENDA,
-    SegmentPolicy,
 )
 from cadence.planner.timegrid import choose_slot
 from cadence.sync.event_text import describe

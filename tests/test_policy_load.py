@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cadence.inputs.policy import DEFAULT_AGENDA, Capacity, PolicySet
+from cadence.inputs.policy import Capacity, PolicySet
 from cadence.inputs.policy_load import load_policies
+from cadence.inputs.policy_schema import DEFAULT_AGENDA
 from cadence.inputs.tomlfile import LocatedToml, TomlFileError
 from cadence.values.dates import DateReader
 from cadence.values.durations import Duration

@@ -217,7 +217,7 @@ def check_local_files(config: Config, env: Mapping[str, str]) -> list[Problem]:
         ):
             add(("mail", name), key or None, message)
     if config.smtp is not None:
-        from connectors.email import check_smtp_local
+        from connectors.smtp import check_smtp_local
 
         for key, message in check_smtp_local(config.smtp, config.base_dir, env):
             add(("smtp",), key or None, message)

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cadence.inputs.tomlfile import as_list, expect
 from cadence.values.dates import DateReader
 from cadence.values.errors import ValueParseError
+from cadence.values.schema import as_list, expect
 from cadence.values.seasons import Season, free_day_problem, parse_season
 
 EXAMPLE = "'Dec 24 - Jan 1' or '2027-05-10 - 2027-05-12'"

@@ -10,47 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from cadence.inputs.policy_schema import CAPACITY, SEGMENT, WINBACK
 from cadence.values.durations import Duration
 from cadence.values.model import BookingKind, ContactKind, Customer
 from cadence.values.seasons import Season
 from cadence.values.workweek import WorkingHours
 
-DEFAULT_AGENDA = (
-    "Thank them for their business. Ask what problems they have had lately and what we could "
-    "do better. Listen more than you talk: aim to speak no more than 30% of the time."
-)
-# Per-kind agendas (DOMAIN.md): customers rarely ask for help in time, so an onboarding
-# check-in asks directly; a long-standing customer is not automatically happy, so the
-# anniversary thanks them and asks for feedback; a win-back call is a personal apology.
-DEFAULT_ONBOARDING_AGENDA = (
-    "Welcome them and ask directly what problems they have had so far, however small: new "
-    "customers rarely ask for help in time. Ask whether things work the way they expected and "
-    "offer help they did not ask for. Listen more than you talk: aim to speak no more than "
-    "30% of the time."
-)
-DEFAULT_ANNIVERSARY_AGENDA = (
-    "Thank them for another year with us. Ask for their feedback: what has worked, what has "
-    "not, and what we could do better. Ask about their plans for the year ahead. Listen more "
-    "than you talk: aim to speak no more than 30% of the time."
-)
-DEFAULT_WINBACK_AGENDA = (
-    "Call personally, soon. Apologise for what went wrong and take responsibility; explain "
-    "what happened and what we have changed. Then let them talk: ask why they left, and "
-    "listen. Offer a way back that fits what they told you. If it is not for now, ask whether "
-    "we may stay in touch from time to time, and respect the answer."
-)
-
-
-DEFAULT_CUSTOMER_DESCRIPTION = (
-    "A short catch-up with {salesperson}: how things are going at {customer}, and anything "
-    "we can help with."
-)
-DEFAULT_ONBOARDING_CUSTOMER_DESCRIPTION = (
-    "A short check-in with {salesperson} on how getting started is going, and any questions."
-)
-DEFAULT_ANNIVERSARY_CUSTOMER_DESCRIPTION = (
-    "A short catch-up with {salesperson} to look back on our time working together and ahead."
-)
+# Every default below is its table's schema's (cadence.inputs.policy_schema), converted.
+_S, _W, _C = SEGMENT.default, WINBACK.default, CAPACITY.default
 
 
 @dataclass(frozen=True)
@@ -58,33 +25,31 @@ class SegmentPolicy:
     """The effective rhythm for one segment (``[defaults]`` merged under ``[segment.NAME]``)."""
 
     name: str = "default"
-    every: Duration = Duration.parse("quarter")
-    min_gap: Duration = Duration.parse("6 weeks")
-    max_gap: Duration = Duration.parse("4 months")
-    meeting: timedelta = timedelta(minutes=30)
-    counts: frozenset[ContactKind] = frozenset(
-        {ContactKind.MEETING, ContactKind.CALL, ContactKind.EMAIL_OUT}
-    )
-    timezone: str = "UTC"  # customers without a zone of their own
+    every: Duration = _S("every")
+    min_gap: Duration = _S("min_gap")
+    max_gap: Duration = _S("max_gap")
+    meeting: timedelta = _S("meeting")
+    counts: frozenset[ContactKind] = _S("counts")
+    timezone: str = _S("timezone")  # customers without a zone of their own
     customer_hours: WorkingHours | None = None
-    agenda: str = DEFAULT_AGENDA
-    onboarding_agenda: str = DEFAULT_ONBOARDING_AGENDA
-    anniversary_agenda: str = DEFAULT_ANNIVERSARY_AGENDA
-    winback_agenda: str = DEFAULT_WINBACK_AGENDA  # [winback] agenda, copied in by the loader
-    anniversary: str | None = None  # "yearly", "half-yearly" or None
-    anniversary_lead: Duration = Duration.parse("1 week")
-    onboarding: tuple[Duration, ...] = ()
-    onboarding_window: Duration = Duration.parse("1 week")  # tolerance either side of a step
-    retry_after: Duration = Duration.parse("1 week")
-    invite_customer: bool = False
-    reminder_minutes: tuple[int, ...] = (15,)
+    agenda: str = _S("agenda")
+    onboarding_agenda: str = _S("onboarding_agenda")
+    anniversary_agenda: str = _S("anniversary_agenda")
+    winback_agenda: str = _W("agenda")  # [winback] agenda, copied in by the loader
+    anniversary: str | None = _S("anniversary")  # "yearly", "half-yearly" or None
+    anniversary_lead: Duration = _S("anniversary_lead")
+    onboarding: tuple[Duration, ...] = _S("onboarding")
+    onboarding_window: Duration = _S("onboarding_window")  # tolerance either side of a step
+    retry_after: Duration = _S("retry_after")
+    invite_customer: bool = _S("invite_customer")
+    reminder_minutes: tuple[int, ...] = _S("reminders")
     # What an invited customer reads ({customer}, {salesperson} filled in): never the agenda.
-    customer_description: str = DEFAULT_CUSTOMER_DESCRIPTION
-    onboarding_customer_description: str = DEFAULT_ONBOARDING_CUSTOMER_DESCRIPTION
-    anniversary_customer_description: str = DEFAULT_ANNIVERSARY_CUSTOMER_DESCRIPTION
+    customer_description: str = _S("customer_description")
+    onboarding_customer_description: str = _S("onboarding_customer_description")
+    anniversary_customer_description: str = _S("anniversary_customer_description")
     # A video link on every meeting: "" (none), "meet" (Google Meet, on Google calendars),
     # "teams" (Microsoft Teams, on Outlook calendars) or "url" (``video_url``, any backend).
-    video: str = ""
+    video: str = _S("video")
     video_url: str = ""  # {booking} and {salesperson} filled in, URL-quoted
 
 
@@ -92,11 +57,11 @@ class SegmentPolicy:
 class WinbackPolicy:
     """The win-back track for cancelled customers."""
 
-    first_within: Duration = Duration.parse("2 business days")
-    every: Duration = Duration.parse("3 months")
-    until: Duration = Duration.parse("1 year")
-    meeting: timedelta = timedelta(minutes=30)
-    agenda: str = DEFAULT_WINBACK_AGENDA
+    first_within: Duration = _W("first_within")
+    every: Duration = _W("every")
+    until: Duration = _W("until")
+    meeting: timedelta = _W("meeting")
+    agenda: str = _W("agenda")
 
 
 @dataclass(frozen=True)
@@ -104,10 +69,10 @@ class Capacity:
     """cadence bookings per salesperson (None means unlimited), the time kept free around each
     one, and how long an overdue backlog is spread over."""
 
-    per_day: int | None = 6
-    per_week: int | None = 20
-    buffer: timedelta = timedelta(minutes=15)  # kept free before and after each new booking
-    catch_up: Duration = Duration.parse("3 weeks")  # overdue customers are spread over this
+    per_day: int | None = _C("per_day")
+    per_week: int | None = _C("per_week")
+    buffer: timedelta = _C("buffer")  # kept free before and after each new booking
+    catch_up: Duration = _C("catch_up")  # overdue customers are spread over this
 
 
 @dataclass(frozen=True)

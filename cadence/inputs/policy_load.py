@@ -1,6 +1,7 @@
 """Loading the policy folder: every ``*.toml`` file merged, validated and resolved.
 
-The schema below is the single list of what each table accepts. Loading never stops at the first
+Each table's schema (:mod:`cadence.inputs.policy_schema`) is the single list of what it accepts,
+with the defaults and the help of each key. Loading never stops at the first
 problem: every file is read and every key checked, and each problem is located as
 ``FILE:LINE: [table] key: message``. A table may be defined in one file only; the same table in
 two files is an error naming both. The result is a :class:`~cadence.inputs.policy.PolicySet` of
@@ -11,202 +12,28 @@ good set).
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from cadence.inputs.closures import closures_converter
 from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
-from cadence.inputs.tomlfile import (
-    Field,
-    LocatedToml,
-    TablePath,
-    TomlFileError,
-    as_bool,
-    as_duration,
-    as_hours,
-    as_list,
-    as_meeting_length,
-    as_positive_int,
-    as_zone,
-    check_table,
-    describe,
-    expect,
-    unknown_key_message,
+from cadence.inputs.policy_schema import (
+    CAPACITY,
+    SEGMENT,
+    SEGMENT_ATTRIBUTE,
+    TABLES,
+    WINBACK,
+    closure_schema,
+    industry_schema,
 )
+from cadence.inputs.tomlfile import LocatedToml, TablePath, TomlFileError, check_table
 from cadence.values.dates import DateReader
 from cadence.values.daycal import canonical_region
-from cadence.values.durations import Duration
 from cadence.values.errors import Problem, ValueParseError
-from cadence.values.model import ContactKind
-from cadence.values.seasons import Season, free_day_problem, parse_season
+from cadence.values.schema import describe, expect, unknown_key_message
+from cadence.values.seasons import Season, free_day_problem
 from cadence.values.workweek import parse_working_days
-
-# --------------------------------------------------------------------------------------------
-# Converters for the values only policies have
-
-
-def _as_counts(value: Any) -> frozenset[ContactKind]:
-    known = ", ".join(k.value for k in ContactKind)
-
-    def kind(item: Any) -> ContactKind:
-        name = expect(item, str, f"a contact kind ({known})")
-        try:
-            return ContactKind(name)
-        except ValueError:
-            raise ValueParseError(f"unknown contact kind {name!r} (known: {known})") from None
-
-    kinds = as_list(kind, "contact kinds")(value)
-    if not kinds:
-        raise ValueParseError(f"name at least one contact kind ({known})")
-    return frozenset(kinds)
-
-
-def _as_agenda(value: Any) -> str:
-    return expect(value, str, "a string").strip()
-
-
-VIDEO_KINDS = ("meet", "teams", "url")
-
-
-def _as_video(value: Any) -> str:
-    if value is False:
-        return ""
-    if value in VIDEO_KINDS:
-        return str(value)
-    raise ValueParseError(f"expected 'meet', 'teams', 'url' or false, got {describe(value)}")
-
-
-def _as_video_url(value: Any) -> str:
-    text = expect(value, str, "a link like 'https://video.example.com/{booking}'").strip()
-    if not text.startswith(("https://", "http://")) or any(c.isspace() for c in text):
-        raise ValueParseError(f"expected a link starting https:// without spaces, got {text!r}")
-    unknown = set(re.findall(r"\{([^}]*)\}", text)) - {"booking", "salesperson"}
-    if unknown:
-        raise ValueParseError(
-            f"unknown placeholder {{{sorted(unknown)[0]}}} (known: {{booking}}, {{salesperson}})"
-        )
-    return text
-
-
-def _as_buffer(value: Any) -> timedelta:
-    text = expect(value, str, "a length like '15 minutes'")
-    if text.strip().split(" ")[0] in ("0", "none"):
-        return timedelta(0)
-    length = as_meeting_length(text)
-    if length > timedelta(hours=2):
-        raise ValueParseError(f"buffer {text!r} must be at most 2 hours (or '0 minutes')")
-    return length
-
-
-def _as_anniversary(value: Any) -> str | None:
-    if value is False:
-        return None
-    if value in ("yearly", "half-yearly"):
-        return value
-    raise ValueParseError(f"expected 'yearly', 'half-yearly' or false, got {describe(value)}")
-
-
-def _as_onboarding(value: Any) -> tuple[Duration, ...]:
-    steps = as_list(as_duration, "durations like '1 week'")(value)
-    for before, after in itertools.pairwise(steps):
-        if after.approx_days <= before.approx_days:
-            raise ValueParseError(
-                f"onboarding steps must be strictly increasing: {str(after)!r} comes after "
-                f"{str(before)!r}"
-            )
-    return tuple(steps)
-
-
-def _as_reminders(value: Any) -> tuple[int, ...]:
-    lengths = as_list(as_meeting_length, "lengths like '15 minutes'")(value)
-    return tuple(int(length.total_seconds() // 60) for length in lengths)
-
-
-# The keys of [defaults] and [segment.NAME]; each is a SegmentPolicy attribute of the same name,
-# except where _SEGMENT_ATTRIBUTE says otherwise.
-SEGMENT_FIELDS: dict[str, Field] = {
-    "every": Field(as_duration, "the target rhythm between contacts"),
-    "min_gap": Field(as_duration, "never two contacts closer than this"),
-    "max_gap": Field(as_duration, "never let silence run longer than this"),
-    "retry_after": Field(as_duration, "wait after a deleted or declined booking"),
-    "anniversary_lead": Field(as_duration, "how far before an anniversary its check-in may be"),
-    "onboarding_window": Field(as_duration, "tolerance either side of an onboarding step"),
-    "meeting": Field(as_meeting_length, "length of a check-in meeting"),
-    "counts": Field(_as_counts, "contact kinds that reset the rhythm"),
-    "timezone": Field(as_zone, "zone of customers without one of their own"),
-    "customer_hours": Field(as_hours, "book only inside the customer's local hours"),
-    "agenda": Field(_as_agenda, "text printed in every check-in booking"),
-    "onboarding_agenda": Field(_as_agenda, "text printed in onboarding check-ins"),
-    "anniversary_agenda": Field(_as_agenda, "text printed in anniversary check-ins"),
-    "customer_description": Field(
-        _as_agenda, "what invited customers read ({customer}, {salesperson}); no agenda"
-    ),
-    "onboarding_customer_description": Field(
-        _as_agenda, "what invited customers read of an onboarding check-in"
-    ),
-    "anniversary_customer_description": Field(
-        _as_agenda, "what invited customers read of an anniversary check-in"
-    ),
-    "anniversary": Field(_as_anniversary, "'yearly', 'half-yearly' or false"),
-    "onboarding": Field(_as_onboarding, "steps after customer_since, strictly increasing"),
-    "invite_customer": Field(as_bool, "invite the customer's contacts to the meeting"),
-    "reminders": Field(_as_reminders, "calendar reminders before each booking"),
-    "video": Field(_as_video, "a video link on each meeting: 'meet', 'teams', 'url' or false"),
-    "video_url": Field(_as_video_url, "the link of video = 'url' ({booking}, {salesperson})"),
-}
-_SEGMENT_ATTRIBUTE = {"reminders": "reminder_minutes"}
-
-
-def industry_fields(reader: DateReader) -> dict[str, Field]:
-    """The keys of ``[industry.NAME]``; season dates are read with ``reader``."""
-
-    def season(value: Any) -> Season:
-        return parse_season(expect(value, str, "a season like 'Nov 15 - Jan 5'"), reader)
-
-    return {
-        "busy_seasons": Field(as_list(season, "seasons like 'Nov 15 - Jan 5'"), "busy seasons"),
-    }
-
-
-def closure_fields(reader: DateReader) -> dict[str, Field]:
-    """The keys of ``[closures]``; dates are read with ``reader``."""
-    return {
-        "dates": Field(
-            closures_converter(reader),
-            "company closure days, like seasons: 'Dec 24 - Jan 1', '2027-05-10 - 2027-05-12'",
-        ),
-    }
-
-
-WINBACK_FIELDS: dict[str, Field] = {
-    "first_within": Field(as_duration, "first win-back call within this of cancelled_on"),
-    "every": Field(as_duration, "then one call this often"),
-    "until": Field(as_duration, "until this long after cancelled_on"),
-    "meeting": Field(as_meeting_length, "length of a win-back call"),
-    "agenda": Field(_as_agenda, "text printed in win-back calls"),
-}
-CAPACITY_FIELDS: dict[str, Field] = {
-    "per_day": Field(as_positive_int, "cadence bookings per salesperson per day"),
-    "per_week": Field(as_positive_int, "cadence bookings per salesperson per week"),
-    "buffer": Field(_as_buffer, "time kept free before and after each booking ('15 minutes')"),
-    "catch_up": Field(as_duration, "how long an overdue backlog is spread over ('3 weeks')"),
-}
-# name -> True when the table holds named sub-tables ([segment.NAME]).
-TABLES: dict[str, bool] = {
-    "defaults": False,
-    "segment": True,
-    "industry": True,
-    "winback": False,
-    "capacity": False,
-    "weekends": False,
-    "closures": False,
-}
-
 
 # --------------------------------------------------------------------------------------------
 # Loading
@@ -318,15 +145,15 @@ class _Builder:
                 self.weekends.update(weekends)
             return
         if kind == "closures":
-            values, _ = check_table(doc, path, data, closure_fields(self.reader), self.problems)
+            values, _ = check_table(doc, path, data, closure_schema(self.reader), self.problems)
             if first:
                 self.closures = values.get("dates", ())
             return
         schema = {
-            "defaults": SEGMENT_FIELDS,
-            "segment": SEGMENT_FIELDS,
-            "winback": WINBACK_FIELDS,
-            "capacity": CAPACITY_FIELDS,
+            "defaults": SEGMENT,
+            "segment": SEGMENT,
+            "winback": WINBACK,
+            "capacity": CAPACITY,
         }[str(kind)]
         values, bad = check_table(doc, path, data, schema, self.problems)
         if not first:
@@ -363,7 +190,7 @@ class _Builder:
     def _industry(
         self, doc: LocatedToml, path: TablePath, data: Mapping
     ) -> tuple[Season, ...] | None:
-        values, bad = check_table(doc, path, data, industry_fields(self.reader), self.problems)
+        values, bad = check_table(doc, path, data, industry_schema(self.reader), self.problems)
         if bad:
             return None
         seasons = tuple(values.get("busy_seasons", ()))
@@ -476,5 +303,5 @@ class _Builder:
 
 def _apply(policy: SegmentPolicy, values: Mapping[str, Any]) -> SegmentPolicy:
     """``policy`` with the converted table ``values`` laid over it."""
-    changes = {_SEGMENT_ATTRIBUTE.get(k, k): v for k, v in values.items()}
+    changes = {SEGMENT_ATTRIBUTE.get(k, k): v for k, v in values.items()}
     return dataclasses.replace(policy, **changes)

@@ -9,26 +9,21 @@ with their index, dotted keys, and values that span lines (multi-line strings an
 Table paths are tuples of keys; an element of an array of tables is addressed by its index:
 ``("salesperson", 1)`` is the second ``[[salesperson]]``.
 
-The schema helpers (:class:`Field`, :func:`check_table` and the ``as_*`` converters) turn a
-parsed table into converted values, collecting one located :class:`Problem` per bad key.
+:func:`check_table` checks a parsed table against its :class:`~cadence.values.schema.Schema`
+(the keys, converters, defaults and help of every table live there), locating each problem.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cadence.values.durations import Duration, parse_meeting_length
-from cadence.values.errors import Problem, UserError, ValueParseError
-from cadence.values.workweek import WorkingHours
-from cadence.values.zones import zone_problem
+from cadence.values.errors import Problem, UserError
+from cadence.values.schema import Schema
 
 TablePath = tuple[str | int, ...]
 
@@ -281,160 +276,24 @@ def _scan_value(line: str, i: int, mode: str, depth: int) -> tuple[str, int] | N
 
 
 # --------------------------------------------------------------------------------------------
-# Schema helpers
-
-Converter = Callable[[Any], Any]
-
-
-@dataclass(frozen=True)
-class Field:
-    """One allowed key: how its value is checked and converted, and a line of help."""
-
-    convert: Converter
-    help: str = ""
+# Schemas, located
 
 
 def check_table(
     doc: LocatedToml,
     table: TablePath,
     data: Mapping[str, Any],
-    schema: Mapping[str, Field],
+    schema: Schema,
     problems: list[Problem],
     *,
     ignore: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], set[str]]:
-    """Convert every key of ``data`` through ``schema``.
+    """Convert every key of ``data`` through ``schema`` (:meth:`Schema.check`).
 
-    Returns the converted values and the set of keys that were present but bad; each bad or
-    unknown key adds one located problem. Keys in ``ignore`` are skipped (already reported).
+    Returns the converted values and the set of keys that were present but bad; each problem
+    is added to ``problems``, located in ``doc``. Keys in ``ignore`` are skipped (already
+    reported).
     """
-    values: dict[str, Any] = {}
-    bad: set[str] = set()
-    for key, raw in data.items():
-        if key in ignore:
-            bad.add(key)
-            continue
-        field = schema.get(key)
-        if field is None:
-            problems.append(doc.problem(table, key, unknown_key_message(key, schema)))
-            bad.add(key)
-            continue
-        try:
-            values[key] = field.convert(raw)
-        except ValueParseError as exc:
-            problems.append(doc.problem(table, key, str(exc)))
-            bad.add(key)
-    return values, bad
-
-
-def unknown_key_message(key: str, allowed: Mapping[str, Any] | set[str], what: str = "key") -> str:
-    """``unknown key; did you mean 'every'? (allowed: ...)`` — typos must fail, helpfully."""
-    names = sorted(allowed)
-    close = difflib.get_close_matches(key, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown {what}{hint} (allowed: {', '.join(names) or 'none'})"
-
-
-_TYPE_NAMES: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "float"),
-    (str, "string"),
-    (list, "array"),
-    (dict, "table"),
-    (datetime, "date-time"),
-    (date, "date"),
-    (time, "time"),
-)
-
-
-def describe(value: Any) -> str:
-    """A TOML-flavoured description of a value for messages: ``integer 4``, ``boolean true``."""
-    name = next((n for t, n in _TYPE_NAMES if isinstance(value, t)), type(value).__name__)
-    if isinstance(value, bool):
-        return f"{name} {str(value).lower()}"
-    if isinstance(value, dict):
-        return name
-    text = repr(value) if isinstance(value, str | list) else str(value)
-    return f"{name} {text if len(text) <= 40 else text[:37] + '...'}"
-
-
-def expect(value: Any, kind: type | tuple[type, ...], what: str) -> Any:
-    """``value`` if it has TOML type ``kind``, else a ValueParseError ``expected WHAT, got ...``.
-
-    Booleans are never accepted as numbers (Python's bool is an int; TOML's is not).
-    """
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    if isinstance(value, bool) and bool not in kinds:
-        raise ValueParseError(f"expected {what}, got {describe(value)}")
-    if not isinstance(value, kinds):
-        raise ValueParseError(f"expected {what}, got {describe(value)}")
-    return value
-
-
-def as_str(value: Any) -> str:
-    """A string."""
-    return expect(value, str, "a string")
-
-
-def as_bool(value: Any) -> bool:
-    """true or false."""
-    return expect(value, bool, "true or false")
-
-
-def as_positive_int(value: Any) -> int:
-    """A whole number above zero."""
-    number = expect(value, int, "a whole number")
-    if number <= 0:
-        raise ValueParseError(f"must be at least 1, got {number}")
-    return number
-
-
-def as_positive_number(value: Any) -> float:
-    """A number above zero (integer or float)."""
-    number = expect(value, (int, float), "a number")
-    if number <= 0:
-        raise ValueParseError(f"must be above zero, got {number}")
-    return float(number)
-
-
-def as_duration(value: Any) -> Duration:
-    """A calendar duration (``4 weeks``, ``quarter``, ``P6W``)."""
-    return Duration.parse(expect(value, str, "a duration like '4 weeks'"))
-
-
-def as_meeting_length(value: Any) -> timedelta:
-    """A meeting length (``30 minutes``, ``1 hour``, ``PT45M``)."""
-    return parse_meeting_length(expect(value, str, "a meeting length like '30 minutes'"))
-
-
-def as_hours(value: Any) -> WorkingHours:
-    """A daily span of local time (``09:00-17:00``)."""
-    return WorkingHours.parse(expect(value, str, "hours like '09:00-17:00'"))
-
-
-def as_zone(value: Any) -> str:
-    """An IANA time zone name (``Europe/Lisbon``), by :mod:`cadence.values.zones`."""
-    name = expect(value, str, "an IANA time zone like 'Europe/Lisbon'")
-    problem = zone_problem(name)
-    if problem is not None:
-        raise ValueParseError(problem)
-    return name
-
-
-def as_list(item: Converter, what: str) -> Converter:
-    """A converter for an array whose items go through ``item``; every bad item is named."""
-
-    def convert(value: Any) -> list[Any]:
-        items = expect(value, list, f"a list of {what}")
-        out, errors = [], []
-        for raw in items:
-            try:
-                out.append(item(raw))
-            except ValueParseError as exc:
-                errors.append(str(exc))
-        if errors:
-            raise ValueParseError("; ".join(errors))
-        return out
-
-    return convert
+    checked = schema.check(data, ignore=ignore)
+    problems.extend(doc.problem(table, key or None, message) for key, message in checked.problems)
+    return checked.values, checked.bad

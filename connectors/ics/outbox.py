@@ -20,8 +20,9 @@ from typing import Any
 import icalendar
 
 from connectors.base import SET_ASIDE_LOG, AuthError, BackendError, StateStore, TransientError
-from connectors.email import SmtpSender, build_invite, invite_calendar
+from connectors.email import build_invite, invite_calendar
 from connectors.ics.events import addresses, dt_value
+from connectors.smtp import SmtpSender
 
 log = logging.getLogger(__name__)
 

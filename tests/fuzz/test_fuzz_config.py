@@ -12,7 +12,8 @@ from pathlib import Path
 
 from hypothesis import event, given
 
-from cadence.inputs.config import MAX_FORECAST_DAYS, MAX_HORIZON_DAYS, MAX_INTERVAL, load_config
+from cadence.inputs.config import load_config
+from cadence.inputs.config_schema import MAX_FORECAST_DAYS, MAX_HORIZON_DAYS, MAX_INTERVAL
 from cadence.values.errors import UserError
 from cadence.values.zones import is_zone
 from tests.fuzz.fuzzkit import (

@@ -15,7 +15,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from cadence.inputs.policy import PolicySet
-from cadence.inputs.policy_load import SEGMENT_FIELDS, WINBACK_FIELDS, load_policies
+from cadence.inputs.policy_load import load_policies
+from cadence.inputs.policy_schema import SEGMENT, WINBACK
 from cadence.values.dates import DateReader
 from cadence.values.errors import Problem
 from cadence.values.seasons import free_day_problem
@@ -112,7 +113,7 @@ scalar = st.one_of(
     st.lists(nasty_text(max_parts=3), max_size=3).map(_toml),
 )
 keys = st.one_of(
-    st.sampled_from(sorted({*SEGMENT_FIELDS, *WINBACK_FIELDS, "busy_seasons", "per_day"})),
+    st.sampled_from(sorted({*SEGMENT.fields, *WINBACK.fields, "busy_seasons", "per_day"})),
     st.from_regex(r"[a-z_]{1,12}", fullmatch=True),
 )
 tables = st.one_of(
