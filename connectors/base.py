@@ -51,6 +51,7 @@ from typing import Any, ClassVar, Protocol
 
 from cadence.values.errors import CadenceError
 from cadence.values.model import BusyInterval, Salesperson
+from cadence.values.schema import Field, Schema
 
 # --------------------------------------------------------------------------------------------
 # Errors
@@ -347,11 +348,14 @@ class BackendContext:
 class CalendarBackend(abc.ABC):
     """A calendar system holding salespeople's calendars.
 
-    Subclasses set ``name`` and may set ``config_keys`` (the keys their ``[calendar.NAME]``
-    section accepts, with a one-line help each), so ``cadence check`` can reject unknown keys.
+    Subclasses set ``name`` and ``config_schema``, the :class:`~cadence.values.schema.Schema`
+    of their ``[calendar.NAME]`` section (its keys, defaults, help and checks), and
+    ``config_keys`` from it (``config_schema.help_texts()``). A connector with ``config_keys``
+    alone accepts those keys with any value.
     """
 
     name: ClassVar[str] = ""
+    config_schema: ClassVar[Schema | None] = None
     config_keys: ClassVar[Mapping[str, str]] = {}
     # How many operations one provider batch holds; callers hand :meth:`write` multiples of it.
     write_batch: ClassVar[int] = 50
@@ -376,13 +380,13 @@ class CalendarBackend(abc.ABC):
     def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
         """Problems in this backend's config section as ``(key, message)`` pairs; none when fine.
 
-        The default rejects keys not listed in ``config_keys``; override to check values too.
+        Everything ``config_schema`` says (unknown keys with a did-you-mean, bad values, rules
+        across keys); without one, keys not listed in ``config_keys``.
         """
-        return [
-            (key, f"unknown key (known: {', '.join(sorted(cls.config_keys)) or 'none'})")
-            for key in section
-            if key not in cls.config_keys
-        ]
+        schema = cls.config_schema or Schema(
+            {key: Field(help=h) for key, h in cls.config_keys.items()}
+        )
+        return schema.problems(section)
 
     @abc.abstractmethod
     def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
@@ -541,6 +545,7 @@ class MailSource(abc.ABC):
     """A mailbox where contacts with customers can be recognised (Gmail, Graph mail, IMAP)."""
 
     name: ClassVar[str] = ""
+    config_schema: ClassVar[Schema | None] = None
     config_keys: ClassVar[Mapping[str, str]] = {}
     # As CalendarBackend.concurrent: reads for different owners may run at the same time.
     concurrent: ClassVar[bool] = False

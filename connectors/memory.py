@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.values.model import BusyInterval
+from cadence.values.schema import Schema
 from connectors.base import (
     BackendContext,
     BackendError,
@@ -164,6 +165,7 @@ class MemoryBackend(CalendarBackend):
     """
 
     name: ClassVar[str] = "memory"
+    config_schema: ClassVar[Schema] = Schema({}, about="[calendar.memory]: the reference backend")
     config_keys: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:

@@ -657,7 +657,7 @@ def test_validate_config_reports_every_problem() -> None:
     assert problems == [
         (
             "colour",
-            "unknown key (known: calendars, invites, password_env, password_file, principal_url, "
+            "unknown key (allowed: calendars, invites, password_env, password_file, principal_url, "
             "timeout, url, username, verify_tls)",
         ),
         ("url", "unknown placeholder {login} (known: {email}, {user})"),

@@ -337,7 +337,8 @@ def test_backend_section_is_validated_by_its_connector(tmp_path):
     path = write(tmp_path, '[calendar.folder]\ninvites = true\nfolderr = "x"\n')
     assert problems_of(path) == [
         f"{path}:1: [calendar.folder] folder: required: the folder holding the .ics files",
-        f"{path}:3: [calendar.folder] folderr: unknown key (known: folder, invites)",
+        f"{path}:3: [calendar.folder] folderr: unknown key; did you mean 'folder'? "
+        "(allowed: folder, invites)",
     ]
 
 

@@ -451,7 +451,7 @@ def test_validate_config_reports_every_problem() -> None:
     assert problems == [
         (
             "colour",
-            "unknown key (known: folders, host, password_env, password_file, port, security, "
+            "unknown key (allowed: folders, host, password_env, password_file, port, security, "
             "sent_folder, timeout, username, verify_tls)",
         ),
         ("host", "must name the IMAP server"),

@@ -150,11 +150,19 @@ class Schema:
         return spec.convert(spec.default)
 
     def resolve(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Converted ``values`` with every key that has a default filled in, in schema order."""
+        """Converted ``values`` with every key that has a default filled in (a
+        :class:`Computed` one from the values, plain defaults included)."""
         out = dict(values)
         for key, spec in self.fields.items():
-            if key not in out and spec.default is not UNSET:
-                out[key] = self.default(key, values)
+            if (
+                key not in out
+                and spec.default is not UNSET
+                and not isinstance(spec.default, Computed)
+            ):
+                out[key] = self.default(key)
+        for key, spec in self.fields.items():
+            if key not in out and isinstance(spec.default, Computed):
+                out[key] = spec.default.value(out)
         return out
 
 

@@ -20,6 +20,7 @@ import icalendar
 import requests
 from caldav.lib import error as caldav_error
 
+from cadence.values.schema import Schema
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -55,9 +56,9 @@ from connectors.caldav.ical import (
 from connectors.caldav.settings import (
     CONFIG_KEYS,
     DEFAULT_TIMEOUT,
+    SCHEMA,
     fill_template,
     local_problems,
-    value_problems,
 )
 from connectors.caldav.webdav import (
     Account,
@@ -80,13 +81,9 @@ class CalDavBackend(CalendarBackend):
     """Salespeople's calendars on a CalDAV server (see the package docstring for the how)."""
 
     name: ClassVar[str] = "caldav"
+    config_schema: ClassVar[Schema] = SCHEMA
     config_keys: ClassVar[Mapping[str, str]] = CONFIG_KEYS
     concurrent: ClassVar[bool] = True  # one HTTP session per thread
-
-    @classmethod
-    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Unknown keys, malformed URLs and templates, secrets in the wrong place."""
-        return super().validate_config(section) + value_problems(section)
 
     @classmethod
     def check_local(

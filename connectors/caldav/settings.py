@@ -1,33 +1,21 @@
-"""``[calendar.caldav]``: its keys, their help text, and the checks of their values."""
+"""``[calendar.caldav]``: its schema (keys, defaults, help, checks) and the checks of its files."""
 
 from __future__ import annotations
 
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cadence.values.errors import ValueParseError
+from cadence.values.schema import Converter, Field, Schema, is_number, rule
 from connectors.localfiles import ca_bundle_problem, secret_file_problem
 
-TEMPLATE_FIELDS = frozenset({"email", "user"})
-DEFAULT_TIMEOUT = 30.0
+Checks = Iterator[tuple[str, str]]
 
-CONFIG_KEYS: Mapping[str, str] = {
-    "url": "server base URL, or each salesperson's calendar URL as a template with "
-    "{email} / {user}",
-    "calendars": "table of salesperson e-mail -> calendar URL (overrides url)",
-    "principal_url": "principal URL (template allowed) whose calendar-home-set holds the "
-    "calendar, for discovery",
-    "username": 'user name for HTTP authentication; template allowed, e.g. "{email}"',
-    "password_env": "environment variable holding the password",
-    "password_file": "file holding the password (relative to cadence.toml; template allowed)",
-    "verify_tls": "check the server's TLS certificate: true (default), false, or a CA bundle path",
-    "timeout": "seconds to wait for the server (default 30)",
-    "invites": "cadence e-mails the attendees iMIP invitations through [smtp] itself (default "
-    "false); only for servers that do not schedule (RFC 6638), else customers get two",
-}
+TEMPLATE_FIELDS = frozenset({"email", "user"})
 
 
 def fill_template(template: str, owner: str) -> str:
@@ -57,44 +45,98 @@ def url_problems(key: str, value: Any) -> list[tuple[str, str]]:
     return problems
 
 
-def value_problems(section: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Malformed URLs and templates, secrets in the wrong place, bad numbers: every one."""
-    problems: list[tuple[str, str]] = []
-    if "url" in section:
-        problems += url_problems("url", section["url"])
-    if "principal_url" in section:
-        problems += url_problems("principal_url", section["principal_url"])
+def _no_problem(find: Callable[[str, Any], list[tuple[str, str]]]) -> Converter:
+    """A converter refusing a value with the first problem ``find`` sees in it."""
+
+    def convert(value: Any) -> Any:
+        problems = find("", value)
+        if problems:
+            raise ValueParseError(problems[0][1])
+        return value
+
+    return convert
+
+
+def _password_file(key: str, value: Any) -> list[tuple[str, str]]:
+    if not isinstance(value, str) or not value:
+        return [(key, "must be a non-empty string")]
+    return template_problems(key, value)
+
+
+def _calendars(section: Mapping[str, Any], values: Mapping[str, Any]) -> Checks:
     calendars = section.get("calendars", {})
     if not isinstance(calendars, Mapping):
-        problems.append(("calendars", 'must be a table of e-mail = "calendar URL"'))
-    else:
-        for email, url in calendars.items():
-            if "@" not in str(email):
-                problems.append(("calendars", f"{email!r} is not an e-mail address"))
-            problems += [("calendars", f"{email}: {msg}") for _, msg in url_problems("url", url)]
+        yield "calendars", 'must be a table of e-mail = "calendar URL"'
+        return
+    for email, url in calendars.items():
+        if "@" not in str(email):
+            yield "calendars", f"{email!r} is not an e-mail address"
+        yield from (("calendars", f"{email}: {msg}") for _, msg in url_problems("url", url))
+
+
+def _somewhere(section: Mapping[str, Any], values: Mapping[str, Any]) -> Checks:
     if not any(k in section for k in ("url", "principal_url", "calendars")):
-        problems.append(("url", "set url, principal_url or calendars to find the calendars"))
-    if "username" in section:
-        problems += template_problems("username", section["username"])
-    for key in ("password_env", "password_file"):
-        if key in section and (not isinstance(section[key], str) or not section[key]):
-            problems.append((key, "must be a non-empty string"))
-    if "password_file" in section and isinstance(section["password_file"], str):
-        problems += template_problems("password_file", section["password_file"])
+        yield "url", "set url, principal_url or calendars to find the calendars"
+
+
+def _password(section: Mapping[str, Any], values: Mapping[str, Any]) -> Checks:
     if "password_env" in section and "password_file" in section:
-        problems.append(("password_file", "set password_env or password_file, not both"))
+        yield "password_file", "set password_env or password_file, not both"
     has_secret = "password_env" in section or "password_file" in section
     if has_secret and "username" not in section:
-        problems.append(("username", "a password is configured but no username"))
-    verify = section.get("verify_tls", True)
-    if not isinstance(verify, bool | str):
-        problems.append(("verify_tls", "must be true, false or a CA bundle path"))
-    timeout = section.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-        problems.append(("timeout", f"must be a positive number of seconds, got {timeout!r}"))
-    if "invites" in section and not isinstance(section["invites"], bool):
-        problems.append(("invites", f"expected true or false, got {section['invites']!r}"))
-    return problems
+        yield "username", "a password is configured but no username"
+
+
+SCHEMA = Schema(
+    {
+        "url": Field(
+            _no_problem(url_problems),
+            "server base URL, or each salesperson's calendar URL as a template with "
+            "{email} / {user}",
+        ),
+        "calendars": Field(help="table of salesperson e-mail -> calendar URL (overrides url)"),
+        "principal_url": Field(
+            _no_problem(url_problems),
+            "principal URL (template allowed) whose calendar-home-set holds the calendar, for "
+            "discovery",
+        ),
+        "password_env": Field(
+            rule(lambda v: isinstance(v, str) and bool(v), "must be a non-empty string"),
+            "environment variable holding the password",
+        ),
+        "password_file": Field(
+            _no_problem(_password_file),
+            "file holding the password (relative to cadence.toml; template allowed)",
+        ),
+        "username": Field(
+            _no_problem(template_problems),
+            'user name for HTTP authentication; template allowed, e.g. "{email}"',
+        ),
+        "verify_tls": Field(
+            rule(lambda v: isinstance(v, bool | str), "must be true, false or a CA bundle path"),
+            "check the server's TLS certificate: true, false, or a CA bundle path",
+            default=True,
+        ),
+        "timeout": Field(
+            rule(
+                lambda v: is_number(v) and v > 0,
+                lambda v: f"must be a positive number of seconds, got {v!r}",
+            ),
+            "seconds to wait for the server",
+            default=30.0,
+        ),
+        "invites": Field(
+            rule(lambda v: isinstance(v, bool), lambda v: f"expected true or false, got {v!r}"),
+            "cadence e-mails the attendees iMIP invitations through [smtp] itself; only for "
+            "servers that do not schedule (RFC 6638), else customers get two",
+            default=False,
+        ),
+    },
+    checks=(_calendars, _somewhere, _password),
+    about="[calendar.caldav]",
+)
+CONFIG_KEYS: Mapping[str, str] = SCHEMA.help_texts()
+DEFAULT_TIMEOUT: float = SCHEMA.default("timeout")
 
 
 def local_problems(section: Mapping[str, Any], base_dir: Path) -> list[tuple[str, str]]:

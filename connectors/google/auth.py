@@ -39,6 +39,7 @@ from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
 from connectors.base import AuthError, BackendContext
+from connectors.google.config import SCHEMA, TOKEN_CACHE
 from connectors.localfiles import (
     default_state_dir,
     read_private_file,
@@ -52,9 +53,10 @@ SCOPES = (
     "https://www.googleapis.com/auth/calendar",
     "https://www.googleapis.com/auth/gmail.readonly",
 )
-DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_TOKEN_CACHE = "google-token-cache.json"  # in the state directory
+# The defaults are the [calendar.google] schema's (connectors.google.config).
+DEFAULT_TOKEN_URI: str = SCHEMA.default("token_uri")
+DEFAULT_TIMEOUT: float = SCHEMA.default("timeout")
+DEFAULT_TOKEN_CACHE = TOKEN_CACHE
 TOKEN_MARGIN = timedelta(minutes=1)  # a cached access token this close to expiry is not used
 _cache_lock = threading.Lock()  # the calendar backend and the Gmail source share the file
 

@@ -61,6 +61,7 @@ from zoneinfo import ZoneInfo
 from googleapiclient.errors import HttpError
 
 from cadence.values.model import BusyInterval, require_aware
+from cadence.values.schema import Schema
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -96,6 +97,7 @@ class GoogleBackend(CalendarBackend):
     """Salespeople's Google Calendars (see the module docs for how reads and writes work)."""
 
     name: ClassVar[str] = "google"
+    config_schema: ClassVar[Schema] = google_config.SCHEMA
     config_keys: ClassVar[Mapping[str, str]] = google_config.CONFIG_KEYS
     concurrent: ClassVar[bool] = True  # one session (HTTP connection) per owner
     batched_busy: ClassVar[bool] = True  # freebusy.query: 50 calendars a request
@@ -105,11 +107,6 @@ class GoogleBackend(CalendarBackend):
         self.client = GoogleClient(config, context)
         self.calendar_id: str = self.client.settings["calendar_id"]
         self.send_updates: str = self.client.settings["send_updates"]
-
-    @classmethod
-    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Unknown keys and bad values of ``[calendar.google]``."""
-        return google_config.validate(section)
 
     @classmethod
     def check_local(

@@ -24,6 +24,7 @@ import idna
 from googleapiclient.errors import HttpError
 
 from cadence.values.matching import CustomerMatcher
+from cadence.values.schema import Schema
 from connectors.base import BackendContext, BackendError, MailMessage, MailSource
 from connectors.google import auth as google_auth
 from connectors.google import config as google_config
@@ -104,17 +105,13 @@ class GmailSource(MailSource):
     """Gmail mailboxes of salespeople, read incrementally (see the module docs)."""
 
     name: ClassVar[str] = "google"
+    config_schema: ClassVar[Schema] = google_config.SCHEMA
     config_keys: ClassVar[Mapping[str, str]] = google_config.CONFIG_KEYS
     concurrent: ClassVar[bool] = True  # one session (HTTP connection) per owner
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
         self.client = GoogleClient(config, context)
-
-    @classmethod
-    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Unknown keys and bad values of ``[calendar.google]``."""
-        return google_config.validate(section)
 
     @classmethod
     def check_local(

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cadence.values.model import BusyInterval
+from cadence.values.schema import Schema
 from connectors.base import (
     BackendContext,
     BackendError,
@@ -47,6 +48,7 @@ from connectors.ics.events import (
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
 from connectors.ics.foreign import foreign_occurrences
 from connectors.ics.outbox import Outbox, iso_time
+from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
 from connectors.localfiles import writable_problem
 from connectors.memory import owner_zone, require_window
 from connectors.recurrence import Expansion, Occurrence
@@ -88,22 +90,8 @@ class IcsBackend(CalendarBackend):
     # Each write call replaces the whole file once: hand it a salesperson's whole cycle.
     write_batch: ClassVar[int] = 1000
     local: ClassVar[bool] = True
-    config_keys: ClassVar[Mapping[str, str]] = {
-        "folder": "folder of the <email>.ics files (default 'calendars')",
-        "invites": "also e-mail iMIP invitations through [smtp] (default false)",
-        "busy_folder": "folder of exported <email>.ics files whose events count as busy",
-    }
-
-    @classmethod
-    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Unknown keys, and values of the wrong type."""
-        problems = super().validate_config(section)
-        for key in ("folder", "busy_folder"):
-            if key in section and (not isinstance(section[key], str) or not section[key]):
-                problems.append((key, f"expected a folder path, got {section[key]!r}"))
-        if "invites" in section and not isinstance(section["invites"], bool):
-            problems.append(("invites", f"expected true or false, got {section['invites']!r}"))
-        return problems
+    config_schema: ClassVar[Schema] = SCHEMA
+    config_keys: ClassVar[Mapping[str, str]] = SCHEMA.help_texts()
 
     @classmethod
     def check_local(
@@ -112,7 +100,7 @@ class IcsBackend(CalendarBackend):
         """The calendar folder must take new files (the shipped unit makes everything but the
         state directory read-only); a ``busy_folder`` must exist."""
         problems: list[tuple[str, str]] = []
-        folder = base_dir / str(section.get("folder", "calendars"))
+        folder = base_dir / str(section.get("folder", DEFAULT_FOLDER))
         why = writable_problem(folder / "salesperson@example.com.ics")
         if why:
             problems.append(("folder", why))
@@ -123,7 +111,7 @@ class IcsBackend(CalendarBackend):
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
-        self.folder = context.base_dir / config.get("folder", "calendars")
+        self.folder = context.base_dir / config.get("folder", DEFAULT_FOLDER)
         busy_folder = config.get("busy_folder")
         self.busy_folder = context.base_dir / busy_folder if busy_folder else None
         # path -> (version of the file, what was reported about that version)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cadence.values.matching import CustomerMatcher
+from cadence.values.schema import Schema
 from connectors.base import (
     AuthError,
     BackendContext,
@@ -45,13 +46,11 @@ from connectors.imap.names import (
     parse_list,
     quote_mailbox,
 )
+from connectors.imap.settings import SCHEMA
 from connectors.localfiles import secret_file_problem
 
 log = logging.getLogger("connectors.imap")
 
-SECURITY = ("ssl", "starttls", "none")
-DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
-DEFAULT_TIMEOUT = 30.0
 FETCH_BATCH = 500  # UIDs per FETCH command, to keep command lines short
 
 
@@ -59,63 +58,8 @@ class ImapSource(MailSource):
     """Contacts from an IMAP mailbox per salesperson; see the module docstring."""
 
     name: ClassVar[str] = "imap"
-    config_keys: ClassVar[Mapping[str, str]] = {
-        "host": "IMAP server host name",
-        "port": "IMAP port (default 993 for ssl, 143 for starttls and none)",
-        "security": '"ssl" (default), "starttls", or "none" (local tests only)',
-        "username": 'login name; template allowed, e.g. "{email}" or "{user}"',
-        "password_env": "environment variable holding the password",
-        "password_file": "file holding the password (relative to cadence.toml; template allowed)",
-        "folders": "folders to read (default: INBOX and the folder flagged \\Sent)",
-        "sent_folder": "the sent folder, when the server flags none as \\Sent",
-        "verify_tls": "check the server's certificate: true (default), false, or a CA bundle path",
-        "timeout": "seconds to wait for the server (default 30)",
-    }
-
-    @classmethod
-    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Unknown keys and bad values, every one of them."""
-        problems = super().validate_config(section)
-        host = section.get("host")
-        if not isinstance(host, str) or not host.strip():
-            problems.append(("host", "must name the IMAP server"))
-        security = section.get("security", "ssl")
-        if security not in SECURITY:
-            problems.append(("security", f"must be one of ssl, starttls, none; got {security!r}"))
-        port = section.get("port", 993)
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            problems.append(("port", f"must be a port number, got {port!r}"))
-        for key in ("username", "password_env", "password_file", "sent_folder"):
-            if key in section and (not isinstance(section[key], str) or not section[key]):
-                problems.append((key, "must be a non-empty string"))
-        for key in ("username", "password_file"):
-            value = section.get(key)
-            if isinstance(value, str) and value:
-                try:
-                    value.format(email="a@b", user="a")
-                except (KeyError, IndexError, ValueError) as exc:
-                    problems.append(
-                        (key, f"bad template {value!r} (use {{email}}, {{user}}): {exc}")
-                    )
-        if "username" not in section:
-            problems.append(("username", 'required (template allowed, e.g. "{email}")'))
-        if "password_env" not in section and "password_file" not in section:
-            problems.append(("password_env", "set password_env or password_file"))
-        if "password_env" in section and "password_file" in section:
-            problems.append(("password_file", "set password_env or password_file, not both"))
-        folders = section.get("folders", ["INBOX"])
-        if (
-            not isinstance(folders, list)
-            or not folders
-            or not all(isinstance(f, str) and f for f in folders)
-        ):
-            problems.append(("folders", 'must be a list of folder names, e.g. ["INBOX", "Sent"]'))
-        timeout = section.get("timeout", DEFAULT_TIMEOUT)
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
-            problems.append(("timeout", f"must be a positive number of seconds, got {timeout!r}"))
-        if not isinstance(section.get("verify_tls", True), bool | str):
-            problems.append(("verify_tls", "must be true, false or a CA bundle path"))
-        return problems
+    config_schema: ClassVar[Schema] = SCHEMA
+    config_keys: ClassVar[Mapping[str, str]] = SCHEMA.help_texts()
 
     @classmethod
     def check_local(
@@ -156,9 +100,10 @@ class ImapSource(MailSource):
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
         self._wire: dict[str, str] = {}  # Unicode folder name -> as the server spells it
-        self._security = self.config.get("security", "ssl")
-        self._port = int(self.config.get("port", DEFAULT_PORTS[self._security]))
-        self._timeout = float(self.config.get("timeout", DEFAULT_TIMEOUT))
+        settings = SCHEMA.resolve(self.config)  # the defaults of [mail.imap]
+        self._security = settings["security"]
+        self._port = int(settings["port"])
+        self._timeout = float(settings["timeout"])
 
     # -- connection --------------------------------------------------------------------------
 

@@ -53,10 +53,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
 from cadence.values.model import BusyInterval, require_aware
+from cadence.values.schema import Schema
 from connectors.base import (
     BackendContext,
     BackendError,
@@ -76,7 +77,7 @@ from connectors.base import (
 from connectors.outlook.auth import GraphAuth, check_local_files
 from connectors.outlook.client import PREFER_UTC, BatchRequest, GraphClient, Reply, SyncStateGone
 from connectors.outlook.schedule import NOT_BUSY, OwnInterval, schedule_busy
-from connectors.outlook.settings import CONFIG_KEYS, OutlookSettings, validate
+from connectors.outlook.settings import CONFIG_KEYS, SCHEMA, OutlookSettings
 from connectors.outlook.wire import (
     EVENT_FIELDS,
     EXPAND_PROPS,
@@ -170,17 +171,13 @@ class GraphUser:
     """What the calendar backend and the mail source share: the settings of the
     ``[calendar.outlook]`` section and one Graph client, made on first use."""
 
+    config_schema: ClassVar[Schema | None] = SCHEMA
     config_keys = CONFIG_KEYS
     context: BackendContext
 
     def _setup_graph(self, config: Mapping[str, Any], context: BackendContext) -> None:
         self.settings = OutlookSettings.from_config(config, context.base_dir, context.env)
         self._graph: GraphClient | None = None
-
-    @classmethod
-    def validate_config(cls, section: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Unknown keys and bad values of ``[calendar.outlook]``."""
-        return validate(section)
 
     @classmethod
     def check_local(
