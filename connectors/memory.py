@@ -165,7 +165,9 @@ class MemoryBackend(CalendarBackend):
     """
 
     name: ClassVar[str] = "memory"
-    config_schema: ClassVar[Schema] = Schema({}, about="[calendar.memory]: the reference backend")
+    config_schema: ClassVar[Schema] = Schema(
+        {}, about="the reference backend, in memory (tests, demos)"
+    )
     config_keys: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:

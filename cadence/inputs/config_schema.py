@@ -225,7 +225,7 @@ def top_schema(base_dir: Path) -> Schema:
             ),
             **{key: Field(help=text) for key, text in TABLE_KEYS.items()},
         },
-        about="cadence.toml's top level (relative paths: from the folder holding it)",
+        about="relative paths are read from the folder holding cadence.toml",
     )
 
 
@@ -235,7 +235,7 @@ CALENDAR_TABLE = Schema(
             as_backend_name, "the backend of salespeople who name none of their own", default="ics"
         ),
     },
-    about="[calendar]: the default backend; each backend's own keys are in [calendar.NAME]",
+    about="the default backend; each backend's own keys are in its [calendar.NAME]",
 )
 
 
@@ -250,7 +250,7 @@ def daemon_schema(base_dir: Path) -> Schema:
             ),
             "health_file": Field(as_path(base_dir), "file touched after every good cycle"),
         },
-        about="[daemon]: optional tuning of the long-running process",
+        about="optional tuning of the long-running process",
     )
 
 
@@ -281,5 +281,5 @@ def salesperson_schema(reader: DateReader) -> Schema:
             "closures": Field(closure_texts(reader), "own closure days, like seasons"),
             "breaks": Field(_as_breaks, "local spans never booked, e.g. ['12:00-13:00']"),
         },
-        about="[[salesperson]]: one entry per salesperson",
+        about="one entry per salesperson",
     )

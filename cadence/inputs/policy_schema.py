@@ -227,7 +227,7 @@ SEGMENT = Schema(
         ),
         "video_url": Field(_as_video_url, "the link of video = 'url' ({booking}, {salesperson})"),
     },
-    about="[defaults] and [segment.NAME]: the rhythm (a segment's keys override [defaults])",
+    about="the rhythm of contacts; a segment's keys override [defaults]",
 )
 SEGMENT_ATTRIBUTE = {"reminders": "reminder_minutes"}
 
@@ -246,7 +246,7 @@ def industry_schema(reader: DateReader) -> Schema:
                 default=[],
             ),
         },
-        about="[industry.NAME]: when customers of an industry are too busy to meet",
+        about="when customers of an industry are too busy to meet",
     )
 
 
@@ -260,7 +260,7 @@ def closure_schema(reader: DateReader) -> Schema:
                 default=[],
             ),
         },
-        about="[closures]: days nobody is booked",
+        about="company closure days: nobody is booked",
     )
 
 
@@ -278,7 +278,7 @@ WINBACK = Schema(
             _as_agenda, "text printed in win-back calls", default=DEFAULT_WINBACK_AGENDA
         ),
     },
-    about="[winback]: the calls to customers who cancelled",
+    about="the calls to customers who cancelled",
 )
 CAPACITY = Schema(
     {
@@ -293,11 +293,11 @@ CAPACITY = Schema(
             as_duration, "how long an overdue backlog is spread over", default="3 weeks"
         ),
     },
-    about="[capacity]: how many bookings a salesperson gets (a [[salesperson]] may set own)",
+    about="how many bookings a salesperson gets (a [[salesperson]] may set their own)",
 )
 WEEKENDS_ABOUT = (
-    "[weekends]: a country's (or ISO 3166-2 subdivision's) weekend days, e.g. AE = 'sat-sun', "
-    "overriding the holidays package"
+    "a country's (or ISO 3166-2 subdivision's) weekend days, e.g. NP = 'sat', overriding "
+    "the holidays package"
 )
 # name -> True when the table holds named sub-tables ([segment.NAME]).
 TABLES: dict[str, bool] = {

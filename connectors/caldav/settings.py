@@ -91,30 +91,35 @@ SCHEMA = Schema(
     {
         "url": Field(
             _no_problem(url_problems),
-            "server base URL, or each salesperson's calendar URL as a template with "
-            "{email} / {user}",
+            "a template giving each salesperson's calendar collection (`{email}`, `{user}`), or "
+            "the server's base URL (then the calendar is discovered)",
         ),
-        "calendars": Field(help="table of salesperson e-mail -> calendar URL (overrides url)"),
+        "calendars": Field(
+            help='a table `"e-mail" = "calendar URL"` for people whose calendar does not fit the '
+            "template; wins over `url`"
+        ),
         "principal_url": Field(
             _no_problem(url_problems),
-            "principal URL (template allowed) whose calendar-home-set holds the calendar, for "
-            "discovery",
+            "a principal URL (template allowed) to discover the calendar from: cadence reads its "
+            "`calendar-home-set` and uses the first calendar that holds events",
         ),
         "password_env": Field(
             rule(lambda v: isinstance(v, str) and bool(v), "must be a non-empty string"),
-            "environment variable holding the password",
+            "environment variable holding the password (never the password itself)",
         ),
         "password_file": Field(
             _no_problem(_password_file),
-            "file holding the password (relative to cadence.toml; template allowed)",
+            "file holding the password (relative to cadence.toml; template allowed, so each person "
+            "can have an app password)",
         ),
         "username": Field(
             _no_problem(template_problems),
-            'user name for HTTP authentication; template allowed, e.g. "{email}"',
+            "HTTP user name (Basic authentication); template allowed, e.g. `{email}`",
         ),
         "verify_tls": Field(
             rule(lambda v: isinstance(v, bool | str), "must be true, false or a CA bundle path"),
-            "check the server's TLS certificate: true, false, or a CA bundle path",
+            "check the server's TLS certificate: `true`, `false` (never in production), or a CA "
+            "bundle path",
             default=True,
         ),
         "timeout": Field(
@@ -127,13 +132,15 @@ SCHEMA = Schema(
         ),
         "invites": Field(
             rule(lambda v: isinstance(v, bool), lambda v: f"expected true or false, got {v!r}"),
-            "cadence e-mails the attendees iMIP invitations through [smtp] itself; only for "
-            "servers that do not schedule (RFC 6638), else customers get two",
+            "`true`: cadence e-mails invited customers iMIP invitations itself, through `[smtp]` "
+            "(required then). **Only for servers that do not schedule** (RFC 6638), e.g. Radicale "
+            "and Xandikos; on a server that schedules (Nextcloud, SOGo, iCloud, Fastmail) "
+            "customers would get two invitations for every change",
             default=False,
         ),
     },
     checks=(_calendars, _somewhere, _password),
-    about="[calendar.caldav]",
+    about="CalDAV servers (Fastmail, iCloud, Nextcloud, SOGo, Radicale...)",
 )
 CONFIG_KEYS: Mapping[str, str] = SCHEMA.help_texts()
 DEFAULT_TIMEOUT: float = SCHEMA.default("timeout")

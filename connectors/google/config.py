@@ -41,7 +41,9 @@ def _one_credential(
 SCHEMA = Schema(
     {
         "service_account_file": Field(
-            _path, "service account JSON key with domain-wide delegation (acts as each salesperson)"
+            _path,
+            "service account JSON key with domain-wide delegation (acts as each salesperson); "
+            "exclusive with `token_folder`",
         ),
         "token_folder": Field(
             _path, "folder of per-salesperson OAuth tokens written by `cadence auth google EMAIL`"
@@ -56,7 +58,9 @@ SCHEMA = Schema(
             "$XDG_STATE_HOME/cadence or ~/.local/state/cadence)",
         ),
         "api_endpoint": Field(
-            _url, "root URL of the Google APIs", default="https://www.googleapis.com/"
+            _url,
+            "root URL of the Google APIs (tests point it at a local server)",
+            default="https://www.googleapis.com/",
         ),
         "token_uri": Field(
             _url, "OAuth token endpoint", default="https://oauth2.googleapis.com/token"
@@ -66,7 +70,7 @@ SCHEMA = Schema(
                 lambda v: v in SEND_UPDATES,
                 lambda v: f"must be one of {', '.join(SEND_UPDATES)}, got {v!r}",
             ),
-            "who Google e-mails about changes to invited events: none | all | externalOnly",
+            "who Google e-mails about changes to invited events: `none`, `all` or `externalOnly`",
             default="none",
         ),
         "calendar_id": Field(
@@ -77,14 +81,16 @@ SCHEMA = Schema(
         ),
         "max_retries": Field(
             rule(lambda v: is_whole(v, 0, 20), "must be a whole number from 0 to 20"),
-            "retries of a throttled or failed request before giving up",
+            "retries of a throttled or failed request before giving up (exponential backoff with "
+            "jitter, `Retry-After` honoured up to 10 s; a longer wait defers that salesperson to a "
+            "later cycle)",
             default=5,
         ),
         "batch_size": Field(
             rule(
                 lambda v: is_whole(v, 1, MAX_BATCH), f"must be a whole number from 1 to {MAX_BATCH}"
             ),
-            f"calls per batch request, 1 to {MAX_BATCH}",
+            f"calls per batch request (1 to {MAX_BATCH})",
             default=MAX_BATCH,
         ),
         "timeout": Field(
@@ -94,7 +100,7 @@ SCHEMA = Schema(
         ),
     },
     checks=(_one_credential,),
-    about="[calendar.google] (and [mail.google], which uses the same keys)",
+    about="Google Calendar; Gmail ([mail.google]) reads the same keys",
 )
 CONFIG_KEYS: Mapping[str, str] = SCHEMA.help_texts()
 

@@ -24,6 +24,6 @@ SCHEMA = Schema(
             _folder, "folder of exported <email>.ics files whose events count as busy"
         ),
     },
-    about="[calendar.ics]: calendars as iCalendar files in a folder",
+    about="calendars as iCalendar files in a folder (the default backend)",
 )
 DEFAULT_FOLDER: str = SCHEMA.default("folder")

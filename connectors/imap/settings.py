@@ -100,5 +100,5 @@ SCHEMA = Schema(
         ),
     },
     checks=(_password,),
-    about="[mail.imap]",
+    about="any IMAP mailbox",
 )

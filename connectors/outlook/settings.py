@@ -128,7 +128,7 @@ SCHEMA = Schema(
         ),
     },
     checks=(_one_credential, _thumbprint),
-    about="[calendar.outlook] (and [mail.outlook], which uses the same keys)",
+    about="Microsoft Graph calendars; Graph mail ([mail.outlook]) reads the same keys",
 )
 CONFIG_KEYS: Mapping[str, str] = SCHEMA.help_texts()
 
