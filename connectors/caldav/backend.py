@@ -95,7 +95,7 @@ class CalDavBackend(CalendarBackend):
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
-        verify = self.config.get("verify_tls", True)
+        verify = self.config.get("verify_tls", SCHEMA.default("verify_tls"))
         if isinstance(verify, str):
             verify = str(self._path(verify))
         self._verify: bool | str = verify

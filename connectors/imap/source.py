@@ -126,7 +126,7 @@ class ImapSource(MailSource):
             raise AuthError(f"imap: cannot read password_file {path}: {reason}") from None
 
     def _tls_context(self) -> ssl.SSLContext:
-        verify = self.config.get("verify_tls", True)
+        verify = self.config.get("verify_tls", SCHEMA.default("verify_tls"))
         if verify is False:
             context = ssl.create_default_context()
             context.check_hostname = False
