@@ -18,7 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePath
 from typing import Any
@@ -89,8 +89,6 @@ class Schema:
     fields: Mapping[str, Field]
     checks: Sequence[Check] = ()
     about: str = ""  # a line on the table, for the docs
-    # Keys that are named tables of their own (``[calendar.NAME]``): listed, not converted.
-    tables: Mapping[str, str] = field(default_factory=dict)
 
     def __contains__(self, key: object) -> bool:
         return key in self.fields
