@@ -35,7 +35,7 @@ from cadence.values.bookings import BookingRecord
 from cadence.values.errors import Problem, UserError
 from cadence.values.model import BusyInterval, Customer, Salesperson
 from cadence.values.progress import Tick
-from cadence.values.seasons import parse_season
+from cadence.values.seasons import SeasonParser
 from connectors.base import BackendContext, CalendarBackend, MailSource, StagedState
 
 log = logging.getLogger("cadence")
@@ -52,7 +52,7 @@ class Workspace:
         self.reader = config.date_reader()
         self._backends: dict[str, CalendarBackend] = {}
         self._mail: dict[str, MailSource] = {}
-        self._seasons: dict[str, Any] = {}
+        self.season = SeasonParser(self.reader)  # season text -> Season, parsed once
         self.calls = Calls(self.backend)  # every call to a backend, and its failures
         self.progress: Tick | None = None  # told how far long work has got (the CLI's bars)
         self.env: Mapping[str, str] = os.environ
@@ -221,12 +221,6 @@ class Workspace:
             snoozes=read_snoozes(self.store.state(SNOOZE_NAMESPACE)),
             progress=self.progress,
         )
-
-    def season(self, text: str) -> Any:
-        found = self._seasons.get(text)
-        if found is None:
-            found = self._seasons[text] = parse_season(text, self.reader)
-        return found
 
     def read_busy(
         self,

@@ -15,19 +15,24 @@ calendar year. ``Jan 1 - Dec 30`` is fine: 31 December stays free. Several seaso
 cover the whole year *together*; :func:`free_day_problem` says so for the seasons of one
 customer (its industry's and its own), and :meth:`SeasonSet.span` refuses, with
 :class:`NoFreeDayError`, to follow a blocked stretch longer than :data:`MAX_SPAN_DAYS`.
+
+:class:`SeasonParser` is the one cache of parsed seasons (the planner keeps its own per plan):
+the workspace, ``cadence check``, the customer file's reader and the report each read season
+texts through one.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
 from cadence.values.dates import DateReader, PartialDate
 from cadence.values.errors import ValueParseError
+from cadence.values.model import Customer
 
 # A one-off season may last a year (a leap year's 366 days), no longer.
 MAX_ONE_OFF_DAYS = 366
@@ -279,3 +284,70 @@ class SeasonSet:
             f"{_named(self.seasons, 'leave')} no free day within {MAX_SPAN_DAYS} days "
             f"{'after' if sign > 0 else 'before'} {d.isoformat()}"
         )
+
+
+class SeasonParser:
+    """Season texts parsed once each: ``parser(text) -> Season``, for everything that reads them.
+
+    A text is parsed with ``reader`` (the configured date formats) by :func:`parse_season`, or
+    by ``parse`` when given; the season is kept by text, and so is the message of a text that
+    cannot be read, refused again with a :class:`ValueParseError` saying the same. Being a
+    ``Callable[[str], Season]``, a parser is what ``PlanInput.season_parser`` and the report's
+    ``season_parser`` take. :meth:`season_set` hands out one :class:`SeasonSet` (and so one
+    per-day cache) per distinct tuple of seasons, shared by the customers that have it.
+    """
+
+    __slots__ = ("_failed", "_parse", "_parsed", "_sets")
+
+    def __init__(
+        self, reader: DateReader | None = None, *, parse: Callable[[str], Season] | None = None
+    ) -> None:
+        if parse is None:
+            dates = reader or DateReader()
+
+            def parse(text: str) -> Season:
+                return parse_season(text, dates)
+
+        self._parse = parse
+        self._parsed: dict[str, Season] = {}
+        self._failed: dict[str, str] = {}  # text -> why it cannot be read
+        self._sets: dict[tuple[Season, ...], SeasonSet] = {}
+
+    def __call__(self, text: str) -> Season:
+        """The season ``text`` says; :class:`ValueParseError` when it cannot be read."""
+        found = self._parsed.get(text)
+        if found is not None:
+            return found
+        failure = self._failed.get(text)
+        if failure is not None:
+            raise ValueParseError(failure)
+        try:
+            found = self._parse(text)
+        except ValueParseError as exc:
+            if type(exc) is ValueParseError:  # a subclass is raised anew each time, as it was
+                self._failed[text] = str(exc)
+            raise
+        self._parsed[text] = found
+        return found
+
+    def of_customer(
+        self, customer: Customer, industry: tuple[Season, ...], *, skip_unreadable: bool = False
+    ) -> tuple[Season, ...]:
+        """The seasons of ``customer``'s industry (``industry``, from the policies), then its
+        own ``busy_seasons``. A text that cannot be read raises :class:`ValueParseError`, or is
+        left out with ``skip_unreadable`` (the customer file's reader rejected that row)."""
+        own: list[Season] = []
+        for text in customer.busy_seasons:
+            try:
+                own.append(self(text))
+            except ValueParseError:
+                if not skip_unreadable:
+                    raise
+        return industry + tuple(own)
+
+    def season_set(self, seasons: tuple[Season, ...]) -> SeasonSet:
+        """The one :class:`SeasonSet` of ``seasons`` (with its day cache), made on first use."""
+        found = self._sets.get(seasons)
+        if found is None:
+            found = self._sets[seasons] = SeasonSet(seasons)
+        return found
