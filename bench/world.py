@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import DEFAULT_NOW, generate
 
-from cadence.inputs.customers import KNOWN_COLUMNS, RHYTHM_COLUMNS
+from cadence.inputs.customer_row import KNOWN_COLUMNS, RHYTHM_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
 # The customer file's columns, without the per-customer rhythm (the generated book has none).

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from cadence.inputs.customers import KNOWN_COLUMNS
+from cadence.inputs.customer_row import KNOWN_COLUMNS
 from cadence.store.repository import BookingRecord
 from cadence.sync.result import CycleResult
 from cadence.sync.workspace import Workspace

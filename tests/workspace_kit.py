@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cadence.inputs.customers import KNOWN_COLUMNS
+from cadence.inputs.customer_row import KNOWN_COLUMNS
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday; 08:00 in London, 09:00 in Lisbon
 

@@ -41,6 +41,7 @@ def import_customers(
         default_timezone=ws.policies.defaults.timezone,
         progress=progress,
         today=(today or datetime.now(UTC)).date(),
+        seasons=ws.season,
     )
     counts = ws.store.upsert_customers(result.customers, prune=prune)
     return counts, [r.as_problem(str(path)) for r in result.rejected]
@@ -133,6 +134,7 @@ def _from_file(ws: Workspace, now: datetime) -> list[Customer]:
             ws.reader,
             default_timezone=ws.policies.defaults.timezone,
             today=now.date(),
+            seasons=ws.season,
         ).customers
     except Exception:  # the cycle keeps the last good list too
         return stored

@@ -17,7 +17,8 @@ from pathlib import Path
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from cadence.inputs.customers import KNOWN_COLUMNS, MAX_LENGTHS, ImportResult, read_customers
+from cadence.inputs.customer_row import KNOWN_COLUMNS, MAX_LENGTHS
+from cadence.inputs.customers import ImportResult, read_customers
 from cadence.values.dates import EARLIEST, LATEST, DateReader
 from cadence.values.errors import UserError
 from cadence.values.seasons import free_day_problem, parse_season
