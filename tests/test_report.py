@@ -34,17 +34,17 @@ from html.parser import HTMLParser
 import pytest
 
 from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy
+from cadence.report.columns import by_risk
 from cadence.report.figures import (
     ALL,
     SALESPERSON,
     SEGMENT,
-    Rhythm,
     build_report,
-    by_risk,
     feast_or_famine,
     load_flags,
     percentile,
 )
+from cadence.report.health import Rhythm
 from cadence.report.html import render_html
 from cadence.report.text import render_text
 from cadence.values.durations import Duration

@@ -3,30 +3,16 @@
 :func:`build_report` is pure: customers, their contacts, the planner's output, the policies and
 ``now`` go in; a :class:`Report` of plain numbers comes out. :func:`render_text` turns it into
 fixed-width tables for a terminal, :func:`render_html` into one self-contained page of charts.
+Each customer is measured by :mod:`cadence.report.health` (contact days, rhythm status, gaps,
+busy-season contacts: defined there); this module adds them up per segment, per salesperson and
+for everyone, with the coming weeks' bookings.
 
 Definitions (the legend of both renderings says the same in fewer words):
 
-* **Contact days.** A customer's counted contacts (:func:`cadence.planner.contacts.collapse`, then
-  :func:`~cadence.planner.contacts.counts` under the customer's segment policy, none later than
-  ``now``) as dates in the customer's zone, plus the CSV ``last_contact`` date. Several counted
-  contacts on one day are one touch: a meeting and its follow-up e-mail are not a gap of zero days.
-* **Rhythm status** of an active customer, from the last contact day L (or ``customer_since``
-  when there is none): *in rhythm* while today <= L + ``every``; *due soon* while today <= L +
-  ``max_gap``; *overdue* after that. A customer never contacted and without ``customer_since``
-  is *due soon*: the planner books them as soon as possible. *Never contacted* counts active
-  customers without any contact day; they are in one of the three statuses too. Cancelled and
-  do-not-contact customers are counted apart and take no part in the other figures.
-* **Gaps** are the days between consecutive contact days of one customer, both inside the last
-  :data:`GAP_WINDOW_DAYS` days (customer-local). The open stretch from the last contact to now is
-  not a gap (the status covers it). Median and 90th percentile interpolate linearly between
-  ranks (:func:`statistics.quantiles`, ``method="inclusive"``); ``>max_gap`` counts gaps longer
-  than the customer's ``max_gap``.
 * **Feast-or-famine score**: the coefficient of variation (population stdev / mean) of the gaps,
   each divided by its customer's ``every`` first. Within one segment that is exactly the CV of the
   gaps in days; across segments (a salesperson, everyone) it keeps a 4-week customer and a
   quarterly one, both perfectly on rhythm, from looking like feast and famine.
-* **Busy-season contacts**: contact days in the gap window that fell in the customer's busy
-  seasons (its industry's plus its own, customer-local dates).
 * **Bookings per day**: the timed planned contacts (all-day anniversary reminders are no load)
   whose salesperson-local day falls in the coming ``weeks_ahead`` ISO weeks, counted per
   salesperson-day: the busiest salesperson-day (max) against the mean over salesperson-days with
@@ -39,72 +25,28 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
-from itertools import pairwise
-from zoneinfo import ZoneInfo
 
-from cadence.inputs.policy import PolicySet, SegmentPolicy
-from cadence.planner.contacts import collapse, counts
+from cadence.inputs.policy import PolicySet
 from cadence.planner.overlap import unbookable
+from cadence.report.health import ACTIVE_RHYTHMS, CustomerHealth, Rhythm, customer_health
 from cadence.values.errors import describe_error
 from cadence.values.model import (
     Contact,
     Customer,
-    CustomerStatus,
     PlannedContact,
     Salesperson,
     Snooze,
     require_aware,
 )
 from cadence.values.progress import Tick, every
-from cadence.values.seasons import Season, SeasonSet, parse_season
+from cadence.values.seasons import Season, SeasonParser, parse_season
 from cadence.values.text import count
 
-GAP_WINDOW_DAYS = 365
 SEGMENT, SALESPERSON, ALL = "segment", "salesperson", "all"
 KINDS = (SEGMENT, SALESPERSON, ALL)
-
-
-class Rhythm(StrEnum):
-    """Where one customer stands in their rhythm today."""
-
-    IN_RHYTHM = "in_rhythm"
-    DUE_SOON = "due_soon"
-    OVERDUE = "overdue"
-    CANCELLED = "cancelled"
-    DO_NOT_CONTACT = "do_not_contact"
-
-
-ACTIVE_RHYTHMS = (Rhythm.IN_RHYTHM, Rhythm.DUE_SOON, Rhythm.OVERDUE)
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerHealth:
-    """One customer's rhythm: status, last contact and the gaps of the last year.
-
-    ``due_on`` is L + ``every`` and ``overdue_after`` L + ``max_gap`` (L = last contact day, or
-    ``customer_since`` when never contacted); both None when neither is known or the customer is
-    not active. ``gap_ratios`` are the gaps divided by the segment's ``every`` in days.
-    """
-
-    customer_id: str
-    name: str
-    owner: str
-    segment: str
-    rhythm: Rhythm
-    last_contact: date | None
-    never_contacted: bool
-    due_on: date | None
-    overdue_after: date | None
-    days_since: int | None  # days from the last contact day to today (customer-local)
-    contact_days: int  # contact days inside the gap window
-    gaps: tuple[int, ...]
-    gap_ratios: tuple[float, ...]
-    gaps_over_max_gap: int
-    busy_season_contacts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,14 +185,18 @@ def build_report(
     require_aware(now, "report now")
     if weeks_ahead < 1:
         raise ValueError(f"weeks_ahead must be at least 1, got {weeks_ahead}")
-    seasons = _SeasonCache(policies, season_parser)
+    seasons = (
+        season_parser
+        if isinstance(season_parser, SeasonParser)
+        else SeasonParser(parse=season_parser)
+    )
     notes = list(attention)
     healths = []
     measured = every(progress, "measuring customers", len(customers), 1000)
     for done, c in enumerate(customers, 1):
         measured(done)
         try:
-            healths.append(_customer_health(c, contacts.get(c.id, ()), policies, seasons, now))
+            healths.append(customer_health(c, contacts.get(c.id, ()), policies, seasons, now))
         except Exception as exc:  # one customer's bad data costs that customer's line only
             notes.append(f"customer {c.name} ({c.id}) not measured: {describe_error(exc)}")
     healths.sort(key=lambda h: (h.segment, h.owner, h.customer_id))
@@ -359,108 +305,6 @@ def _monday(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
 
-class _SeasonCache:
-    """Each customer's busy seasons, parsed once per text and shared between customers."""
-
-    def __init__(self, policies: PolicySet, parser: Callable[[str], Season]) -> None:
-        self.policies = policies
-        self.parser = parser
-        self.parsed: dict[str, Season] = {}
-        self.sets: dict[tuple[Season, ...], SeasonSet] = {}
-
-    def of(self, customer: Customer) -> SeasonSet:
-        own = tuple(self._parse(text) for text in customer.busy_seasons)
-        seasons = self.policies.industry_seasons(customer.industry) + own
-        found = self.sets.get(seasons)
-        if found is None:
-            found = self.sets[seasons] = SeasonSet(seasons)
-        return found
-
-    def _parse(self, text: str) -> Season:
-        season = self.parsed.get(text)
-        if season is None:
-            season = self.parsed[text] = self.parser(text)
-        return season
-
-
-def _segment_name(customer: Customer, policies: PolicySet) -> str:
-    """The segment whose policy applies: unknown or empty segments fall back to ``default``."""
-    return customer.segment if customer.segment in policies.segments else "default"
-
-
-def _contact_days(
-    customer: Customer,
-    contacts: Iterable[Contact],
-    policy: SegmentPolicy,
-    zone: ZoneInfo,
-    now: datetime,
-) -> list[date]:
-    today = now.astimezone(zone).date()
-    days = {
-        c.at.astimezone(zone).date()
-        for c in collapse(contacts)
-        if counts(c, policy.counts) and c.at <= now
-    }
-    if customer.last_contact is not None and customer.last_contact <= today:
-        days.add(customer.last_contact)
-    return sorted(days)
-
-
-def _customer_health(
-    customer: Customer,
-    contacts: Iterable[Contact],
-    policies: PolicySet,
-    seasons: _SeasonCache,
-    now: datetime,
-) -> CustomerHealth:
-    policy = policies.for_customer(customer)
-    zone = ZoneInfo(customer.timezone or policy.timezone or "UTC")
-    today = now.astimezone(zone).date()
-    days = _contact_days(customer, contacts, policy, zone, now)
-    last = days[-1] if days else None
-    anchor = last or customer.customer_since
-    due_on = overdue_after = None
-    window: list[date] = []
-    if customer.status is CustomerStatus.CANCELLED:
-        rhythm = Rhythm.CANCELLED
-    elif customer.status is CustomerStatus.DO_NOT_CONTACT:
-        rhythm = Rhythm.DO_NOT_CONTACT
-    else:
-        # Only active customers are rhythm material: their status, gaps and seasons count.
-        window = [d for d in days if d >= today - timedelta(days=GAP_WINDOW_DAYS)]
-        if anchor is None:
-            rhythm = Rhythm.DUE_SOON  # never contacted, no start date: due as soon as possible
-        else:
-            due_on = policy.every.add_to(anchor)
-            overdue_after = policy.max_gap.add_to(anchor)
-            rhythm = (
-                Rhythm.IN_RHYTHM
-                if today <= due_on
-                else Rhythm.DUE_SOON
-                if today <= overdue_after
-                else Rhythm.OVERDUE
-            )
-    gaps = tuple((b - a).days for a, b in pairwise(window))
-    season_set = seasons.of(customer)
-    return CustomerHealth(
-        customer_id=customer.id,
-        name=customer.name,
-        owner=customer.owner,
-        segment=_segment_name(customer, policies),
-        rhythm=rhythm,
-        last_contact=last,
-        never_contacted=last is None,
-        due_on=due_on,
-        overdue_after=overdue_after,
-        days_since=(today - last).days if last else None,
-        contact_days=len(window),
-        gaps=gaps,
-        gap_ratios=tuple(g / policy.every.approx_days for g in gaps),
-        gaps_over_max_gap=sum(1 for a, b in pairwise(window) if b > policy.max_gap.add_to(a)),
-        busy_season_contacts=sum(1 for d in window if season_set.season_on(d) is not None),
-    )
-
-
 def _group(
     kind: str,
     name: str,
@@ -508,61 +352,3 @@ def _belongs(h: CustomerHealth, kind: str, name: str) -> bool:
     if kind == SALESPERSON:
         return h.owner == name
     return True
-
-
-# ---- shared by the text and the HTML renderings ---------------------------------------------
-
-OVERDUE_LISTED = 20
-SALESPEOPLE_LISTED = 25  # rows of a salesperson table before "... and N more" (riskiest first)
-
-
-def format_number(value: float | int | None, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, int) or float(value).is_integer():
-        return str(int(value))
-    return f"{value:.{digits}f}"
-
-
-def _cv_text(g: GroupStats) -> str:
-    return "-" if g.feast_or_famine is None else f"{g.feast_or_famine:.2f}"
-
-
-Column = tuple[str, Callable[[GroupStats], str]]
-STATUS_COLUMNS: list[Column] = [
-    ("active", lambda g: str(g.active)),
-    ("in rhythm", lambda g: str(g.in_rhythm)),
-    ("due soon", lambda g: str(g.due_soon)),
-    ("overdue", lambda g: str(g.overdue)),
-    ("at risk", lambda g: str(g.at_risk)),
-    ("never", lambda g: str(g.never_contacted)),
-    ("cancelled", lambda g: str(g.cancelled)),
-    ("do not contact", lambda g: str(g.do_not_contact)),
-]
-GAP_COLUMNS: list[Column] = [
-    ("contacts", lambda g: str(g.contact_days)),
-    ("in season", lambda g: str(g.busy_season_contacts)),
-    ("gaps", lambda g: str(len(g.gaps))),
-    ("median", lambda g: format_number(g.gap_median)),
-    ("p90", lambda g: format_number(g.gap_p90)),
-    ("max", lambda g: format_number(g.gap_max)),
-    (">max_gap", lambda g: str(g.gaps_over_max_gap)),
-    ("max_gap", lambda g: format_number(g.max_gap_days)),
-    ("feast/famine", _cv_text),
-]
-BOOKING_COLUMNS: list[Column] = [
-    ("bookings", lambda g: str(g.bookings)),
-    ("days booked", lambda g: str(g.booking_days)),
-    ("max/day", lambda g: str(g.bookings_per_day_max) if g.booking_days else "-"),
-    ("mean/day", lambda g: format_number(g.bookings_per_day_mean, 2)),
-]
-
-
-def by_risk(groups: Sequence[GroupStats]) -> list[GroupStats]:
-    """Salespeople with the most customers at risk first (then most overdue, then by name)."""
-    return sorted(groups, key=lambda g: (-g.at_risk, -g.overdue, g.label))
-
-
-def most_overdue(report: Report) -> list[CustomerHealth]:
-    overdue = [h for h in report.customers if h.rhythm is Rhythm.OVERDUE]
-    return sorted(overdue, key=lambda h: (h.overdue_after or date.min, h.customer_id))

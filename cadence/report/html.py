@@ -8,25 +8,19 @@ import statistics
 from collections.abc import Callable, Sequence
 from datetime import UTC
 
-from cadence.report.figures import (
-    ACTIVE_RHYTHMS,
-    ALL,
+from cadence.report.columns import (
     BOOKING_COLUMNS,
     GAP_COLUMNS,
-    GAP_WINDOW_DAYS,
     OVERDUE_LISTED,
     SALESPEOPLE_LISTED,
-    SALESPERSON,
-    SEGMENT,
     STATUS_COLUMNS,
     Column,
-    GroupStats,
-    Report,
-    Rhythm,
     by_risk,
     format_number,
     most_overdue,
 )
+from cadence.report.figures import ALL, SALESPERSON, SEGMENT, GroupStats, Report
+from cadence.report.health import ACTIVE_RHYTHMS, GAP_WINDOW_DAYS, Rhythm
 
 _COLORS = {
     Rhythm.IN_RHYTHM: "#2f9e6b",

@@ -7,24 +7,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, timedelta
 
-from cadence.report.figures import (
-    ALL,
+from cadence.report.columns import (
     BOOKING_COLUMNS,
     GAP_COLUMNS,
-    GAP_WINDOW_DAYS,
-    KINDS,
     OVERDUE_LISTED,
     SALESPEOPLE_LISTED,
-    SALESPERSON,
-    SEGMENT,
     STATUS_COLUMNS,
     Column,
-    GroupStats,
-    Report,
     by_risk,
     format_number,
     most_overdue,
 )
+from cadence.report.figures import ALL, KINDS, SALESPERSON, SEGMENT, GroupStats, Report
+from cadence.report.health import GAP_WINDOW_DAYS
 
 _KIND_TITLES = {SEGMENT: "BY SEGMENT", SALESPERSON: "BY SALESPERSON", ALL: "OVERALL"}
 _KIND_COLUMN = {SEGMENT: "segment", SALESPERSON: "salesperson", ALL: ""}
