@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import pytest
 
 import connectors
-from cadence.app.checks import check_customers
+from cadence.app.check_customers import check_customers
 from cadence.inputs.config import Config, DaemonSettings, load_config
 from cadence.inputs.config_schema import masked_url
 from cadence.inputs.policy import PolicySet, SegmentPolicy

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cadence.app.checks import check_customers
+from cadence.app.check_customers import check_customers
 from cadence.inputs.config import load_config
 from cadence.inputs.customers import read_customers
 from cadence.inputs.policy_load import load_policies

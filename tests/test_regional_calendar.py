@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cadence.app.checks import check_customers, check_salespeople
+from cadence.app.check_config import check_salespeople
+from cadence.app.check_customers import check_customers
 from cadence.app.cli import app
 from cadence.inputs.config import load_config
 from cadence.inputs.customers import read_customers
