@@ -25,28 +25,31 @@
   the pings, and systemd restarts the hung service.
 - After each cycle: ``STATUS=`` with the summary or the error, one INFO log line, and the JSON
   health file when ``[daemon] health_file`` is set.
+
+The loop is here; the files it watches are :mod:`.watch`, what it says after each cycle
+:mod:`.health`, the sharing of one database between daemons :mod:`.sharing`, and the systemd
+notifications :mod:`.systemd`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import socket
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from cadence.app.health import status_line, write_health
+from cadence.app.sharing import lease_seconds, run_shared_cycle
 from cadence.app.systemd import Heartbeat, SystemdNotifier, monotonic_usec
-from cadence.inputs.config import Config
-from cadence.store.leases import claim_share, release, renew
+from cadence.app.watch import Watch
+from cadence.store.leases import release
 from cadence.sync.result import CycleResult
 from cadence.sync.wording import count
 from cadence.sync.workspace import Workspace
@@ -56,62 +59,8 @@ from cadence.values.model import require_aware
 log = logging.getLogger("cadence.daemon")
 
 POLL_SECONDS = 1.0  # how often watched files are checked while sleeping
-SETTLE_SECONDS = 0.3  # a changed file must hold still this long (editors write in steps)
 MAX_BACKOFF_FACTOR = 10  # consecutive failures wait at most this many intervals
 STALL_LIMIT = timedelta(minutes=30)  # no progress for this long: stop the watchdog pings
-
-
-# ---- watched files ----------------------------------------------------------------------------
-
-FileStamp = tuple[int, int] | None  # (mtime_ns, size), None when the file is missing
-
-
-def watched_files(config: Config) -> tuple[set[Path], Path | None]:
-    """The files whose change means a reload (cadence.toml, policies), and the customer file."""
-    reload = {config.path, *config.policies.glob("*.toml")}
-    return reload, config.customers
-
-
-def snapshot(paths: Iterable[Path]) -> dict[Path, FileStamp]:
-    """Modification time and size of each path."""
-    stamps: dict[Path, FileStamp] = {}
-    for path in paths:
-        try:
-            st = path.stat()
-        except OSError:
-            stamps[path] = None
-        else:
-            stamps[path] = (st.st_mtime_ns, st.st_size)
-    return stamps
-
-
-@dataclass
-class _Watch:
-    """What the files looked like when the configuration in force was read."""
-
-    reload_paths: set[Path]
-    policy_folder: Path
-    customers: Path | None
-    stamps: dict[Path, FileStamp] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, config: Config) -> _Watch:
-        reload_paths, customers = watched_files(config)
-        return cls(reload_paths, config.policies, customers)
-
-    def current(self) -> dict[Path, FileStamp]:
-        # New policy files count too: glob the folder again rather than trusting the old list.
-        paths = set(self.reload_paths) | set(self.policy_folder.glob("*.toml"))
-        if self.customers is not None:
-            paths.add(self.customers)
-        return snapshot(paths)
-
-    def changed(self, now: dict[Path, FileStamp]) -> set[Path]:
-        keys = set(self.stamps) | set(now)
-        return {p for p in keys if self.stamps.get(p) != now.get(p)}
-
-
-# ---- the loop ---------------------------------------------------------------------------------
 
 
 def backoff_wait(interval: timedelta, failures: int) -> timedelta:
@@ -135,7 +84,7 @@ class Daemon:
         self.clock = clock
         self.notifier = notifier or SystemdNotifier()
         self.workspace: Workspace | None = None
-        self.watch: _Watch | None = None
+        self.watch: Watch | None = None
         self._wake = threading.Event()
         self._stop = False
         self._reload_reason: str | None = None
@@ -226,7 +175,7 @@ class Daemon:
             self.notifier.send(f"STATUS=cannot start: {exc.message}")
             return False
         self.workspace = workspace
-        self.watch = _Watch.of(workspace.config)
+        self.watch = Watch.of(workspace.config)
         self.watch.stamps = self.watch.current()
         log.info(
             "started: %s, a cycle every %s",
@@ -273,7 +222,7 @@ class Daemon:
         changed = self.watch.changed(now)
         if not changed:
             return False
-        now = self._settled(now)
+        now = self.watch.settled(now, self._wake)
         changed = self.watch.changed(now)
         if not changed:
             return False
@@ -288,18 +237,6 @@ class Daemon:
             log.info("customer file %s changed", self.watch.customers)
             return True
         return False
-
-    def _settled(self, stamps: dict[Path, FileStamp]) -> dict[Path, FileStamp]:
-        """Wait until the watched files hold still (an editor may write in several steps)."""
-        assert self.watch is not None
-        for _ in range(10):
-            if self._wake.wait(SETTLE_SECONDS):  # a signal: stop waiting for the editor
-                break
-            again = self.watch.current()
-            if again == stamps:
-                break
-            stamps = again
-        return stamps
 
     def _reload(self, reason: str) -> bool:
         """Open a new workspace; swap it in only when valid. True when swapped."""
@@ -330,7 +267,7 @@ class Daemon:
                 self.rejected = f"{type(exc).__name__}: {exc}"
                 return False
             old, self.workspace = self.workspace, workspace
-            self.watch = _Watch.of(workspace.config)
+            self.watch = Watch.of(workspace.config)
             self.watch.stamps = {**self.watch.current(), **before}
             old.close()
             self.rejected = None
@@ -341,34 +278,20 @@ class Daemon:
                 self.notifier.send("READY=1")
 
     def lease_seconds(self) -> float | None:
-        """How long a lease taken now lasts: ``[daemon] lease_seconds``, or twice the last
-        cycle's duration when cycles take longer, so that a slow cycle's leases do not lapse
-        between renewals. None: this daemon is alone on its database."""
+        """How long a lease taken now lasts (:func:`.sharing.lease_seconds`); None: this daemon
+        is alone on its database."""
         configured = self.workspace.config.daemon.lease_seconds if self.workspace else None
-        if not configured:
-            return None
-        return max(configured, 2 * self.last_cycle_seconds)
+        return lease_seconds(configured, self.last_cycle_seconds)
 
     def _run_cycle(self, now: datetime) -> CycleResult:
         """The cycle, limited to this daemon's share of salespeople when daemons share one
-        database (``[daemon] lease_seconds``; see :mod:`cadence.store.leases`). Before each write
-        to a calendar the salesperson's lease is renewed; a lease another daemon took since
-        stops this daemon's writes to that calendar."""
+        database (:mod:`.sharing`)."""
         assert self.workspace is not None
         ttl = self.lease_seconds()
         if not ttl:
             return self.workspace.run_cycle(now, stop=self.stop_requested)
-        store = self.workspace.store
-        share = claim_share(store, self.holder, self.workspace.owners(), now, ttl)
-        importer = store.try_lease("task:import", self.holder, now, ttl)
-        log.info("serving %d salespeople as %s", len(share), self.holder)
-
-        def keep(owner: str) -> bool:
-            moment = require_aware(self.clock(), "daemon clock")
-            return renew(store, self.holder, owner, moment, ttl)
-
-        return self.workspace.run_cycle(
-            now, stop=self.stop_requested, share=share, import_customers=importer, keep=keep
+        return run_shared_cycle(
+            self.workspace, self.holder, now, ttl, self.stop_requested, self.clock
         )
 
     def _cycle(self) -> timedelta:
@@ -393,65 +316,20 @@ class Daemon:
         wait = backoff_wait(config.interval, self.failures)
         took = time.monotonic() - started
         self.last_cycle_seconds = took
-        stamp = f"{now.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z"
         if result is not None:
             summary = result.summary()
             if result.interrupted:
                 log.info("cycle interrupted after %.1fs: %s", took, summary)
             else:
                 log.info("cycle done in %.1fs: %s; next in %s", took, summary, _short(wait))
-            status = f"last cycle {stamp}: {summary}"
         else:
             failed = count(self.failures, "failed cycle")
             log.warning("%s in a row; next try in %s", failed, _short(wait))
-            status = f"last cycle {stamp} failed: {_clip(error)}"
-        if self.rejected:
-            status += f"; reload rejected: {_clip(self.rejected)}"
+        status = status_line(now, result, error, self.rejected)
         self.notifier.send(f"STATUS={status}")
         if config.daemon.health_file is not None:
             write_health(config.daemon.health_file, now, result, error, now + wait, self.rejected)
         return wait
-
-
-def write_health(
-    path: Path,
-    now: datetime,
-    result: CycleResult | None,
-    error: str,
-    next_cycle: datetime,
-    rejected: str | None = None,
-) -> None:
-    """Replace ``path`` atomically with the JSON state of the last cycle (and the problem of a
-    rejected reload, while the previous configuration is in force)."""
-    data = {
-        "time": now.astimezone(UTC).isoformat(),
-        "ok": result is not None,
-        "summary": result.summary() if result is not None else error,
-        "interrupted": bool(result and result.interrupted),
-        "skipped_salespeople": sorted(result.failed_owners) if result else [],
-        "skipped_customers": sorted(result.skipped_customers) if result else [],
-        "attention": result.attention() if result else [],
-        "next_cycle": next_cycle.astimezone(UTC).isoformat(),
-        "reload_rejected": rejected,
-        "pid": os.getpid(),
-    }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", dir=path.parent, prefix=f".{path.name}.", delete=False, encoding="utf-8"
-        ) as tmp:
-            json.dump(data, tmp, indent=2)
-            tmp.write("\n")
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp.name, path)
-    except OSError as exc:
-        log.warning("cannot write health file %s: %s", path, exc)
-
-
-def _clip(text: str, limit: int = 300) -> str:
-    """A status line stays one readable line (a database error can quote a whole query)."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _relative(path: Path, base: Path) -> str:
