@@ -11,7 +11,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from cadence.app.cli import PARTIAL, app
+from cadence.app.cli import app
+from cadence.app.cli_common import PARTIAL
 from cadence.sync.workspace import Workspace
 from cadence.values.errors import UserError
 from cadence.values.model import ContactKind

@@ -128,7 +128,7 @@ def test_long_commands_draw_progress_on_a_terminal_only(
 
     from rich.console import Console
 
-    import cadence.app.cli as cli_module
+    import cadence.app.cli_common as cli_module
 
     screen = io.StringIO()
     monkeypatch.setattr(cli_module, "err", Console(file=screen, force_terminal=True, width=100))
