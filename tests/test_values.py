@@ -8,10 +8,12 @@ import pytest
 from cadence.values.dates import EARLIEST, LATEST, DateReader, check_supported_date
 from cadence.values.durations import MAX_BUSINESS_DAYS, Duration, add_months, parse_meeting_length
 from cadence.values.errors import ValueParseError
+from cadence.values.model import Customer
 from cadence.values.seasons import (
     MAX_SPAN_DAYS,
     NoFreeDayError,
     Season,
+    SeasonParser,
     SeasonSet,
     free_day_problem,
     parse_season,
@@ -360,3 +362,42 @@ def test_span_stops_at_the_ends_of_python_dates():
     seasons = SeasonSet((parse_season("Nov 15 - Jan 5"),))
     assert seasons.span(date(9999, 12, 20)) == (date(9999, 11, 15), date.max)
     assert seasons.span(date(1, 1, 2)) == (date.min, date(1, 1, 5))
+
+
+def test_season_parser_reads_each_text_once_and_refuses_a_bad_one_again_the_same_way():
+    read: list[str] = []
+
+    def counted(text: str) -> Season:
+        read.append(text)
+        return parse_season(text)
+
+    seasons = SeasonParser(parse=counted)
+    assert seasons("Nov 15 - Jan 5") is seasons("Nov 15 - Jan 5")
+    assert seasons("Nov 15 - Jan 5") == parse_season("Nov 15 - Jan 5")
+    for _ in range(2):
+        with pytest.raises(ValueParseError, match=r"^cannot read season 'Nov 45 - Jan 5': "):
+            seasons("Nov 45 - Jan 5")
+    assert read == ["Nov 15 - Jan 5", "Nov 45 - Jan 5"]
+
+
+def test_season_parser_reads_dates_with_the_reader_it_was_given():
+    text = "03/04/2027 - 03/05/2027"
+    us = SeasonParser(DateReader(date_order="MDY"))(text)
+    assert (us.start_date, us.end_date) == (date(2027, 3, 4), date(2027, 3, 5))
+    europe = SeasonParser()(text)  # day first, as DateReader() reads
+    assert (europe.start_date, europe.end_date) == (date(2027, 4, 3), date(2027, 5, 3))
+
+
+def test_a_customers_seasons_are_its_industrys_then_its_own():
+    seasons = SeasonParser()
+    industry = (parse_season("Jan 15 - Apr 30"),)
+    shop = Customer("c1", "Shop", "ann@example.com", busy_seasons=("August", "Nov 45 - Jan 5"))
+    with pytest.raises(ValueParseError, match="Nov 45"):
+        seasons.of_customer(shop, industry)
+    theirs = seasons.of_customer(shop, industry, skip_unreadable=True)
+    assert [s.text for s in theirs] == ["Jan 15 - Apr 30", "August"]
+    assert seasons.of_customer(Customer("c2", "Firm", "ann@example.com"), industry) == industry
+    # Customers with the same seasons share one SeasonSet, and so its day cache.
+    assert seasons.season_set(theirs) is seasons.season_set(tuple(theirs))
+    assert seasons.season_set(theirs).season_on(date(2027, 8, 3)) == parse_season("August")
+    assert seasons.season_set(industry) is not seasons.season_set(theirs)
