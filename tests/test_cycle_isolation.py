@@ -145,20 +145,21 @@ def test_run_once_exits_3_after_doing_the_rest_and_lists_each_problem_once(tmp_p
 def test_a_row_that_raises_unexpectedly_is_rejected_and_the_file_still_imports(
     tmp_path, monkeypatch
 ) -> None:
+    from cadence.inputs import customer_row as row_module
     from cadence.inputs import customers as reader_module
     from cadence.values.dates import DateReader
 
     path = write_customers(
         tmp_path / "customers.csv", [customer_row("C1"), customer_row("BOOM"), customer_row("C2")]
     )
-    real = reader_module._RowReader.read
+    real = row_module.RowReader.read
 
     def read(self, values, tags):
         if values.get("id") == "BOOM":
             raise RecursionError("a value no check foresaw")
         return real(self, values, tags)
 
-    monkeypatch.setattr(reader_module._RowReader, "read", read)
+    monkeypatch.setattr(row_module.RowReader, "read", read)
     result = reader_module.read_customers(path, DateReader())
     assert [c.id for c in result.customers] == ["C1", "C2"]
     [rejected] = result.rejected
