@@ -6,7 +6,7 @@ declines, adds their own meetings), and fault-injection hooks on :class:`MemoryB
 (:meth:`~MemoryBackend.fail_next`, :meth:`~MemoryBackend.drop_response_after_write`,
 :attr:`~MemoryBackend.calls`) reproduce the failures the reconciler must survive.
 
-:func:`validate_spec` checks an :class:`EventSpec` the same way in every file-based backend.
+It checks what it is handed with :mod:`connectors.common.validation`, as every backend does.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.values.model import BusyInterval
 from cadence.values.schema import Schema
@@ -39,72 +38,19 @@ from connectors.base import (
     WriteOp,
     WriteResult,
 )
+from connectors.common.days import day_bounds
+from connectors.common.validation import (
+    owner_zone,
+    require_owner,
+    require_window,
+    validate_spec,
+)
 
 # --------------------------------------------------------------------------------------------
-# Helpers shared by the file-based backends
+# Helpers
 
 
-def validate_spec(spec: EventSpec, owner: str) -> None:
-    """Raise :class:`BackendError` when ``spec`` cannot be written to ``owner``'s calendar.
-
-    All-day events need :class:`date` bounds, timed events aware :class:`datetime` bounds (naive
-    ones are rejected, never guessed); the end is after the start; the zone is a known IANA name.
-    """
-    what = f"event {spec.uid!r}"
-    if not spec.uid:
-        raise BackendError("event without a uid")
-    if spec.owner.lower() != owner.lower():
-        raise BackendError(f"{what} belongs to {spec.owner}, not to {owner}")
-    for name, value in (("start", spec.start), ("end", spec.end)):
-        if spec.all_day:
-            if isinstance(value, datetime) or not isinstance(value, date):
-                raise BackendError(f"{what}: all-day {name} must be a date, got {value!r}")
-        elif not isinstance(value, datetime):
-            raise BackendError(f"{what}: timed {name} must be a datetime, got {value!r}")
-        elif value.tzinfo is None or value.utcoffset() is None:
-            raise BackendError(f"{what}: {name} {value!r} is naive; only aware datetimes go in")
-    if not spec.end > spec.start:
-        raise BackendError(f"{what}: end {spec.end} is not after start {spec.start}")
-    zone_of(spec.timezone, what=what)
-    if any(not isinstance(m, int) or m < 0 for m in spec.reminder_minutes):
-        raise BackendError(f"{what}: reminder minutes must be whole minutes >= 0")
-
-
-def require_window(start: datetime, end: datetime) -> None:
-    """Reject a naive query window with :class:`BackendError`."""
-    for value in (start, end):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise BackendError(f"window bound {value!r} is naive; only aware datetimes go in")
-
-
-def zone_of(name: str, *, what: str = "time zone") -> ZoneInfo:
-    """The :class:`ZoneInfo` called ``name``; :class:`BackendError` when there is none."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BackendError(f"{what}: unknown time zone {name!r}") from None
-
-
-def owner_zone(context: BackendContext, owner: str) -> tzinfo:
-    """The salesperson's zone (from the context), UTC for owners the context does not list.
-
-    All-day events are days in this zone: an out-of-office day blocks its local midnights.
-    """
-    for person in context.salespeople:
-        if person.email.lower() == owner.lower():
-            return zone_of(person.timezone, what=f"salesperson {owner}")
-    return UTC
-
-
-def day_bounds(start: date, end: date, zone: tzinfo) -> tuple[datetime, datetime]:
-    """The UTC instants of the local midnights that open ``start`` and ``end``."""
-    return (
-        datetime.combine(start, time(), zone).astimezone(UTC),
-        datetime.combine(end, time(), zone).astimezone(UTC),
-    )
-
-
-def utc_bounds(spec: EventSpec) -> tuple[datetime | date, datetime | date]:
+def _utc_bounds(spec: EventSpec) -> tuple[datetime | date, datetime | date]:
     """``spec``'s bounds as they are stored: dates as dates, datetimes in UTC."""
     if spec.all_day:
         return spec.start, spec.end
@@ -287,7 +233,7 @@ class MemoryBackend(CalendarBackend):
     def _put(self, owner: str, op: Create | Update) -> RemoteEvent:
         spec = op.spec
         validate_spec(spec, owner)
-        start, end = utc_bounds(spec)
+        start, end = _utc_bounds(spec)
         spec = replace(spec, start=start, end=end, tags=dict(spec.tags))
         owned = self._calendar(owner).owned
         current = owned.get(spec.uid)
@@ -320,8 +266,7 @@ class MemoryBackend(CalendarBackend):
         return event
 
     def _cancel(self, owner: str, op: Cancel) -> None:
-        if op.owner.lower() != owner.lower():
-            raise BackendError(f"cancel of {op.uid!r} belongs to {op.owner}, not to {owner}")
+        require_owner(op, owner)
         owned = self._calendar(owner).owned
         current = owned.get(op.uid)
         if current is None:

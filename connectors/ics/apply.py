@@ -28,6 +28,7 @@ from connectors.base import (
     WriteOp,
     WriteResult,
 )
+from connectors.common.validation import validate_spec
 from connectors.ics.build import (
     build_event,
     normalized,
@@ -39,7 +40,6 @@ from connectors.ics.build import (
 from connectors.ics.events import dt, etag, readable_owned, remote_event
 from connectors.ics.outbox import Outbox
 from connectors.ics.parse import Problem
-from connectors.memory import validate_spec
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ from connectors.base import (
     past_events_key,
     unseen_past_events,
 )
+from connectors.common.validation import owner_zone, require_window
 from connectors.email import invite_sender
 from connectors.icalpeople import people_met
 from connectors.ics import parse
@@ -50,7 +51,6 @@ from connectors.ics.foreign import foreign_occurrences
 from connectors.ics.outbox import Outbox, iso_time
 from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
 from connectors.localfiles import writable_problem
-from connectors.memory import owner_zone, require_window
 from connectors.recurrence import Expansion, Occurrence
 
 log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from connectors.base import BackendError, EventSpec
+from connectors.common.validation import zone_of
 from connectors.email import CUSTOMER_TEXT, clean_text, one_line
 from connectors.ics.events import OWNED_MARKER, TAG_PREFIX, dt_value
-from connectors.memory import zone_of
 
 GENERATED_MARKER = "X-CADENCE-GENERATED"  # on the VTIMEZONEs cadence generated itself
 PRODID = "-//cadence//cadence calendar files//EN"

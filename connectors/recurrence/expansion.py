@@ -14,7 +14,7 @@ from typing import Any
 import icalendar
 import recurring_ical_events
 
-from connectors.memory import day_bounds
+from connectors.common.days import day_bounds
 from connectors.recurrence import limits
 from connectors.recurrence.rules import (
     ALL_BY,

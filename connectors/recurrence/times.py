@@ -12,7 +12,7 @@ from typing import Any, cast
 import icalendar
 
 from connectors.base import BackendError
-from connectors.memory import day_bounds
+from connectors.common.days import day_bounds
 
 
 def vevents(cal: icalendar.Calendar) -> list[icalendar.Event]:

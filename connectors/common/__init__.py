@@ -1,0 +1,12 @@
+"""What every connector shares, written once.
+
+* :mod:`.validation`: the checks of what a backend is handed (aware datetimes, an event's
+  bounds, its owner, its time zone), raising :class:`connectors.base.InvalidValue`;
+* :mod:`.days`: the local midnights that bound an all-day event in a salesperson's zone;
+* :mod:`.codec`: one of cadence's events as the JSON a backend keeps in its state store;
+* :mod:`.seen`: which past events a backend has returned before (the read marks of
+  :meth:`connectors.base.CalendarBackend.new_past_events`).
+
+Modules here import only :mod:`connectors.values`, :mod:`connectors.state` and the standard
+library, so every connector (and :mod:`connectors.base` itself) may use them.
+"""
