@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -68,6 +68,8 @@ from connectors.caldav.webdav import (
     SyncUnsupported,
     Transport,
 )
+from connectors.common.codec import event_from_json, event_to_json
+from connectors.common.validation import require_owner, require_window, validate_spec
 from connectors.email import invite_sender
 from connectors.icalpeople import people_met
 from connectors.ics.outbox import Outbox, Undo, iso_time
@@ -245,12 +247,12 @@ class CalDavBackend(CalendarBackend):
             if event is None:
                 events.pop(resource.href, None)
             else:
-                events[resource.href] = _event_to_json(event)
+                events[resource.href] = event_to_json(event)
         self.context.state.set(
             key, json.dumps({"token": token, "events": events}) if token else None
         )
         return sorted(
-            (_event_from_json(owner, data) for data in events.values()), key=lambda e: e.uid
+            (event_from_json(owner, data) for data in events.values()), key=lambda e: e.uid
         )
 
     def forget_sync(self, owner: str) -> None:
@@ -276,10 +278,7 @@ class CalDavBackend(CalendarBackend):
 
         What was left out or approximated is logged once per version of the resource.
         """
-        if start.tzinfo is None or end.tzinfo is None:
-            raise BackendError(
-                f"busy/past_events need timezone-aware start and end, got naive {start!r}, {end!r}"
-            )
+        require_window(start, end)
         collection = self._collection(owner)
         expansion = Expansion(self._zone(owner), start, end, label=f"caldav {collection.url}")
         if resources is None:
@@ -417,9 +416,10 @@ class CalDavBackend(CalendarBackend):
         results = []
         for op in ops:
             try:
-                op_owner = op.owner if isinstance(op, Cancel) else op.spec.owner
-                if op_owner.lower() != owner.lower():
-                    raise BackendError(f"an operation for {op_owner} sent to {owner}'s calendar")
+                if isinstance(op, Cancel):
+                    require_owner(op, owner)
+                else:
+                    validate_spec(op.spec, owner)
                 if isinstance(op, Create):
                     event = self._create(owner, collection, op.spec)
                 elif isinstance(op, Update):
@@ -650,43 +650,3 @@ def _keep_met(kept: dict[str, list[str]], resource: Resource, *, etag_only: bool
         kept[resource.href] = [resource.etag or "", ""]
     else:
         kept.pop(resource.href, None)
-
-
-# --------------------------------------------------------------------------------------------
-# The owned events kept in the state between sync-collection reads
-
-
-def _moment_from_json(text: str, all_day: bool) -> datetime | date:
-    return date.fromisoformat(text) if all_day else datetime.fromisoformat(text)
-
-
-def _event_to_json(event: RemoteEvent) -> dict[str, Any]:
-    return {
-        "uid": event.uid,
-        "start": event.start.isoformat(),
-        "end": event.end.isoformat(),
-        "all_day": event.all_day,
-        "status": event.status,
-        "title": event.title,
-        "etag": event.etag,
-        "remote_id": event.remote_id,
-        "sequence": event.sequence,
-        "tags": dict(event.tags),
-    }
-
-
-def _event_from_json(owner: str, data: Mapping[str, Any]) -> RemoteEvent:
-    all_day = bool(data["all_day"])
-    return RemoteEvent(
-        uid=data["uid"],
-        owner=owner,
-        start=_moment_from_json(data["start"], all_day),
-        end=_moment_from_json(data["end"], all_day),
-        all_day=all_day,
-        status=data["status"],
-        title=data["title"],
-        etag=data["etag"],
-        remote_id=data["remote_id"],
-        sequence=int(data["sequence"]),
-        tags=dict(data["tags"]),
-    )

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 
 from connectors.base import CADENCE_UID, EventSpec, RemoteEvent, hidden_notes, shown_description
+from connectors.common.validation import day_bound, timed_bound, zone_of
 from connectors.email import CUSTOMER_TEXT, one_line
 
 PRODID = "-//cadence//caldav backend//EN"
@@ -80,12 +81,12 @@ def build_calendar(
     if spec.location:
         event.add("location", one_line(spec.location))
     if spec.all_day:
-        event.add("dtstart", _as_date(spec.start))
-        event.add("dtend", _as_date(spec.end))
+        event.add("dtstart", day_bound(spec.start, "start"))
+        event.add("dtend", day_bound(spec.end, "end"))
     else:
-        zone = ZoneInfo(spec.timezone)
-        event.add("dtstart", _displayed(_require_aware(spec.start), zone))
-        event.add("dtend", _displayed(_require_aware(spec.end), zone))
+        zone = zone_of(spec.timezone)
+        event.add("dtstart", _displayed(timed_bound(spec.start, "start"), zone))
+        event.add("dtend", _displayed(timed_bound(spec.end, "end"), zone))
     event.add("transp", "TRANSPARENT" if spec.transparent else "OPAQUE")
     event.add("status", "CONFIRMED")
     name = {"CN": one_line(owner_name)} if one_line(owner_name) else {}
@@ -143,12 +144,6 @@ def outbox_form(data: bytes | str) -> icalendar.Event | None:
     return copy
 
 
-def _as_date(value: datetime | date) -> date:
-    if isinstance(value, datetime):
-        raise ValueError(f"all-day events need dates, got the datetime {value!r}")
-    return value
-
-
 def _displayed(value: datetime, zone: ZoneInfo) -> datetime:
     """``value`` in the salesperson's zone, or in UTC when local time cannot name the instant.
 
@@ -159,14 +154,6 @@ def _displayed(value: datetime, zone: ZoneInfo) -> datetime:
     if local.replace(fold=0).astimezone(UTC) != value.astimezone(UTC):
         return value.astimezone(UTC)
     return local
-
-
-def _require_aware(value: datetime | date) -> datetime:
-    if not isinstance(value, datetime):
-        raise ValueError(f"timed events need timezone-aware datetimes, got the date {value!r}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"timed events need timezone-aware datetimes, got naive {value!r}")
-    return value
 
 
 def moment(value: datetime | date, zone: ZoneInfo) -> datetime | date:

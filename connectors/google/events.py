@@ -28,6 +28,7 @@ from connectors.base import (
     shown_description,
     with_video_link,
 )
+from connectors.common.days import local_midnight
 from connectors.google.ids import event_id
 
 UID_KEY = "cadence_uid"
@@ -55,13 +56,6 @@ def parse_time(value: str) -> datetime:
     """An RFC 3339 timestamp as an aware UTC datetime."""
     moment = datetime.fromisoformat(value)
     return require_aware(moment, "Google timestamp").astimezone(UTC)
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The start of ``day`` in ``zone`` as UTC (a midnight skipped by DST moves forward)."""
-    # zoneinfo reads a non-existent wall time (fold=0) with the offset before the gap, which
-    # lands on the instant the gap ends: "moved forward by the gap".
-    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
 
 
 def private_properties(item: Mapping[str, Any]) -> dict[str, str]:

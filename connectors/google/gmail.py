@@ -25,7 +25,8 @@ from googleapiclient.errors import HttpError
 
 from cadence.values.matching import CustomerMatcher
 from cadence.values.schema import Schema
-from connectors.base import BackendContext, BackendError, MailMessage, MailSource
+from connectors.base import BackendContext, MailMessage, MailSource
+from connectors.common.validation import require_aware
 from connectors.google import auth as google_auth
 from connectors.google import config as google_config
 from connectors.google.batch import batch_uri, run_batch
@@ -125,8 +126,7 @@ class GmailSource(MailSource):
         self, owner: str, addresses: Iterable[str], domains: Iterable[str], since: datetime
     ) -> list[MailMessage]:
         """Messages with the given addresses/domains newer than ``since``, new since last call."""
-        if since.tzinfo is None or since.utcoffset() is None:
-            raise BackendError(f"google: since must be timezone-aware, got naive {since!r}")
+        require_aware(since, "google: since")
         matcher = CustomerMatcher.for_lists(addresses, domains)
         wanted, wanted_domains = set(matcher.addresses), set(matcher.domains)
         history_key, watched_key = self._state_keys(owner)

@@ -38,6 +38,7 @@ from connectors.base import (
     MailSource,
     TransientError,
 )
+from connectors.common.validation import require_aware
 from connectors.imap.headers import HEADER_FIELDS, fetched, read_message
 from connectors.imap.names import (
     display_mailbox,
@@ -205,8 +206,7 @@ class ImapSource(MailSource):
     ) -> list[MailMessage]:
         """Messages with customer addresses/domains this source has not returned before (see
         the module docs); ``since`` bounds full reads only."""
-        if since.tzinfo is None or since.utcoffset() is None:
-            raise BackendError(f"imap: since must be timezone-aware, got naive {since!r}")
+        require_aware(since, "imap: since")
         matcher = CustomerMatcher.for_lists(addresses, domains)
         # A new customer address needs the older mail re-read: the state remembers for which
         # addresses it was read.

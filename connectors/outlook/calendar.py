@@ -55,8 +55,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
-from cadence.values.model import BusyInterval, require_aware
+from cadence.values.model import BusyInterval
 from cadence.values.schema import Schema
 from connectors.base import (
     BackendContext,
@@ -74,6 +75,8 @@ from connectors.base import (
     past_events_key,
     unseen_past_events,
 )
+from connectors.common.days import local_midnight
+from connectors.common.validation import require_aware
 from connectors.outlook.auth import GraphAuth, check_local_files
 from connectors.outlook.client import PREFER_UTC, BatchRequest, GraphClient, Reply, SyncStateGone
 from connectors.outlook.schedule import NOT_BUSY, OwnInterval, schedule_busy
@@ -83,7 +86,6 @@ from connectors.outlook.wire import (
     EXPAND_PROPS,
     OWNED_FILTER,
     UID_PROP,
-    day_bounds,
     event_body,
     event_from_json,
     event_span,
@@ -244,8 +246,8 @@ class OutlookBackend(GraphUser, CalendarBackend):
         saw, so call this after ``list_owned`` in a cycle (an owner never read is read first).
         Whole-call failures (auth, throttling beyond the retries) raise.
         """
-        aware(start, "start")
-        aware(end, "end")
+        require_aware(start, "start")
+        require_aware(end, "end")
         if end <= start:
             return {owner: [] for owner in owners}
         result: dict[str, list[BusyInterval] | BackendError] = {}
@@ -283,8 +285,8 @@ class OutlookBackend(GraphUser, CalendarBackend):
     def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
         """Meetings in ``[start, end)`` not reported before, read through a delta link of their
         own (see the module docs): an unchanged calendar costs one small delta request."""
-        aware(start, "start")
-        aware(end, "end")
+        require_aware(start, "start")
+        require_aware(end, "end")
         met = self._sync_met(owner, start, end)
         ours = (self._load(owner) or self._sync(owner)).events
         events = [e for gid, e in met.items() if gid not in ours and start <= e.start < end]
@@ -357,8 +359,8 @@ class OutlookBackend(GraphUser, CalendarBackend):
         return str(link)
 
     def _view(self, owner: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-        aware(start, "start")
-        aware(end, "end")
+        require_aware(start, "start")
+        require_aware(end, "end")
         if end <= start:
             return
         params = {
@@ -886,14 +888,6 @@ def _unshown_link(op: WriteOp, reply: Reply) -> str:
     return "" if not link or shows_link(item, link) else link
 
 
-def aware(value: datetime, what: str) -> datetime:
-    """``value`` if timezone-aware; a naive one is a caller's bug, reported as BackendError."""
-    try:
-        return require_aware(value, what)
-    except ValueError as exc:
-        raise BackendError(str(exc)) from exc
-
-
 _READ = {"$select": EVENT_FIELDS, "$expand": EXPAND_PROPS}
 # Answers to a write that leave its outcome unknown: a conflict with an earlier copy of the same
 # request that applied (409, 412), a server error after the retries (it may have applied).
@@ -970,7 +964,7 @@ def _instants(
     if isinstance(first, datetime) and isinstance(last, datetime):
         return first, last
     assert isinstance(first, date) and isinstance(last, date)
-    return day_bounds(first, zone)[0], day_bounds(last, zone)[0]
+    return local_midnight(first, ZoneInfo(zone)), local_midnight(last, ZoneInfo(zone))
 
 
 __all__ = ["OutlookBackend", "connect"]

@@ -38,8 +38,9 @@ from typing import Any
 
 from cadence.values.matching import CustomerMatcher, normalize_address
 from connectors.base import BackendContext, MailMessage, MailSource
+from connectors.common.validation import require_aware
 from connectors.mailtext import clean_message_id
-from connectors.outlook.calendar import PAGE_SIZE, GraphUser, aware, user_path
+from connectors.outlook.calendar import PAGE_SIZE, GraphUser, user_path
 from connectors.outlook.client import PREFER_UTC
 from connectors.outlook.wire import utc_text
 
@@ -68,7 +69,7 @@ class GraphMailSource(GraphUser, MailSource):
         imported into) ``owner``'s mailbox after the last call, not returned before (from
         ``since`` on the first call and when the addresses changed). A naive ``since`` raises
         BackendError."""
-        aware(since, "since")
+        require_aware(since, "since")
         matcher = CustomerMatcher.for_lists(addresses, domains)
         fingerprint = json.dumps(matcher.fingerprint())
         key = f"outlook:{owner.lower()}:mail"

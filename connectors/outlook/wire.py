@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +33,8 @@ from connectors.base import (
     shown_description,
     with_video_link,
 )
+from connectors.common import codec
+from connectors.common.validation import day_bound, timed_bound, zone_of
 
 PROPERTY_SET = "8E6A4D2C-5B71-4F0E-9C3A-7D1B2E4F6A90"  # cadence's own MAPI property set
 OWNED_PROP = f"String {{{PROPERTY_SET}}} Name cadence_owned"
@@ -81,19 +83,14 @@ def graph_time(value: datetime | date, zone: str, *, all_day: bool) -> dict[str,
     All-day values are dates, sent as midnight in the salesperson's ``zone``. Timed values are
     sent in UTC: a wall time in a zone is ambiguous in the hour a clock falls back, and Outlook
     shows a single (non-recurring) event in the viewer's own zone anyway.
-    Raises ValueError for a datetime where a date is due, or a naive datetime.
+    Raises :class:`~connectors.base.InvalidValue` (a ValueError) for a datetime where a date is
+    due, a naive datetime or an unknown zone.
     """
     if all_day:
-        if isinstance(value, datetime):
-            raise ValueError(f"all-day event needs dates, got {value!r}")
-        try:
-            ZoneInfo(zone)  # an unknown zone fails here, for this event only
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {zone!r}") from exc
-        return {"dateTime": f"{value.isoformat()}T00:00:00", "timeZone": zone}
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise ValueError(f"timed event needs an aware datetime, got {value!r}")
-    moment = value.astimezone(UTC).replace(tzinfo=None)
+        day = day_bound(value, "time")
+        zone_of(zone)  # an unknown zone fails here, for this event only
+        return {"dateTime": f"{day.isoformat()}T00:00:00", "timeZone": zone}
+    moment = timed_bound(value, "time").astimezone(UTC).replace(tzinfo=None)
     return {"dateTime": moment.isoformat(), "timeZone": "UTC"}
 
 
@@ -249,38 +246,14 @@ def remote_event(
 
 
 def event_to_json(event: RemoteEvent, has_attendees: bool) -> dict[str, Any]:
-    """A stored form of one of our events (the state store keeps strings)."""
-    return {
-        "uid": event.uid,
-        "start": event.start.isoformat(),
-        "end": event.end.isoformat(),
-        "all_day": event.all_day,
-        "status": event.status,
-        "title": event.title,
-        "etag": event.etag,
-        "id": event.remote_id,
-        "sequence": event.sequence,
-        "tags": dict(event.tags),
-        "attendees": has_attendees,
-    }
+    """A stored form of one of our events (the state store keeps strings), the Graph id as
+    ``id``: :func:`connectors.common.codec.event_to_json` with whether it has attendees."""
+    return {**codec.event_to_json(event, id_key="id"), "attendees": has_attendees}
 
 
 def event_from_json(owner: str, data: Mapping[str, Any]) -> RemoteEvent:
     """Inverse of :func:`event_to_json`."""
-    parse = date.fromisoformat if data["all_day"] else datetime.fromisoformat
-    return RemoteEvent(
-        uid=data["uid"],
-        owner=owner,
-        start=parse(data["start"]),
-        end=parse(data["end"]),
-        all_day=data["all_day"],
-        status=data["status"],
-        title=data["title"],
-        etag=data["etag"],
-        remote_id=data["id"],
-        sequence=int(data.get("sequence", 0)),
-        tags=data["tags"],
-    )
+    return codec.event_from_json(owner, data, id_key="id")
 
 
 def utc_text(value: datetime) -> str:
@@ -288,14 +261,6 @@ def utc_text(value: datetime) -> str:
     if value.utcoffset() is None:
         raise ValueError(f"naive datetime {value!r}")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def day_bounds(day: date, zone: str) -> tuple[datetime, datetime]:
-    """Start and end (next midnight) of ``day`` in ``zone``, as UTC."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(day, datetime.min.time(), tz)
-    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _email_address(spec: EventSpec, address: str) -> dict[str, str]:
