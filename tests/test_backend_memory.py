@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cadence.values.model import BusyInterval
 from connectors import load_backend
 from connectors.base import AuthError, BackendContext, Cancel, Create, TransientError, Update
 from connectors.memory import MemoryBackend, MemoryPerson
@@ -117,3 +118,21 @@ def test_all_day_busy_uses_the_salespersons_zone():
         datetime(2027, 5, 9, 15, tzinfo=UTC),
         datetime(2027, 5, 10, 15, tzinfo=UTC),
     )
+
+
+def test_busy_many_without_a_batch_asks_each_owner_and_keeps_each_ones_error(backend, person):
+    # The base class's busy_many: what busy gives per owner, an owner's failure as its answer.
+    other = "bo@example.com"
+    person.add_event(OWNER, at(4, 9), at(4, 10))
+    backend.fail_next(other, AuthError("token revoked"), method="busy")
+    found = backend.busy_many([OWNER, other], at(4, 0), at(5, 0))
+    assert found[OWNER] == [BusyInterval(at(4, 9), at(4, 10))]
+    assert isinstance(found[other], AuthError) and str(found[other]) == "token revoked"
+    assert backend.calls["busy"] == 2
+    assert MemoryBackend.batched_busy is False
+
+
+def test_a_backend_without_versions_or_an_outbox_says_so(backend):
+    assert backend.version(OWNER) is None
+    assert backend.pending_invites(OWNER) == 0
+    assert backend.set_aside(OWNER) == []
