@@ -6,9 +6,13 @@ Fastmail, iCloud, Nextcloud, SOGo, Zimbra, Radicale... Each salesperson's calend
 
 How the contract is kept, and which part of which library does it:
 
-Modules: :mod:`.settings` (the config keys and their checks), :mod:`.ical` (bookings as
-iCalendar resources and back), :mod:`.webdav` (the protocol, over ``requests``) and
-:mod:`.backend` (:class:`CalDavBackend`, the contract).
+Modules: :mod:`.settings` (the config keys and their checks), :mod:`.accounts` (each
+salesperson's calendar and credentials), :mod:`.ical` (bookings as iCalendar resources and
+back), :mod:`.webdav` (the protocol, over ``requests``), :mod:`.owned` (cadence's events followed
+with sync-collection), :mod:`.occurrences` (busy time and meetings, recurrences expanded),
+:mod:`.meetings` (the resources with meetings followed for contacts), :mod:`.invites` (the
+iMIP invitations of ``invites = true``) and :mod:`.backend` (:class:`CalDavBackend`, the
+contract).
 
 * **Discovery** uses the ``caldav`` library (1.x: version 2 replaces ``urllib3`` for the whole
   environment and breaks google-auth and msal): ``DAVClient.principal()`` and

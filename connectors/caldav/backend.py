@@ -1,24 +1,19 @@
 """:class:`CalDavBackend`: the backend contract kept on a CalDAV server.
 
 Where each salesperson's calendar is and who to log in as come from ``[calendar.caldav]``
-(:mod:`.settings`); the protocol is in :mod:`.webdav`; the iCalendar bodies in :mod:`.ical`.
+(:mod:`.settings`, :mod:`.accounts`); the protocol is in :mod:`.webdav`; the iCalendar bodies in
+:mod:`.ical`; the meetings followed for contacts in :mod:`.meetings`; the invitations cadence
+mails itself in :mod:`.invites`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import caldav
-import icalendar
-import requests
-from caldav.lib import error as caldav_error
 
 from cadence.values.schema import Schema
 from connectors.base import (
@@ -41,40 +36,29 @@ from connectors.base import (
     past_events_key,
     unseen_past_events,
 )
+from connectors.caldav.accounts import Accounts
 from connectors.caldav.ical import (
-    UID_PROPERTY,
     build_calendar,
     is_cadence_event,
     is_free,
     matches_spec,
     moment,
-    outbox_form,
     owner_partstat,
     parse_owned,
     resource_name,
 )
-from connectors.caldav.settings import (
-    CONFIG_KEYS,
-    DEFAULT_TIMEOUT,
-    SCHEMA,
-    fill_template,
-    local_problems,
-)
+from connectors.caldav.invites import Invitations
+from connectors.caldav.meetings import met_resources
+from connectors.caldav.occurrences import Occurrences
+from connectors.caldav.owned import known_hrefs, read_owned
+from connectors.caldav.settings import CONFIG_KEYS, SCHEMA, local_problems
 from connectors.caldav.webdav import (
-    Account,
     Collection,
     Resource,
-    SyncTokenRefused,
-    SyncUnsupported,
-    Transport,
 )
-from connectors.common.codec import event_from_json, event_to_json
 from connectors.common.validation import require_owner, require_window, validate_spec
-from connectors.email import invite_sender
 from connectors.icalpeople import people_met
-from connectors.ics.outbox import Outbox, Undo, iso_time
-from connectors.localfiles import read_private_file
-from connectors.recurrence import Expansion, Occurrence, vevents
+from connectors.recurrence import Occurrence
 
 log = logging.getLogger(__name__)
 
@@ -97,29 +81,15 @@ class CalDavBackend(CalendarBackend):
 
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
-        verify = self.config.get("verify_tls", SCHEMA.default("verify_tls"))
-        if isinstance(verify, str):
-            verify = str(self._path(verify))
-        self._verify: bool | str = verify
-        self._timeout = float(self.config.get("timeout", DEFAULT_TIMEOUT))
-        self._http = Transport(timeout=self._timeout, verify=verify)
-        self._collections: dict[str, Collection] = {}
+        self.accounts = Accounts(self.config, context)
         self._zones = {p.email.lower(): p.timezone for p in context.salespeople}
         self._names = {p.email.lower(): p.name for p in context.salespeople}
-        # href -> (version of the resource, what was reported about that version)
-        self._reported: dict[str, tuple[str, set[str]]] = {}
+        self._expanded = Occurrences()
         # invites = true: cadence mails the attendees itself (iMIP), for servers that do not
         # schedule (RFC 6638); only the attendees, the owner sees the change in their calendar.
-        self.sender = invite_sender(self.config, context, "calendar.caldav")
-        self.outbox = Outbox(
-            context.state, self.sender, self._stamp, prefix="caldav", owner_copy=False
-        )
+        self.invitations = Invitations(self.config, context, self._stamp)
 
     # -- where and who -----------------------------------------------------------------------
-
-    def _path(self, text: str) -> Path:
-        path = Path(text).expanduser()
-        return path if path.is_absolute() else self.context.base_dir / path
 
     def _zone(self, owner: str) -> ZoneInfo:
         try:
@@ -127,79 +97,9 @@ class CalDavBackend(CalendarBackend):
         except ZoneInfoNotFoundError:
             return ZoneInfo("UTC")
 
-    def _credentials(self, owner: str) -> tuple[str, str] | None:
-        username = self.config.get("username")
-        if not username:
-            return None
-        if "password_env" in self.config:
-            name = self.config["password_env"]
-            password = self.context.env.get(name)
-            if password is None:
-                raise AuthError(f"caldav: environment variable {name} (password_env) is not set")
-        elif "password_file" in self.config:
-            path = self._path(fill_template(self.config["password_file"], owner))
-            try:
-                # Refused when other users can read it (AuthError naming the fix).
-                password = read_private_file(path).decode("utf-8").strip("\r\n")
-            except AuthError as exc:
-                raise AuthError(f"caldav: password_file: {exc}") from None
-            except (OSError, UnicodeDecodeError) as exc:
-                raise AuthError(f"caldav: cannot read password_file {path}: {exc}") from exc
-        else:
-            password = ""
-        return fill_template(username, owner), password
-
     def _collection(self, owner: str) -> Collection:
-        """The owner's calendar and credentials, discovering the calendar when needed."""
-        key = owner.lower()
-        if key in self._collections:
-            return self._collections[key]
-        auth = self._credentials(owner)
-        calendars = {str(k).lower(): v for k, v in self.config.get("calendars", {}).items()}
-        url = self.config.get("url", "")
-        if key in calendars:
-            calendar_url = calendars[key]
-        elif "{" in url:
-            calendar_url = fill_template(url, owner)
-        else:
-            calendar_url = self._discover(owner, auth)
-        if not calendar_url.endswith("/"):
-            calendar_url += "/"
-        collection = Collection(self._http, Account(calendar_url=calendar_url, auth=auth))
-        self._collections[key] = collection
-        return collection
-
-    def _discover(self, owner: str, auth: tuple[str, str] | None) -> str:
-        """The first VEVENT calendar in the owner's calendar-home-set (caldav library)."""
-        base = self.config.get("principal_url") or self.config.get("url")
-        if not base:
-            raise BackendError(f"caldav: no calendar configured for {owner}")
-        base = fill_template(base, owner)
-        client = caldav.DAVClient(
-            url=base,
-            auth=requests.auth.HTTPBasicAuth(*auth) if auth else None,
-            timeout=int(self._timeout),
-            ssl_verify_cert=self._verify,
-        )
-        try:
-            if self.config.get("principal_url"):
-                principal = client.principal(url=base)
-            else:  # the server names the logged-in user's principal (current-user-principal)
-                principal = client.principal()
-            for calendar in principal.calendars():
-                if "VEVENT" in calendar.get_supported_components():
-                    return str(calendar.url)
-        except caldav_error.AuthorizationError as exc:
-            raise AuthError(f"caldav: {owner}: discovery at {base} refused: {exc}") from exc
-        except requests.RequestException as exc:
-            raise TransientError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
-        except OSError as exc:  # not a RequestException: e.g. no CA bundle at verify_tls
-            raise BackendError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
-        except caldav_error.DAVError as exc:
-            raise BackendError(f"caldav: {owner}: discovery at {base} failed: {exc}") from exc
-        finally:
-            client.close()
-        raise BackendError(f"caldav: {owner}: no calendar for events under {base}")
+        """The owner's calendar collection (discovered on first use)."""
+        return self.accounts.collection(owner)
 
     def calendar_url(self, owner: str) -> str:
         """The URL of ``owner``'s calendar collection (discovered and cached on first use)."""
@@ -217,43 +117,13 @@ class CalDavBackend(CalendarBackend):
     def list_owned(self, owner: str) -> list[RemoteEvent]:
         """cadence's events in the owner's calendar, read incrementally with sync-collection.
 
-        The state keeps the sync token and the owned events seen so far; a refused token or
-        lost state means a full re-read, a server without sync-collection a calendar-query.
+        See :mod:`.owned`: the state keeps the sync token and the owned events seen so far.
         With ``invites = true``, pending invitations are retried first.
         """
-        if self.sender is not None:
-            self.outbox.flush(owner)
+        self.invitations.flush(owner)
         collection = self._collection(owner)
-        zone = self._zone(owner)
         key = self._sync_key(owner, collection)
-        saved = json.loads(self.context.state.get(key) or "{}")
-        token: str = saved.get("token", "")
-        events: dict[str, dict[str, Any]] = saved.get("events", {}) if token else {}
-        try:
-            try:
-                token, changes = collection.sync(token)
-            except SyncTokenRefused:
-                events = {}
-                token, changes = collection.sync("")
-        except SyncUnsupported:
-            events, token = {}, ""
-            changes = collection.query(None, None, marker=UID_PROPERTY)
-        for resource in changes:
-            event = None
-            if resource.data is not None:
-                event = parse_owned(
-                    resource.data, owner=owner, href=resource.href, etag=resource.etag, zone=zone
-                )
-            if event is None:
-                events.pop(resource.href, None)
-            else:
-                events[resource.href] = event_to_json(event)
-        self.context.state.set(
-            key, json.dumps({"token": token, "events": events}) if token else None
-        )
-        return sorted(
-            (event_from_json(owner, data) for data in events.values()), key=lambda e: e.uid
-        )
+        return read_owned(self.context.state, key, collection, owner, self._zone(owner))
 
     def forget_sync(self, owner: str) -> None:
         """Forget the sync token and the events seen: the next :meth:`list_owned` reads the
@@ -271,38 +141,14 @@ class CalDavBackend(CalendarBackend):
         end: datetime,
         resources: Sequence[Resource] | None = None,
     ) -> Iterator[Occurrence]:
-        """Every event occurrence overlapping ``[start, end)``, not cancelled, recurrences
-        expanded within the bounds of :mod:`connectors.recurrence` (one budget for the whole
-        query: a person's ``FREQ=SECONDLY`` event is busy for its span, never expanded), of
-        ``resources`` (default: a calendar-query of the range).
-
-        What was left out or approximated is logged once per version of the resource.
-        """
-        require_window(start, end)
+        """Every event occurrence overlapping ``[start, end)`` (see :mod:`.occurrences`) of
+        ``resources`` (default: a calendar-query of the range)."""
+        require_window(start, end)  # before the query
         collection = self._collection(owner)
-        expansion = Expansion(self._zone(owner), start, end, label=f"caldav {collection.url}")
         if resources is None:
             resources = collection.query(start, end)
-        for resource in resources:
-            data = resource.data or b""
-            cal = icalendar.Calendar.from_ical(data)
-            first_note = len(expansion.notes)
-            yield from expansion.expand(vevents(cal), cal)
-            version = resource.etag or hashlib.sha256(data).hexdigest()
-            for key, message in expansion.notes[first_note:]:
-                self._report_once(resource.href, version, key, message)
-
-    def _report_once(self, href: str, version: str, key: str, message: str) -> None:
-        """Log ``message`` once per version of the resource at ``href`` and ``key``: a dense
-        series is not reported on every call, but is again after it changed.
-        """
-        seen_version, keys = self._reported.get(href, ("", set()))
-        if seen_version != version:
-            keys = set()
-            self._reported[href] = (version, keys)
-        if key not in keys:
-            keys.add(key)
-            log.warning("%s", message)
+        label = f"caldav {collection.url}"
+        return self._expanded.within(resources, self._zone(owner), start, end, label)
 
     def busy(self, owner: str, start: datetime, end: datetime) -> list[BusyInterval]:
         """The owner's busy time in ``[start, end)``: opaque, not declined, not cadence's."""
@@ -359,54 +205,9 @@ class CalDavBackend(CalendarBackend):
         """
         collection = self._collection(owner)
         key = f"caldav:met:{owner.lower()}:{collection.url}"
-        try:
-            saved = json.loads(self.context.state.get(key) or "{}")
-        except ValueError:
-            saved = {}
-        kept: dict[str, list[str]] = dict(saved.get("resources") or {})  # href -> [etag, data]
-        token = ""
-        if saved.get("mode") != "etags":
-            try:
-                token = self._read_met_changes(collection, saved.get("token", ""), kept)
-            except SyncUnsupported:
-                kept.clear()  # etags from here on: read every resource's etag afresh
-        if not token:
-            self._read_met_etags(collection, kept)
-        mode = "sync" if token else "etags"
-        state = {"mode": mode, "token": token, "resources": kept}
-        self.context.state.set(key, json.dumps(state))
-        resources = [
-            Resource(href, etag, data.encode()) for href, (etag, data) in kept.items() if data
-        ]
+        resources = met_resources(self.context.state, key, collection)
         events = self.past_events(owner, start, end, resources)
         return unseen_past_events(self.context.state, past_events_key(owner), events, start)
-
-    def _read_met_changes(
-        self, collection: Collection, token: str, kept: dict[str, list[str]]
-    ) -> str:
-        """sync-collection since ``token`` into ``kept`` (all again when the token is
-        refused or empty); the new token."""
-        try:
-            new_token, changes = collection.sync(token)
-        except SyncTokenRefused:
-            token = ""
-            new_token, changes = collection.sync("")
-        if not token:  # a full read: what was kept before is what it shows now
-            kept.clear()
-        for resource in changes:
-            _keep_met(kept, resource, etag_only=False)
-        return new_token
-
-    def _read_met_etags(self, collection: Collection, kept: dict[str, list[str]]) -> None:
-        """Without sync-collection: every etag, then only the changed resources' bodies."""
-        listed = collection.etags()
-        for href in set(kept) - set(listed):
-            del kept[href]
-        changed = [h for h, etag in listed.items() if h not in kept or kept[h][0] != etag]
-        for resource in collection.multiget(changed):
-            _keep_met(kept, resource, etag_only=True)
-        for href in changed:  # listed but not readable as an event: remember the etag only
-            kept.setdefault(href, [listed[href], ""])
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -435,8 +236,7 @@ class CalDavBackend(CalendarBackend):
                 results.append(WriteResult(op, error=BackendError(str(exc))))
             else:
                 results.append(WriteResult(op, event=event))
-        if self.sender is not None and self.outbox.entries(owner):
-            self.outbox.flush(owner)
+        self.invitations.flush_queued(owner)
         return results
 
     def _get(self, owner: str, collection: Collection, href: str) -> RemoteEvent | None:
@@ -468,16 +268,16 @@ class CalDavBackend(CalendarBackend):
             stamp=self._now(),
             owner_name=self._names.get(owner.lower(), ""),
         )
-        undo = self._queue_request(owner, spec.uid, body)
+        undo = self.invitations.before_put(owner, spec.uid, body)
         try:
             written, etag = collection.put(href, body, condition)
         except TransientError:
             raise  # a timeout or a 5xx: the PUT may have been applied, the invitation stays
         except Exception:  # an interrupt, like a crash, leaves it queued: outcome unknown
-            self._take_back(owner, undo)  # refused: certainly not written
+            self.invitations.take_back(owner, undo)  # refused: certainly not written
             raise
         if not written:
-            self._take_back(owner, undo)
+            self.invitations.take_back(owner, undo)
             return None
         if etag is None:
             # No strong etag: the server changed what we sent; read it back to update safely.
@@ -537,116 +337,47 @@ class CalDavBackend(CalendarBackend):
 
     def _cancel(self, owner: str, collection: Collection, op: Cancel) -> None:
         href = op.remote_id or collection.href(resource_name(op.uid))
-        undo = self._queue(owner, self.outbox.attendee_cancel(owner, op.uid))
+        undo = self.invitations.before_delete(owner, op.uid)
         try:
             deleted = collection.delete(href, op.etag)
         except TransientError:
             raise  # the DELETE may have been applied: the CANCEL stays queued
         except Exception:  # an interrupt, like a crash, leaves it queued: outcome unknown
-            self._take_back(owner, undo)
+            self.invitations.take_back(owner, undo)
             raise
         if not deleted:
-            self._take_back(owner, undo)
+            self.invitations.take_back(owner, undo)
             raise ConflictError(f"{op.uid}: changed in the calendar since it was read")
 
-    # -- invitations (invites = true; the outbox of connectors.ics.outbox) ---------------------
-
-    def _queue_request(self, owner: str, uid: str, body: bytes) -> Undo | None:
-        """Queue the ``REQUEST`` of the resource ``body`` about to be written, for its
-        attendees; or, when it has none left but they were sent one, their ``CANCEL``."""
-        if self.sender is None:
-            return None
-        event = outbox_form(body)
-        invite = self.outbox.attendee_request(event, owner) if event is not None else None
-        return self._queue(owner, invite or self.outbox.attendee_cancel(owner, uid))
-
-    def _queue(self, owner: str, invite: dict[str, Any] | None) -> Undo | None:
-        """Queue ``invite`` before its write (a crash after it still sends it); None: none."""
-        return self.outbox.enqueue(owner, [invite]) if invite is not None else None
-
-    def _take_back(self, owner: str, undo: Undo | None) -> None:
-        """Take back what was queued for a write that certainly did not happen (a 412, a
-        refusal). After a timeout or a 5xx the write may have been applied with its answer
-        lost: the message stays queued, since the next cycle may find the write done and not
-        repeat it (a write that was not applied is repeated, and its message replaces this
-        one in the outbox)."""
-        if undo is not None:
-            self.outbox.undo(owner, undo)
+    # -- invitations (invites = true; see .invites) --------------------------------------------
 
     def notify_attendees(self, owner: str, uids: Sequence[str]) -> int:
         """Tell the attendees what the owner did to events ``uids`` in their calendar (see the
-        base class), judged against what they were last sent: an event gone, cancelled or
-        declined by the owner gets a ``CANCEL``; one at another time a ``REQUEST`` with a higher
-        ``SEQUENCE``; anything else nothing. One GET per uid the attendees were sent something
-        for. Nothing without ``invites = true``."""
-        if self.sender is None or not uids:
+        base class and :meth:`.invites.Invitations.notify`): one GET per uid the attendees were
+        sent something for. Nothing without ``invites = true``."""
+        if not self.invitations.on or not uids:
             return 0
         collection = self._collection(owner)
-        hrefs = self._hrefs(owner, collection)
-        invites = []
-        for uid in uids:
-            last = self.outbox.mailed(owner, uid)
-            if last is None or last["method"] == "CANCEL":
-                continue  # the attendees were never told of it, or know it is off
+        hrefs = known_hrefs(self.context.state, self._sync_key(owner, collection))
+
+        def current(uid: str) -> tuple[RemoteEvent | None, bytes | None]:
             resource = collection.get(hrefs.get(uid) or collection.href(resource_name(uid)))
             data = resource.data if resource is not None else None
-            remote = None
-            if resource is not None and data is not None:
-                remote = parse_owned(
-                    data, owner=owner, href=resource.href, etag=None, zone=self._zone(owner)
-                )
-            if remote is None or remote.status in ("cancelled", "declined"):
-                invite = self.outbox.attendee_cancel(owner, uid)
-            elif (iso_time(remote.start), iso_time(remote.end)) != (last["start"], last["end"]):
-                event = outbox_form(data) if data is not None else None
-                invite = self.outbox.attendee_request(event, owner) if event else None
-            else:
-                invite = None
-            if invite is not None:
-                invites.append(invite)
-        if invites:
-            self.outbox.enqueue(owner, invites)
-            self.outbox.flush(owner)
-        return len(invites)
+            if resource is None or data is None:
+                return None, data
+            zone = self._zone(owner)
+            return parse_owned(data, owner=owner, href=resource.href, etag=None, zone=zone), data
 
-    def _hrefs(self, owner: str, collection: Collection) -> dict[str, str]:
-        """uid -> href of the owner's events as the last read saw them."""
-        saved = json.loads(self.context.state.get(self._sync_key(owner, collection)) or "{}")
-        return {str(data.get("uid")): href for href, data in (saved.get("events") or {}).items()}
+        return self.invitations.notify(owner, uids, current)
 
     def pending_invites(self, owner: str) -> int:
         """How many invitations for ``owner`` wait in the outbox (held ones included)."""
-        return len(self.outbox.entries(owner))
+        return self.invitations.pending(owner)
 
     def set_aside(self, owner: str) -> list[str]:
         """The held invitations of ``owner`` as report lines."""
-        return self.outbox.set_aside(owner)
+        return self.invitations.set_aside(owner)
 
     def close(self) -> None:
         """Close the HTTP session. Idempotent."""
-        self._http.close()
-
-
-# --------------------------------------------------------------------------------------------
-# The resources kept for past meetings between reads
-
-
-def _keep_met(kept: dict[str, list[str]], resource: Resource, *, etag_only: bool) -> None:
-    """Record ``resource`` in ``kept`` (href -> [etag, iCalendar text]): its text only when it
-    holds an event with attendees that is not cadence's (nothing else can be a meeting with a
-    customer); ``etag_only``: keep the etag of the others too (the etag comparison needs it)."""
-    if resource.data is None:
-        kept.pop(resource.href, None)
-        return
-    text = resource.data.decode("utf-8", "replace")
-    try:
-        cal = icalendar.Calendar.from_ical(resource.data)
-        meeting = any("attendee" in event and not is_cadence_event(event) for event in vevents(cal))
-    except ValueError:
-        meeting = False
-    if meeting:
-        kept[resource.href] = [resource.etag or "", text]
-    elif etag_only:
-        kept[resource.href] = [resource.etag or "", ""]
-    else:
-        kept.pop(resource.href, None)
+        self.accounts.close()

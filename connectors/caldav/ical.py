@@ -135,6 +135,7 @@ def outbox_form(data: bytes | str) -> icalendar.Event | None:
     if event is None:
         return None
     copy = icalendar.Event.from_ical(event.to_ical())
+    assert isinstance(copy, icalendar.Event)  # a VEVENT's text reads back as one
     notes = copy.pop(NOTES_PROPERTY, None)
     if notes is not None:
         customer = copy.pop("DESCRIPTION", None)
