@@ -1,7 +1,8 @@
 """The ``imap`` mail source (:class:`ImapSource`): contacts recognised in IMAP mailboxes.
 
-``source`` holds the source (configuration, connection, incremental reads), ``names`` the
-mailbox names (modified UTF-7, LIST, the sent folder), ``headers`` the messages' header fields.
+``source`` holds the source (configuration, incremental reads), ``connection`` the login and
+imaplib's replies, ``names`` the mailbox names (modified UTF-7, LIST, the sent folder),
+``headers`` the messages' header fields.
 """
 
 from connectors.imap.headers import addresses_of, read_message
