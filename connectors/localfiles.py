@@ -14,8 +14,9 @@ import os
 import ssl
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from connectors.base import AuthError
 
@@ -33,6 +34,41 @@ def default_state_dir(env: Mapping[str, str]) -> Path:
     if xdg and Path(xdg).is_absolute():
         return Path(xdg) / "cadence"
     return Path.home() / ".local" / "state" / "cadence"
+
+
+def configured_path(value: str, base_dir: Path) -> Path:
+    """A path from the configuration: ``~`` expanded, a relative one taken from ``base_dir``
+    (the folder holding cadence.toml)."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def configured_password(
+    section: Mapping[str, Any], env: Mapping[str, str], file_at: Callable[[str], Path], label: str
+) -> str | None:
+    """The password a connector's ``section`` names: the environment variable ``password_env``,
+    else the private file ``password_file`` (``file_at`` turns its value, a template maybe,
+    into the file); None when it names neither.
+
+    Raises :class:`AuthError` starting with ``label`` when the variable is not set, or the file
+    cannot be read or other users can read it (:func:`read_private_file`).
+    """
+    if "password_env" in section:
+        name = section["password_env"]
+        password = env.get(name)
+        if password is None:
+            raise AuthError(f"{label}: environment variable {name} (password_env) is not set")
+        return password
+    if "password_file" not in section:
+        return None
+    path = file_at(section["password_file"])
+    try:
+        return read_private_file(path).decode("utf-8").strip("\r\n")
+    except AuthError as exc:
+        raise AuthError(f"{label}: password_file: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise AuthError(f"{label}: cannot read password_file {path}: {reason}") from None
 
 
 def secret_file_problem(path: Path) -> str | None:

@@ -19,7 +19,7 @@ from caldav.lib import error as caldav_error
 from connectors.base import AuthError, BackendContext, BackendError, TransientError
 from connectors.caldav.settings import DEFAULT_TIMEOUT, SCHEMA, fill_template
 from connectors.caldav.webdav import Account, Collection, Transport
-from connectors.localfiles import read_private_file
+from connectors.localfiles import configured_password, configured_path
 
 
 class Accounts:
@@ -38,30 +38,20 @@ class Accounts:
 
     def path(self, text: str) -> Path:
         """A configured path: ``~`` expanded, a relative one taken from cadence.toml's folder."""
-        path = Path(text).expanduser()
-        return path if path.is_absolute() else self.context.base_dir / path
+        return configured_path(text, self.context.base_dir)
 
     def credentials(self, owner: str) -> tuple[str, str] | None:
+        """``owner``'s login (user name and password); None when ``username`` is not set."""
         username = self.config.get("username")
         if not username:
             return None
-        if "password_env" in self.config:
-            name = self.config["password_env"]
-            password = self.context.env.get(name)
-            if password is None:
-                raise AuthError(f"caldav: environment variable {name} (password_env) is not set")
-        elif "password_file" in self.config:
-            path = self.path(fill_template(self.config["password_file"], owner))
-            try:
-                # Refused when other users can read it (AuthError naming the fix).
-                password = read_private_file(path).decode("utf-8").strip("\r\n")
-            except AuthError as exc:
-                raise AuthError(f"caldav: password_file: {exc}") from None
-            except (OSError, UnicodeDecodeError) as exc:
-                raise AuthError(f"caldav: cannot read password_file {path}: {exc}") from exc
-        else:
-            password = ""
-        return fill_template(username, owner), password
+        password = configured_password(
+            self.config,
+            self.context.env,
+            lambda template: self.path(fill_template(template, owner)),
+            "caldav",
+        )
+        return fill_template(username, owner), password or ""
 
     def collection(self, owner: str) -> Collection:
         """The owner's calendar and credentials, discovering the calendar when needed."""

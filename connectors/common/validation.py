@@ -13,15 +13,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from cadence.values import model
 from connectors.state import BackendContext
 from connectors.values import Cancel, EventSpec, InvalidValue, WriteOp
 
 
 def require_aware(value: datetime, what: str) -> datetime:
-    """``value`` when it is timezone-aware; :class:`InvalidValue` naming ``what`` when naive."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidValue(f"{what} must be timezone-aware, got naive {value!r}")
-    return value
+    """``value`` when it is timezone-aware; :class:`InvalidValue` naming ``what`` when naive
+    (the model's rule, :func:`cadence.values.model.require_aware`, with the backends' error)."""
+    try:
+        return model.require_aware(value, what)
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
 
 
 def require_window(start: datetime, end: datetime) -> None:

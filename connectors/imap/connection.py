@@ -12,13 +12,12 @@ import imaplib
 import re
 import ssl
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from connectors.base import AuthError, BackendContext, BackendError, TransientError
 from connectors.imap.names import quote_mailbox
 from connectors.imap.settings import SCHEMA
-from connectors.localfiles import secret_file_problem
+from connectors.localfiles import configured_password, configured_path
 
 
 class Login:
@@ -41,22 +40,15 @@ class Login:
 
     def password(self, owner: str) -> str:
         """``owner``'s password; AuthError when it cannot be had, or others can read its file."""
-        if "password_env" in self.config:
-            name = self.config["password_env"]
-            password = self.context.env.get(name)
-            if password is None:
-                raise AuthError(f"imap: environment variable {name} (password_env) is not set")
-            return password
-        path = secret_path(fill(self.config["password_file"], owner), self.context.base_dir)
-        # Refused here too, not only by `cadence check`: a secret others can read is not used.
-        problem = secret_file_problem(path)
-        if problem is not None:
-            raise AuthError(f"imap: password_file: {problem}")
-        try:
-            return path.read_text(encoding="utf-8").strip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
-            raise AuthError(f"imap: cannot read password_file {path}: {reason}") from None
+        password = configured_password(
+            self.config,
+            self.context.env,
+            lambda template: configured_path(fill(template, owner), self.context.base_dir),
+            "imap",
+        )
+        if password is None:  # validate_config requires one of them
+            raise AuthError("imap: set password_env or password_file")
+        return password
 
     def tls_context(self) -> ssl.SSLContext:
         """The TLS settings of ``verify_tls``: the system's CAs, a CA bundle, or no checks."""
@@ -67,8 +59,7 @@ class Login:
             context.verify_mode = ssl.CERT_NONE
             return context
         if isinstance(verify, str):
-            path = Path(verify).expanduser()
-            cafile = path if path.is_absolute() else self.context.base_dir / path
+            cafile = configured_path(verify, self.context.base_dir)
             try:
                 return ssl.create_default_context(cafile=str(cafile))
             except (OSError, ssl.SSLError) as exc:
@@ -115,12 +106,6 @@ class Login:
             logout(conn)
             raise
         return conn
-
-
-def secret_path(value: str, base_dir: Path) -> Path:
-    """A configured path: ``~`` expanded, a relative one taken from cadence.toml's folder."""
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else base_dir / path
 
 
 def fill(template: str, owner: str) -> str:

@@ -40,7 +40,6 @@ from connectors.imap.connection import (
     checked,
     logout,
     reply_text,
-    secret_path,
     uidvalidity,
 )
 from connectors.imap.headers import HEADER_FIELDS, fetched, read_message
@@ -52,7 +51,7 @@ from connectors.imap.names import (
     quote_mailbox,
 )
 from connectors.imap.settings import SCHEMA
-from connectors.localfiles import secret_file_problem
+from connectors.localfiles import configured_path, secret_file_problem
 
 log = logging.getLogger("connectors.imap")
 
@@ -85,19 +84,19 @@ class ImapSource(MailSource):
         template = section.get("password_file")
         if isinstance(template, str) and template:
             if "{" not in template:
-                problem = secret_file_problem(secret_path(template, base_dir))
+                problem = secret_file_problem(configured_path(template, base_dir))
                 if problem:
                     problems.append(("password_file", problem))
             else:
                 fixed = template.split("{", 1)[0].rpartition("/")[0] or "."
-                folder = secret_path(fixed, base_dir)
+                folder = configured_path(fixed, base_dir)
                 if not folder.is_dir():
                     problems.append(
                         ("password_file", f"{folder} (the folder of {template!r}) does not exist")
                     )
         verify = section.get("verify_tls")
         if isinstance(verify, str) and verify:
-            bundle = secret_path(verify, base_dir)
+            bundle = configured_path(verify, base_dir)
             if not bundle.is_file():
                 problems.append(("verify_tls", f"CA bundle {bundle} does not exist"))
         return problems
