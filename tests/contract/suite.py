@@ -336,6 +336,16 @@ class BackendContract:
         )
         assert backend.busy(owner, at(9, 0), at(13, 0)) == []
 
+    def test_busy_many_answers_each_owner_as_busy_does(self, backend, owner, other_owner, person):
+        # Google's free/busy and Graph's getSchedule answer for many owners in one request; the
+        # other backends ask busy owner by owner (the base class). Either way: each one's own.
+        backend.write(owner, [Create(spec_for(owner, start=at(4, 11), end=at(4, 12)))])
+        person.add_event(owner, at(4, 15), at(4, 16), title="Busy")
+        found = backend.busy_many([owner, other_owner], at(4, 0), at(5, 0))
+        assert set(found) <= {owner, other_owner}
+        assert [(b.start, b.end) for b in found[owner]] == [(at(4, 15), at(4, 16))]
+        assert found.get(other_owner, []) == []
+
     def test_a_naive_window_is_rejected(self, backend, owner):
         # A caller's bug: BackendError, or ValueError as cadence.values.model.require_aware raises.
         with pytest.raises((BackendError, ValueError), match="naive"):
