@@ -1,4 +1,5 @@
-"""Who took part in an iCalendar event, for recognising meetings with customers (ics, caldav).
+"""Who took part in an iCalendar event, for recognising meetings with customers (ics, caldav),
+and the owner's own answer to it.
 
 The people an owner met are the event's organizer and its attendees, except the owner and
 anyone whose ``PARTSTAT`` is ``DECLINED``: a customer who declined did not meet them.
@@ -11,19 +12,23 @@ from typing import Any
 import icalendar
 
 from cadence.values.matching import normalize_address
+from connectors.recurrence.times import as_list
 
 
-def _listed(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
-def _address(value: Any) -> str:
+def calendar_address(value: Any) -> str:
+    """The e-mail address of an ``ATTENDEE`` or ``ORGANIZER`` (a ``mailto:`` URI), lower case."""
     address = str(value).strip()
     if address.lower().startswith("mailto:"):
         address = address[len("mailto:") :]
-    return address.lower()
+    return address.strip().lower()
+
+
+def owner_partstat(ev: icalendar.Event, owner: str) -> str:
+    """The owner's PARTSTAT as an attendee of ``ev``, upper case; ``""`` when not one."""
+    for attendee in as_list(ev.get("ATTENDEE")):
+        if calendar_address(attendee) == owner.lower():
+            return str(getattr(attendee, "params", {}).get("PARTSTAT", "NEEDS-ACTION")).upper()
+    return ""
 
 
 def people_met(ev: icalendar.Event, owner: str) -> tuple[str, ...]:
@@ -31,11 +36,11 @@ def people_met(ev: icalendar.Event, owner: str) -> tuple[str, ...]:
     the owner, sorted."""
     own = normalize_address(owner)
     found = set()
-    for attendee in _listed(ev.get("ATTENDEE")):
+    for attendee in as_list(ev.get("ATTENDEE")):
         params = getattr(attendee, "params", {}) or {}
         if str(params.get("PARTSTAT", "")).upper() == "DECLINED":
             continue
-        found.add(_address(attendee))
-    for organizer in _listed(ev.get("ORGANIZER")):
-        found.add(_address(organizer))
+        found.add(calendar_address(attendee))
+    for organizer in as_list(ev.get("ORGANIZER")):
+        found.add(calendar_address(organizer))
     return tuple(sorted(a for a in found if "@" in a and normalize_address(a) != own))

@@ -43,7 +43,6 @@ from connectors.caldav.ical import (
     is_free,
     matches_spec,
     moment,
-    owner_partstat,
     parse_owned,
     resource_name,
 )
@@ -57,7 +56,7 @@ from connectors.caldav.webdav import (
     Resource,
 )
 from connectors.common.validation import require_owner, require_window, validate_spec
-from connectors.icalpeople import people_met
+from connectors.icalpeople import owner_partstat, people_met
 from connectors.recurrence import Occurrence
 
 log = logging.getLogger(__name__)

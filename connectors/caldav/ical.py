@@ -22,6 +22,7 @@ import icalendar
 from connectors.base import CADENCE_UID, EventSpec, RemoteEvent, hidden_notes, shown_description
 from connectors.common.validation import day_bound, timed_bound, zone_of
 from connectors.email import CUSTOMER_TEXT, one_line
+from connectors.icalpeople import owner_partstat
 
 PRODID = "-//cadence//caldav backend//EN"
 UID_PROPERTY = "X-CADENCE-UID"
@@ -49,13 +50,6 @@ def _tag_name(prop: str) -> str:
 
 def _mailto(address: str) -> str:
     return f"mailto:{address}"
-
-
-def _address(value: Any) -> str:
-    text = str(value)
-    if text.lower().startswith("mailto:"):
-        text = text[len("mailto:") :]
-    return text.strip().lower()
 
 
 def build_calendar(
@@ -181,17 +175,6 @@ def event_bounds(event: icalendar.Event, zone: ZoneInfo) -> tuple[datetime | dat
     else:
         end = start + timedelta(days=1)  # ...and a date one lasts the day
     return start, end
-
-
-def owner_partstat(event: icalendar.Event, owner: str) -> str:
-    """The owner's PARTSTAT in ``event`` (upper case), or ``""`` when they are not an attendee."""
-    attendees = event.get("attendee", [])
-    if not isinstance(attendees, list):
-        attendees = [attendees]
-    for attendee in attendees:
-        if _address(attendee) == owner.lower():
-            return str(attendee.params.get("PARTSTAT", "NEEDS-ACTION")).upper()
-    return ""
 
 
 def _main_event(cal: icalendar.Calendar) -> icalendar.Event | None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import icalendar
 
 from connectors.base import CADENCE_UID, UNREADABLE, BackendError, RemoteEvent
+from connectors.icalpeople import calendar_address, owner_partstat
 from connectors.recurrence.times import as_list, to_utc, utc_bounds, vevents
 
 if TYPE_CHECKING:
@@ -222,27 +223,12 @@ def text(value: Any) -> str:
     return _ESCAPED.sub(lambda m: "\n" if m.group(1) in "nN" else m.group(1), str(raw))
 
 
-def _address(value: Any) -> str:
-    address = str(value).strip()
-    if address.lower().startswith("mailto:"):
-        address = address[len("mailto:") :]
-    return address.lower()
-
-
 def addresses(ev: icalendar.Event) -> list[str]:
     """Attendees and organizer, lower-case, in order, without duplicates."""
-    found = [_address(a) for a in as_list(ev.get("ATTENDEE"))]
+    found = [calendar_address(a) for a in as_list(ev.get("ATTENDEE"))]
     if ev.get("ORGANIZER") is not None:
-        found.append(_address(ev["ORGANIZER"]))
+        found.append(calendar_address(ev["ORGANIZER"]))
     return list(dict.fromkeys(a for a in found if a))
-
-
-def owner_partstat(ev: icalendar.Event, owner: str) -> str:
-    """The owner's PARTSTAT as an attendee of ``ev``, upper case; ``""`` when not one."""
-    for attendee in as_list(ev.get("ATTENDEE")):
-        if _address(attendee) == owner.lower():
-            return str(getattr(attendee, "params", {}).get("PARTSTAT", "NEEDS-ACTION")).upper()
-    return ""
 
 
 def etag(ev: icalendar.Event) -> str:
