@@ -7,12 +7,14 @@ anyone whose ``PARTSTAT`` is ``DECLINED``: a customer who declined did not meet 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import icalendar
 
 from cadence.values.matching import normalize_address
 from connectors.recurrence.times import as_list
+from connectors.values import PastEvent
 
 
 def calendar_address(value: Any) -> str:
@@ -44,3 +46,18 @@ def people_met(ev: icalendar.Event, owner: str) -> tuple[str, ...]:
     for organizer in as_list(ev.get("ORGANIZER")):
         found.add(calendar_address(organizer))
     return tuple(sorted(a for a in found if "@" in a and normalize_address(a) != own))
+
+
+def meeting(
+    ev: icalendar.Event, owner: str, remote_id: str, start: datetime, end: datetime
+) -> PastEvent:
+    """The occurrence ``[start, end)`` of ``ev`` as a past event of ``owner``'s: who they met
+    (:func:`people_met`) and whether they declined it."""
+    return PastEvent(
+        remote_id=remote_id,
+        start=start,
+        end=end,
+        title=str(ev.get("SUMMARY", "")),
+        attendees=people_met(ev, owner),
+        declined=owner_partstat(ev, owner) == "DECLINED",
+    )

@@ -56,7 +56,7 @@ from connectors.caldav.webdav import (
     Resource,
 )
 from connectors.common.validation import require_owner, require_window, validate_spec
-from connectors.icalpeople import owner_partstat, people_met
+from connectors.icalpeople import meeting
 from connectors.recurrence import Occurrence
 
 log = logging.getLogger(__name__)
@@ -179,16 +179,7 @@ class CalDavBackend(CalendarBackend):
             remote_id = str(event.get("uid", ""))
             if occ.recurring and "recurrence-id" in event:
                 remote_id += "/" + moment(event.decoded("recurrence-id"), zone).isoformat()
-            found.append(
-                PastEvent(
-                    remote_id=remote_id,
-                    start=occ.start,
-                    end=occ.end,
-                    title=str(event.get("summary", "")),
-                    attendees=people_met(event, owner),
-                    declined=owner_partstat(event, owner) == "DECLINED",
-                )
-            )
+            found.append(meeting(event, owner, remote_id, occ.start, occ.end))
         return sorted(found, key=lambda e: (e.start, e.remote_id))
 
     def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:

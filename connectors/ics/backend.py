@@ -33,7 +33,7 @@ from connectors.base import (
 )
 from connectors.common.validation import owner_zone, require_window
 from connectors.email import invite_sender
-from connectors.icalpeople import people_met
+from connectors.icalpeople import meeting
 from connectors.ics import parse
 from connectors.ics.apply import Batch
 from connectors.ics.build import new_calendar, refresh_timezones
@@ -189,14 +189,7 @@ class IcsBackend(CalendarBackend):
             ev = occ.event
             uid = str(ev.get("UID", ""))
             remote_id = f"{uid}/{occ.start:%Y%m%dT%H%M%SZ}" if occ.recurring else uid
-            found[remote_id] = PastEvent(
-                remote_id=remote_id,
-                start=occ.start,
-                end=occ.end,
-                title=str(ev.get("SUMMARY", "")),
-                attendees=people_met(ev, owner),
-                declined=owner_partstat(ev, owner) == "DECLINED",
-            )
+            found[remote_id] = meeting(ev, owner, remote_id, occ.start, occ.end)
         return sorted(found.values(), key=lambda p: (p.start, p.remote_id))
 
     def new_past_events(self, owner: str, start: datetime, end: datetime) -> list[PastEvent]:
