@@ -210,7 +210,8 @@ class CalendarBackend(Connector, abc.ABC):
     ) -> Mapping[str, list[BusyInterval] | BackendError]:
         """Busy time of each of ``owners`` in ``[start, end)``, as :meth:`busy` gives it, or the
         error that owner's read met. An owner left out of the answer (a calendar the provider's
-        batch could not see) is asked with :meth:`busy` alone. Whole-call failures raise.
+        batch could not see) is asked with :meth:`busy` alone. Whole-call failures (auth,
+        throttling) raise.
 
         The default asks :meth:`busy` owner by owner; a backend whose provider answers for many
         owners in one request overrides it and sets ``batched_busy``.
@@ -219,6 +220,8 @@ class CalendarBackend(Connector, abc.ABC):
         for owner in owners:
             try:
                 found[owner] = self.busy(owner, start, end)
+            except (AuthError, TransientError):
+                raise
             except BackendError as exc:
                 found[owner] = exc
         return found

@@ -8,7 +8,15 @@ import pytest
 
 from cadence.values.model import BusyInterval
 from connectors import load_backend
-from connectors.base import AuthError, BackendContext, Cancel, Create, TransientError, Update
+from connectors.base import (
+    AuthError,
+    BackendContext,
+    BackendError,
+    Cancel,
+    Create,
+    TransientError,
+    Update,
+)
 from connectors.memory import MemoryBackend, MemoryPerson
 from tests.contract.past_meetings import PastMeetingsContract
 from tests.contract.suite import BackendContract, at, only, spec_for
@@ -124,12 +132,18 @@ def test_busy_many_without_a_batch_asks_each_owner_and_keeps_each_ones_error(bac
     # The base class's busy_many: what busy gives per owner, an owner's failure as its answer.
     other = "bo@example.com"
     person.add_event(OWNER, at(4, 9), at(4, 10))
-    backend.fail_next(other, AuthError("token revoked"), method="busy")
+    backend.fail_next(other, BackendError("calendar gone"), method="busy")
     found = backend.busy_many([OWNER, other], at(4, 0), at(5, 0))
     assert found[OWNER] == [BusyInterval(at(4, 9), at(4, 10))]
-    assert isinstance(found[other], AuthError) and str(found[other]) == "token revoked"
+    assert isinstance(found[other], BackendError) and str(found[other]) == "calendar gone"
     assert backend.calls["busy"] == 2
     assert MemoryBackend.batched_busy is False
+
+
+def test_busy_many_without_a_batch_raises_what_fails_the_whole_call(backend):
+    backend.fail_next("bo@example.com", AuthError("token revoked"), method="busy")
+    with pytest.raises(AuthError, match="token revoked"):
+        backend.busy_many([OWNER, "bo@example.com"], at(4, 0), at(5, 0))
 
 
 def test_a_backend_without_versions_or_an_outbox_says_so(backend):
