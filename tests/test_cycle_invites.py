@@ -114,13 +114,13 @@ def test_invitations_waiting_for_the_mail_server_go_out_once_it_is_back(tmp_path
     try:
         for minutes in (0, 15, 30):
             ws.run_cycle(NOW + timedelta(minutes=minutes))
-        assert ws.backend("ics").pending_invites(ANA) > 0  # type: ignore[attr-defined]
+        assert ws.backend("ics").pending_invites(ANA) > 0
         controller, mailbox = start_server(port)
         try:
             ws.run_cycle(NOW + timedelta(minutes=45))
         finally:
             controller.stop()
-        assert ws.backend("ics").pending_invites(ANA) == 0  # type: ignore[attr-defined]
+        assert ws.backend("ics").pending_invites(ANA) == 0
         assert {m.recipients[0] for m in mailbox.delivered} == {ANA, CUSTOMER}
     finally:
         ws.close()

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from cadence.app.cli import app
 from cadence.values.model import BookingState
+from connectors.base import MailSource
 from tests import test_cycle
 from tests.test_cycle import World, three_customers
 from tests.workspace_kit import ANA, BEN, NOW, customer_row, write_customers
@@ -108,18 +109,13 @@ def test_a_failing_mailbox_holds_that_salespersons_writes_only(worlds: Any) -> N
     rows = [*three_customers(), customer_row("B1", owner=BEN)]
     w: World = worlds(rows)
 
-    class Broken:
-        context = w.ws._context("mail.broken")  # as every MailSource has
-
+    class Broken(MailSource):
         def messages(self, owner, addresses, domains, since):
             if owner == BEN:
                 raise RuntimeError("mailbox answered nonsense")
             return []
 
-        def close(self) -> None:
-            pass
-
-    w.ws._mail["broken"] = Broken()  # type: ignore[assignment]
+    w.ws._mail["broken"] = Broken({}, w.ws._context("mail.broken"))
     first = w.cycle()
     assert first.failed_owners == {
         BEN: "mail.broken: unexpected RuntimeError: mailbox answered nonsense"

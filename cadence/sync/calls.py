@@ -19,12 +19,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from cadence.sync.fanout import waiting
 from cadence.sync.wording import count
 from cadence.values.errors import UserError, describe_error
-from connectors.base import SET_ASIDE_LOG, AuthError, BackendError, CalendarBackend, TransientError
+from connectors.base import (
+    SET_ASIDE_LOG,
+    AuthError,
+    BackendError,
+    CalendarBackend,
+    Connector,
+    TransientError,
+)
 
 log = logging.getLogger("cadence")
 # On log records of problems the CycleResult also carries: `run --once` prints the result's
@@ -35,7 +42,7 @@ MAX_BACKOFF = 3600.0
 NAP_CAP = 10.0  # the longest a backend may sleep inside a cycle; a longer wait defers the owner
 
 T = TypeVar("T")
-S = TypeVar("S")
+S = TypeVar("S", bound=Connector)  # a calendar backend or a mail source
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,16 +126,16 @@ class Calls:
         if health.retry_at is not None and now < health.retry_at:
             return Failed(f"{name} backing off until {health.retry_at:%H:%M:%S}")
         self._clock.now = now
-        source: Any = None
+        source: S | None = None
         try:
             source = get()
-            if getattr(source, "concurrent", False):
+            if source.concurrent:
                 with waiting():  # other salespeople's work goes on meanwhile
                     value = fn(source)
             else:
                 value = fn(source)
         except Exception as exc:
-            local = isinstance(source, CalendarBackend) and source.local
+            local = source is not None and source.local
             return Failed(self._failed(name, owner, what, now, health, exc, local))
         finally:
             self._clock.now = None
