@@ -17,6 +17,8 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
 
+import icalendar
+
 from cadence.values.model import BusyInterval
 from cadence.values.schema import Schema
 from connectors.base import (
@@ -66,7 +68,7 @@ def _as_written(
         return results
     found = {}
     for ev in after.cal.subcomponents:
-        if ev.name == "VEVENT" and "RECURRENCE-ID" not in ev:
+        if isinstance(ev, icalendar.Event) and "RECURRENCE-ID" not in ev:
             uid = owned_uid(ev)
             if uid in wanted:
                 found[uid] = ev
