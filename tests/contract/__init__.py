@@ -5,4 +5,6 @@ import pytest
 # The suite is imported by test modules, not collected: ask pytest to rewrite its asserts anyway
 # so a failing contract check shows the values it compared. (Imported as ``tests.contract`` or,
 # through pytest's rootdir on sys.path, as ``contract``.)
-pytest.register_assert_rewrite(f"{__name__}.suite", f"{__name__}.past_meetings", f"{__name__}.mail")
+pytest.register_assert_rewrite(
+    *(f"{__name__}.{name}" for name in ("suite", "busy", "kit", "past_meetings", "mail"))
+)

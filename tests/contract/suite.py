@@ -18,112 +18,31 @@ Times are in 2027 and avoid midnight and DST edges except where a test is about 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
 
 import pytest
 
 from connectors.base import (
     BackendError,
-    CalendarBackend,
     Cancel,
     ConflictError,
     Create,
-    EventSpec,
     NotFoundError,
-    RemoteEvent,
     Update,
-    WriteResult,
+)
+from tests.contract.busy import BusyContract
+from tests.contract.kit import (
+    TAGS,
+    Person,
+    assert_same_time,
+    at,
+    only,
+    owned_by_uid,
+    spec_for,
 )
 
 
-class Person(Protocol):
-    """The salesperson, acting in their own calendar with the calendar's own tools.
-
-    ``uid`` is the uid cadence gave the event; ``owner`` the calendar's owner. Timed bounds are
-    aware datetimes, all-day bounds dates with an exclusive end.
-    """
-
-    def move(self, owner: str, uid: str, start: datetime | date, end: datetime | date) -> None:
-        """Move cadence's event ``uid`` to ``[start, end)``."""
-
-    def delete(self, owner: str, uid: str) -> None:
-        """Delete cadence's event ``uid``."""
-
-    def decline(self, owner: str, uid: str) -> None:
-        """Decline cadence's event ``uid`` (the owner's participation status becomes declined)."""
-
-    def add_event(
-        self,
-        owner: str,
-        start: datetime | date,
-        end: datetime | date,
-        *,
-        all_day: bool = False,
-        transparent: bool = False,
-        attendees: Sequence[str] = (),
-        title: str = "",
-        declined_by: Sequence[str] = (),
-        cancelled: bool = False,
-    ) -> str:
-        """Add an event of the salesperson's own (not cadence's); returns its id in the calendar.
-        ``declined_by``: attendees who declined it; ``cancelled``: the organizer cancelled it
-        (see :mod:`tests.contract.past_meetings`)."""
-
-
-def at(day: int, hour: int, minute: int = 0, *, month: int = 5) -> datetime:
-    """An instant in UTC, 2027."""
-    return datetime(2027, month, day, hour, minute, tzinfo=UTC)
-
-
-TAGS = {"cadence": "1", "customer": "acme", "kind": "check_in", "key": "acme:check_in:1"}
-
-
-def spec_for(owner: str, uid: str = "cadence-acme-check_in-1", **changes: Any) -> EventSpec:
-    """A timed booking on Tue 4 May 2027, 10:00-10:30 UTC, with the usual tags."""
-    values: dict[str, Any] = {
-        "uid": uid,
-        "owner": owner,
-        "title": "Check-in: ACME Ltd",
-        "description": "Last contact 2 March 2027.\nAsk what problems they had.",
-        "start": at(4, 10),
-        "end": at(4, 10, 30),
-        "timezone": "Europe/Lisbon",
-        "tags": dict(TAGS, key=f"{uid}:key"),
-    }
-    values.update(changes)
-    return EventSpec(**values)
-
-
-def only(results: list[WriteResult]) -> RemoteEvent:
-    """The event of a single successful result."""
-    assert len(results) == 1, results
-    result = results[0]
-    assert result.ok, result.error
-    assert result.event is not None
-    return result.event
-
-
-def owned_by_uid(backend: CalendarBackend, owner: str) -> dict[str, RemoteEvent]:
-    events = backend.list_owned(owner)
-    uids = [e.uid for e in events]
-    assert len(uids) == len(set(uids)), f"duplicate uids in list_owned: {uids}"
-    return {e.uid: e for e in events}
-
-
-def assert_same_time(event: RemoteEvent, spec: EventSpec) -> None:
-    """Same instants (or dates), same kind of value, aware datetimes."""
-    assert event.all_day is spec.all_day
-    assert (event.start, event.end) == (spec.start, spec.end)
-    for value in (event.start, event.end):
-        if spec.all_day:
-            assert type(value) is date, value
-        else:
-            assert isinstance(value, datetime) and value.utcoffset() is not None, value
-
-
-class BackendContract:
+class BackendContract(BusyContract):
     """Behaviour every :class:`CalendarBackend` shares. Subclass it in a ``Test...`` class."""
 
     @pytest.fixture
@@ -295,62 +214,6 @@ class BackendContract:
         assert isinstance(result.error, BackendError)
         assert backend.list_owned(owner) == []
 
-    # -- busy --------------------------------------------------------------------------------
-
-    def test_busy_has_the_salespersons_own_events_in_the_window(self, backend, owner, person):
-        person.add_event(owner, at(4, 9), at(4, 10), title="Dentist")
-        person.add_event(owner, at(4, 15), at(4, 16, 30), title="Team meeting")
-        person.add_event(owner, at(9, 9), at(9, 10), title="Next week")
-        busy = backend.busy(owner, at(4, 0), at(5, 0))
-        assert [(b.start, b.end, b.all_day) for b in busy] == [
-            (at(4, 9), at(4, 10), False),
-            (at(4, 15), at(4, 16, 30), False),
-        ]
-
-    def test_busy_includes_an_event_overlapping_the_window_edge(self, backend, owner, person):
-        person.add_event(owner, at(4, 8), at(4, 10))
-        busy = backend.busy(owner, at(4, 9), at(4, 12))
-        assert len(busy) == 1
-        assert busy[0].start <= at(4, 9) and busy[0].end == at(4, 10)
-
-    def test_busy_excludes_cadence_events_and_transparent_events(self, backend, owner, person):
-        backend.write(owner, [Create(spec_for(owner, start=at(4, 11), end=at(4, 12)))])
-        person.add_event(owner, at(4, 13), at(4, 14), transparent=True, title="Free")
-        person.add_event(owner, at(4, 15), at(4, 16), title="Busy")
-        busy = backend.busy(owner, at(4, 0), at(5, 0))
-        assert [(b.start, b.end) for b in busy] == [(at(4, 15), at(4, 16))]
-
-    def test_all_day_out_of_office_is_busy_all_day(self, backend, owner, person):
-        person.add_event(owner, date(2027, 5, 10), date(2027, 5, 11), all_day=True, title="OOO")
-        busy = backend.busy(owner, at(9, 0), at(13, 0))
-        assert len(busy) == 1
-        [ooo] = busy
-        assert ooo.all_day is True
-        assert ooo.start <= at(10, 12) < ooo.end
-        assert ooo.end - ooo.start == timedelta(days=1)
-        assert ooo.start.utcoffset() is not None
-
-    def test_transparent_all_day_event_is_not_busy(self, backend, owner, person):
-        person.add_event(
-            owner, date(2027, 5, 10), date(2027, 5, 11), all_day=True, transparent=True
-        )
-        assert backend.busy(owner, at(9, 0), at(13, 0)) == []
-
-    def test_busy_many_answers_each_owner_as_busy_does(self, backend, owner, other_owner, person):
-        # Google's free/busy and Graph's getSchedule answer for many owners in one request; the
-        # other backends ask busy owner by owner (the base class). Either way: each one's own.
-        backend.write(owner, [Create(spec_for(owner, start=at(4, 11), end=at(4, 12)))])
-        person.add_event(owner, at(4, 15), at(4, 16), title="Busy")
-        found = backend.busy_many([owner, other_owner], at(4, 0), at(5, 0))
-        assert set(found) <= {owner, other_owner}
-        assert [(b.start, b.end) for b in found[owner]] == [(at(4, 15), at(4, 16))]
-        assert found.get(other_owner, []) == []
-
-    def test_a_naive_window_is_rejected(self, backend, owner):
-        # A caller's bug: BackendError, or ValueError as cadence.values.model.require_aware raises.
-        with pytest.raises((BackendError, ValueError), match="naive"):
-            backend.busy(owner, datetime(2027, 5, 4), datetime(2027, 5, 5))
-
     # -- the salesperson wins ---------------------------------------------------------------
 
     def test_a_move_by_the_person_is_seen_at_the_new_time(self, backend, owner, person):
@@ -418,4 +281,13 @@ class BackendContract:
         assert list(owned_by_uid(backend, owner)) == [spec.uid]
 
 
-__all__ = ["TAGS", "BackendContract", "Person", "at", "only", "spec_for"]
+__all__ = [
+    "TAGS",
+    "BackendContract",
+    "Person",
+    "assert_same_time",
+    "at",
+    "only",
+    "owned_by_uid",
+    "spec_for",
+]
