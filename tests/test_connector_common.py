@@ -10,7 +10,7 @@ import pytest
 
 from connectors.base import BackendError, Cancel, InvalidValue, RemoteEvent
 from connectors.common.codec import event_from_json, event_to_json
-from connectors.common.days import day_bounds, local_midnight
+from connectors.common.days import day_bounds, local_midnight, whole_local_days
 from connectors.common.validation import require_owner, require_window, validate_spec
 from tests.contract.suite import spec_for
 
@@ -27,6 +27,16 @@ def test_a_midnight_skipped_by_dst_moves_forward_to_the_end_of_the_gap():
 
 def test_an_ordinary_local_midnight_is_its_utc_instant():
     assert local_midnight(date(2026, 9, 7), SANTIAGO) == datetime(2026, 9, 7, 3, tzinfo=UTC)
+
+
+def test_a_span_between_local_midnights_of_different_dates_is_whole_days():
+    havana = ZoneInfo("America/Havana")
+    start = local_midnight(date(2026, 11, 1), havana)
+    assert whole_local_days(start, local_midnight(date(2026, 11, 2), havana), havana)
+    assert not whole_local_days(start, start + timedelta(hours=23), havana)
+    # Havana falls back at 01:00 to 00:00 on 1 Nov 2026: midnight comes twice, an hour apart.
+    again = datetime(2026, 11, 1, 0, 0, fold=1, tzinfo=havana)
+    assert not whole_local_days(start, again.astimezone(UTC), havana)
 
 
 def test_a_refused_value_is_a_backend_error_and_a_value_error():

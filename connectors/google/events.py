@@ -14,7 +14,7 @@ back is converted to UTC.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,7 +28,7 @@ from connectors.base import (
     shown_description,
     with_video_link,
 )
-from connectors.common.days import local_midnight
+from connectors.common.days import local_midnight, whole_local_days
 from connectors.google.ids import event_id
 
 UID_KEY = "cadence_uid"
@@ -311,13 +311,8 @@ def busy_interval(start: datetime, end: datetime, zone: ZoneInfo) -> BusyInterva
     Free/busy answers do not say whether time came from an all-day or out-of-office event;
     a block running from one local midnight to another makes those days unavailable anyway.
     """
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    whole_days = (
-        local_start.time() == time()
-        and local_end.time() == time()
-        and end - start >= timedelta(hours=23)  # a DST day can be 23 hours long
-    )
-    return BusyInterval(start.astimezone(UTC), end.astimezone(UTC), all_day=whole_days)
+    all_day = whole_local_days(start, end, zone)
+    return BusyInterval(start.astimezone(UTC), end.astimezone(UTC), all_day=all_day)
 
 
 def past_event(item: Mapping[str, Any], owner: str) -> PastEvent | None:

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from cadence.values.model import BusyInterval
 from connectors.base import AuthError, BackendError
+from connectors.common.days import whole_local_days
 from connectors.outlook.client import GraphClient
 from connectors.outlook.wire import parse_graph_time
 
@@ -88,23 +89,11 @@ def _busy(chunks: list[list[dict]], own: list[OwnInterval], zone: str) -> list[B
         counts |= here  # the maximum of each count
     counts -= Counter(own)
     out = [
-        BusyInterval(first, last, all_day=_whole_days(first, last, zone))
+        BusyInterval(first, last, all_day=whole_local_days(first, last, ZoneInfo(zone)))
         for (first, last, _), n in counts.items()
         for _ in range(n)
     ]
     return sorted(out, key=lambda b: (b.start, b.end))
-
-
-def _whole_days(first: datetime, last: datetime, zone: str) -> bool:
-    tz = ZoneInfo(zone)
-    local_first, local_last = first.astimezone(tz), last.astimezone(tz)
-    midnight = datetime.min.time()
-    return (
-        last > first
-        and local_first.time() == midnight
-        and local_last.time() == midnight
-        and local_first.date() < local_last.date()
-    )
 
 
 def _schedule_error(owner: str, schedule: Mapping | None) -> BackendError:
