@@ -39,9 +39,10 @@ methods, never by name, and a backend overrides what it can do better.
 
 Backends are found by name through :func:`connectors.load_backend` and imported only when used,
 so an optional dependency (google-api-python-client, msal, caldav) is needed only if configured.
-The values crossing the interface live in :mod:`connectors.values`, what a backend is given in
-:mod:`connectors.state`, the helpers every connector shares in :mod:`connectors.common`; all of
-them can be imported from here.
+The values crossing the interface live in :mod:`connectors.values` and what a backend is given
+in :mod:`connectors.state` (both can be imported from here too); the helpers every connector
+shares (validation, local midnights, the state codec, past-event read marks) in
+:mod:`connectors.common`.
 """
 
 from __future__ import annotations
