@@ -7,6 +7,7 @@
 * :mod:`.seen`: which past events a backend has returned before (the read marks of
   :meth:`connectors.base.CalendarBackend.new_past_events`).
 
-Modules here import only :mod:`connectors.values`, :mod:`connectors.state` and the standard
-library, so every connector (and :mod:`connectors.base` itself) may use them.
+Modules here import only what lies below :mod:`connectors.base` (:mod:`cadence.values`,
+:mod:`connectors.values`, :mod:`connectors.state`), so every connector, and
+:mod:`connectors.base` itself, may use them.
 """
