@@ -2,8 +2,9 @@
 
 Where each salesperson's calendar is and who to log in as come from ``[calendar.caldav]``
 (:mod:`.settings`, :mod:`.accounts`); the protocol is in :mod:`.webdav`; the iCalendar bodies in
-:mod:`.ical`; the meetings followed for contacts in :mod:`.meetings`; the invitations cadence
-mails itself in :mod:`.invites`.
+:mod:`.ical`; cadence's own events are followed in :mod:`.owned`, occurrences expanded in
+:mod:`.occurrences`, the meetings followed for contacts in :mod:`.meetings`; the invitations
+cadence mails itself are in :mod:`.invites`. Here: the contract, and the conditional writes.
 """
 
 from __future__ import annotations
@@ -51,10 +52,7 @@ from connectors.caldav.meetings import met_resources
 from connectors.caldav.occurrences import Occurrences
 from connectors.caldav.owned import known_hrefs, read_owned
 from connectors.caldav.settings import CONFIG_KEYS, SCHEMA, local_problems
-from connectors.caldav.webdav import (
-    Collection,
-    Resource,
-)
+from connectors.caldav.webdav import Collection, Resource
 from connectors.common.validation import require_owner, require_window, validate_spec
 from connectors.icalpeople import meeting
 from connectors.recurrence import Occurrence
