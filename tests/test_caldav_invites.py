@@ -32,14 +32,14 @@ from connectors.base import (
 from connectors.caldav import CalDavBackend
 from connectors.caldav.webdav import Collection
 from connectors.ics.outbox import mailed_key, outbox_key
-from tests import test_caldav_backend as caldav_tests
+from tests import caldav_kit
+from tests.caldav_kit import PASSWORD_ENV, SERVICE_PASSWORD, SERVICE_USER
 from tests.customer_view import GUEST_NAME, START, assert_customer_safe, invited_spec
-from tests.test_caldav_backend import PASSWORD_ENV, SERVICE_PASSWORD, SERVICE_USER
 from tests.test_email_invites import Server, calendar_part, free_port, start_server
 from tests.test_imip_clients import assert_client_ready
 
 # The Radicale server (one per module), a fresh salesperson and their calendar client.
-radicale, owner, person = caldav_tests.radicale, caldav_tests.owner, caldav_tests.person
+radicale, owner, person = caldav_kit.radicale, caldav_kit.owner, caldav_kit.person
 
 GUEST = "bob@acme.com"
 NOW = datetime(2027, 4, 1, 12, tzinfo=UTC)
