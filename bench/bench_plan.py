@@ -4,26 +4,71 @@ Not a test: it reports numbers. Run `make bench`, or:
 
     .venv/bin/python bench/bench_plan.py --customers 100000 --salespeople 500
 
-Wall time and CPU time (of this process) are measured without tracing; peak memory is the
-maximum resident set size (ru_maxrss) of this process, which includes the interpreter and the
-generated input, and separately of the largest forked planner worker (from 20,000 customers the
-planner splits the salespeople across one process per core).
+Wall time and CPU time (of this process, and separately of its forked planner workers) are
+measured without tracing; peak memory is the maximum resident set size (ru_maxrss) of this
+process, which includes the interpreter and the generated input, and separately of the largest
+forked planner worker (from 20,000 customers the planner splits the salespeople across one
+process per core). ``--fingerprint`` prints a hash of the plan (and of a re-plan from its
+bookings): it must stay the same through a change that only makes the planner faster.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import sys
 import time
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import DEFAULT_NOW, generate
 
-from cadence.planner import PlanInput, plan
+from cadence.planner import Plan, PlanInput, plan
+from cadence.values.model import Booking, BookingState, PlanStatus
+
+
+def fingerprint(result: Plan) -> str:
+    """A hash of everything the plan says (contacts, notes, skips): equal plans, equal hashes.
+    Compare it before and after a change that must not change the plan."""
+    digest = hashlib.sha256()
+    for c in result.contacts:
+        digest.update(repr(c).encode())
+    for cid in sorted(result.notes):
+        digest.update(repr(result.notes[cid]).encode())
+    digest.update(repr(sorted(result.skipped.items())).encode())
+    return digest.hexdigest()[:16]
+
+
+def as_bookings(result: Plan) -> list[Booking]:
+    """The plan's contacts inside the horizon as the calendars would hold them once applied."""
+    return [
+        Booking(
+            key=c.key,
+            customer_id=c.customer_id,
+            owner=c.owner,
+            kind=c.kind,
+            start=c.start,
+            end=c.end,
+            all_day=c.all_day,
+            state=(
+                BookingState.MOVED_BY_OWNER
+                if c.status is PlanStatus.MOVED_BY_OWNER
+                else BookingState.BOOKED
+            ),
+        )
+        for c in result.booked()
+    ]
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the forked planner workers that have ended (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -33,6 +78,13 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=90, help="days")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument(
+        "--fingerprint",
+        action="store_true",
+        help="also print a hash of the plan, and of a second plan made a week later from the "
+        "first plan's bookings (kept, moved and re-placed bookings): it must not change when "
+        "the planner is made faster",
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
@@ -47,8 +99,10 @@ def main() -> None:
         horizon_days=args.horizon,
     )
     wall, cpu = time.perf_counter(), time.process_time()
+    children_before = _children_cpu()
     result = plan(inp)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    children_cpu = _children_cpu() - children_before
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     # Planner workers are forked children: their own peak is reported separately.
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -65,9 +119,14 @@ def main() -> None:
         "generate_seconds": round(generated, 2),
         "plan_wall_seconds": round(wall, 2),
         "plan_cpu_seconds": round(cpu, 2),
+        "plan_cpu_workers_seconds": round(children_cpu, 2),
         "peak_rss_mb": round(peak_mb, 1),
         "peak_rss_worker_mb": round(children_mb, 1),
     }
+    if args.fingerprint:
+        figures["fingerprint"] = fingerprint(result)
+        later = replace(inp, now=inp.now + timedelta(days=7), bookings=as_bookings(result))
+        figures["fingerprint_replan"] = fingerprint(plan(later))
     if args.json:
         print(json.dumps(figures))
     else:
