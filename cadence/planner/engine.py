@@ -33,15 +33,10 @@ from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.agenda import Agenda
 from cadence.planner.contacts import collapse, counts
 from cadence.planner.customer_days import CustomerDays
+from cadence.planner.needs import Need, Reminder, TrackContext
 from cadence.planner.timegrid import choose_slot, from_minute, local_date, to_minute
 from cadence.planner.titles import title
-from cadence.planner.tracks import (
-    Need,
-    Reminder,
-    TrackContext,
-    active_track,
-    winback_track,
-)
+from cadence.planner.tracks import active_track, winback_track
 from cadence.values.daycal import DEFAULT_WEEKEND, weekend_of
 from cadence.values.durations import Duration
 from cadence.values.errors import ValueParseError, describe_error
