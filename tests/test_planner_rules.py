@@ -512,7 +512,7 @@ def test_a_first_anniversary_reason_says_one_year():
 
 def test_a_move_names_every_cause_between_the_ideal_day_and_the_day_chosen():
     # Ideal Saturday 5 December; Monday 7 and Tuesday 8 are full: the move says all three.
-    from cadence.planner.engine import _why_not_before
+    from cadence.planner.placement import _why_not_before
 
     skipped = {
         d("2026-12-05").toordinal(): "sat is not a working day for ana@example.com",

@@ -17,14 +17,9 @@ import threading
 from dataclasses import replace
 from datetime import date, datetime
 
-from cadence.planner.engine import (
-    LIVE_STATES,
-    CustomerNote,
-    Plan,
-    PlanInput,
-    _Engine,
-    owner_zones,
-)
+from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
+from cadence.planner.engine import _Engine
+from cadence.planner.existing import LIVE_STATES
 from cadence.planner.timegrid import from_minute, to_minute
 from cadence.values.model import (
     Booking,

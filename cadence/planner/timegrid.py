@@ -139,3 +139,10 @@ def find_slot(
         if t + length <= span_end:
             return t
     return None
+
+
+def sort_minute(value: datetime | date) -> int:
+    """The epoch minute to sort a start by: a date (all-day) counts from its UTC midnight."""
+    if isinstance(value, datetime):
+        return to_minute(value)
+    return to_minute(datetime(value.year, value.month, value.day, tzinfo=UTC))

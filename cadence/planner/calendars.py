@@ -1,0 +1,99 @@
+"""The calendars the planner places contacts in: one :class:`Agenda` per salesperson and one
+:class:`CustomerDays` per distinct customer-side calendar, built on first use and shared.
+
+Customers that share a zone, country, weekend, seasons and hours share one
+:class:`CustomerDays` (and its caches), and every distinct busy-season text is parsed once, so
+that a large book costs one calendar per kind of customer rather than one per customer.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cadence.inputs.policy import SegmentPolicy
+from cadence.planner.agenda import Agenda
+from cadence.planner.api import PlanInput
+from cadence.planner.customer_days import CustomerDays
+from cadence.values.daycal import DEFAULT_WEEKEND, weekend_of
+from cadence.values.errors import ValueParseError
+from cadence.values.model import Customer, Salesperson
+from cadence.values.seasons import Season, SeasonSet, free_day_problem
+
+
+class Calendars:
+    """The salespeople's agendas and the customers' day rules of one plan."""
+
+    def __init__(self, inp: PlanInput) -> None:
+        self.inp = inp
+        self.agendas: dict[str, Agenda] = {}
+        self.shared_days: dict[tuple, CustomerDays] = {}
+        self.seasons: dict[str, Season] = {}
+        self.season_sets: dict[tuple[Season, ...], SeasonSet] = {}
+
+    def agenda(self, email: str) -> Agenda:
+        """The agenda of salesperson ``email`` (the policy defaults for one not configured)."""
+        agenda = self.agendas.get(email)
+        if agenda is None:
+            person = self.inp.salespeople.get(email) or Salesperson(
+                email=email, timezone=self.inp.policies.defaults.timezone
+            )
+            cap = self.inp.policies.capacity
+            own = tuple(self.season(text) for text in person.closures)
+            agenda = Agenda(
+                person,
+                cap.per_day,
+                cap.per_week,
+                self.inp.busy.get(email, ()),
+                company_closures=self.season_set(self.inp.policies.closures),
+                own_closures=self.season_set(own),
+            )
+            self.agendas[email] = agenda
+        return agenda
+
+    def customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
+        """The customer's side of every day: their zone, weekend, holidays, seasons, hours."""
+        zone_name = customer.timezone or policy.timezone or "UTC"
+        country = customer.country.upper()
+        weekends = self.inp.policies.weekends
+        weekend = (
+            weekends.get(country)
+            or weekends.get(country.partition("-")[0])
+            or (weekend_of(country) if country else DEFAULT_WEEKEND)
+        )
+        seasons = self.inp.policies.industry_seasons(customer.industry) + tuple(
+            self.season(text) for text in customer.busy_seasons
+        )
+        key = (zone_name, country, weekend, seasons, policy.customer_hours)
+        days = self.shared_days.get(key)
+        if days is None:
+            problem = free_day_problem(seasons)
+            if problem:
+                raise ValueParseError(problem)
+            days = CustomerDays(
+                _zone(zone_name), country, weekend, self.season_set(seasons), policy.customer_hours
+            )
+            self.shared_days[key] = days
+        return days
+
+    def season_set(self, seasons: tuple[Season, ...]) -> SeasonSet:
+        """One shared :class:`SeasonSet` (and its day cache) per distinct tuple of seasons."""
+        found = self.season_sets.get(seasons)
+        if found is None:
+            found = self.season_sets[seasons] = SeasonSet(seasons)
+        return found
+
+    def season(self, text: str) -> Season:
+        """The busy season or closure ``text``, parsed once per plan."""
+        season = self.seasons.get(text)
+        if season is None:
+            season = self.seasons[text] = self.inp.season_parser(text)
+        return season
+
+
+def _zone(name: str) -> ZoneInfo:
+    """The customer's zone; a clear error for a name that is no zone (``America``, a path)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = name if len(name) <= 40 else name[:37] + "..."
+        raise ValueParseError(f"time zone {shown!r} is not an IANA zone name") from None

@@ -1,0 +1,243 @@
+"""Stability: which bookings already in the calendars keep serving, and where they stay.
+
+A booking that still serves its need is kept while its reason holds: the exact one while it is
+inside its window, on an allowed day on both sides and clear of busy time; else one the owner
+moved (their time wins); else one still inside the new window. A booking that is no longer
+right is placed again, and keeps its time when the search lands on its day anyway (or, after a
+forced gap, while it is no later than the new day and still fits). Bookings that start before
+the first plannable day are fixed as they are (SPEC 5.10).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from cadence.planner.existing import ExistingBookings, same_key, sequence_of, superseded
+from cadence.planner.needs import Need
+from cadence.planner.state import CustomerState, Found
+from cadence.planner.timegrid import from_minute, local_date, to_minute
+from cadence.planner.titles import title
+from cadence.values.model import Booking, BookingKind, BookingState, PlannedContact, PlanStatus
+
+
+@dataclass(slots=True)
+class Kept:
+    """A booking kept for a need: the salesperson-local day, its start and end (the policy's
+    meeting length now), the plan status and the reason."""
+
+    booking: Booking
+    day: date
+    start: datetime
+    end: datetime
+    status: PlanStatus
+    why: str
+
+
+def keep_imminent(book: ExistingBookings, state: CustomerState) -> list[PlannedContact]:
+    """Bookings that start before the first plannable day (later today, or in progress)
+    are fixed: kept as they are, and the rhythm continues from them."""
+    fixed: list[PlannedContact] = []
+    for b in book.live.get(state.customer.id, ()):
+        if b.all_day or b.key in book.consumed or not isinstance(b.start, datetime):
+            continue
+        assert isinstance(b.end, datetime)
+        day = local_date(state.agenda.zone, to_minute(b.start))
+        if day >= state.first_day:
+            continue
+        book.consumed.add(b.key)
+        moved = b.state is BookingState.MOVED_BY_OWNER
+        c = state.customer
+        months, step, steps = sequence_of(b, state.policy)
+        fixed.append(
+            PlannedContact(
+                key=b.key,
+                customer_id=c.id,
+                customer_name=c.name,
+                owner=c.owner,
+                kind=b.kind,
+                seq=months or step,
+                title=title(b.kind, c.name, months=months, step=step, steps=steps),
+                start=b.start,
+                end=b.end,
+                all_day=False,
+                day=day,
+                ideal=day,
+                window_start=day,
+                window_end=day,
+                status=PlanStatus.MOVED_BY_OWNER if moved else PlanStatus.BOOKED,
+                reasons=(f"already booked for {day}: too close to move",),
+            )
+        )
+    return fixed
+
+
+def keep_existing(
+    book: ExistingBookings, state: CustomerState, need: Need, excluded: set[date]
+) -> tuple[Kept | None, Booking | None]:
+    """Keep a booking that already serves this need: the exact one if it is still right,
+    else one the owner moved (their time wins), else one still inside the new window.
+
+    Returns what was kept (the engine records it), or None and the booking made for this
+    very need that is no longer right by its window (the caller re-places it, and keeps its
+    time if the search lands on the same day anyway, as after a forced gap).
+    """
+    if not book.live.get(state.customer.id):
+        return None, None
+    kinds = {need.kind}
+    if need.kind is BookingKind.CHECK_IN:
+        kinds.add(BookingKind.ANNIVERSARY)  # an anniversary check-in counts as one
+    candidates = [
+        b
+        for b in book.live.get(state.customer.id, ())
+        if b.kind in kinds and b.key not in book.consumed and not paused(state, b)
+    ]
+    if not candidates:
+        return None, None
+    # Only the need's own key is an exact match: a merged anniversary booking is found as
+    # the first booking inside the window, like any booking whose key has shifted.
+    exact = next((b for b in candidates if same_key(b.key, need.key)), None)
+    choice: Booking | None = None
+    if exact is not None and (
+        exact.state is BookingState.MOVED_BY_OWNER or still_right(state, need, exact, excluded)
+    ):
+        choice = exact
+    if choice is None:
+        choice = next((b for b in candidates if b.state is BookingState.MOVED_BY_OWNER), None)
+    if choice is None:
+        choice = next(
+            (
+                b
+                for b in candidates
+                if b.state is not BookingState.MOVED_BY_OWNER
+                and not superseded(b, need)
+                and still_right(state, need, b, excluded)
+            ),
+            None,
+        )
+    if choice is None:
+        # A booking that is no longer right by its window is placed again; it keeps its
+        # time when the search lands on its day anyway (a forced gap after a season).
+        zone = state.agenda.zone
+        later = next(
+            (
+                b
+                for b in candidates
+                if b.state is not BookingState.MOVED_BY_OWNER
+                and isinstance(b.start, datetime)
+                and local_date(zone, to_minute(b.start)) > need.window_end
+            ),
+            None,
+        )
+        # A check-in planned from an older last contact: a new contact is a reason to move
+        # (SPEC 5.10), so it is placed again from the new one (kept if that lands on its day).
+        outdated = [
+            b
+            for b in candidates
+            if b.state is not BookingState.MOVED_BY_OWNER and superseded(b, need)
+        ]
+        in_window = next((b for b in outdated if still_right(state, need, b, excluded)), None)
+        stale = in_window or later or exact or next(iter(outdated), None)
+        if stale is not None and stale.state is not BookingState.MOVED_BY_OWNER:
+            book.consumed.add(stale.key)
+            return None, stale
+        return None, None
+    book.consumed.add(choice.key)
+    assert isinstance(choice.start, datetime) and isinstance(choice.end, datetime)
+    day = local_date(state.agenda.zone, to_minute(choice.start))
+    adopt_kind(state, need, choice)
+    end = choice.end
+    if choice.state is BookingState.MOVED_BY_OWNER:
+        status, why = PlanStatus.MOVED_BY_OWNER, f"moved by the owner to {day}: their time wins"
+    else:
+        status, why = PlanStatus.BOOKED, f"already booked on {day}"
+        start, booked_end = to_minute(choice.start), to_minute(choice.end)
+        if booked_end - start != need.minutes:  # the policy's meeting length changed
+            state.agenda.resize(day, start, booked_end, start + need.minutes)
+            end = from_minute(start + need.minutes)
+    return Kept(choice, day, choice.start, end, status, why), None
+
+
+def paused(state: CustomerState, b: Booking) -> bool:
+    """Is ``b`` before the customer's first plannable day (inside a snooze)?"""
+    if not isinstance(b.start, datetime):
+        return False
+    return local_date(state.agenda.zone, to_minute(b.start)) < state.first_day
+
+
+def adopt_kind(state: CustomerState, need: Need, b: Booking) -> None:
+    """A check-in served by an anniversary booking becomes that anniversary check-in."""
+    if b.kind is BookingKind.ANNIVERSARY and need.kind is not BookingKind.ANNIVERSARY:
+        months, _, _ = sequence_of(b, state.policy)
+        need.become_anniversary(state.customer.id, months)
+
+
+def still_right(state: CustomerState, need: Need, b: Booking, excluded: set[date]) -> bool:
+    """Is booking ``b`` still a valid answer to ``need``: inside the window, on an allowed
+    day on both sides, inside the hours, and clear of every busy event?"""
+    if not isinstance(b.start, datetime):
+        return False
+    day = local_date(state.agenda.zone, to_minute(b.start))
+    if day in excluded or day < state.first_day:
+        return False
+    windows = [(need.window_start, need.window_end)]
+    if need.alt_window is not None:
+        windows.append(need.alt_window)
+    if need.window_end <= state.first_day and same_key(b.key, need.key):
+        # Its window has passed while it waited (a forced gap): time passing is no reason
+        # to move it (SPEC 5.10).
+        windows.append((state.first_day, date.max))
+    if not any((ws if ws > state.first_day else state.today) <= day <= we for ws, we in windows):
+        return False
+    return slot_still_free(state, b, reserved=True, minutes=need.minutes)
+
+
+def slot_still_free(
+    state: CustomerState, b: Booking, *, reserved: bool, minutes: int | None = None
+) -> bool:
+    """Is ``b``'s time (from its start for ``minutes`` when given: the policy's meeting
+    length now) still on an allowed day on both sides, inside the hours, and clear of busy
+    time (other than its own reservation when ``reserved``)?"""
+    assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
+    agenda = state.agenda
+    start, booked_end = to_minute(b.start), to_minute(b.end)
+    end = booked_end if minutes is None else start + minutes
+    day = local_date(agenda.zone, start)
+    if agenda.blocked(day) is not None:
+        return False
+    spans = state.days.allowed_spans(*agenda.work_span(day))
+    if not any(lo <= start and end <= hi for lo, hi in spans):
+        return False
+    if agenda.in_break(day, start, end):
+        return False
+    ignore = (start, booked_end) if reserved else None
+    return not agenda.overlaps(day, start, end, ignore=ignore)
+
+
+def forced_stays(state: CustomerState, need: Need, b: Booking, found: Found) -> bool:
+    """Does booking ``b``, placed after its window (a forced gap), keep its time rather
+    than move to ``found``? Yes while it is no later than ``found`` and still fits (its
+    day allowed on both sides and not full, its time free): the even load may spread a
+    fresh search over other days, and a kept booking that still fits stays."""
+    if not isinstance(b.start, datetime):
+        return False
+    day = local_date(state.agenda.zone, to_minute(b.start))
+    if not need.window_end < day <= found.day or state.agenda.unavailable(day):
+        return False
+    return slot_still_free(state, b, reserved=False, minutes=need.minutes)
+
+
+def release(state: CustomerState, b: Booking) -> None:
+    """Give back the time and capacity reserved for booking ``b``."""
+    assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
+    start, end = to_minute(b.start), to_minute(b.end)
+    day = local_date(state.agenda.zone, start)
+    state.agenda.release(day, start, end)
+
+
+def same_day_keeps(state: CustomerState, b: Booking, found: Found, minutes: int) -> bool:
+    """Did the search land on the day ``b`` is already on, with ``b``'s start still free
+    for ``minutes``?"""
+    assert isinstance(b.start, datetime)
+    day = local_date(state.agenda.zone, to_minute(b.start))
+    return day == found.day and slot_still_free(state, b, reserved=False, minutes=minutes)

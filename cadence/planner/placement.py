@@ -1,0 +1,358 @@
+"""Placement: the day and quarter-hour slot for one need.
+
+A need is placed on the allowed day nearest its ideal day (earlier on a tie, the lighter day
+first among equally near ones), in passes that relax the even daily load
+(:data:`cadence.planner.levels.LEVEL_PASSES`): near the ideal day below the level, anywhere in
+the window below it, one above it, then capacity alone. A day is allowed when the salesperson
+works (no closure, holiday, absence, full day or week) and the customer may be contacted (no
+busy season, weekend or holiday on their side), and has a free slot inside both sides' hours
+(:func:`cadence.planner.timegrid.choose_slot`). When a busy season will swallow the next
+window, the check-in moves as late as it can before it (the pre-season check-in); when no day
+of the window is allowed, the first allowed day after it is taken and reported as a forced gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from datetime import date, timedelta
+
+from cadence.planner.agenda import UNKNOWN as _UNKNOWN
+from cadence.planner.levels import LEVEL_PASSES
+from cadence.planner.needs import Need
+from cadence.planner.state import CustomerState, Found
+from cadence.planner.timegrid import choose_slot
+from cadence.values.text import count
+
+AFTER_WINDOW_SEARCH_DAYS = 120
+AFTER_SEASON_SEARCH_DAYS = 400
+MIN_NOTICE_MINUTES = 60
+_FAR = 1 << 30
+
+
+class Placer:
+    """Finds days and slots in the calendars; it reserves nothing (the engine does)."""
+
+    def __init__(self, now_minute: int, buffer: int) -> None:
+        self.now_minute = now_minute
+        self.buffer = buffer  # minutes kept free around other meetings
+        self.hour_overlaps: dict[tuple, bool] = {}
+
+    def hours_ever_meet(self, state: CustomerState) -> bool:
+        """Can this salesperson's working hours ever overlap this customer's hours? Checked on
+        two weeks now and two weeks half a year on (DST can open or close an overlap)."""
+        if state.hours_meet is not None:
+            return state.hours_meet
+        agenda, days = state.agenda, state.days
+        if days.hours is None:
+            state.hours_meet = True
+            return True
+        key = (agenda.zone.key, agenda.person.working_hours, days.zone.key, days.hours)
+        known = self.hour_overlaps.get(key)
+        if known is None:
+            samples = [state.first_day + timedelta(days=k) for k in range(14)]
+            samples += [d + timedelta(days=182) for d in samples]
+            known = any(days.hours_overlap(*agenda.work_span(d)) for d in samples)
+            self.hour_overlaps[key] = known
+        state.hours_meet = known
+        return known
+
+    def try_day(
+        self, state: CustomerState, need: Need, day: date, excluded: set[date], use_capacity: bool
+    ) -> tuple[int | None, str]:
+        """The earliest free slot on salesperson-local ``day``, or None and the reason."""
+        if day < state.first_day:
+            return None, "too soon"
+        why = state.agenda.unavailable(day, use_capacity)
+        if why:
+            return None, why
+        return self.slot_on(state, need, day, excluded)
+
+    def slot_on(
+        self, state: CustomerState, need: Need, day: date, excluded: set[date]
+    ) -> tuple[int | None, str]:
+        """The earliest free slot on a day the salesperson can work, or None and the reason."""
+        if day in excluded:
+            return None, "the owner declined or deleted a booking that day"
+        agenda = state.agenda
+        work_start, work_end = agenda.work_span(day)
+        spans = state.days.allowed_spans(work_start, work_end)
+        if not spans:
+            return None, state.days.day_reason(work_start, work_end)
+        slot = choose_slot(
+            spans,
+            agenda.busy_on(day),
+            need.minutes,
+            self.now_minute + MIN_NOTICE_MINUTES,
+            buffer=self.buffer,
+            breaks=agenda.breaks_on(day) if agenda.person.breaks else None,
+        )
+        if slot is None:
+            return None, f"no free {need.minutes}-minute slot (calendar conflicts)"
+        return slot, ""
+
+    def open_days(
+        self,
+        state: CustomerState,
+        start: int,
+        stop: int,
+        step: int,
+        use_capacity: bool,
+        skipped: dict[int, str],
+        relax: int | None = None,
+    ) -> Generator[int, None, None]:
+        """Day ordinals from ``start`` towards ``stop`` (inclusive) on which the salesperson
+        can take a booking at all (and, with ``relax`` given, whose load is below the even-load
+        level plus ``relax``). Full weeks are jumped over whole: on a busy book most of a
+        window is full, and this loop is the planner's hottest."""
+        agenda = state.agenda
+        day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
+        leveled = use_capacity and relax is not None
+        o = start
+        while (o <= stop) if step > 0 else (o >= stop):
+            why = day_rules.get(o, _UNKNOWN)
+            if why is _UNKNOWN:
+                why = agenda.blocked(date.fromordinal(o))
+            if not why and use_capacity:
+                week = (o - 1) // 7  # ordinal 1 is a Monday
+                if week in full_weeks:
+                    skipped.setdefault(o, agenda.week_full)
+                    o = 7 * (week + 1) + 1 if step > 0 else 7 * week
+                    continue
+                if o in full_days:
+                    why = agenda.day_full
+                elif leveled:
+                    level = agenda.level(o)
+                    if level is not None and agenda.day_load(o) >= level + relax:  # type: ignore[operator]
+                        bookings = count(level, "booking")
+                        why = f"even daily load: {agenda.person.email} has {bookings} that day"
+            if why:
+                skipped.setdefault(o, why)
+            else:
+                yield o
+            o += step
+
+    def scan(
+        self,
+        state: CustomerState,
+        need: Need,
+        lo: date,
+        hi: date,
+        excluded: set[date],
+        use_capacity: bool,
+        skipped: dict[int, str],
+        relax: int | None = None,
+        ideal_day: date | None = None,
+        reach: int | None = None,
+    ) -> tuple[date, int] | None:
+        """The allowed day in ``[lo, hi]`` nearest ``ideal_day`` (default ``need.ideal``):
+        earlier on a tie, and the lighter day first among equally near ones (below the
+        even-load level plus ``relax`` when given)."""
+        ideal = min(max(ideal_day or need.ideal, lo), hi).toordinal()
+        first, last = max(lo, state.first_day).toordinal(), hi.toordinal()
+        if reach is not None:
+            first, last = max(first, ideal - reach), min(last, ideal + reach)
+        down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped, relax)
+        up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped, relax)
+        below, above = next(down, None), next(up, None)
+        while below is not None or above is not None:
+            gap_below = ideal - below if below is not None else _FAR
+            gap_above = above - ideal if above is not None else _FAR
+            nearest = min(gap_below, gap_above)
+            options = []
+            for o, gap in ((below, gap_below), (above, gap_above)):
+                if o is None or gap != nearest:
+                    continue
+                day = date.fromordinal(o)
+                slot, why = self.slot_on(state, need, day, excluded)
+                if slot is None:
+                    skipped.setdefault(o, why)
+                else:
+                    options.append((state.agenda.load(day), o, slot))
+            if options:
+                _, o, slot = min(options)
+                return date.fromordinal(o), slot
+            if gap_below == nearest:
+                below = next(down, None)
+            if gap_above == nearest:
+                above = next(up, None)
+        return None
+
+    def first_after(
+        self,
+        state: CustomerState,
+        need: Need,
+        start: date,
+        days: int,
+        excluded: set[date],
+        use_capacity: bool,
+    ) -> tuple[date, int] | None:
+        for k in range(days):
+            day = start + timedelta(days=k)
+            slot, _ = self.try_day(state, need, day, excluded, use_capacity)
+            if slot is not None:
+                return day, slot
+        return None
+
+    def search(
+        self, state: CustomerState, need: Need, excluded: set[date], skipped: dict[int, str]
+    ) -> Found | None:
+        """The day and slot for ``need``: in its window if possible, else a reported forced gap."""
+        use_capacity = not need.outranks_capacity
+        hit = None
+        # The even daily load first (near the ideal day for a contact due anyway, then anywhere
+        # in the window); one more booking a day where the window has no room below it; then
+        # capacity alone decides (a win-back first call outranks even that).
+        passes = [(True, relax, reach) for relax, reach in LEVEL_PASSES]
+        if need.season_held:
+            # Late already because of the season: the first day after it with room, as the
+            # forced gap promised; the level would only make the silence longer.
+            passes = [(True, None, None)]
+        elif need.overdue_since is not None:
+            passes = passes[1:]  # the backlog's ideal days are spread already
+        if need.outranks_capacity:
+            passes.append((False, None, None))
+        for capacity, relax, reach in passes:
+            hit = self.scan(
+                state,
+                need,
+                need.window_start,
+                need.window_end,
+                excluded,
+                capacity,
+                skipped,
+                relax,
+                None,
+                reach,
+            )
+            if hit is not None:
+                break
+        found: Found | None
+        if hit is not None:
+            day, slot = hit
+            reasons = []
+            if day != need.ideal:
+                why = _why_not_before(skipped, need.ideal, day)
+                reasons.append(f"moved from {need.ideal} to {day}" + (f": {why}" if why else ""))
+            found = Found(day, slot, reasons)
+            if need.next_gaps is not None:
+                self.pre_season(state, need, found, excluded)
+        else:
+            found = self.outside_window(state, need, excluded, use_capacity, skipped)
+        outranks = found is not None and need.outranks_capacity
+        if outranks and found is not None and state.agenda.capacity_problem(found.day):
+            found.over_capacity = True
+            found.reasons.append("win-back first call outranks capacity")
+        return found
+
+    def pre_season(
+        self, state: CustomerState, need: Need, found: Found, excluded: set[date]
+    ) -> None:
+        """When a busy season will swallow the *next* window, move this check-in as late as the
+        window allows before the season starts: the pre-season check-in. Capacity decides, not
+        the even-load level: every day earlier lengthens the silence the season forces (the
+        simulation's rhythm score was worse with the level here)."""
+        assert need.next_gaps is not None
+        min_gap, max_gap = need.next_gaps
+        next_start, next_end = min_gap.add_to(found.day), max_gap.add_to(found.day)
+        seasons = state.days.seasons
+        span = seasons.span(next_start)
+        if span is None or span[1] < next_end:
+            return
+        season_start = span[0]
+        latest = min(need.window_end, season_start - timedelta(days=1))
+        day = latest
+        while day > found.day:
+            slot, _ = self.try_day(state, need, day, excluded, True)
+            if slot is not None:
+                season = seasons.season_on(season_start)
+                found.day, found.slot = day, slot
+                found.reasons.append(
+                    f"pre-season check-in: busy season {season.text if season else ''} "
+                    f"({season_start}..{span[1]}) covers the whole next window"
+                )
+                return
+            day -= timedelta(days=1)
+
+    def outside_window(
+        self,
+        state: CustomerState,
+        need: Need,
+        excluded: set[date],
+        use_capacity: bool,
+        skipped: dict[int, str],
+    ) -> Found | None:
+        """No allowed day in the window: a forced gap, reported. Never inside a busy season."""
+        seasons = state.days.seasons
+        in_season = next(
+            (d for d in _days(need.window_start, need.window_end) if seasons.season_on(d)), None
+        )
+        if in_season is not None:
+            first, last = seasons.span(in_season) or (in_season, in_season)
+            season = seasons.season_on(in_season)
+            label = season.text if season else "busy season"
+            # A pre-season check-in needs a day before the season at least min_gap after the
+            # last contact, i.e. inside the window: there is none, or the scan had found it.
+            hit = self.first_after(
+                state,
+                need,
+                max(last + timedelta(days=1), need.window_start),
+                AFTER_SEASON_SEARCH_DAYS,
+                excluded,
+                use_capacity,
+            )
+            lo, hi = need.window_start.toordinal(), need.window_end.toordinal()
+            others = sorted(
+                {
+                    reason
+                    for o, reason in skipped.items()
+                    if lo <= o <= hi and seasons.season_on(date.fromordinal(o)) is None
+                }
+            )[:3]
+            also = f" and {'; '.join(others)}" if others else ""
+            why = f"busy season {label} ({first}..{last}){also} leave no allowed day in the window"
+        else:
+            hit = self.first_after(
+                state,
+                need,
+                need.window_end + timedelta(days=1),
+                AFTER_WINDOW_SEARCH_DAYS,
+                excluded,
+                use_capacity,
+            )
+            common = sorted(set(skipped.values()))[:3]
+            why = "no allowed day in the window" + (f" ({'; '.join(common)})" if common else "")
+        if hit is None:
+            return None
+        day, slot = hit
+        return Found(
+            day, slot, [f"forced: {why}; first allowed day after it is {day}"], forced=True
+        )
+
+
+def _days(first: date, last: date) -> Generator[date, None, None]:
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+def _why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
+    """Why the days from ``ideal`` up to (not including) ``day`` were passed over, each cause
+    once with its days (``Sat 5 Dec: ...; Mon 7 Dec, Tue 8 Dec: 6 bookings that day``): the
+    real cause of a move, not only the ideal day's."""
+    lo, hi = sorted((ideal.toordinal(), day.toordinal()))
+    causes: dict[str, list[date]] = {}
+    for ordinal in range(lo, hi + 1):
+        why = skipped.get(ordinal)
+        if why and ordinal != day.toordinal():
+            causes.setdefault(why, []).append(date.fromordinal(ordinal))
+    if list(causes.values()) == [[ideal]]:
+        return next(iter(causes))  # the ideal day alone: "moved from <it>" names it already
+    parts = []
+    for why, days in list(causes.items())[:3]:
+        named = ", ".join(f"{d:%a} {d.day} {d:%b}" for d in days[:3])
+        more = f" and {len(days) - 3} more" if len(days) > 3 else ""
+        parts.append(f"{named}{more}: {why}")
+    if len(causes) > 3:
+        parts.append(f"{len(causes) - 3} other causes")
+    return "; ".join(parts)
