@@ -29,6 +29,8 @@ class Calendars:
         self.shared_days: dict[tuple, CustomerDays] = {}
         self.seasons: dict[str, Season] = {}
         self.season_sets: dict[tuple[Season, ...], SeasonSet] = {}
+        # The same, by the customer's and policy's own fields: most customers repeat them.
+        self.days_of: dict[tuple, CustomerDays] = {}
 
     def agenda(self, email: str) -> Agenda:
         """The agenda of salesperson ``email`` (the policy defaults for one not configured)."""
@@ -52,6 +54,20 @@ class Calendars:
 
     def customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
         """The customer's side of every day: their zone, weekend, holidays, seasons, hours."""
+        fields = (
+            customer.timezone,
+            customer.country,
+            customer.industry,
+            customer.busy_seasons,
+            policy.timezone,
+            policy.customer_hours,
+        )
+        days = self.days_of.get(fields)
+        if days is None:
+            days = self.days_of[fields] = self._customer_days(customer, policy)
+        return days
+
+    def _customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
         zone_name = customer.timezone or policy.timezone or "UTC"
         country = customer.country.upper()
         weekends = self.inp.policies.weekends

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Mapping
 from datetime import date, timedelta
+from functools import lru_cache
 
 from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.levels import LEVEL_PASSES
@@ -36,6 +37,10 @@ class Placer:
         self.now_minute = now_minute
         self.buffer = buffer  # minutes kept free around other meetings
         self.hour_overlaps: dict[tuple, bool] = {}
+        # The answers of slot_on in the search under way, by day ordinal: a search tries the
+        # same days in several passes, and nothing is reserved until it ends.
+        self._slots: dict[int, tuple[int | None, str]] = {}
+        self._level_reasons: dict[tuple[str, int], str] = {}
 
     def hours_ever_meet(self, state: CustomerState) -> bool:
         """Can this salesperson's working hours ever overlap this customer's hours? Checked on
@@ -70,7 +75,17 @@ class Placer:
     def slot_on(
         self, state: CustomerState, need: Need, day: date, excluded: set[date]
     ) -> tuple[int | None, str]:
-        """The earliest free slot on a day the salesperson can work, or None and the reason."""
+        """The best free slot on a day the salesperson can work, or None and the reason
+        (asked once per day in a search)."""
+        key = day.toordinal()
+        found = self._slots.get(key)
+        if found is None:
+            found = self._slots[key] = self._slot_on(state, need, day, excluded)
+        return found
+
+    def _slot_on(
+        self, state: CustomerState, need: Need, day: date, excluded: set[date]
+    ) -> tuple[int | None, str]:
         if day in excluded:
             return None, "the owner declined or deleted a booking that day"
         agenda = state.agenda
@@ -123,13 +138,20 @@ class Placer:
                 elif leveled:
                     level = agenda.level(o)
                     if level is not None and agenda.day_load(o) >= level + relax:  # type: ignore[operator]
-                        bookings = count(level, "booking")
-                        why = f"even daily load: {agenda.person.email} has {bookings} that day"
+                        why = self._level_reason(agenda.person.email, level)
             if why:
                 skipped.setdefault(o, why)
             else:
                 yield o
             o += step
+
+    def _level_reason(self, email: str, level: int) -> str:
+        why = self._level_reasons.get((email, level))
+        if why is None:
+            bookings = count(level, "booking")
+            why = f"even daily load: {email} has {bookings} that day"
+            self._level_reasons[email, level] = why
+        return why
 
     def scan(
         self,
@@ -186,17 +208,36 @@ class Placer:
         excluded: set[date],
         use_capacity: bool,
     ) -> tuple[date, int] | None:
-        for k in range(days):
-            day = start + timedelta(days=k)
-            slot, _ = self.try_day(state, need, day, excluded, use_capacity)
-            if slot is not None:
-                return day, slot
+        """The first day of the ``days`` from ``start`` with a free slot (and room, with
+        ``use_capacity``): full weeks are jumped over whole, as in :meth:`open_days`."""
+        agenda = state.agenda
+        day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
+        o, stop = max(start, state.first_day).toordinal(), start.toordinal() + days
+        while o < stop:
+            if use_capacity:
+                week = (o - 1) // 7  # ordinal 1 is a Monday
+                if week in full_weeks:
+                    o = 7 * (week + 1) + 1
+                    continue
+                if o in full_days:
+                    o += 1
+                    continue
+            why = day_rules.get(o, _UNKNOWN)
+            if why is _UNKNOWN:
+                why = agenda.blocked(date.fromordinal(o))
+            if not why:
+                day = date.fromordinal(o)
+                slot, _ = self.slot_on(state, need, day, excluded)
+                if slot is not None:
+                    return day, slot
+            o += 1
         return None
 
     def search(
         self, state: CustomerState, need: Need, excluded: set[date], skipped: dict[int, str]
     ) -> Found | None:
         """The day and slot for ``need``: in its window if possible, else a reported forced gap."""
+        self._slots = {}
         use_capacity = not need.outranks_capacity
         hit = None
         # The even daily load first (near the ideal day for a contact due anyway, then anywhere
@@ -283,8 +324,12 @@ class Placer:
     ) -> Found | None:
         """No allowed day in the window: a forced gap, reported. Never inside a busy season."""
         seasons = state.days.seasons
-        in_season = next(
-            (d for d in _days(need.window_start, need.window_end) if seasons.season_on(d)), None
+        in_season = (
+            next(
+                (d for d in _days(need.window_start, need.window_end) if seasons.season_on(d)), None
+            )
+            if seasons.seasons
+            else None
         )
         if in_season is not None:
             first, last = seasons.span(in_season) or (in_season, in_season)
@@ -350,9 +395,15 @@ def _why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
         return next(iter(causes))  # the ideal day alone: "moved from <it>" names it already
     parts = []
     for why, days in list(causes.items())[:3]:
-        named = ", ".join(f"{d:%a} {d.day} {d:%b}" for d in days[:3])
+        named = ", ".join(_short_date(d) for d in days[:3])
         more = f" and {len(days) - 3} more" if len(days) > 3 else ""
         parts.append(f"{named}{more}: {why}")
     if len(causes) > 3:
         parts.append(f"{len(causes) - 3} other causes")
     return "; ".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _short_date(day: date) -> str:
+    """``Sat 5 Dec``."""
+    return f"{day:%a} {day.day} {day:%b}"
