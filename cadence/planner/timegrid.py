@@ -38,8 +38,10 @@ def local_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
     return to_minute(wall.replace(tzinfo=zone))
 
 
+@lru_cache(maxsize=1 << 16)
 def local_date(zone: ZoneInfo, minute: int) -> date:
-    """The date in ``zone`` at epoch minute ``minute``."""
+    """The date in ``zone`` at epoch minute ``minute`` (the same minutes recur: the start of
+    a salesperson's working day is asked about for every customer)."""
     return datetime.fromtimestamp(minute * 60, zone).date()
 
 
@@ -72,6 +74,13 @@ def choose_slot(
     earliest. Breaks and the day's edges are no neighbours (a meeting may end as lunch begins).
     Linear in the number of busy intervals and breaks.
     """
+    if not busy and not breaks:
+        # Nothing to keep away from: the earliest start that fits (most days of a plan).
+        for span_start, span_end in spans:
+            first = ceil_step(max(span_start, not_before))
+            if first <= floor_step(span_end - length):
+                return first
+        return None
     blocks = sorted([(s - buffer, e + buffer, s, e) for s, e in busy])
     if breaks:
         blocks = sorted(blocks + [(s, e, -1, -1) for s, e in breaks])
