@@ -8,6 +8,7 @@ that a large book costs one calendar per kind of customer rather than one per cu
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.inputs.policy import SegmentPolicy
@@ -31,6 +32,7 @@ class Calendars:
         self.season_sets: dict[tuple[Season, ...], SeasonSet] = {}
         # The same, by the customer's and policy's own fields: most customers repeat them.
         self.days_of: dict[tuple, CustomerDays] = {}
+        self.todays: dict[str, date] = {}
 
     def agenda(self, email: str) -> Agenda:
         """The agenda of salesperson ``email`` (the policy defaults for one not configured)."""
@@ -51,6 +53,14 @@ class Calendars:
             )
             self.agendas[email] = agenda
         return agenda
+
+    def today(self, agenda: Agenda) -> date:
+        """Today in the salesperson's zone."""
+        email = agenda.person.email
+        day = self.todays.get(email)
+        if day is None:
+            day = self.todays[email] = self.inp.now.astimezone(agenda.zone).date()
+        return day
 
     def customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
         """The customer's side of every day: their zone, weekend, holidays, seasons, hours."""

@@ -93,6 +93,8 @@ class _Engine:
             except Exception as exc:  # one customer's bad data never stops the others
                 self.skip(customer.id, exc, customer)
         set_levels(started, queue, self.inp.policies.capacity.catch_up)
+        # From here a customer's state lives while their track has needs in the queue.
+        del started
         placed_count = every(self.inp.progress, "placing contacts", None, 1000)
         placements = 0
         while queue:
@@ -165,7 +167,7 @@ class _Engine:
         agenda = self.calendars.agenda(customer.owner)
         if customer.owner not in self.inp.salespeople:
             note.messages.append(f"owner {customer.owner} is not in cadence.toml: using defaults")
-        today = self.inp.now.astimezone(agenda.zone).date()
+        today = self.calendars.today(agenda)
         first_day = today + timedelta(days=1)
         state = CustomerState(
             customer=customer,
