@@ -293,9 +293,11 @@ class Placer:
         the even-load level: every day earlier lengthens the silence the season forces (the
         simulation's rhythm score was worse with the level here)."""
         assert need.next_gaps is not None
+        seasons = state.days.seasons
+        if not seasons.seasons:  # no busy season to swallow anything (most customers)
+            return
         min_gap, max_gap = need.next_gaps
         next_start, next_end = min_gap.add_to(found.day), max_gap.add_to(found.day)
-        seasons = state.days.seasons
         span = seasons.span(next_start)
         if span is None or span[1] < next_end:
             return
