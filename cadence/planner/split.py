@@ -265,7 +265,10 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
             parts = pending.get()
     finally:
         _SHARED.clear()
-    contacts = own.contacts + [_decode(row) for rows, _ in parts for row in rows]
+    contacts = own.contacts
+    for rows, _ in parts:
+        contacts.extend(map(_decode, rows))
+        rows.clear()  # a part's rows are let go as soon as they are decoded
     # Each part is sorted by (owner, start, key) and no owner is in two parts: a stable sort
     # by owner alone gives the single-process order.
     contacts.sort(key=lambda c: c.owner)
