@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from datetime import date, datetime, timedelta
+from sys import intern
 
 from cadence.inputs.policy import rhythm_problem
 from cadence.planner import keeping
@@ -396,7 +397,8 @@ class _Engine:
                 window_start=need.window_start,
                 window_end=need.window_end,
                 status=status,
-                reasons=tuple(need.reasons + reasons),
+                # Reasons recur word for word across customers: one copy of each is kept.
+                reasons=tuple(map(intern, need.reasons + reasons)),
                 forced=forced,
                 over_capacity=over_capacity,
                 within_horizon=day <= state.horizon_day,

@@ -38,7 +38,7 @@ def local_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
     return to_minute(wall.replace(tzinfo=zone))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def local_date(zone: ZoneInfo, minute: int) -> date:
     """The date in ``zone`` at epoch minute ``minute`` (the same minutes recur: the start of
     a salesperson's working day is asked about for every customer)."""
