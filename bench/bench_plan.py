@@ -90,6 +90,8 @@ def main() -> None:
     started = time.perf_counter()
     customers, people, contacts, policies = generate(args.customers, args.salespeople, args.seed)
     generated = time.perf_counter() - started
+    # The input alone (and the interpreter): what the planner's own memory comes on top of.
+    input_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     inp = PlanInput(
         policies=policies,
         customers=customers,
@@ -120,6 +122,7 @@ def main() -> None:
         "plan_wall_seconds": round(wall, 2),
         "plan_cpu_seconds": round(cpu, 2),
         "plan_cpu_workers_seconds": round(children_cpu, 2),
+        "input_rss_mb": round(input_mb, 1),
         "peak_rss_mb": round(peak_mb, 1),
         "peak_rss_worker_mb": round(children_mb, 1),
     }
