@@ -6,16 +6,17 @@ Retried: HTTP 429, 5xx, and 403 whose reason is ``rateLimitExceeded`` or
 (connection reset, timeout). A ``Retry-After`` header is honoured as the delay. Writes are safe
 to retry because event ids are deterministic (see :mod:`connectors.google.ids`).
 
-Every wait goes through ``BackendContext.sleep``: inside a cycle that is the workspace's, which
-waits at most ``cadence.sync.cycle.NAP_CAP`` seconds and raises :class:`TransientError` (with the
-wait as ``retry_after``) for a longer one, so a salesperson told to come back in an hour is
-deferred rather than slept through; a stop cuts any wait short.
+The waits are :mod:`connectors.common.http`'s (the Retry-After parser and the capped backoff
+every connector uses): a wait over two minutes is handed back as :class:`TransientError` with
+the wait as ``retry_after``, never slept through. The others go through
+``BackendContext.sleep``: inside a cycle that is the workspace's, which waits at most
+``cadence.sync.cycle.NAP_CAP`` seconds and refuses a longer wait the same way, so a salesperson told
+to come back in an hour is deferred rather than slept through; a stop cuts any wait short.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import http.client
 import json
 import logging
@@ -23,7 +24,6 @@ import random
 import socket
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import google.auth.exceptions
@@ -37,6 +37,7 @@ from connectors.base import (
     NotFoundError,
     TransientError,
 )
+from connectors.common.http import Backoff, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,8 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
     socket.timeout,
     google.auth.exceptions.TransportError,
 )
-BASE_DELAY = 1.0  # seconds before the first retry
-MAX_DELAY = 64.0  # Google's guidance: back off up to about a minute
+# Google's guidance: from a second, doubling up to about a minute, with jitter.
+BACKOFF = Backoff(base=1.0, cap=64.0, jitter=True)
 
 
 def error_reason(error: HttpError) -> str:
@@ -72,18 +73,7 @@ def error_reason(error: HttpError) -> str:
 
 def retry_after(error: HttpError) -> float | None:
     """The ``Retry-After`` of the response in seconds (delta-seconds or an HTTP date)."""
-    value = error.resp.get("retry-after") if error.resp is not None else None
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return parse_retry_after(error.resp.get("retry-after") if error.resp is not None else None)
 
 
 def is_retryable(error: BaseException) -> bool:
@@ -158,15 +148,10 @@ class Retrier:
         self.rng = rng or random.Random()
 
     def delay(self, attempt: int, server_hint: float | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based).
-
-        The server's ``Retry-After`` wins when given; otherwise "full jitter" exponential
-        backoff, so many salespeople throttled at once do not retry in lockstep.
-        """
-        if server_hint is not None:
-            return server_hint
-        ceiling = min(MAX_DELAY, BASE_DELAY * 2**attempt)
-        return self.rng.uniform(ceiling / 2, ceiling)
+        """Seconds to wait before retry number ``attempt`` (0-based): the server's
+        ``Retry-After`` when given, otherwise :data:`BACKOFF` (with jitter, so many salespeople
+        throttled at once do not retry in lockstep)."""
+        return BACKOFF.delay(attempt, server_hint, self.rng)
 
     def execute(self, method: Callable[..., Any], what: str, **params: Any) -> Any:
         """Build the request ``method(**params)`` and run it with :meth:`call`."""
@@ -198,11 +183,12 @@ class Retrier:
                 attempt += 1
 
     def pause(self, seconds: float, error: BaseException, what: str) -> None:
-        """Sleep before trying again after ``error``. A sleep that refuses (inside a cycle: a
-        wait longer than it allows, or a stop) raises :class:`TransientError` naming ``error``
-        too, with the wait as ``retry_after``."""
+        """Sleep before trying again after ``error``. A wait too long to sleep through
+        (:meth:`Backoff.pause`), or a sleep that refuses (inside a cycle: a wait longer than it
+        allows, or a stop), raises :class:`TransientError` naming ``error`` too, with the wait
+        as ``retry_after``."""
         try:
-            self.sleep(seconds)
+            BACKOFF.pause(self.sleep, seconds, "waiting before trying again")
         except TransientError as refused:
             raise TransientError(
                 f"{to_backend_error(error, what)}; {refused}",

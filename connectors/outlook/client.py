@@ -2,9 +2,10 @@
 
 Retries cover what Graph documents as transient: 429 (throttled), 500/502/503/504 and lost
 connections, each waiting for the server's ``Retry-After`` when it sends one, otherwise backing
-off exponentially. They are bounded by ``max_retries``; a wait longer than :data:`MAX_WAIT` is not
-slept through but handed up as :class:`TransientError` with ``retry_after``, so the daemon
-reschedules the owner instead of blocking everyone. Re-sending a write is safe here: creates carry
+off exponentially (:mod:`connectors.common.http`). They are bounded by ``max_retries``; a wait
+longer than :data:`connectors.common.http.MAX_WAIT` is not slept through but handed up as
+:class:`TransientError` with ``retry_after``, so the daemon reschedules the owner instead of
+blocking everyone. Re-sending a write is safe here: creates carry
 a ``transactionId`` Graph deduplicates on (or refuses the copy, 409), updates are whole-value
 PATCHes (refused 412 when their If-Match etag went stale because the first copy applied), and
 deleting an event that is already gone counts as done; the calendar backend reads back what a
@@ -18,17 +19,16 @@ per mailbox, so one mailbox's parts are chained with ``dependsOn`` into at most 
 
 from __future__ import annotations
 
-import email.utils
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from connectors.base import AuthError, BackendError, ConflictError, NotFoundError, TransientError
+from connectors.common.http import Backoff, parse_retry_after
 from connectors.outlook.auth import GraphAuth
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -38,7 +38,9 @@ MAX_BATCH = 20  # Graph's limit of requests in one $batch
 # Graph serves at most 4 requests at once per mailbox (and app); the parts of a $batch for one
 # mailbox are therefore chained with dependsOn into at most this many sequences.
 MAILBOX_CONCURRENCY = 4
-MAX_WAIT = 120.0  # longer Retry-After values are handed to the caller, not slept through
+# Without a Retry-After: 1, 2, 4... seconds, at most 30; a longer Retry-After than
+# connectors.common.http.MAX_WAIT is handed to the caller, not slept through.
+BACKOFF = Backoff(base=1.0, cap=30.0)
 # Graph answers in UTC when asked; all times we parse rely on it.
 PREFER_UTC = 'outlook.timezone="UTC"'
 
@@ -94,21 +96,6 @@ class BatchRequest:
     url: str
     body: Any = None
     headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), None if absent."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -187,7 +174,7 @@ class GraphClient:
                 reply.hint = self._audience_hint(reply)
             if reply.status not in RETRY_STATUSES or attempt >= self.max_retries:
                 return reply
-            if (reply.retry_after or 0) > MAX_WAIT:
+            if BACKOFF.hands_back(reply.retry_after):
                 return reply
             self._wait(reply.retry_after, attempt)
             attempt += 1
@@ -272,7 +259,7 @@ class GraphClient:
                     retry.append(i)
                     waits.append(part.retry_after or 0.0)
             wait = max(waits, default=0.0)
-            if retry and wait > MAX_WAIT:
+            if retry and BACKOFF.hands_back(wait):
                 # The mailbox is throttled for long: the parts behind throttled ones are not
                 # sent again either, and share their answer (the caller reschedules).
                 for i in follow:
@@ -326,7 +313,7 @@ class GraphClient:
         return Reply(response.status_code, data, dict(response.headers))
 
     def _wait(self, retry_after: float | None, attempt: int) -> None:
-        self.sleep(retry_after if retry_after is not None else min(2.0**attempt, 30.0))
+        BACKOFF.pause(self.sleep, BACKOFF.delay(attempt, retry_after), "Graph asked to wait")
 
 
 def _chained(requests_: Sequence[BatchRequest], indexes: Sequence[int]) -> list[dict[str, Any]]:
