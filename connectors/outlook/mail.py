@@ -40,8 +40,8 @@ from cadence.values.matching import CustomerMatcher, normalize_address
 from connectors.base import BackendContext, MailMessage, MailSource
 from connectors.common.validation import require_aware
 from connectors.mailtext import clean_message_id
-from connectors.outlook.calendar import PAGE_SIZE, GraphUser, user_path
 from connectors.outlook.client import PREFER_UTC
+from connectors.outlook.core import PAGE_SIZE, GraphUser, user_path
 from connectors.outlook.wire import utc_text
 
 log = logging.getLogger(__name__)
