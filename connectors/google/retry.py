@@ -30,13 +30,7 @@ import google.auth.exceptions
 import httplib2
 from googleapiclient.errors import HttpError
 
-from connectors.base import (
-    AuthError,
-    BackendError,
-    ConflictError,
-    NotFoundError,
-    TransientError,
-)
+from connectors.base import AuthError, BackendError, ConflictError, NotFoundError, TransientError
 from connectors.common.http import Backoff, parse_retry_after
 
 log = logging.getLogger(__name__)
