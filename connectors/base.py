@@ -288,6 +288,19 @@ class CalendarBackend(Connector, abc.ABC):
         events = self.past_events(owner, start, end)
         return unseen_past_events(self.context.state, past_events_key(owner), events, start)
 
+    def read_ahead(self, owners: Sequence[str], start: datetime, end: datetime) -> None:
+        """Send now, for all of ``owners`` at once, the first request of the reads the cycle
+        makes next for each of them, one salesperson at a time: :meth:`list_owned`, then
+        :meth:`new_past_events` with ``start`` and ``end``.
+
+        For a provider whose batch requests take calls for many calendars (Google's batch
+        endpoint, Graph's ``$batch``): each answer, an error included, is kept for the read
+        that makes that very request, which takes it as its first attempt, briefly (see
+        :class:`connectors.common.http.AnswersAhead`). What a read returns, leaves in the state
+        or raises is the same with or without it; only the number of requests changes. Never
+        raises: what cannot be read ahead is asked by the read itself. The default reads
+        nothing ahead."""
+
 
 class MailSource(Connector, abc.ABC):
     """A mailbox where contacts with customers can be recognised (Gmail, Graph mail, IMAP)."""
@@ -309,3 +322,8 @@ class MailSource(Connector, abc.ABC):
         Sent mail's counterparts are its To, Cc and Bcc. Raises AuthError, TransientError,
         BackendError.
         """
+
+    def read_ahead(self, owners: Sequence[str], since: datetime) -> None:
+        """Send now, for all of ``owners`` at once, the first request of the :meth:`messages`
+        call (with ``since``) the cycle makes next for each of them (as
+        :meth:`CalendarBackend.read_ahead`). Never raises; the default reads nothing ahead."""

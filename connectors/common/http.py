@@ -1,5 +1,6 @@
-"""Waiting before trying an HTTP request again: the server's ``Retry-After`` and one capped
-backoff, for every connector that talks to a server (Google, Graph, CalDAV).
+"""Waiting before trying an HTTP request again (the server's ``Retry-After`` and one capped
+backoff) and answers read ahead, for every connector that talks to a server (Google, Graph,
+CalDAV).
 
 A server that throttles says how long to wait (``Retry-After``: delta-seconds or an HTTP date,
 RFC 9110 section 10.2.3); otherwise the wait doubles from ``base`` up to ``cap``, with "full
@@ -16,15 +17,21 @@ from __future__ import annotations
 
 import email.utils
 import random
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from connectors.values import TransientError
 
 # The longest wait a connector sleeps through before trying again; a longer Retry-After is
 # handed back to the caller (the cycle defers that salesperson).
 MAX_WAIT = 120.0
+
+K = TypeVar("K", bound=Hashable)
+A = TypeVar("A")
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -88,3 +95,56 @@ class Backoff:
                 retry_after=seconds,
             )
         sleep(seconds)
+
+
+# How long an answer read ahead stands for the request it answers (see AnswersAhead).
+AHEAD_FOR = 120.0
+
+
+class AnswersAhead(Generic[K, A]):
+    """Answers to read requests sent ahead of time, each kept for the one call that makes the
+    very same request (keyed by ``K``), which takes it as its first attempt instead of asking.
+
+    A backend that can put many salespeople's requests into one HTTP request (Google's batch
+    endpoint, Graph's ``$batch``) reads ahead what the cycle is about to read one salesperson at
+    a time (:meth:`connectors.base.CalendarBackend.read_ahead`). Each answer, an error
+    included, is used once, by the call whose request it answers, and only for ``ahead_for``
+    seconds: an answer that old is dropped and the call asks again. The call handles it as
+    it would its own first answer (state, retries, errors), so reading ahead changes how many
+    requests are sent, never what a read returns or what it leaves in the state.
+    """
+
+    def __init__(
+        self, ahead_for: float = AHEAD_FOR, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ahead_for = ahead_for
+        self.clock = clock
+        self._answers: dict[K, tuple[A, float]] = {}
+        self._lock = threading.Lock()
+
+    def keep(self, key: K, answer: A) -> None:
+        """Keep ``answer`` for the next request with ``key``."""
+        with self._lock:
+            self._answers[key] = (answer, self.clock())
+
+    def take(self, key: K) -> A | None:
+        """The answer kept for ``key`` (then forgotten), or None when there is none as fresh
+        as ``ahead_for``."""
+        with self._lock:
+            kept = self._answers.pop(key, None)
+            now = self.clock()
+            for stale in [k for k, (_, at) in self._answers.items() if now - at > self.ahead_for]:
+                del self._answers[stale]
+        if kept is None or now - kept[1] > self.ahead_for:
+            return None
+        return kept[0]
+
+    def forget(self, matches: Callable[[K], bool] = lambda key: True) -> None:
+        """Drop the answers whose key ``matches`` (all by default)."""
+        with self._lock:
+            for key in [k for k in self._answers if matches(k)]:
+                del self._answers[key]
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._answers)

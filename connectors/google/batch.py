@@ -81,6 +81,14 @@ def run_batch(
     return outcomes
 
 
+def send_once(uri: str, calls: Sequence[tuple[K, RequestFactory]], what: str) -> dict[K, Outcome]:
+    """One batch request of ``calls`` (at most a batch's worth), sent once: the outcome of each
+    call by its key, errors included. A failure of the whole batch raises."""
+    outcomes: dict[K, Outcome] = {}
+    _send(uri, [key for key, _ in calls], dict(calls), outcomes, Retrier(0), what)
+    return outcomes
+
+
 def _retryable(error: BaseException | None) -> bool:
     return error is not None and is_retryable(error)
 

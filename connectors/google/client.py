@@ -1,28 +1,46 @@
 """What the calendar backend and the Gmail source share: configuration, one authorised session
-per salesperson, API clients built from the discovery documents shipped with the library, and
-the per-owner error boundary.
+per salesperson, API clients built from the discovery documents shipped with the library, the
+per-owner error boundary, and reads sent ahead for many salespeople in one batch request.
+
+Reading ahead (:meth:`GoogleClient.read_ahead`): Google's batch endpoint takes calls made as
+different users, each part with its own ``Authorization``; so the first request of each
+salesperson's next read is sent for all of them in one batch, once (no retries), and each answer
+is kept (:class:`connectors.common.http.AnswersAhead`) for :meth:`GoogleClient.execute` of that
+very request, which takes it as its first attempt.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import google_auth_httplib2
 from google.auth.exceptions import RefreshError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from connectors.base import AuthError, BackendContext
+from connectors.common.http import AnswersAhead
 from connectors.google import config as google_config
 from connectors.google.auth import OwnerSession, open_session
+from connectors.google.batch import Outcome, batch_uri, send_once
 from connectors.google.retry import Retrier, translated
 
 log = logging.getLogger(__name__)
 
 # API name -> (version, path below api_endpoint that the discovery document's paths start from)
 _APIS = {"calendar": ("v3", "calendar/v3/"), "gmail": ("v1", "")}
+# The batch path of each API (a batch holds calls of one API).
+_BATCH = {"calendar": "calendar/v3", "gmail": "gmail/v1"}
+
+# A read sent ahead: (owner, what, the API method as a function of the API client, its params);
+# ``what`` names the method as :meth:`GoogleClient.execute` is told it ("events.list").
+Read = tuple[str, str, Callable[[Any], Callable[..., Any]], Mapping[str, Any]]
+AheadKey = tuple[str, str, str]
 
 
 class GoogleClient:
@@ -36,6 +54,7 @@ class GoogleClient:
         self.retrier = Retrier(int(self.settings["max_retries"]), context.sleep)
         self._sessions: dict[str, OwnerSession] = {}
         self._save_failing: str | None = None  # why refreshed tokens cannot be saved
+        self.ahead: AnswersAhead[AheadKey, Outcome] = AnswersAhead()
 
     def session(self, owner: str) -> OwnerSession:
         """The owner's session, opened on first use."""
@@ -62,6 +81,59 @@ class GoogleClient:
                 client_options={"api_endpoint": self.endpoint + path},
             )
         return session.services[api]
+
+    def execute(self, owner: str, method: Callable[..., Any], what: str, **params: Any) -> Any:
+        """``method(**params).execute()`` for ``owner`` with the retrier's retries; its first
+        attempt is the answer read ahead for this very request, when one is kept."""
+        kept = self.ahead.take(_ahead_key(owner, what, params))
+
+        def attempt() -> Any:
+            nonlocal kept
+            if kept is None:
+                return method(**params).execute()
+            answer, kept = kept, None
+            if answer.error is not None:
+                raise answer.error
+            return answer.response
+
+        return self.retrier.call(attempt, what)
+
+    def read_ahead(self, api: str, reads: Sequence[Read]) -> None:
+        """Send ``reads`` (of several owners, all of ``api``) in batch requests of at most
+        ``batch_size`` calls, once each, and keep every answer, an error included, for
+        :meth:`execute` of the same request. An owner whose token cannot be had keeps that
+        error for the read instead (its own call would have met it); a batch that fails as a
+        whole keeps nothing (each read then asks for itself). Never raises."""
+        calls: list[tuple[AheadKey, Callable[[], Any]]] = []
+        refused: dict[str, Exception] = {}  # owners whose session or token could not be had
+        for owner, what, method_of, params in reads:
+            key = _ahead_key(owner, what, params)
+            if owner.lower() in refused:
+                self.ahead.keep(key, Outcome(error=refused[owner.lower()]))
+                continue
+            try:
+                session = self.session(owner)
+                if not session.credentials.valid:  # the grant the read itself would make
+                    session.credentials.refresh(google_auth_httplib2.Request(session.http.http))
+                    self._persist(session)
+                method = method_of(self.service(owner, api))
+            except Exception as error:  # kept for the owner's own read
+                refused[owner.lower()] = error
+                self.ahead.keep(key, Outcome(error=error))
+                continue
+            calls.append((key, functools.partial(method, **params)))
+        if not calls:
+            return
+        uri = batch_uri(self.endpoint, _BATCH[api])
+        for start in range(0, len(calls), self.batch_size):
+            chunk = calls[start : start + self.batch_size]
+            try:
+                answers = send_once(uri, chunk, f"reading ahead ({api})")
+            except Exception as error:  # each read asks for itself
+                log.debug("google: reading ahead for %d calls failed: %s", len(chunk), error)
+                continue
+            for key, answer in answers.items():
+                self.ahead.keep(key, answer)
 
     @contextlib.contextmanager
     def guard(self, owner: str, what: str) -> Iterator[None]:
@@ -117,8 +189,15 @@ class GoogleClient:
         return f"run `cadence auth google {owner}` to grant access again"
 
     def close(self) -> None:
-        """Forget every session (their HTTP connections close with them)."""
+        """Forget every session (their HTTP connections close with them) and every answer
+        read ahead."""
+        self.ahead.forget()
         for session in self._sessions.values():
             for connection in getattr(session.http.http, "connections", {}).values():
                 connection.close()
         self._sessions.clear()
+
+
+def _ahead_key(owner: str, what: str, params: Mapping[str, Any]) -> AheadKey:
+    """The key of a read request: who asks, which method, with what (canonical JSON)."""
+    return owner.lower(), what, json.dumps(params, sort_keys=True, default=str)

@@ -67,14 +67,19 @@ class GoogleCore(CalendarBackend):
         items: list[dict[str, Any]] = []
         page_token = None
         while True:
-            query = dict(params, calendarId=calendar or self.calendar_id, maxResults=PAGE_SIZE)
+            query = self._events_query(params, calendar)
             if page_token:
                 query["pageToken"] = page_token
-            page = self.client.retrier.execute(events_api.list, "events.list", **query)
+            page = self.client.execute(owner, events_api.list, "events.list", **query)
             items.extend(page.get("items", []))
             page_token = page.get("nextPageToken")
             if not page_token:
                 return items, page.get("nextSyncToken")
+
+    def _events_query(self, params: Mapping[str, Any], calendar: str | None) -> dict[str, Any]:
+        """The parameters of the first ``events.list`` page with ``params`` (of ``calendar``,
+        by default the one cadence books into)."""
+        return dict(params, calendarId=calendar or self.calendar_id, maxResults=PAGE_SIZE)
 
     def _window(
         self, owner: str, start: datetime, end: datetime, calendar: str

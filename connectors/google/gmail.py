@@ -1,20 +1,24 @@
 """Contacts from Gmail: messages exchanged with customers' addresses and domains.
 
 The first read searches with ``users.messages.list`` (``(from:a OR to:a OR cc:a OR bcc:a ...)
-after:EPOCH``, split into several queries when the list is long) after noting the mailbox's
-current ``historyId``; later reads ask ``users.history.list`` only for messages added since that
-id, whatever their dates, and match them locally (:mod:`cadence.values.matching`). Addresses or
-domains added since the last read are searched for once, on their own. A stale history id
-(``404``) means a full re-read. Messages are fetched in batch requests with ``format=metadata``
-and only the headers needed. A message's date is its ``Date`` header (Gmail's ``internalDate``
-when it has none): a message delivered late counts with the date it was written.
+after:EPOCH``, split into several queries when the list is long, whose first pages go in one
+batch request) after noting the mailbox's current ``historyId``; later reads ask
+``users.history.list`` only for messages added since that id, whatever their dates, and match
+them locally (:mod:`cadence.values.matching`). Addresses or domains added since the last read
+are searched for once, on their own. A stale history id (``404``) means a full re-read. Messages
+are fetched in batch requests with ``format=metadata`` and only the headers needed. A message's
+date is its ``Date`` header (Gmail's ``internalDate`` when it has none): a message delivered
+late counts with the date it was written.
+
+The first request of each salesperson's next read (``history.list`` or ``getProfile``) can be
+sent ahead for the whole team in one batch request (:meth:`GmailSource.read_ahead`).
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -29,8 +33,8 @@ from connectors.base import BackendContext, MailMessage, MailSource
 from connectors.common.validation import require_aware
 from connectors.google import auth as google_auth
 from connectors.google import config as google_config
-from connectors.google.batch import batch_uri, run_batch
-from connectors.google.client import GoogleClient
+from connectors.google.batch import Outcome, batch_uri, run_batch
+from connectors.google.client import GoogleClient, Read
 from connectors.google.retry import to_backend_error
 from connectors.mailtext import clean_message_id, message_date
 
@@ -139,7 +143,7 @@ class GmailSource(MailSource):
             search, search_domains = wanted, wanted_domains
             if history_id and watched is not None:
                 try:
-                    added, history_id = self._history(users, history_id)
+                    added, history_id = self._history(owner, users, history_id)
                     ids |= added
                     search = wanted - set(watched["addresses"])
                     search_domains = wanted_domains - set(watched["domains"])
@@ -149,10 +153,10 @@ class GmailSource(MailSource):
                     history_id = None  # too old: Gmail keeps about a week of history
             if not history_id:
                 # Noted before searching, so a message arriving meanwhile is seen next time.
-                profile = self.client.retrier.execute(users.getProfile, "getProfile", userId="me")
+                profile = self.client.execute(owner, users.getProfile, "getProfile", userId="me")
                 history_id = str(profile["historyId"])
             if search or search_domains:
-                ids |= self._search(users, sorted(search), sorted(search_domains), since)
+                ids |= self._search(owner, users, sorted(search), sorted(search_domains), since)
             found = self._fetch(owner, users, sorted(ids), matcher)
         state.set(history_key, history_id)
         state.set(
@@ -169,20 +173,29 @@ class GmailSource(MailSource):
         prefix = f"google:gmail:{owner.lower()}"
         return f"{prefix}:history_id", f"{prefix}:watched"
 
-    def _history(self, users: Any, start: str) -> tuple[set[str], str]:
+    def read_ahead(self, owners: Sequence[str]) -> None:
+        """The first request of each owner's next :meth:`messages` (``history.list`` since
+        the kept history id, or ``getProfile`` before a first read), in batch requests of 50
+        calls; each read then takes its answer as its first attempt. Never raises."""
+        reads: list[Read] = []
+        for owner in owners:
+            history_key, watched_key = self._state_keys(owner)
+            history_id = self.context.state.get(history_key)
+            if history_id and self.context.state.get(watched_key) is not None:
+                reads.append((owner, "history.list", _history_list, _history_query(history_id)))
+            else:
+                reads.append((owner, "getProfile", _get_profile, {"userId": "me"}))
+        self.client.read_ahead("gmail", reads)
+
+    def _history(self, owner: str, users: Any, start: str) -> tuple[set[str], str]:
         ids: set[str] = set()
         latest = start
         page_token = None
         while True:
-            query: dict[str, Any] = {
-                "userId": "me",
-                "startHistoryId": start,
-                "historyTypes": "messageAdded",
-                "maxResults": PAGE_SIZE,
-            }
+            query = _history_query(start)
             if page_token:
                 query["pageToken"] = page_token
-            page = self.client.retrier.execute(users.history().list, "history.list", **query)
+            page = self.client.execute(owner, users.history().list, "history.list", **query)
             for record in page.get("history", []):
                 for added in record.get("messagesAdded", []):
                     ids.add(added["message"]["id"])
@@ -192,20 +205,34 @@ class GmailSource(MailSource):
                 return ids, latest
 
     def _search(
-        self, users: Any, addresses: list[str], domains: list[str], since: datetime
+        self, owner: str, users: Any, addresses: list[str], domains: list[str], since: datetime
     ) -> set[str]:
+        """The ids of the messages the search queries find: the first pages of several
+        queries in batch requests, every other page on its own."""
+        queries = build_queries(addresses, domains, since)
+        firsts: dict[int, Outcome] = {}
+        if len(queries) > 1:
+            calls: list[tuple[int, Callable[[], Any]]] = [
+                (n, partial(users.messages().list, userId="me", q=q, maxResults=PAGE_SIZE))
+                for n, q in enumerate(queries)
+            ]
+            uri = batch_uri(self.client.endpoint, "gmail/v1")
+            size = self.client.batch_size
+            firsts = run_batch(uri, calls, self.client.retrier, size, "messages.list")
         ids: set[str] = set()
-        for q in build_queries(addresses, domains, since):
-            page_token = None
-            while True:
-                query: dict[str, Any] = {"userId": "me", "q": q, "maxResults": PAGE_SIZE}
-                if page_token:
-                    query["pageToken"] = page_token
+        for n, q in enumerate(queries):
+            query: dict[str, Any] = {"userId": "me", "q": q, "maxResults": PAGE_SIZE}
+            if n in firsts:
+                error, page = firsts[n].error, firsts[n].response
+                if error is not None:
+                    raise error  # translated by the caller's guard, as a direct call's
+            else:
+                page = self.client.retrier.execute(users.messages().list, "messages.list", **query)
+            ids.update(m["id"] for m in page.get("messages", []))
+            while page.get("nextPageToken"):
+                query["pageToken"] = page["nextPageToken"]
                 page = self.client.retrier.execute(users.messages().list, "messages.list", **query)
                 ids.update(m["id"] for m in page.get("messages", []))
-                page_token = page.get("nextPageToken")
-                if not page_token:
-                    break
         return ids
 
     def _fetch(
@@ -238,3 +265,21 @@ class GmailSource(MailSource):
             if message is not None:
                 found.append(message)
         return found
+
+
+def _history_query(start: str) -> dict[str, Any]:
+    """The parameters of the first ``history.list`` page of messages added since ``start``."""
+    return {
+        "userId": "me",
+        "startHistoryId": start,
+        "historyTypes": "messageAdded",
+        "maxResults": PAGE_SIZE,
+    }
+
+
+def _history_list(service: Any) -> Any:
+    return service.users().history().list
+
+
+def _get_profile(service: Any) -> Any:
+    return service.users().getProfile

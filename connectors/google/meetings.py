@@ -79,15 +79,12 @@ class PastMeetings(OwnedEvents):
         items: list[dict[str, Any]] | None = None
         kept: dict[str, list[Any]] = {}
         busy: dict[str, list[str]] = {}
-        token = saved.get("token")
-        # A state kept before busy events were (no "busy") is read again in full, once.
-        if token and saved.get("floor", "~") <= floor_text and "busy" in saved:
+        params = self._met_params(owner, floor)
+        if "syncToken" in params:
             kept = dict(saved.get("events") or {})
             busy = dict(saved.get("busy") or {})
             try:
-                items, next_token = self._list_events(
-                    owner, {"syncToken": token, "singleEvents": True}, "primary"
-                )
+                items, next_token = self._list_events(owner, params, "primary")
             except HttpError as error:
                 if error.status_code != 410:
                     raise
@@ -117,6 +114,17 @@ class PastMeetings(OwnedEvents):
         saved.update(token=next_token, events=kept, busy=busy, synced=time.time())
         state.set(key, json.dumps(saved, sort_keys=True))
         return [_met_from_json(gid, data) for gid, data in kept.items()]
+
+    def _met_params(self, owner: str, floor: datetime) -> dict[str, Any]:
+        """What the next read of the meetings stream asks ``events.list`` of the primary
+        calendar for: the changes since its sync token, or (no token, a floor further back
+        than the stream reaches) everything from ``floor`` on."""
+        saved = load_json(self.context.state.get(f"google:met:{owner.lower()}"))
+        token, floor_text = saved.get("token"), ev.rfc3339(floor)
+        # A state kept before busy events were (no "busy") is read again in full, once.
+        if token and saved.get("floor", "~") <= floor_text and "busy" in saved:
+            return {"syncToken": token, "singleEvents": True}
+        return {"timeMin": floor_text, "singleEvents": True}
 
     def _their_busy(self, owner: str) -> list[tuple[datetime, datetime]] | None:
         """The salesperson's own busy events in their primary calendar, from the meetings

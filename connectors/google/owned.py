@@ -39,18 +39,19 @@ class OwnedEvents(GoogleCore):
         the whole calendar."""
         for key in self._state_keys(owner):
             self.context.state.set(key, None)
+        self.client.ahead.forget(lambda key: key[0] == owner.lower())
 
     def _sync(self, owner: str) -> dict[str, dict[str, Any]]:
         """Bring the cache of our events up to date; returns it (event id -> compact entry)."""
         token_key, owned_key = self._state_keys(owner)
         state = self.context.state
-        token, cached = state.get(token_key), state.get(owned_key)
+        params = self._owned_params(owner)
         owned: dict[str, dict[str, Any]] = {}
         items: list[dict[str, Any]] | None = None
-        if token and cached is not None:
-            owned = json.loads(cached)
+        if params:
+            owned = json.loads(state.get(owned_key) or "{}")
             try:
-                items, next_token = self._list_events(owner, {"syncToken": token})
+                items, next_token = self._list_events(owner, params)
             except HttpError as error:
                 if error.status_code != 410:
                     raise
@@ -72,6 +73,15 @@ class OwnedEvents(GoogleCore):
         state.set(owned_key, json.dumps(owned, sort_keys=True))
         state.set(token_key, next_token)
         return owned
+
+    def _owned_params(self, owner: str) -> dict[str, Any]:
+        """What the next read of our events asks ``events.list`` for: the changes since the
+        sync token, or (no token, or no cache of our events) everything."""
+        token_key, owned_key = self._state_keys(owner)
+        token = self.context.state.get(token_key)
+        if token and self.context.state.get(owned_key) is not None:
+            return {"syncToken": token}
+        return {}
 
     def _owned(self, owner: str) -> dict[str, dict[str, Any]]:
         """Our events as last synced or written (synced now when nothing is cached)."""

@@ -40,6 +40,12 @@ How each part of the contract is met:
   that leaves the outcome unknown (409, 412, 5xx) is settled at once by reading the event back
   (:meth:`OutlookBackend._read_back`), and when no answer came at all the next read reads the
   unsure events back whole (a delta answer would keep their old tags).
+* **Reading ahead** (:meth:`OutlookBackend.read_ahead`): before the cycle reads its salespeople
+  one by one, the first requests of each one's reads (cadence's events: a delta link or a full
+  read's two first pages; past meetings: their delta link) go out for all of them in ``$batch``
+  calls of 20 parts, and each read takes its answer as its first attempt
+  (:meth:`connectors.outlook.client.GraphClient.read_ahead`): 20 mailboxes cost 2 or 3 requests
+  instead of 40 to 60.
 * **Invitations.** When a spec has attendees, Graph (Exchange) sends the meeting invitations and,
   on cancellation through ``/cancel``, the cancellation notices itself. cadence must therefore
   never also send an iMIP invite by e-mail for an Outlook event.
@@ -47,7 +53,12 @@ How each part of the contract is met:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
+from connectors.common.validation import require_aware
 from connectors.outlook.busy import BusyTime
+from connectors.outlook.client import BatchRequest
 from connectors.outlook.core import connect
 from connectors.outlook.meetings import PastMeetings
 from connectors.outlook.writes import Writes
@@ -63,6 +74,20 @@ class OutlookBackend(Writes, BusyTime, PastMeetings):
     name = "outlook"
     write_batch = 20  # Graph's $batch limit
     batched_busy = True  # getSchedule: 20 mailboxes a request
+
+    def read_ahead(self, owners: Sequence[str], start: datetime, end: datetime) -> None:
+        """The first requests of :meth:`list_owned` and of :meth:`new_past_events` (``start``,
+        ``end``) of every owner, in ``$batch`` calls of 20 parts (at most 4 a mailbox); each
+        read then takes its answers as its first attempt. Never raises."""
+        require_aware(start, "start")
+        now = require_aware(end, "end")
+        requests_: list[BatchRequest] = []
+        for owner in owners:
+            requests_ += self._owned_requests(owner, self._now())
+            met = self._met_request(owner, start, now)
+            if met is not None:
+                requests_.append(met)
+        self.graph.read_ahead(requests_)
 
 
 __all__ = ["OutlookBackend", "connect"]

@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
 from connectors.base import AuthError, BackendError, ConflictError, NotFoundError, TransientError
-from connectors.common.http import Backoff, parse_retry_after
+from connectors.common.http import AnswersAhead, Backoff, parse_retry_after
 from connectors.outlook.auth import GraphAuth
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -41,6 +41,8 @@ MAILBOX_CONCURRENCY = 4
 # Without a Retry-After: 1, 2, 4... seconds, at most 30; a longer Retry-After than
 # connectors.common.http.MAX_WAIT is handed to the caller, not slept through.
 BACKOFF = Backoff(base=1.0, cap=30.0)
+# A request as answers read ahead are kept by: method, address, query parameters.
+AheadKey = tuple[str, str, tuple[tuple[str, str], ...]]
 # Graph answers in UTC when asked; all times we parse rely on it.
 PREFER_UTC = 'outlook.timezone="UTC"'
 
@@ -126,10 +128,12 @@ class GraphClient:
         self.verify = verify  # per request: REQUESTS_CA_BUNDLE would override a session setting
         self.session = requests.Session()
         self.session.headers["Prefer"] = PREFER_UTC
+        self.ahead: AnswersAhead[AheadKey, Reply] = AnswersAhead()
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections; forget the answers read ahead."""
         self.session.close()
+        self.ahead.forget()
 
     def url(self, path: str) -> str:
         """Absolute URL of ``path`` (a ``/users/...`` path, or already absolute)."""
@@ -152,9 +156,13 @@ class GraphClient:
         url = self.url(path)
         attempt = 0
         refreshed = False
+        kept = self.ahead.take(self._ahead_key(method, url, params)) if method == "GET" else None
         while True:
             try:
-                reply = self._send(method, url, params, body, headers)
+                if kept is not None:  # read ahead: the answer to this first attempt
+                    reply, kept = kept, None
+                else:
+                    reply = self._send(method, url, params, body, headers)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.max_retries:
                     raise TransientError(f"{method} {_kind(url)}: {exc}") from exc
@@ -219,27 +227,90 @@ class GraphClient:
         ``max_retries`` times; after that their last reply is returned as is.
         """
         replies: list[Reply | None] = [None] * len(requests_)
-        for first in range(0, len(requests_), MAX_BATCH):
-            chunk = range(first, min(first + MAX_BATCH, len(requests_)))
-            self._batch_chunk(requests_, list(chunk), replies)
+        kept: dict[int, Reply] = {}  # answers read ahead: the first attempt of their part
+        for i, request in enumerate(requests_):
+            if request.method == "GET":
+                answer = self.ahead.take(self._ahead_key("GET", self.url(request.url), None))
+                if answer is not None:
+                    kept[i] = answer
+        pending = [i for i in range(len(requests_)) if i not in kept]
+        if kept:
+            self._batch_chunk(requests_, sorted(kept), replies, kept)
+        for first in range(0, len(pending), MAX_BATCH):
+            self._batch_chunk(requests_, pending[first : first + MAX_BATCH], replies)
         return [r for r in replies if r is not None]
+
+    def read_ahead(self, requests_: Sequence[BatchRequest]) -> None:
+        """Send the GET ``requests_`` (of several mailboxes) in ``$batch`` calls of at most
+        20 parts, once each (no retries), and keep every part's answer, an error included,
+        for the :meth:`call` or :meth:`batch` part that makes the same request, which takes it
+        as its first attempt (:class:`connectors.common.http.AnswersAhead`). A ``$batch``
+        that fails as a whole keeps nothing: each read then asks for itself. Never raises."""
+        for first in range(0, len(requests_), MAX_BATCH):
+            chunk = list(requests_[first : first + MAX_BATCH])
+            payload = {"requests": _chained(chunk, range(len(chunk)))}
+            try:
+                reply = self._send("POST", self.url("/$batch"), None, payload, None)
+            except (requests.RequestException, OSError, BackendError):
+                continue
+            if not reply.ok:
+                continue
+            answers = {str(a.get("id")): a for a in (reply.body or {}).get("responses", [])}
+            for i, request in enumerate(chunk):
+                answer = answers.get(str(i))
+                if answer is None or int(answer.get("status", 500)) == FAILED_DEPENDENCY:
+                    continue
+                part = Reply(int(answer["status"]), answer.get("body"), answer.get("headers") or {})
+                self.ahead.keep(self._ahead_key("GET", self.url(request.url), None), part)
+
+    def relative(self, url: str) -> str | None:
+        """``url`` (absolute, as Graph's ``@odata`` links are) relative to the endpoint, as a
+        ``$batch`` part names it; None when it is not under the endpoint."""
+        if not urlsplit(url).scheme:
+            return url
+        return url[len(self.endpoint) :] if url.startswith(self.endpoint + "/") else None
+
+    @staticmethod
+    def _ahead_key(method: str, url: str, params: Mapping[str, str] | None) -> AheadKey:
+        """A request as :class:`AnswersAhead` knows it: method, address, and the query's
+        parameters whether in the URL or given apart (decoded, in order)."""
+        parts = urlsplit(url)
+        query = [*parse_qsl(parts.query, keep_blank_values=True), *(params or {}).items()]
+        where = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        return method, where, tuple(sorted((str(k), str(v)) for k, v in query))
 
     # ----------------------------------------------------------------------------------------
 
     def _batch_chunk(
-        self, requests_: Sequence[BatchRequest], indexes: list[int], out: list[Reply | None]
+        self,
+        requests_: Sequence[BatchRequest],
+        indexes: list[int],
+        out: list[Reply | None],
+        kept: Mapping[int, Reply] | None = None,
     ) -> None:
         """One ``$batch`` of ``indexes``, re-sent for its throttled parts and for parts not
         run because the part before them in their chain failed (424: sent again at once,
-        not counted as a retry; each round settles at least the head of every chain)."""
+        not counted as a retry; each round settles at least the head of every chain).
+        ``kept``: answers read ahead, taken as the first round's for their parts."""
         pending = indexes
         attempt = 0
+        given = dict(kept or {})
         while pending:
-            payload = {"requests": _chained(requests_, pending)}
-            reply = self.call("POST", "/$batch", body=payload)
-            if not reply.ok:
-                raise reply.error("POST $batch")
-            answers = {str(a.get("id")): a for a in (reply.body or {}).get("responses", [])}
+            answers: dict[str, Any] = {}
+            unsent = [i for i in pending if i not in given]
+            if unsent:
+                payload = {"requests": _chained(requests_, unsent)}
+                reply = self.call("POST", "/$batch", body=payload)
+                if not reply.ok:
+                    raise reply.error("POST $batch")
+                answers = {str(a.get("id")): a for a in (reply.body or {}).get("responses", [])}
+            for i, known in given.items():
+                answers[str(i)] = {
+                    "status": known.status,
+                    "body": known.body,
+                    "headers": known.headers,
+                }
+            given = {}
             retry: list[int] = []
             waits: list[float] = []
             follow: list[int] = []  # not run: their chain broke before them

@@ -9,10 +9,11 @@ import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 from connectors.base import BackendError, PastEvent, past_events_key, unseen_past_events
 from connectors.common.validation import require_aware
-from connectors.outlook.client import SyncStateGone
+from connectors.outlook.client import BatchRequest, SyncStateGone
 from connectors.outlook.core import (
     DELTA_AHEAD,
     DELTA_RENEW,
@@ -56,13 +57,8 @@ class PastMeetings(OwnedEvents):
         brought up to date through their delta link; a full read of the window when there is
         none, it no longer reaches back to ``floor`` or far enough ahead, or Graph lost it."""
         key = f"outlook:{owner.lower()}:met"
-        try:
-            saved = json.loads(self.context.state.get(key) or "{}")
-            window = (datetime.fromisoformat(saved["from"]), datetime.fromisoformat(saved["to"]))
-            link, kept = str(saved["delta"]), dict(saved["events"])
-        except (ValueError, KeyError, TypeError):
-            window, link, kept = None, "", {}
-        stale = window is None or window[0] > floor or window[1] < now + DELTA_AHEAD - DELTA_RENEW
+        window, link, kept = self._met_saved(owner)
+        stale = _met_stale(window, floor, now)
         if not stale:
             try:
                 link = self._read_met(owner, kept, link, None)
@@ -73,8 +69,7 @@ class PastMeetings(OwnedEvents):
                 stale = True
         if stale:
             window, kept = (floor, now + DELTA_AHEAD), {}
-            params = {"startDateTime": utc_text(window[0]), "endDateTime": utc_text(window[1])}
-            link = self._read_met(owner, kept, f"{user_path(owner)}/calendarView/delta", params)
+            link = self._read_met(owner, kept, *_met_window(owner, floor, now))
         assert window is not None
         floor_text = utc_text(floor)
         kept = {gid: data for gid, data in kept.items() if data[1] >= floor_text}
@@ -90,6 +85,30 @@ class PastMeetings(OwnedEvents):
             ),
         )
         return {gid: _met_from_json(gid, data) for gid, data in kept.items()}
+
+    def _met_saved(
+        self, owner: str
+    ) -> tuple[tuple[datetime, datetime] | None, str, dict[str, list[Any]]]:
+        """What is kept of ``owner``'s meetings stream: its window (None when nothing usable
+        is kept), its delta link, the meetings."""
+        try:
+            saved = json.loads(self.context.state.get(f"outlook:{owner.lower()}:met") or "{}")
+            window = (datetime.fromisoformat(saved["from"]), datetime.fromisoformat(saved["to"]))
+            return window, str(saved["delta"]), dict(saved["events"])
+        except (ValueError, KeyError, TypeError):
+            return None, "", {}
+
+    def _met_request(self, owner: str, floor: datetime, now: datetime) -> BatchRequest | None:
+        """The first request of the next read of ``owner``'s meetings (:meth:`_sync_met`):
+        the delta link's page, or a full read's first (None: a link not the endpoint's)."""
+        window, link, _ = self._met_saved(owner)
+        if _met_stale(window, floor, now):
+            path, params = _met_window(owner, floor, now)
+            return BatchRequest(
+                "GET", f"{path}?{urlencode(params, quote_via=quote)}", headers=PAGED
+            )
+        relative = self.graph.relative(link)
+        return BatchRequest("GET", relative, headers=PAGED) if relative else None
 
     def _read_met(
         self,
@@ -115,6 +134,18 @@ class PastMeetings(OwnedEvents):
         if not link:
             raise BackendError("calendarView/delta ended without an @odata.deltaLink")
         return str(link)
+
+
+def _met_stale(window: tuple[datetime, datetime] | None, floor: datetime, now: datetime) -> bool:
+    """Whether the meetings stream must be read whole again: nothing kept, or its window no
+    longer reaches back to ``floor`` or far enough ahead."""
+    return window is None or window[0] > floor or window[1] < now + DELTA_AHEAD - DELTA_RENEW
+
+
+def _met_window(owner: str, floor: datetime, now: datetime) -> tuple[str, dict[str, str]]:
+    """The path and parameters of a full read of the meetings stream from ``floor``."""
+    params = {"startDateTime": utc_text(floor), "endDateTime": utc_text(now + DELTA_AHEAD)}
+    return f"{user_path(owner)}/calendarView/delta", params
 
 
 def _past_event(item: Mapping[str, Any], owner: str, zone: str) -> PastEvent:

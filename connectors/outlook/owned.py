@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -56,13 +55,7 @@ class OwnedEvents(OutlookCore):
     def _sync(self, owner: str) -> OwnerCalendar:
         calendar = self._load(owner)
         now = self._now()
-        stale = (
-            calendar is None
-            or calendar.delta is None
-            or calendar.window_start is None
-            or now - calendar.window_start > DELTA_RENEW
-        )
-        if calendar is None or stale:
+        if calendar is None or _stale(calendar, now):
             calendar = self._full_read(owner, now, calendar)
         else:
             try:
@@ -74,6 +67,16 @@ class OwnedEvents(OutlookCore):
             self._read_unsure(owner, calendar)
         self._save(owner, calendar)
         return calendar
+
+    def _owned_requests(self, owner: str, now: datetime) -> list[BatchRequest]:
+        """The first requests of the next read of ``owner``'s events (:meth:`_sync`): the
+        full read's two first pages, or the delta link's (none when it is not the
+        endpoint's)."""
+        calendar = self._load(owner)
+        if calendar is None or _stale(calendar, now):
+            return _full_read_requests(owner, now - DELTA_BACK)
+        link = self.graph.relative(calendar.delta or "")
+        return [BatchRequest("GET", link, headers=PAGED)] if link else []
 
     def _read_unsure(self, owner: str, calendar: OwnerCalendar) -> None:
         """Read back, whole, the events whose last write has an unknown outcome."""
@@ -103,13 +106,7 @@ class OwnedEvents(OutlookCore):
         start = now - DELTA_BACK
         calendar = OwnerCalendar(window_start=start)
         # The first page of our events and of a fresh delta round, in one $batch.
-        params = {"$filter": OWNED_FILTER, "$expand": EXPAND_PROPS, "$select": EVENT_FIELDS}
-        window = {"startDateTime": utc_text(start), "endDateTime": utc_text(start + DELTA_AHEAD)}
-        firsts = [
-            BatchRequest("GET", f"{user_path(owner)}/{what}?" + urlencode(query, quote_via=quote))
-            for what, query in (("events", params), ("calendarView/delta", window))
-        ]
-        listed, delta = self.graph.batch([replace(r, headers=PAGED) for r in firsts])
+        listed, delta = self.graph.batch(_full_read_requests(owner, start))
         for reply, what in ((listed, "GET events"), (delta, "GET calendarView/delta")):
             if not reply.ok or not isinstance(reply.body, dict):
                 raise reply.error(what)
@@ -226,3 +223,28 @@ class OwnedEvents(OutlookCore):
         calendar.events[gid] = stored
         calendar.pending.discard(event.uid)
         return event
+
+
+def _stale(calendar: OwnerCalendar, now: datetime) -> bool:
+    """Whether what is kept of a calendar cannot be brought up to date by a delta round: no
+    delta link or window, or a window older than :data:`DELTA_RENEW`."""
+    return (
+        calendar.delta is None
+        or calendar.window_start is None
+        or now - calendar.window_start > DELTA_RENEW
+    )
+
+
+def _full_read_requests(owner: str, start: datetime) -> list[BatchRequest]:
+    """The first pages of a full read from ``start``: our events (by extended property) and a
+    fresh delta round of the window."""
+    params = {"$filter": OWNED_FILTER, "$expand": EXPAND_PROPS, "$select": EVENT_FIELDS}
+    window = {"startDateTime": utc_text(start), "endDateTime": utc_text(start + DELTA_AHEAD)}
+    return [
+        BatchRequest(
+            "GET",
+            f"{user_path(owner)}/{what}?" + urlencode(query, quote_via=quote),
+            headers=PAGED,
+        )
+        for what, query in (("events", params), ("calendarView/delta", window))
+    ]
