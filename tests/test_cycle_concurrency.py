@@ -57,11 +57,13 @@ def ws(fake: FakeGoogle, tmp_path: Path) -> Iterator[Workspace]:
     opened.close()
 
 
-def test_salespeople_are_read_at_the_same_time(fake: FakeGoogle, ws: Workspace) -> None:
-    # Each salesperson's first read hangs until both are hanging: one at a time, Ana's would
-    # hang alone until the bound, and Ben's would never be asked meanwhile.
-    ana = fake.stall("calendar.events.list", ANA)
-    ben = fake.stall("calendar.events.list", BEN)
+def test_salespeople_are_served_at_the_same_time(fake: FakeGoogle, ws: Workspace) -> None:
+    # Each salesperson's first write hangs until both are hanging: one at a time, Ana's would
+    # hang alone until the bound, and Ben's would never be asked meanwhile. (Their first reads
+    # are sent ahead for both in one batch request, so the writes, one batch request each,
+    # are what shows it.)
+    ana = fake.stall("calendar.events.insert", ANA)
+    ben = fake.stall("calendar.events.insert", BEN)
     together = threading.Event()
 
     def release_when_both_wait() -> None:
@@ -74,7 +76,7 @@ def test_salespeople_are_read_at_the_same_time(fake: FakeGoogle, ws: Workspace) 
     watcher.start()
     result = ws.run_cycle(NOW)
     watcher.join(BOUND)
-    assert together.is_set(), "the two salespeople were not read at the same time"
+    assert together.is_set(), "the two salespeople were not served at the same time"
     assert result.complete, result.attention()
     assert result.created > 0
     assert {r.owner for r in ws.store.bookings()} == {ANA, BEN}
@@ -84,9 +86,11 @@ def test_a_long_retry_after_defers_that_salesperson_instead_of_sleeping(
     fake: FakeGoogle, ws: Workspace
 ) -> None:
     # Google asks Ana to come back in an hour. The cycle must not sleep an hour (the test
-    # would hang): Ana is deferred, asked once, and Ben is booked in the same cycle.
+    # would hang): Ana is deferred, asked once, and Ben is booked in the same cycle. (Her two
+    # streams, cadence's events and past meetings, are asked once each, in the batch that
+    # reads ahead for everyone.)
     fake.fail(
-        "calendar.events.list", times=2, status=429, reason="rateLimitExceeded", retry_after="3600"
+        "calendar.events.list", times=3, status=429, reason="rateLimitExceeded", retry_after="3600"
     )
     throttled = fake.faults[-1]
     throttled.user = ANA

@@ -14,9 +14,10 @@ read the time through :meth:`Calls.now` (the moment of the cycle their call belo
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -97,6 +98,21 @@ class Calls:
             )
         if self.halt.wait(max(0.0, seconds)):
             raise TransientError("stopping: the wait before trying again was cut short")
+
+    @contextlib.contextmanager
+    def at(self, now: datetime) -> Iterator[None]:
+        """Calls made inside (on this thread) belong to the cycle at ``now``."""
+        self._clock.now = now
+        try:
+            yield
+        finally:
+            self._clock.now = None
+
+    def backing_off(self, name: str, owner: str, what: str, now: datetime) -> bool:
+        """Whether call ``what`` of ``name`` for ``owner`` waits for a retry still ahead (it
+        is then not made: see :meth:`_run`)."""
+        health = self._health.get((name, owner, what))
+        return health is not None and health.retry_at is not None and now < health.retry_at
 
     # ---- calls -----------------------------------------------------------------------------
 

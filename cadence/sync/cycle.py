@@ -6,8 +6,9 @@ This is where configuration, store and connectors meet (with the CLI and the dae
 1. re-read the customer file when it changed (upsert, never delete);
 2. per salesperson: read cadence's own events and fold them into the bookings (people's moves,
    deletions, declines; writes whose outcome was unknown), and recognise contacts from past
-   calendar events and mail; then read busy time (many salespeople a request where the backend
-   can);
+   calendar events and mail (the first request of everyone's reads sent at once where the
+   backend can, :mod:`cadence.sync.ahead`); then read busy time (many salespeople a request
+   where the backend can);
 3. plan (pure) and diff against the bookings;
 4. per salesperson: write the actions, recording intent in the store *before* each write.
 
@@ -26,12 +27,14 @@ import json
 import logging
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from cadence.planner import Plan, plan
 from cadence.sync import apply, calendars, contacts, customer_file
+from cadence.sync.ahead import read_ahead
 from cadence.sync.calls import REPORTED
-from cadence.sync.fanout import fan_out
+from cadence.sync.fanout import fan_out, in_background
 from cadence.sync.incremental import OwnerFacts, Quiet, Tracker, did_nothing
 from cadence.sync.reconcile import Action, ActionKind
 from cadence.sync.result import CycleResult
@@ -115,6 +118,11 @@ def run_cycle(
     synced = every(ws.progress, "reading calendars", len(owners), 1)
     todo = list(owners)
     while todo:
+        # Everyone's first read requests at once, where a backend can (a server that hangs
+        # there is not waited for: a stop abandons it).
+        if not in_background(partial(read_ahead, ws, now, todo, people, mine), stop=stopping):
+            result.interrupted = True
+            return result
         workers = ws.workers_for(people[o] for o in todo)
         # Nothing written yet but what the calendars showed: stopping here is safe.
         if not fan_out(todo, read_owner, workers=workers, stop=stopping, done=synced):

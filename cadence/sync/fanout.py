@@ -211,3 +211,30 @@ def fan_out(
     if errors:
         raise errors[0]
     return True
+
+
+def in_background(work: Callable[[], None], *, stop: Callable[[], bool]) -> bool:
+    """``work()`` on a daemon thread, the calling thread polling ``stop`` meanwhile: True when
+    it finished, False when ``stop()`` said stop first (the thread is abandoned: it never holds
+    the process up). ``work`` must handle its own errors; one that gets through is raised."""
+    finished: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the caller
+            finished.put(exc)
+        else:
+            finished.put(None)
+
+    threading.Thread(target=run, name="cadence-background", daemon=True).start()
+    while True:
+        if stop():
+            return False
+        try:
+            error = finished.get(timeout=POLL_SECONDS)
+        except queue.Empty:
+            continue
+        if error is not None:
+            raise error
+        return True

@@ -99,6 +99,9 @@ class Backoff:
 
 # How long an answer read ahead stands for the request it answers (see AnswersAhead).
 AHEAD_FOR = 120.0
+# How long a request that reads ahead may take: a slower server is not waited for longer (the
+# reads then ask for themselves), so one hanging mailbox delays the others' reads by no more.
+AHEAD_TIMEOUT = 20.0
 
 
 class AnswersAhead(Generic[K, A]):

@@ -81,11 +81,14 @@ def run_batch(
     return outcomes
 
 
-def send_once(uri: str, calls: Sequence[tuple[K, RequestFactory]], what: str) -> dict[K, Outcome]:
-    """One batch request of ``calls`` (at most a batch's worth), sent once: the outcome of each
-    call by its key, errors included. A failure of the whole batch raises."""
+def send_once(
+    uri: str, calls: Sequence[tuple[K, RequestFactory]], what: str, http: Any = None
+) -> dict[K, Outcome]:
+    """One batch request of ``calls`` (at most a batch's worth), sent once (through ``http``
+    when given, else the first call's): the outcome of each call by its key, errors included.
+    A failure of the whole batch raises."""
     outcomes: dict[K, Outcome] = {}
-    _send(uri, [key for key, _ in calls], dict(calls), outcomes, Retrier(0), what)
+    _send(uri, [key for key, _ in calls], dict(calls), outcomes, Retrier(0), what, http)
     return outcomes
 
 
@@ -100,6 +103,7 @@ def _send(
     outcomes: dict[K, Outcome],
     retrier: Retrier,
     what: str,
+    http: Any = None,
 ) -> None:
     ids = {str(index): key for index, key in enumerate(keys)}
 
@@ -110,6 +114,6 @@ def _send(
         batch = BatchHttpRequest(callback=collect, batch_uri=uri)
         for request_id, key in ids.items():
             batch.add(factories[key](), request_id=request_id)
-        batch.execute()
+        batch.execute(http=http)
 
     retrier.call(execute, what)

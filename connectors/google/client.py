@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import google_auth_httplib2
+import httplib2
 from google.auth.exceptions import RefreshError
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from connectors.base import AuthError, BackendContext
-from connectors.common.http import AnswersAhead
+from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead
 from connectors.google import config as google_config
 from connectors.google.auth import OwnerSession, open_session
 from connectors.google.batch import Outcome, batch_uri, send_once
@@ -125,10 +126,15 @@ class GoogleClient:
         if not calls:
             return
         uri = batch_uri(self.endpoint, _BATCH[api])
+        asker = self.session(calls[0][0][0])  # opened above; its token carries the batch
+        timeout = min(AHEAD_TIMEOUT, float(self.settings.get("timeout") or AHEAD_TIMEOUT))
+        http = google_auth_httplib2.AuthorizedHttp(
+            asker.credentials, http=httplib2.Http(timeout=timeout)
+        )
         for start in range(0, len(calls), self.batch_size):
             chunk = calls[start : start + self.batch_size]
             try:
-                answers = send_once(uri, chunk, f"reading ahead ({api})")
+                answers = send_once(uri, chunk, f"reading ahead ({api})", http)
             except Exception as error:  # each read asks for itself
                 log.debug("google: reading ahead for %d calls failed: %s", len(chunk), error)
                 continue

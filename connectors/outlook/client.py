@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from connectors.base import AuthError, BackendError, ConflictError, NotFoundError, TransientError
-from connectors.common.http import AnswersAhead, Backoff, parse_retry_after
+from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead, Backoff, parse_retry_after
 from connectors.outlook.auth import GraphAuth
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -249,8 +249,9 @@ class GraphClient:
         for first in range(0, len(requests_), MAX_BATCH):
             chunk = list(requests_[first : first + MAX_BATCH])
             payload = {"requests": _chained(chunk, range(len(chunk)))}
+            timeout = min(self.timeout, AHEAD_TIMEOUT)  # a slow server is not waited for
             try:
-                reply = self._send("POST", self.url("/$batch"), None, payload, None)
+                reply = self._send("POST", self.url("/$batch"), None, payload, None, timeout)
             except (requests.RequestException, OSError, BackendError):
                 continue
             if not reply.ok:
@@ -366,6 +367,7 @@ class GraphClient:
         params: Mapping[str, str] | None,
         body: Any,
         headers: Mapping[str, str] | None,
+        timeout: float | None = None,
     ) -> Reply:
         all_headers = {"Authorization": f"Bearer {self.auth.token()}", **(headers or {})}
         response = self.session.request(
@@ -374,7 +376,7 @@ class GraphClient:
             params=params,
             json=body,
             headers=all_headers,
-            timeout=self.timeout,
+            timeout=timeout or self.timeout,
             verify=self.verify,
         )
         try:

@@ -51,6 +51,8 @@ class OwnedEvents(OutlookCore):
         """Forget the delta link and what is known of ``owner``'s events: the next
         :meth:`list_owned` is a full read."""
         self.context.state.set(self._state_key(owner), None)
+        mailbox = user_path(owner).lower() + "/"
+        self.graph.ahead.forget(lambda key: mailbox in key[1].lower())
 
     def _sync(self, owner: str) -> OwnerCalendar:
         calendar = self._load(owner)
