@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from cadence.values.model import require_aware
 from cadence.values.schema import Schema
@@ -45,9 +45,5 @@ class GoogleBackend(Writes, BusyTime):
                 (self._met_params(owner, start), "primary"),
             ):
                 query = self._events_query(params, calendar)
-                reads.append((owner, "events.list", _events_list, query))
+                reads.append((owner, "events.list", "calendar.events.list", query))
         self.client.read_ahead("calendar", reads)
-
-
-def _events_list(service: Any) -> Any:
-    return service.events().list

@@ -38,9 +38,10 @@ _APIS = {"calendar": ("v3", "calendar/v3/"), "gmail": ("v1", "")}
 # The batch path of each API (a batch holds calls of one API).
 _BATCH = {"calendar": "calendar/v3", "gmail": "gmail/v1"}
 
-# A read sent ahead: (owner, what, the API method as a function of the API client, its params);
-# ``what`` names the method as :meth:`GoogleClient.execute` is told it ("events.list").
-Read = tuple[str, str, Callable[[Any], Callable[..., Any]], Mapping[str, Any]]
+# A read sent ahead: (owner, what, the API method by its path, its params); ``what`` names the
+# method as :meth:`GoogleClient.execute` is told it ("events.list"), the path as
+# :meth:`GoogleClient.method` takes it ("calendar.events.list").
+Read = tuple[str, str, str, Mapping[str, Any]]
 AheadKey = tuple[str, str, str]
 
 
@@ -83,6 +84,23 @@ class GoogleClient:
             )
         return session.services[api]
 
+    def resource(self, owner: str, path: str) -> Any:
+        """The API resource ``path`` ("calendar.events", "gmail.users.history") acting as
+        ``owner``, made once per session (making one builds every method it has)."""
+        session = self.session(owner)
+        if path not in session.services:
+            api, *names = path.split(".")
+            found = self.service(owner, api)
+            for n, name in enumerate(names, 1):
+                found = session.services.get(".".join([api, *names[:n]])) or getattr(found, name)()
+                session.services[".".join([api, *names[:n]])] = found
+        return session.services[path]
+
+    def method(self, owner: str, path: str) -> Callable[..., Any]:
+        """The API method ``path`` ("calendar.events.list") acting as ``owner``."""
+        where, _, name = path.rpartition(".")
+        return getattr(self.resource(owner, where), name)
+
     def execute(self, owner: str, method: Callable[..., Any], what: str, **params: Any) -> Any:
         """``method(**params).execute()`` for ``owner`` with the retrier's retries; its first
         attempt is the answer read ahead for this very request, when one is kept."""
@@ -107,7 +125,7 @@ class GoogleClient:
         whole keeps nothing (each read then asks for itself). Never raises."""
         calls: list[tuple[AheadKey, Callable[[], Any]]] = []
         refused: dict[str, Exception] = {}  # owners whose session or token could not be had
-        for owner, what, method_of, params in reads:
+        for owner, what, path, params in reads:
             key = _ahead_key(owner, what, params)
             if owner.lower() in refused:
                 self.ahead.keep(key, Outcome(error=refused[owner.lower()]))
@@ -117,7 +135,7 @@ class GoogleClient:
                 if not session.credentials.valid:  # the grant the read itself would make
                     session.credentials.refresh(google_auth_httplib2.Request(session.http.http))
                     self._persist(session)
-                method = method_of(self.service(owner, api))
+                method = self.method(owner, path)
             except Exception as error:  # kept for the owner's own read
                 refused[owner.lower()] = error
                 self.ahead.keep(key, Outcome(error=error))

@@ -63,7 +63,7 @@ class GoogleCore(CalendarBackend):
         self, owner: str, params: Mapping[str, Any], calendar: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Every page of ``events.list`` with ``params``; the items and ``nextSyncToken``."""
-        events_api = self.client.service(owner, "calendar").events()
+        events_api = self.client.resource(owner, "calendar.events")
         items: list[dict[str, Any]] = []
         page_token = None
         while True:

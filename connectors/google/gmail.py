@@ -136,14 +136,14 @@ class GmailSource(MailSource):
         history_key, watched_key = self._state_keys(owner)
         state = self.context.state
         with self.client.guard(owner, "reading Gmail"):
-            users = self.client.service(owner, "gmail").users()
+            users = self.client.resource(owner, "gmail.users")
             history_id = state.get(history_key)
             watched = json.loads(state.get(watched_key) or "null")
             ids: set[str] = set()
             search, search_domains = wanted, wanted_domains
             if history_id and watched is not None:
                 try:
-                    added, history_id = self._history(owner, users, history_id)
+                    added, history_id = self._history(owner, history_id)
                     ids |= added
                     search = wanted - set(watched["addresses"])
                     search_domains = wanted_domains - set(watched["domains"])
@@ -156,8 +156,8 @@ class GmailSource(MailSource):
                 profile = self.client.execute(owner, users.getProfile, "getProfile", userId="me")
                 history_id = str(profile["historyId"])
             if search or search_domains:
-                ids |= self._search(owner, users, sorted(search), sorted(search_domains), since)
-            found = self._fetch(owner, users, sorted(ids), matcher)
+                ids |= self._search(owner, sorted(search), sorted(search_domains), since)
+            found = self._fetch(owner, sorted(ids), matcher)
         state.set(history_key, history_id)
         state.set(
             watched_key,
@@ -182,12 +182,13 @@ class GmailSource(MailSource):
             history_key, watched_key = self._state_keys(owner)
             history_id = self.context.state.get(history_key)
             if history_id and self.context.state.get(watched_key) is not None:
-                reads.append((owner, "history.list", _history_list, _history_query(history_id)))
+                query = _history_query(history_id)
+                reads.append((owner, "history.list", "gmail.users.history.list", query))
             else:
-                reads.append((owner, "getProfile", _get_profile, {"userId": "me"}))
+                reads.append((owner, "getProfile", "gmail.users.getProfile", {"userId": "me"}))
         self.client.read_ahead("gmail", reads)
 
-    def _history(self, owner: str, users: Any, start: str) -> tuple[set[str], str]:
+    def _history(self, owner: str, start: str) -> tuple[set[str], str]:
         ids: set[str] = set()
         latest = start
         page_token = None
@@ -195,7 +196,8 @@ class GmailSource(MailSource):
             query = _history_query(start)
             if page_token:
                 query["pageToken"] = page_token
-            page = self.client.execute(owner, users.history().list, "history.list", **query)
+            history = self.client.method(owner, "gmail.users.history.list")
+            page = self.client.execute(owner, history, "history.list", **query)
             for record in page.get("history", []):
                 for added in record.get("messagesAdded", []):
                     ids.add(added["message"]["id"])
@@ -205,15 +207,16 @@ class GmailSource(MailSource):
                 return ids, latest
 
     def _search(
-        self, owner: str, users: Any, addresses: list[str], domains: list[str], since: datetime
+        self, owner: str, addresses: list[str], domains: list[str], since: datetime
     ) -> set[str]:
         """The ids of the messages the search queries find: the first pages of several
         queries in batch requests, every other page on its own."""
         queries = build_queries(addresses, domains, since)
+        search = self.client.method(owner, "gmail.users.messages.list")
         firsts: dict[int, Outcome] = {}
         if len(queries) > 1:
             calls: list[tuple[int, Callable[[], Any]]] = [
-                (n, partial(users.messages().list, userId="me", q=q, maxResults=PAGE_SIZE))
+                (n, partial(search, userId="me", q=q, maxResults=PAGE_SIZE))
                 for n, q in enumerate(queries)
             ]
             uri = batch_uri(self.client.endpoint, "gmail/v1")
@@ -227,22 +230,20 @@ class GmailSource(MailSource):
                 if error is not None:
                     raise error  # translated by the caller's guard, as a direct call's
             else:
-                page = self.client.retrier.execute(users.messages().list, "messages.list", **query)
+                page = self.client.retrier.execute(search, "messages.list", **query)
             ids.update(m["id"] for m in page.get("messages", []))
             while page.get("nextPageToken"):
                 query["pageToken"] = page["nextPageToken"]
-                page = self.client.retrier.execute(users.messages().list, "messages.list", **query)
+                page = self.client.retrier.execute(search, "messages.list", **query)
                 ids.update(m["id"] for m in page.get("messages", []))
         return ids
 
-    def _fetch(
-        self, owner: str, users: Any, ids: list[str], matcher: CustomerMatcher
-    ) -> list[MailMessage]:
+    def _fetch(self, owner: str, ids: list[str], matcher: CustomerMatcher) -> list[MailMessage]:
         calls: list[tuple[str, Callable[[], Any]]] = [
             (
                 message_id,
                 partial(
-                    users.messages().get,
+                    self.client.method(owner, "gmail.users.messages.get"),
                     userId="me",
                     id=message_id,
                     format="metadata",
@@ -275,11 +276,3 @@ def _history_query(start: str) -> dict[str, Any]:
         "historyTypes": "messageAdded",
         "maxResults": PAGE_SIZE,
     }
-
-
-def _history_list(service: Any) -> Any:
-    return service.users().history().list
-
-
-def _get_profile(service: Any) -> Any:
-    return service.users().getProfile

@@ -39,7 +39,7 @@ class Writes(OwnedEvents):
         calls: list[tuple[int, Callable[[], Any]]] = []
         links = self._known_links(owner, ops)
         with self.client.guard(owner, "writing events"):
-            events_api = self.client.service(owner, "calendar").events()
+            events_api = self.client.resource(owner, "calendar.events")
             for index, op in enumerate(ops):
                 if op_owner(op).lower() != owner.lower():
                     error = BackendError(f"{op_uid(op)}: belongs to {op_owner(op)}, not {owner}")
