@@ -9,7 +9,7 @@ import pytest
 
 from connectors.base import AuthError, BackendContext, Create, NotFoundError, Update
 from connectors.outlook import OutlookBackend
-from connectors.outlook.client import BatchRequest, _batch_part
+from connectors.outlook.replies import BatchRequest, batch_part
 from connectors.outlook.settings import OutlookSettings, validate
 from tests.contract.suite import at, spec_for
 from tests.graph_fake import SECRET, SECRET_ENV
@@ -48,7 +48,7 @@ def test_twenty_writes_to_one_mailbox_go_in_one_batch_four_at_a_time(backend, gr
 def test_the_fake_refuses_a_fifth_part_at_once_for_one_mailbox(backend, graph, owner):
     """What the chaining avoids: 20 unchained parts for one mailbox, 16 of them refused."""
     parts = [BatchRequest("GET", f"/users/{owner}/events?$top=1") for _ in range(20)]
-    unchained = [_batch_part(str(i), part) for i, part in enumerate(parts)]
+    unchained = [batch_part(str(i), part) for i, part in enumerate(parts)]
     reply = backend.graph.call("POST", "/$batch", body={"requests": unchained})
     statuses = [answer["status"] for answer in reply.body["responses"]]
     assert statuses.count(429) == 16

@@ -14,97 +14,46 @@ deleting an event that is already gone counts as done; the calendar backend read
 Inside a ``$batch`` every part has its own status: throttled parts are re-sent after the largest
 ``Retry-After`` among them while finished parts are kept. Graph runs at most 4 requests at once
 per mailbox, so one mailbox's parts are chained with ``dependsOn`` into at most 4 sequences
-(:func:`_chained`); a part whose predecessor failed is answered 424 unrun, and sent again.
+(:func:`connectors.outlook.replies.chained`); a part whose predecessor failed is answered 424
+unrun, and sent again.
+
+Reading ahead (:meth:`GraphClient.read_ahead`): the first requests of many mailboxes' next reads
+go out together in ``$batch`` calls, once, and each answer is kept
+(:class:`connectors.common.http.AnswersAhead`) for the :meth:`GraphClient.call` or
+:meth:`GraphClient.batch` part making that very request, which takes it as its first attempt.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from connectors.base import AuthError, BackendError, ConflictError, NotFoundError, TransientError
-from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead, Backoff, parse_retry_after
+from connectors.base import BackendError, TransientError
+from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead, Backoff
 from connectors.outlook.auth import GraphAuth
+from connectors.outlook.replies import (
+    FAILED_DEPENDENCY,
+    MAX_BATCH,
+    PREFER_UTC,
+    RETRY_STATUSES,
+    BatchRequest,
+    Reply,
+    SyncStateGone,
+    chained,
+    kind,
+)
 
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-FAILED_DEPENDENCY = 424  # a $batch part not run because the part it depends on failed
-SYNC_STATE_GONE = frozenset({"SyncStateNotFound", "SyncStateInvalid", "resyncRequired"})
-MAX_BATCH = 20  # Graph's limit of requests in one $batch
-# Graph serves at most 4 requests at once per mailbox (and app); the parts of a $batch for one
-# mailbox are therefore chained with dependsOn into at most this many sequences.
-MAILBOX_CONCURRENCY = 4
+__all__ = ["PREFER_UTC", "BatchRequest", "GraphClient", "Reply", "SyncStateGone"]
+
 # Without a Retry-After: 1, 2, 4... seconds, at most 30; a longer Retry-After than
 # connectors.common.http.MAX_WAIT is handed to the caller, not slept through.
 BACKOFF = Backoff(base=1.0, cap=30.0)
 # A request as answers read ahead are kept by: method, address, query parameters.
 AheadKey = tuple[str, str, tuple[tuple[str, str], ...]]
-# Graph answers in UTC when asked; all times we parse rely on it.
-PREFER_UTC = 'outlook.timezone="UTC"'
-
-
-class SyncStateGone(BackendError):
-    """A delta link the server no longer knows (410 / SyncStateNotFound / resyncRequired)."""
-
-
-@dataclass
-class Reply:
-    """One Graph answer: an HTTP response or one part of a ``$batch`` response."""
-
-    status: int
-    body: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    hint: str = ""  # what the operator can do, added to the error's message
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def retry_after(self) -> float | None:
-        return parse_retry_after(_header(self.headers, "Retry-After"))
-
-    def error(self, what: str) -> BackendError:
-        """The contract error for this non-2xx reply, its message naming ``what`` failed."""
-        code, message = "", ""
-        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
-            code = str(self.body["error"].get("code", ""))
-            message = str(self.body["error"].get("message", ""))
-        text = f"{what}: HTTP {self.status} {code} {message}".rstrip()
-        if self.hint:
-            text = f"{text} ({self.hint})"
-        if self.status == 401 or self.status == 403:
-            return AuthError(text)
-        if self.status == 404:
-            return NotFoundError(text)
-        if self.status in (409, 412):
-            return ConflictError(text)
-        if self.status == 410 or code in SYNC_STATE_GONE:
-            return SyncStateGone(text)
-        if self.status in RETRY_STATUSES:
-            return TransientError(text, self.retry_after)
-        return BackendError(text)
-
-
-@dataclass(frozen=True)
-class BatchRequest:
-    """One part of a ``$batch``: ``url`` relative to the Graph version root (``/users/...``)."""
-
-    method: str
-    url: str
-    body: Any = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    for key, value in headers.items():
-        if key.lower() == name.lower():
-            return value
-    return None
 
 
 class GraphClient:
@@ -165,14 +114,14 @@ class GraphClient:
                     reply = self._send(method, url, params, body, headers)
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.max_retries:
-                    raise TransientError(f"{method} {_kind(url)}: {exc}") from exc
+                    raise TransientError(f"{method} {kind(url)}: {exc}") from exc
                 self._wait(None, attempt)
                 attempt += 1
                 continue
             except requests.RequestException as exc:  # a malformed URL or request: our bug
-                raise BackendError(f"{method} {_kind(url)}: {exc}") from exc
+                raise BackendError(f"{method} {kind(url)}: {exc}") from exc
             except OSError as exc:  # not a RequestException: e.g. no CA bundle at ca_bundle
-                raise BackendError(f"{method} {_kind(url)}: {exc}") from exc
+                raise BackendError(f"{method} {kind(url)}: {exc}") from exc
             if reply.status == 401 and not refreshed:
                 # An expired or revoked token: ask for a new one once.
                 self.auth.forget_token()
@@ -193,7 +142,7 @@ class GraphClient:
         """Like :meth:`call`, but a non-2xx reply raises its contract error."""
         reply = self.call(method, path, params=params, body=body)
         if not reply.ok:
-            raise reply.error(f"{method} {_kind(path)}")
+            raise reply.error(f"{method} {kind(path)}")
         return reply.body
 
     def pages(
@@ -215,7 +164,7 @@ class GraphClient:
         while url:
             reply = self.call("GET", url, params=query, headers=headers)
             if not reply.ok:
-                raise reply.error(f"GET {_kind(url)}")
+                raise reply.error(f"GET {kind(url)}")
             page = reply.body if isinstance(reply.body, dict) else {}
             yield page
             url, query = page.get("@odata.nextLink"), None  # the link carries the query
@@ -248,7 +197,7 @@ class GraphClient:
         that fails as a whole keeps nothing: each read then asks for itself. Never raises."""
         for first in range(0, len(requests_), MAX_BATCH):
             chunk = list(requests_[first : first + MAX_BATCH])
-            payload = {"requests": _chained(chunk, range(len(chunk)))}
+            payload = {"requests": chained(chunk, range(len(chunk)))}
             timeout = min(self.timeout, AHEAD_TIMEOUT)  # a slow server is not waited for
             try:
                 reply = self._send("POST", self.url("/$batch"), None, payload, None, timeout)
@@ -300,7 +249,7 @@ class GraphClient:
             answers: dict[str, Any] = {}
             unsent = [i for i in pending if i not in given]
             if unsent:
-                payload = {"requests": _chained(requests_, unsent)}
+                payload = {"requests": chained(requests_, unsent)}
                 reply = self.call("POST", "/$batch", body=payload)
                 if not reply.ok:
                     raise reply.error("POST $batch")
@@ -387,49 +336,3 @@ class GraphClient:
 
     def _wait(self, retry_after: float | None, attempt: int) -> None:
         BACKOFF.pause(self.sleep, BACKOFF.delay(attempt, retry_after), "Graph asked to wait")
-
-
-def _chained(requests_: Sequence[BatchRequest], indexes: Sequence[int]) -> list[dict[str, Any]]:
-    """The parts of one ``$batch``: each mailbox's parts (by the ``/users/{id}`` of their URL)
-    dealt in turn onto :data:`MAILBOX_CONCURRENCY` chains, each part depending on the one
-    before it in its chain, so Graph never runs more than that many at once for a mailbox."""
-    parts = []
-    seen: dict[str, int] = {}
-    last: dict[tuple[str, int], str] = {}
-    for i in indexes:
-        part = _batch_part(str(i), requests_[i])
-        mailbox = _mailbox(requests_[i].url)
-        if mailbox:
-            n = seen.get(mailbox, 0)
-            seen[mailbox] = n + 1
-            chain = (mailbox, n % MAILBOX_CONCURRENCY)
-            if chain in last:
-                part["dependsOn"] = [last[chain]]
-            last[chain] = str(i)
-        parts.append(part)
-    return parts
-
-
-def _mailbox(url: str) -> str:
-    """The mailbox a ``/users/{id}/...`` URL addresses, lowercased ("" for other URLs)."""
-    segments = urlsplit(url).path.split("/")
-    if "users" in segments[:-1]:
-        return segments[segments.index("users") + 1].lower()
-    return ""
-
-
-def _batch_part(part_id: str, request: BatchRequest) -> dict[str, Any]:
-    part: dict[str, Any] = {"id": part_id, "method": request.method, "url": request.url}
-    # Headers of the outer request do not reach the parts: each asks for UTC itself.
-    headers = {"Prefer": PREFER_UTC, **request.headers}
-    if request.body is not None:
-        part["body"] = request.body
-        headers.setdefault("Content-Type", "application/json")
-    part["headers"] = headers
-    return part
-
-
-def _kind(url: str) -> str:
-    """A short name of what a URL addresses, for messages (never the query: no addresses)."""
-    path = urlsplit(url).path
-    return path.rsplit("/users/", 1)[-1].split("/", 1)[-1] if "/users/" in path else path
