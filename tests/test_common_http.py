@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.base import TransientError
-from connectors.common.http import MAX_WAIT, Backoff, parse_retry_after
+from connectors.common.http import MAX_WAIT, AnswersAhead, Backoff, parse_retry_after
 
 NOW = datetime(2026, 10, 21, 7, 27, tzinfo=UTC)
 
@@ -56,3 +56,23 @@ def test_a_long_wait_is_handed_back_never_slept() -> None:
     assert handed.value.retry_after == 3600.0
     assert "throttled" in str(handed.value)
     assert slept == [MAX_WAIT]
+
+
+def test_an_answer_read_ahead_is_used_once_and_only_while_fresh() -> None:
+    now = [0.0]
+    ahead: AnswersAhead[str, str] = AnswersAhead(ahead_for=120.0, clock=lambda: now[0])
+    ahead.keep("ana", "her calendar")
+    ahead.keep("ben", "his calendar")
+    assert ahead.take("ana") == "her calendar"
+    assert ahead.take("ana") is None  # used once
+    now[0] = 121.0
+    assert ahead.take("ben") is None  # too old: the read asks again
+    assert len(ahead) == 0
+
+
+def test_answers_read_ahead_can_be_forgotten_by_key() -> None:
+    ahead: AnswersAhead[tuple[str, str], int] = AnswersAhead()
+    for key in (("ana", "events"), ("ana", "meetings"), ("ben", "events")):
+        ahead.keep(key, 1)
+    ahead.forget(lambda key: key[0] == "ana")
+    assert len(ahead) == 1 and ahead.take(("ben", "events")) == 1
