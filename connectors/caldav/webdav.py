@@ -22,6 +22,7 @@ from caldav.elements import cdav, dav
 from lxml import etree
 
 from connectors.base import AuthError, BackendError, TransientError
+from connectors.common.http import parse_retry_after
 
 _NS = {"d": "DAV:", "c": "urn:ietf:params:xml:ns:caldav"}
 _XML = {"Content-Type": "application/xml; charset=utf-8"}
@@ -307,13 +308,7 @@ def _xml(element: Any) -> bytes:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def _precondition(response: requests.Response) -> str:
