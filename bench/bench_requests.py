@@ -1,7 +1,7 @@
 """Benchmark: HTTP requests of cadence's real cycle against the Google and Graph fakes.
 
 Not a test: it reports numbers. 500 customers across 20 salespeople (the workspace of
-``tests/test_cycle_requests.py``: cadence.toml, the policies, a generated customer file, Gmail or
+``tests/request_worlds.py``: cadence.toml, the policies, a generated customer file, Gmail or
 Graph mail as a contact source), cycled three times through :meth:`Workspace.run_cycle`: the
 first cycle, an unchanged second one, and a third after a salesperson moved one booking and
 deleted another in their calendar (``--later 1 2 7`` adds cycles days later, with no edits).
@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cadence.sync.workspace import Workspace
-from tests.test_cycle_requests import WORLDS, three_cycles
+from tests.request_worlds import WORLDS, three_cycles
 
 
 def video_workspace(video: str) -> type[Workspace]:

@@ -19,7 +19,7 @@ import pytest
 
 from cadence.sync.reconcile import LOSS_HOLD, implausible_loss
 from cadence.values.model import BookingState
-from tests.test_cycle_requests import NOW, SALESPEOPLE, WORLDS, GoogleWorld, OutlookWorld, Run
+from tests.request_worlds import NOW, SALESPEOPLE, WORLDS, GoogleWorld, OutlookWorld, Run
 from tests.test_reconcile import NOW as UNIT_NOW
 from tests.test_reconcile import at, record, remote
 
