@@ -146,3 +146,30 @@ def test_a_refused_token_is_asked_for_once(fake: FakeGoogle, backend: GoogleBack
         backend.new_past_events(ANA, FLOOR, NOW)
     assert fake.requests == {}
     assert backend.list_owned(BOB) == []
+
+
+def test_gmail_reads_are_sent_ahead_too(fake: FakeGoogle, tmp_path: Path) -> None:
+    from connectors.google import GmailSource
+
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    config = service_account_config(fake, folder, max_retries=3)
+    gmail = GmailSource(config, context_for(folder, [ANA, BOB], sleeps=Sleeps()))
+    since = NOW - timedelta(days=365)
+    for owner in (ANA, BOB):
+        fake.gmail.add_message(owner, sender="buyer@acme.test", to=(owner,), at=NOW)
+    gmail.read_ahead([ANA, BOB], since)
+    assert fake.requests["batch/gmail/v1"] == 1
+    assert fake.calls["gmail.users.getProfile"] == 2
+    fake.reset_counts()
+    for owner in (ANA, BOB):  # first reads: getProfile was read ahead, then the search
+        assert len(gmail.messages(owner, ["buyer@acme.test"], [], since)) == 1
+    assert "gmail.users.getProfile" not in fake.calls
+    fake.gmail.add_message(ANA, sender="buyer@acme.test", to=(ANA,), at=NOW)
+    gmail.read_ahead([ANA, BOB], since)
+    fake.reset_counts()
+    assert len(gmail.messages(ANA, ["buyer@acme.test"], [], since)) == 1
+    assert gmail.messages(BOB, ["buyer@acme.test"], [], since) == []
+    assert "gmail.users.history.list" not in fake.requests  # both answered ahead
+    assert fake.requests == {"batch/gmail/v1": 1}  # Ana's new message, fetched
+    gmail.close()

@@ -85,3 +85,25 @@ def test_a_throttled_answer_read_ahead_is_that_mailboxs_own_first(backend, graph
     assert deferred.value.retry_after == 3600
     assert sleeps == []  # handed back, not slept through
     assert dict(graph.requests) == {}  # and not asked again
+
+
+def test_mail_reads_are_sent_ahead_too_and_changed_addresses_ask_for_themselves(graph, mail):
+    since = NOW - timedelta(days=365)
+    for owner in (OWNER, OTHER):
+        graph.add_message(owner, sender="bob@customer.example", to=(owner,), received=NOW)
+    mail.read_ahead([OWNER, OTHER], since)
+    assert dict(graph.requests) == {"POST $batch": 1}
+    graph.requests.clear()
+    for owner in (OWNER, OTHER):  # the first reads, from ``since``
+        [found] = mail.messages(owner, ["bob@customer.example"], [], since)
+        assert found.addresses == ("bob@customer.example",)
+    assert dict(graph.requests) == {}
+
+    graph.add_message(OWNER, sender="bob@customer.example", to=(OWNER,), received=NOW)
+    mail.read_ahead([OWNER, OTHER], since)
+    graph.requests.clear()
+    assert len(mail.messages(OWNER, ["bob@customer.example"], [], since)) == 1  # from the mark
+    assert dict(graph.requests) == {}
+    # Other addresses than last time: read from ``since`` again, not what was read ahead.
+    mail.messages(OTHER, ["bob@customer.example", "eve@customer.example"], [], since)
+    assert dict(graph.requests) == {"GET messages": 1}

@@ -50,8 +50,7 @@ def read_ahead(
                 ws.backend(name).read_ahead(group, now - FIRST_LOOKBACK, now)
             for source_name, source in ws.mail_sources().items():
                 name = f"mail.{source_name}"
-                source.read_ahead(
-                    [o for o in readers if not ws.calls.backing_off(name, o, "messages", now)]
-                )
+                ready = [o for o in readers if not ws.calls.backing_off(name, o, "messages", now)]
+                source.read_ahead(ready, now - FIRST_LOOKBACK)
         except Exception as exc:  # a backend's bug must not stop the reads themselves
             log.debug("reading ahead failed: %s", describe_error(exc), exc_info=True)

@@ -173,7 +173,7 @@ class GmailSource(MailSource):
         prefix = f"google:gmail:{owner.lower()}"
         return f"{prefix}:history_id", f"{prefix}:watched"
 
-    def read_ahead(self, owners: Sequence[str]) -> None:
+    def read_ahead(self, owners: Sequence[str], since: datetime) -> None:
         """The first request of each owner's next :meth:`messages` (``history.list`` since
         the kept history id, or ``getProfile`` before a first read), in batch requests of 50
         calls; each read then takes its answer as its first attempt. Never raises."""

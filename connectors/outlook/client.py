@@ -201,6 +201,9 @@ class GraphClient:
             timeout = min(self.timeout, AHEAD_TIMEOUT)  # a slow server is not waited for
             try:
                 reply = self._send("POST", self.url("/$batch"), None, payload, None, timeout)
+                if reply.status == 401:  # as call(): a revoked token, a new one asked for once
+                    self.auth.forget_token()
+                    reply = self._send("POST", self.url("/$batch"), None, payload, None, timeout)
             except (requests.RequestException, OSError, BackendError):
                 continue
             if not reply.ok:
