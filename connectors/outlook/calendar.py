@@ -45,7 +45,7 @@ How each part of the contract is met:
   read's two first pages; past meetings: their delta link) go out for all of them in ``$batch``
   calls of 20 parts, and each read takes its answer as its first attempt
   (:meth:`connectors.outlook.client.GraphClient.read_ahead`): 20 mailboxes cost 2 or 3 requests
-  instead of 40 to 60.
+  instead of 40 to 60 (and their mail 1 instead of 20, :mod:`connectors.outlook.mail`).
 * **Invitations.** When a spec has attendees, Graph (Exchange) sends the meeting invitations and,
   on cancellation through ``/cancel``, the cancellation notices itself. cadence must therefore
   never also send an iMIP invite by e-mail for an Outlook event.
