@@ -173,3 +173,23 @@ def test_gmail_reads_are_sent_ahead_too(fake: FakeGoogle, tmp_path: Path) -> Non
     assert "gmail.users.history.list" not in fake.requests  # both answered ahead
     assert fake.requests == {"batch/gmail/v1": 1}  # Ana's new message, fetched
     gmail.close()
+
+
+def test_a_batch_sent_ahead_that_hangs_is_given_up_and_keeps_nothing(
+    fake: FakeGoogle, backend: GoogleBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every read of Ana's calendar hangs: the batch read ahead for both salespeople is given
+    # up after its timeout (here shortened from 20 s), and each read then asks for itself.
+    from connectors.google import client
+
+    monkeypatch.setattr(client, "AHEAD_TIMEOUT", 0.5)
+    hang = fake.stall("calendar.events.list", ANA)
+    try:
+        backend.read_ahead([ANA, BOB], FLOOR, NOW)  # returns: the test would hang otherwise
+        assert hang.reached.is_set()
+        assert len(backend.client.ahead) == 0
+    finally:
+        hang.release.set()
+    fake.reset_counts()
+    assert backend.list_owned(BOB) == []
+    assert fake.requests == {"calendar.events.list": 1}
