@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+import threading
 from datetime import UTC, datetime
 
 import pytest
 
 from connectors.base import TransientError
-from connectors.common.http import MAX_WAIT, AnswersAhead, Backoff, parse_retry_after
+from connectors.common.http import MAX_WAIT, AnswersAhead, Backoff, parse_retry_after, side_by_side
 
 NOW = datetime(2026, 10, 21, 7, 27, tzinfo=UTC)
 
@@ -76,3 +77,15 @@ def test_answers_read_ahead_can_be_forgotten_by_key() -> None:
         ahead.keep(key, 1)
     ahead.forget(lambda key: key[0] == "ana")
     assert len(ahead) == 1 and ahead.take(("ben", "events")) == 1
+
+
+def test_side_by_side_runs_items_at_once_and_keeps_their_order() -> None:
+    both = threading.Barrier(2, timeout=60)  # passes only when two items run at the same time
+
+    def work(n: int) -> int:
+        if n < 2:
+            both.wait()
+        return n * 10
+
+    assert side_by_side(work, [0, 1, 2, 3], workers=2) == [0, 10, 20, 30]
+    assert side_by_side(work, [], workers=2) == []

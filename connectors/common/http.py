@@ -16,10 +16,11 @@ which also refuses long waits and ends at once when the cycle is told to stop.
 from __future__ import annotations
 
 import email.utils
+import queue
 import random
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -32,6 +33,8 @@ MAX_WAIT = 120.0
 
 K = TypeVar("K", bound=Hashable)
 A = TypeVar("A")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -102,6 +105,9 @@ AHEAD_FOR = 120.0
 # How long a request that reads ahead may take: a slower server is not waited for longer (the
 # reads then ask for themselves), so one hanging mailbox delays the others' reads by no more.
 AHEAD_TIMEOUT = 20.0
+# How many requests that read ahead (token grants, batches) go out at once, as many as the
+# cycle serves salespeople side by side.
+AHEAD_WORKERS = 8
 
 
 class AnswersAhead(Generic[K, A]):
@@ -151,3 +157,35 @@ class AnswersAhead(Generic[K, A]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._answers)
+
+
+def side_by_side(
+    work: Callable[[T], R], items: Sequence[T], workers: int = AHEAD_WORKERS
+) -> list[R]:
+    """``work(item)`` for every item, at most ``workers`` at once, on daemon threads (a process
+    that exits meanwhile, say on SIGTERM, never waits for them); the results in order.
+    ``work`` must not raise."""
+    if len(items) <= 1 or workers <= 1:
+        return [work(item) for item in items]
+    results: dict[int, R] = {}
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for n in range(len(items)):
+        todo.put(n)
+
+    def worker() -> None:
+        while True:
+            try:
+                n = todo.get_nowait()
+            except queue.Empty:
+                return
+            results[n] = work(items[n])
+
+    threads = [
+        threading.Thread(target=worker, name="cadence-ahead", daemon=True)
+        for _ in range(min(workers, len(items)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [results[n] for n in range(len(items))]

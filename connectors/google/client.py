@@ -25,7 +25,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from connectors.base import AuthError, BackendContext
-from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead
+from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead, side_by_side
 from connectors.google import config as google_config
 from connectors.google.auth import OwnerSession, open_session
 from connectors.google.batch import Outcome, batch_uri, send_once
@@ -123,41 +123,57 @@ class GoogleClient:
         :meth:`execute` of the same request. An owner whose token cannot be had keeps that
         error for the read instead (its own call would have met it); a batch that fails as a
         whole keeps nothing (each read then asks for itself). Never raises."""
+        owners = list(dict.fromkeys(owner.lower() for owner, *_ in reads))
+        # Each owner's token first, several at once (the grants their reads would make).
+        readiness = side_by_side(self._ready, owners)
+        refused = {o: e for o, e in zip(owners, readiness, strict=True) if e is not None}
         calls: list[tuple[AheadKey, Callable[[], Any]]] = []
-        refused: dict[str, Exception] = {}  # owners whose session or token could not be had
         for owner, what, path, params in reads:
             key = _ahead_key(owner, what, params)
-            if owner.lower() in refused:
-                self.ahead.keep(key, Outcome(error=refused[owner.lower()]))
-                continue
             try:
-                session = self.session(owner)
-                if not session.credentials.valid:  # the grant the read itself would make
-                    session.credentials.refresh(google_auth_httplib2.Request(session.http.http))
-                    self._persist(session)
+                if owner.lower() in refused:
+                    raise refused[owner.lower()]
                 method = self.method(owner, path)
-            except Exception as error:  # kept for the owner's own read
-                refused[owner.lower()] = error
+            except Exception as error:  # kept for the owner's own read, which meets it
                 self.ahead.keep(key, Outcome(error=error))
                 continue
             calls.append((key, functools.partial(method, **params)))
-        if not calls:
-            return
         uri = batch_uri(self.endpoint, _BATCH[api])
-        asker = self.session(calls[0][0][0])  # opened above; its token carries the batch
+        chunks = [
+            calls[start : start + self.batch_size]
+            for start in range(0, len(calls), self.batch_size)
+        ]
+        for answers in side_by_side(lambda chunk: self._send_ahead(uri, chunk, api), chunks):
+            for key, answer in answers.items():
+                self.ahead.keep(key, answer)
+
+    def _ready(self, owner: str) -> Exception | None:
+        """Open ``owner``'s session with a valid token (granted now when needed, as their own
+        call would); the error when it cannot be had."""
+        try:
+            session = self.session(owner)
+            if not session.credentials.valid:
+                session.credentials.refresh(google_auth_httplib2.Request(session.http.http))
+                self._persist(session)
+        except Exception as error:
+            return error
+        return None
+
+    def _send_ahead(
+        self, uri: str, calls: Sequence[tuple[AheadKey, Callable[[], Any]]], api: str
+    ) -> dict[AheadKey, Outcome]:
+        """One batch of reads sent ahead, once, on a connection of its own that waits at most
+        :data:`AHEAD_TIMEOUT`; nothing when it fails as a whole (each read asks for itself)."""
+        asker = self.session(calls[0][0][0])  # its token carries the batch itself
         timeout = min(AHEAD_TIMEOUT, float(self.settings.get("timeout") or AHEAD_TIMEOUT))
         http = google_auth_httplib2.AuthorizedHttp(
             asker.credentials, http=httplib2.Http(timeout=timeout)
         )
-        for start in range(0, len(calls), self.batch_size):
-            chunk = calls[start : start + self.batch_size]
-            try:
-                answers = send_once(uri, chunk, f"reading ahead ({api})", http)
-            except Exception as error:  # each read asks for itself
-                log.debug("google: reading ahead for %d calls failed: %s", len(chunk), error)
-                continue
-            for key, answer in answers.items():
-                self.ahead.keep(key, answer)
+        try:
+            return send_once(uri, calls, f"reading ahead ({api})", http)
+        except Exception as error:
+            log.debug("google: reading ahead for %d calls failed: %s", len(calls), error)
+            return {}
 
     @contextlib.contextmanager
     def guard(self, owner: str, what: str) -> Iterator[None]:

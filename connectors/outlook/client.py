@@ -33,7 +33,7 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 
 from connectors.base import BackendError, TransientError
-from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead, Backoff
+from connectors.common.http import AHEAD_TIMEOUT, AnswersAhead, Backoff, side_by_side
 from connectors.outlook.auth import GraphAuth
 from connectors.outlook.replies import (
     FAILED_DEPENDENCY,
@@ -195,26 +195,38 @@ class GraphClient:
         for the :meth:`call` or :meth:`batch` part that makes the same request, which takes it
         as its first attempt (:class:`connectors.common.http.AnswersAhead`). A ``$batch``
         that fails as a whole keeps nothing: each read then asks for itself. Never raises."""
-        for first in range(0, len(requests_), MAX_BATCH):
-            chunk = list(requests_[first : first + MAX_BATCH])
-            payload = {"requests": chained(chunk, range(len(chunk)))}
-            timeout = min(self.timeout, AHEAD_TIMEOUT)  # a slow server is not waited for
-            try:
+        chunks = [
+            list(requests_[first : first + MAX_BATCH])
+            for first in range(0, len(requests_), MAX_BATCH)
+        ]
+        for answers in side_by_side(self._send_ahead, chunks):  # several $batch at once
+            for key, part in answers:
+                self.ahead.keep(key, part)
+
+    def _send_ahead(self, chunk: Sequence[BatchRequest]) -> list[tuple[AheadKey, Reply]]:
+        """One ``$batch`` of reads sent ahead, once (a 401 asks for a new token once, as
+        :meth:`call` does), waiting at most :data:`AHEAD_TIMEOUT`: each part's key and answer;
+        none when it fails as a whole."""
+        payload = {"requests": chained(chunk, range(len(chunk)))}
+        timeout = min(self.timeout, AHEAD_TIMEOUT)  # a slow server is not waited for
+        try:
+            reply = self._send("POST", self.url("/$batch"), None, payload, None, timeout)
+            if reply.status == 401:
+                self.auth.forget_token()
                 reply = self._send("POST", self.url("/$batch"), None, payload, None, timeout)
-                if reply.status == 401:  # as call(): a revoked token, a new one asked for once
-                    self.auth.forget_token()
-                    reply = self._send("POST", self.url("/$batch"), None, payload, None, timeout)
-            except (requests.RequestException, OSError, BackendError):
+        except (requests.RequestException, OSError, BackendError):
+            return []
+        if not reply.ok:
+            return []
+        answers = {str(a.get("id")): a for a in (reply.body or {}).get("responses", [])}
+        kept = []
+        for i, request in enumerate(chunk):
+            answer = answers.get(str(i))
+            if answer is None or int(answer.get("status", 500)) == FAILED_DEPENDENCY:
                 continue
-            if not reply.ok:
-                continue
-            answers = {str(a.get("id")): a for a in (reply.body or {}).get("responses", [])}
-            for i, request in enumerate(chunk):
-                answer = answers.get(str(i))
-                if answer is None or int(answer.get("status", 500)) == FAILED_DEPENDENCY:
-                    continue
-                part = Reply(int(answer["status"]), answer.get("body"), answer.get("headers") or {})
-                self.ahead.keep(self._ahead_key("GET", self.url(request.url), None), part)
+            part = Reply(int(answer["status"]), answer.get("body"), answer.get("headers") or {})
+            kept.append((self._ahead_key("GET", self.url(request.url), None), part))
+        return kept
 
     def relative(self, url: str) -> str | None:
         """``url`` (absolute, as Graph's ``@odata`` links are) relative to the endpoint, as a
