@@ -143,7 +143,11 @@ class GoogleClient:
             calls[start : start + self.batch_size]
             for start in range(0, len(calls), self.batch_size)
         ]
-        for answers in side_by_side(lambda chunk: self._send_ahead(uri, chunk, api), chunks):
+        # The first batch alone: a token refused there is renewed once (by the library), and
+        # the others, sent several at once, carry the new ones.
+        first = [self._send_ahead(uri, chunk, api) for chunk in chunks[:1]]
+        rest = side_by_side(lambda chunk: self._send_ahead(uri, chunk, api), chunks[1:])
+        for answers in first + rest:
             for key, answer in answers.items():
                 self.ahead.keep(key, answer)
 

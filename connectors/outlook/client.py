@@ -199,7 +199,10 @@ class GraphClient:
             list(requests_[first : first + MAX_BATCH])
             for first in range(0, len(requests_), MAX_BATCH)
         ]
-        for answers in side_by_side(self._send_ahead, chunks):  # several $batch at once
+        # The first $batch alone: a token Graph refuses there is renewed once, and the others,
+        # sent several at once, carry the new one.
+        first = [self._send_ahead(chunk) for chunk in chunks[:1]]
+        for answers in first + side_by_side(self._send_ahead, chunks[1:]):
             for key, part in answers:
                 self.ahead.keep(key, part)
 
