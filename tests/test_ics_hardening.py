@@ -8,14 +8,19 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cadence.values.model import Salesperson
-from connectors.base import BackendContext, BackendError, Cancel, Create, Update
+from connectors.base import BackendContext, BackendError, Cancel, Create, EventSpec, Update
 from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
+from connectors.ics.build import build_event, new_calendar, refresh_timezones, serialise
+from connectors.ics.events import etag, etag_of
+from connectors.ics.parse import parse
 from connectors.recurrence import limits
 from tests.contract.suite import at, only, spec_for
 from tests.cost import bounded
@@ -359,3 +364,56 @@ def test_the_umask_is_read_without_proc_too(tmp_path):
     with umask(0o027):
         assert process_umask(tmp_path / "no-such-status") == 0o027
         assert process_umask() == 0o027  # and the fallback put it back
+
+
+# Any text a customer file or a policy can hold, in every field the builder writes from.
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=200)
+_ZONES = st.sampled_from(["UTC", "Europe/Lisbon", "America/New_York", "Asia/Kolkata"])
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(
+    title=_TEXT,
+    description=_TEXT,
+    location=_TEXT,
+    customer_text=_TEXT,
+    guest_name=_TEXT,
+    tag=_TEXT,
+    zone=_ZONES,
+    minute=st.integers(0, 60 * 24 * 400),
+    all_day=st.booleans(),
+)
+def test_an_event_cadence_builds_reads_back_as_its_own_bytes(
+    title, description, location, customer_text, guest_name, tag, zone, minute, all_day
+):
+    """A write never parses back the events it built (IcsBackend.write): that is sound only
+    because each reads back with no problem, and serialises again to exactly its bytes, so
+    the hash of those bytes is the etag every later read computes."""
+    start = datetime(2027, 1, 1, tzinfo=UTC) + timedelta(minutes=minute)
+    spec = EventSpec(
+        uid="cadence-0123456789abcdef0123456789abcdef",
+        owner=OWNER,
+        title=title,
+        description=description,
+        start=start.date() if all_day else start,
+        end=(start.date() + timedelta(days=1)) if all_day else start + timedelta(minutes=30),
+        all_day=all_day,
+        timezone=zone,
+        attendees=("guest@example.com",),
+        attendee_names={"guest@example.com": guest_name},
+        tags={"key": tag, "customer": "B1"},
+        customer_description=customer_text,
+        location=location,
+    )
+    cal = new_calendar(OWNER, "Ana Silva")
+    event = build_event(spec, "Ana Silva", 0, start, start, start)
+    cal.add_component(event)
+    refresh_timezones(cal)
+    written = serialise(cal)
+    assert written.data == cal.to_ical()
+    loaded = parse(written.data, Path("x.ics"))
+    assert loaded.problems == {}
+    (back,) = loaded.cal.walk("VEVENT")
+    mine = next(part for component, part in written.parts if component is event)
+    assert back.to_ical() == mine
+    assert etag(back) == etag_of(mine)

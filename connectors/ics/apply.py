@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -57,6 +57,8 @@ class Batch:
     # the owner's cancelled uids and their SEQUENCE, read once per batch (see _remember_sequence)
     _cancelled: dict[str, int] | None = None
     _sequences_changed: bool = False
+    # the events this batch built, by uid (the last one of each uid is in the calendar)
+    built: dict[str, icalendar.Event] = field(default_factory=dict)
 
     def apply_all(
         self, ops: Sequence[WriteOp]
@@ -119,9 +121,10 @@ class Batch:
             sequence = self._remember_sequence(spec.uid, None)
             new = build_event(spec, name, sequence, now, now, now)
             cal.add_component(new)
+        self.built[spec.uid] = new
         invitations = self.outbox.invitations(new, owner, "REQUEST")
-        # Not yet as a reader will see it (its etag is what the file reads back as): the
-        # backend takes the event from the file's round-trip check (IcsBackend.write).
+        # Its etag is the hash of its bytes in the file: the backend adds it once the file is
+        # serialised (IcsBackend.write), so the event is serialised once.
         return remote_event(new, owner, zone, with_etag=False), True, invitations
 
     def _remember_sequence(self, uid: str, sequence: int | None) -> int:

@@ -38,14 +38,13 @@ from connectors.email import invite_sender
 from connectors.icalpeople import meeting
 from connectors.ics import parse
 from connectors.ics.apply import Batch
-from connectors.ics.build import new_calendar, refresh_timezones
+from connectors.ics.build import Serialised, new_calendar, refresh_timezones, serialise
 from connectors.ics.events import (
     UNKNOWN_TIME,
     UNREADABLE,
+    etag_of,
     owned_entries,
-    owned_uid,
     owner_partstat,
-    remote_event,
     unreadable_event,
 )
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
@@ -59,25 +58,20 @@ log = logging.getLogger(__name__)
 
 
 def _as_written(
-    results: list[WriteResult], after: parse.Loaded, owner: str, zone: tzinfo
+    results: list[WriteResult], built: Mapping[str, icalendar.Event], written: Serialised
 ) -> list[WriteResult]:
-    """``results`` with each event as the written file reads back (its etag is the one every
-    later read computes): one parse of the whole file, instead of one per event."""
-    wanted = {r.event.uid for r in results if r.event is not None and r.event.etag is None}
-    if not wanted:
-        return results
-    found = {}
-    for ev in after.cal.subcomponents:
-        if isinstance(ev, icalendar.Event) and "RECURRENCE-ID" not in ev:
-            uid = owned_uid(ev)
-            if uid in wanted:
-                found[uid] = ev
+    """``results`` with the etag of each event the batch built: the hash of its bytes in the
+    file, which is what every later read computes (an event cadence builds reads back as the
+    same bytes: see :func:`connectors.ics.build.build_event`), so it is serialised once."""
+    part = {id(component): data for component, data in written.parts}
     out = []
     for r in results:
         if r.event is not None and r.event.etag is None:
-            if r.event.uid not in found:  # cannot be: the round trip kept every event
+            ev = built.get(r.event.uid)
+            data = part.get(id(ev)) if ev is not None else None
+            if data is None:  # cannot be: every event built is in the file
                 raise BackendError(f"event {r.event.uid!r} did not read back from the file")
-            r = replace(r, event=remote_event(found[r.event.uid], owner, zone))
+            r = replace(r, event=replace(r.event, etag=etag_of(data)))
         out.append(r)
     return out
 
@@ -280,9 +274,11 @@ class IcsBackend(CalendarBackend):
                 if not changed:
                     break
                 refresh_timezones(cal)
-                data = cal.to_ical()
-                # never write what cannot read back; what it reads back is the next read's
-                after = parse.check_round_trip(loaded, data, path)
+                written = serialise(cal)
+                data = written.data
+                # Never write what cannot read back. The events built here are left out of
+                # the check: they read back as their bytes (build_event's round trip).
+                after = parse.check_round_trip(loaded, written.without(batch.built.values()), path)
                 if fingerprint(path) != seen:
                     log.info("%s changed while cadence was writing it; starting over", path)
                     continue
@@ -292,8 +288,11 @@ class IcsBackend(CalendarBackend):
                 except BackendError:
                     self.outbox.undo(owner, undo)
                     raise
-                self.files.remember(path, after, len(data))
-                results = _as_written(results, after, owner, owner_zone(self.context, owner))
+                if batch.built:  # the next read parses the file (the check left them out)
+                    self.files.forget(path)
+                else:
+                    self.files.remember(path, after, len(data))
+                results = _as_written(results, batch.built, written)
                 break
         else:
             raise TransientError(f"{path}: kept changing while cadence tried to write it")

@@ -233,7 +233,12 @@ def addresses(ev: icalendar.Event) -> list[str]:
 
 def etag(ev: icalendar.Event) -> str:
     """A hash of the event as written: it changes whenever anything in it does."""
-    return hashlib.sha256(ev.to_ical()).hexdigest()[:32]
+    return etag_of(ev.to_ical())
+
+
+def etag_of(data: bytes) -> str:
+    """The etag of an event serialised as ``data``."""
+    return hashlib.sha256(data).hexdigest()[:32]
 
 
 def dt_value(prop: Any) -> Any:

@@ -110,6 +110,10 @@ class LoadCache:
         else:
             self._files.pop(path, None)
 
+    def forget(self, path: Path) -> None:
+        """``path`` changed in a way not parsed here: its next :meth:`load` reads it."""
+        self._files.pop(path, None)
+
 
 def _version(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
