@@ -19,7 +19,8 @@ from cadence.values.model import Salesperson
 from connectors.base import BackendContext, BackendError, Cancel, Create, EventSpec, Update
 from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
 from connectors.ics.build import build_event, new_calendar, refresh_timezones, serialise
-from connectors.ics.events import etag, etag_of
+from connectors.ics.cache import without_cadence_events
+from connectors.ics.events import etag, etag_of, is_owned
 from connectors.ics.parse import parse
 from connectors.recurrence import limits
 from tests.contract.suite import at, only, spec_for
@@ -417,3 +418,46 @@ def test_an_event_cadence_builds_reads_back_as_its_own_bytes(
     mine = next(part for component, part in written.parts if component is event)
     assert back.to_ical() == mine
     assert etag(back) == etag_of(mine)
+
+
+def test_busy_time_read_without_cadences_events_is_what_the_whole_file_gives(tmp_path, backend):
+    """Busy time and past meetings parse the file without cadence's own events (most of a
+    salesperson's file): what they find is exactly what the whole file gives, whatever a
+    person wrote next to cadence's events (a copy made in an app, an alarm that carries a
+    cadence-looking UID, a folded UID line, a series and its exception)."""
+    ours = "cadence-" + "ab" * 16
+    writer = backend
+    writer.write(
+        OWNER,
+        [
+            Create(spec_for(OWNER, uid=ours)),
+            Create(spec_for(OWNER, uid="cadence-other", start=at(5, 9), end=at(5, 10))),
+        ],
+    )
+    add_to_file(
+        tmp_path,
+        vevent("copy@app", f"X-CADENCE-UID:{ours}", "ATTENDEE:mailto:bob@customer.com",
+               start="20270506T090000Z", end="20270506T100000Z"),
+        vevent("alarm@app", "BEGIN:VALARM", f"UID:{ours}", "ACTION:DISPLAY",
+               "TRIGGER:-PT5M", "END:VALARM", start="20270507T090000Z", end="20270507T100000Z"),
+        vevent("folded-uid-that-is-long-enough-to-fold-over-the-line-limit-of-seventy-five@app",
+               start="20270508T090000Z", end="20270508T100000Z").replace("-of-", "-of\r\n -", 1),
+        vevent("weekly@app", "RRULE:FREQ=WEEKLY;COUNT=3", "ATTENDEE:mailto:bob@customer.com",
+               start="20270511T090000Z", end="20270511T100000Z"),
+        vevent("weekly@app", "RECURRENCE-ID:20270518T090000Z", start="20270518T120000Z",
+               end="20270518T130000Z"),
+        vevent(ours, "RECURRENCE-ID:20270504T100000Z", start="20270504T150000Z",
+               end="20270504T160000Z"),
+    )  # fmt: skip
+    data = calendar_file(tmp_path).read_bytes()
+    whole = parse(data, calendar_file(tmp_path))
+    foreign = parse(without_cadence_events(data), calendar_file(tmp_path))
+    assert [e.to_ical() for e in whole.cal.walk("VEVENT") if not is_owned(e)] == [
+        e.to_ical() for e in foreign.cal.walk("VEVENT") if not is_owned(e)
+    ]
+    assert len(list(foreign.cal.walk("VEVENT"))) == len(list(whole.cal.walk("VEVENT"))) - 2
+    assert len(writer.list_owned(OWNER)) == 2  # the writer parsed the whole file
+    fresh = IcsBackend({"folder": "calendars"}, backend.context)  # busy time first: a part
+    assert fresh.busy(OWNER, *WINDOW) == writer.busy(OWNER, *WINDOW) != []
+    assert fresh.past_events(OWNER, *WINDOW) == writer.past_events(OWNER, *WINDOW) != []
+    assert fresh.files.parses == 1 and writer.files.parses == 1

@@ -39,6 +39,7 @@ from connectors.icalpeople import meeting
 from connectors.ics import parse
 from connectors.ics.apply import Batch
 from connectors.ics.build import Serialised, new_calendar, refresh_timezones, serialise
+from connectors.ics.cache import LoadCache
 from connectors.ics.events import (
     UNKNOWN_TIME,
     UNREADABLE,
@@ -116,7 +117,7 @@ class IcsBackend(CalendarBackend):
         self.outbox = Outbox(context.state, self.sender, self._now)
         # Each file is parsed once per version: list_owned, busy and past_events of one cycle
         # (and the daemon's next cycles, while nobody edits the file) share one parse.
-        self.files = parse.LoadCache()
+        self.files = LoadCache()
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -217,10 +218,10 @@ class IcsBackend(CalendarBackend):
             paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
         for path in paths:
             try:
-                loaded = self.files.load(path)
+                version = self.files.version(path)
             except BackendError:
-                loaded = None
-            digest.update(loaded.version.encode() if loaded else b"\0missing")
+                version = None
+            digest.update(version.encode() if version else b"\0missing")
             digest.update(b"\0")
         return digest.hexdigest()[:32]
 
@@ -377,7 +378,7 @@ class IcsBackend(CalendarBackend):
         if self.busy_folder is not None:
             paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
         for path in paths:
-            loaded = self.files.load(path)
+            loaded = self.files.foreign(path)
             if loaded is None:
                 continue
             expansion = Expansion(zone, start, end, label=str(path))

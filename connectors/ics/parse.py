@@ -22,7 +22,6 @@ import icalendar
 
 from connectors.base import BackendError
 from connectors.ics.events import OWNED_MARKER, TAG_PREFIX
-from connectors.ics.files import fingerprint
 from connectors.recurrence.times import as_list, ical_text, utc_bounds
 
 
@@ -61,61 +60,8 @@ def load(path: Path) -> Loaded | None:
     return parse(data, path)
 
 
-class LoadCache:
-    """Parsed files kept while they stay the same: a file is parsed once per version.
-
-    A file whose inode, size and modification time are unchanged is not read again; one whose
-    bytes hash as before (touched, copied back) is read but not parsed again. What it returns
-    is shared: callers must not change the calendar (a write parses its own copy, see
-    :meth:`connectors.ics.backend.IcsBackend.write`, and hands back what it wrote with
-    :meth:`remember`).
-    """
-
-    def __init__(self) -> None:
-        self._files: dict[Path, tuple[tuple[int, int, int], Loaded]] = {}
-        self.reads = 0  # files read (for tests and benchmarks)
-        self.parses = 0  # files parsed
-
-    def load(self, path: Path) -> Loaded | None:
-        """:func:`load`, from the cache when the file did not change."""
-        seen = fingerprint(path)
-        cached = self._files.get(path)
-        if seen is None:
-            self._files.pop(path, None)
-            return None
-        if cached is not None and cached[0] == seen:
-            return cached[1]
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            self._files.pop(path, None)
-            return None
-        except OSError as exc:
-            raise BackendError(f"{path}: cannot read: {exc.strerror}") from None
-        self.reads += 1
-        if cached is not None and cached[1].version == _version(data):
-            self._files[path] = (seen, cached[1])
-            return cached[1]
-        self.parses += 1
-        loaded = parse(data, path)
-        self._files[path] = (seen, loaded)
-        return loaded
-
-    def remember(self, path: Path, loaded: Loaded, size: int) -> None:
-        """``loaded`` is what ``path`` holds now (``size`` bytes, just written by this
-        process); a file of another size was changed since by someone else: forgotten."""
-        seen = fingerprint(path)
-        if seen is not None and seen[1] == size:
-            self._files[path] = (seen, loaded)
-        else:
-            self._files.pop(path, None)
-
-    def forget(self, path: Path) -> None:
-        """``path`` changed in a way not parsed here: its next :meth:`load` reads it."""
-        self._files.pop(path, None)
-
-
-def _version(data: bytes) -> str:
+def version_of(data: bytes) -> str:
+    """What tells one version of a file's bytes from another (a short hash)."""
     return hashlib.sha256(data).hexdigest()[:16]
 
 
@@ -148,7 +94,7 @@ def parse(data: bytes, path: Path) -> Loaded:
         if found is not None:
             reason, times_ok = found
             problems[id(component)] = Problem(_where(component), reason, raw, times_ok)
-    return Loaded(path, cal, problems, _version(data))
+    return Loaded(path, cal, problems, version_of(data))
 
 
 def check_round_trip(loaded: Loaded | None, data: bytes, path: Path) -> Loaded:

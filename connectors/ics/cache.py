@@ -1,0 +1,179 @@
+"""Parsed files kept while they stay the same, and the view of a file without cadence's events.
+
+A file is parsed once per version (:class:`LoadCache`). Busy time and past meetings are read
+from the events that are not cadence's: in a salesperson's file those are few among hundreds
+of cadence's own, so :meth:`LoadCache.foreign` parses the file without cadence's events (found
+by their ``UID`` in the text, the way :func:`connectors.ics.events.owned_uid` tells them),
+unless the whole file is parsed already.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from connectors.base import CADENCE_UID, BackendError
+from connectors.ics.files import fingerprint
+from connectors.ics.parse import Loaded, parse, version_of
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")
+
+
+@dataclass(slots=True)
+class _Entry:
+    seen: tuple[int, int, int]  # the file's inode, size and mtime
+    version: str
+    whole: Loaded | None = None
+    foreign: Loaded | None = None
+
+
+class LoadCache:
+    """Parsed files kept while they stay the same: a file is parsed once per version.
+
+    A file whose inode, size and modification time are unchanged is not read again; one whose
+    bytes hash as before (touched, copied back) is read but not parsed again. What it returns
+    is shared: callers must not change the calendar (a write parses its own copy, see
+    :meth:`connectors.ics.backend.IcsBackend.write`, and hands back what it wrote with
+    :meth:`remember`).
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[Path, _Entry] = {}
+        self.reads = 0  # files read (for tests and benchmarks)
+        self.parses = 0  # files parsed (whole or without cadence's events)
+
+    def load(self, path: Path) -> Loaded | None:
+        """The whole file parsed (:func:`connectors.ics.parse.load`); None: no file."""
+        found = self._current(path)
+        if found is None:
+            return None
+        entry, data = found
+        if entry.whole is None:
+            self.parses += 1
+            entry.whole = parse(data if data is not None else self._read(path), path)
+        return entry.whole
+
+    def foreign(self, path: Path) -> Loaded | None:
+        """The file parsed without cadence's own events (all that busy time and past meetings
+        read); the whole file when it is parsed already. None: no file."""
+        found = self._current(path)
+        if found is None:
+            return None
+        entry, data = found
+        if entry.whole is not None:
+            return entry.whole
+        if entry.foreign is None:
+            data = data if data is not None else self._read(path)
+            self.parses += 1
+            loaded = parse(without_cadence_events(data), path)
+            entry.foreign = Loaded(path, loaded.cal, loaded.problems, entry.version)
+        return entry.foreign
+
+    def version(self, path: Path) -> str | None:
+        """The version of the file's bytes (:func:`connectors.ics.parse.version_of`),
+        without parsing it; None: no file."""
+        found = self._current(path)
+        return None if found is None else found[0].version
+
+    def remember(self, path: Path, loaded: Loaded, size: int) -> None:
+        """``loaded`` is what ``path`` holds now (``size`` bytes, just written by this
+        process); a file of another size was changed since by someone else: forgotten."""
+        seen = fingerprint(path)
+        if seen is not None and seen[1] == size:
+            self._files[path] = _Entry(seen, loaded.version, whole=loaded)
+        else:
+            self._files.pop(path, None)
+
+    def forget(self, path: Path) -> None:
+        """``path`` changed in a way not parsed here: its next load reads it."""
+        self._files.pop(path, None)
+
+    def _current(self, path: Path) -> tuple[_Entry, bytes | None] | None:
+        """The entry of the file as it is now, and its bytes when they were read for it."""
+        seen = fingerprint(path)
+        cached = self._files.get(path)
+        if seen is None:
+            self._files.pop(path, None)
+            return None
+        if cached is not None and cached.seen == seen:
+            return cached, None
+        try:
+            data = self._read(path)
+        except FileNotFoundError:
+            self._files.pop(path, None)
+            return None
+        version = version_of(data)
+        if cached is not None and cached.version == version:
+            cached.seen = seen
+            return cached, data
+        entry = self._files[path] = _Entry(seen, version)
+        return entry, data
+
+    def _read(self, path: Path) -> bytes:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise BackendError(f"{path}: cannot read: {exc.strerror}") from None
+        self.reads += 1
+        return data
+
+
+def without_cadence_events(data: bytes) -> bytes:
+    """``data`` without the VEVENTs that are cadence's by their UID (one matching
+    :data:`connectors.base.CADENCE_UID`, as :func:`connectors.ics.events.owned_uid` reads
+    it), each taken out with its lines exactly; everything else is kept byte for byte. Bytes
+    that are not UTF-8 come back as they are (parsing them says why they cannot be read)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    kept: list[str] = []
+    block: list[str] = []  # a top-level VEVENT being read
+    depth = 0
+    for line in _LINE.findall(text):
+        if not line:
+            continue
+        name = line.split(":", 1)[0].split(";", 1)[0].strip().upper()
+        folded = line[:1] in (" ", "\t")
+        if not folded and name == "BEGIN":
+            depth += 1
+            if depth == 2 and line.split(":", 1)[-1].strip().upper() == "VEVENT":
+                block = [line]
+                continue
+        elif not folded and name == "END":
+            depth -= 1
+            if depth == 1 and block:
+                block.append(line)
+                if not _is_cadences(block):
+                    kept += block
+                block = []
+                continue
+        if block:
+            block.append(line)
+        else:
+            kept.append(line)
+    return "".join(kept + block).encode("utf-8")
+
+
+def _is_cadences(block: list[str]) -> bool:
+    """Whether one of the event's own ``UID`` lines (not its alarms') is one cadence gives."""
+    unfolded: list[str] = []
+    for line in block:
+        if line[:1] in (" ", "\t") and unfolded:
+            unfolded[-1] += line[1:].rstrip("\r\n")
+        else:
+            unfolded.append(line.rstrip("\r\n"))
+    depth = 0
+    for line in unfolded:
+        name, _, value = line.partition(":")
+        name = name.split(";", 1)[0].upper()
+        if name == "BEGIN":
+            depth += 1
+        elif name == "END":
+            depth -= 1
+        elif depth == 1 and name == "UID" and CADENCE_UID.fullmatch(value):
+            return True
+    return False
