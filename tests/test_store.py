@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from cadence.store import repository as store_module
+from cadence.store import rows, tables
 from cadence.store.repository import MIGRATIONS, BookingRecord, Confirmed, Store, UpsertCounts
 from cadence.values.errors import UserError
 from cadence.values.model import (
@@ -90,10 +90,10 @@ def test_a_version_1_database_is_migrated_and_keeps_its_bookings(url):
     # A database as cadence left it before version 2: the frozen version-1 schema, one booking.
     engine = sa.create_engine(url)
     with engine.begin() as conn:
-        store_module.SCHEMA_VERSION.create(conn)
+        tables.SCHEMA_VERSION.create(conn)
         MIGRATIONS[0](conn)
-        conn.execute(store_module.SCHEMA_VERSION.insert().values(version=1, applied_at=NOW))
-        row = store_module._booking_row(booking("C1:check_in:0"))
+        conn.execute(tables.SCHEMA_VERSION.insert().values(version=1, applied_at=NOW))
+        row = rows.booking_row(booking("C1:check_in:0"))
         del row["confirmed"], row["reasons"]
         conn.execute(
             sa.text(

@@ -1,0 +1,160 @@
+"""The database under the store: the engine, its transactions, and the schema's migration.
+
+On SQLite the database runs in WAL mode (readers never block the writer) and every writing
+transaction starts with ``BEGIN IMMEDIATE``, so writers queue instead of failing; on
+PostgreSQL an advisory lock keeps two daemons starting at once from migrating together, and
+:meth:`Database._take_turns` serialises the read-then-write transactions between processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.pool import StaticPool
+
+from cadence.store.migrations import MIGRATIONS
+from cadence.store.tables import SCHEMA_VERSION
+from cadence.values.errors import UserError
+
+# How long a writer waits for SQLite's lock before giving up (another process is writing).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# pg_advisory_xact_lock key serialising migrations between processes ("cadence" in ASCII).
+_MIGRATION_LOCK = 0x63616465
+# pg_advisory_xact_lock keys for the read-then-write transactions that several daemons (or a
+# daemon and `cadence import`) may run at once: they take turns instead of colliding.
+PLAN_LOCK = 0x706C616E  # "plan"
+CUSTOMERS_LOCK = 0x63757374  # "cust"
+SALESPEOPLE_LOCK = 0x73616C65  # "sale"
+
+
+class Database:
+    """One database URL (``sqlite:///cadence.db``, ``postgresql+psycopg://user@host/db``),
+    its schema created or migrated on construction.
+
+    Raises :class:`UserError` when the database cannot be opened or is newer than this cadence.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = self._engine_for(url)
+        self._dialect = self.engine.dialect.name
+        try:
+            self._migrate()
+        except DBAPIError as exc:  # unreachable server, unknown database, no permission
+            shown = self.engine.url.render_as_string(hide_password=True)
+            self.engine.dispose()
+            raise UserError(f"cannot open database {shown}: {exc.orig}") from None
+
+    @staticmethod
+    def _engine_for(url: str) -> Engine:
+        try:
+            parsed = sa.make_url(url)
+        except ArgumentError:
+            raise UserError(
+                f"database {url!r} is not a database URL (e.g. sqlite:///cadence.db)"
+            ) from None
+        if parsed.drivername == "postgresql":
+            # psycopg 3 is the driver we ship; SQLAlchemy's default would be psycopg2.
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise UserError(
+                f"database {parsed.render_as_string(hide_password=True)!r}: "
+                "only sqlite:/// and postgresql+psycopg:// URLs are supported"
+            )
+        if parsed.get_backend_name() == "postgresql":
+            return sa.create_engine(parsed, pool_pre_ping=True)
+        in_memory = parsed.database in (None, "", ":memory:")
+        options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        if in_memory:
+            # One shared connection, or every connection would see its own empty database.
+            options["poolclass"] = StaticPool
+        engine = sa.create_engine(parsed, **options)
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event below issue BEGIN itself (the sqlite3 module's own
+            # implicit transactions start too late and never for DDL).
+            dbapi_conn.isolation_level = None
+            cursor = dbapi_conn.cursor()
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            if not in_memory:
+                # WAL: readers (cadence plan) never block the daemon's writes and vice versa.
+                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+            # when another process wrote in between (the busy timeout does not apply); taking
+            # the write lock up front makes writers queue instead.
+            if conn.get_execution_options().get("cadence_read_only"):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(cadence_read_only=True)
+            with conn.begin():
+                yield conn
+
+    def _insert(self, table: sa.Table) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_nothing``/``_do_update``."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _take_turns(self, conn: Connection, key: int) -> None:
+        """Make this transaction wait for any other holding ``key`` (PostgreSQL; on SQLite
+        BEGIN IMMEDIATE already serialises writers): a read-then-write run by two processes
+        at once would otherwise insert the same rows twice."""
+        if self._dialect == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+    def close(self) -> None:
+        """Release every connection. The store must not be used afterwards."""
+        self.engine.dispose()
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        """The version the database's schema is at."""
+        t = SCHEMA_VERSION
+        with self._read() as conn:
+            return conn.execute(sa.select(sa.func.max(t.c.version))).scalar() or 0
+
+    def _migrate(self) -> None:
+        t = SCHEMA_VERSION
+        for target in range(1, len(MIGRATIONS) + 1):
+            with self._write() as conn:
+                if self._dialect == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+                t.create(conn, checkfirst=True)
+                current = conn.execute(sa.select(sa.func.max(t.c.version))).scalar() or 0
+                if current > len(MIGRATIONS):
+                    raise UserError(
+                        f"the database schema is at version {current}, newer than this cadence "
+                        f"knows ({len(MIGRATIONS)}); upgrade cadence"
+                    )
+                if current >= target:
+                    continue
+                MIGRATIONS[target - 1](conn)
+                # The database's clock: the store never reads the system clock itself.
+                conn.execute(
+                    t.insert().values(version=target, applied_at=sa.func.current_timestamp())
+                )

@@ -1,0 +1,108 @@
+"""The store's small keyed tables: backends' persistent state, and leases.
+
+:class:`StoreState` is a backend's key/value state (``connectors.base.StateStore``); a lease
+names who serves a share of the salespeople until when (:mod:`cadence.store.leases`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from cadence.store.engine import Database
+from cadence.store.tables import LEASES, STATE
+from cadence.values.model import require_aware
+
+
+class StoreState:
+    """A backend's persistent key/value state (implements ``connectors.base.StateStore``)."""
+
+    def __init__(self, store: Database, namespace: str) -> None:
+        self._store = store
+        self.namespace = namespace
+
+    def get(self, key: str) -> str | None:
+        """The value stored under ``key``, or None."""
+        t = STATE
+        with self._store._read() as conn:
+            return conn.execute(
+                sa.select(t.c.value).where(t.c.namespace == self.namespace, t.c.key == key)
+            ).scalar_one_or_none()
+
+    def set(self, key: str, value: str | None) -> None:
+        """Store ``value`` under ``key``; None removes the key."""
+        t = STATE
+        with self._store._write() as conn:
+            if value is None:
+                conn.execute(t.delete().where(t.c.namespace == self.namespace, t.c.key == key))
+                return
+            stmt = self._store._insert(t).values(namespace=self.namespace, key=key, value=value)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["namespace", "key"], set_={"value": stmt.excluded.value}
+                )
+            )
+
+
+class KeyedTables(Database):
+    """Backends' state and leases over one database (the base of
+    :class:`cadence.store.repository.Store`)."""
+
+    # -- backend state ---------------------------------------------------------------------------
+
+    def state(self, namespace: str) -> StoreState:
+        """Persistent key/value state for one backend (``connectors.base.StateStore``)."""
+        return StoreState(self, namespace)
+
+    # -- leases ----------------------------------------------------------------------------------
+
+    def try_lease(self, name: str, holder: str, now: datetime, ttl_seconds: float) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until ``now + ttl_seconds``.
+
+        Succeeds when the lease is free, expired (``expires_at <= now``) or already ``holder``'s.
+        One conditional upsert decides, so two daemons racing for a lease cannot both win.
+        """
+        require_aware(now, "try_lease now")
+        t = LEASES
+        expires = now + timedelta(seconds=ttl_seconds)
+        stmt = self._insert(t).values(name=name, holder=holder, expires_at=expires)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"holder": stmt.excluded.holder, "expires_at": stmt.excluded.expires_at},
+            where=sa.or_(t.c.holder == stmt.excluded.holder, t.c.expires_at <= now),
+        ).returning(t.c.holder)
+        with self._write() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def release_lease(self, name: str, holder: str) -> bool:
+        """Give up ``holder``'s lease ``name`` (on shutdown); False when it was not theirs."""
+        t = LEASES
+        with self._write() as conn:
+            result = conn.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
+            return result.rowcount > 0
+
+    def live_leases(self, prefix: str, now: datetime) -> dict[str, str]:
+        """{name: holder} of the leases named ``prefix...`` that have not expired at ``now``."""
+        t = LEASES
+        with self._read() as conn:
+            rows = conn.execute(
+                sa.select(t.c.name, t.c.holder).where(
+                    t.c.name.startswith(prefix, autoescape=True), t.c.expires_at > now
+                )
+            ).all()
+        return {name: holder for name, holder in rows}
+
+    def release_holder(self, holder: str) -> int:
+        """Give up every lease ``holder`` has (a daemon shutting down); how many there were."""
+        t = LEASES
+        with self._write() as conn:
+            return conn.execute(t.delete().where(t.c.holder == holder)).rowcount
+
+    def lease_holder(self, name: str, now: datetime) -> str | None:
+        """Who holds ``name`` at ``now``, or None when it is free or expired."""
+        t = LEASES
+        with self._read() as conn:
+            return conn.execute(
+                sa.select(t.c.holder).where(t.c.name == name, t.c.expires_at > now)
+            ).scalar_one_or_none()
