@@ -14,14 +14,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from icalendar.parser.content_line import Contentline
 
 from cadence.values.model import Salesperson
 from connectors.base import BackendContext, BackendError, Cancel, Create, EventSpec, Update
 from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
-from connectors.ics.build import build_event, new_calendar, refresh_timezones, serialise
+from connectors.ics.build import build_event, new_calendar, refresh_timezones
 from connectors.ics.cache import without_cadence_events
 from connectors.ics.events import etag, etag_of, is_owned
 from connectors.ics.parse import parse
+from connectors.ics.serial import fold_ascii, serialise
 from connectors.recurrence import limits
 from tests.contract.suite import at, only, spec_for
 from tests.cost import bounded
@@ -461,3 +463,11 @@ def test_busy_time_read_without_cadences_events_is_what_the_whole_file_gives(tmp
     assert fresh.busy(OWNER, *WINDOW) == writer.busy(OWNER, *WINDOW) != []
     assert fresh.past_events(OWNER, *WINDOW) == writer.past_events(OWNER, *WINDOW) != []
     assert fresh.files.parses == 1 and writer.files.parses == 1
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.text(st.sampled_from('ab\\^;,:" '), max_size=400))
+def test_ascii_lines_fold_as_icalendar_folds_them(text):
+    """Escapes (a backslash, a caret) never end a folded line: as icalendar does it."""
+    line = Contentline("DESCRIPTION:" + text)
+    assert fold_ascii(line).encode() == line.to_ical()

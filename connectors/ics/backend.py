@@ -38,7 +38,7 @@ from connectors.email import invite_sender
 from connectors.icalpeople import meeting
 from connectors.ics import parse
 from connectors.ics.apply import Batch
-from connectors.ics.build import Serialised, new_calendar, refresh_timezones, serialise
+from connectors.ics.build import new_calendar, refresh_timezones
 from connectors.ics.cache import LoadCache
 from connectors.ics.events import (
     UNKNOWN_TIME,
@@ -51,6 +51,7 @@ from connectors.ics.events import (
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
 from connectors.ics.foreign import foreign_occurrences
 from connectors.ics.outbox import Outbox, iso_time
+from connectors.ics.serial import Serialised, serialise
 from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
 from connectors.localfiles import writable_problem
 from connectors.recurrence import Expansion, Occurrence

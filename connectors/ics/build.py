@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -201,39 +200,3 @@ def _generated_timezone(tzid: str, first: int, last: int) -> icalendar.Timezone:
     )
     tz.add(GENERATED_MARKER, "TRUE")
     return tz
-
-
-_END = b"END:VCALENDAR\r\n"
-
-
-@dataclass(frozen=True, slots=True)
-class Serialised:
-    """A calendar as bytes, serialised one component at a time (the bytes of
-    :meth:`icalendar.Calendar.to_ical`): each component's bytes are at hand, for the etag
-    of an event just built and for the file without some of its components."""
-
-    head: bytes  # BEGIN:VCALENDAR and the calendar's own properties
-    parts: tuple[tuple[icalendar.cal.Component, bytes], ...]
-
-    @property
-    def data(self) -> bytes:
-        """The whole file."""
-        return b"".join([self.head, *(part for _, part in self.parts), _END])
-
-    def without(self, left_out: Collection[icalendar.cal.Component]) -> bytes:
-        """The file without the components ``left_out`` (by identity)."""
-        skip = {id(component) for component in left_out}
-        kept = (part for component, part in self.parts if id(component) not in skip)
-        return b"".join([self.head, *kept, _END])
-
-
-def serialise(cal: icalendar.Calendar) -> Serialised:
-    """``cal`` as :class:`Serialised` (``.data`` is ``cal.to_ical()``, byte for byte)."""
-    shell = icalendar.Calendar()
-    for name, value in cal.items():
-        shell[name] = value
-    head = shell.to_ical()
-    if not head.endswith(_END):  # cannot be: icalendar ends every calendar so
-        raise BackendError("the calendar did not serialise as a VCALENDAR")
-    parts = tuple((c, c.to_ical()) for c in cal.subcomponents)
-    return Serialised(head[: -len(_END)], parts)

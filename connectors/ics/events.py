@@ -19,6 +19,7 @@ import icalendar
 
 from connectors.base import CADENCE_UID, UNREADABLE, BackendError, RemoteEvent
 from connectors.icalpeople import calendar_address, owner_partstat
+from connectors.ics.serial import component_bytes
 from connectors.recurrence.times import as_list, to_utc, utc_bounds, vevents
 
 if TYPE_CHECKING:
@@ -233,7 +234,7 @@ def addresses(ev: icalendar.Event) -> list[str]:
 
 def etag(ev: icalendar.Event) -> str:
     """A hash of the event as written: it changes whenever anything in it does."""
-    return etag_of(ev.to_ical())
+    return etag_of(component_bytes(ev))
 
 
 def etag_of(data: bytes) -> str:
