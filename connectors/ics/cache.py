@@ -17,8 +17,6 @@ from connectors.base import CADENCE_UID, BackendError
 from connectors.ics.files import fingerprint
 from connectors.ics.parse import Loaded, parse, version_of
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")
-
 
 @dataclass(slots=True)
 class _Entry:
@@ -130,50 +128,24 @@ def without_cadence_events(data: bytes) -> bytes:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return data
-    kept: list[str] = []
-    block: list[str] = []  # a top-level VEVENT being read
-    depth = 0
-    for line in _LINE.findall(text):
-        if not line:
-            continue
-        name = line.split(":", 1)[0].split(";", 1)[0].strip().upper()
-        folded = line[:1] in (" ", "\t")
-        if not folded and name == "BEGIN":
-            depth += 1
-            if depth == 2 and line.split(":", 1)[-1].strip().upper() == "VEVENT":
-                block = [line]
-                continue
-        elif not folded and name == "END":
-            depth -= 1
-            if depth == 1 and block:
-                block.append(line)
-                if not _is_cadences(block):
-                    kept += block
-                block = []
-                continue
-        if block:
-            block.append(line)
-        else:
-            kept.append(line)
-    return "".join(kept + block).encode("utf-8")
+    return _VEVENT.sub(lambda m: "" if _is_cadences(m.group(0)) else m.group(0), text).encode()
 
 
-def _is_cadences(block: list[str]) -> bool:
+# A VEVENT from its BEGIN line to its END line (alarms inside it end with END:VALARM).
+_VEVENT = re.compile(
+    r"^BEGIN:VEVENT[ \t]*(?:\r\n|\n|\r).*?^END:VEVENT[ \t]*(?:\r\n|\n|\r|\Z)",
+    re.IGNORECASE | re.MULTILINE | re.DOTALL,
+)
+_ALARM = re.compile(r"^BEGIN:VALARM\b.*?^END:VALARM\b", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+# The event's UID line, when it is one cadence gives (not folded: cadence's are short).
+_OWN_UID = re.compile(r"^UID(?:;[^:\r\n]*)?:" + CADENCE_UID.pattern + r"\r?$", re.MULTILINE)
+
+
+def _is_cadences(block: str) -> bool:
     """Whether one of the event's own ``UID`` lines (not its alarms') is one cadence gives."""
-    unfolded: list[str] = []
-    for line in block:
-        if line[:1] in (" ", "\t") and unfolded:
-            unfolded[-1] += line[1:].rstrip("\r\n")
-        else:
-            unfolded.append(line.rstrip("\r\n"))
-    depth = 0
-    for line in unfolded:
-        name, _, value = line.partition(":")
-        name = name.split(";", 1)[0].upper()
-        if name == "BEGIN":
-            depth += 1
-        elif name == "END":
-            depth -= 1
-        elif depth == 1 and name == "UID" and CADENCE_UID.fullmatch(value):
-            return True
-    return False
+    upper = block.upper()
+    if upper.count("BEGIN:VEVENT") != 1:  # an END line missing: left to the parser
+        return False
+    if "BEGIN:VALARM" in upper:
+        block = _ALARM.sub("", block)
+    return _OWN_UID.search(block) is not None
