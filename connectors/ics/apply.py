@@ -37,7 +37,7 @@ from connectors.ics.build import (
     stamp_args,
     tag_property,
 )
-from connectors.ics.events import dt, etag, readable_owned, remote_event
+from connectors.ics.events import by_uid, dt, etag, readable_owned, remote_event
 from connectors.ics.outbox import Outbox
 from connectors.ics.parse import Problem
 
@@ -59,6 +59,8 @@ class Batch:
     _sequences_changed: bool = False
     # the events this batch built, by uid (the last one of each uid is in the calendar)
     built: dict[str, icalendar.Event] = field(default_factory=dict)
+    # the calendar's events by uid, kept as the batch changes it (read once per batch)
+    _carrying: dict[str, list[icalendar.Event]] | None = None
 
     def apply_all(
         self, ops: Sequence[WriteOp]
@@ -81,16 +83,17 @@ class Batch:
 
     def apply(self, op: WriteOp) -> tuple[RemoteEvent | None, bool, list[dict[str, Any]]]:
         """Apply ``op`` to the calendar: (event after it, whether it changed, invitations)."""
-        cal, problems, owner, zone, now = self.cal, self.problems, self.owner, self.zone, self.now
+        cal, owner, zone, now = self.cal, self.owner, self.zone, self.now
         if isinstance(op, Cancel):
             if op.owner.lower() != owner.lower():
                 raise BackendError(f"cancel of {op.uid!r} belongs to {op.owner}, not to {owner}")
-            current = readable_owned(cal, problems, owner, zone, op.uid)
+            current = self._current(op.uid)
             if current is None:
                 return None, False, []  # already gone
             if op.etag is not None and op.etag != etag(current):
                 raise ConflictError(f"event {op.uid!r} changed in {owner}'s calendar")
             remove_event(cal, current)
+            self._carrying_uid(op.uid).remove(current)
             self._remember_sequence(op.uid, int(current.get("SEQUENCE", 0)) + 1)
             return None, True, self.outbox.invitations(current, owner, "CANCEL")
 
@@ -98,7 +101,7 @@ class Batch:
         validate_spec(spec, owner)
         for key in spec.tags:
             tag_property(key)  # rejects tag names the file cannot carry
-        current = readable_owned(cal, problems, owner, zone, spec.uid)
+        current = self._current(spec.uid)
         if isinstance(op, Update):
             if current is None:
                 raise NotFoundError(f"event {spec.uid!r} is not in {owner}'s calendar")
@@ -115,17 +118,31 @@ class Batch:
             created = stamps["CREATED"] or now
             new = build_event(spec, name, sequence + 1, now, created, now)
             replace_event(cal, current, new)
+            carrying = self._carrying_uid(spec.uid)
+            carrying[carrying.index(current)] = new
         else:
             # A uid cancelled before comes back with a higher SEQUENCE than its CANCEL had, or
             # calendar clients would ignore it as outdated.
             sequence = self._remember_sequence(spec.uid, None)
             new = build_event(spec, name, sequence, now, now, now)
             cal.add_component(new)
+            self._carrying_uid(spec.uid).append(new)
         self.built[spec.uid] = new
         invitations = self.outbox.invitations(new, owner, "REQUEST")
         # Its etag is the hash of its bytes in the file: the backend adds it once the file is
         # serialised (IcsBackend.write), so the event is serialised once.
         return remote_event(new, owner, zone, with_etag=False), True, invitations
+
+    def _current(self, uid: str) -> icalendar.Event | None:
+        """cadence's event ``uid`` as the calendar holds it now (see :func:`readable_owned`)."""
+        return readable_owned(
+            self.cal, self.problems, self.owner, self.zone, uid, self._carrying_uid(uid)
+        )
+
+    def _carrying_uid(self, uid: str) -> list[icalendar.Event]:
+        if self._carrying is None:
+            self._carrying = by_uid(self.cal)
+        return self._carrying.setdefault(uid, [])
 
     def _remember_sequence(self, uid: str, sequence: int | None) -> int:
         """Note the SEQUENCE a cancelled ``uid`` reached (``sequence``), or take it back

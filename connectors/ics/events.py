@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -94,17 +94,21 @@ def readable_owned(
     owner: str,
     zone: tzinfo,
     uid: str,
+    carrying: Sequence[icalendar.Event] | None = None,
 ) -> icalendar.Event | None:
     """cadence's event ``uid`` in ``cal`` (None: not there); :class:`BackendError` when it is
     there but cannot be read, so that no operation rewrites, deletes or duplicates it.
+    ``carrying``: the events of ``cal`` with ``uid`` among their UIDs, when known
+    (:func:`by_uid`), else they are looked for.
     """
     # Only the events carrying ``uid`` are read: a write batch calls this once per operation,
     # and reading every event each time made a first sync quadratic in the file's size.
+    if carrying is None:
+        carrying = [ev for ev in vevents(cal) if uid in _uids(ev)]
     found = [
         ev
-        for ev in vevents(cal)
-        if uid in {text(u) for u in as_list(ev.get("UID"))}
-        and owned_uid(ev) == uid
+        for ev in carrying
+        if owned_uid(ev) == uid
         and not ("RECURRENCE-ID" in ev and not isinstance(ev["RECURRENCE-ID"], list))
     ]
     if not found:
@@ -126,6 +130,19 @@ def readable_owned(
             "cadence leaves it as it is: fix it in the file"
         )
     return found[0]
+
+
+def by_uid(cal: icalendar.Calendar) -> dict[str, list[icalendar.Event]]:
+    """The events of ``cal`` by each of their UIDs, in file order (see :func:`readable_owned`)."""
+    found: dict[str, list[icalendar.Event]] = {}
+    for ev in vevents(cal):
+        for uid in _uids(ev):
+            found.setdefault(uid, []).append(ev)
+    return found
+
+
+def _uids(ev: icalendar.Event) -> set[str]:
+    return {text(u) for u in as_list(ev.get("UID"))}
 
 
 def remote_event(
