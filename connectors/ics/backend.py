@@ -284,11 +284,12 @@ class IcsBackend(CalendarBackend):
                 if fingerprint(path) != seen:
                     log.info("%s changed while cadence was writing it; starting over", path)
                     continue
-                undo = self.outbox.enqueue(owner, invites)
+                undo = self.outbox.enqueue(owner, invites) if invites else None
                 try:
                     replace_file(path, data)
                 except BackendError:
-                    self.outbox.undo(owner, undo)
+                    if undo is not None:
+                        self.outbox.undo(owner, undo)
                     raise
                 if batch.built:  # the next read parses the file (the check left them out)
                     self.files.forget(path)

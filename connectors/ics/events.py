@@ -222,10 +222,11 @@ def unreadable_event(ev: icalendar.Event, uid: str, owner: str, zone: tzinfo) ->
 def tags(ev: icalendar.Event) -> dict[str, str]:
     """The event's ``X-CADENCE-<TAG>`` properties as ``{"tag": value}`` (the marker left out)."""
     found = {}
-    for name, value in ev.property_items(recursive=False, sorted=False):
+    for name, values in ev.items():  # (property_items, without serialising BEGIN and END)
         name = name.upper()
         if name.startswith(TAG_PREFIX) and name != OWNED_MARKER:
-            found[name[len(TAG_PREFIX) :].lower().replace("-", "_")] = text(value)
+            for value in values if isinstance(values, list) else (values,):
+                found[name[len(TAG_PREFIX) :].lower().replace("-", "_")] = text(value)
     return found
 
 
