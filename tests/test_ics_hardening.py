@@ -473,3 +473,27 @@ def test_ascii_lines_fold_as_icalendar_folds_them(text):
     """Escapes (a backslash, a caret) never end a folded line: as icalendar does it."""
     line = Contentline("DESCRIPTION:" + text)
     assert fold_ascii(line).encode() == line.to_ical()
+
+
+def test_what_a_write_hands_the_next_read_is_what_parsing_the_file_gives(tmp_path, backend):
+    """A write keeps the file as written for the next read of this process (the daemon's
+    next cycle), with the events it built in their places unparsed: the same events, etags,
+    busy time and past meetings as a fresh read of the file."""
+    backend.write(OWNER, [Create(spec_for(OWNER))])
+    add_to_file(
+        tmp_path,
+        vevent("lunch@app", "ATTENDEE:mailto:bob@customer.com", start="20270506T120000Z",
+               end="20270506T130000Z"),
+    )  # fmt: skip
+    first = spec_for(OWNER, uid="cadence-" + "ef" * 16, start=at(7, 9), end=at(7, 10))
+    (moved,) = backend.list_owned(OWNER)
+    backend.write(
+        OWNER,
+        [Create(first), Update(spec_for(OWNER, start=at(4, 11), end=at(4, 12)), moved.etag)],
+    )
+    parses = backend.files.parses
+    fresh = IcsBackend({"folder": "calendars"}, backend.context)
+    assert backend.list_owned(OWNER) == fresh.list_owned(OWNER)
+    assert backend.busy(OWNER, *WINDOW) == fresh.busy(OWNER, *WINDOW) != []
+    assert backend.past_events(OWNER, *WINDOW) == fresh.past_events(OWNER, *WINDOW) != []
+    assert backend.files.parses == parses  # nothing parsed again

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -76,6 +76,21 @@ def _as_written(
             r = replace(r, event=replace(r.event, etag=etag_of(data)))
         out.append(r)
     return out
+
+
+def _with_built(
+    after: parse.Loaded, cal: icalendar.Calendar, built: Iterable[icalendar.Event], data: bytes
+) -> parse.Loaded | None:
+    """The file as written (``data``) as the next read would parse it: ``after`` (the rest of
+    the file, parsed by the round-trip check) with the events the batch built in their places
+    (each reads back as itself, see :func:`_as_written`); None when they do not line up."""
+    mine = {id(ev) for ev in built}
+    rest = after.cal.subcomponents
+    if len(rest) != sum(1 for c in cal.subcomponents if id(c) not in mine):
+        return None
+    parsed = iter(rest)
+    after.cal.subcomponents = [c if id(c) in mine else next(parsed) for c in cal.subcomponents]
+    return parse.Loaded(after.path, after.cal, after.problems, parse.version_of(data))
 
 
 _WRITE_ATTEMPTS = 3
@@ -291,10 +306,11 @@ class IcsBackend(CalendarBackend):
                     if undo is not None:
                         self.outbox.undo(owner, undo)
                     raise
-                if batch.built:  # the next read parses the file (the check left them out)
+                whole = _with_built(after, cal, batch.built.values(), data)
+                if whole is None:  # cannot be: the next read parses the file
                     self.files.forget(path)
                 else:
-                    self.files.remember(path, after, len(data))
+                    self.files.remember(path, whole, len(data))
                 results = _as_written(results, batch.built, written)
                 break
         else:
