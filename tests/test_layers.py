@@ -118,3 +118,15 @@ def test_the_check_sees_upward_imports(tmp_path: Path) -> None:
     assert upward_imports(probe, "connectors.probe") == [
         "probe.py:2: connectors imports cadence.inputs.config (cadence.inputs)"
     ]
+
+
+LIMIT = 420  # "no module over about 400 lines" (issue 17): one concept a module
+
+
+def test_no_module_is_much_over_400_lines() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in sources()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > LIMIT
+    }
+    assert long == {}, "split these by concern"

@@ -1,4 +1,5 @@
-"""The store's small keyed tables: backends' persistent state, and leases.
+"""The store's small keyed tables: backends' persistent state, leases, and each salesperson's
+revision (bumped in the transaction that changes their inputs; the incremental cycle's clue).
 
 :class:`StoreState` is a backend's key/value state (``connectors.base.StateStore``); a lease
 names who serves a share of the salespeople until when (:mod:`cadence.store.leases`).
@@ -6,12 +7,15 @@ names who serves a share of the salespeople until when (:mod:`cadence.store.leas
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
+from cadence.store import rows as convert
 from cadence.store.engine import Database
-from cadence.store.tables import LEASES, STATE
+from cadence.store.tables import CUSTOMERS, LEASES, REVISIONS, STATE
 from cadence.values.model import require_aware
 
 
@@ -46,8 +50,36 @@ class StoreState:
 
 
 class KeyedTables(Database):
-    """Backends' state and leases over one database (the base of
+    """Backends' state, leases and salespeople's revisions over one database (the base of
     :class:`cadence.store.repository.Store`)."""
+
+    # -- revisions -------------------------------------------------------------------------------
+
+    def _touch(
+        self, conn: Connection, owners: Iterable[str] = (), customer_ids: Iterable[str] = ()
+    ) -> None:
+        """Bump the revision of ``owners`` and of the owners of ``customer_ids`` (inside the
+        transaction that changed their inputs)."""
+        touched = set(owners)
+        for chunk in convert.chunks(sorted(set(customer_ids))):
+            c = CUSTOMERS
+            query = sa.select(c.c.owner).distinct().where(c.c.id.in_(chunk))
+            touched.update(conn.execute(query).scalars())
+        if not touched:
+            return
+        t = REVISIONS
+        stmt = self._insert(t)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["owner"], set_={"revision": t.c.revision + 1}
+        )
+        conn.execute(stmt, [{"owner": o, "revision": 1} for o in sorted(touched)])
+
+    def owner_revisions(self) -> dict[str, int]:
+        """Each salesperson's revision (see :class:`~cadence.store.tables.OwnerRevisionRow`); 0
+        when never touched."""
+        t = REVISIONS
+        with self._read() as conn:
+            return {owner: rev for owner, rev in conn.execute(sa.select(t.c.owner, t.c.revision))}
 
     # -- backend state ---------------------------------------------------------------------------
 

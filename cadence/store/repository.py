@@ -29,7 +29,6 @@ from cadence.store.tables import (
     CONTACTS,
     CUSTOMERS,
     PLANNED,
-    REVISIONS,
     SALESPEOPLE,
     UTCDateTime,
 )
@@ -64,31 +63,6 @@ class Store(KeyedTables):
     def __init__(self, url: str) -> None:
         self._upsert_bookings: Any = None
         super().__init__(url)
-
-    def _touch(
-        self, conn: Connection, owners: Iterable[str] = (), customer_ids: Iterable[str] = ()
-    ) -> None:
-        """Bump the revision of ``owners`` and of the owners of ``customer_ids`` (inside the
-        transaction that changed their inputs)."""
-        touched = set(owners)
-        for chunk in convert.chunks(sorted(set(customer_ids))):
-            c = CUSTOMERS
-            query = sa.select(c.c.owner).distinct().where(c.c.id.in_(chunk))
-            touched.update(conn.execute(query).scalars())
-        if not touched:
-            return
-        t = REVISIONS
-        stmt = self._insert(t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["owner"], set_={"revision": t.c.revision + 1}
-        )
-        conn.execute(stmt, [{"owner": o, "revision": 1} for o in sorted(touched)])
-
-    def owner_revisions(self) -> dict[str, int]:
-        """Each salesperson's revision (see :class:`OwnerRevisionRow`); 0 when never touched."""
-        t = REVISIONS
-        with self._read() as conn:
-            return {owner: rev for owner, rev in conn.execute(sa.select(t.c.owner, t.c.revision))}
 
     def customer_kinds(self) -> dict[str, set[tuple[str, str]]]:
         """Per owner, the (segment, industry) pairs of their customers: which policies their

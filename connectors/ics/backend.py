@@ -2,7 +2,7 @@
 
 How the files are read (:mod:`.parse`), which events are cadence's (:mod:`.events`), what
 counts as busy (:mod:`.foreign`), how a batch of operations changes a calendar (:mod:`.apply`,
-:mod:`.build`), how files are replaced (:mod:`.files`) and how invitations are sent
+:mod:`.build`), how files are replaced (:mod:`.files`, :mod:`.written`) and how invitations are sent
 (:mod:`.outbox`) live in their own modules; this one ties them to the contract. See
 :mod:`connectors.ics` for the whole story.
 """
@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
-
-import icalendar
 
 from cadence.values.model import BusyInterval
 from cadence.values.schema import Schema
@@ -43,7 +40,6 @@ from connectors.ics.cache import LoadCache
 from connectors.ics.events import (
     UNKNOWN_TIME,
     UNREADABLE,
-    etag_of,
     owned_entries,
     owner_partstat,
     unreadable_event,
@@ -51,46 +47,13 @@ from connectors.ics.events import (
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
 from connectors.ics.foreign import foreign_occurrences
 from connectors.ics.outbox import Outbox, iso_time
-from connectors.ics.serial import Serialised, serialise
+from connectors.ics.serial import serialise
 from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
+from connectors.ics.written import as_written, with_built
 from connectors.localfiles import writable_problem
 from connectors.recurrence import Expansion, Occurrence
 
 log = logging.getLogger(__name__)
-
-
-def _as_written(
-    results: list[WriteResult], built: Mapping[str, icalendar.Event], written: Serialised
-) -> list[WriteResult]:
-    """``results`` with the etag of each event the batch built: the hash of its bytes in the
-    file, which is what every later read computes (an event cadence builds reads back as the
-    same bytes: see :func:`connectors.ics.build.build_event`), so it is serialised once."""
-    part = {id(component): data for component, data in written.parts}
-    out = []
-    for r in results:
-        if r.event is not None and r.event.etag is None:
-            ev = built.get(r.event.uid)
-            data = part.get(id(ev)) if ev is not None else None
-            if data is None:  # cannot be: every event built is in the file
-                raise BackendError(f"event {r.event.uid!r} did not read back from the file")
-            r = replace(r, event=replace(r.event, etag=etag_of(data)))
-        out.append(r)
-    return out
-
-
-def _with_built(
-    after: parse.Loaded, cal: icalendar.Calendar, built: Iterable[icalendar.Event], data: bytes
-) -> parse.Loaded | None:
-    """The file as written (``data``) as the next read would parse it: ``after`` (the rest of
-    the file, parsed by the round-trip check) with the events the batch built in their places
-    (each reads back as itself, see :func:`_as_written`); None when they do not line up."""
-    mine = {id(ev) for ev in built}
-    rest = after.cal.subcomponents
-    if len(rest) != sum(1 for c in cal.subcomponents if id(c) not in mine):
-        return None
-    parsed = iter(rest)
-    after.cal.subcomponents = [c if id(c) in mine else next(parsed) for c in cal.subcomponents]
-    return parse.Loaded(after.path, after.cal, after.problems, parse.version_of(data))
 
 
 _WRITE_ATTEMPTS = 3
@@ -306,12 +269,12 @@ class IcsBackend(CalendarBackend):
                     if undo is not None:
                         self.outbox.undo(owner, undo)
                     raise
-                whole = _with_built(after, cal, batch.built.values(), data)
+                whole = with_built(after, cal, batch.built.values(), data)
                 if whole is None:  # cannot be: the next read parses the file
                     self.files.forget(path)
                 else:
                     self.files.remember(path, whole, len(data))
-                results = _as_written(results, batch.built, written)
+                results = as_written(results, batch.built, written)
                 break
         else:
             raise TransientError(f"{path}: kept changing while cadence tried to write it")
