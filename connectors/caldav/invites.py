@@ -15,10 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from icalendar import Event
+
 from connectors.base import BackendContext, RemoteEvent
 from connectors.caldav.ical import outbox_form
 from connectors.email import invite_sender
-from connectors.ics.outbox import Outbox, Undo, iso_time
+from connectors.ics.outbox import Outbox, Undo
 
 # What the calendar holds for a uid now: cadence's event as read (None: gone or not ours) and
 # the resource's iCalendar text (None: no resource).
@@ -82,25 +84,15 @@ class Invitations:
         one at another time a ``REQUEST`` with a higher ``SEQUENCE``; anything else nothing.
         ``current`` is asked only for the uids the attendees were sent something for. Returns
         how many messages were queued."""
-        invites = []
-        for uid in uids:
-            last = self.outbox.mailed(owner, uid)
-            if last is None or last["method"] == "CANCEL":
-                continue  # the attendees were never told of it, or know it is off
+
+        def now(uid: str) -> tuple[RemoteEvent | None, Callable[[], Event | None]]:
             remote, data = current(uid)
-            if remote is None or remote.status in ("cancelled", "declined"):
-                invite = self.outbox.attendee_cancel(owner, uid)
-            elif (iso_time(remote.start), iso_time(remote.end)) != (last["start"], last["end"]):
-                event = outbox_form(data) if data is not None else None
-                invite = self.outbox.attendee_request(event, owner) if event else None
-            else:
-                invite = None
-            if invite is not None:
-                invites.append(invite)
-        if invites:
-            self.outbox.enqueue(owner, invites)
+            return remote, lambda: outbox_form(data) if data is not None else None
+
+        queued = self.outbox.tell_attendees(owner, uids, now)
+        if queued:
             self.outbox.flush(owner)
-        return len(invites)
+        return queued
 
     def pending(self, owner: str) -> int:
         """How many invitations for ``owner`` wait in the outbox (held ones included)."""

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
+
+from icalendar import Event
 
 from cadence.values.model import BusyInterval
 from cadence.values.schema import Schema
@@ -46,7 +48,7 @@ from connectors.ics.events import (
 )
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
 from connectors.ics.foreign import foreign_occurrences
-from connectors.ics.outbox import Outbox, iso_time
+from connectors.ics.outbox import Outbox
 from connectors.ics.serial import serialise
 from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
 from connectors.ics.written import as_written, with_built
@@ -301,11 +303,8 @@ class IcsBackend(CalendarBackend):
 
     def notify_attendees(self, owner: str, uids: Sequence[str]) -> int:
         """Tell the attendees what the owner did to events ``uids`` in the file (see the base
-        class), judged against what they were last sent (:meth:`Outbox.mailed`): an event
-        gone, cancelled or declined by the owner gets a ``CANCEL``; one at another time than
-        they were sent a ``REQUEST`` with a higher ``SEQUENCE``; anything else nothing. Only
-        the attendees are mailed: the owner made the change.
-        """
+        class and :meth:`Outbox.tell_attendees`). Only the attendees are mailed: the owner made
+        the change."""
         if self.sender is None or not uids:
             return 0
         loaded = self.files.load(self.path_for(owner))
@@ -314,28 +313,19 @@ class IcsBackend(CalendarBackend):
             if loaded is not None
             else {}
         )
-        invites = []
-        for uid in uids:
-            last = self.outbox.mailed(owner, uid)
-            if last is None or last["method"] == "CANCEL":
-                continue  # the attendees were never told of it, or know it is off
+
+        def current(uid: str) -> tuple[RemoteEvent | None, Callable[[], Event | None]] | None:
             entry = owned.get(uid)
-            if entry is not None and entry.remote is None:
-                continue  # unreadable: left alone until it is fixed
-            remote = entry.remote if entry is not None else None
-            if remote is None or remote.status in ("cancelled", "declined"):
-                invite = self.outbox.attendee_cancel(owner, uid)
-            elif (iso_time(remote.start), iso_time(remote.end)) != (last["start"], last["end"]):
-                assert entry is not None
-                invite = self.outbox.attendee_request(entry.event, owner)
-            else:
-                invite = None
-            if invite is not None:
-                invites.append(invite)
-        if invites:
-            self.outbox.enqueue(owner, invites)
+            if entry is None:
+                return None, lambda: None
+            if entry.remote is None:
+                return None  # unreadable: left alone until it is fixed
+            return entry.remote, lambda: entry.event
+
+        queued = self.outbox.tell_attendees(owner, uids, current)
+        if queued:
             self.flush_invites(owner)
-        return len(invites)
+        return queued
 
     def flush_invites(self, owner: str) -> int:
         """Send ``owner``'s pending invitations, oldest first; returns how many still wait.

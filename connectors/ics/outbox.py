@@ -12,17 +12,28 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import icalendar
 
-from connectors.base import SET_ASIDE_LOG, AuthError, BackendError, StateStore, TransientError
+from connectors.base import (
+    SET_ASIDE_LOG,
+    AuthError,
+    BackendError,
+    RemoteEvent,
+    StateStore,
+    TransientError,
+)
 from connectors.email import build_invite, invite_calendar
 from connectors.ics.events import addresses, dt_value
 from connectors.smtp import SmtpSender
+
+# An event as its calendar holds it now, for tell_attendees: what was read of it, and its
+# outbox form when one is needed (built only then); None: leave the event alone.
+Current = Callable[[str], tuple[RemoteEvent | None, Callable[[], icalendar.Event | None]] | None]
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +167,36 @@ class Outbox:
         if self.sender is None or not _guests(event, owner):
             return None
         return _entry(event, "REQUEST", owner)
+
+    def tell_attendees(self, owner: str, uids: Sequence[str], current: Current) -> int:
+        """Queue what the attendees of events ``uids`` must hear of what ``owner`` did to them
+        in the calendar (see ``CalendarBackend.notify_attendees``), judged against what they
+        were last sent: an event gone, cancelled or declined by the owner gets a ``CANCEL``;
+        one at another time than they were sent a ``REQUEST`` with a higher ``SEQUENCE``;
+        anything else nothing. ``current(uid)`` is the event as the calendar holds it now
+        (``(None, ...)`` when gone), or None to leave it alone (unreadable); it is asked only
+        for the uids the attendees were sent something for. Returns how many were queued."""
+        invites = []
+        for uid in uids:
+            last = self.mailed(owner, uid)
+            if last is None or last["method"] == "CANCEL":
+                continue  # the attendees were never told of it, or know it is off
+            now = current(uid)
+            if now is None:
+                continue
+            remote, event = now
+            if remote is None or remote.status in ("cancelled", "declined"):
+                invite = self.attendee_cancel(owner, uid)
+            elif (iso_time(remote.start), iso_time(remote.end)) != (last["start"], last["end"]):
+                built = event()
+                invite = self.attendee_request(built, owner) if built is not None else None
+            else:
+                invite = None
+            if invite is not None:
+                invites.append(invite)
+        if invites:
+            self.enqueue(owner, invites)
+        return len(invites)
 
     def attendee_cancel(self, owner: str, uid: str) -> dict[str, Any] | None:
         """The ``CANCEL`` telling the attendees of ``uid`` it is off, built from what they were
