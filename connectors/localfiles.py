@@ -57,7 +57,7 @@ def configured_password(
         name = section["password_env"]
         password = env.get(name)
         if password is None:
-            raise AuthError(f"{label}: environment variable {name} (password_env) is not set")
+            raise AuthError(f"{label}: environment variable {name} is not set (password_env)")
         return password
     if "password_file" not in section:
         return None

@@ -34,7 +34,7 @@ from cadence.values.schema import (
     as_str,
 )
 from connectors.base import AuthError, BackendError, TransientError
-from connectors.localfiles import secret_file_problem
+from connectors.localfiles import configured_password, secret_file_problem
 
 
 def _one_tls(section: Mapping[str, Any], values: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
@@ -148,27 +148,19 @@ class SmtpSettings:
         """The login password (None without a login); :class:`AuthError` when it is missing."""
         if not self.username:
             return None
+        where: dict[str, Any] = {}
         if self.password_env:
-            value = env.get(self.password_env)
-            if not value:
-                raise AuthError(
-                    f"SMTP password: environment variable {self.password_env} is not set"
-                )
-            return value
-        if self.password_file is not None:
-            # A secret others can read is refused here too, not only by `cadence check`: the
-            # file may have been copied or re-created with loose permissions since.
-            problem = secret_file_problem(self.password_file)
-            if problem is not None:
-                raise AuthError(f"SMTP password file: {problem}")
-            try:
-                return self.password_file.read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or type(exc).__name__
-                raise AuthError(
-                    f"SMTP password file {self.password_file} cannot be read: {reason}"
-                ) from None
-        raise AuthError("SMTP login configured without password_env or password_file")
+            where["password_env"] = self.password_env
+        elif self.password_file is not None:
+            where["password_file"] = self.password_file
+        # The reader every connector uses: a secret file others can read is refused at send
+        # time too, not only by `cadence check` (it may have been re-created loosely since).
+        found = configured_password(where, env, Path, "SMTP password")
+        if found is None:
+            raise AuthError("SMTP login configured without password_env or password_file")
+        if not found:
+            raise AuthError("SMTP password: it is empty")
+        return found
 
 
 class SmtpSender:
