@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import DEFAULT_NOW, generate
 
 from cadence.planner import Plan, PlanInput, plan
-from cadence.values.model import Booking, BookingState, PlanStatus
+from cadence.planner.split import as_booking
+from cadence.values.model import Booking
 
 
 def fingerprint(result: Plan) -> str:
@@ -46,23 +47,7 @@ def fingerprint(result: Plan) -> str:
 
 def as_bookings(result: Plan) -> list[Booking]:
     """The plan's contacts inside the horizon as the calendars would hold them once applied."""
-    return [
-        Booking(
-            key=c.key,
-            customer_id=c.customer_id,
-            owner=c.owner,
-            kind=c.kind,
-            start=c.start,
-            end=c.end,
-            all_day=c.all_day,
-            state=(
-                BookingState.MOVED_BY_OWNER
-                if c.status is PlanStatus.MOVED_BY_OWNER
-                else BookingState.BOOKED
-            ),
-        )
-        for c in result.booked()
-    ]
+    return [as_booking(c) for c in result.booked()]
 
 
 def _children_cpu() -> float:

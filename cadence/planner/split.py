@@ -176,26 +176,24 @@ def _as_applied(bookings: list[Booking], result: Plan, owners: set[str]) -> list
         for b in bookings
         if b.owner not in owners or b.customer_id in result.skipped or not _is_live_ahead(b, result)
     ]
-    planned = [
-        Booking(
-            key=c.key,
-            customer_id=c.customer_id,
-            owner=c.owner,
-            kind=c.kind,
-            start=c.start,
-            end=c.end,
-            all_day=c.all_day,
-            state=(
-                BookingState.MOVED_BY_OWNER
-                if c.status is PlanStatus.MOVED_BY_OWNER
-                else BookingState.BOOKED
-            ),
-            seen_at=seen_at.get(c.key),
-        )
-        for c in result.booked()
-        if c.owner in owners
-    ]
+    planned = [as_booking(c, seen_at.get(c.key)) for c in result.booked() if c.owner in owners]
     return kept + planned
+
+
+def as_booking(c: PlannedContact, seen_at: datetime | None = None) -> Booking:
+    """A planned contact as its calendar holds it once booked."""
+    moved = c.status is PlanStatus.MOVED_BY_OWNER
+    return Booking(
+        key=c.key,
+        customer_id=c.customer_id,
+        owner=c.owner,
+        kind=c.kind,
+        start=c.start,
+        end=c.end,
+        all_day=c.all_day,
+        state=BookingState.MOVED_BY_OWNER if moved else BookingState.BOOKED,
+        seen_at=seen_at,
+    )
 
 
 def _merge(result: Plan, again: Plan, owners: set[str], first: Plan) -> Plan:
