@@ -61,6 +61,10 @@ class _Health:
     failures: int = 0
     reported: str = ""
 
+    def waits(self, now: datetime) -> bool:
+        """Is a retry still ahead at ``now`` (the call is not made until then)?"""
+        return self.retry_at is not None and now < self.retry_at
+
 
 class Calls:
     """The cycle's calls to backends, and what their failures left behind.
@@ -112,7 +116,7 @@ class Calls:
         """Whether call ``what`` of ``name`` for ``owner`` waits for a retry still ahead (it
         is then not made: see :meth:`_run`)."""
         health = self._health.get((name, owner, what))
-        return health is not None and health.retry_at is not None and now < health.retry_at
+        return health is not None and health.waits(now)
 
     # ---- calls -----------------------------------------------------------------------------
 
@@ -139,22 +143,20 @@ class Calls:
         fn: Callable[[S], T],
     ) -> T | Failed:
         health = self._health.setdefault((name, owner, what), _Health())
-        if health.retry_at is not None and now < health.retry_at:
+        if health.waits(now):
             return Failed(f"{name} backing off until {health.retry_at:%H:%M:%S}")
-        self._clock.now = now
         source: S | None = None
         try:
-            source = get()
-            if source.concurrent:
-                with waiting():  # other salespeople's work goes on meanwhile
+            with self.at(now):
+                source = get()
+                if source.concurrent:
+                    with waiting():  # other salespeople's work goes on meanwhile
+                        value = fn(source)
+                else:
                     value = fn(source)
-            else:
-                value = fn(source)
         except Exception as exc:
             local = source is not None and source.local
             return Failed(self._failed(name, owner, what, now, health, exc, local))
-        finally:
-            self._clock.now = None
         if health.reported:
             log.info("%s: %s works again", name, owner)
         health.failures, health.retry_at, health.reported = 0, None, ""

@@ -222,16 +222,6 @@ class Workspace:
             progress=self.progress,
         )
 
-    def read_busy(
-        self,
-        now: datetime,
-        owners: Iterable[str],
-        failed: dict[str, str],
-        stop: Callable[[], bool] = lambda: False,
-    ) -> dict[str, list[BusyInterval]]:
-        """Busy time of each owner from their calendar (see :func:`.calendars.read_busy`)."""
-        return calendars.read_busy(self, now, owners, failed, stop)
-
     def plan(
         self,
         now: datetime,

@@ -240,6 +240,13 @@ def is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+# Seconds to wait (a connector's ``timeout``): a number above zero.
+as_seconds = rule(
+    lambda v: is_number(v) and v > 0,
+    lambda v: f"must be a positive number of seconds, got {v!r}",
+)
+
+
 def as_str(value: Any) -> str:
     """A string."""
     return expect(value, str, "a string")

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cadence.values.errors import ValueParseError
-from cadence.values.schema import Converter, Field, Schema, is_number, rule
+from cadence.values.schema import Converter, Field, Schema, as_seconds, rule
 from connectors.localfiles import ca_bundle_problem, secret_file_problem
 
 Checks = Iterator[tuple[str, str]]
@@ -123,10 +123,7 @@ SCHEMA = Schema(
             default=True,
         ),
         "timeout": Field(
-            rule(
-                lambda v: is_number(v) and v > 0,
-                lambda v: f"must be a positive number of seconds, got {v!r}",
-            ),
+            as_seconds,
             "seconds to wait for the server",
             default=30.0,
         ),

@@ -1,4 +1,4 @@
-"""One of cadence's events as the JSON a backend keeps between reads (sync-collection, delta).
+"""One of cadence's events, or a past meeting, as the JSON a backend keeps between reads.
 
 A backend that reads its calendar incrementally keeps the owned events it has seen in its
 :class:`~connectors.state.StateStore` (strings only): :func:`event_to_json` and
@@ -9,11 +9,11 @@ dates (all-day events), datetimes keep their offset. ``id_key`` names the field 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any
 
-from connectors.values import RemoteEvent
+from connectors.values import PastEvent, RemoteEvent
 
 
 def event_to_json(event: RemoteEvent, *, id_key: str = "remote_id") -> dict[str, Any]:
@@ -50,4 +50,25 @@ def event_from_json(
         remote_id=data[id_key],
         sequence=int(data.get("sequence", 0)),
         tags=dict(data["tags"]),
+    )
+
+
+def past_event_to_json(event: PastEvent, text: Callable[[datetime], str]) -> list[Any]:
+    """A past meeting as the list a backend keeps of the meetings it has reported; ``text``
+    writes its times the way that backend always has (so what is stored reads back)."""
+    return [event.title, text(event.start), text(event.end), list(event.attendees), event.declined]
+
+
+def past_event_from_json(
+    remote_id: str, data: list[Any], parse: Callable[[str], datetime]
+) -> PastEvent:
+    """Inverse of :func:`past_event_to_json`, with ``parse`` reading the times back."""
+    title, start, end, attendees, declined = data
+    return PastEvent(
+        remote_id=remote_id,
+        start=parse(start),
+        end=parse(end),
+        title=title,
+        attendees=tuple(attendees),
+        declined=bool(declined),
     )

@@ -9,7 +9,7 @@ import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from cadence.values.schema import Field, Schema, is_number, is_text, is_whole, rule
+from cadence.values.schema import Field, Schema, as_seconds, is_text, is_whole, rule
 
 SEND_UPDATES = ("none", "all", "externalOnly")
 MAX_BATCH = 50  # Google recommends at most 50 calls per batch request
@@ -94,7 +94,7 @@ SCHEMA = Schema(
             default=MAX_BATCH,
         ),
         "timeout": Field(
-            rule(lambda v: is_number(v) and v > 0, "must be a positive number of seconds"),
+            as_seconds,
             "seconds to wait for one HTTP response",
             default=60.0,
         ),

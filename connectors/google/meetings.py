@@ -25,6 +25,7 @@ from googleapiclient.errors import HttpError
 
 from cadence.values.model import require_aware
 from connectors.base import PastEvent, past_events_key, unseen_past_events
+from connectors.common.codec import past_event_from_json, past_event_to_json
 from connectors.google import events as ev
 from connectors.google.core import load_json
 from connectors.google.owned import OwnedEvents
@@ -101,7 +102,7 @@ class PastMeetings(OwnedEvents):
             if event is None or not event.attendees:
                 kept.pop(item["id"], None)  # gone, ours, all-day, or nobody else in it
             else:
-                kept[item["id"]] = _met_to_json(event)
+                kept[item["id"]] = past_event_to_json(event, ev.rfc3339)
             interval = None
             if not ev.is_ours(item) and ev.blocks_time(item, owner):
                 interval = ev.interval_of(item, zone)
@@ -113,7 +114,7 @@ class PastMeetings(OwnedEvents):
         busy = {gid: span for gid, span in busy.items() if ev.parse_time(span[1]) >= floor}
         saved.update(token=next_token, events=kept, busy=busy, synced=time.time())
         state.set(key, json.dumps(saved, sort_keys=True))
-        return [_met_from_json(gid, data) for gid, data in kept.items()]
+        return [past_event_from_json(gid, data, ev.parse_time) for gid, data in kept.items()]
 
     def _met_params(self, owner: str, floor: datetime) -> dict[str, Any]:
         """What the next read of the meetings stream asks ``events.list`` of the primary
@@ -138,25 +139,3 @@ class PastMeetings(OwnedEvents):
             self._sync_met(owner, ev.parse_time(saved["floor"]))
             saved = load_json(self.context.state.get(key))
         return [(ev.parse_time(s), ev.parse_time(e)) for s, e in saved["busy"].values()]
-
-
-def _met_to_json(event: PastEvent) -> list[Any]:
-    return [
-        event.title,
-        ev.rfc3339(event.start),
-        ev.rfc3339(event.end),
-        list(event.attendees),
-        event.declined,
-    ]
-
-
-def _met_from_json(remote_id: str, data: list[Any]) -> PastEvent:
-    title, start, end, attendees, declined = data
-    return PastEvent(
-        remote_id=remote_id,
-        start=ev.parse_time(start),
-        end=ev.parse_time(end),
-        title=title,
-        attendees=tuple(attendees),
-        declined=bool(declined),
-    )

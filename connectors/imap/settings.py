@@ -6,7 +6,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from cadence.values.errors import ValueParseError
-from cadence.values.schema import Computed, Converter, Field, Schema, is_number, is_text, rule
+from cadence.values.schema import (
+    Computed,
+    Converter,
+    Field,
+    Schema,
+    as_seconds,
+    is_text,
+    rule,
+)
 
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
@@ -86,10 +94,7 @@ SCHEMA = Schema(
         ),
         "sent_folder": Field(_text(), "the sent folder, when the server flags none as \\Sent"),
         "timeout": Field(
-            rule(
-                lambda v: is_number(v) and v > 0,
-                lambda v: f"must be a positive number of seconds, got {v!r}",
-            ),
+            as_seconds,
             "seconds to wait for the server",
             default=30.0,
         ),

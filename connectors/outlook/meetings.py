@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from connectors.base import BackendError, PastEvent, past_events_key, unseen_past_events
+from connectors.common.codec import past_event_from_json, past_event_to_json
 from connectors.common.validation import require_aware
 from connectors.outlook.client import BatchRequest, SyncStateGone
 from connectors.outlook.core import (
@@ -84,7 +85,7 @@ class PastMeetings(OwnedEvents):
                 }
             ),
         )
-        return {gid: _met_from_json(gid, data) for gid, data in kept.items()}
+        return {gid: past_event_from_json(gid, data, _utc) for gid, data in kept.items()}
 
     def _met_saved(
         self, owner: str
@@ -129,7 +130,7 @@ class PastMeetings(OwnedEvents):
                 if event is None or not event.attendees:
                     kept.pop(gid, None)  # gone, cancelled, or nobody else in it
                 else:
-                    kept[gid] = _met_to_json(event)
+                    kept[gid] = past_event_to_json(event, utc_text)
             link = page.get("@odata.deltaLink") or link
         if not link:
             raise BackendError("calendarView/delta ended without an @odata.deltaLink")
@@ -165,28 +166,6 @@ def _past_event(item: Mapping[str, Any], owner: str, zone: str) -> PastEvent:
         title=str(item.get("subject") or ""),
         attendees=tuple(sorted(attendees - {owner.lower()})),
         declined=declined(item),
-    )
-
-
-def _met_to_json(event: PastEvent) -> list[Any]:
-    return [
-        event.title,
-        utc_text(event.start),
-        utc_text(event.end),
-        list(event.attendees),
-        event.declined,
-    ]
-
-
-def _met_from_json(remote_id: str, data: list[Any]) -> PastEvent:
-    title, start, end, attendees, declined = data
-    return PastEvent(
-        remote_id=remote_id,
-        start=_utc(start),
-        end=_utc(end),
-        title=title,
-        attendees=tuple(attendees),
-        declined=bool(declined),
     )
 
 

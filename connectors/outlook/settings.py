@@ -14,7 +14,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from cadence.values.errors import ValueParseError
-from cadence.values.schema import Converter, Field, Schema, is_number, is_text, is_whole, rule
+from cadence.values.schema import (
+    Converter,
+    Field,
+    Schema,
+    as_seconds,
+    is_text,
+    is_whole,
+    rule,
+)
 from connectors.localfiles import default_state_dir
 
 Checks = Iterator[tuple[str, str]]
@@ -119,7 +127,7 @@ SCHEMA = Schema(
             default=4,
         ),
         "timeout": Field(
-            rule(lambda v: is_number(v) and v > 0, "must be a positive number of seconds"),
+            as_seconds,
             "seconds per HTTP request",
             default=30.0,
         ),
