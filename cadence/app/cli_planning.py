@@ -19,6 +19,8 @@ from cadence.app.terminal import progress_bars
 from cadence.sync.incremental import Tracker
 from cadence.sync.reconcile import Action, ActionKind
 from cadence.sync.wording import action_line, action_title, when
+from cadence.sync.workspace import Workspace
+from cadence.values.bookings import BookingRecord
 from cadence.values.errors import UserError
 from cadence.values.model import Customer, PlannedContact, PlanStatus
 
@@ -45,25 +47,26 @@ def plan_(
         progress_bars(cli_common.err, not json_out) as tick,
     ):
         ws.progress = tick
-        customers = ws.customers_as_run_sees_them(moment)
-        _known(customers, customer, owner)
         # Only the salespeople asked about are planned (they share neither time nor capacity,
         # so their part of the plan is the same), unless --changes lists every change.
-        owners = {owner.lower()} if owner is not None else None
-        if customer is not None:
-            owners = {c.owner for c in customers if c.id == customer}
-        quiet_kept = 0
-        if changes and owners is None and ws.incremental and not ws.customer_file_changed():
-            # The salespeople whose inputs are as when their last cycle did nothing keep every
-            # booking (cadence.sync.incremental): only the others are planned (a policy edit: the
-            # salespeople with customers in the edited segment).
-            busy, quiet = Tracker(ws, moment).split(ws.owners_known())
-            owners, quiet_kept = set(busy), sum(q.kept for q in quiet.values())
-        result = ws.plan(moment, forecast=forecast, customers=customers, owners=owners)
+        customers, owners, quiet_kept = _scope(ws, moment, customer, owner, changes)
+        records: list[BookingRecord] | None = None
+        if changes:  # read once, for the plan and the decision alike
+            records = (
+                ws.store.bookings() if owners is None else ws.store.bookings_planned_with(owners)
+            )
+        # With a changed customer file, the plan of some salespeople routes bookings by it.
+        routed = owners is not None and ws.customer_file_changed()
+        result = ws.plan(
+            moment,
+            forecast=forecast,
+            customers=customers,
+            owners=owners,
+            records=None if routed else records,
+        )
         zones = {p.email: p.timezone for p in ws.config.salespeople}
         if changes:
             theirs = customers if owners is None else [c for c in customers if c.owner in owners]
-            records = None if owners is None else ws.store.bookings_planned_with(owners)
             decision = ws.decide(result, theirs, records=records)
 
             def wanted(a: Action) -> bool:
@@ -88,6 +91,51 @@ def plan_(
         print(json.dumps([contact_json(c, zones) for c in contacts], indent=2, ensure_ascii=False))
         return
     _print_plan(contacts, zones)
+
+
+def _scope(
+    ws: Workspace, moment: datetime, customer: str | None, owner: str | None, changes: bool
+) -> tuple[list[Customer], set[str] | None, int]:
+    """The customers to plan, the salespeople planned (None: everyone) and the bookings kept by
+    the salespeople left alone. Only the customers of the salespeople planned are read when the
+    store can tell who they are (the customer file as last imported)."""
+    if customer is not None or owner is not None:
+        asked = _asked(ws, customer, owner)
+        if asked is not None:
+            return ws.customers_as_run_sees_them(moment, asked), asked, 0
+        customers = ws.customers_as_run_sees_them(moment)
+        _known(customers, customer, owner)
+        if customer is not None:
+            return customers, {c.owner for c in customers if c.id == customer}, 0
+        assert owner is not None
+        return customers, {owner.lower()}, 0
+    if changes and ws.incremental and not ws.customer_file_changed():
+        if not ws.store.has_customers():
+            _known([], None, None)
+        # The salespeople whose inputs are as when their last cycle did nothing keep every
+        # booking (cadence.sync.incremental): only the others are planned (a policy edit: the
+        # salespeople with customers in the edited segment).
+        busy, quiet = Tracker(ws, moment).split(ws.owners_known())
+        owners = set(busy)
+        return ws.store.customers(owners), owners, sum(q.kept for q in quiet.values())
+    customers = ws.customers_as_run_sees_them(moment)
+    _known(customers, customer, owner)
+    return customers, None, 0
+
+
+def _asked(ws: Workspace, customer: str | None, owner: str | None) -> set[str] | None:
+    """The salesperson ``--customer`` / ``--owner`` name, from the store alone; None when the
+    customer file changed since its import or a name is not known (every customer is read
+    then: the next run's owners, or the closest name for the error)."""
+    if ws.customer_file_changed():
+        return None
+    if owner is not None and not ws.store.has_customers(owner.lower()):
+        return None
+    if customer is not None:
+        found = ws.store.customer(customer)
+        return None if found is None else {found.owner}
+    assert owner is not None
+    return {owner.lower()}
 
 
 def _known(customers: list[Customer], customer: str | None, owner: str | None) -> None:

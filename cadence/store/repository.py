@@ -390,6 +390,17 @@ class Store(KeyedTables):
         with self._read() as conn:
             return [convert.planned_of(row) for row in conn.execute(query)]
 
+    # -- owner-scoped reads (a command about one salesperson reads theirs only) -----------------
+
+    def has_customers(self, owner: str | None = None) -> bool:
+        """Is any customer stored (owned by ``owner`` when given)? One indexed lookup."""
+        t = CUSTOMERS
+        query = sa.select(t.c.id).limit(1)
+        if owner is not None:
+            query = query.where(t.c.owner == owner)
+        with self._read() as conn:
+            return conn.execute(query).first() is not None
+
 
 __all__ = [
     "MIGRATIONS",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cadence.planner import Plan
-from cadence.sync.event_text import event_spec, spec_hash
+from cadence.sync.event_text import details_hash
 from cadence.sync.reconcile import Action, ActionKind, diff
 from cadence.values.bookings import BookingRecord
 from cadence.values.errors import describe_error
@@ -78,7 +78,6 @@ def _with_details(
     customer = customers.get(p.customer_id)
     if customer is None:
         return action
-    spec = event_spec(p, customer, people[p.owner], policies[p.customer_id], None)
-    if spec_hash(spec) == r.spec_hash:
+    if details_hash(p, customer, people[p.owner], policies[p.customer_id]) == r.spec_hash:
         return action
     return Action(ActionKind.MOVE, p, r, DETAILS_CHANGED)

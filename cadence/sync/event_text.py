@@ -1,6 +1,7 @@
 """What goes into a calendar for a planned contact: the event's title, description, tags and
 alarms (:func:`event_spec`), and the fingerprint of what makes an event need rewriting
-(:func:`spec_hash`). Pure: used by the cycle to write and by ``cadence check`` to try."""
+(:func:`spec_hash`; :func:`details_hash` is the same fingerprint without the event, for every
+booking the decision keeps). Pure: used by the cycle to write and by ``cadence check`` to try."""
 
 from __future__ import annotations
 
@@ -20,9 +21,7 @@ def event_spec(
 ) -> EventSpec:
     """The calendar event for a planned contact: title, description, tags, alarms."""
     reminder = p.kind is BookingKind.ANNIVERSARY_REMINDER
-    attendees: tuple[str, ...] = ()
-    if policy.invite_customer and not reminder and customer.status is CustomerStatus.ACTIVE:
-        attendees = customer.emails
+    attendees = _attendees(p, customer, policy)
     uid = uid_for(p.key)
     link = "" if reminder else video_link(policy, uid, person)
     description = describe(p, customer, policy, note)
@@ -46,10 +45,27 @@ def event_spec(
         tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
         customer_description=customer_text,
         location=link,
-        video="" if reminder or policy.video == "url" else policy.video,
+        video=_video(p, policy),
     )
     # The fingerprint travels with the event, so a rewrite can be confirmed by reading it back.
     return replace(spec, tags={**spec.tags, SPEC_TAG: spec_hash(spec)})
+
+
+def _attendees(p: PlannedContact, customer: Customer, policy: Any) -> tuple[str, ...]:
+    """Who is invited: the customer's addresses when the policy invites an active customer
+    (never to an anniversary reminder)."""
+    reminder = p.kind is BookingKind.ANNIVERSARY_REMINDER
+    if policy.invite_customer and not reminder and customer.status is CustomerStatus.ACTIVE:
+        return customer.emails
+    return ()
+
+
+def _video(p: PlannedContact, policy: Any) -> str:
+    """The video meeting the provider makes ("meet", "teams"), or ``""``."""
+    if p.kind is BookingKind.ANNIVERSARY_REMINDER or policy.video == "url":
+        return ""
+    video: str = policy.video
+    return video
 
 
 def describe(p: PlannedContact, customer: Customer, policy: Any, note: Any) -> str:
@@ -100,7 +116,30 @@ def with_link(text: str, link: str) -> str:
 def spec_hash(spec: EventSpec) -> str:
     """What, besides its time, makes an event need rewriting: title, attendees, free/busy
     (not the description's prose, and not the time, which the diff compares itself)."""
-    text = repr((spec.title, spec.all_day, spec.transparent, spec.attendees))
-    if spec.location or spec.video:  # unchanged for bookings without video
-        text += repr((spec.location, spec.video))
+    return _fingerprint(
+        spec.title, spec.all_day, spec.transparent, spec.attendees, spec.location, spec.video
+    )
+
+
+def details_hash(p: PlannedContact, customer: Customer, person: Salesperson, policy: Any) -> str:
+    """``spec_hash(event_spec(p, customer, person, policy, note))`` without building the event
+    (its description and texts, which the fingerprint leaves out): the decision compares it
+    for every booking kept, tens of thousands a cycle."""
+    reminder = p.kind is BookingKind.ANNIVERSARY_REMINDER
+    link = "" if reminder else video_link(policy, uid_for(p.key), person)
+    attendees = _attendees(p, customer, policy)
+    return _fingerprint(p.title, p.all_day, reminder, attendees, link, _video(p, policy))
+
+
+def _fingerprint(
+    title: str,
+    all_day: bool,
+    transparent: bool,
+    attendees: tuple[str, ...],
+    location: str,
+    video: str,
+) -> str:
+    text = repr((title, all_day, transparent, attendees))
+    if location or video:  # unchanged for bookings without video
+        text += repr((location, video))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

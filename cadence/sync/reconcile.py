@@ -116,9 +116,11 @@ def diff(
     # A contact whose key is new may still be served by moving a booking of the same customer
     # and kind whose own key no longer appears (a new contact shifted the chain).
     spare: dict[tuple[str, str, BookingKind], list[BookingRecord]] = {}
-    for r in sorted(live.values(), key=lambda r: (_sort_key(r.start), r.key)):
-        if r.key not in used and r.state is not BookingState.MOVED_BY_OWNER:
-            spare.setdefault((r.owner, r.customer_id, r.kind), []).append(r)
+    unused = [
+        r for r in live.values() if r.key not in used and r.state is not BookingState.MOVED_BY_OWNER
+    ]  # sorted after filtering: the keys are unique, so the order is the same
+    for r in sorted(unused, key=lambda r: (_sort_key(r.start), r.key)):
+        spare.setdefault((r.owner, r.customer_id, r.kind), []).append(r)
     for p in waiting:
         # Never across calendars: a customer with a new owner gets new events, and the old
         # owner's are cancelled.
@@ -259,7 +261,10 @@ def _settle(r: BookingRecord, ev: RemoteEvent | None, now: datetime) -> BookingR
         return replace(r, state=BookingState.DELETED, seen_at=now, updated_at=now)
     if ev.status == "declined":
         return replace(r, state=BookingState.DECLINED, seen_at=now, updated_at=now)
-    fresh = replace(r, etag=ev.etag, remote_id=ev.remote_id or r.remote_id, sequence=ev.sequence)
+    remote_id = ev.remote_id or r.remote_id
+    same = (ev.etag, remote_id, ev.sequence) == (r.etag, r.remote_id, r.sequence)
+    # (the usual case, every booking every cycle: no copy made to find it equal)
+    fresh = r if same else replace(r, etag=ev.etag, remote_id=remote_id, sequence=ev.sequence)
     if r.state is BookingState.PENDING:  # a create whose answer was lost: it is there
         return replace(fresh, state=BookingState.BOOKED, start=ev.start, end=ev.end, updated_at=now)
     if (ev.start, ev.end) != (r.start, r.end):

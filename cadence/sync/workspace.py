@@ -230,17 +230,20 @@ class Workspace:
         read_calendars: bool = True,
         customers: Sequence[Customer] | None = None,
         owners: Collection[str] | None = None,
+        records: Sequence[BookingRecord] | None = None,
     ) -> Plan:
         """A dry-run plan (no writes anywhere) of ``customers`` (default: as the next cycle
         will see them). With ``owners``, only those salespeople are planned, from their own
         customers, contacts and bookings: salespeople share neither time nor capacity, so
         their part of the whole book's plan is exactly this (``explain``, ``plan --customer``).
+        ``records``: the bookings to plan with, when the caller has just read them (those of
+        :meth:`Store.bookings_planned_with` ``owners``, or every booking).
         """
         if customers is None:
             customers = customer_file.as_run_sees_them(self, now, owners)
-        records: list[BookingRecord] | None = None
         if owners is not None:
             customers = [c for c in customers if c.owner in owners]
+        if owners is not None and records is None:
             if customer_file.changed(self):  # owners as in the file: route bookings so
                 of = {c.id: c.owner for c in customer_file.as_run_sees_them(self, now)}
                 records = [
