@@ -227,8 +227,9 @@ def simulate(folder: Path) -> Year:
 
     def live_load(at: datetime) -> Load:
         load: Load = {}
-        # the live ones only: a year of past bookings need not be read every cycle
-        for r in ws.store.bookings(states=(BookingState.BOOKED, BookingState.MOVED_BY_OWNER)):
+        # the live ones ahead only: a year of past bookings need not be read every cycle
+        live = (BookingState.BOOKED, BookingState.MOVED_BY_OWNER)
+        for r in ws.store.bookings_ending_after(at, states=live):
             # no all-day reminders here (no anniversaries), so every start is a datetime
             if r.start > at:  # type: ignore[operator]
                 day = r.start.astimezone(owner_zone[r.owner]).date()  # type: ignore[union-attr]

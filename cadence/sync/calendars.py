@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from cadence.sync.calls import REPORTED, Failed
 from cadence.sync.fanout import fan_out
-from cadence.sync.reconcile import LOSS_HOLD, implausible_loss, observe
+from cadence.sync.reconcile import BOOKING_SOURCE, LOSS_HOLD, implausible_loss, observe
 from cadence.sync.wording import when
 from cadence.values.errors import CadenceError
 from cadence.values.model import BookingState, BusyInterval, Salesperson
@@ -81,7 +81,12 @@ def read_owned(
         )
     ws.store.save_bookings(seen.save, delete=seen.drop)
     if seen.contacts:
-        ws.store.add_contacts(seen.contacts)
+        # Every past booking is a contact, seen again each cycle: only those not stored as
+        # they are (new, or a past meeting moved since) are added.
+        stored = ws.store.contact_times(BOOKING_SOURCE, {c.customer_id for c in seen.contacts})
+        fresh = [c for c in seen.contacts if stored.get((c.customer_id, c.source_id)) != c.at]
+        if fresh:
+            ws.store.add_contacts(fresh)
     if seen.recancel and ws.may_write(owner):
         ops: list[WriteOp] = [Cancel(owner, r.uid, r.etag, r.remote_id) for r in seen.recancel]
         calls.calendar(name, owner, now, "write", lambda b: b.write(owner, ops))

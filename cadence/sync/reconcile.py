@@ -40,6 +40,8 @@ from connectors.base import UNREADABLE, RemoteEvent
 LIVE = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
 # The tag carrying an event's spec_hash, read back to tell whether a rewrite was applied.
 SPEC_TAG = "spec"
+# The source of the contacts that past bookings become (their source id is the booking's key).
+BOOKING_SOURCE = "booking"
 
 
 class ActionKind(StrEnum):
@@ -196,7 +198,7 @@ def observe(
             kind = ContactKind.CALL if new.kind is BookingKind.WINBACK else ContactKind.MEETING
             # The key (not the uid) identifies what the meeting was for: the planner reads
             # "customer:anniversary:60" as that anniversary served.
-            contacts.append(Contact(new.customer_id, kind, new.start, "booking", new.key))
+            contacts.append(Contact(new.customer_id, kind, new.start, BOOKING_SOURCE, new.key))
     for uid, ev in remote.items():
         if uid in seen or ev.status in ("cancelled", UNREADABLE):
             continue
