@@ -116,8 +116,11 @@ def _scope(
         # booking (cadence.sync.incremental): only the others are planned (a policy edit: the
         # salespeople with customers in the edited segment).
         busy, quiet = Tracker(ws, moment).split(ws.owners_known())
-        owners = set(busy)
-        return ws.store.customers(owners), owners, sum(q.kept for q in quiet.values())
+        if quiet:
+            owners = set(busy)
+            return ws.store.customers(owners), owners, sum(q.kept for q in quiet.values())
+        # No one is left alone: the whole book, as the cycle then plans it.
+        return ws.store.customers(), None, 0
     customers = ws.customers_as_run_sees_them(moment)
     _known(customers, customer, owner)
     return customers, None, 0
