@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +24,7 @@ from cadence.store import rows as convert
 from cadence.store.engine import CUSTOMERS_LOCK, PLAN_LOCK, SALESPEOPLE_LOCK
 from cadence.store.keyed import KeyedTables, StoreState
 from cadence.store.migrations import MIGRATIONS
+from cadence.store.scoped import ScopedReads
 from cadence.store.tables import (
     BOOKINGS,
     CONTACTS,
@@ -53,7 +53,7 @@ class UpsertCounts:
     pruned: int = 0
 
 
-class Store(KeyedTables):
+class Store(ScopedReads, KeyedTables):
     """The repository over one database URL (``sqlite:///cadence.db``,
     ``postgresql+psycopg://user@host/db``). The schema is created or migrated on construction.
 
@@ -390,50 +390,6 @@ class Store(KeyedTables):
         query = sa.select(t).order_by(t.c.owner, t.c.position)
         with self._read() as conn:
             return [convert.planned_of(row) for row in conn.execute(query)]
-
-    # -- owner-scoped reads (a command about one salesperson reads theirs only) -----------------
-
-    def has_customers(self, owner: str | None = None) -> bool:
-        """Is any customer stored (owned by ``owner`` when given)? One indexed lookup."""
-        t = CUSTOMERS
-        query = sa.select(t.c.id).limit(1)
-        if owner is not None:
-            query = query.where(t.c.owner == owner)
-        with self._read() as conn:
-            return conn.execute(query).first() is not None
-
-    def contact_times(
-        self, source: str, customer_ids: Iterable[str]
-    ) -> dict[tuple[str, str], datetime]:
-        """(customer id, source id) -> time of the contacts from ``source`` that ``customer_ids``
-        have: which of a source's contacts are stored as they are (the indexed customer id)."""
-        t = CONTACTS
-        found: dict[tuple[str, str], datetime] = {}
-        with self._read() as conn:
-            for chunk in convert.chunks(sorted(set(customer_ids))):
-                query = sa.select(t.c.customer_id, t.c.source_id, t.c.at).where(
-                    t.c.customer_id.in_(chunk), t.c.source == source, t.c.source_id != ""
-                )
-                for customer_id, source_id, at in conn.execute(query):
-                    found[(customer_id, source_id)] = at
-        return found
-
-    def bookings_ending_after(
-        self, at: datetime, states: Iterable[BookingState] | None = None
-    ) -> list[BookingRecord]:
-        """Stored bookings (in ``states`` when given) that may not be over at ``at``, by key:
-        timed ones ending after it, all-day ones ending after the UTC day before it (an all-day
-        booking is over by its owner's date, which the caller judges). Not the years before."""
-        t = BOOKINGS
-        ahead = sa.or_(
-            sa.and_(t.c.all_day.is_(False), t.c.end_at > at),
-            sa.and_(t.c.all_day.is_(True), t.c.end_day > at.date() - timedelta(days=1)),
-        )
-        query = sa.select(t).where(ahead).order_by(t.c.key)
-        if states is not None:
-            query = query.where(t.c.state.in_([BookingState(s).value for s in states]))
-        with self._read() as conn:
-            return [convert.booking_of(row) for row in conn.execute(query)]
 
 
 __all__ = [
