@@ -43,7 +43,7 @@ from cadence.planner.needs import Need, Reminder, TrackContext
 from cadence.planner.placement import MIN_NOTICE_MINUTES as MIN_NOTICE_MINUTES
 from cadence.planner.placement import Placer
 from cadence.planner.state import CustomerState
-from cadence.planner.timegrid import from_minute, local_date, sort_minute, to_minute
+from cadence.planner.timegrid import date_of, from_minute, local_date, sort_minute, to_minute
 from cadence.planner.titles import title
 from cadence.planner.tracks import active_track, winback_track
 from cadence.values.errors import ValueParseError, describe_error
@@ -185,7 +185,7 @@ class _Engine:
         counted = (
             [c for c in collapse(history) if counts(c, kinds) and c.at <= now] if history else []
         )
-        counted_days = [local_date(agenda.zone, to_minute(c.at)) for c in counted]
+        counted_days = [date_of(agenda.zone, c.at) for c in counted]
         if customer.last_contact is not None:
             counted_days.append(customer.last_contact)
             counted_days.sort()
@@ -212,9 +212,7 @@ class _Engine:
         # When the last contact was one of cadence's own check-ins, the chain it belonged to
         # goes on under the same keys: a planned meeting taking place is not a new contact.
         own = fixed + [
-            (local_date(agenda.zone, to_minute(c.at)), c.source_id)
-            for c in counted
-            if c.source == "booking"
+            (date_of(agenda.zone, c.at), c.source_id) for c in counted if c.source == "booking"
         ]
         latest = max(own, default=None)
         chain = chain_of(latest[1]) if latest is not None and latest[0] == last else None

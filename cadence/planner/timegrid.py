@@ -45,6 +45,12 @@ def local_date(zone: ZoneInfo, minute: int) -> date:
     return datetime.fromtimestamp(minute * 60, zone).date()
 
 
+def date_of(zone: ZoneInfo, dt: datetime) -> date:
+    """``local_date(zone, to_minute(dt))`` without the cache: for instants that do not recur
+    (contacts, bookings), which would only push the recurring ones out of it."""
+    return datetime.fromtimestamp(to_minute(dt) * 60, zone).date()
+
+
 def ceil_step(minute: int, step: int = SLOT_STEP) -> int:
     return -(-minute // step) * step
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import date, timedelta
+from functools import lru_cache
 
 from cadence.inputs.policy import WinbackPolicy
 from cadence.planner.needs import Need, Reminder, TrackContext, anniversary_key, minutes_of
@@ -30,7 +31,7 @@ from cadence.planner.titles import (
     anniversary_months,
     is_milestone,
 )
-from cadence.values.durations import add_months
+from cadence.values.durations import Duration, add_months
 from cadence.values.model import BookingKind
 
 
@@ -210,23 +211,40 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
     if period is None or since is None:
         return []
     found: list[tuple[int, date]] = []
-    horizon_reach = p.max_gap.add_to(ctx.end_day)
-    age = (ctx.first_day.year - since.year) * 12 + ctx.first_day.month - since.month
+    keys = ctx.booked_keys or ctx.fixed_keys  # most customers have neither
+    for months, day, lead_reaches, reminded in _anniversary_days(
+        since, period, p.anniversary_lead, p.max_gap, ctx.first_day, ctx.end_day
+    ):
+        key = anniversary_key(c.id, months) if keys else ""
+        if lead_reaches or key in ctx.booked_keys:
+            if key not in ctx.fixed_keys:
+                found.append((months, day))
+            if reminded:
+                ctx.emit_reminder(Reminder(f"{c.id}:anniversary_reminder:{months}", day, months))
+    return found
+
+
+@lru_cache(maxsize=1 << 14)
+def _anniversary_days(
+    since: date, period: int, lead: Duration, max_gap: Duration, first_day: date, end_day: date
+) -> tuple[tuple[int, date, bool, bool], ...]:
+    """The anniversaries :func:`_anniversaries` looks at, the same for every customer of one
+    ``customer_since`` and policy: (months, date, whether the lead window reaches the first
+    plannable day, whether the all-day reminder is inside the range)."""
+    out = []
+    # Look a max_gap past the range: whether a check-in inside the range merges into an
+    # anniversary must not depend on where the range happens to end today.
+    horizon_reach = max_gap.add_to(end_day)
+    age = (first_day.year - since.year) * 12 + first_day.month - since.month
     months = max(1, age // period - 1) * period
     while True:
         day = anniversary_date(since, months)
-        # Look a max_gap past the range: whether a check-in inside the range merges into an
-        # anniversary must not depend on where the range happens to end today.
-        if p.anniversary_lead.subtract_from(day) > horizon_reach:
+        if lead.subtract_from(day) > horizon_reach:
             break
-        booked = anniversary_key(c.id, months) in ctx.booked_keys
-        if p.anniversary_lead.add_to(day) >= ctx.first_day or booked:
-            if anniversary_key(c.id, months) not in ctx.fixed_keys:
-                found.append((months, day))
-            if ctx.first_day - timedelta(days=1) <= day <= ctx.end_day:
-                ctx.emit_reminder(Reminder(f"{c.id}:anniversary_reminder:{months}", day, months))
+        reaches = lead.add_to(day) >= first_day
+        out.append((months, day, reaches, first_day - timedelta(days=1) <= day <= end_day))
         months += period
-    return found
+    return tuple(out)
 
 
 def _anniversary_need(

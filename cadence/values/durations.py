@@ -162,10 +162,20 @@ class Duration:
         Raises :class:`ValueParseError` when the result would lie outside Python's dates (never
         for a date of the supported range) or when ``is_business_day`` says no for a whole year.
         """
+        if not self.months and not self.business_days:  # whole days: most rhythms
+            try:
+                return d + _day_delta(self.days)
+            except OverflowError:
+                pass  # _move words the error
         return self._move(d, 1, is_business_day)
 
     def subtract_from(self, d: date, is_business_day: Callable[[date], bool] = is_weekday) -> date:
         """``d`` minus this duration (the mirror of :meth:`add_to`, raising the same way)."""
+        if not self.months and not self.business_days:
+            try:
+                return d - _day_delta(self.days)
+            except OverflowError:
+                pass
         return self._move(d, -1, is_business_day)
 
     def _move(self, d: date, sign: int, is_business_day: Callable[[date], bool]) -> date:
@@ -183,6 +193,18 @@ class Duration:
 
     def __str__(self) -> str:
         return self.text or f"P{self.months}M{self.days}D+{self.business_days}BD"
+
+
+_DAY_DELTAS: dict[int, timedelta] = {}
+
+
+def _day_delta(days: int) -> timedelta:
+    """``timedelta(days=days)``, one object per length (the planner adds the same few rhythms
+    to dates hundreds of thousands of times)."""
+    delta = _DAY_DELTAS.get(days)
+    if delta is None:
+        delta = _DAY_DELTAS[days] = timedelta(days=days)
+    return delta
 
 
 def _number(digits: str, text: str) -> int:
@@ -239,8 +261,10 @@ def add_months(d: date, months: int) -> date:
         return d
     index = d.year * 12 + (d.month - 1) + months
     year, month0 = divmod(index, 12)
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(d.day, last))
+    day = d.day
+    if day > 28:  # only then can the target month be too short (calendar.monthrange is slow)
+        day = min(day, calendar.monthrange(year, month0 + 1)[1])
+    return date(year, month0 + 1, day)
 
 
 _LENGTH = re.compile(
