@@ -10,14 +10,19 @@ computation they replace, over random inputs.
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cadence.planner.customer_days import CustomerDays, LocalHours
+from cadence.planner.timegrid import local_date, local_minute, to_minute
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
+from cadence.values.seasons import SeasonSet
+from cadence.values.workweek import WorkingHours
 
 DAYS = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
 DURATIONS = st.one_of(
@@ -79,3 +84,60 @@ def test_add_months_clamps_to_the_month_end_as_the_calendar_says(d, months):
 def test_whole_day_durations_past_the_last_date_are_refused_by_name():
     with pytest.raises(ValueParseError, match="outside the supported dates"):
         Duration(days=10).add_to(date.max - timedelta(days=3))
+
+
+ZONES = [
+    "Europe/London",
+    "America/New_York",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "UTC",
+]
+
+
+def _spans_the_long_way(
+    days: CustomerDays, start: int, end: int, *, rules: bool = True
+) -> list[tuple[int, int]]:
+    """Every customer-local day ``[start, end)`` touches, cut to the hours, when allowed (with
+    ``rules``) or whatever the day rules say."""
+    spans = []
+    day, last = local_date(days.zone, start), local_date(days.zone, end - 1)
+    while day <= last:
+        if not rules or days.blocked(day) is None:
+            first, stop = (
+                (0, 1440)
+                if days.hours is None
+                else (days.hours.start_minute, days.hours.end_minute)
+            )
+            lo = max(local_minute(days.zone, day, first), start)
+            hi = min(local_minute(days.zone, day, stop), end)
+            if lo < hi:
+                spans.append((lo, hi))
+        day += timedelta(days=1)
+    return spans
+
+
+@given(
+    st.sampled_from(ZONES),
+    st.sampled_from([None, "09:00-17:00", "07:30-19:45", "00:00-24:00"]),
+    st.sampled_from(["", "GB", "US", "SA", "NP"]),
+    st.integers(
+        to_minute(datetime(2026, 1, 1, tzinfo=UTC)), to_minute(datetime(2028, 1, 1, tzinfo=UTC))
+    ),
+    st.integers(1, 3 * 1440),
+)
+def test_allowed_spans_cut_from_shared_local_hours_are_the_days_own(
+    zone, hours, country, start, length
+):
+    local = LocalHours(ZoneInfo(zone), WorkingHours.parse(hours) if hours else None)
+    days = CustomerDays(local.zone, country, frozenset({5, 6}), SeasonSet(()), local.hours, local)
+    other = CustomerDays(local.zone, "", frozenset({4, 5}), SeasonSet(()), local.hours, local)
+    for each in (days, other):
+        assert each.allowed_spans(start, start + length) == _spans_the_long_way(
+            each, start, start + length
+        )
+        assert each.hours_overlap(start, start + length) == bool(
+            _spans_the_long_way(each, start, start + length, rules=False)
+        )

@@ -14,6 +14,7 @@ from cadence.values.model import BusyInterval, Salesperson
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import DAY_NAMES
 
+_NOTHING: list[tuple[int, int]] = []  # no busy time (never changed: add_interval makes a list)
 UNKNOWN = "?"  # a sentinel distinct from every cached reason (None or a sentence)
 
 
@@ -108,6 +109,10 @@ class Agenda:
     def busy_on(self, day: date) -> list[tuple[int, int]]:
         return self._busy.get(day.toordinal(), [])
 
+    def busy_at(self, ordinal: int) -> list[tuple[int, int]]:
+        """:meth:`busy_on` by day ordinal."""
+        return self._busy.get(ordinal, _NOTHING)
+
     def overlaps(
         self, day: date, start: int, end: int, ignore: tuple[int, int] | None = None
     ) -> bool:
@@ -146,15 +151,18 @@ class Agenda:
 
     def work_span(self, day: date) -> tuple[int, int]:
         """Working hours on ``day`` as epoch minutes (DST-correct for that day)."""
-        key = day.toordinal()
-        span = self._spans.get(key)
+        return self.work_span_at(day.toordinal())
+
+    def work_span_at(self, ordinal: int) -> tuple[int, int]:
+        """:meth:`work_span` by day ordinal."""
+        span = self._spans.get(ordinal)
         if span is None:
-            hours = self.person.working_hours
+            day, hours = date.fromordinal(ordinal), self.person.working_hours
             span = (
                 local_minute(self.zone, day, hours.start_minute),
                 local_minute(self.zone, day, hours.end_minute),
             )
-            self._spans[key] = span
+            self._spans[ordinal] = span
         return span
 
     def breaks_on(self, day: date) -> list[tuple[int, int]]:

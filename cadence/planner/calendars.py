@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cadence.inputs.policy import SegmentPolicy
 from cadence.planner.agenda import Agenda
 from cadence.planner.api import PlanInput
-from cadence.planner.customer_days import CustomerDays
+from cadence.planner.customer_days import CustomerDays, LocalHours
 from cadence.values.daycal import DEFAULT_WEEKEND, weekend_of
 from cadence.values.errors import ValueParseError
 from cadence.values.model import Customer, Salesperson
@@ -33,6 +33,7 @@ class Calendars:
         # The same, by the customer's and policy's own fields: most customers repeat them.
         self.days_of: dict[tuple, CustomerDays] = {}
         self.todays: dict[str, date] = {}
+        self.local_hours: dict[tuple, LocalHours] = {}  # by zone name and customer hours
 
     def agenda(self, email: str) -> Agenda:
         """The agenda of salesperson ``email`` (the policy defaults for one not configured)."""
@@ -95,8 +96,12 @@ class Calendars:
             problem = free_day_problem(seasons)
             if problem:
                 raise ValueParseError(problem)
+            hours = policy.customer_hours
+            local = self.local_hours.get((zone_name, hours))
+            if local is None:
+                local = self.local_hours[zone_name, hours] = LocalHours(_zone(zone_name), hours)
             days = CustomerDays(
-                _zone(zone_name), country, weekend, self.season_set(seasons), policy.customer_hours
+                local.zone, country, weekend, self.season_set(seasons), hours, local
             )
             self.shared_days[key] = days
         return days

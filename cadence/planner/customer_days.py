@@ -15,6 +15,38 @@ from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import DAY_NAMES, WorkingHours
 
 
+class LocalHours:
+    """A zone's hours (or whole days) cut out of salesperson time, whatever the day rules: one
+    per zone and hours, shared by every :class:`CustomerDays` of them (the same working day of
+    a salesperson is cut for each kind of customer in that zone)."""
+
+    def __init__(self, zone: ZoneInfo, hours: WorkingHours | None) -> None:
+        self.zone = zone
+        self.hours = hours
+        self._cuts: dict[tuple[int, int], tuple[tuple[date, int, int], ...]] = {}
+
+    def cut(self, start: int, end: int) -> tuple[tuple[date, int, int], ...]:
+        """(local day, lo, hi): the non-empty parts of ``[start, end)`` (epoch minutes) inside
+        the hours of each local day it touches, in order."""
+        key = (start, end)
+        cut = self._cuts.get(key)
+        if cut is not None:
+            return cut
+        zone, hours = self.zone, self.hours
+        first, last = (hours.start_minute, hours.end_minute) if hours is not None else (0, 1440)
+        parts = []
+        day = local_date(zone, start)
+        stop = local_date(zone, end - 1)
+        while day <= stop:
+            lo = max(local_minute(zone, day, first), start)
+            hi = min(local_minute(zone, day, last), end)
+            if lo < hi:
+                parts.append((day, lo, hi))
+            day += timedelta(days=1)
+        cut = self._cuts[key] = tuple(parts)
+        return cut
+
+
 class CustomerDays:
     """Customer-side day rules, all evaluated on the customer's own local date."""
 
@@ -25,12 +57,14 @@ class CustomerDays:
         weekend: frozenset[int],
         seasons: SeasonSet,
         hours: WorkingHours | None,
+        local_hours: LocalHours | None = None,
     ) -> None:
         self.zone = zone
         self.country = country
         self.weekend = weekend
         self.seasons = seasons
         self.hours = hours
+        self.local_hours = local_hours or LocalHours(zone, hours)
         self._blocked: dict[int, str | None] = {}
         self._spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
         self._reasons: dict[tuple[int, int], str] = {}
@@ -62,21 +96,10 @@ class CustomerDays:
         spans = self._spans.get(key)
         if spans is not None:
             return spans
-        spans = []
-        day = local_date(self.zone, start)
-        last = local_date(self.zone, end - 1)
-        while day <= last:
-            if self.blocked(day) is None:
-                if self.hours is not None:
-                    lo = local_minute(self.zone, day, self.hours.start_minute)
-                    hi = local_minute(self.zone, day, self.hours.end_minute)
-                else:
-                    lo = local_minute(self.zone, day, 0)
-                    hi = local_minute(self.zone, day, 1440)
-                lo, hi = max(lo, start), min(hi, end)
-                if lo < hi:
-                    spans.append((lo, hi))
-            day += timedelta(days=1)
+        blocked = self.blocked
+        spans = [
+            (lo, hi) for day, lo, hi in self.local_hours.cut(start, end) if blocked(day) is None
+        ]
         self._spans[key] = spans
         return spans
 
@@ -92,15 +115,7 @@ class CustomerDays:
         """Do the customer's hours overlap ``[start, end)`` at all, whatever the day rules?"""
         if self.hours is None:
             return True
-        day = local_date(self.zone, start)
-        last = local_date(self.zone, end - 1)
-        while day <= last:
-            lo = local_minute(self.zone, day, self.hours.start_minute)
-            hi = local_minute(self.zone, day, self.hours.end_minute)
-            if max(lo, start) < min(hi, end):
-                return True
-            day += timedelta(days=1)
-        return False
+        return bool(self.local_hours.cut(start, end))
 
     def _day_reason(self, start: int, end: int) -> str:
         day = local_date(self.zone, start)

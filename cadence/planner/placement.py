@@ -21,7 +21,7 @@ from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.levels import LEVEL_PASSES
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
-from cadence.planner.timegrid import choose_slot
+from cadence.planner.timegrid import choose_slot, earliest_start
 from cadence.values.text import count
 
 AFTER_WINDOW_SEARCH_DAYS = 120
@@ -70,37 +70,41 @@ class Placer:
         why = state.agenda.unavailable(day, use_capacity)
         if why:
             return None, why
-        return self.slot_on(state, need, day, excluded)
+        return self.slot_on(state, need, day.toordinal(), excluded)
 
     def slot_on(
-        self, state: CustomerState, need: Need, day: date, excluded: set[date]
+        self, state: CustomerState, need: Need, o: int, excluded: set[date]
     ) -> tuple[int | None, str]:
-        """The best free slot on a day the salesperson can work, or None and the reason
-        (asked once per day in a search)."""
-        key = day.toordinal()
-        found = self._slots.get(key)
+        """The best free slot on day ordinal ``o`` (salesperson-local), a day the salesperson
+        can work, or None and the reason (asked once per day in a search)."""
+        found = self._slots.get(o)
         if found is None:
-            found = self._slots[key] = self._slot_on(state, need, day, excluded)
+            found = self._slots[o] = self._slot_on(state, need, o, excluded)
         return found
 
     def _slot_on(
-        self, state: CustomerState, need: Need, day: date, excluded: set[date]
+        self, state: CustomerState, need: Need, o: int, excluded: set[date]
     ) -> tuple[int | None, str]:
-        if day in excluded:
+        if excluded and date.fromordinal(o) in excluded:
             return None, "the owner declined or deleted a booking that day"
         agenda = state.agenda
-        work_start, work_end = agenda.work_span(day)
+        work_start, work_end = agenda.work_span_at(o)
         spans = state.days.allowed_spans(work_start, work_end)
         if not spans:
             return None, state.days.day_reason(work_start, work_end)
-        slot = choose_slot(
-            spans,
-            agenda.busy_on(day),
-            need.minutes,
-            self.now_minute + MIN_NOTICE_MINUTES,
-            buffer=self.buffer,
-            breaks=agenda.breaks_on(day) if agenda.person.breaks else None,
-        )
+        busy = agenda.busy_at(o)
+        if not busy and not agenda.person.breaks:
+            # Nothing to keep away from: the earliest start that fits (most days of a plan).
+            slot = earliest_start(spans, need.minutes, self.now_minute + MIN_NOTICE_MINUTES)
+        else:
+            slot = choose_slot(
+                spans,
+                busy,
+                need.minutes,
+                self.now_minute + MIN_NOTICE_MINUTES,
+                buffer=self.buffer,
+                breaks=agenda.breaks_on(date.fromordinal(o)) if agenda.person.breaks else None,
+            )
         if slot is None:
             return None, f"no free {need.minutes}-minute slot (calendar conflicts)"
         return slot, ""
@@ -145,6 +149,23 @@ class Placer:
                 yield o
             o += step
 
+    def _open(self, state: CustomerState, o: int, use_capacity: bool, relax: int | None) -> bool:
+        """Would :meth:`open_days` yield day ordinal ``o``?"""
+        agenda = state.agenda
+        why = agenda.day_rules.get(o, _UNKNOWN)
+        if why is _UNKNOWN:
+            why = agenda.blocked(date.fromordinal(o))
+        if why:
+            return False
+        if not use_capacity:
+            return True
+        if (o - 1) // 7 in agenda.full_weeks or o in agenda.full_days:
+            return False
+        if relax is None:
+            return True
+        level = agenda.level(o)
+        return level is None or agenda.day_load(o) < level + relax
+
     def _level_reason(self, email: str, level: int) -> str:
         why = self._level_reasons.get((email, level))
         if why is None:
@@ -173,6 +194,11 @@ class Placer:
         first, last = max(lo, state.first_day).toordinal(), hi.toordinal()
         if reach is not None:
             first, last = max(first, ideal - reach), min(last, ideal + reach)
+        if first <= ideal <= last and self._open(state, ideal, use_capacity, relax):
+            # The ideal day itself (most searches): what the walk below would find first.
+            slot, _ = self.slot_on(state, need, ideal, excluded)
+            if slot is not None:
+                return date.fromordinal(ideal), slot
         down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped, relax)
         up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped, relax)
         below, above = next(down, None), next(up, None)
@@ -184,12 +210,11 @@ class Placer:
             for o, gap in ((below, gap_below), (above, gap_above)):
                 if o is None or gap != nearest:
                     continue
-                day = date.fromordinal(o)
-                slot, why = self.slot_on(state, need, day, excluded)
+                slot, why = self.slot_on(state, need, o, excluded)
                 if slot is None:
                     skipped.setdefault(o, why)
                 else:
-                    options.append((state.agenda.load(day), o, slot))
+                    options.append((state.agenda.day_load(o), o, slot))
             if options:
                 _, o, slot = min(options)
                 return date.fromordinal(o), slot
@@ -226,10 +251,9 @@ class Placer:
             if why is _UNKNOWN:
                 why = agenda.blocked(date.fromordinal(o))
             if not why:
-                day = date.fromordinal(o)
-                slot, _ = self.slot_on(state, need, day, excluded)
+                slot, _ = self.slot_on(state, need, o, excluded)
                 if slot is not None:
-                    return day, slot
+                    return date.fromordinal(o), slot
             o += 1
         return None
 

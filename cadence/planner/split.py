@@ -23,7 +23,8 @@ from datetime import date, datetime
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
 from cadence.planner.engine import _Engine
 from cadence.planner.existing import LIVE_STATES
-from cadence.planner.timegrid import from_minute, to_minute
+from cadence.planner.timegrid import from_minute, local_date, local_minute, to_minute
+from cadence.planner.tracks import anniversary_days
 from cadence.values.model import (
     Booking,
     BookingKind,
@@ -37,6 +38,7 @@ from cadence.values.model import (
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
+PLAN_CACHES = (local_minute, local_date, anniversary_days)  # emptied when a plan is made
 
 
 def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:
@@ -64,12 +66,18 @@ def _no_collection_pauses() -> Iterator[None]:
     25,000 customers, more on larger books, and in a forked worker it writes to every page of
     the parent's objects it traverses, copying them. Garbage the plan leaves is collected
     when the collector runs next.
+
+    The planner's own caches (local times, anniversary dates) are emptied first: worth
+    keeping within a plan, but the tens of thousands of entries left behind would only be
+    traversed by the collector's next run (half of what it finds after a plan).
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        for cache in PLAN_CACHES:
+            cache.cache_clear()
         if enabled:
             gc.enable()
 

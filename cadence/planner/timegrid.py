@@ -81,12 +81,7 @@ def choose_slot(
     Linear in the number of busy intervals and breaks.
     """
     if not busy and not breaks:
-        # Nothing to keep away from: the earliest start that fits (most days of a plan).
-        for span_start, span_end in spans:
-            first = ceil_step(max(span_start, not_before))
-            if first <= floor_step(span_end - length):
-                return first
-        return None
+        return earliest_start(spans, length, not_before)
     blocks = sorted([(s - buffer, e + buffer, s, e) for s, e in busy])
     if breaks:
         blocks = sorted(blocks + [(s, e, -1, -1) for s, e in breaks])
@@ -110,6 +105,16 @@ def choose_slot(
             if t is not None and score > best_score:
                 best, best_score = t, score
     return best
+
+
+def earliest_start(spans: list[tuple[int, int]], length: int, not_before: int) -> int | None:
+    """:func:`choose_slot` on a day with nothing busy and no breaks: the earliest quarter-hour
+    start from ``not_before`` with the meeting inside one span, or None."""
+    for span_start, span_end in spans:
+        first = -(-max(span_start, not_before) // SLOT_STEP) * SLOT_STEP
+        if first <= ((span_end - length) // SLOT_STEP) * SLOT_STEP:
+            return first
+    return None
 
 
 def _best_in(lo: int, hi: int, length: int, left: int, right: int) -> tuple[int | None, int]:

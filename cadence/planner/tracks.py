@@ -212,7 +212,7 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
         return []
     found: list[tuple[int, date]] = []
     keys = ctx.booked_keys or ctx.fixed_keys  # most customers have neither
-    for months, day, lead_reaches, reminded in _anniversary_days(
+    for months, day, lead_reaches, reminded in anniversary_days(
         since, period, p.anniversary_lead, p.max_gap, ctx.first_day, ctx.end_day
     ):
         key = anniversary_key(c.id, months) if keys else ""
@@ -225,7 +225,7 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
 
 
 @lru_cache(maxsize=1 << 14)
-def _anniversary_days(
+def anniversary_days(
     since: date, period: int, lead: Duration, max_gap: Duration, first_day: date, end_day: date
 ) -> tuple[tuple[int, date, bool, bool], ...]:
     """The anniversaries :func:`_anniversaries` looks at, the same for every customer of one
