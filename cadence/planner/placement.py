@@ -28,6 +28,7 @@ AFTER_WINDOW_SEARCH_DAYS = 120
 AFTER_SEASON_SEARCH_DAYS = 400
 MIN_NOTICE_MINUTES = 60
 _FAR = 1 << 30
+_UNASKED = (0, "")  # a day not asked for a slot yet in this search
 
 
 class Placer:
@@ -126,6 +127,7 @@ class Placer:
         agenda = state.agenda
         day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
         leveled = use_capacity and relax is not None
+        slots = self._slots
         o = start
         while (o <= stop) if step > 0 else (o >= stop):
             why = day_rules.get(o, _UNKNOWN)
@@ -145,7 +147,9 @@ class Placer:
                         why = self._level_reason(agenda.person.email, level)
             if why:
                 skipped.setdefault(o, why)
-            else:
+            elif slots.get(o, _UNASKED)[0] is not None:
+                # A day an earlier pass found without a slot (and noted in ``skipped``) has
+                # none now either: only days that may offer one are yielded.
                 yield o
             o += step
 
@@ -196,9 +200,10 @@ class Placer:
             first, last = max(first, ideal - reach), min(last, ideal + reach)
         if first <= ideal <= last and self._open(state, ideal, use_capacity, relax):
             # The ideal day itself (most searches): what the walk below would find first.
-            slot, _ = self.slot_on(state, need, ideal, excluded)
+            slot, why = self.slot_on(state, need, ideal, excluded)
             if slot is not None:
                 return date.fromordinal(ideal), slot
+            skipped.setdefault(ideal, why)  # as the walk would note it
         down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped, relax)
         up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped, relax)
         below, above = next(down, None), next(up, None)
