@@ -46,7 +46,7 @@ class PlanInput:
     snoozes: Mapping[str, Snooze] = field(default_factory=dict)  # by customer id
 
 
-@dataclass
+@dataclass(slots=True)
 class CustomerNote:
     """Why a customer's plan looks the way it does (for ``cadence explain``)."""
 

@@ -39,7 +39,7 @@ from cadence.planner.calendars import Calendars
 from cadence.planner.contacts import collapse, counts
 from cadence.planner.existing import ExistingBookings, base_key, chain_of
 from cadence.planner.levels import set_levels
-from cadence.planner.needs import Need, Reminder, TrackContext
+from cadence.planner.needs import NO_KEYS, Need, Reminder, TrackContext
 from cadence.planner.placement import MIN_NOTICE_MINUTES as MIN_NOTICE_MINUTES
 from cadence.planner.placement import Placer
 from cadence.planner.state import CustomerState
@@ -216,6 +216,7 @@ class _Engine:
         ]
         latest = max(own, default=None)
         chain = chain_of(latest[1]) if latest is not None and latest[0] == last else None
+        booked = self.existing.open_of(customer.id)
         ctx = TrackContext(
             customer=customer,
             policy=policy,
@@ -225,10 +226,11 @@ class _Engine:
             contact_days=counted_days,
             emit_reminder=lambda r: self.reminder(state, r),
             notes=note.messages,
-            fixed_keys={key for _, key in fixed} | served,
+            # Most customers have neither: one shared empty set then, not two of their own.
+            fixed_keys=({key for _, key in fixed} | served) or NO_KEYS,
             chain=chain,
             catch_up=self.inp.policies.capacity.catch_up,
-            booked_keys={base_key(b.key) for b in self.existing.open_of(customer.id)},
+            booked_keys={base_key(b.key) for b in booked} if booked else NO_KEYS,
         )
         if customer.status is CustomerStatus.CANCELLED:
             if customer.cancelled_on is None:

@@ -9,6 +9,7 @@ engine decides *where* it goes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -82,6 +83,9 @@ class Reminder:
     months: int
 
 
+NO_KEYS: frozenset[str] = frozenset()
+
+
 @dataclass(slots=True)
 class TrackContext:
     """What a track may know about its customer and the planning range."""
@@ -94,8 +98,8 @@ class TrackContext:
     contact_days: list[date]  # counted contact days, ascending
     emit_reminder: Callable[[Reminder], None]
     notes: list[str]
-    fixed_keys: set[str] = field(default_factory=set)  # bookings kept as they are (today's)
-    booked_keys: set[str] = field(default_factory=set)  # keys of the customer's live bookings
+    fixed_keys: AbstractSet[str] = NO_KEYS  # bookings kept as they are (today's)
+    booked_keys: AbstractSet[str] = NO_KEYS  # keys of the customer's live bookings
     chain: tuple[str, int] | None = None  # (anchor, next index) when the last contact was ours
     catch_up: Duration = Duration(days=21)  # an overdue backlog is spread over this
 
