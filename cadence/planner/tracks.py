@@ -65,6 +65,8 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
         "most overdue first, at an even daily load"
     )
     booked_last = False  # whether `last` is a booking planned just before, not a contact
+    # The same for every need of the track.
+    every_text, minutes, gaps = str(p.every), minutes_of(p.meeting), (p.min_gap, p.max_gap)
     while True:
         reasons: list[str] = []
         forced = False
@@ -83,7 +85,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             # After a planned booking the rhythm counts from it; "last contact" would contradict
             # the event's "Last contact" line (the last one that happened).
             since_what = "previous booking" if booked_last else "last contact"
-            reasons.append(f"{since_what} {last}; every {p.every} -> ideal {ideal}")
+            reasons.append(f"{since_what} {last}; every {every_text} -> ideal {ideal}")
             if we < ctx.first_day:
                 forced = True
                 reasons.append(f"overdue: max_gap {p.max_gap} after {last} passed on {we}")
@@ -133,11 +135,11 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             ideal=ideal,
             window_start=ws,
             window_end=we,
-            minutes=minutes_of(p.meeting),
+            minutes=minutes,
             anchor=last,
             reasons=reasons,
             forced=forced,
-            next_gaps=(p.min_gap, p.max_gap),
+            next_gaps=gaps,
             anniversary=anniversaries[0] if anniversaries else None,
             merge_within=p.min_gap,
             overdue_since=overdue_since,
