@@ -129,23 +129,36 @@ def _settle(inp: PlanInput, first: Plan, workers: int) -> Plan:
             bookings=[b for b in bookings if b.owner in unsettled],
         )
         again = _plan_once(part, workers)
+        times_now, times_before = _times(again, unsettled), _times(result, unsettled)
+        customers = _customers_of(result, unsettled)
         moved = {
             owner
             for owner in unsettled
-            if _times(again, owner) != _times(result, owner)
-            or any(cid in again.skipped for cid in _customers_of(result, owner))
+            if times_now.get(owner, set()) != times_before.get(owner, set())
+            or any(cid in again.skipped for cid in customers.get(owner, ()))
         }
         result = _merge(result, again, unsettled, first)
         unsettled = moved
     return result
 
 
-def _times(result: Plan, owner: str) -> set[tuple[str, object, object]]:
-    return {(c.key, c.start, c.end) for c in result.booked() if c.owner == owner}
+def _times(result: Plan, owners: set[str]) -> dict[str, set[tuple[str, object, object]]]:
+    """(key, start, end) of each booked contact of ``owners``, by owner (one pass over the
+    plan, not one per owner: a settle pass can concern hundreds of salespeople)."""
+    times: dict[str, set[tuple[str, object, object]]] = {}
+    for c in result.booked():
+        if c.owner in owners:
+            times.setdefault(c.owner, set()).add((c.key, c.start, c.end))
+    return times
 
 
-def _customers_of(result: Plan, owner: str) -> set[str]:
-    return {c.customer_id for c in result.contacts if c.owner == owner}
+def _customers_of(result: Plan, owners: set[str]) -> dict[str, set[str]]:
+    """The customers with a planned contact, by owner, for ``owners``."""
+    customers: dict[str, set[str]] = {}
+    for c in result.contacts:
+        if c.owner in owners:
+            customers.setdefault(c.owner, set()).add(c.customer_id)
+    return customers
 
 
 def _is_live_ahead(b: Booking, result: Plan) -> bool:
