@@ -512,7 +512,7 @@ def test_a_first_anniversary_reason_says_one_year():
 
 def test_a_move_names_every_cause_between_the_ideal_day_and_the_day_chosen():
     # Ideal Saturday 5 December; Monday 7 and Tuesday 8 are full: the move says all three.
-    from cadence.planner.placement import _why_not_before
+    from cadence.planner.moves import why_not_before
 
     skipped = {
         d("2026-12-05").toordinal(): "sat is not a working day for ana@example.com",
@@ -520,11 +520,11 @@ def test_a_move_names_every_cause_between_the_ideal_day_and_the_day_chosen():
         d("2026-12-07").toordinal(): "ana@example.com already has 6 cadence bookings that day",
         d("2026-12-08").toordinal(): "ana@example.com already has 6 cadence bookings that day",
     }
-    assert _why_not_before(skipped, d("2026-12-05"), d("2026-12-09")) == (
+    assert why_not_before(skipped, d("2026-12-05"), d("2026-12-09")) == (
         "Sat 5 Dec: sat is not a working day for ana@example.com; "
         "Sun 6 Dec: sun is not a working day for ana@example.com; "
         "Mon 7 Dec, Tue 8 Dec: ana@example.com already has 6 cadence bookings that day"
     )
-    assert _why_not_before(skipped, d("2026-12-05"), d("2026-12-06")) == (
+    assert why_not_before(skipped, d("2026-12-05"), d("2026-12-06")) == (
         "sat is not a working day for ana@example.com"
     )

@@ -13,12 +13,12 @@ of the window is allowed, the first allowed day after it is taken and reported a
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from datetime import date, timedelta
-from functools import lru_cache
 
 from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.levels import LEVEL_PASSES
+from cadence.planner.moves import why_not_before
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
 from cadence.planner.timegrid import choose_slot, earliest_start
@@ -301,7 +301,7 @@ class Placer:
             day, slot = hit
             reasons = []
             if day != need.ideal:
-                why = _why_not_before(skipped, need.ideal, day)
+                why = why_not_before(skipped, need.ideal, day)
                 reasons.append(f"moved from {need.ideal} to {day}" + (f": {why}" if why else ""))
             found = Found(day, slot, reasons)
             if need.next_gaps is not None:
@@ -410,32 +410,3 @@ def _days(first: date, last: date) -> Generator[date, None, None]:
     while day <= last:
         yield day
         day += timedelta(days=1)
-
-
-def _why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
-    """Why the days from ``ideal`` up to (not including) ``day`` were passed over, each cause
-    once with its days (``Sat 5 Dec: ...; Mon 7 Dec, Tue 8 Dec: 6 bookings that day``): the
-    real cause of a move, not only the ideal day's."""
-    at = day.toordinal()
-    lo, hi = sorted((ideal.toordinal(), at))
-    causes: dict[str, list[int]] = {}
-    for ordinal in range(lo, hi + 1):
-        why = skipped.get(ordinal)
-        if why and ordinal != at:
-            causes.setdefault(why, []).append(ordinal)
-    if list(causes.values()) == [[ideal.toordinal()]]:
-        return next(iter(causes))  # the ideal day alone: "moved from <it>" names it already
-    parts = []
-    for why, days in list(causes.items())[:3]:
-        named = ", ".join(_short_date(date.fromordinal(o)) for o in days[:3])
-        more = f" and {len(days) - 3} more" if len(days) > 3 else ""
-        parts.append(f"{named}{more}: {why}")
-    if len(causes) > 3:
-        parts.append(f"{len(causes) - 3} other causes")
-    return "; ".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def _short_date(day: date) -> str:
-    """``Sat 5 Dec``."""
-    return f"{day:%a} {day.day} {day:%b}"

@@ -1,0 +1,38 @@
+"""Why a contact was placed away from its ideal day: the causes of the days passed over,
+each once with the days it held (``Sat 5 Dec: ...; Mon 7 Dec, Tue 8 Dec: 6 bookings that
+day``), for the reasons ``cadence explain`` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from functools import lru_cache
+
+
+def why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
+    """Why the days from ``ideal`` up to (not including) ``day`` were passed over, each cause
+    once with its days (``Sat 5 Dec: ...; Mon 7 Dec, Tue 8 Dec: 6 bookings that day``): the
+    real cause of a move, not only the ideal day's."""
+    at = day.toordinal()
+    lo, hi = sorted((ideal.toordinal(), at))
+    causes: dict[str, list[int]] = {}
+    for ordinal in range(lo, hi + 1):
+        why = skipped.get(ordinal)
+        if why and ordinal != at:
+            causes.setdefault(why, []).append(ordinal)
+    if list(causes.values()) == [[ideal.toordinal()]]:
+        return next(iter(causes))  # the ideal day alone: "moved from <it>" names it already
+    parts = []
+    for why, days in list(causes.items())[:3]:
+        named = ", ".join(_short_date(date.fromordinal(o)) for o in days[:3])
+        more = f" and {len(days) - 3} more" if len(days) > 3 else ""
+        parts.append(f"{named}{more}: {why}")
+    if len(causes) > 3:
+        parts.append(f"{len(causes) - 3} other causes")
+    return "; ".join(parts)
+
+
+@lru_cache(maxsize=4096)
+def _short_date(day: date) -> str:
+    """``Sat 5 Dec``."""
+    return f"{day:%a} {day.day} {day:%b}"
