@@ -47,7 +47,14 @@ def one_line(text: object) -> str:
     A customer's name with a line break in it made building the Subject raise, and the
     invitation then failed on every later cycle.
     """
-    text = _BREAKS.sub(" ", str(text))
+    text = str(text)
+    if text.isprintable():  # no control, break, tab or surrogate (nearly all text): trimmed
+        return text.strip()
+    return _one_line_slowly(text)
+
+
+def _one_line_slowly(text: str) -> str:
+    text = _BREAKS.sub(" ", text)
     return _SURROGATES.sub("\ufffd", _CONTROLS.sub("", text)).strip()
 
 
@@ -55,7 +62,15 @@ def clean_text(text: object) -> str:
     """As :func:`one_line` for a multi-line text (a description): line breaks are kept, as
     ``\n``, tabs too; every other control character is dropped.
     """
-    lines = re.split(r"\r\n|[\n\v\f\r\x1c-\x1e\x85\u2028\u2029]", str(text))
+    text = str(text)
+    lines = text.split("\n")
+    if all(line.isprintable() for line in lines):  # as one_line's shortcut, line by line
+        return "\n".join([line.strip() for line in lines]).strip("\n")
+    return _clean_text_slowly(text)
+
+
+def _clean_text_slowly(text: str) -> str:
+    lines = re.split(r"\r\n|[\n\v\f\r\x1c-\x1e\x85\u2028\u2029]", text)
     kept = ["\t".join(one_line(part) for part in line.split("\t")) for line in lines]
     return "\n".join(kept).strip("\n")
 

@@ -19,11 +19,13 @@ from icalendar.parser.content_line import Contentline
 from cadence.values.model import Salesperson
 from connectors.base import BackendContext, BackendError, Cancel, Create, EventSpec, Update
 from connectors.ics import UNKNOWN_TIME, UNREADABLE, IcsBackend, process_umask
-from connectors.ics.build import build_event, new_calendar, refresh_timezones
+from connectors.ics.build import build_event, new_calendar
 from connectors.ics.cache import without_cadence_events
+from connectors.ics.draft import Draft, refresh_timezones
 from connectors.ics.events import etag, etag_of, is_owned
+from connectors.ics.lines import fold_ascii
 from connectors.ics.parse import parse
-from connectors.ics.serial import fold_ascii, serialise
+from connectors.ics.serial import serialise
 from connectors.recurrence import limits
 from tests.contract.suite import at, only, spec_for
 from tests.cost import bounded
@@ -411,8 +413,10 @@ def test_an_event_cadence_builds_reads_back_as_its_own_bytes(
     cal = new_calendar(OWNER, "Ana Silva")
     event = build_event(spec, "Ana Silva", 0, start, start, start)
     cal.add_component(event)
-    refresh_timezones(cal)
-    written = serialise(cal)
+    draft = Draft.of(cal)
+    refresh_timezones(draft)
+    cal.subcomponents[:] = draft.parts  # type: ignore[assignment]
+    written = serialise(draft)
     assert written.data == cal.to_ical()
     loaded = parse(written.data, Path("x.ics"))
     assert loaded.problems == {}

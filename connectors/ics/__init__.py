@@ -58,12 +58,21 @@ and pending invitations are retried on the next :meth:`IcsBackend.write` or
 impossible to build) is set aside with a backoff and never holds up the others
 (:meth:`IcsBackend.flush_invites`, :meth:`IcsBackend.held_invites`).
 
+**Cost follows change.** A write renders cadence's events straight to the bytes icalendar
+would write (:mod:`.render`, held to icalendar byte for byte by a property test) and keeps what
+a read of the new file would find in the backend's state (:mod:`.known`), keyed by the file's
+version: the next read of that version, in this process or the next, parses nothing. A file
+someone else changed is parsed (once per version: :mod:`.cache`).
+
 Modules: :mod:`.backend` (:class:`IcsBackend`, the contract and the write path),
-:mod:`.parse` (reading a file, its broken components, the round-trip check), :mod:`.events`
-(cadence's events as :class:`RemoteEvent`), :mod:`.foreign` (the other events: busy time and
-past meetings), :mod:`.apply` (a batch of operations in memory), :mod:`.build` (writing
-events), :mod:`.files` (lock, atomic replacement, umask) and :mod:`.outbox` (the invitation
-outbox).
+:mod:`.parse` (reading a file, its broken components, the round-trip check), :mod:`.cache`
+(parsed files kept while they stay the same), :mod:`.known` and :mod:`.written` (what a write
+found in the file it wrote), :mod:`.events` (cadence's events as :class:`RemoteEvent`),
+:mod:`.foreign` (the other events: busy time and past meetings), :mod:`.apply` (a batch of
+operations in memory), :mod:`.draft` (the file being written, its VTIMEZONEs), :mod:`.build`
+and :mod:`.render` (writing events as objects, and as bytes), :mod:`.serial` and :mod:`.lines`
+(calendars and lines as bytes), :mod:`.files` (lock, atomic replacement, umask) and
+:mod:`.outbox` (the invitation outbox).
 """
 
 from connectors.ics.backend import IcsBackend

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -29,24 +29,24 @@ from connectors.base import (
     WriteResult,
 )
 from connectors.common.validation import validate_spec
-from connectors.ics.build import (
-    build_event,
-    normalized,
-    remove_event,
-    replace_event,
-    stamp_args,
-    tag_property,
-)
+from connectors.ics.build import normalized, stamp_args, tag_property
+from connectors.ics.draft import Draft, Part
 from connectors.ics.events import by_uid, dt, etag, readable_owned, remote_event
+from connectors.ics.lines import component_bytes
 from connectors.ics.outbox import Outbox
 from connectors.ics.parse import Problem
+from connectors.ics.render import BuiltEvent, render_event
 
 
 @dataclass(slots=True)
 class Batch:
-    """The calendar of ``owner`` being changed, and what applying operations to it needs."""
+    """The calendar of ``owner`` being changed, and what applying operations to it needs.
 
-    cal: icalendar.Calendar
+    The events it builds go into the draft as bytes (:class:`BuiltEvent`); one that a later
+    operation of the batch reads again is built as an icalendar object first (:meth:`_current`).
+    """
+
+    draft: Draft
     problems: Mapping[int, Problem]  # the file's unreadable components, by id
     owner: str
     zone: tzinfo  # the owner's
@@ -58,9 +58,9 @@ class Batch:
     _cancelled: dict[str, int] | None = None
     _sequences_changed: bool = False
     # the events this batch built, by uid (the last one of each uid is in the calendar)
-    built: dict[str, icalendar.Event] = field(default_factory=dict)
+    built: dict[str, Part] = field(default_factory=dict)
     # the calendar's events by uid, kept as the batch changes it (read once per batch)
-    _carrying: dict[str, list[icalendar.Event]] | None = None
+    _carrying: dict[str, list[Part]] | None = None
 
     def apply_all(
         self, ops: Sequence[WriteOp]
@@ -83,7 +83,7 @@ class Batch:
 
     def apply(self, op: WriteOp) -> tuple[RemoteEvent | None, bool, list[dict[str, Any]]]:
         """Apply ``op`` to the calendar: (event after it, whether it changed, invitations)."""
-        cal, owner, zone, now = self.cal, self.owner, self.zone, self.now
+        draft, owner, zone, now = self.draft, self.owner, self.zone, self.now
         if isinstance(op, Cancel):
             if op.owner.lower() != owner.lower():
                 raise BackendError(f"cancel of {op.uid!r} belongs to {op.owner}, not to {owner}")
@@ -92,7 +92,7 @@ class Batch:
                 return None, False, []  # already gone
             if op.etag is not None and op.etag != etag(current):
                 raise ConflictError(f"event {op.uid!r} changed in {owner}'s calendar")
-            remove_event(cal, current)
+            draft.remove(current)
             self._carrying_uid(op.uid).remove(current)
             self._remember_sequence(op.uid, int(current.get("SEQUENCE", 0)) + 1)
             return None, True, self.outbox.invitations(current, owner, "CANCEL")
@@ -112,36 +112,55 @@ class Batch:
             sequence = int(current.get("SEQUENCE", 0))
             stamps = {k: dt(current, k) for k in ("DTSTAMP", "CREATED", "LAST-MODIFIED")}
             if None not in stamps.values():
-                same = normalized(build_event(spec, name, sequence, **stamp_args(stamps)))
-                if same.to_ical() == current.to_ical():  # already exactly as wanted
+                same = render_event(spec, name, sequence, **stamp_args(stamps), owner=owner)
+                if self._unchanged(same, current):  # already exactly as wanted
                     return remote_event(current, owner, zone), False, []
             created = stamps["CREATED"] or now
-            new = build_event(spec, name, sequence + 1, now, created, now)
-            replace_event(cal, current, new)
+            new = render_event(spec, name, sequence + 1, now, created, now, owner)
+            draft.replace(current, new)
             carrying = self._carrying_uid(spec.uid)
             carrying[carrying.index(current)] = new
         else:
             # A uid cancelled before comes back with a higher SEQUENCE than its CANCEL had, or
             # calendar clients would ignore it as outdated.
             sequence = self._remember_sequence(spec.uid, None)
-            new = build_event(spec, name, sequence, now, now, now)
-            cal.add_component(new)
+            new = render_event(spec, name, sequence, now, now, now, owner)
+            draft.add(new)
             self._carrying_uid(spec.uid).append(new)
         self.built[spec.uid] = new
-        invitations = self.outbox.invitations(new, owner, "REQUEST")
+        invitations = (
+            self.outbox.invitations(new.event(), owner, "REQUEST")
+            if self.outbox.sender is not None
+            else []
+        )
         # Its etag is the hash of its bytes in the file: the backend adds it once the file is
-        # serialised (IcsBackend.write), so the event is serialised once.
-        return remote_event(new, owner, zone, with_etag=False), True, invitations
+        # serialised (IcsBackend.write), from the last event the batch built for the uid.
+        return replace(new.remote, etag=None), True, invitations
+
+    @staticmethod
+    def _unchanged(same: BuiltEvent, current: icalendar.Event) -> bool:
+        """Whether ``current`` is already the event ``same`` would write: its bytes, or (what
+        icalendar reads back of ``same``) those of the event built and read back."""
+        now = component_bytes(current)
+        return same.data == now or normalized(same.event()).to_ical() == now
 
     def _current(self, uid: str) -> icalendar.Event | None:
-        """cadence's event ``uid`` as the calendar holds it now (see :func:`readable_owned`)."""
-        return readable_owned(
-            self.cal, self.problems, self.owner, self.zone, uid, self._carrying_uid(uid)
-        )
+        """cadence's event ``uid`` as the calendar holds it now (see :func:`readable_owned`).
+        An event this batch built is turned into its icalendar object first."""
+        carrying = self._carrying_uid(uid)
+        for i, part in enumerate(carrying):
+            if isinstance(part, BuiltEvent):
+                event = part.event()
+                self.draft.replace(part, event)
+                carrying[i] = event
+                if self.built.get(uid) is part:
+                    self.built[uid] = event
+        events: list[icalendar.Event] = carrying  # type: ignore[assignment]
+        return readable_owned(self.draft.cal, self.problems, self.owner, self.zone, uid, events)
 
-    def _carrying_uid(self, uid: str) -> list[icalendar.Event]:
-        if self._carrying is None:
-            self._carrying = by_uid(self.cal)
+    def _carrying_uid(self, uid: str) -> list[Part]:
+        if self._carrying is None:  # read by the first operation, before any change
+            self._carrying = dict(by_uid(self.draft.cal))  # type: ignore[arg-type]
         return self._carrying.setdefault(uid, [])
 
     def _remember_sequence(self, uid: str, sequence: int | None) -> int:

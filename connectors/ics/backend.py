@@ -37,8 +37,9 @@ from connectors.email import invite_sender
 from connectors.icalpeople import meeting
 from connectors.ics import parse
 from connectors.ics.apply import Batch
-from connectors.ics.build import new_calendar, refresh_timezones
+from connectors.ics.build import new_calendar
 from connectors.ics.cache import LoadCache
+from connectors.ics.draft import Draft, refresh_timezones
 from connectors.ics.events import (
     UNKNOWN_TIME,
     UNREADABLE,
@@ -48,10 +49,11 @@ from connectors.ics.events import (
 )
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
 from connectors.ics.foreign import foreign_occurrences
+from connectors.ics.known import KnownFiles
 from connectors.ics.outbox import Outbox
 from connectors.ics.serial import serialise
 from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
-from connectors.ics.written import as_written, with_built
+from connectors.ics.written import as_read, as_written
 from connectors.localfiles import writable_problem
 from connectors.recurrence import Expansion, Occurrence
 
@@ -99,6 +101,8 @@ class IcsBackend(CalendarBackend):
         # Each file is parsed once per version: list_owned, busy and past_events of one cycle
         # (and the daemon's next cycles, while nobody edits the file) share one parse.
         self.files = LoadCache()
+        # A version cadence wrote is not parsed at all: the write said what a read finds.
+        self.known = KnownFiles(context.state)
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -116,10 +120,13 @@ class IcsBackend(CalendarBackend):
         if self.sender is not None:
             self.flush_invites(owner)
         path = self.path_for(owner)
+        zone = owner_zone(self.context, owner)
+        known = self.known.owned(owner, path, zone)
+        if known is not None:
+            return known
         loaded = self.files.load(path)
         if loaded is None:
             return []
-        zone = owner_zone(self.context, owner)
         events = []
         for uid, entry in owned_entries(loaded.cal, loaded.problems, owner, zone).items():
             if entry.remote is not None:
@@ -194,12 +201,15 @@ class IcsBackend(CalendarBackend):
         """A hash of the versions (byte hashes) of the owner's file and their ``busy_folder``
         file, from the parse cache: an unchanged file is not read again."""
         digest = hashlib.sha256()
-        paths = [self.path_for(owner)]
+        own = self.path_for(owner)
+        paths = [own]
         if self.busy_folder is not None:
             paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
+        zone = owner_zone(self.context, owner)
         for path in paths:
             try:
-                version = self.files.version(path)
+                version = path == own and self.known.version(owner, path, zone)
+                version = version or self.files.version(path)
             except BackendError:
                 version = None
             digest.update(version.encode() if version else b"\0missing")
@@ -248,15 +258,17 @@ class IcsBackend(CalendarBackend):
                 loaded = parse.load(path)
                 cal = loaded.cal if loaded else new_calendar(owner, self._owner_name(owner))
                 problems = loaded.problems if loaded else {}
+                draft = Draft.of(cal)
+                zone = owner_zone(self.context, owner)
                 batch = Batch(
-                    cal, problems, owner, owner_zone(self.context, owner),
-                    self._owner_name(owner), self._now(), self.context.state, self.outbox,
+                    draft, problems, owner, zone, self._owner_name(owner), self._now(),
+                    self.context.state, self.outbox,
                 )  # fmt: skip
                 results, invites, changed = batch.apply_all(ops)
                 if not changed:
                     break
-                refresh_timezones(cal)
-                written = serialise(cal)
+                refresh_timezones(draft)
+                written = serialise(draft)
                 data = written.data
                 # Never write what cannot read back. The events built here are left out of
                 # the check: they read back as their bytes (build_event's round trip).
@@ -271,11 +283,10 @@ class IcsBackend(CalendarBackend):
                     if undo is not None:
                         self.outbox.undo(owner, undo)
                     raise
-                whole = with_built(after, cal, batch.built.values(), data)
-                if whole is None:  # cannot be: the next read parses the file
-                    self.files.forget(path)
-                else:
-                    self.files.remember(path, whole, len(data))
+                # What the next read finds in the new file, kept so that it parses nothing.
+                self.files.forget(path)
+                found = as_read(after, written, batch.built.values(), owner, zone)
+                self.known.remember(owner, path, zone, data, found)
                 results = as_written(results, batch.built, written)
                 break
         else:
@@ -349,7 +360,8 @@ class IcsBackend(CalendarBackend):
         if self.busy_folder is not None:
             paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
         for path in paths:
-            loaded = self.files.foreign(path)
+            known = self.known.foreign(owner, path, zone) if path == paths[0] else None
+            loaded = known or self.files.foreign(path)
             if loaded is None:
                 continue
             expansion = Expansion(zone, start, end, label=str(path))

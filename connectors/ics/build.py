@@ -1,5 +1,8 @@
-"""Writing cadence's events into a calendar in memory: building them, replacing, removing, and
-the VTIMEZONEs they need.
+"""cadence's events as icalendar objects, and a new calendar.
+
+:func:`build_event` is the reference for what cadence writes: the write path renders the same
+bytes without building the object (:mod:`connectors.ics.render`), and builds it only when an
+invitation or a second operation on the event needs it.
 
 An event is built from an :class:`EventSpec` with a stable ``UID``, a ``SEQUENCE``, the
 ``X-CADENCE-UID`` ownership marker and one ``X-CADENCE-<TAG>`` per tag; the owner is organizer
@@ -9,24 +12,21 @@ file with no control characters.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import icalendar
 
 from connectors.base import BackendError, EventSpec
 from connectors.common.validation import zone_of
 from connectors.email import CUSTOMER_TEXT, clean_text, one_line
-from connectors.ics.events import OWNED_MARKER, TAG_PREFIX, dt_value
+from connectors.ics.events import OWNED_MARKER, TAG_PREFIX
 
-GENERATED_MARKER = "X-CADENCE-GENERATED"  # on the VTIMEZONEs cadence generated itself
 PRODID = "-//cadence//cadence calendar files//EN"
 _TAG_KEY = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 _RESERVED_TAGS = {"uid", "generated", "customer_description"}
-_UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU"}
+UTC_NAMES = {"UTC", "ETC/UTC", "GMT", "ETC/GMT", "Z", "ZULU"}
 
 
 def new_calendar(owner: str, name: str) -> icalendar.Calendar:
@@ -89,16 +89,16 @@ def build_event(
         ev.add("dtstart", spec.start)
         ev.add("dtend", spec.end)
     else:
-        ev.add("dtstart", _wall_clock(spec.start, spec.timezone))  # type: ignore[arg-type]
-        ev.add("dtend", _wall_clock(spec.end, spec.timezone))  # type: ignore[arg-type]
+        ev.add("dtstart", wall_clock(spec.start, spec.timezone))  # type: ignore[arg-type]
+        ev.add("dtend", wall_clock(spec.end, spec.timezone))  # type: ignore[arg-type]
     ev.add("status", "CONFIRMED")
     ev.add("transp", "TRANSPARENT" if spec.transparent else "OPAQUE")
-    ev.add("organizer", _cal_address(spec.owner, owner_name))
+    ev.add("organizer", cal_address(spec.owner, owner_name))
     # The owner attends too, so that declining can be written down (PARTSTAT=DECLINED).
-    ev.add("attendee", _cal_address(spec.owner, owner_name, ROLE="CHAIR", PARTSTAT="ACCEPTED"))
+    ev.add("attendee", cal_address(spec.owner, owner_name, ROLE="CHAIR", PARTSTAT="ACCEPTED"))
     for guest in spec.attendees:
         name = spec.attendee_names.get(guest, "")
-        ev.add("attendee", _cal_address(
+        ev.add("attendee", cal_address(
             guest, name, ROLE="REQ-PARTICIPANT", PARTSTAT="NEEDS-ACTION", RSVP="TRUE"
         ))  # fmt: skip
     ev.add(OWNED_MARKER, icalendar.vText(spec.uid))
@@ -113,7 +113,9 @@ def build_event(
     return ev
 
 
-def _cal_address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
+def cal_address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
+    """``email`` as an ``ORGANIZER`` or ``ATTENDEE`` value, with ``CN=name`` (when there is
+    one) and ``params``."""
     # An address has no spaces either: whatever one_line would turn into a space goes.
     address = icalendar.vCalAddress(f"mailto:{''.join(one_line(email).split())}")
     name = one_line(name)
@@ -124,12 +126,12 @@ def _cal_address(email: str, name: str, **params: str) -> icalendar.vCalAddress:
     return address
 
 
-def _wall_clock(value: datetime, zone_name: str) -> datetime:
+def wall_clock(value: datetime, zone_name: str) -> datetime:
     """``value`` as the salesperson's wall-clock time (written with TZID), or in UTC when the
     wall-clock time is ambiguous: a local time in the repeated hour of a fall-back means its
     first occurrence (RFC 5545 3.3.5), so the second one can only be written in UTC.
     """
-    if zone_name.upper() in _UTC_NAMES:
+    if zone_name.upper() in UTC_NAMES:
         return value.astimezone(UTC)
     local = value.astimezone(zone_of(zone_name))
     twin = local.replace(fold=1 - local.fold)
@@ -143,60 +145,3 @@ def normalized(ev: icalendar.Event) -> icalendar.Event:
     event = icalendar.Event.from_ical(ev.to_ical())
     assert isinstance(event, icalendar.Event)
     return event
-
-
-def _index(cal: icalendar.Calendar, component: icalendar.Event) -> int:
-    for i, candidate in enumerate(cal.subcomponents):
-        if candidate is component:
-            return i
-    raise BackendError(f"event {component.get('UID')} vanished from the calendar")
-
-
-def replace_event(cal: icalendar.Calendar, old: icalendar.Event, new: icalendar.Event) -> None:
-    """Put ``new`` where ``old`` is in ``cal``."""
-    cal.subcomponents[_index(cal, old)] = new
-
-
-def remove_event(cal: icalendar.Calendar, component: icalendar.Event) -> None:
-    """Take ``component`` out of ``cal``."""
-    del cal.subcomponents[_index(cal, component)]
-
-
-def refresh_timezones(cal: icalendar.Calendar) -> None:
-    """Give every IANA zone the events use a VTIMEZONE covering their years.
-
-    VTIMEZONEs cadence generated are regenerated (their range follows the events; a narrow
-    range also keeps them simple enough for every parser); ones someone else wrote are kept.
-    Unused generated ones are dropped. VTIMEZONEs go first, as calendar applications write them.
-    """
-    years: dict[str, set[int]] = {}
-    for ev in cal.walk("VEVENT"):
-        for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
-            value = dt_value(ev.get(name))
-            zone = getattr(value, "tzinfo", None)
-            if not isinstance(value, datetime) or not isinstance(zone, ZoneInfo):
-                continue
-            if zone.key.upper() not in _UTC_NAMES:
-                years.setdefault(zone.key, set()).add(value.year)
-    timezones, others = [], []
-    foreign_tzids = set()
-    for component in cal.subcomponents:
-        if component.name != "VTIMEZONE":
-            others.append(component)
-        elif GENERATED_MARKER not in component:
-            timezones.append(component)
-            foreign_tzids.add(str(component.get("TZID")))
-    for tzid in sorted(set(years) - foreign_tzids):
-        timezones.append(_generated_timezone(tzid, min(years[tzid]), max(years[tzid])))
-    cal.subcomponents[:] = timezones + others
-
-
-@functools.lru_cache(maxsize=512)
-def _generated_timezone(tzid: str, first: int, last: int) -> icalendar.Timezone:
-    """The VTIMEZONE cadence writes for ``tzid`` over ``first`` .. ``last`` + 1, made once per
-    process (it is only ever serialised, never changed: calendars share it)."""
-    tz = icalendar.Timezone.from_tzinfo(
-        ZoneInfo(tzid), tzid, first_date=date(first, 1, 1), last_date=date(last + 2, 1, 1)
-    )
-    tz.add(GENERATED_MARKER, "TRUE")
-    return tz

@@ -32,8 +32,8 @@ class LoadCache:
     A file whose inode, size and modification time are unchanged is not read again; one whose
     bytes hash as before (touched, copied back) is read but not parsed again. What it returns
     is shared: callers must not change the calendar (a write parses its own copy, see
-    :meth:`connectors.ics.backend.IcsBackend.write`, and hands back what it wrote with
-    :meth:`remember`).
+    :meth:`connectors.ics.backend.IcsBackend.write`; what it wrote is kept by
+    :class:`connectors.ics.known.KnownFiles`).
     """
 
     def __init__(self) -> None:
@@ -73,15 +73,6 @@ class LoadCache:
         without parsing it; None: no file."""
         found = self._current(path)
         return None if found is None else found[0].version
-
-    def remember(self, path: Path, loaded: Loaded, size: int) -> None:
-        """``loaded`` is what ``path`` holds now (``size`` bytes, just written by this
-        process); a file of another size was changed since by someone else: forgotten."""
-        seen = fingerprint(path)
-        if seen is not None and seen[1] == size:
-            self._files[path] = _Entry(seen, loaded.version, whole=loaded)
-        else:
-            self._files.pop(path, None)
 
     def forget(self, path: Path) -> None:
         """``path`` changed in a way not parsed here: its next load reads it."""

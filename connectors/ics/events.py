@@ -19,7 +19,7 @@ import icalendar
 
 from connectors.base import CADENCE_UID, UNREADABLE, BackendError, RemoteEvent
 from connectors.icalpeople import calendar_address, owner_partstat
-from connectors.ics.serial import component_bytes
+from connectors.ics.lines import component_bytes
 from connectors.recurrence.times import as_list, to_utc, utc_bounds, vevents
 
 if TYPE_CHECKING:
