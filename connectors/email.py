@@ -63,9 +63,8 @@ def clean_text(text: object) -> str:
     ``\n``, tabs too; every other control character is dropped.
     """
     text = str(text)
-    lines = text.split("\n")
-    if all(line.isprintable() for line in lines):  # as one_line's shortcut, line by line
-        return "\n".join([line.strip() for line in lines]).strip("\n")
+    if text.replace("\n", "").isprintable():  # as one_line's shortcut, line by line
+        return "\n".join([line.strip() for line in text.split("\n")]).strip("\n")
     return _clean_text_slowly(text)
 
 

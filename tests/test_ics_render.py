@@ -32,6 +32,7 @@ _TRICKY = st.text(
     max_size=160,
 )  # fmt: skip
 _ANY = st.one_of(_TEXT, _TRICKY)
+_NAMES = st.from_regex(r"[\w .@+-]{0,30}", fullmatch=True)  # names as people have them
 _ZONES = st.sampled_from([
     "UTC", "Etc/UTC", "GMT", "Europe/Lisbon", "Europe/London", "America/New_York",
     "Asia/Kolkata", "Australia/Lord_Howe", "America/St_Johns", "Etc/GMT+5", "UCT",
@@ -72,7 +73,7 @@ def _specs(draw: st.DrawFn) -> tuple[EventSpec, str, int, datetime, datetime, da
         transparent=draw(st.booleans()),
         timezone=draw(_ZONES),
         attendees=tuple(guests),
-        attendee_names={g: draw(_ANY) for g in guests if draw(st.booleans())},
+        attendee_names={g: draw(st.one_of(_ANY, _NAMES)) for g in guests if draw(st.booleans())},
         reminder_minutes=tuple(draw(st.lists(st.integers(0, 3000), max_size=3))),
         tags=draw(st.dictionaries(_TAG_KEYS, _ANY, max_size=3)),
         customer_description=draw(_ANY),
@@ -84,7 +85,8 @@ def _specs(draw: st.DrawFn) -> tuple[EventSpec, str, int, datetime, datetime, da
         for _ in range(3)
     ]
     stamps = [s.replace(tzinfo=None) if zone is None else s for s in stamps]
-    return spec, draw(_ANY), draw(st.integers(-3, 10**6)), *stamps  # type: ignore[return-value]
+    owner_name = draw(st.one_of(_ANY, _NAMES))
+    return spec, owner_name, draw(st.integers(-3, 10**6)), *stamps  # type: ignore[return-value]
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)

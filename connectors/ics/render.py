@@ -14,6 +14,7 @@ or UTC is written by icalendar itself.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -186,6 +187,7 @@ def _time_line(name: str, value: date) -> str:
 
 
 _SAMPLE = datetime(2000, 1, 2, 3, 4, 5)
+_PLAIN = re.compile(r"[\w .@+-]*")  # a name or address icalendar reads back as it wrote it
 
 
 @functools.lru_cache(maxsize=1024)
@@ -213,6 +215,8 @@ def _address(name: str, email: str, cn: str, params: tuple[tuple[str, str], ...]
     event = icalendar.Event()
     event.add(name, cal_address(email, cn, **dict(params)))
     line = str(event.content_line(name, event[name]))
+    if _PLAIN.fullmatch(cn) and _PLAIN.fullmatch(email):  # letters, digits, spaces, @.+-_
+        return _Line(line, True)
     data = b"BEGIN:VEVENT\r\n" + fold(line) + b"END:VEVENT\r\n"
     try:
         back = icalendar.Event.from_ical(data)
