@@ -140,13 +140,14 @@ def test_a_record_that_cannot_be_read_is_ignored(tmp_path, backend, state, store
     assert later.files.parses >= 1 and later.known.hits == 0
 
 
-def test_a_record_with_broken_events_is_ignored(tmp_path, backend, state):
+@pytest.mark.parametrize("events", ['[{"uid": "x"}]', "{}", "[1]", "not json"])
+def test_a_record_with_broken_events_is_ignored(tmp_path, backend, state, events):
     backend.write(OWNER, [Create(spec_for(OWNER))])
-    record = json.loads(state.get(KEY) or "")
-    record["events"] = [{"uid": "x"}]
-    state.set(KEY, json.dumps(record))
+    head = (state.get(KEY) or "").partition("\n")[0]
+    state.set(KEY, head + "\n" + events)
     later = _next_process(tmp_path, state)
     assert later.list_owned(OWNER) == _parsing(tmp_path).list_owned(OWNER)
+    assert later.known.hits == 0
 
 
 def test_a_record_is_kept_per_zone(tmp_path, backend, state):

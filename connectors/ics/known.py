@@ -41,7 +41,7 @@ class _Record:
     seen: tuple[int, int, int]  # inode, size and mtime (ns) of the file as written
     digest: str  # SHA-256 of its bytes
     zone: str
-    events: list[dict[str, Any]]
+    events: str  # the events as JSON, in the common codec: decoded only when asked for
     foreign: bytes
     owned: list[RemoteEvent] | None = None  # ``events`` decoded, once
     parsed: Loaded | None = None  # ``foreign`` parsed, once
@@ -69,7 +69,7 @@ class KnownFiles:
                 seen,
                 hashlib.sha256(data).hexdigest(),
                 str(zone),
-                [event_to_json(event) for event in found.events],
+                json.dumps([event_to_json(e) for e in found.events], separators=(",", ":")),
                 found.foreign,
                 owned=found.events,
             )
@@ -87,7 +87,7 @@ class KnownFiles:
             return None
         if record.owned is None:
             try:
-                record.owned = [event_from_json(owner, event) for event in record.events]
+                record.owned = [event_from_json(owner, e) for e in _event_list(record.events)]
             except (KeyError, TypeError, ValueError, AttributeError):
                 self._records[owner.lower()] = None  # unreadable: parse the file instead
                 return None
@@ -154,38 +154,45 @@ def _key(owner: str) -> str:
 
 
 def _encode(record: _Record) -> str:
-    return json.dumps(
-        {
-            "format": FORMAT,
-            "file": list(record.seen),
-            "sha256": record.digest,
-            "zone": record.zone,
-            "events": record.events,
-            "foreign": record.foreign.decode("utf-8"),
-        },
-        separators=(",", ":"),
-    )
+    """The record as stored: a line of JSON saying which file version it is of, then the
+    events' JSON (so that busy time reads the first line alone)."""
+    head = {
+        "format": FORMAT,
+        "file": list(record.seen),
+        "sha256": record.digest,
+        "zone": record.zone,
+        "foreign": record.foreign.decode("utf-8"),
+    }
+    return json.dumps(head, separators=(",", ":")) + "\n" + record.events
 
 
 def _decode(raw: str | None) -> _Record | None:
-    """The record stored as ``raw``; None when there is none, or it is of another format or
-    cannot be read (ignored: the file is parsed, and the next write replaces it)."""
+    """The record stored as ``raw`` (its events still JSON); None when there is none, or it
+    is of another format or cannot be read (ignored: the file is parsed, and the next write
+    replaces it)."""
     if not raw:
         return None
+    head_json, _, events = raw.partition("\n")
     try:
-        data = json.loads(raw)
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
+        head = json.loads(head_json)
+        if not isinstance(head, dict) or head.get("format") != FORMAT:
             return None
-        ino, size, mtime = (int(n) for n in data["file"])
-        events = data["events"]
-        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-            return None
+        ino, size, mtime = (int(n) for n in head["file"])
         return _Record(
             (ino, size, mtime),
-            str(data["sha256"]),
-            str(data["zone"]),
+            str(head["sha256"]),
+            str(head["zone"]),
             events,
-            str(data["foreign"]).encode("utf-8"),
+            str(head["foreign"]).encode("utf-8"),
         )
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _event_list(raw: str) -> list[dict[str, Any]]:
+    """The events of a record, decoded; :class:`ValueError` when they are not a list of
+    objects."""
+    events = json.loads(raw)
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise ValueError("not a list of events")
+    return events
