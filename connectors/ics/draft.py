@@ -5,8 +5,10 @@ VTIMEZONEs its events need."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -14,6 +16,7 @@ import icalendar
 from connectors.base import BackendError
 from connectors.ics.build import UTC_NAMES
 from connectors.ics.events import dt_value
+from connectors.ics.parse import parse
 from connectors.ics.render import BuiltEvent
 
 GENERATED_MARKER = "X-CADENCE-GENERATED"  # on the VTIMEZONEs cadence generated itself
@@ -100,3 +103,29 @@ def _generated_timezone(tzid: str, first: int, last: int) -> icalendar.Timezone:
     )
     tz.add(GENERATED_MARKER, "TRUE")
     return tz
+
+
+def checked_timezones(parts: Iterable[tuple[Part, bytes]]) -> list[Part]:
+    """The VTIMEZONEs cadence generated among ``parts`` (components and their bytes) that
+    read back with no problem: a write's round-trip check can leave them out, each checked
+    once per process (:func:`_reads_back`) rather than parsed again in every file."""
+    return [
+        part
+        for part, data in parts
+        if not isinstance(part, BuiltEvent)
+        and part.name == "VTIMEZONE"
+        and GENERATED_MARKER in part
+        and _reads_back(data)
+    ]
+
+
+@functools.lru_cache(maxsize=512)
+def _reads_back(data: bytes) -> bool:
+    """Whether the VTIMEZONE serialised as ``data`` reads back alone, with no problem."""
+    text = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//cadence//check//EN\r\n"
+    try:
+        loaded = parse(text + data + b"END:VCALENDAR\r\n", Path("VTIMEZONE"))
+    except BackendError:
+        return False
+    names = [component.name for component in loaded.cal.subcomponents]
+    return not loaded.problems and names == ["VTIMEZONE"]

@@ -51,14 +51,15 @@ class AsRead:
 
 
 def as_read(
-    after: Loaded, written: Serialised, built: Iterable[Part], owner: str, zone: tzinfo
+    after: Loaded, written: Serialised, left_out: Iterable[Part], owner: str, zone: tzinfo
 ) -> AsRead | None:
     """What a read of the file as written finds in it, from ``after`` (the rest of the file,
-    parsed by the round-trip check) and the events the batch built (each reads back as its
-    bytes). None when a read must parse the file to say (one of cadence's events in it cannot
-    be read, or two have one uid: :meth:`IcsBackend.list_owned` reports those) or when the
-    two do not line up (cannot be)."""
-    mine = {id(part) for part in built}
+    parsed by the round-trip check) and the components ``left_out`` of that check (the events
+    the batch built, each reads back as its bytes, and VTIMEZONEs checked on their own). None
+    when a read must parse the file to say (one of cadence's events in it cannot be read, or
+    two have one uid: :meth:`IcsBackend.list_owned` reports those) or when the two do not line
+    up (cannot be)."""
+    mine = {id(part) for part in left_out}
     rest = after.cal.subcomponents
     if len(rest) != sum(1 for c, _ in written.parts if id(c) not in mine):
         return None
@@ -69,6 +70,8 @@ def as_read(
         if id(component) in mine:
             if isinstance(component, BuiltEvent):
                 new.append(component.read_back(owner, zone))
+            elif component.name != "VEVENT":  # a VTIMEZONE: part of the file without events
+                foreign.append(data)
             else:  # built as an object (a second operation on its uid): read as a read would
                 event = icalendar.Event.from_ical(data)
                 assert isinstance(event, icalendar.Event)
