@@ -4,10 +4,20 @@ On SQLite the database runs in WAL mode (readers never block the writer) and eve
 transaction starts with ``BEGIN IMMEDIATE``, so writers queue instead of failing; on
 PostgreSQL an advisory lock keeps two daemons starting at once from migrating together, and
 :meth:`Database._take_turns` serialises the read-then-write transactions between processes.
+
+Durability on SQLite: ``synchronous = NORMAL`` under WAL, so a commit is not flushed to the
+disk (a process that dies loses nothing committed; a power cut may lose the last commits, never
+the database, and never a later commit without an earlier one). A transaction recorded before
+an effect outside the database (a write's intent, before the calendar is written) is made
+``durable``: it is flushed, with everything before it, before its ``with`` block ends.
+
+Several writes of one phase can share a transaction (:meth:`Database.batch`): a commit costs
+more than the statements of a small write.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +52,7 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._batch = threading.local()  # the calling thread's open batch (a Connection)
         self.engine = self._engine_for(url)
         self._dialect = self.engine.dialect.name
         try:
@@ -86,14 +97,21 @@ class Database:
             if not in_memory:
                 # WAL: readers (cadence plan) never block the daemon's writes and vice versa.
                 cursor.execute("PRAGMA journal_mode = WAL")
+                # Under WAL, NORMAL never corrupts the database; see the module's text.
+                cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.close()
 
         @sa.event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
+            options = conn.get_execution_options()
+            if options.get("cadence_single"):
+                return  # one statement: SQLite's own statement transaction is the snapshot
+            if not in_memory:
+                _synchronous(conn, "FULL" if options.get("cadence_durable") else "NORMAL")
             # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
             # when another process wrote in between (the busy timeout does not apply); taking
             # the write lock up front makes writers queue instead.
-            if conn.get_execution_options().get("cadence_read_only"):
+            if options.get("cadence_read_only"):
                 conn.exec_driver_sql("BEGIN")
             else:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -101,14 +119,54 @@ class Database:
         return engine
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def batch(self) -> Iterator[None]:
+        """Make the calling thread's store writes (and reads) until the block ends one
+        transaction: committed when the block ends, rolled back when it raises. Nothing
+        outside the database may happen inside (no backend call: the transaction holds
+        SQLite's write lock). A batch inside a batch joins it."""
+        if self._open_batch() is not None:
+            yield
+            return
+        with self.engine.begin() as conn:
+            self._batch.conn = conn
+            try:
+                yield
+            finally:
+                self._batch.conn = None
+
+    def _open_batch(self) -> Connection | None:
+        conn: Connection | None = getattr(self._batch, "conn", None)
+        return conn
+
+    @contextmanager
+    def _write(self, *, durable: bool = False) -> Iterator[Connection]:
+        """A writing transaction (or the open batch's); ``durable``: on the disk when the
+        block ends, with every commit before it (see the module's text)."""
+        batch = self._open_batch()
+        if batch is not None:
+            if durable:
+                raise RuntimeError("a durable write cannot join a batch: it commits first")
+            yield batch
+            return
+        if durable and self._dialect == "sqlite":
+            with self.engine.connect() as conn:
+                conn.execution_options(cadence_durable=True)
+                with conn.begin():
+                    yield conn
+            return
         with self.engine.begin() as conn:
             yield conn
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _read(self, *, single: bool = False) -> Iterator[Connection]:
+        """A reading transaction (or the open batch's); ``single``: for one statement, which
+        is consistent by itself (no BEGIN and COMMIT around it on SQLite)."""
+        batch = self._open_batch()
+        if batch is not None:
+            yield batch
+            return
         with self.engine.connect() as conn:
-            conn = conn.execution_options(cadence_read_only=True)
+            conn.execution_options(**{"cadence_single" if single else "cadence_read_only": True})
             with conn.begin():
                 yield conn
 
@@ -158,3 +216,12 @@ class Database:
                 conn.execute(
                     t.insert().values(version=target, applied_at=sa.func.current_timestamp())
                 )
+
+
+def _synchronous(conn: Connection, level: str) -> None:
+    """Set SQLite's ``synchronous`` on ``conn`` when it is not at ``level`` already (it stays
+    with the connection, which the pool hands out again)."""
+    info = conn.connection.info
+    if info.get("cadence_synchronous", "NORMAL") != level:
+        conn.exec_driver_sql(f"PRAGMA synchronous = {level}")
+        info["cadence_synchronous"] = level

@@ -22,36 +22,50 @@ from cadence.values.model import require_aware
 class StoreState:
     """A backend's persistent key/value state (implements ``connectors.base.StateStore``)."""
 
-    def __init__(self, store: Database, namespace: str) -> None:
+    def __init__(self, store: KeyedTables, namespace: str) -> None:
         self._store = store
         self.namespace = namespace
 
     def get(self, key: str) -> str | None:
         """The value stored under ``key``, or None."""
-        t = STATE
-        with self._store._read() as conn:
+        with self._store._read(single=True) as conn:
             return conn.execute(
-                sa.select(t.c.value).where(t.c.namespace == self.namespace, t.c.key == key)
+                self._store._state_get, {"namespace": self.namespace, "key": key}
             ).scalar_one_or_none()
 
     def set(self, key: str, value: str | None) -> None:
         """Store ``value`` under ``key``; None removes the key."""
-        t = STATE
+        where = {"namespace": self.namespace, "key": key}
         with self._store._write() as conn:
             if value is None:
-                conn.execute(t.delete().where(t.c.namespace == self.namespace, t.c.key == key))
-                return
-            stmt = self._store._insert(t).values(namespace=self.namespace, key=key, value=value)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["namespace", "key"], set_={"value": stmt.excluded.value}
-                )
-            )
+                conn.execute(self._store._state_delete, where)
+            else:
+                conn.execute(self._store._state_set, {**where, "value": value})
 
 
 class KeyedTables(Database):
     """Backends' state, leases and salespeople's revisions over one database (the base of
     :class:`cadence.store.repository.Store`)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        # Built once: a statement built per call costs more than running it.
+        t = STATE
+        ns, key = sa.bindparam("namespace", type_=sa.String), sa.bindparam("key", type_=sa.String)
+        self._state_get = sa.select(t.c.value).where(t.c.namespace == ns, t.c.key == key)
+        self._state_delete = t.delete().where(t.c.namespace == ns, t.c.key == key)
+        upsert = self._insert(t)
+        self._state_set = upsert.on_conflict_do_update(
+            index_elements=["namespace", "key"], set_={"value": upsert.excluded.value}
+        )
+        c, r = CUSTOMERS, REVISIONS
+        self._owners_of = (
+            sa.select(c.c.owner).distinct().where(c.c.id.in_(sa.bindparam("ids", expanding=True)))
+        )
+        bump = self._insert(r)
+        self._bump = bump.on_conflict_do_update(
+            index_elements=["owner"], set_={"revision": r.c.revision + 1}
+        )
 
     # -- revisions -------------------------------------------------------------------------------
 
@@ -62,23 +76,15 @@ class KeyedTables(Database):
         transaction that changed their inputs)."""
         touched = set(owners)
         for chunk in convert.chunks(sorted(set(customer_ids))):
-            c = CUSTOMERS
-            query = sa.select(c.c.owner).distinct().where(c.c.id.in_(chunk))
-            touched.update(conn.execute(query).scalars())
-        if not touched:
-            return
-        t = REVISIONS
-        stmt = self._insert(t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["owner"], set_={"revision": t.c.revision + 1}
-        )
-        conn.execute(stmt, [{"owner": o, "revision": 1} for o in sorted(touched)])
+            touched.update(conn.execute(self._owners_of, {"ids": chunk}).scalars())
+        if touched:
+            conn.execute(self._bump, [{"owner": o, "revision": 1} for o in sorted(touched)])
 
     def owner_revisions(self) -> dict[str, int]:
         """Each salesperson's revision (see :class:`~cadence.store.tables.OwnerRevisionRow`); 0
         when never touched."""
         t = REVISIONS
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             return {owner: rev for owner, rev in conn.execute(sa.select(t.c.owner, t.c.revision))}
 
     # -- backend state ---------------------------------------------------------------------------
@@ -117,7 +123,7 @@ class KeyedTables(Database):
     def live_leases(self, prefix: str, now: datetime) -> dict[str, str]:
         """{name: holder} of the leases named ``prefix...`` that have not expired at ``now``."""
         t = LEASES
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             rows = conn.execute(
                 sa.select(t.c.name, t.c.holder).where(
                     t.c.name.startswith(prefix, autoescape=True), t.c.expires_at > now
@@ -134,7 +140,7 @@ class KeyedTables(Database):
     def lease_holder(self, name: str, now: datetime) -> str | None:
         """Who holds ``name`` at ``now``, or None when it is free or expired."""
         t = LEASES
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             return conn.execute(
                 sa.select(t.c.holder).where(t.c.name == name, t.c.expires_at > now)
             ).scalar_one_or_none()

@@ -70,7 +70,7 @@ class Store(ScopedReads, KeyedTables):
         plan reads (one DISTINCT query, no customer loaded)."""
         t = CUSTOMERS
         kinds: dict[str, set[tuple[str, str]]] = {}
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             query = sa.select(t.c.owner, t.c.segment, t.c.industry).distinct()
             for owner, segment, industry in conn.execute(query):
                 kinds.setdefault(owner, set()).add((segment, industry))
@@ -128,9 +128,10 @@ class Store(ScopedReads, KeyedTables):
 
     def customers(self, owners: Iterable[str] | None = None) -> list[Customer]:
         """Every customer (of ``owners`` when given), by id."""
-        with self._read() as conn:
-            if owners is None:
+        if owners is None:
+            with self._read(single=True) as conn:
                 return self._load_customers(conn)
+        with self._read() as conn:
             t = CUSTOMERS
             found: list[Customer] = []
             for chunk in convert.chunks(sorted(set(owners))):
@@ -141,7 +142,7 @@ class Store(ScopedReads, KeyedTables):
     def customer(self, customer_id: str) -> Customer | None:
         """One customer, or None."""
         t = CUSTOMERS
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             row = conn.execute(sa.select(t).where(t.c.id == customer_id)).one_or_none()
         return None if row is None else convert.customer_of(row)
 
@@ -177,7 +178,7 @@ class Store(ScopedReads, KeyedTables):
 
     def salespeople(self) -> list[Salesperson]:
         """Every salesperson, by e-mail."""
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             return self._load_salespeople(conn)
 
     @staticmethod
@@ -238,7 +239,7 @@ class Store(ScopedReads, KeyedTables):
         query = sa.select(t).order_by(t.c.customer_id, t.c.at, t.c.id)
         if customer_id is not None:
             query = query.where(t.c.customer_id == customer_id)
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             return [convert.contact_of(row) for row in conn.execute(query)]
 
     def contacts_by_customer(
@@ -281,7 +282,7 @@ class Store(ScopedReads, KeyedTables):
             query = query.where(t.c.customer_id == customer_id)
         if states is not None:
             query = query.where(t.c.state.in_([BookingState(s).value for s in states]))
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             return [convert.booking_of(row) for row in conn.execute(query)]
 
     def bookings_planned_with(self, owners: Iterable[str]) -> list[BookingRecord]:
@@ -312,13 +313,13 @@ class Store(ScopedReads, KeyedTables):
             .distinct()
             .where(t.c.state.in_([BookingState(s).value for s in states]))
         )
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             return {row[0] for row in conn.execute(query)}
 
     def booking(self, key: str) -> BookingRecord | None:
         """One booking by key, or None."""
         t = BOOKINGS
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             row = conn.execute(sa.select(t).where(t.c.key == key)).one_or_none()
         return None if row is None else convert.booking_of(row)
 
@@ -326,15 +327,23 @@ class Store(ScopedReads, KeyedTables):
         """Insert or replace the booking ``record.key``."""
         self.save_bookings([record])
 
-    def save_bookings(self, records: Sequence[BookingRecord], delete: Iterable[str] = ()) -> None:
+    def save_bookings(
+        self,
+        records: Sequence[BookingRecord],
+        delete: Iterable[str] = (),
+        *,
+        durable: bool = False,
+    ) -> None:
         """Forget the bookings ``delete``, then insert or replace ``records``: one transaction,
-        so a booking whose key changes is never lost or doubled by a crash in between."""
+        so a booking whose key changes is never lost or doubled by a crash in between.
+        ``durable``: on the disk when this returns, even against a power cut (a write's
+        intent, stored before the calendar is written; see :mod:`cadence.store.engine`)."""
         t = BOOKINGS
         gone = list(delete)
         if not records and not gone:
             return
         rows = [convert.booking_row(record) for record in records]
-        with self._write() as conn:
+        with self._write(durable=durable) as conn:
             owners = {r.owner for r in records}
             customer_ids = {r.customer_id for r in records}
             for keys in convert.chunks(gone):
@@ -388,7 +397,7 @@ class Store(ScopedReads, KeyedTables):
         """The stored plan by salesperson, each in the planner's order (the plan's order)."""
         t = PLANNED
         query = sa.select(t).order_by(t.c.owner, t.c.position)
-        with self._read() as conn:
+        with self._read(single=True) as conn:
             return [convert.planned_of(row) for row in conn.execute(query)]
 
 

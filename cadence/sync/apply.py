@@ -70,11 +70,12 @@ def apply_actions(
             intents.append((action, record))
         if not ops:
             continue
-        # The intents are stored before the write, in one transaction; a booking whose key
-        # changes is replaced in the same one.
+        # The intents are stored before the write, in one transaction on the disk before the
+        # calendar changes; a booking whose key changes is replaced in the same one.
         ws.store.save_bookings(
             [record for _, record in intents],
             delete=[a.record.key for a, r in intents if a.record and a.record.key != r.key],
+            durable=True,
         )
         results = ws.calls.calendar(
             name,
