@@ -1,18 +1,20 @@
 """A cycle killed between reading contacts and storing them loses none and doubles none.
 
 Sources move their read marks (IMAP UIDs, the ``.ics`` content, calendar digests) as they read;
-the cycle holds those writes back and commits them only after the contacts are stored
-(:class:`connectors.base.StagedState`). Here a forked child runs a cycle over a real Dovecot and
-``.ics`` calendars and is killed with SIGKILL (no ``finally`` runs) just before, or just after,
-the store transaction that saves the contacts a late meeting and a late message gave. The next
-clean cycle must store each of them exactly once, with its own date.
+the cycle holds those writes back and commits them in the transaction that stores the contacts
+(:class:`connectors.base.StagedState`, :meth:`cadence.store.engine.Database.batch`). Here a
+forked child runs a cycle over a real Dovecot and ``.ics`` calendars and is killed with SIGKILL
+(no ``finally`` runs) just before storing, inside the transaction once the contacts are written
+(not committed), or just after the transaction that saves the contacts a late meeting and a
+late message gave. The next clean cycle must store each of them exactly once, with its own date.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,29 +34,46 @@ MET = datetime(2026, 11, 19, 14, tzinfo=UTC)  # entered after the first cycle
 WRITTEN = datetime(2026, 11, 20, 9, tzinfo=UTC)  # uploaded after the first cycle
 
 
-def killing(add_contacts: Callable[..., int], after: bool) -> Callable[..., int]:
+def killing(add_contacts: Callable[..., int], when: str) -> Callable[..., int]:
     """``Store.add_contacts`` that kills the process around the first call storing contacts
-    read from a calendar or a mailbox (before it runs, or after it returned)."""
+    read from a calendar or a mailbox: before it runs, after it returned (inside its
+    transaction), or (``committed``) once the transaction around it has ended."""
 
     def wrapped(store: Store, contacts: Iterable[Contact]) -> int:
         contacts = list(contacts)
         read = any(c.source in ("calendar", "mail") for c in contacts)
-        if read and not after:
+        if read and when == "before":
             os.kill(os.getpid(), signal.SIGKILL)
         count = add_contacts(store, contacts)
-        if read and after:
+        if read and when == "inside":
             os.kill(os.getpid(), signal.SIGKILL)
+        if read and when == "committed":
+            store.kill_after_batch = True  # type: ignore[attr-defined]
         return count
 
     return wrapped
 
 
-def killed_cycle(config: Path, now: datetime, after: bool) -> bool:
+def killing_after(batch: Callable[[Store], Any]) -> Callable[[Store], Any]:
+    """``Store.batch`` that kills the process once a batch marked by :func:`killing` ended."""
+
+    @contextmanager
+    def wrapped(store: Store) -> Iterator[None]:
+        with batch(store):
+            yield
+        if getattr(store, "kill_after_batch", False):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return wrapped
+
+
+def killed_cycle(config: Path, now: datetime, when: str) -> bool:
     """One cycle in a forked child, killed around storing contacts; True when it was."""
     pid = os.fork()
     if pid == 0:  # the child: never returns to pytest
         try:
-            Store.add_contacts = killing(Store.add_contacts, after)  # type: ignore[method-assign]
+            Store.add_contacts = killing(Store.add_contacts, when)  # type: ignore[method-assign]
+            Store.batch = killing_after(Store.batch)  # type: ignore[method-assign]
             ws = Workspace.open(config)
             ws.run_cycle(now)
         finally:
@@ -71,9 +90,13 @@ def read_contacts(ws: Workspace) -> list[tuple[Any, ...]]:
     ]
 
 
-@pytest.mark.parametrize("after", [False, True], ids=["before-storing", "after-storing"])
+@pytest.mark.parametrize(
+    "when",
+    ["before", "inside", "committed"],
+    ids=["before-storing", "stored-not-committed", "after-storing"],
+)
 def test_a_cycle_killed_around_storing_contacts_loses_none_and_doubles_none(
-    tmp_path: Path, dovecot: Any, imap: Any, after: bool
+    tmp_path: Path, dovecot: Any, imap: Any, when: str
 ) -> None:
     ws = open_workspace(
         tmp_path, [customer_row("C1")], imap_section(dovecot, tmp_path), backend="ics"
@@ -89,7 +112,8 @@ def test_a_cycle_killed_around_storing_contacts_loses_none_and_doubles_none(
     )
     append(imap, "Sent", sender=ANA, to="buyer@c1.example", at=WRITTEN, message_id="<l@x.org>")
 
-    assert killed_cycle(config, NOW + timedelta(hours=1), after)
+    assert killed_cycle(config, NOW + timedelta(hours=1), when)
+    after = when == "committed"
 
     ws = Workspace.open(config)
     try:

@@ -41,8 +41,8 @@ def read_contacts(
     were new joins ``added``, and a source that failed puts ``owner`` in ``failed``.
 
     The sources' read marks are held back while they read (:class:`StagedState`) and
-    committed only once the contacts they returned are stored: a crash in between makes the
-    next cycle read them again (the store keeps each once), never loses them.
+    committed in the transaction that stores the contacts they returned: a crash before it
+    ends makes the next cycle read them again (the store keeps each once), never loses them.
     """
     floor = now - FIRST_LOOKBACK
     name = ws.backend_name(people[owner])
@@ -89,9 +89,12 @@ def read_contacts(
             kind = ContactKind.EMAIL_OUT if m.outgoing else ContactKind.EMAIL_IN
             for who in matcher.customers_of(m.addresses, besides=owner):
                 found.append(Contact(who, kind, m.at, "mail", m.message_id))
-    added.append(ws.store.add_contacts(found) if found else 0)
-    for state, held in marks:  # only now: the contacts they stand for are stored
-        state.commit(held)
+    # One transaction: the contacts, then the marks that stand for them (never the marks
+    # alone); a crash before its end makes the next cycle read them again.
+    with ws.store.batch():
+        added.append(ws.store.add_contacts(found) if found else 0)
+        for state, held in marks:
+            state.commit(held)
 
 
 def _read_new(
