@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from cadence.values.bookings import BookingRecord, Confirmed, check_span
@@ -156,6 +157,30 @@ def contact_of(row: Any) -> Contact:
     )
 
 
+# The enums by stored value: a dict lookup, where calling the enum is slower (an unknown
+# value still raises the enum's own ValueError).
+_KINDS = {k.value: k for k in BookingKind}
+_STATES = {s.value: s for s in BookingState}
+
+
+def _kind(value: str) -> BookingKind:
+    return _KINDS.get(value) or BookingKind(value)
+
+
+def _state(value: str) -> BookingState:
+    return _STATES.get(value) or BookingState(value)
+
+
+@lru_cache(maxsize=4096)
+def _reasons(text: str) -> tuple[str, ...]:
+    """A booking's stored reasons (JSON): bookings placed alike share the same few texts."""
+    return tuple(json.loads(text))
+
+
+def _reasons_text(reasons: tuple[str, ...]) -> str | None:
+    return json.dumps(list(reasons)) if reasons else None
+
+
 def booking_row(r: BookingRecord) -> dict[str, Any]:
     return {
         "key": r.key,
@@ -175,7 +200,7 @@ def booking_row(r: BookingRecord) -> dict[str, Any]:
         "created_at": r.created_at,
         "updated_at": r.updated_at,
         "confirmed": r.confirmed.as_json() if r.confirmed is not None else None,
-        "reasons": json.dumps(list(r.reasons)) if r.reasons else None,
+        "reasons": _reasons_text(r.reasons),
     }
 
 
@@ -185,12 +210,12 @@ def booking_of(row: Any) -> BookingRecord:
         uid=row.uid,
         customer_id=row.customer_id,
         owner=row.owner,
-        kind=BookingKind(row.kind),
+        kind=_kind(row.kind),
         backend=row.backend,
         start=row.start_day if row.all_day else row.start_at,
         end=row.end_day if row.all_day else row.end_at,
         all_day=row.all_day,
-        state=BookingState(row.state),
+        state=_state(row.state),
         seen_at=row.seen_at,
         remote_id=row.remote_id,
         etag=row.etag,
@@ -199,7 +224,7 @@ def booking_of(row: Any) -> BookingRecord:
         created_at=row.created_at,
         updated_at=row.updated_at,
         confirmed=Confirmed.from_json(row.confirmed) if row.confirmed else None,
-        reasons=tuple(json.loads(row.reasons)) if row.reasons else (),
+        reasons=_reasons(row.reasons) if row.reasons else (),
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from cadence.values.model import Booking, BookingKind, BookingState, require_aware
 
@@ -124,10 +124,14 @@ class BookingRecord:
     reasons: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        check_span(self.start, self.end, self.all_day, f"booking {self.key}")
-        require_aware(self.created_at, "BookingRecord.created_at")
-        require_aware(self.updated_at, "BookingRecord.updated_at")
-        if self.seen_at is not None:
+        # Every record read from the store is checked: the common case (UTC) costs little.
+        if not _in_utc(self.start, self.end, self.all_day):
+            check_span(self.start, self.end, self.all_day, f"booking {self.key}")
+        if self.created_at.tzinfo is not UTC:
+            require_aware(self.created_at, "BookingRecord.created_at")
+        if self.updated_at.tzinfo is not UTC:
+            require_aware(self.updated_at, "BookingRecord.updated_at")
+        if self.seen_at is not None and self.seen_at.tzinfo is not UTC:
             require_aware(self.seen_at, "BookingRecord.seen_at")
 
     def as_booking(self) -> Booking:
@@ -145,7 +149,21 @@ class BookingRecord:
         )
 
 
+def _in_utc(start: datetime | date, end: datetime | date, all_day: bool) -> bool:
+    """Whether the span is plainly valid: two dates all day, two datetimes in UTC timed (a
+    shortcut of :func:`check_span` for what the store reads back)."""
+    if all_day:
+        return start.__class__ is date and end.__class__ is date
+    return (
+        start.__class__ is datetime
+        and end.__class__ is datetime
+        and start.tzinfo is UTC
+        and end.tzinfo is UTC
+    )
+
+
 def check_span(start: datetime | date, end: datetime | date, all_day: bool, what: str) -> None:
+    """Refuse a span of the wrong kind: datetimes all day, dates or naive datetimes timed."""
     for value in (start, end):
         if all_day and isinstance(value, datetime):
             raise ValueError(f"{what}: an all-day span takes dates, got {value!r}")
