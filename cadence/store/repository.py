@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from cadence.store import rows as convert
+from cadence.store.bulk import BulkStatement
 from cadence.store.engine import CUSTOMERS_LOCK, PLAN_LOCK, SALESPEOPLE_LOCK
 from cadence.store.keyed import KeyedTables, StoreState
 from cadence.store.migrations import MIGRATIONS
@@ -62,8 +63,16 @@ class Store(ScopedReads, KeyedTables):
     """
 
     def __init__(self, url: str) -> None:
-        self._upsert_bookings: Any = None
         super().__init__(url)
+        dialect = self.engine.dialect
+        # INSERT ... ON CONFLICT (key) DO UPDATE of every column; the plan's INSERT.
+        upsert = self._insert(BOOKINGS)
+        upsert = upsert.on_conflict_do_update(
+            index_elements=["key"],
+            set_={c.name: upsert.excluded[c.name] for c in BOOKINGS.columns if c.name != "key"},
+        )
+        self._save_bookings = BulkStatement(upsert, BOOKINGS, dialect)
+        self._save_plan = BulkStatement(PLANNED.insert(), PLANNED, dialect)
 
     def customer_kinds(self) -> dict[str, set[tuple[str, str]]]:
         """Per owner, the (segment, industry) pairs of their customers: which policies their
@@ -353,20 +362,8 @@ class Store(ScopedReads, KeyedTables):
                     customer_ids.add(customer_id)
                 conn.execute(t.delete().where(t.c.key.in_(keys)))
             self._touch(conn, owners, customer_ids)
-            if rows:
-                # One statement for every row (executemany): a cycle's bookings are thousands.
-                conn.execute(self._booking_upsert(), rows)
-
-    def _booking_upsert(self) -> Any:
-        """INSERT ... ON CONFLICT (key) DO UPDATE of every column, built once per store."""
-        if self._upsert_bookings is None:
-            t = BOOKINGS
-            stmt = self._insert(t)
-            self._upsert_bookings = stmt.on_conflict_do_update(
-                index_elements=["key"],
-                set_={c.name: stmt.excluded[c.name] for c in t.columns if c.name != "key"},
-            )
-        return self._upsert_bookings
+            # One statement for every row (executemany): a cycle's bookings are thousands.
+            self._save_bookings.run(conn, rows)
 
     def delete_booking(self, key: str) -> None:
         """Forget the booking ``key`` (no error when it is not stored)."""
@@ -390,8 +387,7 @@ class Store(ScopedReads, KeyedTables):
                     conn.execute(t.delete().where(t.c.owner.in_(chunk)))
                 first = (conn.execute(sa.select(sa.func.max(t.c.position))).scalar() or 0) + 1
             rows = [convert.planned_row(first + i, p) for i, p in enumerate(planned)]
-            if rows:
-                conn.execute(t.insert(), rows)
+            self._save_plan.run(conn, rows)
 
     def plan(self) -> list[PlannedContact]:
         """The stored plan by salesperson, each in the planner's order (the plan's order)."""
