@@ -28,9 +28,17 @@ class Unhandled(Exception):
     """A value the fast converters leave to SQLAlchemy."""
 
 
+# The last datetime converted and its text: a cycle stamps every row with the same ``now``.
+_last_utc: tuple[object, str] = (object(), "")
+
+
 def utc_text(value: Any) -> str | None:
     """:class:`UTCDateTime` on SQLite: an aware datetime as its UTC wall time
     ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    global _last_utc
+    last = _last_utc
+    if value is last[0]:  # the very same object (kept alive by the memo), so the same text
+        return last[1]
     if value is None:
         return None
     if value.__class__ is datetime and value.utcoffset() is not None:
@@ -38,10 +46,12 @@ def utc_text(value: Any) -> str | None:
             u = value.astimezone(UTC)
         except OverflowError:  # the first or last day of year 1 or 9999
             raise Unhandled from None
-        return (
+        text = (
             f"{u.year:04d}-{u.month:02d}-{u.day:02d} "
             f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}"
         )
+        _last_utc = (value, text)
+        return text
     raise Unhandled
 
 
@@ -72,20 +82,14 @@ def json_list(value: Any) -> str:
     raise Unhandled
 
 
-def plain(value: Any) -> Any:
-    """Text and numbers: SQLAlchemy binds them as they are."""
-    if value is None or value.__class__ in (str, int):
-        return value
-    raise Unhandled
-
-
-def converter(column: sa.Column[Any], dialect: sa.Dialect) -> Callable[[Any], Any]:
-    """The fast converter of ``column``'s values on SQLite (see the module's text)."""
+def converter(column: sa.Column[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """The fast converter of ``column``'s values on SQLite (see the module's text); None for
+    a column whose values SQLAlchemy binds as they are (text, numbers): so do we."""
     kind = column.type
     if isinstance(kind, UTCDateTime):
         return utc_text
     if kind.dialect_impl(dialect).bind_processor(dialect) is None:
-        return plain  # SQLAlchemy binds the value as it is
+        return None
     if isinstance(kind, sa.Date) and not isinstance(kind, sa.DateTime):
         return date_text
     if isinstance(kind, sa.Boolean):
@@ -118,7 +122,10 @@ class BulkStatement:
         if self.fast:
             pairs = list(zip(self.names, self.converters, strict=True))
             try:
-                params = [tuple([convert(row[name]) for name, convert in pairs]) for row in rows]
+                params = [
+                    tuple([row[n] if convert is None else convert(row[n]) for n, convert in pairs])
+                    for row in rows
+                ]
             except Unhandled:
                 pass
             else:

@@ -178,7 +178,21 @@ def _reasons(text: str) -> tuple[str, ...]:
 
 
 def _reasons_text(reasons: tuple[str, ...]) -> str | None:
-    return json.dumps(list(reasons)) if reasons else None
+    if not reasons:
+        return None
+    if reasons.__class__ is tuple:
+        return _reasons_json(reasons)
+    return json.dumps(list(reasons))
+
+
+@lru_cache(maxsize=4096)
+def _reasons_json(reasons: tuple[str, ...]) -> str:
+    return json.dumps(list(reasons))
+
+
+# The stored text of an enum member (or of its text): a dict lookup, likewise.
+_KIND_TEXT = {k.value: k.value for k in BookingKind}
+_STATE_TEXT = {s.value: s.value for s in BookingState}
 
 
 def booking_row(r: BookingRecord) -> dict[str, Any]:
@@ -187,11 +201,11 @@ def booking_row(r: BookingRecord) -> dict[str, Any]:
         "uid": r.uid,
         "customer_id": r.customer_id,
         "owner": r.owner,
-        "kind": BookingKind(r.kind).value,
+        "kind": _KIND_TEXT.get(r.kind) or BookingKind(r.kind).value,
         "backend": r.backend,
         **split_span(r.start, r.end, r.all_day),
         "all_day": r.all_day,
-        "state": BookingState(r.state).value,
+        "state": _STATE_TEXT.get(r.state) or BookingState(r.state).value,
         "seen_at": r.seen_at,
         "remote_id": r.remote_id,
         "etag": r.etag,
