@@ -92,23 +92,33 @@ def _names_of(tags: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(_take(tags, _NAME_TAG).items())
 
 
+# Both kinds of reserved tags start so: a customer without any (most) skips looking for each.
+_RESERVED = "cadence."
+_STATUSES = {s.value: s for s in CustomerStatus}
+_CONTACT_KINDS = {k.value: k for k in ContactKind}
+
+
 def customer_of(row: Any) -> Customer:
     tags = dict(row.tags)
-    rhythm = _rhythm_of(tags)
-    names = [pair for pair in _names_of(tags) if pair[0] in row.emails]
+    rhythm: dict[str, Duration] = {}
+    names: list[tuple[str, str]] = []
+    if any(key.startswith(_RESERVED) for key in tags):
+        rhythm = _rhythm_of(tags)
+        names = [pair for pair in _names_of(tags) if pair[0] in row.emails]
+        names.sort(key=lambda pair: row.emails.index(pair[0]))
     return Customer(
         id=row.id,
         name=row.name,
         owner=row.owner,
         segment=row.segment,
         emails=tuple(row.emails),
-        email_names=tuple(sorted(names, key=lambda pair: row.emails.index(pair[0]))),
+        email_names=tuple(names),
         domains=tuple(row.domains),
         industry=row.industry,
         country=row.country,
         timezone=row.timezone,
         customer_since=row.customer_since,
-        status=CustomerStatus(row.status),
+        status=_STATUSES.get(row.status) or CustomerStatus(row.status),
         cancelled_on=row.cancelled_on,
         busy_seasons=tuple(row.busy_seasons),
         last_contact=row.last_contact,
@@ -149,7 +159,7 @@ def salesperson_of(row: Any) -> Salesperson:
 def contact_of(row: Any) -> Contact:
     return Contact(
         customer_id=row.customer_id,
-        kind=ContactKind(row.kind),
+        kind=_CONTACT_KINDS.get(row.kind) or ContactKind(row.kind),
         at=row.at,
         source=row.source,
         source_id=row.source_id,
