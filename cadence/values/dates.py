@@ -14,18 +14,27 @@ date enters: :meth:`DateReader.partial` and :meth:`DateReader.calendar_date` whe
 given, :meth:`DateReader.moment`, and the customer file's ISO fast path
 (:func:`check_supported_date`). Texts longer than :data:`MAX_DATE_TEXT` characters are refused
 before dateparser sees them.
+
+The forms cadence's own docs and examples use (``Nov 15``, ``15 November``, ``December``,
+``2027-03-01``) are read without dateparser when ``en`` is among the languages: the same
+answers (tests/test_quick_dates.py holds the two to each other over those forms), at a
+thousandth of the cost. Anything else, including every text that is no date, goes to
+dateparser, which is imported only then.
 """
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
-
-from dateparser.date import DateDataParser
+from typing import TYPE_CHECKING
 
 from cadence.values.errors import ValueParseError
+
+if TYPE_CHECKING:
+    from dateparser.date import DateDataParser
 
 FIRST_YEAR = 1800
 LAST_YEAR = 2200
@@ -54,7 +63,11 @@ class DateReader:
     def __init__(self, languages: tuple[str, ...] = ("en",), date_order: str = "DMY") -> None:
         self.languages = tuple(languages)
         self.date_order = date_order
-        self._parser = _parser(self.languages)
+        # dateparser reads English first whenever it is among the languages (its own order of
+        # languages, not the given one, decides), so the English forms can be read without it.
+        self._quick = "en" in self.languages
+        if not set(self.languages) <= KNOWN_LANGUAGES:
+            _parser(self.languages)  # a language dateparser does not know fails here, as ever
 
     def _data(self, text: str, settings: dict) -> tuple[datetime | None, str | None]:
         base = {"DATE_ORDER": self.date_order, "PREFER_DAY_OF_MONTH": "first"}
@@ -74,6 +87,14 @@ class DateReader:
     def partial(self, text: str) -> PartialDate:
         """Read ``Nov 15``, ``15 November``, ``December`` or ``2027-03-01`` (a PartialDate)."""
         raw = _checked_text(text)
+        if self._quick:
+            quick = quick_partial(raw, self.date_order)
+            if quick is not None:
+                return quick
+        return self._read_partial(text, raw)
+
+    def _read_partial(self, text: str, raw: str) -> PartialDate:
+        """:meth:`partial` through dateparser (``raw`` is ``text`` checked and stripped)."""
         obj, period = self._data(raw, {"RELATIVE_BASE": _LEAP_BASE, "REQUIRE_PARTS": ["month"]})
         if obj is None:
             raise ValueParseError(f"cannot read date {text!r}")
@@ -152,7 +173,74 @@ def _checked_text(text: object) -> str:
     return raw
 
 
+# Languages dateparser is known to accept (tests/test_quick_dates.py asks it about each), so
+# that cadence.toml's usual ``languages`` are checked without importing it.
+KNOWN_LANGUAGES = frozenset({"en", "es", "de", "fr", "it", "pt", "nl", "hi", "ar"})
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        1,
+    )
+    for name in names
+}
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})", re.ASCII)
+_MONTH_DAY = re.compile(r"([A-Za-z]+)(?: +(\d{1,2}))?", re.ASCII)
+_DAY_MONTH = re.compile(r"(\d{1,2}) +([A-Za-z]+)", re.ASCII)
+
+
+def quick_partial(raw: str, date_order: str) -> PartialDate | None:
+    """``raw`` read as dateparser reads it in English, for the usual forms only; else None.
+
+    ``2027-03-01`` (a real date in the supported years), ``Nov 15`` / ``November 15``,
+    ``15 Nov`` (not with ``YMD``, where dateparser takes the number for a year), and a month
+    alone (``December``); month names in English, any case, full or abbreviated. Everything
+    else, a day that is not in the month included, is None: dateparser decides, and words it.
+    """
+    m = _ISO_DAY.fullmatch(raw)
+    if m is not None:
+        year, month, day = (int(g) for g in m.groups())
+        if not (FIRST_YEAR <= year <= LAST_YEAR and 1 <= month <= 12):
+            return None
+        if not 1 <= day <= calendar.monthrange(year, month)[1]:
+            return None
+        return PartialDate(month=month, day=day, year=year)
+    m = _MONTH_DAY.fullmatch(raw)
+    if m is not None:
+        name, day_text = m.groups()
+    else:
+        m = _DAY_MONTH.fullmatch(raw) if date_order != "YMD" else None
+        if m is None:
+            return None
+        day_text, name = m.groups()
+    named = _MONTHS.get(name.lower())
+    if named is None:
+        return None
+    if day_text is None:
+        return PartialDate(month=named, day=None, year=None)
+    day = int(day_text)
+    if not 1 <= day <= calendar.monthrange(_LEAP_BASE.year, named)[1]:
+        return None
+    return PartialDate(month=named, day=day, year=None)
+
+
 @lru_cache(maxsize=64)
 def _parser(languages: tuple[str, ...], settings: tuple = ()) -> DateDataParser:
+    from dateparser.date import DateDataParser  # imported when a text needs it: ~0.15 s
+
     plain = {k: list(v) if isinstance(v, tuple) else v for k, v in settings}
     return DateDataParser(languages=list(languages), settings=plain or None)
