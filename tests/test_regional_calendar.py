@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import holidays
 import pytest
 from typer.testing import CliRunner
 
@@ -23,6 +24,7 @@ from cadence.inputs.policy_load import load_policies
 from cadence.values.dates import DateReader
 from cadence.values.daycal import (
     canonical_region,
+    country_codes,
     holiday_name,
     regional_subdivisions,
     subdivision_warning,
@@ -76,6 +78,18 @@ def test_a_code_the_holidays_package_does_not_know_is_refused_saying_why(text, m
     with pytest.raises(ValueParseError) as caught:
         canonical_region(text)
     assert str(caught.value).startswith(message)
+
+
+def test_the_registry_knows_exactly_the_countries_the_holidays_package_builds():
+    """country_codes() (read from the registry) accepts what country_holidays() accepts."""
+    letters = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    for code in (a + b for a in letters for b in letters):
+        try:
+            holidays.country_holidays(code)
+            built = True
+        except (NotImplementedError, KeyError, AttributeError):
+            built = False
+        assert (code in country_codes()) == built, code
 
 
 def test_subdivision_holidays_add_to_the_nationwide_ones():
