@@ -223,7 +223,7 @@ class _Reader:
             )
             return ()
         people: list[Salesperson] = []
-        seen: dict[str, int] = {}
+        seen: dict[str, TablePath] = {}  # e-mail -> its first entry (a line only if needed)
         for index, entry in enumerate(entries):
             table = ("salesperson", index)
             values, bad = self._check(table, entry, schema)
@@ -235,11 +235,12 @@ class _Reader:
                     self.doc.problem(
                         table,
                         "email",
-                        f"salesperson {email} is already listed at line {seen[email]}",
+                        f"salesperson {email} is already listed at line "
+                        f"{self.doc.line(seen[email], 'email')}",
                     )
                 )
                 continue
-            seen[email] = self.doc.line(table, "email")
+            seen[email] = table
             if bad:
                 continue
             # The schema's defaults; Salesperson's own fill in what has none (no country...).

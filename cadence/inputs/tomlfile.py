@@ -26,8 +26,10 @@ from cadence.values.errors import Problem, UserError
 from cadence.values.schema import Schema
 
 TablePath = tuple[str | int, ...]
+_LineKey = tuple[TablePath, str | None]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_DOTTED = re.compile(r"[A-Za-z0-9_-]+(?:[ \t]*\.[ \t]*[A-Za-z0-9_-]+)*")
 # tomllib (Python < 3.14) puts the position only into the message text.
 _POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _END = re.compile(r"\s*\(at end of document\)$")
@@ -70,7 +72,16 @@ class LocatedToml:
             self.data: dict[str, Any] = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise TomlFileError(_syntax_problem(self.name, text, exc)) from None
-        self._lines = _scan(text)
+        self._text = text
+        self._scanned: dict[_LineKey, int] | None = None
+
+    @property
+    def _lines(self) -> dict[_LineKey, int]:
+        """Every table's and key's line, scanned when a line is first asked for (a file
+        without problems never needs one)."""
+        if self._scanned is None:
+            self._scanned = _scan(self._text)
+        return self._scanned
 
     def line(self, table: TablePath, key: str | None = None) -> int:
         """The line of ``key`` in ``table`` (or of the table itself); 0 when unknown.
@@ -149,8 +160,6 @@ def _syntax_problem(name: str, text: str, exc: tomllib.TOMLDecodeError) -> Probl
 # --------------------------------------------------------------------------------------------
 # The line scanner
 
-_LineKey = tuple[TablePath, str | None]
-
 
 def _scan(text: str) -> dict[_LineKey, int]:
     """Map (table path, key) -> line and (table path, None) -> line of the table header."""
@@ -202,8 +211,15 @@ def _resolve(parts: tuple[str, ...], arrays: dict[TablePath, int]) -> TablePath:
 
 
 def _decode_key(text: str) -> tuple[str, ...]:
-    """The parts of a (dotted, possibly quoted) key, decoded by tomllib itself."""
-    node: Any = tomllib.loads(f"{text.strip()} = 0")
+    """The parts of a (dotted, possibly quoted) key, decoded by tomllib itself.
+
+    A key of bare parts (``email``, ``segment.smb``) is split here: what tomllib answers for
+    it (tests/test_policy_load.py holds the two to each other), without a parse per key.
+    """
+    key = text.strip()
+    if _BARE_DOTTED.fullmatch(key):
+        return tuple(part.strip(" \t") for part in key.split("."))
+    node: Any = tomllib.loads(f"{key} = 0")
     parts: list[str] = []
     while isinstance(node, dict):
         (key, node), *_ = node.items()
