@@ -12,13 +12,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from cadence.sync.workspace import Workspace
 from cadence.values.errors import UserError
+
+if TYPE_CHECKING:
+    from cadence.sync.workspace import Workspace
 
 EXIT_STATUSES = "\n\n".join(
     [
@@ -91,6 +93,8 @@ def parse_now(text: str | None) -> datetime:
 @contextmanager
 def open_workspace(config: Path) -> Iterator[Workspace]:
     """The workspace of ``config``, closed when the command is done with it."""
+    from cadence.sync.workspace import Workspace  # the store, planner...: not for --help
+
     ws = Workspace.open(config)
     try:
         yield ws

@@ -20,8 +20,6 @@ from cadence.app.cli_common import (
     setup_logging,
 )
 from cadence.app.terminal import progress_bars, stop_on_ctrl_c
-from cadence.sync.result import owner_failures
-from cadence.sync.wording import action_line
 from cadence.values.errors import UserError
 
 
@@ -37,6 +35,9 @@ def run(
     done); 3 when the cycle finished but skipped something (a customer row, a customer, a
     salesperson's calendar or mailbox), each listed on standard error.
     """
+    from cadence.sync.result import owner_failures  # the cycle's modules: not for --help
+    from cadence.sync.wording import action_line
+
     if not once:
         raise UserError("use `cadence run --once` for one cycle, or `cadence daemon` to keep going")
     # The actions and the problems are printed below from the result; the log adds only what

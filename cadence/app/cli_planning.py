@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import json
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -16,13 +16,14 @@ from rich.table import Table
 from cadence.app import cli_common
 from cadence.app.cli_common import ConfigOption, NowOption, config_path, open_workspace, parse_now
 from cadence.app.terminal import progress_bars
-from cadence.sync.incremental import Tracker
-from cadence.sync.reconcile import Action, ActionKind
-from cadence.sync.wording import action_line, action_title, when
-from cadence.sync.workspace import Workspace
-from cadence.values.bookings import BookingRecord
 from cadence.values.errors import UserError
-from cadence.values.model import Customer, PlannedContact, PlanStatus
+from cadence.values.model import PlanStatus
+
+if TYPE_CHECKING:  # the cycle's and planner's modules are imported by the commands that run
+    from cadence.sync.reconcile import Action
+    from cadence.sync.workspace import Workspace
+    from cadence.values.bookings import BookingRecord
+    from cadence.values.model import Customer, PlannedContact
 
 
 def plan_(
@@ -41,6 +42,8 @@ def plan_(
     With --changes: exactly the writes the next `cadence run --once` makes, if nothing changes
     in the calendars and mailboxes meanwhile.
     """
+    from cadence.sync.reconcile import ActionKind
+
     moment = parse_now(now)
     with (
         open_workspace(config_path(config)) as ws,
@@ -110,6 +113,8 @@ def _scope(
         assert owner is not None
         return customers, {owner.lower()}, 0
     if changes and ws.incremental and not ws.customer_file_changed():
+        from cadence.sync.incremental import Tracker
+
         if not ws.store.has_customers():
             _known([], None, None)
         # The salespeople whose inputs are as when their last cycle did nothing keep every
@@ -238,6 +243,8 @@ def _print_changes(
     as_json: bool,
     kept: int,
 ) -> None:
+    from cadence.sync.wording import action_line
+
     rows = [action_json(a, zones, names) for a in actions]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -253,6 +260,9 @@ def _print_changes(
 
 def action_json(a: Action, zones: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
     """One calendar write, as `plan --changes --json` shows it (times in the owner's zone)."""
+    from cadence.sync.reconcile import ActionKind
+    from cadence.sync.wording import action_title
+
     zone = zones.get(a.owner, "UTC")
     return {
         "action": a.kind.value,
@@ -273,6 +283,8 @@ def explain(
     now: NowOption = None,
 ) -> None:
     """A customer's history, policy, windows, and why the next contact is when it is."""
+    from cadence.sync.wording import when
+
     moment = parse_now(now)
     with open_workspace(config_path(config)) as ws:
         customer = ws.store.customer(customer_id)

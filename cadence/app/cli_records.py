@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import typer
 
 from cadence.app import cli_common
-from cadence.app.checks import check_all
 from cadence.app.cli_common import (
     PARTIAL,
     ConfigOption,
@@ -22,14 +21,16 @@ from cadence.app.cli_common import (
 )
 from cadence.app.terminal import progress_bars, rows_in
 from cadence.inputs.contact_history import read_history
-from cadence.sync.wording import count
 from cadence.values.errors import UserError, ValueParseError
 from cadence.values.model import Contact, ContactKind
 from cadence.values.progress import every
+from cadence.values.text import count
 
 
 def check(config: ConfigOption = None, now: NowOption = None) -> None:
     """Validate cadence.toml, the policies and the customer file: every problem at once."""
+    from cadence.app.checks import check_all  # every loader and the planner: not for --help
+
     with progress_bars(cli_common.err) as tick:
         problems = check_all(config_path(config), parse_now(now), progress=tick)
     errors = [p for p in problems if p.is_error]

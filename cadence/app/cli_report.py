@@ -12,7 +12,6 @@ import typer
 from cadence.app import cli_common
 from cadence.app.cli_common import ConfigOption, NowOption, config_path, open_workspace, parse_now
 from cadence.app.terminal import progress_bars
-from cadence.inputs.config import load_config
 from cadence.values.errors import UserError
 
 
@@ -63,6 +62,7 @@ def auth_google(
     config: ConfigOption = None,
 ) -> None:
     """Authorise cadence for one salesperson's Google calendar and mail (OAuth, once)."""
+    from cadence.inputs.config import load_config
     from connectors.base import BackendContext
     from connectors.google import run_oauth_flow
 

@@ -15,13 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dateparser.languages.loader import default_loader
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 import connectors
 from cadence.inputs.closures import closure_texts
-from cadence.values.dates import DateReader
+from cadence.values.dates import KNOWN_LANGUAGES, DateReader
 from cadence.values.daycal import canonical_region
 from cadence.values.durations import Duration, parse_meeting_length
 from cadence.values.errors import ValueParseError
@@ -112,6 +108,10 @@ def _as_languages(value: Any) -> tuple[str, ...]:
     )
     if not names:
         raise ValueParseError("name at least one language, e.g. ['en']")
+    if set(names) <= KNOWN_LANGUAGES:  # no need to ask (and import) dateparser
+        return names
+    from dateparser.languages.loader import default_loader
+
     try:
         default_loader.get_locale_map(languages=list(names))
     except ValueError as exc:  # dateparser: "Unknown language(s): 'xx'"
@@ -162,6 +162,9 @@ def masked_url(text: str) -> str:
 
 def _database(base_dir: Path) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
+        from sqlalchemy.engine import make_url  # not imported by commands that need no store
+        from sqlalchemy.exc import ArgumentError
+
         text = expect(value, str, "a database URL like 'sqlite:///cadence.db'")
         try:
             url = make_url(text)

@@ -1,0 +1,88 @@
+"""What a command pays before it does anything: the libraries it imports and the work of reading
+cadence.toml and the policies, counted (modules imported, calendars built), never timed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import holidays
+import pytest
+
+from cadence.inputs.config import load_config
+from cadence.inputs.policy_load import load_policies
+from cadence.values import daycal
+from tests.workspace_kit import SALESPEOPLE, write_workspace
+
+HEAVY = {
+    "sqlalchemy",
+    "sqlmodel",
+    "pydantic",
+    "dateparser",
+    "holidays",
+    "icalendar",
+    "caldav",
+    "msal",
+}
+
+
+def _imported_after(code: str, cwd: Path | None = None) -> set[str]:
+    """The top-level packages in sys.modules after running ``code``."""
+    probe = (
+        f"import sys, json\n{code}\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_help_imports_none_of_the_heavy_libraries() -> None:
+    code = (
+        "sys.argv = ['cadence', '--help']\n"
+        "from cadence.app.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
+    )
+    assert _imported_after(code) & HEAVY == set()
+
+
+def test_reading_the_configuration_needs_no_dateparser(tmp_path: Path) -> None:
+    """cadence.toml and policies in the documented forms are read without dateparser (or
+    icalendar, when no salesperson uses the .ics backend)."""
+    config = write_workspace(tmp_path, [])
+    code = (
+        "from cadence.inputs.config import load_config\n"
+        "from cadence.inputs.policy_load import load_policies\n"
+        "config = load_config('cadence.toml')\n"
+        "load_policies(config.policies, config.date_reader())"
+    )
+    imported = _imported_after(code, cwd=config.parent)
+    assert {"dateparser", "icalendar"} & imported == set()
+
+
+def test_countries_are_checked_without_building_calendars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people = [
+        {**SALESPEOPLE[0], "email": f"rep{i}@example.com", "country": country}
+        for i, country in enumerate(["PT", "GB", "US", "DE", "pt", "GB-ENG"] * 5)
+    ]
+    config = write_workspace(tmp_path, [], salespeople=people)
+    built: list[object] = []
+    real = holidays.country_holidays
+
+    def counting(*args: object, **kwargs: object) -> object:
+        built.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(holidays, "country_holidays", counting)
+    daycal.canonical_region.cache_clear()
+    daycal._entity.cache_clear()
+    daycal.subdivisions_of.cache_clear()
+    loaded = load_config(config)
+    load_policies(loaded.policies, loaded.date_reader())
+    assert [p.country for p in loaded.salespeople[:6]] == ["PT", "GB", "US", "DE", "PT", "GB-ENG"]
+    assert built == [("GB",)]  # GB's subdivisions, for GB-ENG; once
