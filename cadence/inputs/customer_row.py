@@ -55,6 +55,11 @@ DEFAULT_SEGMENT = "default"
 # "Looks like an e-mail": one @, no spaces, a dot in the domain. Deliverability is not our concern.
 _EMAIL = re.compile(r"^[^@\s;,<>]+@[^@\s;,<>]+\.[^@\s;,<>.]+$")
 _DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+# A bare address no parser could read otherwise (no names, quotes, comments or spaces): the
+# customer file's usual case, read without email.utils (0.05 ms a row).
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII
+)
 _STATUS_ALIASES = {s.value: s for s in CustomerStatus}
 # C0 and C1 control characters, DEL, and the Unicode line and paragraph separators.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -300,10 +305,13 @@ def _items(text: str) -> list[str]:
 
 def _is_domain(domain: str) -> bool:
     """A host name with at least two labels; international names are checked in IDNA form."""
-    try:
-        ascii_name = domain.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
+    if domain.isascii():  # the IDNA codec leaves ASCII as it is, checking only label lengths
+        ascii_name = domain
+    else:
+        try:
+            ascii_name = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            return False
     labels = ascii_name.split(".")
     return len(labels) >= 2 and all(_DOMAIN_LABEL.match(label) for label in labels)
 
@@ -312,6 +320,13 @@ def named_address(item: str) -> tuple[str, str]:
     """``("Jane Doe", "jane@acme.com")`` from ``Jane Doe <jane@acme.com>`` (RFC 5322, quotes
     allowed), ``("", address)`` from a bare address: the address lower-case, the name on one
     line. What is not exactly one address comes back whole, to fail the address check."""
+    if _PLAIN_ADDRESS.fullmatch(item):  # what getaddresses answers for it (tests hold it so)
+        return "", item.lower()
+    return _parsed_address(item)
+
+
+def _parsed_address(item: str) -> tuple[str, str]:
+    """:func:`named_address` by :func:`email.utils.getaddresses`."""
     found = email.utils.getaddresses([item])
     if len(found) != 1 or not found[0][1] or item.count("<") != item.count(">"):
         return "", item.strip().lower()
