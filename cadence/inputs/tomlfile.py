@@ -3,8 +3,9 @@
 :class:`LocatedToml` parses a file with :mod:`tomllib` (the parser) and remembers, with a small
 line scanner, the line of every table header and every key, so a problem found while validating
 the parsed data can be reported as ``FILE:LINE: [table] key: message``. The scanner relies on the
-text being valid TOML (it runs only after tomllib accepted it); it tracks ``[[array]]`` tables
-with their index, dotted keys, and values that span lines (multi-line strings and arrays).
+text being valid TOML (it runs only after tomllib accepted it, and only once a line is asked
+for: a file without problems is never scanned); it tracks ``[[array]]`` tables with their
+index, dotted keys, and values that span lines (multi-line strings and arrays).
 
 Table paths are tuples of keys; an element of an array of tables is addressed by its index:
 ``("salesperson", 1)`` is the second ``[[salesperson]]``.
