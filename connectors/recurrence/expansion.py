@@ -12,7 +12,6 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import icalendar
-import recurring_ical_events
 
 from connectors.common.days import day_bounds
 from connectors.recurrence import limits
@@ -222,6 +221,10 @@ class Expansion:
         """Occurrences through recurring_ical_events, for one series (its own small calendar:
         one bad series cannot stop the others), taken lazily up to the per-calendar cap.
         """
+        # Imported here: it imports x_wr_timezone and click (about 0.1 s), which a command that
+        # expands no recurring series (explain, an unchanged run) need not pay for.
+        import recurring_ical_events
+
         mini = icalendar.Calendar()
         if "X-WR-TIMEZONE" in calendar:
             mini["X-WR-TIMEZONE"] = calendar["X-WR-TIMEZONE"]
