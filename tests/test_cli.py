@@ -6,6 +6,7 @@ in a subprocess, so ``main()``'s "one clear line, exit 1, no traceback" is what 
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import subprocess
@@ -25,6 +26,7 @@ from tests.workspace_kit import (
     POLICIES,
     SALESPEOPLE,
     customer_row,
+    write_customers,
     write_workspace,
 )
 
@@ -307,6 +309,27 @@ def test_run_once_prints_what_it_did_and_then_nothing_to_do(workspace: Path) -> 
     assert (workspace.parent / "calendars" / f"{ANA}.ics").exists()
     again = cli(workspace, "run", "--once", now=NOW + timedelta(hours=1))
     assert f"created 0, moved 0, cancelled 0, unchanged {booked}" in again.stdout
+
+
+def test_run_once_names_the_customers_whose_bookings_it_cancelled(workspace: Path) -> None:
+    """A cancel has no planned contact to take its title from: the line names the customer,
+    whether they stay with the salesperson (C2, paused) or moved to another one (C1, to Ben)."""
+    assert cli(workspace, "run", "--once").exit_code == 0
+    booked = {row["customer_id"] for row in plan_json(workspace)}
+    assert {"C1", "C2"} <= booked
+    assert cli(workspace, "snooze", "C2", "--until", "2027-06-01").exit_code == 0
+    path = workspace.parent / "customers.csv"
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    write_customers(path, [{**r, "owner": BEN} if r["id"] == "C1" else r for r in rows])
+    again = cli(workspace, "run", "--once", now=NOW + timedelta(hours=1))
+    assert again.exit_code == 0, again.output
+    cancels = [line for line in again.stdout.splitlines() if line.startswith("cancel ")]
+    assert cancels, again.stdout
+    assert all(f" {ANA} " in line for line in cancels)
+    assert any("Customer C1" in line for line in cancels)
+    assert any("Customer C2" in line for line in cancels)
+    assert all("Customer C1" in line or "Customer C2" in line for line in cancels)
 
 
 def test_run_without_once_tells_the_user_what_to_do(workspace: Path) -> None:

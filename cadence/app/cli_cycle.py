@@ -4,7 +4,8 @@ skipped) and ``cadence daemon`` (the cycle forever, :mod:`cadence.app.daemon`)."
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +22,10 @@ from cadence.app.cli_common import (
 )
 from cadence.app.terminal import progress_bars, stop_on_ctrl_c
 from cadence.values.errors import UserError
+
+if TYPE_CHECKING:  # the store and the cycle are imported by the command that runs
+    from cadence.store.repository import Store
+    from cadence.sync.reconcile import Action
 
 
 def run(
@@ -48,7 +53,7 @@ def run(
             ws.progress = tick
             result = ws.run_cycle(parse_now(now), stop=stopped.is_set)
         zones = {p.email: p.timezone for p in ws.config.salespeople}
-        names = {c.id: c.name for c in ws.store.customers()} if result.applied else {}
+        names = _cancelled_names(ws.store, result.applied)
         for a in result.applied:  # what was done; what could not be done is listed below
             print(action_line(a, zones.get(a.owner, "UTC"), names))
         if result.imported:
@@ -72,6 +77,22 @@ def run(
         raise typer.Exit(INTERRUPTED)
     if not result.complete:
         raise typer.Exit(PARTIAL)
+
+
+def _cancelled_names(store: Store, applied: Sequence[Action]) -> dict[str, str]:
+    """The names a printed action line needs: a cancel has no planned contact to take its
+    title from, so it names the customer. Read from the customers of the salespeople whose
+    bookings were cancelled (not the whole book: an unchanged run pays for what it printed),
+    and any other one by itself (a customer who moved to another salesperson)."""
+    wanted = {a.record.customer_id: a.owner for a in applied if a.planned is None and a.record}
+    if not wanted:
+        return {}
+    names = {c.id: c.name for c in store.customers(set(wanted.values())) if c.id in wanted}
+    for customer_id in wanted.keys() - names.keys():
+        found = store.customer(customer_id)
+        if found is not None:
+            names[customer_id] = found.name
+    return names
 
 
 def daemon(config: ConfigOption = None) -> None:
