@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
 from cadence.planner import Plan, PlanInput, plan
+from cadence.planner.split import as_booking
 from cadence.values.durations import Duration
 from cadence.values.model import Booking, BookingState, Contact, ContactKind, Customer, Salesperson
 from cadence.values.seasons import parse_season
@@ -116,17 +117,4 @@ def of(result: Plan, customer_id: str = "c1", kind: str | None = None):
 
 def as_bookings(result: Plan, state: BookingState = BookingState.BOOKED) -> list[Booking]:
     """The plan as if it had been written to calendars."""
-    return [
-        Booking(
-            key=c.key,
-            customer_id=c.customer_id,
-            owner=c.owner,
-            kind=c.kind,
-            start=c.start,
-            end=c.end,
-            all_day=c.all_day,
-            state=state,
-        )
-        for c in result.contacts
-        if c.within_horizon
-    ]
+    return [replace(as_booking(c), state=state) for c in result.contacts if c.within_horizon]
