@@ -122,8 +122,8 @@ class GmailSource(MailSource):
     def check_local(
         cls, section: Mapping[str, Any], base_dir: Path, env: Mapping[str, str]
     ) -> list[tuple[str, str]]:
-        """The key file, token folder and client secrets of ``[calendar.google]``; see
-        :func:`connectors.google.auth.check_local_files`."""
+        """The key file, token folder and client secrets of ``[mail.google]`` (the same keys
+        as ``[calendar.google]``); see :func:`connectors.google.auth.check_local_files`."""
         return google_auth.check_local_files(section, base_dir, env)
 
     def messages(
