@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from cadence.store import rows, tables
-from cadence.store.repository import MIGRATIONS, BookingRecord, Confirmed, Store, UpsertCounts
+from cadence.store.migrations import MIGRATIONS
+from cadence.store.repository import BookingRecord, Confirmed, Store, UpsertCounts
 from cadence.values.errors import UserError
 from cadence.values.model import (
     Booking,

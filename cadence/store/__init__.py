@@ -1,2 +1,3 @@
-"""Persistence: the sqlmodel tables and migrations, the `Store` repository (SQLite or PostgreSQL),
-snoozes kept in its key/value state, and leases dividing salespeople between daemons."""
+"""Persistence: the tables (declared as sqlmodel classes) and migrations, the `Store`
+repository (SQLite or PostgreSQL), snoozes kept in its key/value state, and leases dividing
+salespeople between daemons."""

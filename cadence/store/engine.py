@@ -23,13 +23,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from cadence.store.migrations import MIGRATIONS
-from cadence.store.tables import SCHEMA_VERSION
+from cadence.store.tables import LATEST_VERSION, SCHEMA_VERSION
 from cadence.values.errors import UserError
 
 # How long a writer waits for SQLite's lock before giving up (another process is writing).
@@ -173,6 +172,8 @@ class Database:
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT, which has ``on_conflict_do_nothing``/``_do_update``."""
         if self._dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql  # loaded only for PostgreSQL
+
             return postgresql.insert(table)
         return sqlite.insert(table)
 
@@ -197,6 +198,13 @@ class Database:
             return conn.execute(sa.select(sa.func.max(t.c.version))).scalar() or 0
 
     def _migrate(self) -> None:
+        """Bring the schema to :data:`LATEST_VERSION`, one migration per transaction. A
+        database already there (every command's start) costs one read: the migrations, and
+        the sqlmodel declarations they create, are imported only when one has to run."""
+        if self._schema_version_read() == LATEST_VERSION:
+            return
+        from cadence.store.migrations import MIGRATIONS
+
         t = SCHEMA_VERSION
         for target in range(1, len(MIGRATIONS) + 1):
             with self._write() as conn:
@@ -204,11 +212,7 @@ class Database:
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
                 t.create(conn, checkfirst=True)
                 current = conn.execute(sa.select(sa.func.max(t.c.version))).scalar() or 0
-                if current > len(MIGRATIONS):
-                    raise UserError(
-                        f"the database schema is at version {current}, newer than this cadence "
-                        f"knows ({len(MIGRATIONS)}); upgrade cadence"
-                    )
+                _refuse_newer(current)
                 if current >= target:
                     continue
                 MIGRATIONS[target - 1](conn)
@@ -216,6 +220,24 @@ class Database:
                 conn.execute(
                     t.insert().values(version=target, applied_at=sa.func.current_timestamp())
                 )
+
+    def _schema_version_read(self) -> int:
+        """The schema's version (0: no ``schema_version`` table yet), refusing a newer one."""
+        t = SCHEMA_VERSION
+        with self._read() as conn:
+            if not sa.inspect(conn).has_table(t.name):
+                return 0
+            current: int = conn.execute(sa.select(sa.func.max(t.c.version))).scalar() or 0
+        _refuse_newer(current)
+        return current
+
+
+def _refuse_newer(version: int) -> None:
+    if version > LATEST_VERSION:
+        raise UserError(
+            f"the database schema is at version {version}, newer than this cadence "
+            f"knows ({LATEST_VERSION}); upgrade cadence"
+        )
 
 
 def _synchronous(conn: Connection, level: str) -> None:

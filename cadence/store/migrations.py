@@ -1,6 +1,8 @@
 """The schema's versions: :data:`MIGRATIONS`, applied in order on first use (see
 :meth:`cadence.store.engine.Database.migrate`), each in its own transaction, with the version
-kept in ``schema_version``.
+kept in ``schema_version``. They create the tables as :mod:`cadence.store.models` declares
+them; this module (and sqlmodel) is imported only when a database is behind
+:data:`cadence.store.tables.LATEST_VERSION`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from cadence.store.tables import (
+from cadence.store.models import (
     BOOKINGS,
     CONTACTS,
     CUSTOMERS,
@@ -22,6 +24,7 @@ from cadence.store.tables import (
     SALESPEOPLE,
     STATE,
 )
+from cadence.store.tables import LATEST_VERSION
 
 
 def _migration_1_initial_schema(conn: Connection) -> None:
@@ -81,3 +84,6 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration_3_booking_reasons,
     _migration_4_owner_revisions,
 ]
+
+if len(MIGRATIONS) != LATEST_VERSION:  # a migration added without telling the tables
+    raise RuntimeError(f"{len(MIGRATIONS)} migrations, but the tables are version {LATEST_VERSION}")

@@ -24,7 +24,6 @@ from cadence.store import rows as convert
 from cadence.store.bulk import BulkStatement
 from cadence.store.engine import CUSTOMERS_LOCK, PLAN_LOCK, SALESPEOPLE_LOCK
 from cadence.store.keyed import KeyedTables, StoreState
-from cadence.store.migrations import MIGRATIONS
 from cadence.store.scoped import ScopedReads
 from cadence.store.tables import (
     BOOKINGS,
@@ -398,7 +397,6 @@ class Store(ScopedReads, KeyedTables):
 
 
 __all__ = [
-    "MIGRATIONS",
     "BookingRecord",
     "Confirmed",
     "Store",

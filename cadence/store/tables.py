@@ -1,19 +1,27 @@
-"""The store's tables: sqlmodel classes, their Core tables, and the aware-datetime column type.
+"""The store's tables as its statements use them (SQLAlchemy Core), and the aware-datetime
+column type.
 
 Datetimes are stored as UTC and always come back timezone-aware in UTC (:class:`UTCDateTime`);
-dates stay dates. The schema is created and changed only by :mod:`cadence.store.migrations`:
-a table changed here needs a migration there.
+dates stay dates. The schema is declared by the sqlmodel classes of :mod:`cadence.store.models`
+and created and changed only by :mod:`cadence.store.migrations`; these are the same tables
+built without sqlmodel, whose import (its ORM and pydantic) and class building cost about
+0.4 s of every command's start (tests/test_store_schema.py holds them equal to the models on
+SQLite and PostgreSQL). The two partial unique indexes of ``contacts`` are the models' alone:
+no statement names them, and declaring them here would load the PostgreSQL dialect on SQLite.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Field, SQLModel
 
 from cadence.values.model import require_aware
+
+#: The version of the schema these tables are (the number of migrations; a test holds them).
+LATEST_VERSION = 4
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -40,197 +48,156 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-# ---------------------------------------------------------------------------------------------
-# Tables (version 1)
+_METADATA = sa.MetaData()
 
 
-class SchemaVersion(SQLModel, table=True):
-    """One row per migration applied (created outside the migrations: it is how they run)."""
-
-    __tablename__ = "schema_version"
-
-    version: int = Field(primary_key=True)
-    applied_at: datetime = Field(sa_type=UTCDateTime)
+def _table(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    return sa.Table(name, _METADATA, *columns)
 
 
-class CustomerRow(SQLModel, table=True):
-    """A customer; the tuple fields and tags are JSON."""
-
-    __tablename__ = "customers"
-
-    id: str = Field(primary_key=True)
-    name: str
-    owner: str = Field(index=True)
-    segment: str
-    emails: list[str] = Field(sa_type=sa.JSON)
-    domains: list[str] = Field(sa_type=sa.JSON)
-    industry: str
-    country: str
-    timezone: str
-    customer_since: date | None = None
-    status: str
-    cancelled_on: date | None = None
-    busy_seasons: list[str] = Field(sa_type=sa.JSON)
-    last_contact: date | None = None
-    tags: dict[str, str] = Field(sa_type=sa.JSON)
+def _key(name: str, kind: Any = sa.String, **options: Any) -> sa.Column[Any]:
+    """A primary key column."""
+    return sa.Column(name, kind, primary_key=True, nullable=False, **options)
 
 
-class SalespersonRow(SQLModel, table=True):
-    """A salesperson from cadence.toml; working hours in minutes after local midnight."""
-
-    __tablename__ = "salespeople"
-
-    email: str = Field(primary_key=True)
-    name: str
-    timezone: str
-    work_start_minute: int
-    work_end_minute: int
-    working_days: list[int] = Field(sa_type=sa.JSON)
-    country: str
-    calendar: str
-    per_day: int | None = None
-    per_week: int | None = None
+def _required(name: str, kind: Any = sa.String, *, index: bool = False) -> sa.Column[Any]:
+    """A NOT NULL column (``index``: with its own ``ix_<table>_<column>`` index)."""
+    return sa.Column(name, kind, nullable=False, index=index or None)
 
 
-class ContactRow(SQLModel, table=True):
-    """A contact. Two partial unique indexes make the same real-world contact collapse:
-    by (customer, source, source_id) when the source gave an id, else by (customer, kind, at,
-    source)."""
-
-    __tablename__ = "contacts"
-    __table_args__ = (
-        sa.Index(
-            "ux_contacts_source_id",
-            "customer_id",
-            "source",
-            "source_id",
-            unique=True,
-            sqlite_where=sa.text("source_id != ''"),
-            postgresql_where=sa.text("source_id != ''"),
-        ),
-        sa.Index(
-            "ux_contacts_moment",
-            "customer_id",
-            "kind",
-            "at",
-            "source",
-            unique=True,
-            sqlite_where=sa.text("source_id = ''"),
-            postgresql_where=sa.text("source_id = ''"),
-        ),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    customer_id: str = Field(index=True)
-    kind: str
-    at: datetime = Field(sa_type=UTCDateTime)
-    source: str
-    source_id: str
-    note: str
+def _optional(name: str, kind: Any = sa.String) -> sa.Column[Any]:
+    """A column that may hold NULL."""
+    return sa.Column(name, kind, nullable=True)
 
 
-class BookingRow(SQLModel, table=True):
-    """A booking cadence made; ``start_at``/``end_at`` for timed events, ``*_day`` for all-day."""
+# One row per migration applied (created outside the migrations: it is how they run).
+SCHEMA_VERSION = _table(
+    "schema_version",
+    _key("version", sa.Integer),
+    _required("applied_at", UTCDateTime),
+)
 
-    __tablename__ = "bookings"
+# A customer; the tuple fields and tags are JSON.
+CUSTOMERS = _table(
+    "customers",
+    _key("id"),
+    _required("name"),
+    _required("owner", index=True),
+    _required("segment"),
+    _required("emails", sa.JSON),
+    _required("domains", sa.JSON),
+    _required("industry"),
+    _required("country"),
+    _required("timezone"),
+    _optional("customer_since", sa.Date),
+    _required("status"),
+    _optional("cancelled_on", sa.Date),
+    _required("busy_seasons", sa.JSON),
+    _optional("last_contact", sa.Date),
+    _required("tags", sa.JSON),
+)
 
-    key: str = Field(primary_key=True)
-    uid: str = Field(index=True)
-    customer_id: str = Field(index=True)
-    owner: str = Field(index=True)
-    kind: str
-    backend: str
-    start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    end_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    start_day: date | None = None
-    end_day: date | None = None
-    all_day: bool
-    state: str
-    seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    remote_id: str | None = None
-    etag: str | None = None
-    sequence: int
-    spec_hash: str
-    created_at: datetime = Field(sa_type=UTCDateTime)
-    updated_at: datetime = Field(sa_type=UTCDateTime)
+# A salesperson from cadence.toml; working hours in minutes after local midnight.
+SALESPEOPLE = _table(
+    "salespeople",
+    _key("email"),
+    _required("name"),
+    _required("timezone"),
+    _required("work_start_minute", sa.Integer),
+    _required("work_end_minute", sa.Integer),
+    _required("working_days", sa.JSON),
+    _required("country"),
+    _required("calendar"),
+    _optional("per_day", sa.Integer),
+    _optional("per_week", sa.Integer),
+)
+
+# A contact (the same real-world contact collapses by the models' partial unique indexes).
+CONTACTS = _table(
+    "contacts",
+    _key("id", sa.Integer),
+    _required("customer_id", index=True),
+    _required("kind"),
+    _required("at", UTCDateTime),
+    _required("source"),
+    _required("source_id"),
+    _required("note"),
+)
+
+# A booking cadence made; ``start_at``/``end_at`` for timed events, ``*_day`` for all-day.
+BOOKINGS = _table(
+    "bookings",
+    _key("key"),
+    _required("uid", index=True),
+    _required("customer_id", index=True),
+    _required("owner", index=True),
+    _required("kind"),
+    _required("backend"),
+    _optional("start_at", UTCDateTime),
+    _optional("end_at", UTCDateTime),
+    _optional("start_day", sa.Date),
+    _optional("end_day", sa.Date),
+    _required("all_day", sa.Boolean),
+    _required("state"),
+    _optional("seen_at", UTCDateTime),
+    _optional("remote_id"),
+    _optional("etag"),
+    _required("sequence", sa.Integer),
+    _required("spec_hash"),
+    _required("created_at", UTCDateTime),
+    _required("updated_at", UTCDateTime),
     # While a write is in flight: the booking as last confirmed (JSON, see Confirmed).
-    confirmed: str | None = None
+    _optional("confirmed"),
     # Why it is where it is: the planner's reasons when it was placed (JSON list).
-    reasons: str | None = None
+    _optional("reasons"),
+)
 
+# The latest plan; ``position`` keeps the planner's order.
+PLANNED = _table(
+    "planned_contacts",
+    _key("position", sa.Integer, autoincrement=False),
+    _required("key", index=True),
+    _required("customer_id", index=True),
+    _required("customer_name"),
+    _required("owner", index=True),
+    _required("kind"),
+    _required("seq", sa.Integer),
+    _required("title"),
+    _optional("start_at", UTCDateTime),
+    _optional("end_at", UTCDateTime),
+    _optional("start_day", sa.Date),
+    _optional("end_day", sa.Date),
+    _required("all_day", sa.Boolean),
+    _required("day", sa.Date),
+    _required("ideal", sa.Date),
+    _required("window_start", sa.Date),
+    _required("window_end", sa.Date),
+    _required("status"),
+    _required("reasons", sa.JSON),
+    _required("forced", sa.Boolean),
+    _required("over_capacity", sa.Boolean),
+    _required("within_horizon", sa.Boolean),
+)
 
-class PlannedContactRow(SQLModel, table=True):
-    """The latest plan; ``position`` keeps the planner's order."""
+# Backends' small persistent state (sync tokens, delta links), by namespace.
+STATE = _table(
+    "backend_state",
+    _key("namespace"),
+    _key("key"),
+    _required("value"),
+)
 
-    __tablename__ = "planned_contacts"
+# How many times the stored inputs of one salesperson's plan changed (see the model).
+REVISIONS = _table(
+    "owner_revisions",
+    _key("owner"),
+    _required("revision", sa.Integer),
+)
 
-    position: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    key: str = Field(index=True)
-    customer_id: str = Field(index=True)
-    customer_name: str
-    owner: str = Field(index=True)
-    kind: str
-    seq: int
-    title: str
-    start_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    end_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    start_day: date | None = None
-    end_day: date | None = None
-    all_day: bool
-    day: date
-    ideal: date
-    window_start: date
-    window_end: date
-    status: str
-    reasons: list[str] = Field(sa_type=sa.JSON)
-    forced: bool
-    over_capacity: bool
-    within_horizon: bool
-
-
-class StateRow(SQLModel, table=True):
-    """Backends' small persistent state (sync tokens, delta links), by namespace."""
-
-    __tablename__ = "backend_state"
-
-    namespace: str = Field(primary_key=True)
-    key: str = Field(primary_key=True)
-    value: str
-
-
-class OwnerRevisionRow(SQLModel, table=True):
-    """How many times the stored inputs of one salesperson's plan changed (version 4): their
-    customers (a customer moving between two counts for both), those customers' contacts, and
-    the bookings planned with them. Bumped in the transaction that changes them, so a cycle
-    tells an unchanged salesperson from one row (:mod:`cadence.sync.incremental`)."""
-
-    __tablename__ = "owner_revisions"
-
-    owner: str = Field(primary_key=True)
-    revision: int
-
-
-class LeaseRow(SQLModel, table=True):
-    """Who holds a named lease (a share of salespeople) until when."""
-
-    __tablename__ = "leases"
-
-    name: str = Field(primary_key=True)
-    holder: str
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-
-
-def _table(model: type[SQLModel]) -> sa.Table:
-    """The Core table of a sqlmodel class (bulk statements work on tables, not objects)."""
-    return model.__table__  # type: ignore[attr-defined]
-
-
-SCHEMA_VERSION = _table(SchemaVersion)
-CUSTOMERS = _table(CustomerRow)
-SALESPEOPLE = _table(SalespersonRow)
-CONTACTS = _table(ContactRow)
-BOOKINGS = _table(BookingRow)
-PLANNED = _table(PlannedContactRow)
-STATE = _table(StateRow)
-LEASES = _table(LeaseRow)
-REVISIONS = _table(OwnerRevisionRow)
+# Who holds a named lease (a share of salespeople) until when.
+LEASES = _table(
+    "leases",
+    _key("name"),
+    _required("holder"),
+    _required("expires_at", UTCDateTime),
+)
