@@ -7,6 +7,7 @@ Commands print through :data:`out` and :data:`err` looked up on this module when
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,14 +93,19 @@ def parse_now(text: str | None) -> datetime:
 
 @contextmanager
 def open_workspace(config: Path) -> Iterator[Workspace]:
-    """The workspace of ``config``, closed when the command is done with it."""
+    """The workspace of ``config``, closed when the command is done with it. The holidays
+    package's answers are kept in the state directory meanwhile (:func:`daycal.tables_on_disk`:
+    a command that finds them there does not import the package)."""
     from cadence.sync.workspace import Workspace  # the store, planner...: not for --help
+    from cadence.values import daycal
+    from connectors.localfiles import default_state_dir
 
-    ws = Workspace.open(config)
-    try:
-        yield ws
-    finally:
-        ws.close()
+    with daycal.tables_on_disk(default_state_dir(os.environ)):
+        ws = Workspace.open(config)
+        try:
+            yield ws
+        finally:
+            ws.close()
 
 
 def setup_logging(level: int, *, skip_reported: bool = False) -> None:

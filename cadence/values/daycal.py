@@ -9,17 +9,33 @@ A subdivision gets its country's nationwide holidays and its own; the weekend is
 one the package does not know; :func:`regional_subdivisions` names the subdivisions of a country
 whose holidays differ from the nationwide ones (``cadence check`` warns about a plain code
 there). At planning time an unknown code simply has no holidays and a Saturday-Sunday weekend.
+
+Importing the package and, on the first calendar, every one of its country modules costs about
+0.15 s of a command's start. Within :func:`tables_on_disk` (every command that opens the
+workspace) the answers asked of it most (the known countries, a country's subdivisions and
+weekend, a region's holidays in a year) are kept in a file, for the installed package: a command
+that finds every answer there never imports it. tests/test_holiday_tables.py holds the file's
+answers to the package's.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import os
 import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import lru_cache
-
-import holidays
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cadence.values.errors import ValueParseError
+
+if TYPE_CHECKING:  # imported where a calendar is built (see the module's text)
+    import holidays
 
 DEFAULT_WEEKEND = frozenset({5, 6})
 _REGION = re.compile(r"^([A-Za-z]{2})(?:-([A-Za-z0-9]{1,3}))?$")
@@ -31,6 +47,8 @@ _PROBE_YEARS = (2027, 2028)
 @lru_cache(maxsize=512)
 def _entity(country: str) -> type[holidays.HolidayBase] | None:
     """The holidays class of a country code (upper case), or None when it is unknown."""
+    import holidays
+
     try:
         return type(holidays.country_holidays(country))
     except (NotImplementedError, KeyError, AttributeError):
@@ -40,6 +58,8 @@ def _entity(country: str) -> type[holidays.HolidayBase] | None:
 @lru_cache(maxsize=512)
 def _calendar(code: str) -> holidays.HolidayBase | None:
     """The holidays calendar of a canonical region code, or None when it is unknown."""
+    import holidays
+
     country, _, sub = code.partition("-")
     try:
         return holidays.country_holidays(country, subdiv=sub or None)
@@ -55,22 +75,30 @@ def country_codes() -> frozenset[str]:
     asks it about every two-letter code), without importing and building each country's
     calendar: 500 salespeople's countries are checked in a millisecond.
     """
-    from holidays.registry import EntityLoader
 
-    return frozenset(EntityLoader.get_country_codes())
+    def ask() -> list[str]:
+        from holidays.registry import EntityLoader
+
+        return sorted(EntityLoader.get_country_codes())
+
+    return frozenset(_kept("countries", "", ask, _strings))
 
 
 @lru_cache(maxsize=512)
 def subdivisions_of(country: str) -> tuple[str, ...]:
     """The ISO 3166-2 codes (``GB-ENG``) the holidays package knows for ``country``."""
-    entity = _entity(country.upper())
-    if entity is None:
-        return ()
-    return tuple(
-        f"{country.upper()}-{sub}"
-        for sub in entity.subdivisions
-        if re.fullmatch(r"[A-Za-z0-9]{1,3}", sub)  # ISO-shaped ones (not 'NSW Western', 'Zone A')
-    )
+
+    def ask() -> list[str]:
+        entity = _entity(country.upper())
+        if entity is None:
+            return []
+        return [
+            f"{country.upper()}-{sub}"
+            for sub in entity.subdivisions
+            if re.fullmatch(r"[A-Za-z0-9]{1,3}", sub)  # ISO-shaped (not 'NSW Western', 'Zone A')
+        ]
+
+    return _kept("subdivisions", country.upper(), ask, _strings)
 
 
 @lru_cache(maxsize=4096)  # 500 salespeople and every customer row name a few dozen at most
@@ -136,6 +164,8 @@ def regional_subdivisions(country: str) -> tuple[str, ...]:
 
     Empty for a country whose holidays do not depend on the subdivision (or that has none).
     """
+    import holidays
+
     country = country.upper()
     try:
         nationwide = set(holidays.country_holidays(country, years=_PROBE_YEARS))
@@ -171,10 +201,16 @@ def _listed(codes: tuple[str, ...], most: int = 20) -> str:
 @lru_cache(maxsize=512)
 def weekend_of(code: str) -> frozenset[int]:
     """The region's weekend as weekday numbers (0 = Monday): ``{4, 5}`` for Saudi Arabia."""
-    cal = _calendar(code.upper().partition("-")[0]) if code else None
-    if cal is None:
+    if not code:
         return DEFAULT_WEEKEND
-    return frozenset(int(d) for d in cal.weekend)
+    country = code.upper().partition("-")[0]
+
+    def ask() -> list[int] | None:
+        cal = _calendar(country)
+        return None if cal is None else sorted(int(d) for d in cal.weekend)
+
+    days = _kept("weekends", country, ask, _weekdays)
+    return DEFAULT_WEEKEND if days is None else days
 
 
 @lru_cache(maxsize=8192)
@@ -182,15 +218,141 @@ def holidays_in(code: str, year: int) -> dict[date, str]:
     """Public holidays of region ``code`` in ``year`` as {date: name}; empty for unknown codes."""
     if not code:
         return {}
-    country, _, sub = code.upper().partition("-")
-    try:
-        sub = canonical_region(code).partition("-")[2] if sub else ""
-        cal = holidays.country_holidays(country, subdiv=sub or None, years=year)
-    except (ValueParseError, NotImplementedError, KeyError, AttributeError):
-        return {}
-    return dict(cal.items())
+
+    def ask() -> dict[str, str]:
+        import holidays
+
+        country, _, sub = code.upper().partition("-")
+        try:
+            sub = canonical_region(code).partition("-")[2] if sub else ""
+            cal = holidays.country_holidays(country, subdiv=sub or None, years=year)
+        except (ValueParseError, NotImplementedError, KeyError, AttributeError):
+            return {}
+        return {day.isoformat(): name for day, name in cal.items()}
+
+    return _kept("holidays", f"{code} {year}", ask, _names)
 
 
 def holiday_name(code: str, d: date) -> str | None:
     """The name of the public holiday on ``d`` in region ``code``, or None."""
     return holidays_in(code, d.year).get(d)
+
+
+# ---- answers kept on disk ----------------------------------------------------------------------
+
+_FORMAT = 1  # the form of the file; a file of another form is ignored (and replaced)
+_T = TypeVar("_T")
+
+
+class _Tables:
+    """The answers of one installed holidays package, as kept in ``path`` (JSON): by kind
+    (``countries``, ``subdivisions``, ``weekends``, ``holidays``), then by key."""
+
+    def __init__(self, path: Path, package: str) -> None:
+        self.path = path
+        self.package = package
+        self.kinds: dict[str, dict[str, Any]] = {}
+        self.added = False
+        try:
+            found = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if (
+            isinstance(found, dict)
+            and found.get("format") == _FORMAT
+            and found.get("package") == package
+            and isinstance(found.get("kinds"), dict)
+        ):
+            self.kinds = {k: v for k, v in found["kinds"].items() if isinstance(v, dict)}
+
+    def save(self) -> None:
+        """Write the file, when an answer was added, replacing it whole (a reader never sees
+        half of it); a folder that cannot take it only means the next command asks again."""
+        if not self.added:
+            return
+        data = {"format": _FORMAT, "package": self.package, "kinds": self.kinds}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(prefix=".holidays-", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(data, out, ensure_ascii=False, separators=(",", ":"))
+                os.replace(temporary, self.path)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            return
+
+
+_tables: _Tables | None = None
+
+
+def _package() -> str | None:
+    """What identifies the installed holidays package, without importing it: the path, size and
+    modification time of its ``version.py`` (every release rewrites it). None: not found."""
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    version = Path(next(iter(spec.submodule_search_locations))) / "version.py"
+    try:
+        seen = version.stat()
+    except OSError:
+        return None
+    return f"{version}:{seen.st_size}:{seen.st_mtime_ns}"
+
+
+@contextmanager
+def tables_on_disk(folder: Path) -> Iterator[None]:
+    """Within the block, keep the holidays package's answers in ``folder/holidays.json``
+    (read when the block starts, written when it ends if an answer was added): see the
+    module's text. Without a block every answer is asked of the package."""
+    global _tables
+    package = _package()
+    previous = _tables
+    tables = _Tables(folder / "holidays.json", package) if package else None
+    _tables = tables
+    try:
+        yield
+    finally:
+        _tables = previous
+        if tables is not None:
+            tables.save()
+
+
+def _kept(kind: str, key: str, ask: Callable[[], Any], decode: Callable[[Any], _T]) -> _T:
+    """``decode`` of the answer ``ask`` gives (in JSON's types): from the file when it holds
+    one that decodes (see :func:`tables_on_disk`), else asked and added to it."""
+    tables = _tables
+    if tables is None:
+        return decode(ask())
+    kept = tables.kinds.get(kind, {})
+    if key in kept:
+        try:
+            return decode(kept[key])
+        except (TypeError, ValueError, AttributeError):  # not what this module wrote: ask again
+            pass
+    answer = ask()
+    tables.kinds.setdefault(kind, {})[key] = answer
+    tables.added = True
+    return decode(answer)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError("not a list of strings")
+    return tuple(value)
+
+
+def _weekdays(value: Any) -> frozenset[int] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, int) and 0 <= v <= 6 for v in value):
+        raise TypeError("not a list of weekday numbers")
+    return frozenset(value)
+
+
+def _names(value: Any) -> dict[date, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TypeError("not holiday names by date")
+    return {date.fromisoformat(day): name for day, name in value.items()}
