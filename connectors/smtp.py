@@ -13,13 +13,10 @@ reads a section (a resolved one from the loader, or one written by hand) with it
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cadence.values.errors import Problem, UserError, ValueParseError
 from cadence.values.schema import (
@@ -34,7 +31,10 @@ from cadence.values.schema import (
     as_str,
 )
 from connectors.base import AuthError, BackendError, TransientError
-from connectors.localfiles import configured_password, secret_file_problem
+
+if TYPE_CHECKING:  # smtplib, ssl and the secret files' checks are imported to send or check
+    import smtplib
+    from email.message import EmailMessage
 
 
 def _one_tls(section: Mapping[str, Any], values: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
@@ -113,6 +113,8 @@ def check_smtp_local(
         path = smtp_schema(base_dir).fields["password_file"].convert(value)
     except ValueParseError:
         return []  # the wrong type: validate_smtp_config reports that
+    from connectors.localfiles import secret_file_problem
+
     problem = secret_file_problem(path)
     return [("password_file", problem)] if problem else []
 
@@ -155,6 +157,8 @@ class SmtpSettings:
             where["password_file"] = self.password_file
         # The reader every connector uses: a secret file others can read is refused at send
         # time too, not only by `cadence check` (it may have been re-created loosely since).
+        from connectors.localfiles import configured_password
+
         found = configured_password(where, env, Path, "SMTP password")
         if found is None:
             raise AuthError("SMTP login configured without password_env or password_file")
@@ -176,6 +180,9 @@ class SmtpSender:
         Raises :class:`TransientError` (server unreachable, timed out, 4xx reply),
         :class:`AuthError` (login refused, password missing) or :class:`BackendError`.
         """
+        import smtplib
+        import ssl
+
         s = self.settings
         where = f"SMTP {s.host}:{s.port}"
         password = s.password(self.env)

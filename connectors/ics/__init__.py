@@ -75,8 +75,20 @@ and :mod:`.render` (writing events as objects, and as bytes), :mod:`.serial` and
 :mod:`.outbox` (the invitation outbox).
 """
 
+from datetime import datetime
+
+from connectors.base import UNREADABLE
 from connectors.ics.backend import IcsBackend
-from connectors.ics.events import UNKNOWN_TIME, UNREADABLE
 from connectors.ics.files import process_umask
 
 __all__ = ["UNKNOWN_TIME", "UNREADABLE", "IcsBackend", "process_umask"]
+
+
+def __getattr__(name: str) -> datetime:
+    """``UNKNOWN_TIME``, from :mod:`.events` when asked for: that module imports icalendar,
+    which a command reading only files as cadence wrote them does without."""
+    if name == "UNKNOWN_TIME":
+        from connectors.ics.events import UNKNOWN_TIME
+
+        return UNKNOWN_TIME
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,14 +9,13 @@ counts as busy (:mod:`.foreign`), how a batch of operations changes a calendar (
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any, ClassVar
-
-from icalendar import Event
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cadence.values.model import BusyInterval
 from cadence.values.schema import Schema
@@ -33,29 +32,21 @@ from connectors.base import (
     unseen_past_events,
 )
 from connectors.common.validation import owner_zone, require_window
-from connectors.email import invite_sender
-from connectors.icalpeople import meeting
-from connectors.ics import parse
-from connectors.ics.apply import Batch
-from connectors.ics.build import new_calendar
 from connectors.ics.cache import LoadCache
-from connectors.ics.draft import Draft, checked_timezones, refresh_timezones
-from connectors.ics.events import (
-    UNKNOWN_TIME,
-    UNREADABLE,
-    owned_entries,
-    owner_partstat,
-    unreadable_event,
-)
 from connectors.ics.files import file_stem, fingerprint, locked, replace_file
-from connectors.ics.foreign import foreign_occurrences
 from connectors.ics.known import KnownFiles
-from connectors.ics.outbox import Outbox
-from connectors.ics.serial import serialise
 from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
-from connectors.ics.written import as_read, as_written
-from connectors.localfiles import writable_problem
-from connectors.recurrence import Expansion, Occurrence
+
+if TYPE_CHECKING:
+    # icalendar and the modules that parse, build, expand or mail are imported by the methods
+    # that need them: a command that finds every file as cadence wrote it (:mod:`.known`)
+    # never imports them (about 0.2 s of its start).
+    from icalendar import Event
+
+    from connectors.ics import parse
+    from connectors.ics.outbox import Outbox
+    from connectors.recurrence import Occurrence
+    from connectors.smtp import SmtpSender
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +70,8 @@ class IcsBackend(CalendarBackend):
     ) -> list[tuple[str, str]]:
         """The calendar folder must take new files (the shipped unit makes everything but the
         state directory read-only); a ``busy_folder`` must exist."""
+        from connectors.localfiles import writable_problem
+
         problems: list[tuple[str, str]] = []
         folder = base_dir / str(section.get("folder", DEFAULT_FOLDER))
         why = writable_problem(folder / "salesperson@example.com.ics")
@@ -96,13 +89,23 @@ class IcsBackend(CalendarBackend):
         self.busy_folder = context.base_dir / busy_folder if busy_folder else None
         # path -> (version of the file, what was reported about that version)
         self._reported: dict[str, tuple[str, set[str]]] = {}
-        self.sender = invite_sender(config, context, "calendar.ics")
-        self.outbox = Outbox(context.state, self.sender, self._now)
+        self.sender: SmtpSender | None = None
+        if config.get("invites", False):  # the mail modules only when invitations are on
+            from connectors.email import invite_sender
+
+            self.sender = invite_sender(config, context, "calendar.ics")
         # Each file is parsed once per version: list_owned, busy and past_events of one cycle
         # (and the daemon's next cycles, while nobody edits the file) share one parse.
         self.files = LoadCache()
         # A version cadence wrote is not parsed at all: the write said what a read finds.
         self.known = KnownFiles(context.state)
+
+    @functools.cached_property
+    def outbox(self) -> Outbox:
+        """The invitation outbox (:mod:`.outbox`), made when first used."""
+        from connectors.ics.outbox import Outbox
+
+        return Outbox(self.context.state, self.sender, self._now)
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -127,6 +130,8 @@ class IcsBackend(CalendarBackend):
         loaded = self.files.load(path)
         if loaded is None:
             return []
+        from connectors.ics.events import UNKNOWN_TIME, UNREADABLE, owned_entries, unreadable_event
+
         events = []
         for uid, entry in owned_entries(loaded.cal, loaded.problems, owner, zone).items():
             if entry.remote is not None:
@@ -149,8 +154,13 @@ class IcsBackend(CalendarBackend):
         """Opaque, live events that are not cadence's, in the owner's file and ``busy_folder``."""
         require_window(start, end)
         zone = owner_zone(self.context, owner)
+        occurrences = list(self._foreign_occurrences(owner, start, end, zone))
+        if not occurrences:
+            return []
+        from connectors.ics.events import owner_partstat
+
         seen = set()
-        for occ in self._foreign_occurrences(owner, start, end, zone):
+        for occ in occurrences:
             ev = occ.event
             if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
                 continue
@@ -168,7 +178,12 @@ class IcsBackend(CalendarBackend):
         require_window(start, end)
         zone = owner_zone(self.context, owner)
         found: dict[str, PastEvent] = {}
-        for occ in self._foreign_occurrences(owner, start, end, zone):
+        occurrences = list(self._foreign_occurrences(owner, start, end, zone))
+        if not occurrences:
+            return []
+        from connectors.icalpeople import meeting
+
+        for occ in occurrences:
             if occ.all_day or occ.whole_span:
                 continue
             ev = occ.event
@@ -251,6 +266,13 @@ class IcsBackend(CalendarBackend):
         reading it and replacing it, the batch starts over on the new version, so a person's
         edit is never overwritten (after a few such races: :class:`TransientError`).
         """
+        from connectors.ics import parse
+        from connectors.ics.apply import Batch
+        from connectors.ics.build import new_calendar
+        from connectors.ics.draft import Draft, checked_timezones, refresh_timezones
+        from connectors.ics.serial import serialise
+        from connectors.ics.written import as_read, as_written
+
         path = self.path_for(owner)
         for _attempt in range(_WRITE_ATTEMPTS):
             with locked(path):
@@ -320,6 +342,8 @@ class IcsBackend(CalendarBackend):
         the change."""
         if self.sender is None or not uids:
             return 0
+        from connectors.ics.events import owned_entries
+
         loaded = self.files.load(self.path_for(owner))
         owned = (
             owned_entries(loaded.cal, loaded.problems, owner, owner_zone(self.context, owner))
@@ -362,10 +386,18 @@ class IcsBackend(CalendarBackend):
         if self.busy_folder is not None:
             paths.append(self.busy_folder / f"{file_stem(owner)}.ics")
         for path in paths:
-            known = self.known.foreign(owner, path, zone) if path == paths[0] else None
+            known = None
+            if path == paths[0]:
+                others = self.known.holds_others(owner, path, zone)
+                if others is False:  # as cadence wrote it, with no one else's events
+                    continue
+                known = self.known.foreign(owner, path, zone) if others else None
             loaded = known or self.files.foreign(path)
             if loaded is None:
                 continue
+            from connectors.ics.foreign import foreign_occurrences
+            from connectors.recurrence import Expansion
+
             expansion = Expansion(zone, start, end, label=str(path))
             yield from foreign_occurrences(loaded, expansion)
             for key, message in expansion.notes:

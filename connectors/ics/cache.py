@@ -12,10 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connectors.base import CADENCE_UID, BackendError
-from connectors.ics.files import fingerprint
-from connectors.ics.parse import Loaded, parse, version_of
+from connectors.ics.files import fingerprint, version_of
+
+if TYPE_CHECKING:  # parsing (icalendar) is imported when a file is parsed
+    from connectors.ics.parse import Loaded
 
 
 @dataclass(slots=True)
@@ -48,6 +51,8 @@ class LoadCache:
             return None
         entry, data = found
         if entry.whole is None:
+            from connectors.ics.parse import parse
+
             self.parses += 1
             entry.whole = parse(data if data is not None else self._read(path), path)
         return entry.whole
@@ -62,6 +67,8 @@ class LoadCache:
         if entry.whole is not None:
             return entry.whole
         if entry.foreign is None:
+            from connectors.ics.parse import Loaded, parse
+
             data = data if data is not None else self._read(path)
             self.parses += 1
             loaded = parse(without_cadence_events(data), path)
@@ -69,7 +76,7 @@ class LoadCache:
         return entry.foreign
 
     def version(self, path: Path) -> str | None:
-        """The version of the file's bytes (:func:`connectors.ics.parse.version_of`),
+        """The version of the file's bytes (:func:`connectors.ics.files.version_of`),
         without parsing it; None: no file."""
         found = self._current(path)
         return None if found is None else found[0].version

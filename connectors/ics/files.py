@@ -1,4 +1,4 @@
-"""The calendar files themselves: names, the lock, and replacing one atomically.
+"""The calendar files themselves: names, versions, the lock, and replacing one atomically.
 
 Files are replaced atomically (temporary file in the same folder, fsync, :func:`os.replace`)
 under an :func:`fcntl.flock` on ``.<email>.ics.lock``, so a reader never sees half a file and
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import tempfile
 import threading
@@ -17,6 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from connectors.base import BackendError
+
+
+def version_of(data: bytes) -> str:
+    """What tells one version of a file's bytes from another (a short hash)."""
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def file_stem(owner: str) -> str:

@@ -21,15 +21,15 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
-
-import icalendar
+from typing import TYPE_CHECKING, Any
 
 from connectors.base import BackendError, RemoteEvent, StateStore
 from connectors.common.codec import event_from_json, event_to_json
 from connectors.ics.files import fingerprint
-from connectors.ics.parse import Loaded, parse
-from connectors.ics.written import AsRead
+
+if TYPE_CHECKING:  # parsing is imported when a record's file must be parsed (icalendar)
+    from connectors.ics.parse import Loaded
+    from connectors.ics.written import AsRead
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,16 @@ class KnownFiles:
         self.hits += 1
         return [e if e.owner == owner else replace(e, owner=owner) for e in record.owned]
 
+    def holds_others(self, owner: str, path: Path, zone: tzinfo) -> bool | None:
+        """Whether ``owner``'s file holds anyone else's events, when it is still as cadence
+        wrote it (None when it is not): when it holds none, busy time and past meetings have
+        nothing to read in it, and nothing is parsed."""
+        record = self._current(owner, path, zone)
+        if record is None:
+            return None
+        self.hits += 1
+        return _holds_events(record.foreign)
+
     def foreign(self, owner: str, path: Path, zone: tzinfo) -> Loaded | None:
         """``owner``'s file without cadence's events, parsed (its version is the file's),
         when the file is still as cadence wrote it; else None."""
@@ -101,8 +111,12 @@ class KnownFiles:
         if record is None:
             return None
         if record.parsed is None:
+            import icalendar
+
+            from connectors.ics.parse import Loaded, parse
+
             version = record.digest[:16]
-            if b"\nBEGIN:VEVENT" not in record.foreign.upper():  # nobody else's events
+            if not _holds_events(record.foreign):  # nobody else's events
                 record.parsed = Loaded(path, icalendar.Calendar(), {}, version)
             else:
                 try:
@@ -115,7 +129,7 @@ class KnownFiles:
         return record.parsed
 
     def version(self, owner: str, path: Path, zone: tzinfo) -> str | None:
-        """The version of ``owner``'s file (:func:`connectors.ics.parse.version_of`) when it
+        """The version of ``owner``'s file (:func:`connectors.ics.files.version_of`) when it
         is still as cadence wrote it, without reading it; else None."""
         record = self._current(owner, path, zone)
         return None if record is None else record.digest[:16]
@@ -147,6 +161,11 @@ class KnownFiles:
         if name not in self._records:
             self._records[name] = _decode(self.state.get(_key(owner)))
         return self._records[name]
+
+
+def _holds_events(foreign: bytes) -> bool:
+    """Does the file without cadence's events hold a VEVENT (anyone else's)?"""
+    return b"\nBEGIN:VEVENT" in foreign.upper()
 
 
 def _key(owner: str) -> str:

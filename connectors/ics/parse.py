@@ -10,7 +10,6 @@ reads back with no new problem.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ import icalendar
 
 from connectors.base import BackendError
 from connectors.ics.events import OWNED_MARKER, TAG_PREFIX
+from connectors.ics.files import version_of
 from connectors.recurrence.times import as_list, ical_text, utc_bounds
 
 
@@ -58,11 +58,6 @@ def load(path: Path) -> Loaded | None:
     except OSError as exc:
         raise BackendError(f"{path}: cannot read: {exc.strerror}") from None
     return parse(data, path)
-
-
-def version_of(data: bytes) -> str:
-    """What tells one version of a file's bytes from another (a short hash)."""
-    return hashlib.sha256(data).hexdigest()[:16]
 
 
 def parse(data: bytes, path: Path) -> Loaded:
