@@ -29,7 +29,7 @@ from connectors.base import (
     Update,
 )
 from connectors.ics import IcsBackend
-from connectors.ics import draft as ics_draft
+from connectors.ics import writing as ics_writing
 from tests.contract.past_meetings import (
     KeptOwnershipContract,
     PastMeetingsContract,
@@ -444,7 +444,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 def test_an_edit_saved_while_cadence_writes_is_kept(tmp_path, backend, person, monkeypatch):
     created = only(backend.write(OWNER, [Create(spec_for(OWNER))]))
-    real_refresh = ics_draft.refresh_timezones
+    real_refresh = ics_writing.refresh_timezones
     edits = []
 
     def person_saves_meanwhile(cal):
@@ -452,7 +452,7 @@ def test_an_edit_saved_while_cadence_writes_is_kept(tmp_path, backend, person, m
             edits.append(person.add_event(OWNER, at(4, 15), at(4, 16), title="Saved meanwhile"))
         real_refresh(cal)
 
-    monkeypatch.setattr(ics_draft, "refresh_timezones", person_saves_meanwhile)
+    monkeypatch.setattr(ics_writing, "refresh_timezones", person_saves_meanwhile)
     other = spec_for(OWNER, uid="cadence-other", start=at(5, 9), end=at(5, 10))
     assert only(backend.write(OWNER, [Create(other)])).uid == other.uid
     assert sorted(e.uid for e in backend.list_owned(OWNER)) == [created.uid, other.uid]
@@ -462,13 +462,13 @@ def test_an_edit_saved_while_cadence_writes_is_kept(tmp_path, backend, person, m
 def test_a_file_that_keeps_changing_gives_a_transient_error(tmp_path, backend, monkeypatch):
     backend.write(OWNER, [Create(spec_for(OWNER))])
     path = calendar_file(tmp_path)
-    real_refresh = ics_draft.refresh_timezones
+    real_refresh = ics_writing.refresh_timezones
 
     def someone_touches_the_file(cal):
         path.write_bytes(path.read_bytes() + b"\r\n")
         real_refresh(cal)
 
-    monkeypatch.setattr(ics_draft, "refresh_timezones", someone_touches_the_file)
+    monkeypatch.setattr(ics_writing, "refresh_timezones", someone_touches_the_file)
     with pytest.raises(TransientError, match="kept changing"):
         backend.write(OWNER, [Create(spec_for(OWNER, uid="cadence-other"))])
     assert [e.uid for e in backend.list_owned(OWNER)] == [spec_for(OWNER).uid]

@@ -29,7 +29,7 @@ from cadence.sync.result import CycleResult
 from cadence.sync.workspace import Workspace
 from cadence.values.model import Contact, ContactKind
 from connectors.base import BackendError
-from connectors.ics import backend as ics_backend
+from connectors.ics import writing as ics_writing
 from connectors.ics.backend import IcsBackend
 from tests.workspace_kit import ANA, BEN, NOW, POLICIES, customer_row, write_customers
 
@@ -238,7 +238,7 @@ def test_renames_refused_by_the_disk_are_applied_as_soon_as_it_takes_them(
     ws = Workspace.open(folder / "cadence.toml")  # one workspace, as in the daemon
     try:
         with monkeypatch.context() as patched:
-            patched.setattr(ics_backend, "replace_file", refused)
+            patched.setattr(ics_writing, "replace_file", refused)
             for minutes in range(4):  # a local failure is retried every cycle
                 failed = ws.run_cycle(LATER + timedelta(minutes=minutes))
                 assert list(failed.failed_owners) == [ANA]

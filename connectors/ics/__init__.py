@@ -64,7 +64,7 @@ a read of the new file would find in the backend's state (:mod:`.known`), keyed 
 version: the next read of that version, in this process or the next, parses nothing. A file
 someone else changed is parsed (once per version: :mod:`.cache`).
 
-Modules: :mod:`.backend` (:class:`IcsBackend`, the contract and the write path),
+Modules: :mod:`.backend` (:class:`IcsBackend`, the contract), :mod:`.writing` (the write path),
 :mod:`.parse` (reading a file, its broken components, the round-trip check), :mod:`.cache`
 (parsed files kept while they stay the same), :mod:`.known` and :mod:`.written` (what a write
 found in the file it wrote), :mod:`.events` (cadence's events as :class:`RemoteEvent`),

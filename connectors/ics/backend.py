@@ -2,9 +2,13 @@
 
 How the files are read (:mod:`.parse`), which events are cadence's (:mod:`.events`), what
 counts as busy (:mod:`.foreign`), how a batch of operations changes a calendar (:mod:`.apply`,
-:mod:`.build`), how files are replaced (:mod:`.files`, :mod:`.written`) and how invitations are sent
-(:mod:`.outbox`) live in their own modules; this one ties them to the contract. See
-:mod:`connectors.ics` for the whole story.
+:mod:`.build`), how a file is written (:mod:`.writing`) and replaced (:mod:`.files`,
+:mod:`.written`) and how invitations are sent (:mod:`.outbox`) live in their own modules; this
+one ties them to the contract. See :mod:`connectors.ics` for the whole story.
+
+icalendar and the modules that parse, build, expand or mail are imported by the methods that
+need them: a command that finds every file as cadence wrote it (:mod:`.known`) never imports
+them (about 0.2 s of its start).
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from connectors.base import (
     CalendarBackend,
     PastEvent,
     RemoteEvent,
-    TransientError,
     WriteOp,
     WriteResult,
     past_events_key,
@@ -33,14 +36,11 @@ from connectors.base import (
 )
 from connectors.common.validation import owner_zone, require_window
 from connectors.ics.cache import LoadCache
-from connectors.ics.files import file_stem, fingerprint, locked, replace_file
+from connectors.ics.files import file_stem, fingerprint
 from connectors.ics.known import KnownFiles
 from connectors.ics.settings import DEFAULT_FOLDER, SCHEMA
 
-if TYPE_CHECKING:
-    # icalendar and the modules that parse, build, expand or mail are imported by the methods
-    # that need them: a command that finds every file as cadence wrote it (:mod:`.known`)
-    # never imports them (about 0.2 s of its start).
+if TYPE_CHECKING:  # imported where they are used (see the module's text)
     from icalendar import Event
 
     from connectors.ics import parse
@@ -49,9 +49,6 @@ if TYPE_CHECKING:
     from connectors.smtp import SmtpSender
 
 log = logging.getLogger(__name__)
-
-
-_WRITE_ATTEMPTS = 3
 
 
 class IcsBackend(CalendarBackend):
@@ -105,7 +102,7 @@ class IcsBackend(CalendarBackend):
         """The invitation outbox (:mod:`.outbox`), made when first used."""
         from connectors.ics.outbox import Outbox
 
-        return Outbox(self.context.state, self.sender, self._now)
+        return Outbox(self.context.state, self.sender, self.stamp)
 
     # -- the contract ------------------------------------------------------------------------
 
@@ -266,55 +263,9 @@ class IcsBackend(CalendarBackend):
         reading it and replacing it, the batch starts over on the new version, so a person's
         edit is never overwritten (after a few such races: :class:`TransientError`).
         """
-        from connectors.ics import parse
-        from connectors.ics.apply import Batch
-        from connectors.ics.build import new_calendar
-        from connectors.ics.draft import Draft, checked_timezones, refresh_timezones
-        from connectors.ics.serial import serialise
-        from connectors.ics.written import as_read, as_written
+        from connectors.ics.writing import write_file
 
-        path = self.path_for(owner)
-        for _attempt in range(_WRITE_ATTEMPTS):
-            with locked(path):
-                seen = fingerprint(path)
-                loaded = parse.load(path)
-                cal = loaded.cal if loaded else new_calendar(owner, self._owner_name(owner))
-                problems = loaded.problems if loaded else {}
-                draft = Draft.of(cal)
-                zone = owner_zone(self.context, owner)
-                batch = Batch(
-                    draft, problems, owner, zone, self._owner_name(owner), self._now(),
-                    self.context.state, self.outbox,
-                )  # fmt: skip
-                results, invites, changed = batch.apply_all(ops)
-                if not changed:
-                    break
-                refresh_timezones(draft)
-                written = serialise(draft)
-                data = written.data
-                # Never write what cannot read back. The events built here are left out of
-                # the check: they read back as their bytes (build_event's round trip); so are
-                # the VTIMEZONEs cadence generated, each checked once per process.
-                left_out = [*batch.built.values(), *checked_timezones(written.parts)]
-                after = parse.check_round_trip(loaded, written.without(left_out), path)
-                if fingerprint(path) != seen:
-                    log.info("%s changed while cadence was writing it; starting over", path)
-                    continue
-                undo = self.outbox.enqueue(owner, invites) if invites else None
-                try:
-                    replace_file(path, data)
-                except BackendError:
-                    if undo is not None:
-                        self.outbox.undo(owner, undo)
-                    raise
-                # What the next read finds in the new file, kept so that it parses nothing.
-                self.files.forget(path)
-                found = as_read(after, written, left_out, owner, zone)
-                self.known.remember(owner, path, zone, data, found)
-                results = as_written(results, batch.built, written)
-                break
-        else:
-            raise TransientError(f"{path}: kept changing while cadence tried to write it")
+        results, invites = write_file(self, owner, ops)
         if invites:
             self.flush_invites(owner)
         return results
@@ -418,12 +369,14 @@ class IcsBackend(CalendarBackend):
             keys.add(key)
             log.log(level, message, *args)
 
-    def _owner_name(self, owner: str) -> str:
+    def owner_name(self, owner: str) -> str:
+        """``owner``'s name in cadence.toml ("" when not listed)."""
         for person in self.context.salespeople:
             if person.email.lower() == owner.lower():
                 return person.name
         return ""
 
-    def _now(self) -> datetime:
+    def stamp(self) -> datetime:
+        """The current time for what a write stamps: aware UTC without microseconds."""
         now = self.context.now() if self.context.now else datetime.now(UTC)
         return now.astimezone(UTC).replace(microsecond=0)
