@@ -20,7 +20,6 @@ from cadence.app.cli_common import (
     parse_now,
 )
 from cadence.app.terminal import progress_bars, rows_in
-from cadence.inputs.contact_history import read_history
 from cadence.values.errors import UserError, ValueParseError
 from cadence.values.model import Contact, ContactKind
 from cadence.values.progress import every
@@ -139,6 +138,8 @@ def import_contacts(
 ) -> None:
     """Import contact history (customer_id, kind, at, optional note and source_id) from a CSV
     file; rows that cannot be read are listed with their line, and the exit status is 3."""
+    from cadence.inputs.contact_history import read_history  # this command's reader alone
+
     if not file.exists():
         raise UserError(f"{file}: no such file")
     moment = parse_now(now)

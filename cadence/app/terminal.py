@@ -8,30 +8,26 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+if TYPE_CHECKING:  # rich's progress bars are imported when a terminal shows them
+    from rich.console import Console
+    from rich.progress import ProgressColumn, TaskID
 
-from cadence.values.progress import Tick
+    from cadence.values.progress import Tick
 
 
-class _Rate(ProgressColumn):
-    """Items per second, once there is a rate to show."""
+def _rate() -> ProgressColumn:
+    """A column of items per second, once there is a rate to show."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
 
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+    class Rate(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+    return Rate()
 
 
 @contextmanager
@@ -41,11 +37,19 @@ def progress_bars(console: Console, enabled: bool = True) -> Iterator[Tick | Non
     if not enabled or not console.is_terminal:
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        _Rate(),
+        _rate(),
         TimeElapsedColumn(),
         console=console,
         transient=True,

@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import connectors
 from cadence.inputs.config import Config, load_config
@@ -25,18 +25,20 @@ from cadence.planner import Plan, PlanInput, plan
 from cadence.store.repository import Store
 from cadence.store.snoozes import NAMESPACE as SNOOZE_NAMESPACE
 from cadence.store.snoozes import read_snoozes
-from cadence.sync import calendars, customer_file, cycle
+from cadence.sync import calendars, customer_file
 from cadence.sync.calls import Calls
-from cadence.sync.decide import Decision, decide
 from cadence.sync.fanout import TurnState
 from cadence.sync.reconcile import LIVE
-from cadence.sync.result import CycleResult
 from cadence.values.bookings import BookingRecord
 from cadence.values.errors import Problem, UserError
 from cadence.values.model import BusyInterval, Customer, Salesperson
 from cadence.values.progress import Tick
 from cadence.values.seasons import SeasonParser
 from connectors.base import BackendContext, CalendarBackend, MailSource, StagedState
+
+if TYPE_CHECKING:  # the cycle's and the decision's modules: imported by the methods that run them
+    from cadence.sync.decide import Decision
+    from cadence.sync.result import CycleResult
 
 log = logging.getLogger("cadence")
 OWNER_WORKERS = 8  # salespeople served at once when their backends allow it (``concurrent``)
@@ -278,6 +280,8 @@ class Workspace:
         """What ``result`` needs written against the bookings now (``records``, when the caller
         has just read them): the decision the run acts on and ``plan --changes`` previews
         (:func:`cadence.sync.decide.decide`)."""
+        from cadence.sync.decide import decide
+
         customers = self.store.customers() if customers is None else customers
         records = self.store.bookings() if records is None else records
         owners = {r.owner for r in records if r.state in LIVE}
@@ -322,6 +326,8 @@ class Workspace:
         keep: Callable[[str], bool] | None = None,
     ) -> CycleResult:
         """One cycle: import, sync, plan, reconcile (:func:`cadence.sync.cycle.run_cycle`)."""
+        from cadence.sync import cycle
+
         return cycle.run_cycle(
             self, now, stop, share=share, import_customers=import_customers, keep=keep
         )
