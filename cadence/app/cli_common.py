@@ -1,8 +1,10 @@
 """What every ``cadence`` command shares: the typer app and its ``auth`` group, the consoles, the
 ``--config`` and hidden ``--now`` options, the exit statuses, and opening the workspace.
 
-Commands print through :data:`out` and :data:`err` looked up on this module when they run
-(``cli_common.err``), so that one console can be swapped for all of them.
+Commands print through ``out`` and ``err`` looked up on this module when they run
+(``cli_common.err``), so that one console can be swapped for all of them. They are rich
+consoles made when first looked up (a command that prints none of its lines through rich, such
+as ``explain``, does not import it).
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from cadence.values.errors import UserError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from cadence.sync.workspace import Workspace
 
 EXIT_STATUSES = "\n\n".join(
@@ -46,8 +49,17 @@ app = typer.Typer(
 auth_app = typer.Typer(help="Store credentials for a calendar backend.", no_args_is_help=True)
 app.add_typer(auth_app, name="auth")
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def __getattr__(name: str) -> Console:
+    """``out`` (standard output) and ``err`` (standard error), made on first look-up."""
+    if name not in ("out", "err"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from rich.console import Console
+
+    console = Console(stderr=name == "err", highlight=False, soft_wrap=True)
+    globals()[name] = console
+    return console
+
 
 ConfigOption = Annotated[
     Path | None,
@@ -120,8 +132,14 @@ def run_app() -> None:
     try:
         app()
     except UserError as exc:
-        err.print(f"error: {exc}", markup=False)
+        _err().print(f"error: {exc}", markup=False)
         sys.exit(1)
     except KeyboardInterrupt:
-        err.print("interrupted")
+        _err().print("interrupted")
         sys.exit(INTERRUPTED)
+
+
+def _err() -> Console:
+    """``err`` as the commands see it (this module's attribute, made or swapped)."""
+    console: Console = sys.modules[__name__].err
+    return console

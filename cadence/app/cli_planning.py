@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
 
 from cadence.app import cli_common
 from cadence.app.cli_common import ConfigOption, NowOption, config_path, open_workspace, parse_now
@@ -219,6 +218,8 @@ def _print_plan(contacts: list[PlannedContact], zones: dict[str, str]) -> None:
                 f"({c.status.value}{flag}): {'; '.join(c.reasons)}"
             )
         return
+    from rich.table import Table
+
     table = Table(show_lines=False, header_style="bold")
     for column in ("when (owner's time)", "owner", "title", "status", "why"):
         table.add_column(column, overflow="fold")

@@ -13,6 +13,7 @@ databases; each method is one transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,17 +62,21 @@ class Store(ScopedReads, KeyedTables):
     Raises :class:`UserError` when the database cannot be opened or is newer than this cadence.
     """
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        dialect = self.engine.dialect
-        # INSERT ... ON CONFLICT (key) DO UPDATE of every column; the plan's INSERT.
+    @functools.cached_property
+    def _save_bookings(self) -> BulkStatement:
+        """INSERT ... ON CONFLICT (key) DO UPDATE of every column, compiled on first use (a
+        command that writes no booking does not compile it)."""
         upsert = self._insert(BOOKINGS)
         upsert = upsert.on_conflict_do_update(
             index_elements=["key"],
             set_={c.name: upsert.excluded[c.name] for c in BOOKINGS.columns if c.name != "key"},
         )
-        self._save_bookings = BulkStatement(upsert, BOOKINGS, dialect)
-        self._save_plan = BulkStatement(PLANNED.insert(), PLANNED, dialect)
+        return BulkStatement(upsert, BOOKINGS, self.engine.dialect)
+
+    @functools.cached_property
+    def _save_plan(self) -> BulkStatement:
+        """The plan's INSERT, compiled on first use."""
+        return BulkStatement(PLANNED.insert(), PLANNED, self.engine.dialect)
 
     def customer_kinds(self) -> dict[str, set[tuple[str, str]]]:
         """Per owner, the (segment, industry) pairs of their customers: which policies their
