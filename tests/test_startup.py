@@ -4,6 +4,7 @@ cadence.toml and the policies, counted (modules imported, calendars built), neve
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from cadence.inputs.config import load_config
 from cadence.inputs.policy_load import load_policies
 from cadence.values import daycal
-from tests.workspace_kit import SALESPEOPLE, write_workspace
+from tests.workspace_kit import SALESPEOPLE, customer_row, write_workspace
 
 HEAVY = {
     "sqlalchemy",
@@ -86,3 +87,60 @@ def test_countries_are_checked_without_building_calendars(
     load_policies(loaded.policies, loaded.date_reader())
     assert [p.country for p in loaded.salespeople[:6]] == ["PT", "GB", "US", "DE", "PT", "GB-ENG"]
     assert built == [("GB",)]  # GB's subdivisions, for GB-ENG; once
+
+
+# What `cadence explain ID` may import once the workspace has run (calendars written by cadence,
+# the holidays package's answers on disk). typer imports pydantic itself to convert its options.
+NOT_FOR_EXPLAIN = {
+    "sqlmodel",  # the schema's declaration: only to migrate (cadence.store.models)
+    "holidays",  # answers kept on disk (cadence.values.daycal.tables_on_disk)
+    "icalendar",  # files as cadence wrote them are not parsed (connectors.ics.known)
+    "dateparser",
+    "smtplib",
+    "rich",
+    "cadence.store.models",
+    "cadence.store.migrations",
+    "cadence.sync.cycle",
+    "connectors.ics.writing",
+    "sqlalchemy.orm",
+    "sqlalchemy.dialects.postgresql",
+}
+
+
+def _cli_imports(cwd: Path, *args: str, state: Path | None = None) -> set[str]:
+    """Every module (and top-level package) in sys.modules after ``cadence ARGS`` ran
+    (``state``: another state directory)."""
+    code = (
+        f"sys.argv = ['cadence', *{list(args)!r}]\n"
+        "from cadence.app.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print(json.dumps(sorted(set(sys.modules) | {m.split('.')[0] for m in sys.modules})))"
+    )
+    probe = f"import sys, json\n{code}\n"
+    # This checkout's cadence, whatever the folder the command runs in.
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    if state is not None:
+        env["STATE_DIRECTORY"] = str(state)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_explain_imports_neither_the_orm_nor_the_calendar_and_holiday_libraries(
+    tmp_path: Path,
+) -> None:
+    rows = [
+        customer_row("C1", country="PT"),
+        customer_row("C2", country="DE-BY"),
+        customer_row("C3", owner=SALESPEOPLE[1]["email"]),
+    ]
+    config = write_workspace(tmp_path, rows, backend="ics")
+    now = "--now=2026-11-23T08:00:00+00:00"
+    _cli_imports(config.parent, "run", "--once", now)  # imports the file, books, writes .ics
+    imported = _cli_imports(config.parent, "explain", "C2", now)
+    assert imported & NOT_FOR_EXPLAIN == set()
+    assert {"sqlalchemy", "cadence.planner", "connectors.ics.backend"} <= imported
+    # The holidays package's answers came from the state directory the run left them in.
+    elsewhere = _cli_imports(config.parent, "explain", "C2", now, state=tmp_path / "empty")
+    assert "holidays" in elsewhere
