@@ -101,8 +101,10 @@ class KnownFiles:
         record = self._current(owner, path, zone)
         if record is None:
             return None
+        if _holds_events(record.foreign):
+            return True  # :meth:`foreign` answers (and counts the hit)
         self.hits += 1
-        return _holds_events(record.foreign)
+        return False
 
     def foreign(self, owner: str, path: Path, zone: tzinfo) -> Loaded | None:
         """``owner``'s file without cadence's events, parsed (its version is the file's),
