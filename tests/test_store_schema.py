@@ -30,7 +30,7 @@ NAMES = [
     "LEASES",
 ]
 # Declared by the models alone (no statement names them): see cadence.store.tables.
-MODELS_ONLY_INDEXES = {"ux_contacts_source_id", "ux_contacts_moment"}
+MODELS_ONLY_INDEXES = frozenset({"ux_contacts_source_id", "ux_contacts_moment"})
 DIALECTS = [sqlite.dialect(), postgresql.dialect()]
 
 
@@ -56,7 +56,7 @@ def _column(column: sa.Column[Any]) -> tuple[object, ...]:
     )
 
 
-def _indexes(table: sa.Table, skip: set[str] = set()) -> list[tuple[object, ...]]:
+def _indexes(table: sa.Table, skip: frozenset[str] = frozenset()) -> list[tuple[object, ...]]:
     return sorted(
         (i.name, tuple(c.name for c in i.columns), i.unique)
         for i in table.indexes
@@ -91,7 +91,7 @@ def test_each_core_table_creates_what_its_model_creates(name: str, dialect: sa.D
 
 
 def test_the_tables_know_how_many_migrations_there_are() -> None:
-    assert tables.LATEST_VERSION == len(MIGRATIONS)
+    assert len(MIGRATIONS) == tables.LATEST_VERSION
 
 
 def test_the_models_only_indexes_are_the_partial_unique_ones() -> None:
@@ -113,7 +113,5 @@ def test_opening_a_migrated_database_imports_neither_sqlmodel_nor_the_migrations
         "print(sorted(m for m in sys.modules if m.startswith(('sqlmodel', 'pydantic', "
         "'cadence.store.m', 'sqlalchemy.orm', 'sqlalchemy.dialects.postgresql'))))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
