@@ -16,11 +16,16 @@ for each the wall time, the CPU time (user + system, of the process and its chil
 - ``log`` of one call, then the ``run --once`` after it;
 - ``explain`` of one customer;
 - ``plan --changes`` after an edit of one segment's policy (``smb``: every 2 months -> 9 weeks).
+
+cadence's own modules are compiled to bytecode first, as an installed package's are: with
+``PYTHONDONTWRITEBYTECODE`` set (as on the development machines) every row would otherwise
+compile them again, about 0.15 s of each command's start.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import subprocess
@@ -34,6 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate import DEFAULT_NOW
 from world import write_world
+
+import cadence
+import connectors
 
 CADENCE = [sys.executable, "-m", "cadence.app.cli"]
 
@@ -75,6 +83,8 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="where to build it (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="one JSON line per row")
     args = parser.parse_args()
+    for package in (cadence, connectors):
+        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as temporary:
         folder = args.folder or Path(temporary)
         write_world(folder, args.customers, args.salespeople)
