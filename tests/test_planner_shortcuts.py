@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cadence.planner.customer_days import CustomerDays, LocalHours
+from cadence.planner.engine import queue_fields, queue_key
 from cadence.planner.timegrid import local_date, local_minute, to_minute
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
@@ -141,3 +142,20 @@ def test_allowed_spans_cut_from_shared_local_hours_are_the_days_own(
         assert each.hours_overlap(start, start + length) == bool(
             _spans_the_long_way(each, start, start + length, rules=False)
         )
+
+
+QUEUE_ENTRIES = st.tuples(
+    st.integers(date.min.toordinal(), date.max.toordinal()),
+    st.integers(0, 1),
+    st.integers(0, date.max.toordinal()),
+    st.integers(0, 2**40 - 1),
+)
+
+
+@given(QUEUE_ENTRIES, QUEUE_ENTRIES)
+def test_the_queue_orders_its_integers_as_the_tuples_they_stand_for(a, b):
+    # The planner's queue holds one integer per need instead of the tuple (last allowed day,
+    # priority, overdue since, arrival): the order must be the tuple's, or the plan changes.
+    assert (queue_key(*a) < queue_key(*b)) == (a < b)
+    assert (queue_key(*a) == queue_key(*b)) == (a == b)
+    assert queue_fields(queue_key(*a)) == a

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from sys import intern
 
@@ -58,7 +59,28 @@ from cadence.values.progress import every
 
 __all__ = ["MIN_NOTICE_MINUTES", "CustomerNote", "Plan", "PlanInput"]
 
-_Queue = list[tuple[int, int, int, int, CustomerState, Need]]
+# The queue is a heap of plain integers, one per waiting need, ordered as the tuple
+# (last allowed day, priority, overdue since, arrival) would be: comparing two ints is much
+# cheaper than comparing tuples whose first items are mostly equal (many needs share a last
+# day). The arrival number (unique) is the low bits and finds the need in ``_Waiting``.
+_ARRIVAL_BITS = 40
+_ARRIVAL_MASK = (1 << _ARRIVAL_BITS) - 1
+_OVERDUE_BITS = 22  # date.max.toordinal() < 2**22
+_OVERDUE_MASK = (1 << _OVERDUE_BITS) - 1
+_Queue = list[int]
+_Waiting = dict[int, tuple[CustomerState, Need]]
+
+
+def queue_key(last: int, priority: int, overdue: int, arrival: int) -> int:
+    """The queue's integer for (last allowed ordinal, priority, overdue ordinal, arrival):
+    integers compare as those tuples do."""
+    return (((last << 1 | priority) << _OVERDUE_BITS | overdue) << _ARRIVAL_BITS) | arrival
+
+
+def queue_fields(key: int) -> tuple[int, int, int, int]:
+    """The (last allowed ordinal, priority, overdue ordinal, arrival) of a queue integer."""
+    rest = key >> (_ARRIVAL_BITS + _OVERDUE_BITS)
+    return rest >> 1, rest & 1, key >> _ARRIVAL_BITS & _OVERDUE_MASK, key & _ARRIVAL_MASK
 
 
 class _Engine:
@@ -75,6 +97,7 @@ class _Engine:
         self.skipped: dict[str, str] = {}
         self.horizon_span = timedelta(days=inp.horizon_days)
         self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
+        self.waiting: _Waiting = {}  # arrival number -> the queued need and its customer
 
     # ---- the main loop ---------------------------------------------------------------------
 
@@ -93,16 +116,17 @@ class _Engine:
                     self.advance(queue, order, state, None)
             except Exception as exc:  # one customer's bad data never stops the others
                 self.skip(customer.id, exc, customer)
-        set_levels(started, queue, self.inp.policies.capacity.catch_up)
+        set_levels(started, self.entries(queue), self.inp.policies.capacity.catch_up)
         # From here a customer's state lives while their track has needs in the queue.
         del started
         placed_count = every(self.inp.progress, "placing contacts", None, 1000)
         placements = 0
+        waiting, skipped, heappop = self.waiting, self.skipped, heapq.heappop
         while queue:
             placements += 1
             placed_count(placements)
-            _, _, _, _, state, need = heapq.heappop(queue)
-            if state.customer.id in self.skipped:
+            state, need = waiting.pop(heappop(queue) & _ARRIVAL_MASK)
+            if skipped and state.customer.id in skipped:
                 continue
             try:
                 placed = self.place(state, need)
@@ -120,6 +144,15 @@ class _Engine:
             self.skipped,
             **owner_zones(self.inp),
         )
+
+    def entries(self, queue: _Queue) -> Iterator[tuple[int, int, int, int, CustomerState, Need]]:
+        """The queued needs as (last allowed ordinal, priority, overdue ordinal, arrival,
+        state, need), in no particular order (what :func:`set_levels` reads)."""
+        waiting = self.waiting
+        for key in queue:
+            last, priority, overdue, arrival = queue_fields(key)
+            state, need = waiting[arrival]
+            yield last, priority, overdue, arrival, state, need
 
     def skip(self, customer_id: str, exc: Exception, customer: Customer | None = None) -> None:
         """Set a customer aside: nothing of theirs is planned, and the note says why."""
@@ -152,7 +185,9 @@ class _Engine:
         span = state.days.seasons.span(last)
         if span is not None and need.window_start < span[0]:
             last = span[0] - timedelta(days=1)
-        heapq.heappush(queue, (last.toordinal(), priority, overdue, next(order), state, need))
+        arrival = next(order)
+        self.waiting[arrival] = (state, need)
+        heapq.heappush(queue, queue_key(last.toordinal(), priority, overdue, arrival))
 
     def start(self, customer: Customer) -> CustomerState | None:
         policy = self.inp.policies.for_customer(customer)
