@@ -10,6 +10,7 @@ computation they replace, over random inputs.
 from __future__ import annotations
 
 import calendar
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,9 +18,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cadence.inputs.policy import SegmentPolicy
 from cadence.planner.customer_days import CustomerDays, LocalHours
 from cadence.planner.engine import queue_fields, queue_key
 from cadence.planner.timegrid import local_date, local_minute, to_minute
+from cadence.planner.tracks import Rhythm, anniversary_days
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
 from cadence.values.seasons import SeasonSet
@@ -159,3 +162,34 @@ def test_the_queue_orders_its_integers_as_the_tuples_they_stand_for(a, b):
     assert (queue_key(*a) < queue_key(*b)) == (a < b)
     assert (queue_key(*a) == queue_key(*b)) == (a == b)
     assert queue_fields(queue_key(*a)) == a
+
+
+RHYTHM_DAYS = st.dates(min_value=date(1800, 1, 1), max_value=date(2200, 12, 31))
+
+
+@given(
+    st.lists(RHYTHM_DAYS, min_size=1, max_size=6),
+    st.booleans(),
+    st.sampled_from(["4 weeks", "2 months", "quarter", "10 business days", "P1M3D"]),
+)
+def test_a_rhythm_answers_what_its_policy_computes_for_every_customer(days, booked, every):
+    # One Rhythm per policy answers for all its customers: asked again for a day (by another
+    # customer), it must give what the policy's durations give for that day.
+    policy = replace(SegmentPolicy(), every=Duration.parse(every), anniversary="yearly")
+    rhythm = Rhythm(policy)
+    for last in days + days:
+        ideal, ws, we, why = rhythm.after(last, booked)
+        assert (ideal, ws, we) == (
+            policy.every.add_to(last),
+            policy.min_gap.add_to(last),
+            policy.max_gap.add_to(last),
+        )
+        since_what = "previous booking" if booked else "last contact"
+        assert why == f"{since_what} {last}; every {policy.every} -> ideal {ideal}"
+        assert rhythm.min_gap_after(last) == policy.min_gap.add_to(last)
+        lead = policy.anniversary_lead
+        assert rhythm.lead_window(last) == (lead.subtract_from(last), lead.add_to(last))
+        first_day, end_day = last, last + timedelta(days=90)
+        assert rhythm.anniversaries(days[0], first_day, end_day) == anniversary_days(
+            days[0], 12, lead, policy.max_gap, first_day, end_day
+        )

@@ -33,7 +33,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from sys import intern
 
-from cadence.inputs.policy import rhythm_problem
 from cadence.planner import keeping
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
 from cadence.planner.calendars import Calendars
@@ -46,7 +45,7 @@ from cadence.planner.placement import Placer
 from cadence.planner.state import CustomerState
 from cadence.planner.timegrid import date_of, from_minute, local_date, sort_minute, to_minute
 from cadence.planner.titles import title
-from cadence.planner.tracks import active_track, winback_track
+from cadence.planner.tracks import Rhythm, active_track, winback_track
 from cadence.values.errors import ValueParseError, describe_error
 from cadence.values.model import (
     BookingKind,
@@ -69,6 +68,9 @@ _OVERDUE_BITS = 22  # date.max.toordinal() < 2**22
 _OVERDUE_MASK = (1 << _OVERDUE_BITS) - 1
 _Queue = list[int]
 _Waiting = dict[int, tuple[CustomerState, Need]]
+
+
+_STATUS_TEXT = {status: status.value for status in CustomerStatus}  # enum .value is slow
 
 
 def queue_key(last: int, priority: int, overdue: int, arrival: int) -> int:
@@ -98,6 +100,7 @@ class _Engine:
         self.horizon_span = timedelta(days=inp.horizon_days)
         self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
         self.waiting: _Waiting = {}  # arrival number -> the queued need and its customer
+        self.rhythms: dict[int, Rhythm] = {}  # by id() of the segment's policy
 
     # ---- the main loop ---------------------------------------------------------------------
 
@@ -189,11 +192,23 @@ class _Engine:
         self.waiting[arrival] = (state, need)
         heapq.heappush(queue, queue_key(last.toordinal(), priority, overdue, arrival))
 
+    def rhythm(self, customer: Customer) -> Rhythm:
+        """The customer's policy's :class:`Rhythm`: one per segment, shared by its customers
+        (a customer with a rhythm of their own gets one of their own)."""
+        if customer.every is None and customer.min_gap is None and customer.max_gap is None:
+            policy = self.inp.policies.for_segment(customer.segment)
+            rhythm = self.rhythms.get(id(policy))
+            if rhythm is None:  # kept with its policy, so that the id stays the policy's
+                rhythm = self.rhythms[id(policy)] = Rhythm(policy)
+            return rhythm
+        return Rhythm(self.inp.policies.for_customer(customer))
+
     def start(self, customer: Customer) -> CustomerState | None:
-        policy = self.inp.policies.for_customer(customer)
-        note = CustomerNote(customer.id, policy.name, customer.status.value)
+        rhythm = self.rhythm(customer)
+        policy = rhythm.policy
+        note = CustomerNote(customer.id, policy.name, _STATUS_TEXT[customer.status])
         self.notes[customer.id] = note
-        if problem := rhythm_problem(policy):
+        if problem := rhythm.problem:
             raise ValueParseError(f"the customer's own rhythm (every/min_gap/max_gap): {problem}")
         if customer.status is CustomerStatus.DO_NOT_CONTACT:
             note.messages.append(
@@ -261,6 +276,7 @@ class _Engine:
             contact_days=counted_days,
             emit_reminder=lambda r: self.reminder(state, r),
             notes=note.messages,
+            rhythm=rhythm,
             # Most customers have neither: one shared empty set then, not two of their own.
             fixed_keys=({key for _, key in fixed} | served) or NO_KEYS,
             chain=chain,
@@ -406,7 +422,7 @@ class _Engine:
         if (
             need.rhythm
             and need.anchor is not None
-            and day > state.policy.max_gap.add_to(need.anchor)
+            and day > (need.max_day or state.policy.max_gap.add_to(need.anchor))
         ):
             forced = True
             reasons.append(

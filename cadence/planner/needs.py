@@ -12,10 +12,14 @@ from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from cadence.inputs.policy import SegmentPolicy
 from cadence.values.durations import Duration
 from cadence.values.model import BookingKind, Customer
+
+if TYPE_CHECKING:
+    from cadence.planner.tracks import Rhythm
 
 
 @dataclass(slots=True)
@@ -51,6 +55,9 @@ class Need:
     # A booking already inside it still serves (which window applies can shift from day to
     # day for an overdue customer; the booking should not).
     alt_window: tuple[date, date] | None = None
+    # For regular check-ins: max_gap after ``anchor`` (what a forced gap is measured against),
+    # when the track worked it out already.
+    max_day: date | None = None
 
     def merges_with_anniversary(self, day: date) -> bool:
         """Does a check-in on ``day`` become the anniversary check-in?"""
@@ -98,6 +105,7 @@ class TrackContext:
     contact_days: list[date]  # counted contact days, ascending
     emit_reminder: Callable[[Reminder], None]
     notes: list[str]
+    rhythm: Rhythm  # the policy's arithmetic, shared by its customers
     fixed_keys: AbstractSet[str] = NO_KEYS  # bookings kept as they are (today's)
     booked_keys: AbstractSet[str] = NO_KEYS  # keys of the customer's live bookings
     chain: tuple[str, int] | None = None  # (anchor, next index) when the last contact was ours

@@ -24,7 +24,6 @@ from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
 from cadence.planner.engine import _Engine
 from cadence.planner.existing import LIVE_STATES
 from cadence.planner.timegrid import from_minute, local_date, local_minute, to_minute
-from cadence.planner.tracks import anniversary_days
 from cadence.values.model import (
     Booking,
     BookingKind,
@@ -38,7 +37,7 @@ from cadence.values.model import (
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
-PLAN_CACHES = (local_minute, local_date, anniversary_days)  # emptied when a plan is made
+PLAN_CACHES = (local_minute, local_date)  # emptied when a plan is made
 
 
 def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import date, timedelta
-from functools import lru_cache
 
-from cadence.inputs.policy import WinbackPolicy
+from cadence.inputs.policy import SegmentPolicy, WinbackPolicy, rhythm_problem
 from cadence.planner.needs import Need, Reminder, TrackContext, anniversary_key, minutes_of
 from cadence.planner.titles import (
     age_text,
@@ -35,14 +34,107 @@ from cadence.values.durations import Duration, add_months
 from cadence.values.model import BookingKind
 
 
-def _catch_up_end(ctx: TrackContext) -> date:
-    """The last day of the catch-up period that starts on the first plannable day."""
-    return max(ctx.first_day, ctx.catch_up.add_to(ctx.first_day) - timedelta(days=1))
+class Rhythm:
+    """What the tracks of one policy work out alike for all its customers, worked out once:
+    the regular window after a day, the anniversary lead window around a day, the
+    anniversaries of one ``customer_since``, the catch-up period from a first plannable day.
+
+    Thousands of customers share a policy, and their contacts fall on a few hundred distinct
+    days, so the calendar arithmetic and the reason texts are made once per day, not once per
+    need. Each answer is exactly what the arithmetic gives (nothing is approximated), and a
+    computation that raises raises again when asked again (nothing is kept then).
+    """
+
+    __slots__ = (
+        "_after",
+        "_anniversaries",
+        "_catch_up",
+        "_lead",
+        "_min_after",
+        "every_text",
+        "gaps",
+        "minutes",
+        "period",
+        "policy",
+        "problem",
+    )
+
+    def __init__(self, policy: SegmentPolicy) -> None:
+        self.policy = policy
+        self.problem = rhythm_problem(policy)  # the customer is skipped when not None
+        self.every_text = str(policy.every)
+        self.minutes = minutes_of(policy.meeting)
+        self.gaps = (policy.min_gap, policy.max_gap)
+        self.period = anniversary_months(policy.anniversary)
+        self._after: dict[int, tuple[date, date, date, str]] = {}
+        self._min_after: dict[date, date] = {}
+        self._lead: dict[date, tuple[date, date]] = {}
+        self._anniversaries: dict[tuple[date, date, date], tuple[_Anniversary, ...]] = {}
+        self._catch_up: dict[tuple[date, Duration], tuple[date, str]] = {}
+
+    def after(self, last: date, booked: bool) -> tuple[date, date, date, str]:
+        """The regular check-in after a contact on ``last`` (a booking when ``booked``):
+        (ideal day, window start, window end, the reason naming them)."""
+        key = last.toordinal() << 1 | booked
+        found = self._after.get(key)
+        if found is None:
+            p = self.policy
+            ideal = p.every.add_to(last)
+            ws = p.min_gap.add_to(last)
+            we = p.max_gap.add_to(last)
+            # After a planned booking the rhythm counts from it; "last contact" would
+            # contradict the event's "Last contact" line (the last one that happened).
+            since_what = "previous booking" if booked else "last contact"
+            why = f"{since_what} {last}; every {self.every_text} -> ideal {ideal}"
+            found = self._after[key] = (ideal, ws, we, why)
+        return found
+
+    def min_gap_after(self, day: date) -> date:
+        """``min_gap`` after ``day``."""
+        found = self._min_after.get(day)
+        if found is None:
+            found = self._min_after[day] = self.policy.min_gap.add_to(day)
+        return found
+
+    def lead_window(self, day: date) -> tuple[date, date]:
+        """The anniversary check-in's window around the anniversary on ``day``."""
+        found = self._lead.get(day)
+        if found is None:
+            lead = self.policy.anniversary_lead
+            found = self._lead[day] = (lead.subtract_from(day), lead.add_to(day))
+        return found
+
+    def anniversaries(
+        self, since: date, first_day: date, end_day: date
+    ) -> tuple[_Anniversary, ...]:
+        """:func:`anniversary_days` of a customer since ``since`` (the policy has a period)."""
+        key = (since, first_day, end_day)
+        found = self._anniversaries.get(key)
+        if found is None:
+            assert self.period is not None
+            p = self.policy
+            found = self._anniversaries[key] = anniversary_days(
+                since, self.period, p.anniversary_lead, p.max_gap, first_day, end_day
+            )
+        return found
+
+    def catch_up(self, first_day: date, catch_up: Duration) -> tuple[date, str]:
+        """The last day of the catch-up period from ``first_day``, and the reason saying so."""
+        key = (first_day, catch_up)
+        found = self._catch_up.get(key)
+        if found is None:
+            end = max(first_day, catch_up.add_to(first_day) - timedelta(days=1))
+            why = (
+                f"catch-up: overdue customers are spread over {catch_up} from {first_day}, "
+                "most overdue first, at an even daily load"
+            )
+            found = self._catch_up[key] = (end, why)
+        return found
 
 
 def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
     """Onboarding, anniversaries and the regular rhythm of an active customer."""
-    p, c = ctx.policy, ctx.customer
+    p, c, rhythm = ctx.policy, ctx.customer, ctx.rhythm
     last = ctx.last_contact
     since = c.customer_since
     if since is not None and p.onboarding:
@@ -60,57 +152,48 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
         ctx.notes.append("never contacted: due as soon as possible")
     elif ctx.chain is not None:
         anchor_text, chain = ctx.chain
-    catch_up_text = (
-        f"catch-up: overdue customers are spread over {ctx.catch_up} from {ctx.first_day}, "
-        "most overdue first, at an even daily load"
-    )
+    first_day, end_day = ctx.first_day, ctx.end_day
+    catch_up_end, catch_up_text = rhythm.catch_up(first_day, ctx.catch_up)
     booked_last = False  # whether `last` is a booking planned just before, not a contact
     # The same for every need of the track.
-    every_text, minutes, gaps = str(p.every), minutes_of(p.meeting), (p.min_gap, p.max_gap)
+    minutes, gaps, key_head = rhythm.minutes, rhythm.gaps, f"{c.id}:check_in:"
     while True:
-        reasons: list[str] = []
         forced = False
         overdue_since: date | None = None
         if last is None:
-            ideal = ws = ctx.first_day
-            we = _catch_up_end(ctx)
-            reasons += ["never contacted", catch_up_text]
+            ideal = ws = first_day
+            we = catch_up_end
+            reasons = ["never contacted", catch_up_text]
             overdue_since = date.min
-            raw: tuple[date, date, date] | None = None
+            raw: tuple[date, date, date, str] | None = None
         else:
-            ideal = p.every.add_to(last)
-            ws = p.min_gap.add_to(last)
-            we = p.max_gap.add_to(last)
-            raw = (ideal, ws, we)
-            # After a planned booking the rhythm counts from it; "last contact" would contradict
-            # the event's "Last contact" line (the last one that happened).
-            since_what = "previous booking" if booked_last else "last contact"
-            reasons.append(f"{since_what} {last}; every {every_text} -> ideal {ideal}")
-            if we < ctx.first_day:
+            raw = rhythm.after(last, booked_last)
+            ideal, ws, we, why = raw
+            reasons = [why]
+            if we < first_day:
                 forced = True
                 reasons.append(f"overdue: max_gap {p.max_gap} after {last} passed on {we}")
                 reasons.append(catch_up_text)
                 overdue_since = we
-                ideal = ws = ctx.first_day
-                we = _catch_up_end(ctx)
-            elif ws < ctx.first_day:
-                ws = ctx.first_day
+                ideal = ws = first_day
+                we = catch_up_end
+            elif ws < first_day:
+                ws = first_day
                 ideal = max(ideal, ws)
         if anniversaries:
             months, day = anniversaries[0]
-            lead_ws = p.anniversary_lead.subtract_from(day)
-            lead_we = p.anniversary_lead.add_to(day)
-            rhythm_floor = p.min_gap.add_to(last) if last else ctx.first_day
+            lead_ws, lead_we = rhythm.lead_window(day)
+            rhythm_floor = raw[1] if raw is not None else first_day
             before_rhythm = lead_we < ws
             # Whether the check-in merges into the anniversary is decided on the rhythm's own
             # window, not on one shifted to today: an overdue customer's window moves every
             # day, and the decision (and so the booking) must not.
             mergeable = False
             if raw is not None:
-                raw_ideal, raw_ws, raw_we = raw
-                mergeable = max(lead_ws, raw_ws, ctx.first_day) <= min(
+                raw_ideal, raw_ws, raw_we, _ = raw
+                mergeable = max(lead_ws, raw_ws, first_day) <= min(
                     lead_we, raw_we
-                ) and day < p.min_gap.add_to(raw_ideal)
+                ) and day < rhythm.min_gap_after(raw_ideal)
             if before_rhythm or mergeable:
                 anniversaries.pop(0)
                 need = _anniversary_need(
@@ -120,18 +203,18 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
                     need.alt_window = (ws, we)
                 if need is None:
                     continue
-                if need.ideal > ctx.end_day:
+                if need.ideal > end_day:
                     return
                 placed = yield need
                 if placed is None:
                     return
                 last, booked_last = placed, True
                 continue
-        if ideal > ctx.end_day:
+        if ideal > end_day:
             return
         need = Need(
             kind=BookingKind.CHECK_IN,
-            key=f"{c.id}:check_in:{anchor_text}.{chain}",
+            key=f"{key_head}{anchor_text}.{chain}",
             ideal=ideal,
             window_start=ws,
             window_end=we,
@@ -143,6 +226,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             anniversary=anniversaries[0] if anniversaries else None,
             merge_within=p.min_gap,
             overdue_since=overdue_since,
+            max_day=raw[2] if raw is not None else None,
         )
         placed = yield need
         chain += 1
@@ -191,7 +275,7 @@ def _onboarding(
             ideal=ideal,
             window_start=ws,
             window_end=we,
-            minutes=minutes_of(p.meeting),
+            minutes=ctx.rhythm.minutes,
             anchor=last,
             reasons=[f"onboarding step {index} of {len(steps)}: {step} after {since}"],
             step=index,
@@ -207,15 +291,14 @@ def _onboarding(
 def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
     """(age in months, date) of the anniversaries whose check-in window reaches the range;
     emits the all-day reminders for those inside the range."""
-    p, c = ctx.policy, ctx.customer
-    period = anniversary_months(p.anniversary)
+    c = ctx.customer
     since = c.customer_since
-    if period is None or since is None:
+    if ctx.rhythm.period is None or since is None:
         return []
     found: list[tuple[int, date]] = []
     keys = ctx.booked_keys or ctx.fixed_keys  # most customers have neither
-    for months, day, lead_reaches, reminded in anniversary_days(
-        since, period, p.anniversary_lead, p.max_gap, ctx.first_day, ctx.end_day
+    for months, day, lead_reaches, reminded in ctx.rhythm.anniversaries(
+        since, ctx.first_day, ctx.end_day
     ):
         key = anniversary_key(c.id, months) if keys else ""
         if lead_reaches or key in ctx.booked_keys:
@@ -226,13 +309,16 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
     return found
 
 
-@lru_cache(maxsize=1 << 14)
+_Anniversary = tuple[int, date, bool, bool]
+
+
 def anniversary_days(
     since: date, period: int, lead: Duration, max_gap: Duration, first_day: date, end_day: date
-) -> tuple[tuple[int, date, bool, bool], ...]:
+) -> tuple[_Anniversary, ...]:
     """The anniversaries :func:`_anniversaries` looks at, the same for every customer of one
-    ``customer_since`` and policy: (months, date, whether the lead window reaches the first
-    plannable day, whether the all-day reminder is inside the range)."""
+    ``customer_since`` and policy (:meth:`Rhythm.anniversaries` keeps them): (months, date,
+    whether the lead window reaches the first plannable day, whether the all-day reminder is
+    inside the range)."""
     out = []
     # Look a max_gap past the range: whether a check-in inside the range merges into an
     # anniversary must not depend on where the range happens to end today.
@@ -284,7 +370,7 @@ def _anniversary_need(
         ideal=ideal,
         window_start=ws,
         window_end=we,
-        minutes=minutes_of(p.meeting),
+        minutes=ctx.rhythm.minutes,
         anchor=last,
         reasons=reasons,
         months=months,
