@@ -30,7 +30,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from sys import intern
 
@@ -103,6 +103,8 @@ class _Engine:
         self.waiting: _Waiting = {}  # arrival number -> the queued need and its customer
         self.rhythms: dict[int, Rhythm] = {}  # by id() of the segment's policy
         self.reason_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.days: dict[date, date] = {}  # one object per day the contacts name
+        self.instants: dict[datetime, datetime] = {}  # one per UTC start or end
 
     # ---- the main loop ---------------------------------------------------------------------
 
@@ -437,6 +439,13 @@ class _Engine:
                 f"forced gap: {(day - need.anchor).days} days since {need.anchor} "
                 f"(max_gap {state.policy.max_gap})"
             )
+        # A plan of a million customers holds millions of contacts on a few hundred distinct
+        # days and a few thousand distinct quarter hours: each contact refers to one shared
+        # object per value rather than holding six of its own (about 200 bytes a contact).
+        days, instants = self.days, self.instants
+        if start.tzinfo is UTC and end.tzinfo is UTC:  # equal instants in other zones differ
+            start = instants.setdefault(start, start)
+            end = instants.setdefault(end, end)
         self.out.append(
             PlannedContact(
                 key=key,
@@ -451,10 +460,10 @@ class _Engine:
                 start=start,
                 end=end,
                 all_day=False,
-                day=day,
-                ideal=need.ideal,
-                window_start=need.window_start,
-                window_end=need.window_end,
+                day=days.setdefault(day, day),
+                ideal=days.setdefault(need.ideal, need.ideal),
+                window_start=days.setdefault(need.window_start, need.window_start),
+                window_end=days.setdefault(need.window_end, need.window_end),
                 status=status,
                 reasons=self.reasons_of((*need.reasons, *reasons)),
                 forced=forced,

@@ -284,8 +284,10 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
     finally:
         _SHARED.clear()
     contacts = own.contacts
+    days: dict[int, date] = {}
+    instants: dict[int, datetime] = {}
     for rows, _ in parts:
-        contacts.extend(map(_decode, rows))
+        contacts.extend(_decode(row, days, instants) for row in rows)
         rows.clear()  # a part's rows are let go as soon as they are decoded
     # Each part is sorted by (owner, start, key) and no owner is in two parts: a stable sort
     # by owner alone gives the single-process order.
@@ -335,8 +337,9 @@ def _encode(c: PlannedContact) -> tuple:
     )
 
 
-def _decode(row: tuple) -> PlannedContact:
-    day = date.fromordinal
+def _decode(row: tuple, days: dict[int, date], instants: dict[int, datetime]) -> PlannedContact:
+    """The contact :func:`_encode` made ``row`` of. ``days`` and ``instants`` (by ordinal and
+    by epoch minute) hand out one object per value across the rows, as the engine does."""
     all_day = row[9]
     return PlannedContact(
         row[0],
@@ -346,16 +349,30 @@ def _decode(row: tuple) -> PlannedContact:
         BookingKind(row[4]),
         row[5],
         row[6],
-        day(row[7]) if all_day else from_minute(row[7]),
-        day(row[8]) if all_day else from_minute(row[8]),
+        _day(days, row[7]) if all_day else _instant(instants, row[7]),
+        _day(days, row[8]) if all_day else _instant(instants, row[8]),
         all_day,
-        day(row[10]),
-        day(row[11]),
-        day(row[12]),
-        day(row[13]),
+        _day(days, row[10]),
+        _day(days, row[11]),
+        _day(days, row[12]),
+        _day(days, row[13]),
         PlanStatus(row[14]),
         row[15],
         row[16],
         row[17],
         row[18],
     )
+
+
+def _day(days: dict[int, date], ordinal: int) -> date:
+    found = days.get(ordinal)
+    if found is None:
+        found = days[ordinal] = date.fromordinal(ordinal)
+    return found
+
+
+def _instant(instants: dict[int, datetime], minute: int) -> datetime:
+    found = instants.get(minute)
+    if found is None:
+        found = instants[minute] = from_minute(minute)
+    return found
