@@ -10,6 +10,7 @@ computation they replace, over random inputs.
 from __future__ import annotations
 
 import calendar
+import heapq
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 from cadence.inputs.policy import SegmentPolicy
 from cadence.planner.customer_days import CustomerDays, LocalHours
-from cadence.planner.engine import queue_fields, queue_key
+from cadence.planner.queue import NeedQueue
 from cadence.planner.timegrid import local_date, local_minute, to_minute
 from cadence.planner.tracks import Rhythm, anniversary_days
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
@@ -151,17 +152,29 @@ QUEUE_ENTRIES = st.tuples(
     st.integers(date.min.toordinal(), date.max.toordinal()),
     st.integers(0, 1),
     st.integers(0, date.max.toordinal()),
-    st.integers(0, 2**40 - 1),
 )
 
 
-@given(QUEUE_ENTRIES, QUEUE_ENTRIES)
-def test_the_queue_orders_its_integers_as_the_tuples_they_stand_for(a, b):
-    # The planner's queue holds one integer per need instead of the tuple (last allowed day,
-    # priority, overdue since, arrival): the order must be the tuple's, or the plan changes.
-    assert (queue_key(*a) < queue_key(*b)) == (a < b)
-    assert (queue_key(*a) == queue_key(*b)) == (a == b)
-    assert queue_fields(queue_key(*a)) == a
+@given(st.lists(QUEUE_ENTRIES), st.lists(QUEUE_ENTRIES), st.integers(0, 50))
+def test_the_queue_gives_needs_in_the_order_of_their_urgency_tuples(first, later, pops):
+    # The planner's queue keeps a heap per last day of integers standing for (priority,
+    # overdue, arrival); what it gives must be what one heap of those tuples would give,
+    # with pushes between pops (a placed need's next one joins while the queue drains).
+    queue: NeedQueue[int] = NeedQueue()
+    reference: list[tuple[int, int, int, int]] = []
+    arrival = 0
+    for entries in (first, later):
+        for last, priority, overdue in entries:
+            queue.push(last, priority, overdue, arrival)
+            heapq.heappush(reference, (last, priority, overdue, arrival))
+            arrival += 1
+        assert sorted(queue.entries()) == sorted((*t, t[3]) for t in reference)
+        for _ in range(min(pops, len(reference))):
+            assert queue.pop() == heapq.heappop(reference)[3]
+    assert len(queue) == len(reference)
+    while reference:
+        assert queue.pop() == heapq.heappop(reference)[3]
+    assert not queue
 
 
 RHYTHM_DAYS = st.dates(min_value=date(1800, 1, 1), max_value=date(2200, 12, 31))

@@ -27,9 +27,6 @@ tracks (:mod:`cadence.planner.tracks`). :func:`cadence.planner.plan` (in
 
 from __future__ import annotations
 
-import heapq
-import itertools
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from sys import intern
@@ -43,6 +40,7 @@ from cadence.planner.levels import set_levels
 from cadence.planner.needs import NO_KEYS, Need, Reminder, TrackContext
 from cadence.planner.placement import MIN_NOTICE_MINUTES as MIN_NOTICE_MINUTES
 from cadence.planner.placement import Placer
+from cadence.planner.queue import NeedQueue
 from cadence.planner.state import CustomerState
 from cadence.planner.timegrid import date_of, from_minute, local_date, sort_minute, to_minute
 from cadence.planner.titles import title
@@ -59,31 +57,7 @@ from cadence.values.progress import every
 
 __all__ = ["MIN_NOTICE_MINUTES", "CustomerNote", "Plan", "PlanInput"]
 
-# The queue is a heap of plain integers, one per waiting need, ordered as the tuple
-# (last allowed day, priority, overdue since, arrival) would be: comparing two ints is much
-# cheaper than comparing tuples whose first items are mostly equal (many needs share a last
-# day). The arrival number (unique) is the low bits and finds the need in ``_Waiting``.
-_ARRIVAL_BITS = 40
-_ARRIVAL_MASK = (1 << _ARRIVAL_BITS) - 1
-_OVERDUE_BITS = 22  # date.max.toordinal() < 2**22
-_OVERDUE_MASK = (1 << _OVERDUE_BITS) - 1
-_Queue = list[int]
-_Waiting = dict[int, tuple[CustomerState, Need]]
-
-
 _STATUS_TEXT = {status: status.value for status in CustomerStatus}  # enum .value is slow
-
-
-def queue_key(last: int, priority: int, overdue: int, arrival: int) -> int:
-    """The queue's integer for (last allowed ordinal, priority, overdue ordinal, arrival):
-    integers compare as those tuples do."""
-    return (((last << 1 | priority) << _OVERDUE_BITS | overdue) << _ARRIVAL_BITS) | arrival
-
-
-def queue_fields(key: int) -> tuple[int, int, int, int]:
-    """The (last allowed ordinal, priority, overdue ordinal, arrival) of a queue integer."""
-    rest = key >> (_ARRIVAL_BITS + _OVERDUE_BITS)
-    return rest >> 1, rest & 1, key >> _ARRIVAL_BITS & _OVERDUE_MASK, key & _ARRIVAL_MASK
 
 
 class _Engine:
@@ -100,7 +74,6 @@ class _Engine:
         self.skipped: dict[str, str] = {}
         self.horizon_span = timedelta(days=inp.horizon_days)
         self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
-        self.waiting: _Waiting = {}  # arrival number -> the queued need and its customer
         self.rhythms: dict[int, Rhythm] = {}  # by id() of the segment's policy
         self.reason_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
         self.days: dict[date, date] = {}  # one object per day the contacts name
@@ -110,8 +83,7 @@ class _Engine:
 
     def run(self) -> Plan:
         self.existing.index(self.skip)
-        queue: _Queue = []
-        order = itertools.count()
+        queue: NeedQueue[tuple[CustomerState, Need]] = NeedQueue()
         started: list[CustomerState] = []
         started_count = every(self.inp.progress, "planning customers", len(self.inp.customers), 500)
         for done, customer in enumerate(sorted(self.inp.customers, key=lambda c: c.id), 1):
@@ -120,24 +92,28 @@ class _Engine:
                 state = self.start(customer)
                 if state is not None:
                     started.append(state)
-                    self.advance(queue, order, state, None)
+                    self.advance(queue, state, None)
             except Exception as exc:  # one customer's bad data never stops the others
                 self.skip(customer.id, exc, customer)
-        set_levels(started, self.entries(queue), self.inp.policies.capacity.catch_up)
+        set_levels(
+            started,
+            ((a, b, c, d, state, need) for a, b, c, d, (state, need) in queue.entries()),
+            self.inp.policies.capacity.catch_up,
+        )
         # From here a customer's state lives while their track has needs in the queue.
         del started
         placed_count = every(self.inp.progress, "placing contacts", None, 1000)
         placements = 0
-        waiting, skipped, heappop = self.waiting, self.skipped, heapq.heappop
+        skipped, pop = self.skipped, queue.pop
         while queue:
             placements += 1
             placed_count(placements)
-            state, need = waiting.pop(heappop(queue) & _ARRIVAL_MASK)
+            state, need = pop()
             if skipped and state.customer.id in skipped:
                 continue
             try:
                 placed = self.place(state, need)
-                self.advance(queue, order, state, placed)
+                self.advance(queue, state, placed)
             except Exception as exc:
                 self.skip(state.customer.id, exc, state.customer)
         if self.skipped:
@@ -151,15 +127,6 @@ class _Engine:
             self.skipped,
             **owner_zones(self.inp),
         )
-
-    def entries(self, queue: _Queue) -> Iterator[tuple[int, int, int, int, CustomerState, Need]]:
-        """The queued needs as (last allowed ordinal, priority, overdue ordinal, arrival,
-        state, need), in no particular order (what :func:`set_levels` reads)."""
-        waiting = self.waiting
-        for key in queue:
-            last, priority, overdue, arrival = queue_fields(key)
-            state, need = waiting[arrival]
-            yield last, priority, overdue, arrival, state, need
 
     def skip(self, customer_id: str, exc: Exception, customer: Customer | None = None) -> None:
         """Set a customer aside: nothing of theirs is planned, and the note says why."""
@@ -175,7 +142,10 @@ class _Engine:
         )
 
     def advance(
-        self, queue: _Queue, order: itertools.count, state: CustomerState, placed: date | None
+        self,
+        queue: NeedQueue[tuple[CustomerState, Need]],
+        state: CustomerState,
+        placed: date | None,
     ) -> None:
         """Ask the customer's track for its next need (sending where the last one landed)."""
         assert state.track is not None
@@ -192,9 +162,7 @@ class _Engine:
         span = state.days.seasons.span(last)
         if span is not None and need.window_start < span[0]:
             last = span[0] - timedelta(days=1)
-        arrival = next(order)
-        self.waiting[arrival] = (state, need)
-        heapq.heappush(queue, queue_key(last.toordinal(), priority, overdue, arrival))
+        queue.push(last.toordinal(), priority, overdue, (state, need))
 
     def rhythm(self, customer: Customer) -> Rhythm:
         """The customer's policy's :class:`Rhythm`: one per segment, shared by its customers
