@@ -101,9 +101,10 @@ class TrackContext:
     policy: SegmentPolicy
     first_day: date  # the first plannable salesperson-local day (tomorrow)
     end_day: date  # plan contacts whose ideal day is up to here
+    horizon_day: date  # contacts up to here are booked now; later ones are forecast
     last_contact: date | None  # last counted contact (local date)
     contact_days: list[date]  # counted contact days, ascending
-    emit_reminder: Callable[[Reminder], None]
+    emit_reminder: Callable[[TrackContext, Reminder], None]  # called with this context
     notes: list[str]
     rhythm: Rhythm  # the policy's arithmetic, shared by its customers
     fixed_keys: AbstractSet[str] = NO_KEYS  # bookings kept as they are (today's)

@@ -305,7 +305,9 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
             if key not in ctx.fixed_keys:
                 found.append((months, day))
             if reminded:
-                ctx.emit_reminder(Reminder(f"{c.id}:anniversary_reminder:{months}", day, months))
+                ctx.emit_reminder(
+                    ctx, Reminder(f"{c.id}:anniversary_reminder:{months}", day, months)
+                )
     return found
 
 
