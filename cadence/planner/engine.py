@@ -381,7 +381,9 @@ class _Engine:
         third of the tuples at 10k are repeats, and most texts)."""
         found = self.reason_sets.get(reasons)
         if found is None:
-            found = self.reason_sets[reasons] = tuple(map(intern, reasons))
+            # The kept copy is its own key: the texts the lookup was made of are let go.
+            found = tuple(map(intern, reasons))
+            self.reason_sets[found] = found
         return found
 
     def record(
