@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from cadence.inputs.policy import SegmentPolicy
 from cadence.planner.customer_days import CustomerDays, LocalHours
 from cadence.planner.queue import NeedQueue
+from cadence.planner.rhythm import Rhythm, anniversary_days
 from cadence.planner.timegrid import local_date, local_minute, to_minute
-from cadence.planner.tracks import Rhythm, anniversary_days
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
 from cadence.values.seasons import SeasonSet

@@ -28,7 +28,6 @@ tracks (:mod:`cadence.planner.tracks`). :func:`cadence.planner.plan` (in
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from sys import intern
 
 from cadence.planner import keeping
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
@@ -40,10 +39,12 @@ from cadence.planner.needs import NO_KEYS, Need, Reminder, TrackContext
 from cadence.planner.placement import MIN_NOTICE_MINUTES as MIN_NOTICE_MINUTES
 from cadence.planner.placement import Placer
 from cadence.planner.queue import NeedQueue
+from cadence.planner.rhythm import Rhythms
+from cadence.planner.sharing import SharedValues
 from cadence.planner.state import CustomerState
 from cadence.planner.timegrid import date_of, from_minute, local_date, sort_minute, to_minute
 from cadence.planner.titles import title
-from cadence.planner.tracks import Rhythm, active_track, winback_track
+from cadence.planner.tracks import active_track, winback_track
 from cadence.values.errors import ValueParseError, describe_error
 from cadence.values.model import (
     BookingKind,
@@ -73,11 +74,9 @@ class _Engine:
         self.skipped: dict[str, str] = {}
         self.horizon_span = timedelta(days=inp.horizon_days)
         self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
-        self.rhythms: dict[int, Rhythm] = {}  # by id() of the segment's policy
-        self.reason_sets: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.rhythms = Rhythms(inp.policies)
         self.emit_reminder = self.reminder
-        self.days: dict[date, date] = {}  # one object per day the contacts name
-        self.instants: dict[datetime, datetime] = {}  # one per UTC start or end
+        self.shared = SharedValues()  # one object per day, instant and reasons of contacts
 
     # ---- the main loop ---------------------------------------------------------------------
 
@@ -164,19 +163,8 @@ class _Engine:
             last = span[0] - timedelta(days=1)
         queue.push(last.toordinal(), priority, overdue, (state, need))
 
-    def rhythm(self, customer: Customer) -> Rhythm:
-        """The customer's policy's :class:`Rhythm`: one per segment, shared by its customers
-        (a customer with a rhythm of their own gets one of their own)."""
-        if customer.every is None and customer.min_gap is None and customer.max_gap is None:
-            policy = self.inp.policies.for_segment(customer.segment)
-            rhythm = self.rhythms.get(id(policy))
-            if rhythm is None:  # kept with its policy, so that the id stays the policy's
-                rhythm = self.rhythms[id(policy)] = Rhythm(policy)
-            return rhythm
-        return Rhythm(self.inp.policies.for_customer(customer))
-
     def start(self, customer: Customer) -> CustomerState | None:
-        rhythm = self.rhythm(customer)
+        rhythm = self.rhythms.of(customer)
         policy = rhythm.policy
         note = CustomerNote(customer.id, policy.name, _STATUS_TEXT[customer.status])
         self.notes[customer.id] = note
@@ -376,16 +364,6 @@ class _Engine:
         )
         return found.day
 
-    def reasons_of(self, reasons: tuple[str, ...]) -> tuple[str, ...]:
-        """``reasons`` as one shared copy: reasons recur word for word across customers (a
-        third of the tuples at 10k are repeats, and most texts)."""
-        found = self.reason_sets.get(reasons)
-        if found is None:
-            # The kept copy is its own key: the texts the lookup was made of are let go.
-            found = tuple(map(intern, reasons))
-            self.reason_sets[found] = found
-        return found
-
     def record(
         self,
         state: CustomerState,
@@ -411,10 +389,7 @@ class _Engine:
                 f"forced gap: {(day - need.anchor).days} days since {need.anchor} "
                 f"(max_gap {state.policy.max_gap})"
             )
-        # A plan of a million customers holds millions of contacts on a few hundred distinct
-        # days and a few thousand distinct quarter hours: each contact refers to one shared
-        # object per value rather than holding six of its own (about 200 bytes a contact).
-        days, instants = self.days, self.instants
+        days, instants = self.shared.days, self.shared.instants
         if start.tzinfo is UTC and end.tzinfo is UTC:  # equal instants in other zones differ
             start = instants.setdefault(start, start)
             end = instants.setdefault(end, end)
@@ -437,7 +412,7 @@ class _Engine:
                 window_start=days.setdefault(need.window_start, need.window_start),
                 window_end=days.setdefault(need.window_end, need.window_end),
                 status=status,
-                reasons=self.reasons_of((*need.reasons, *reasons)),
+                reasons=self.shared.reasons((*need.reasons, *reasons)),
                 forced=forced,
                 over_capacity=over_capacity,
                 within_horizon=day <= state.horizon_day,

@@ -19,7 +19,7 @@ from cadence.values.durations import Duration
 from cadence.values.model import BookingKind, Customer
 
 if TYPE_CHECKING:
-    from cadence.planner.tracks import Rhythm
+    from cadence.planner.rhythm import Rhythm
 
 
 @dataclass(slots=True)

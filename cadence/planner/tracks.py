@@ -22,114 +22,14 @@ from __future__ import annotations
 from collections.abc import Generator
 from datetime import date, timedelta
 
-from cadence.inputs.policy import SegmentPolicy, WinbackPolicy, rhythm_problem
+from cadence.inputs.policy import WinbackPolicy
 from cadence.planner.needs import Need, Reminder, TrackContext, anniversary_key, minutes_of
 from cadence.planner.titles import (
     age_text,
-    anniversary_date,
-    anniversary_months,
     is_milestone,
 )
-from cadence.values.durations import Duration, add_months
+from cadence.values.durations import add_months
 from cadence.values.model import BookingKind
-
-
-class Rhythm:
-    """What the tracks of one policy work out alike for all its customers, worked out once:
-    the regular window after a day, the anniversary lead window around a day, the
-    anniversaries of one ``customer_since``, the catch-up period from a first plannable day.
-
-    Thousands of customers share a policy, and their contacts fall on a few hundred distinct
-    days, so the calendar arithmetic and the reason texts are made once per day, not once per
-    need. Each answer is exactly what the arithmetic gives (nothing is approximated), and a
-    computation that raises raises again when asked again (nothing is kept then).
-    """
-
-    __slots__ = (
-        "_after",
-        "_anniversaries",
-        "_catch_up",
-        "_lead",
-        "_min_after",
-        "every_text",
-        "gaps",
-        "minutes",
-        "period",
-        "policy",
-        "problem",
-    )
-
-    def __init__(self, policy: SegmentPolicy) -> None:
-        self.policy = policy
-        self.problem = rhythm_problem(policy)  # the customer is skipped when not None
-        self.every_text = str(policy.every)
-        self.minutes = minutes_of(policy.meeting)
-        self.gaps = (policy.min_gap, policy.max_gap)
-        self.period = anniversary_months(policy.anniversary)
-        self._after: dict[int, tuple[date, date, date, str]] = {}
-        self._min_after: dict[date, date] = {}
-        self._lead: dict[date, tuple[date, date]] = {}
-        self._anniversaries: dict[tuple[date, date, date], tuple[_Anniversary, ...]] = {}
-        self._catch_up: dict[tuple[date, Duration], tuple[date, str]] = {}
-
-    def after(self, last: date, booked: bool) -> tuple[date, date, date, str]:
-        """The regular check-in after a contact on ``last`` (a booking when ``booked``):
-        (ideal day, window start, window end, the reason naming them)."""
-        key = last.toordinal() << 1 | booked
-        found = self._after.get(key)
-        if found is None:
-            p = self.policy
-            ideal = p.every.add_to(last)
-            ws = p.min_gap.add_to(last)
-            we = p.max_gap.add_to(last)
-            # After a planned booking the rhythm counts from it; "last contact" would
-            # contradict the event's "Last contact" line (the last one that happened).
-            since_what = "previous booking" if booked else "last contact"
-            why = f"{since_what} {last}; every {self.every_text} -> ideal {ideal}"
-            found = self._after[key] = (ideal, ws, we, why)
-        return found
-
-    def min_gap_after(self, day: date) -> date:
-        """``min_gap`` after ``day``."""
-        found = self._min_after.get(day)
-        if found is None:
-            found = self._min_after[day] = self.policy.min_gap.add_to(day)
-        return found
-
-    def lead_window(self, day: date) -> tuple[date, date]:
-        """The anniversary check-in's window around the anniversary on ``day``."""
-        found = self._lead.get(day)
-        if found is None:
-            lead = self.policy.anniversary_lead
-            found = self._lead[day] = (lead.subtract_from(day), lead.add_to(day))
-        return found
-
-    def anniversaries(
-        self, since: date, first_day: date, end_day: date
-    ) -> tuple[_Anniversary, ...]:
-        """:func:`anniversary_days` of a customer since ``since`` (the policy has a period)."""
-        key = (since, first_day, end_day)
-        found = self._anniversaries.get(key)
-        if found is None:
-            assert self.period is not None
-            p = self.policy
-            found = self._anniversaries[key] = anniversary_days(
-                since, self.period, p.anniversary_lead, p.max_gap, first_day, end_day
-            )
-        return found
-
-    def catch_up(self, first_day: date, catch_up: Duration) -> tuple[date, str]:
-        """The last day of the catch-up period from ``first_day``, and the reason saying so."""
-        key = (first_day, catch_up)
-        found = self._catch_up.get(key)
-        if found is None:
-            end = max(first_day, catch_up.add_to(first_day) - timedelta(days=1))
-            why = (
-                f"catch-up: overdue customers are spread over {catch_up} from {first_day}, "
-                "most overdue first, at an even daily load"
-            )
-            found = self._catch_up[key] = (end, why)
-        return found
 
 
 def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
@@ -309,32 +209,6 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
                     ctx, Reminder(f"{c.id}:anniversary_reminder:{months}", day, months)
                 )
     return found
-
-
-_Anniversary = tuple[int, date, bool, bool]
-
-
-def anniversary_days(
-    since: date, period: int, lead: Duration, max_gap: Duration, first_day: date, end_day: date
-) -> tuple[_Anniversary, ...]:
-    """The anniversaries :func:`_anniversaries` looks at, the same for every customer of one
-    ``customer_since`` and policy (:meth:`Rhythm.anniversaries` keeps them): (months, date,
-    whether the lead window reaches the first plannable day, whether the all-day reminder is
-    inside the range)."""
-    out = []
-    # Look a max_gap past the range: whether a check-in inside the range merges into an
-    # anniversary must not depend on where the range happens to end today.
-    horizon_reach = max_gap.add_to(end_day)
-    age = (first_day.year - since.year) * 12 + first_day.month - since.month
-    months = max(1, age // period - 1) * period
-    while True:
-        day = anniversary_date(since, months)
-        if lead.subtract_from(day) > horizon_reach:
-            break
-        reaches = lead.add_to(day) >= first_day
-        out.append((months, day, reaches, first_day - timedelta(days=1) <= day <= end_day))
-        months += period
-    return tuple(out)
 
 
 def _anniversary_need(
