@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 import json
 from datetime import date, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,10 @@ from cadence.app.cli_common import ConfigOption, NowOption, config_path, open_wo
 from cadence.app.terminal import progress_bars
 from cadence.values.errors import UserError
 from cadence.values.model import PlanStatus
+
+# ZoneInfo's own cache keeps only the last eight zones alive: a listing for 500 salespeople
+# loaded their zone files again and again.
+_zone = cache(ZoneInfo)
 
 if TYPE_CHECKING:  # the cycle's and planner's modules are imported by the commands that run
     from cadence.sync.reconcile import Action
@@ -171,7 +176,7 @@ def _did_you_mean(customer_id: str, customers: list[Customer]) -> str:
 
 def _local(value: datetime | date, zone: str) -> str:
     if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo(zone)).isoformat()
+        return value.astimezone(_zone(zone)).isoformat()
     return value.isoformat()
 
 
@@ -203,7 +208,7 @@ def _when(c: PlannedContact, zone: str) -> str:
     if c.all_day:
         return f"{c.day:%a %Y-%m-%d}  all day"
     assert isinstance(c.start, datetime)
-    return f"{c.start.astimezone(ZoneInfo(zone)):%a %Y-%m-%d %H:%M}"
+    return f"{c.start.astimezone(_zone(zone)):%a %Y-%m-%d %H:%M}"
 
 
 def _print_plan(contacts: list[PlannedContact], zones: dict[str, str]) -> None:
@@ -246,17 +251,17 @@ def _print_changes(
 ) -> None:
     from cadence.sync.wording import action_line
 
-    rows = [action_json(a, zones, names) for a in actions]
     if as_json:
+        rows = [action_json(a, zones, names) for a in actions]
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for a in actions:
         print(action_line(a, zones.get(a.owner, "UTC"), names))
     still = f"{kept} booking{'s' if kept != 1 else ''} kept as they are (still in their window)"
-    if not rows:
+    if not actions:
         print(f"no changes: the calendars already hold the plan; {still}")
         return
-    print(f"{len(rows)} change{'s' if len(rows) != 1 else ''}; {still}")
+    print(f"{len(actions)} change{'s' if len(actions) != 1 else ''}; {still}")
 
 
 def action_json(a: Action, zones: dict[str, str], names: dict[str, str]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from cadence.inputs.policy import SegmentPolicy
 from cadence.planner.agenda import Agenda
@@ -37,6 +38,9 @@ class ExistingBookings:
         self.refused_keys: set[str] = set()
         self.retry: dict[tuple[str, BookingKind], tuple[date, set[date]]] = {}
         self.consumed: set[str] = set()  # keys already kept (or given up) in this plan
+        # id(booking) -> (start, end, the start's date in ``zone``, ``zone``) of each timed live
+        # booking, worked out once when it is indexed: keeping asks for them again and again.
+        self.times: dict[int, tuple[int, int, date, ZoneInfo]] = {}
         self.owner_of = {c.id: c.owner for c in inp.customers}
         self.taken_keys: set[str] = set()  # keys still held in a former owner's calendar
         self._customers: dict[str, Customer] = {}
@@ -74,7 +78,10 @@ class ExistingBookings:
         if not b.all_day:
             assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
             start, end = to_minute(b.start), to_minute(b.end)
-            day = local_date(agenda.zone, start)
+            # Not the cached local_date: a booking's start does not recur, and would only push
+            # the minutes that do out of its cache.
+            day = datetime.fromtimestamp(start * 60, agenda.zone).date()
+            self.times[id(b)] = (start, end, day, agenda.zone)
             agenda.add_interval(day, start, end)
             agenda.count(day)
 

@@ -42,7 +42,7 @@ def keep_imminent(book: ExistingBookings, state: CustomerState) -> list[PlannedC
         if b.all_day or b.key in book.consumed or not isinstance(b.start, datetime):
             continue
         assert isinstance(b.end, datetime)
-        day = local_date(state.agenda.zone, to_minute(b.start))
+        day = _times(book, state, b)[2]
         if day >= state.first_day:
             continue
         book.consumed.add(b.key)
@@ -82,15 +82,18 @@ def keep_existing(
     very need that is no longer right by its window (the caller re-places it, and keeps its
     time if the search lands on the same day anyway, as after a forced gap).
     """
-    if not book.live.get(state.customer.id):
+    live = book.live.get(state.customer.id)
+    if not live:
         return None, None
-    kinds = {need.kind}
-    if need.kind is BookingKind.CHECK_IN:
-        kinds.add(BookingKind.ANNIVERSARY)  # an anniversary check-in counts as one
+    kind, consumed, first_day = need.kind, book.consumed, state.first_day
+    # An anniversary booking counts as a check-in.
+    also = BookingKind.ANNIVERSARY if kind is BookingKind.CHECK_IN else kind
     candidates = [
         b
-        for b in book.live.get(state.customer.id, ())
-        if b.kind in kinds and b.key not in book.consumed and not paused(state, b)
+        for b in live
+        if (b.kind == kind or b.kind == also)
+        and b.key not in consumed
+        and not (isinstance(b.start, datetime) and _times(book, state, b)[2] < first_day)
     ]
     if not candidates:
         return None, None
@@ -99,7 +102,8 @@ def keep_existing(
     exact = next((b for b in candidates if same_key(b.key, need.key)), None)
     choice: Booking | None = None
     if exact is not None and (
-        exact.state is BookingState.MOVED_BY_OWNER or still_right(state, need, exact, excluded)
+        exact.state is BookingState.MOVED_BY_OWNER
+        or _still_right(state, need, exact, book, excluded)
     ):
         choice = exact
     if choice is None:
@@ -111,21 +115,20 @@ def keep_existing(
                 for b in candidates
                 if b.state is not BookingState.MOVED_BY_OWNER
                 and not superseded(b, need)
-                and still_right(state, need, b, excluded)
+                and _still_right(state, need, b, book, excluded)
             ),
             None,
         )
     if choice is None:
         # A booking that is no longer right by its window is placed again; it keeps its
         # time when the search lands on its day anyway (a forced gap after a season).
-        zone = state.agenda.zone
         later = next(
             (
                 b
                 for b in candidates
                 if b.state is not BookingState.MOVED_BY_OWNER
                 and isinstance(b.start, datetime)
-                and local_date(zone, to_minute(b.start)) > need.window_end
+                and _times(book, state, b)[2] > need.window_end
             ),
             None,
         )
@@ -136,7 +139,9 @@ def keep_existing(
             for b in candidates
             if b.state is not BookingState.MOVED_BY_OWNER and superseded(b, need)
         ]
-        in_window = next((b for b in outdated if still_right(state, need, b, excluded)), None)
+        in_window = next(
+            (b for b in outdated if _still_right(state, need, b, book, excluded)), None
+        )
         stale = in_window or later or exact or next(iter(outdated), None)
         if stale is not None and stale.state is not BookingState.MOVED_BY_OWNER:
             book.consumed.add(stale.key)
@@ -144,14 +149,14 @@ def keep_existing(
         return None, None
     book.consumed.add(choice.key)
     assert isinstance(choice.start, datetime) and isinstance(choice.end, datetime)
-    day = local_date(state.agenda.zone, to_minute(choice.start))
+    start, booked_end, day = _times(book, state, choice)
+    assert booked_end is not None
     adopt_kind(state, need, choice)
     end = choice.end
     if choice.state is BookingState.MOVED_BY_OWNER:
         status, why = PlanStatus.MOVED_BY_OWNER, f"moved by the owner to {day}: their time wins"
     else:
         status, why = PlanStatus.BOOKED, f"already booked on {day}"
-        start, booked_end = to_minute(choice.start), to_minute(choice.end)
         if booked_end - start != need.minutes:  # the policy's meeting length changed
             state.agenda.resize(day, start, booked_end, start + need.minutes)
             end = from_minute(start + need.minutes)
@@ -172,12 +177,43 @@ def adopt_kind(state: CustomerState, need: Need, b: Booking) -> None:
         need.become_anniversary(state.customer.id, months)
 
 
+_Times = tuple[int, int | None, date]  # a booking's start, end (None: not a time), local day
+
+
+def _times(book: ExistingBookings, state: CustomerState, b: Booking) -> _Times:
+    """(start, end, salesperson-local day of the start) of booking ``b`` (its start a time): as
+    the index worked them out (in the zone of ``b``'s owner, the customer's), or from ``b``."""
+    found = book.times.get(id(b))
+    if found is not None and found[3] is state.agenda.zone:
+        return found[0], found[1], found[2]
+    return _own_times(state, b)
+
+
+def _own_times(state: CustomerState, b: Booking) -> _Times:
+    assert isinstance(b.start, datetime)
+    start = to_minute(b.start)
+    end = to_minute(b.end) if isinstance(b.end, datetime) else None
+    return start, end, local_date(state.agenda.zone, start)
+
+
 def still_right(state: CustomerState, need: Need, b: Booking, excluded: set[date]) -> bool:
     """Is booking ``b`` still a valid answer to ``need``: inside the window, on an allowed
     day on both sides, inside the hours, and clear of every busy event?"""
+    return _still_right(state, need, b, None, excluded)
+
+
+def _still_right(
+    state: CustomerState,
+    need: Need,
+    b: Booking,
+    book: ExistingBookings | None,
+    excluded: set[date],
+) -> bool:
+    """:func:`still_right`, with ``b``'s times from ``book``'s index when given."""
     if not isinstance(b.start, datetime):
         return False
-    day = local_date(state.agenda.zone, to_minute(b.start))
+    times = _own_times(state, b) if book is None else _times(book, state, b)
+    day = times[2]
     if day in excluded or day < state.first_day:
         return False
     windows = [(need.window_start, need.window_end)]
@@ -189,7 +225,7 @@ def still_right(state: CustomerState, need: Need, b: Booking, excluded: set[date
         windows.append((state.first_day, date.max))
     if not any((ws if ws > state.first_day else state.today) <= day <= we for ws, we in windows):
         return False
-    return slot_still_free(state, b, reserved=True, minutes=need.minutes)
+    return _slot_free(state, times, True, need.minutes)
 
 
 def slot_still_free(
@@ -198,11 +234,15 @@ def slot_still_free(
     """Is ``b``'s time (from its start for ``minutes`` when given: the policy's meeting
     length now) still on an allowed day on both sides, inside the hours, and clear of busy
     time (other than its own reservation when ``reserved``)?"""
-    assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
+    return _slot_free(state, _own_times(state, b), reserved, minutes)
+
+
+def _slot_free(state: CustomerState, times: _Times, reserved: bool, minutes: int | None) -> bool:
+    """:func:`slot_still_free` of a booking's (start, end, local day)."""
     agenda = state.agenda
-    start, booked_end = to_minute(b.start), to_minute(b.end)
+    start, booked_end, day = times
+    assert booked_end is not None
     end = booked_end if minutes is None else start + minutes
-    day = local_date(agenda.zone, start)
     if agenda.blocked(day) is not None:
         return False
     spans = state.days.allowed_spans(*agenda.work_span(day))
