@@ -9,6 +9,7 @@ that a large book costs one calendar per kind of customer rather than one per cu
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.inputs.policy import SegmentPolicy
@@ -19,6 +20,7 @@ from cadence.values.daycal import DEFAULT_WEEKEND, weekend_of
 from cadence.values.errors import ValueParseError
 from cadence.values.model import Customer, Salesperson
 from cadence.values.seasons import Season, SeasonSet, free_day_problem
+from cadence.values.workweek import WorkingHours
 
 
 class Calendars:
@@ -27,13 +29,11 @@ class Calendars:
     def __init__(self, inp: PlanInput) -> None:
         self.inp = inp
         self.agendas: dict[str, Agenda] = {}
-        self.shared_days: dict[tuple, CustomerDays] = {}
         self.seasons: dict[str, Season] = {}
-        self.season_sets: dict[tuple[Season, ...], SeasonSet] = {}
-        # The same, by the customer's and policy's own fields: most customers repeat them.
+        # The customer-side calendars by the customer's and policy's own fields: most
+        # customers repeat them.
         self.days_of: dict[tuple, CustomerDays] = {}
         self.todays: dict[str, date] = {}
-        self.local_hours: dict[tuple, LocalHours] = {}  # by zone name and customer hours
 
     def agenda(self, email: str) -> Agenda:
         """The agenda of salesperson ``email`` (the policy defaults for one not configured)."""
@@ -90,28 +90,11 @@ class Calendars:
         seasons = self.inp.policies.industry_seasons(customer.industry) + tuple(
             self.season(text) for text in customer.busy_seasons
         )
-        key = (zone_name, country, weekend, seasons, policy.customer_hours)
-        days = self.shared_days.get(key)
-        if days is None:
-            problem = free_day_problem(seasons)
-            if problem:
-                raise ValueParseError(problem)
-            hours = policy.customer_hours
-            local = self.local_hours.get((zone_name, hours))
-            if local is None:
-                local = self.local_hours[zone_name, hours] = LocalHours(_zone(zone_name), hours)
-            days = CustomerDays(
-                local.zone, country, weekend, self.season_set(seasons), hours, local
-            )
-            self.shared_days[key] = days
-        return days
+        return shared_days(zone_name, country, weekend, seasons, policy.customer_hours)
 
     def season_set(self, seasons: tuple[Season, ...]) -> SeasonSet:
         """One shared :class:`SeasonSet` (and its day cache) per distinct tuple of seasons."""
-        found = self.season_sets.get(seasons)
-        if found is None:
-            found = self.season_sets[seasons] = SeasonSet(seasons)
-        return found
+        return season_set(seasons)
 
     def season(self, text: str) -> Season:
         """The busy season or closure ``text``, parsed once per plan."""
@@ -119,6 +102,39 @@ class Calendars:
         if season is None:
             season = self.seasons[text] = self.inp.season_parser(text)
         return season
+
+
+# The customer-side calendars are values of their key alone (zone, country, weekend, seasons,
+# hours), and so are their caches: they are shared by every plan made until plan() returns
+# (split.PLAN_CACHES empties them), so that the settling re-plans of a plan find them warm.
+
+
+@cache
+def shared_days(
+    zone_name: str,
+    country: str,
+    weekend: frozenset[int],
+    seasons: tuple[Season, ...],
+    hours: WorkingHours | None,
+) -> CustomerDays:
+    """The one :class:`CustomerDays` of a zone, country, weekend, seasons and hours."""
+    problem = free_day_problem(seasons)
+    if problem:
+        raise ValueParseError(problem)
+    local = local_hours(zone_name, hours)
+    return CustomerDays(local.zone, country, weekend, season_set(seasons), hours, local)
+
+
+@cache
+def local_hours(zone_name: str, hours: WorkingHours | None) -> LocalHours:
+    """The one :class:`LocalHours` of a zone and customer hours."""
+    return LocalHours(_zone(zone_name), hours)
+
+
+@cache
+def season_set(seasons: tuple[Season, ...]) -> SeasonSet:
+    """The one :class:`SeasonSet` (and its day cache) of a tuple of seasons."""
+    return SeasonSet(seasons)
 
 
 def _zone(name: str) -> ZoneInfo:

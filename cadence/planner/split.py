@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
+from cadence.planner.calendars import local_hours, season_set, shared_days
 from cadence.planner.engine import _Engine
 from cadence.planner.existing import LIVE_STATES
 from cadence.planner.timegrid import from_minute, local_date, local_minute, to_minute
@@ -37,7 +38,8 @@ from cadence.values.model import (
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
-PLAN_CACHES = (local_minute, local_date)  # emptied when a plan is made
+# Emptied when a plan is made.
+PLAN_CACHES = (local_minute, local_date, shared_days, local_hours, season_set)
 
 
 def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:
