@@ -88,18 +88,21 @@ def keep_existing(
     kind, consumed, first_day = need.kind, book.consumed, state.first_day
     # An anniversary booking counts as a check-in.
     also = BookingKind.ANNIVERSARY if kind is BookingKind.CHECK_IN else kind
-    candidates = [
-        b
-        for b in live
-        if (b.kind == kind or b.kind == also)
-        and b.key not in consumed
-        and not (isinstance(b.start, datetime) and _times(book, state, b)[2] < first_day)
-    ]
+    candidates = []
+    for b in live:
+        if (b.kind == kind or b.kind == also) and b.key not in consumed:
+            if isinstance(b.start, datetime) and _times(book, state, b)[2] < first_day:
+                continue  # paused: before the customer's first plannable day
+            candidates.append(b)
     if not candidates:
         return None, None
     # Only the need's own key is an exact match: a merged anniversary booking is found as
     # the first booking inside the window, like any booking whose key has shifted.
-    exact = next((b for b in candidates if same_key(b.key, need.key)), None)
+    exact = None
+    for b in candidates:
+        if same_key(b.key, need.key):
+            exact = b
+            break
     choice: Booking | None = None
     if exact is not None and (
         exact.state is BookingState.MOVED_BY_OWNER
@@ -213,19 +216,28 @@ def _still_right(
     if not isinstance(b.start, datetime):
         return False
     times = _own_times(state, b) if book is None else _times(book, state, b)
-    day = times[2]
-    if day in excluded or day < state.first_day:
+    day, first_day, today = times[2], state.first_day, state.today
+    if day in excluded or day < first_day:
         return False
+    ws, we = need.window_start, need.window_end
+    if not (ws if ws > first_day else today) <= day <= we and not in_window(
+        need, b.key, day, first_day, today
+    ):
+        return False
+    return _slot_free(state, times, True, need.minutes)
+
+
+def in_window(need: Need, key: str, day: date, first_day: date, today: date) -> bool:
+    """Is ``day`` inside the need's window, or its other one, or (a booking under the need's
+    key whose window passed while it waited: a forced gap) any day from today: time passing
+    is no reason to move it (SPEC 5.10)? A window that starts before ``first_day`` counts
+    from ``today``."""
     windows = [(need.window_start, need.window_end)]
     if need.alt_window is not None:
         windows.append(need.alt_window)
-    if need.window_end <= state.first_day and same_key(b.key, need.key):
-        # Its window has passed while it waited (a forced gap): time passing is no reason
-        # to move it (SPEC 5.10).
-        windows.append((state.first_day, date.max))
-    if not any((ws if ws > state.first_day else state.today) <= day <= we for ws, we in windows):
-        return False
-    return _slot_free(state, times, True, need.minutes)
+    if need.window_end <= first_day and same_key(key, need.key):
+        windows.append((first_day, date.max))
+    return any((ws if ws > first_day else today) <= day <= we for ws, we in windows)
 
 
 def slot_still_free(
@@ -245,8 +257,10 @@ def _slot_free(state: CustomerState, times: _Times, reserved: bool, minutes: int
     end = booked_end if minutes is None else start + minutes
     if agenda.blocked(day) is not None:
         return False
-    spans = state.days.allowed_spans(*agenda.work_span(day))
-    if not any(lo <= start and end <= hi for lo, hi in spans):
+    for lo, hi in state.days.allowed_spans(*agenda.work_span(day)):
+        if lo <= start and end <= hi:
+            break
+    else:
         return False
     if agenda.in_break(day, start, end):
         return False
