@@ -38,9 +38,10 @@ class ExistingBookings:
         self.refused_keys: set[str] = set()
         self.retry: dict[tuple[str, BookingKind], tuple[date, set[date]]] = {}
         self.consumed: set[str] = set()  # keys already kept (or given up) in this plan
-        # id(booking) -> (start, end, the start's date in ``zone``, ``zone``) of each timed live
-        # booking, worked out once when it is indexed: keeping asks for them again and again.
-        self.times: dict[int, tuple[int, int, date, ZoneInfo]] = {}
+        # id(live booking) -> (start, end, the start's date in ``zone``, ``zone``), worked out
+        # once when keeping first asks (it asks again and again) and let go once it is kept or
+        # given up (cadence.planner.keeping).
+        self.times: dict[int, tuple[int, int | None, date, ZoneInfo]] = {}
         self.owner_of = {c.id: c.owner for c in inp.customers}
         self.taken_keys: set[str] = set()  # keys still held in a former owner's calendar
         self._customers: dict[str, Customer] = {}
@@ -81,7 +82,6 @@ class ExistingBookings:
             # Not the cached local_date: a booking's start does not recur, and would only push
             # the minutes that do out of its cache.
             day = datetime.fromtimestamp(start * 60, agenda.zone).date()
-            self.times[id(b)] = (start, end, day, agenda.zone)
             agenda.add_interval(day, start, end)
             agenda.count(day)
 

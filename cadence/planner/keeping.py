@@ -148,11 +148,13 @@ def keep_existing(
         stale = in_window or later or exact or next(iter(outdated), None)
         if stale is not None and stale.state is not BookingState.MOVED_BY_OWNER:
             book.consumed.add(stale.key)
+            _done(book, stale)
             return None, stale
         return None, None
     book.consumed.add(choice.key)
     assert isinstance(choice.start, datetime) and isinstance(choice.end, datetime)
     start, booked_end, day = _times(book, state, choice)
+    _done(book, choice)
     assert booked_end is not None
     adopt_kind(state, need, choice)
     end = choice.end
@@ -184,12 +186,25 @@ _Times = tuple[int, int | None, date]  # a booking's start, end (None: not a tim
 
 
 def _times(book: ExistingBookings, state: CustomerState, b: Booking) -> _Times:
-    """(start, end, salesperson-local day of the start) of booking ``b`` (its start a time): as
-    the index worked them out (in the zone of ``b``'s owner, the customer's), or from ``b``."""
+    """(start, end, salesperson-local day of the start) of live booking ``b`` (its start a
+    time), worked out once for ``book`` (the customer's needs ask about each of their bookings
+    again and again) until :func:`_done` lets them go."""
+    zone = state.agenda.zone
     found = book.times.get(id(b))
-    if found is not None and found[3] is state.agenda.zone:
+    if found is not None and found[3] is zone:
         return found[0], found[1], found[2]
-    return _own_times(state, b)
+    assert isinstance(b.start, datetime)
+    start = to_minute(b.start)
+    end = to_minute(b.end) if isinstance(b.end, datetime) else None
+    # local_date without its cache: a booking's start does not recur.
+    day = datetime.fromtimestamp(start * 60, zone).date()
+    book.times[id(b)] = (start, end, day, zone)
+    return start, end, day
+
+
+def _done(book: ExistingBookings, b: Booking) -> None:
+    """``b`` is kept or given up (consumed): its times are not asked about again."""
+    book.times.pop(id(b), None)
 
 
 def _own_times(state: CustomerState, b: Booking) -> _Times:
