@@ -19,7 +19,7 @@ from cadence.planner.agenda import Agenda
 from cadence.planner.api import PlanInput
 from cadence.planner.calendars import Calendars
 from cadence.planner.needs import Need
-from cadence.planner.timegrid import local_date, sort_minute, to_minute
+from cadence.planner.timegrid import date_of, local_date, sort_minute, to_minute
 from cadence.values.model import Booking, BookingKind, BookingState, Customer
 
 LIVE_STATES = frozenset({BookingState.BOOKED, BookingState.MOVED_BY_OWNER, BookingState.PENDING})
@@ -79,9 +79,7 @@ class ExistingBookings:
         if not b.all_day:
             assert isinstance(b.start, datetime) and isinstance(b.end, datetime)
             start, end = to_minute(b.start), to_minute(b.end)
-            # Not the cached local_date: a booking's start does not recur, and would only push
-            # the minutes that do out of its cache.
-            day = datetime.fromtimestamp(start * 60, agenda.zone).date()
+            day = date_of(agenda.zone, b.start)  # not cached: a booking's start does not recur
             agenda.add_interval(day, start, end)
             agenda.count(day)
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from cadence.planner.existing import ExistingBookings, same_key, sequence_of, superseded
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
-from cadence.planner.timegrid import from_minute, local_date, to_minute
+from cadence.planner.timegrid import date_of, from_minute, local_date, to_minute
 from cadence.planner.titles import title
 from cadence.values.model import Booking, BookingKind, BookingState, PlannedContact, PlanStatus
 
@@ -193,13 +194,9 @@ def _times(book: ExistingBookings, state: CustomerState, b: Booking) -> _Times:
     found = book.times.get(id(b))
     if found is not None and found[3] is zone:
         return found[0], found[1], found[2]
-    assert isinstance(b.start, datetime)
-    start = to_minute(b.start)
-    end = to_minute(b.end) if isinstance(b.end, datetime) else None
-    # local_date without its cache: a booking's start does not recur.
-    day = datetime.fromtimestamp(start * 60, zone).date()
-    book.times[id(b)] = (start, end, day, zone)
-    return start, end, day
+    times = _times_of(zone, b)
+    book.times[id(b)] = (*times, zone)
+    return times
 
 
 def _done(book: ExistingBookings, b: Booking) -> None:
@@ -207,11 +204,12 @@ def _done(book: ExistingBookings, b: Booking) -> None:
     book.times.pop(id(b), None)
 
 
-def _own_times(state: CustomerState, b: Booking) -> _Times:
+def _times_of(zone: ZoneInfo, b: Booking) -> _Times:
+    """(start, end, the start's date in ``zone``) of booking ``b`` (its start a time)."""
     assert isinstance(b.start, datetime)
     start = to_minute(b.start)
     end = to_minute(b.end) if isinstance(b.end, datetime) else None
-    return start, end, local_date(state.agenda.zone, start)
+    return start, end, date_of(zone, b.start)
 
 
 def still_right(state: CustomerState, need: Need, b: Booking, excluded: set[date]) -> bool:
@@ -230,7 +228,7 @@ def _still_right(
     """:func:`still_right`, with ``b``'s times from ``book``'s index when given."""
     if not isinstance(b.start, datetime):
         return False
-    times = _own_times(state, b) if book is None else _times(book, state, b)
+    times = _times_of(state.agenda.zone, b) if book is None else _times(book, state, b)
     day, first_day, today = times[2], state.first_day, state.today
     if day in excluded or day < first_day:
         return False
@@ -261,7 +259,7 @@ def slot_still_free(
     """Is ``b``'s time (from its start for ``minutes`` when given: the policy's meeting
     length now) still on an allowed day on both sides, inside the hours, and clear of busy
     time (other than its own reservation when ``reserved``)?"""
-    return _slot_free(state, _own_times(state, b), reserved, minutes)
+    return _slot_free(state, _times_of(state.agenda.zone, b), reserved, minutes)
 
 
 def _slot_free(state: CustomerState, times: _Times, reserved: bool, minutes: int | None) -> bool:
