@@ -65,8 +65,9 @@ def _no_collection_pauses() -> Iterator[None]:
     A plan allocates millions of small objects that live until it is done; the collector
     traverses all of them (the input too) again and again: a quarter of the planner's CPU at
     25,000 customers, more on larger books, and in a forked worker it writes to every page of
-    the parent's objects it traverses, copying them. Garbage the plan leaves is collected
-    when the collector runs next.
+    the parent's objects it traverses, copying them. The planner makes no reference cycles
+    (``tests/test_planner_garbage.py``), so its garbage is freed by reference counting as it
+    goes; the collector's next run traverses only what the plan returns.
 
     The planner's own caches (local times, anniversary dates) are emptied first: worth
     keeping within a plan, but the tens of thousands of entries left behind would only be
