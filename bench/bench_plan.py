@@ -64,6 +64,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="planner processes (default: one per core from 20,000 customers on, as "
+        "cadence plans); 1 plans in this process alone",
+    )
+    parser.add_argument(
         "--fingerprint",
         action="store_true",
         help="also print a hash of the plan, and of a second plan made a week later from the "
@@ -87,7 +94,7 @@ def main() -> None:
     )
     wall, cpu = time.perf_counter(), time.process_time()
     children_before = _children_cpu()
-    result = plan(inp)
+    result = plan(inp, workers=args.workers)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     children_cpu = _children_cpu() - children_before
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -114,7 +121,7 @@ def main() -> None:
     if args.fingerprint:
         figures["fingerprint"] = fingerprint(result)
         later = replace(inp, now=inp.now + timedelta(days=7), bookings=as_bookings(result))
-        figures["fingerprint_replan"] = fingerprint(plan(later))
+        figures["fingerprint_replan"] = fingerprint(plan(later, workers=args.workers))
     if args.json:
         print(json.dumps(figures))
     else:

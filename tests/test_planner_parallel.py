@@ -2,10 +2,12 @@
 
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
-from cadence.planner import PlanInput, plan
+from cadence.planner import Plan, PlanInput, engine, plan
 from cadence.planner import split as planner_split
+from cadence.values.model import PlanStatus
 from tests.planning import as_bookings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
@@ -52,3 +54,34 @@ def test_a_single_salesperson_is_not_split(monkeypatch):
         contacts=contacts,
     )
     assert plan(inp, workers=2).contacts == plan(inp, workers=1).contacts
+
+
+
+def _by_groups(inp: PlanInput, size: int, monkeypatch) -> Plan:
+    monkeypatch.setattr(engine, "GROUP_SIZE", size)
+    return plan(inp, workers=1)
+
+
+def test_salespeople_planned_group_by_group_get_the_plan_of_all_at_once(monkeypatch):
+    # The engine starts the customers of a few salespeople at a time (engine.GROUP_SIZE) and
+    # plans them to the end before it starts the next: one salesperson a group changes nothing.
+    customers, people, contacts, policies = generate(1500, 30, seed=11)
+    inp = PlanInput(
+        policies=policies,
+        customers=customers,
+        salespeople={p.email: p for p in people},
+        now=DEFAULT_NOW,
+        contacts=contacts,
+    )
+    together = _by_groups(inp, len(customers), monkeypatch)
+    alone = _by_groups(inp, 1, monkeypatch)
+    assert alone.contacts == together.contacts
+    assert alone.notes == together.notes
+    assert len(together.contacts) > 1500
+    # Nine days later from those bookings: kept, moved and re-placed bookings too.
+    later = replace(inp, now=inp.now + timedelta(days=9), bookings=as_bookings(together))
+    together = _by_groups(later, len(customers), monkeypatch)
+    alone = _by_groups(later, 1, monkeypatch)
+    assert alone.contacts == together.contacts
+    assert alone.notes == together.notes
+    assert any(c.status is PlanStatus.BOOKED for c in together.contacts)
