@@ -58,6 +58,10 @@ from cadence.values.progress import every
 
 __all__ = ["MIN_NOTICE_MINUTES", "CustomerNote", "Plan", "PlanInput"]
 
+def _plan_order(c: PlannedContact) -> tuple[str, int, str]:
+    return c.owner, sort_minute(c.start), c.key
+
+
 GROUP_SIZE = 2_000  # customers started at once, in whole salespeople (owner_groups)
 _STATUS_TEXT = {status: status.value for status in CustomerStatus}  # enum .value is slow
 
@@ -88,7 +92,9 @@ class _Engine:
         placed_count = every(self.inp.progress, "placing contacts", None, 1000)
         started_total = placements = 0
         skipped = self.skipped
+        out = self.out
         for group in owner_groups(self.inp.customers, GROUP_SIZE):
+            mark = len(out)
             queue: NeedQueue[tuple[CustomerState, Need]] = NeedQueue()
             started: list[CustomerState] = []
             for customer in group:
@@ -120,9 +126,12 @@ class _Engine:
                     self.advance(queue, state, placed)
                 except Exception as exc:
                     self.skip(state.customer.id, exc, state.customer)
+            # The groups come by owner, so the plan's order (owner, start, key) is each
+            # group's contacts in order, one group after another (no sort of the whole plan:
+            # at a million customers, a key of each of 1.6 million contacts at once).
+            out[mark:] = sorted(out[mark:], key=_plan_order)
         if self.skipped:
             self.out = [c for c in self.out if c.customer_id not in self.skipped]
-        self.out.sort(key=lambda c: (c.owner, sort_minute(c.start), c.key))
         return Plan(
             self.out,
             self.notes,
@@ -395,8 +404,9 @@ class _Engine:
 
 
 def owner_groups(customers: Sequence[Customer], size: int) -> Iterator[list[Customer]]:
-    """The customers in groups of whole salespeople's books, each owner's customers in id
-    order, each group at least ``size`` customers but the last.
+    """The customers in groups of whole salespeople's books: the owners in order (the plan's
+    order), each owner's customers in id order, each group at least ``size`` customers but
+    the last.
 
     Salespeople share neither time nor capacity (the same reason a large book can be split
     across processes), so a group is planned to its end before the next one is started: a plan
