@@ -42,6 +42,7 @@ class Placer:
         # same days in several passes, and nothing is reserved until it ends.
         self._slots: dict[int, tuple[int | None, str]] = {}
         self._level_reasons: dict[tuple[str, int], str] = {}
+        self._turned_away = 0  # days turned away for the even-load level, ever (see search)
 
     def hours_ever_meet(self, state: CustomerState) -> bool:
         """Can this salesperson's working hours ever overlap this customer's hours? Checked on
@@ -144,6 +145,7 @@ class Placer:
                 elif leveled:
                     level = agenda.level(o)
                     if level is not None and agenda.day_load(o) >= level + relax:  # type: ignore[operator]
+                        self._turned_away += 1
                         why = self._level_reason(agenda.person.email, level)
             if why:
                 skipped.setdefault(o, why)
@@ -168,7 +170,10 @@ class Placer:
         if relax is None:
             return True
         level = agenda.level(o)
-        return level is None or agenda.day_load(o) < level + relax
+        if level is None or agenda.day_load(o) < level + relax:
+            return True
+        self._turned_away += 1
+        return False
 
     def _level_reason(self, email: str, level: int) -> str:
         why = self._level_reasons.get((email, level))
@@ -281,7 +286,11 @@ class Placer:
             passes = passes[1:]  # the backlog's ideal days are spread already
         if need.outranks_capacity:
             passes.append((False, None, None))
+        level_spent = False
         for capacity, relax, reach in passes:
+            if capacity and level_spent:
+                continue
+            turned_away = self._turned_away
             hit = self.scan(
                 state,
                 need,
@@ -296,6 +305,11 @@ class Placer:
             )
             if hit is not None:
                 break
+            # A pass over the whole window that turned no day away for the even-load level:
+            # the passes after it only relax the level, so they would walk the same days to
+            # the same answers (nothing is reserved during a search) and find nothing either.
+            # On a full book that is most failed searches: two more walks of the window each.
+            level_spent = capacity and reach is None and self._turned_away == turned_away
         found: Found | None
         if hit is not None:
             day, slot = hit
