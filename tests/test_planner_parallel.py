@@ -56,7 +56,6 @@ def test_a_single_salesperson_is_not_split(monkeypatch):
     assert plan(inp, workers=2).contacts == plan(inp, workers=1).contacts
 
 
-
 def _by_groups(inp: PlanInput, size: int, monkeypatch) -> Plan:
     monkeypatch.setattr(engine, "GROUP_SIZE", size)
     return plan(inp, workers=1)

@@ -58,6 +58,7 @@ from cadence.values.progress import every
 
 __all__ = ["MIN_NOTICE_MINUTES", "CustomerNote", "Plan", "PlanInput"]
 
+
 def _plan_order(c: PlannedContact) -> tuple[str, int, str]:
     return c.owner, sort_minute(c.start), c.key
 
