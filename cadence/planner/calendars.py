@@ -8,6 +8,7 @@ that a large book costs one calendar per kind of customer rather than one per cu
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -102,6 +103,13 @@ class Calendars:
         if season is None:
             season = self.seasons[text] = self.inp.season_parser(text)
         return season
+
+    def let_go(self, emails: Iterable[str]) -> None:
+        """Forget the agendas of ``emails``, whose customers are all planned: a plan then holds
+        the agendas of one group of salespeople at a time (at 1M customers and 5,000
+        salespeople, each agenda's days, busy time and loads are a few hundred MB in all)."""
+        for email in emails:
+            self.agendas.pop(email, None)
 
 
 # The customer-side calendars are values of their key alone (zone, country, weekend, seasons,

@@ -131,6 +131,7 @@ class _Engine:
             # group's contacts in order, one group after another (no sort of the whole plan:
             # at a million customers, a key of each of 1.6 million contacts at once).
             out[mark:] = sorted(out[mark:], key=_plan_order)
+            self.calendars.let_go({c.owner for c in group})
         if self.skipped:
             self.out = [c for c in self.out if c.customer_id not in self.skipped]
         return Plan(
