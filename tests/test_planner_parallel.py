@@ -1,9 +1,12 @@
 """A large book planned across processes gives exactly the single-process plan."""
 
+import os
 import sys
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+
+import pytest
 
 from cadence.planner import Plan, PlanInput, engine, plan
 from cadence.planner import split as planner_split
@@ -84,3 +87,43 @@ def test_salespeople_planned_group_by_group_get_the_plan_of_all_at_once(monkeypa
     assert alone.contacts == together.contacts
     assert alone.notes == together.notes
     assert any(c.status is PlanStatus.BOOKED for c in together.contacts)
+
+
+def _forced_parallel(monkeypatch) -> PlanInput:
+    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
+    customers, people, contacts, policies = generate(300, 6, seed=2)
+    return PlanInput(
+        policies=policies,
+        customers=customers,
+        salespeople={p.email: p for p in people},
+        now=DEFAULT_NOW,
+        contacts=contacts,
+    )
+
+
+def test_a_planner_process_that_fails_fails_the_plan_with_its_traceback(monkeypatch):
+    inp = _forced_parallel(monkeypatch)
+
+    def broken(c):
+        raise ValueError("cannot encode this contact")
+
+    monkeypatch.setattr(planner_split, "_encode", broken)  # only the children encode
+    with pytest.raises(RuntimeError, match="cannot encode this contact"):
+        plan(inp, workers=2)
+    assert planner_split._SHARED == []
+
+
+def test_a_planner_process_that_dies_fails_the_plan_instead_of_hanging(monkeypatch):
+    inp = _forced_parallel(monkeypatch)
+    monkeypatch.setattr(planner_split, "_encode", lambda c: os._exit(9))  # killed mid-send
+    with pytest.raises(RuntimeError, match="ended without sending its plan"):
+        plan(inp, workers=2)
+
+
+def test_a_part_larger_than_one_message_arrives_whole_and_in_order(monkeypatch):
+    inp = _forced_parallel(monkeypatch)
+    single = plan(inp, workers=1)
+    monkeypatch.setattr(planner_split, "ROWS_PER_MESSAGE", 7)
+    split = plan(inp, workers=3)
+    assert split.contacts == single.contacts
+    assert split.notes == single.notes

@@ -15,10 +15,13 @@ import gc
 import multiprocessing
 import os
 import threading
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
 from cadence.planner.calendars import local_hours, season_set, shared_days
@@ -35,6 +38,7 @@ from cadence.values.model import (
     require_aware,
 )
 
+ROWS_PER_MESSAGE = 20_000  # contacts a planner process sends its parent at a time
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
@@ -277,41 +281,79 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
     if len(_SHARED) < 2:  # one salesperson: nothing to split
         _SHARED.clear()
         return _Engine(inp).run()
+    children: list[tuple[BaseProcess, Connection]] = []
     try:
         # The children plan parts 1..n-1 while this process plans part 0 itself: only the
         # children's results cross a process boundary.
-        with multiprocessing.get_context("fork").Pool(len(_SHARED) - 1) as pool:
-            pending = pool.map_async(_plan_part, range(1, len(_SHARED)))
-            own = _Engine(_SHARED[0]).run()
-            parts = pending.get()
+        context = multiprocessing.get_context("fork")
+        for index in range(1, len(_SHARED)):
+            receiver, sender = context.Pipe(duplex=False)
+            child = context.Process(target=_plan_part, args=(index, sender), daemon=True)
+            child.start()
+            sender.close()  # the child's end: receiving ends (EOFError) once the child is gone
+            children.append((child, receiver))
+        own = _Engine(_SHARED[0]).run()
+        contacts = own.contacts
+        notes = dict(own.notes)
+        skipped = dict(own.skipped)
+        days: dict[int, date] = {}
+        instants: dict[int, datetime] = {}
+        for _, receiver in children:
+            part_notes, part_skipped = _receive(receiver, contacts, days, instants)
+            notes.update(part_notes)
+            skipped.update(part_skipped)
     finally:
         _SHARED.clear()
-    contacts = own.contacts
-    days: dict[int, date] = {}
-    instants: dict[int, datetime] = {}
-    for rows, _ in parts:
-        # Each row is let go as soon as it is decoded (taken from the end of the reversed
-        # list), not when the whole part is: at 1M customers a part is a million rows.
-        rows.reverse()
-        while rows:
-            contacts.append(_decode(rows.pop(), days, instants))
+        for process, pipe in children:
+            pipe.close()
+            if process.is_alive():  # this process failed first: the child's plan is not wanted
+                process.terminate()
+            process.join()
     # Each part is sorted by (owner, start, key) and no owner is in two parts: a stable sort
     # by owner alone gives the single-process order.
     contacts.sort(key=lambda c: c.owner)
-    notes = dict(own.notes)
-    skipped = dict(own.skipped)
-    for _, (part_notes, part_skipped) in parts:
-        notes.update(part_notes)
-        skipped.update(part_skipped)
     return Plan(contacts, notes, inp.now, inp.horizon_days, skipped, **owner_zones(inp))
 
 
-def _plan_part(
-    index: int,
-) -> tuple[list[tuple], tuple[dict[str, CustomerNote], dict[str, str]]]:
-    result = _Engine(_SHARED[index]).run()
-    # Plain tuples of str and int cross the process boundary twice as fast as dataclasses.
-    return [_encode(c) for c in result.contacts], (result.notes, result.skipped)
+def _plan_part(index: int, sender: Connection) -> None:
+    """A forked child: plan part ``index`` and send it to the parent, its contacts a chunk of
+    rows at a time (plain tuples of str and int cross the process boundary twice as fast as
+    dataclasses), then its notes and skips. The parent decodes each chunk as it comes, so
+    neither process ever holds a whole part as rows: at 1M customers, half a million
+    contacts (about 500 MB of rows and their pickle, when they were sent in one piece)."""
+    try:
+        result = _Engine(_SHARED[index]).run()
+        contacts = result.contacts
+        for first in range(0, len(contacts), ROWS_PER_MESSAGE):
+            sender.send(("rows", [_encode(c) for c in contacts[first : first + ROWS_PER_MESSAGE]]))
+        sender.send(("done", (result.notes, result.skipped)))
+    except BaseException:
+        # The parent raises it; the exception itself may not pickle, its text does.
+        sender.send(("failed", traceback.format_exc()))
+    finally:
+        sender.close()
+
+
+def _receive(
+    receiver: Connection,
+    contacts: list[PlannedContact],
+    days: dict[int, date],
+    instants: dict[int, datetime],
+) -> tuple[dict[str, CustomerNote], dict[str, str]]:
+    """Decode one child's contacts onto ``contacts`` as they come; its notes and skips."""
+    while True:
+        try:
+            what, payload = receiver.recv()
+        except EOFError:
+            raise RuntimeError(
+                "a planner process ended without sending its plan (killed, or out of memory?)"
+            ) from None
+        if what == "rows":
+            contacts.extend(_decode(row, days, instants) for row in payload)
+        elif what == "done":
+            return payload
+        else:
+            raise RuntimeError(f"a planner process failed:\n{payload}")
 
 
 def _encode(c: PlannedContact) -> tuple:
