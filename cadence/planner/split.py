@@ -38,7 +38,7 @@ from cadence.values.model import (
     require_aware,
 )
 
-ROWS_PER_MESSAGE = 20_000  # contacts a planner process sends its parent at a time
+ROWS_PER_MESSAGE = 20_000  # contacts (or notes) a planner process sends its parent at a time
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
@@ -299,9 +299,7 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
         days: dict[int, date] = {}
         instants: dict[int, datetime] = {}
         for _, receiver in children:
-            part_notes, part_skipped = _receive(receiver, contacts, days, instants)
-            notes.update(part_notes)
-            skipped.update(part_skipped)
+            _receive(receiver, contacts, notes, skipped, days, instants)
     finally:
         _SHARED.clear()
         for process, pipe in children:
@@ -318,15 +316,19 @@ def _plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
 def _plan_part(index: int, sender: Connection) -> None:
     """A forked child: plan part ``index`` and send it to the parent, its contacts a chunk of
     rows at a time (plain tuples of str and int cross the process boundary twice as fast as
-    dataclasses), then its notes and skips. The parent decodes each chunk as it comes, so
-    neither process ever holds a whole part as rows: at 1M customers, half a million
-    contacts (about 500 MB of rows and their pickle, when they were sent in one piece)."""
+    dataclasses), then its notes likewise, then its skips. The parent decodes each chunk as it
+    comes, so neither process holds a whole part in transit: at 1M customers and two
+    processes, the parent's peak went from 3.30 to 3.00 GB and the child's from 2.96 to
+    2.36 GB when they stopped coming in one piece."""
     try:
         result = _Engine(_SHARED[index]).run()
-        contacts = result.contacts
-        for first in range(0, len(contacts), ROWS_PER_MESSAGE):
-            sender.send(("rows", [_encode(c) for c in contacts[first : first + ROWS_PER_MESSAGE]]))
-        sender.send(("done", (result.notes, result.skipped)))
+        contacts, step = result.contacts, ROWS_PER_MESSAGE
+        for first in range(0, len(contacts), step):
+            sender.send(("rows", [_encode(c) for c in contacts[first : first + step]]))
+        notes = list(result.notes.items())
+        for first in range(0, len(notes), step):
+            sender.send(("notes", notes[first : first + step]))
+        sender.send(("done", result.skipped))
     except BaseException:
         # The parent raises it; the exception itself may not pickle, its text does.
         sender.send(("failed", traceback.format_exc()))
@@ -337,10 +339,12 @@ def _plan_part(index: int, sender: Connection) -> None:
 def _receive(
     receiver: Connection,
     contacts: list[PlannedContact],
+    notes: dict[str, CustomerNote],
+    skipped: dict[str, str],
     days: dict[int, date],
     instants: dict[int, datetime],
-) -> tuple[dict[str, CustomerNote], dict[str, str]]:
-    """Decode one child's contacts onto ``contacts`` as they come; its notes and skips."""
+) -> None:
+    """Add one child's contacts, notes and skips to the plan's as they come."""
     while True:
         try:
             what, payload = receiver.recv()
@@ -350,8 +354,11 @@ def _receive(
             ) from None
         if what == "rows":
             contacts.extend(_decode(row, days, instants) for row in payload)
+        elif what == "notes":
+            notes.update(payload)
         elif what == "done":
-            return payload
+            skipped.update(payload)
+            return
         else:
             raise RuntimeError(f"a planner process failed:\n{payload}")
 
