@@ -9,7 +9,7 @@ that a large book costs one calendar per kind of customer rather than one per cu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +23,10 @@ from cadence.values.model import Customer, Salesperson
 from cadence.values.seasons import Season, SeasonSet, free_day_problem
 from cadence.values.workweek import WorkingHours
 
+# A salesperson's agenda, whether cadence.toml names them, and in their zone today, the first
+# plannable day, the horizon day and the end of the planning range (Calendars.owner_days).
+OwnerDays = tuple[Agenda, bool, date, date, date, date]
+
 
 class Calendars:
     """The salespeople's agendas and the customers' day rules of one plan."""
@@ -34,7 +38,7 @@ class Calendars:
         # The customer-side calendars by the customer's and policy's own fields: most
         # customers repeat them.
         self.days_of: dict[tuple, CustomerDays] = {}
-        self.todays: dict[str, date] = {}
+        self.owners: dict[str, OwnerDays] = {}
 
     def agenda(self, email: str) -> Agenda:
         """The agenda of salesperson ``email`` (the policy defaults for one not configured)."""
@@ -56,13 +60,24 @@ class Calendars:
             self.agendas[email] = agenda
         return agenda
 
-    def today(self, agenda: Agenda) -> date:
-        """Today in the salesperson's zone."""
-        email = agenda.person.email
-        day = self.todays.get(email)
-        if day is None:
-            day = self.todays[email] = self.inp.now.astimezone(agenda.zone).date()
-        return day
+    def owner_days(self, email: str) -> OwnerDays:
+        """What every customer of salesperson ``email`` starts from alike, worked out once:
+        their agenda, whether cadence.toml names them, and in their zone today, the first
+        plannable day, the horizon day and the end of the planning range."""
+        found = self.owners.get(email)
+        if found is None:
+            agenda = self.agenda(email)
+            today = self.inp.now.astimezone(agenda.zone).date()
+            horizon_days = self.inp.horizon_days
+            found = self.owners[email] = (
+                agenda,
+                email in self.inp.salespeople,
+                today,
+                today + timedelta(days=1),
+                today + timedelta(days=horizon_days),
+                today + timedelta(days=max(horizon_days, self.inp.forecast_days)),
+            )
+        return found
 
     def customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
         """The customer's side of every day: their zone, weekend, holidays, seasons, hours."""
@@ -110,6 +125,7 @@ class Calendars:
         salespeople, each agenda's days, busy time and loads are a few hundred MB in all)."""
         for email in emails:
             self.agendas.pop(email, None)
+            self.owners.pop(email, None)
 
 
 # The customer-side calendars are values of their key alone (zone, country, weekend, seasons,

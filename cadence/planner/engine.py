@@ -28,6 +28,7 @@ tracks (:mod:`cadence.planner.tracks`). :func:`cadence.planner.plan` (in
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, timedelta
 
 from cadence.planner import keeping
@@ -79,8 +80,6 @@ class _Engine:
         self.out: list[PlannedContact] = []
         self.notes: dict[str, CustomerNote] = {}
         self.skipped: dict[str, str] = {}
-        self.horizon_span = timedelta(days=inp.horizon_days)
-        self.range_span = timedelta(days=max(inp.horizon_days, inp.forecast_days))
         self.rhythms = Rhythms(inp.policies)
         self.emit_reminder = _Reminders(self.existing, self.out)
         self.shared = SharedValues()  # one object per day, instant and reasons of contacts
@@ -191,11 +190,10 @@ class _Engine:
                 "do not contact: nothing is planned; future bookings are cancelled"
             )
             return None
-        agenda = self.calendars.agenda(customer.owner)
-        if customer.owner not in self.inp.salespeople:
+        owner = self.calendars.owner_days(customer.owner)
+        agenda, known_owner, today, first_day, horizon_day, end_day = owner
+        if not known_owner:
             note.messages.append(f"owner {customer.owner} is not in cadence.toml: using defaults")
-        today = self.calendars.today(agenda)
-        first_day = today + timedelta(days=1)
         state = CustomerState(
             customer=customer,
             policy=policy,
@@ -203,7 +201,7 @@ class _Engine:
             days=self.calendars.customer_days(customer, policy),
             today=today,
             first_day=first_day,
-            horizon_day=today + self.horizon_span,
+            horizon_day=horizon_day,
             note=note,
         )
         kinds, now, zone = policy.counts, self.inp.now, agenda.zone
@@ -212,12 +210,22 @@ class _Engine:
             [c for c in collapse(history) if counts(c, kinds) and c.at <= now] if history else []
         )
         counted_days = [date_of(zone, c.at) for c in counted]
+        # Cadence's own meetings that took place (contacts from its bookings): (day, key).
+        own = [
+            (d, c.source_id)
+            for d, c in zip(counted_days, counted, strict=True)
+            if c.source == "booking"
+        ]
         if customer.last_contact is not None:
             counted_days.append(customer.last_contact)
             counted_days.sort()
-        imminent = keeping.keep_imminent(self.existing, state)
-        self.out.extend(imminent)
-        fixed = [(c.day, base_key(c.key)) for c in imminent]
+        fixed: list[tuple[date, str]] = []  # bookings kept as they are: (day, key)
+        booked_keys: AbstractSet[str] = NO_KEYS
+        if self.existing.live.get(customer.id):  # most customers have no bookings ahead
+            imminent = keeping.keep_imminent(self.existing, state)
+            self.out.extend(imminent)
+            fixed = [(c.day, base_key(c.key)) for c in imminent]
+            booked_keys = {base_key(b.key) for b in self.existing.open_of(customer.id)} or NO_KEYS
         if fixed:
             counted_days = sorted(counted_days + [day for day, _ in fixed])
         snooze = self.inp.snoozes.get(customer.id)
@@ -231,33 +239,36 @@ class _Engine:
                 f"snoozed until {snooze.until}{why}: nothing is booked before it; "
                 "the rhythm resumes then"
             )
-        # Anniversary check-ins that already happened (as cadence bookings) are served.
-        served = {base_key(c.source_id) for c in counted if c.source == "booking"}
         last = counted_days[-1] if counted_days else None
         note.last_day = last
-        # When the last contact was one of cadence's own check-ins, the chain it belonged to
-        # goes on under the same keys: a planned meeting taking place is not a new contact.
-        own = fixed + [(date_of(zone, c.at), c.source_id) for c in counted if c.source == "booking"]
-        latest = max(own, default=None)
-        chain = chain_of(latest[1]) if latest is not None and latest[0] == last else None
-        booked = self.existing.open_of(customer.id)
+        # Most customers have neither: one shared empty set then, not one of their own.
+        fixed_keys: AbstractSet[str] = NO_KEYS
+        chain = None
+        if own or fixed:
+            # Anniversary check-ins that already happened (as cadence bookings) are served.
+            fixed_keys = {key for _, key in fixed} | {base_key(key) for _, key in own}
+            # When the last contact was one of cadence's own check-ins, the chain it belonged
+            # to goes on under the same keys: a planned meeting taking place is not a new
+            # contact.
+            latest = max(fixed + own)
+            if latest[0] == last:
+                chain = chain_of(latest[1])
         ctx = TrackContext(
             customer=customer,
             policy=policy,
             first_day=first_day,
-            end_day=today + self.range_span,
+            end_day=end_day,
             last_contact=last,
             contact_days=counted_days,
             # One object for every customer (a closure or partial each: 200-250 bytes).
             emit_reminder=self.emit_reminder,
-            horizon_day=state.horizon_day,
+            horizon_day=horizon_day,
             notes=note.messages,
             rhythm=rhythm,
-            # Most customers have neither: one shared empty set then, not two of their own.
-            fixed_keys=({key for _, key in fixed} | served) or NO_KEYS,
+            fixed_keys=fixed_keys,
             chain=chain,
             catch_up=self.inp.policies.capacity.catch_up,
-            booked_keys={base_key(b.key) for b in booked} if booked else NO_KEYS,
+            booked_keys=booked_keys,
         )
         if customer.status is CustomerStatus.CANCELLED:
             if customer.cancelled_on is None:
