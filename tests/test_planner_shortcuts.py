@@ -203,6 +203,7 @@ def test_a_rhythm_answers_what_its_policy_computes_for_every_customer(days, book
         lead = policy.anniversary_lead
         assert rhythm.lead_window(last) == (lead.subtract_from(last), lead.add_to(last))
         first_day, end_day = last, last + timedelta(days=90)
-        assert rhythm.anniversaries(days[0], first_day, end_day) == anniversary_days(
-            days[0], 12, lead, policy.max_gap, first_day, end_day
-        )
+        shared, shift = rhythm.anniversaries(days[0], first_day, end_day)
+        assert tuple(
+            (months + shift, *rest) for months, *rest in shared if months + shift >= 12
+        ) == anniversary_days(days[0], 12, lead, policy.max_gap, first_day, end_day)

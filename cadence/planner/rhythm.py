@@ -8,6 +8,7 @@ hands out one per segment policy for a plan.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, timedelta
 
 from cadence.inputs.policy import PolicySet, SegmentPolicy, rhythm_problem
@@ -73,7 +74,9 @@ class Rhythm:
         self._after: dict[int, tuple[date, date, date, str]] = {}
         self._min_after: dict[date, date] = {}
         self._lead: dict[date, tuple[date, date]] = {}
-        self._anniversaries: dict[tuple[date, date, date], tuple[_Anniversary, ...]] = {}
+        self._anniversaries: dict[
+            tuple[int, int, date, date], tuple[tuple[_Anniversary, ...], int]
+        ] = {}
         self._catch_up: dict[tuple[date, Duration], tuple[date, str]] = {}
 
     def after(self, last: date, booked: bool) -> tuple[date, date, date, str]:
@@ -110,17 +113,39 @@ class Rhythm:
 
     def anniversaries(
         self, since: date, first_day: date, end_day: date
-    ) -> tuple[_Anniversary, ...]:
-        """:func:`anniversary_days` of a customer since ``since`` (the policy has a period)."""
-        key = (since, first_day, end_day)
+    ) -> tuple[tuple[_Anniversary, ...], int]:
+        """:func:`anniversary_days` of a customer since ``since`` (the policy has a period), as
+        the days of one customer since the same month and day and what to add to their ages
+        in months: ``(days, shift)``. Those aged less than the period (their first
+        anniversary) after the shift are not the customer's.
+
+        The days are kept by month and day of ``since``, not by ``since``, so that one
+        computation serves every year: a customer's anniversaries are the same calendar days
+        as those of an older customer since the same month and day, counted from their own
+        year, minus those before their first anniversary (where a recent customer's list
+        starts; see :func:`anniversary_days`).
+        """
+        key = (since.month, since.day, first_day, end_day)
         found = self._anniversaries.get(key)
         if found is None:
             assert self.period is not None
             p = self.policy
-            found = self._anniversaries[key] = anniversary_days(
-                since, self.period, p.anniversary_lead, p.max_gap, first_day, end_day
+            # Long enough before first_day that the list does not start at the first
+            # anniversary, and in a leap year, for a 29 February.
+            year = first_day.year - 3
+            while not calendar.isleap(year):
+                year -= 1
+            days = anniversary_days(
+                since.replace(year=year),
+                self.period,
+                p.anniversary_lead,
+                p.max_gap,
+                first_day,
+                end_day,
             )
-        return found
+            found = self._anniversaries[key] = (days, year)
+        days, year = found
+        return days, 12 * (year - since.year)
 
     def catch_up(self, first_day: date, catch_up: Duration) -> tuple[date, str]:
         """The last day of the catch-up period from ``first_day``, and the reason saying so."""
@@ -143,9 +168,9 @@ def anniversary_days(
     since: date, period: int, lead: Duration, max_gap: Duration, first_day: date, end_day: date
 ) -> tuple[_Anniversary, ...]:
     """The anniversaries :func:`_anniversaries` looks at, the same for every customer of one
-    ``customer_since`` and policy (:meth:`Rhythm.anniversaries` keeps them): (months, date,
-    whether the lead window reaches the first plannable day, whether the all-day reminder is
-    inside the range)."""
+    ``customer_since`` and policy (:meth:`Rhythm.anniversaries` keeps those of one month and
+    day): (months, date, whether the lead window reaches the first plannable day, whether the
+    all-day reminder is inside the range)."""
     out = []
     # Look a max_gap past the range: whether a check-in inside the range merges into an
     # anniversary must not depend on where the range happens to end today.

@@ -192,14 +192,16 @@ def _anniversaries(ctx: TrackContext) -> list[tuple[int, date]]:
     """(age in months, date) of the anniversaries whose check-in window reaches the range;
     emits the all-day reminders for those inside the range."""
     c = ctx.customer
-    since = c.customer_since
-    if ctx.rhythm.period is None or since is None:
+    since, period = c.customer_since, ctx.rhythm.period
+    if period is None or since is None:
         return []
     found: list[tuple[int, date]] = []
     keys = ctx.booked_keys or ctx.fixed_keys  # most customers have neither
-    for months, day, lead_reaches, reminded in ctx.rhythm.anniversaries(
-        since, ctx.first_day, ctx.end_day
-    ):
+    days, shift = ctx.rhythm.anniversaries(since, ctx.first_day, ctx.end_day)
+    for age, day, lead_reaches, reminded in days:
+        months = age + shift
+        if months < period:  # before the customer's first anniversary
+            continue
         key = anniversary_key(c.id, months) if keys else ""
         if lead_reaches or key in ctx.booked_keys:
             if key not in ctx.fixed_keys:
