@@ -49,3 +49,20 @@ def test_anniversaries_shared_by_month_and_day_are_each_customers_own(
         assert own == anniversary_days(
             since, rhythm.period, policy.anniversary_lead, policy.max_gap, first_day, end_day
         )
+
+
+@given(
+    st.lists(FIRST_DAYS, min_size=1, max_size=6),
+    st.sampled_from([("1 week", "1 month", "2 months"), ("1 month",), ("2 weeks", "P2M3D")]),
+    st.sampled_from(["1 week", "10 business days", "3 days"]),
+)
+def test_onboarding_end_is_each_customers_own(sinces, steps, window):
+    policy = replace(
+        SegmentPolicy(),
+        onboarding=tuple(Duration.parse(s) for s in steps),
+        onboarding_window=Duration.parse(window),
+    )
+    rhythm = Rhythm(policy)
+    for since in sinces + sinces:  # asked again, by another customer since the same day
+        last_step = policy.onboarding[-1].add_to(since)
+        assert rhythm.onboarding_end(since) == policy.onboarding_window.add_to(last_step)

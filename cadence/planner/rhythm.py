@@ -42,7 +42,9 @@ class Rhythms:
 class Rhythm:
     """What the tracks of one policy work out alike for all its customers, worked out once:
     the regular window after a day, the anniversary lead window around a day, the
-    anniversaries of one ``customer_since``, the catch-up period from a first plannable day.
+    anniversaries of one ``customer_since`` (shared by every year of its month and day), the
+    end of the onboarding of one ``customer_since``, the catch-up period from a first plannable
+    day.
 
     Thousands of customers share a policy, and their contacts fall on a few hundred distinct
     days, so the calendar arithmetic and the reason texts are made once per day, not once per
@@ -56,6 +58,7 @@ class Rhythm:
         "_catch_up",
         "_lead",
         "_min_after",
+        "_onboarding_end",
         "every_text",
         "gaps",
         "minutes",
@@ -73,6 +76,7 @@ class Rhythm:
         self.period = anniversary_months(policy.anniversary)
         self._after: dict[int, tuple[date, date, date, str]] = {}
         self._min_after: dict[date, date] = {}
+        self._onboarding_end: dict[date, date] = {}
         self._lead: dict[date, tuple[date, date]] = {}
         self._anniversaries: dict[
             tuple[int, int, date, date], tuple[tuple[_Anniversary, ...], int]
@@ -94,6 +98,16 @@ class Rhythm:
             since_what = "previous booking" if booked else "last contact"
             why = f"{since_what} {last}; every {self.every_text} -> ideal {ideal}"
             found = self._after[key] = (ideal, ws, we, why)
+        return found
+
+    def onboarding_end(self, since: date) -> date:
+        """The last day of the last onboarding step's window, for a customer since ``since``
+        (the policy has onboarding steps)."""
+        found = self._onboarding_end.get(since)
+        if found is None:
+            p = self.policy
+            last_step = p.onboarding[-1].add_to(since)
+            found = self._onboarding_end[since] = p.onboarding_window.add_to(last_step)
         return found
 
     def min_gap_after(self, day: date) -> date:

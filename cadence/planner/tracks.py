@@ -37,7 +37,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
     p, c, rhythm = ctx.policy, ctx.customer, ctx.rhythm
     last = ctx.last_contact
     since = c.customer_since
-    if since is not None and p.onboarding:
+    if since is not None and p.onboarding and _onboarding_ahead(ctx, since):
         last, go_on = yield from _onboarding(ctx, since, last)
         if not go_on:
             return
@@ -53,16 +53,16 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
     elif ctx.chain is not None:
         anchor_text, chain = ctx.chain
     first_day, end_day = ctx.first_day, ctx.end_day
-    catch_up_end, catch_up_text = rhythm.catch_up(first_day, ctx.catch_up)
     booked_last = False  # whether `last` is a booking planned just before, not a contact
     # The same for every need of the track.
     minutes, gaps, key_head = rhythm.minutes, rhythm.gaps, f"{c.id}:check_in:"
     while True:
         forced = False
         overdue_since: date | None = None
+        # The catch-up period is asked for only when due at once: most customers never are.
         if last is None:
             ideal = ws = first_day
-            we = catch_up_end
+            we, catch_up_text = rhythm.catch_up(first_day, ctx.catch_up)
             reasons = ["never contacted", catch_up_text]
             overdue_since = date.min
             raw: tuple[date, date, date, str] | None = None
@@ -72,6 +72,7 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             reasons = [why]
             if we < first_day:
                 forced = True
+                catch_up_end, catch_up_text = rhythm.catch_up(first_day, ctx.catch_up)
                 reasons.append(f"overdue: max_gap {p.max_gap} after {last} passed on {we}")
                 reasons.append(catch_up_text)
                 overdue_since = we
@@ -137,18 +138,26 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
         last, booked_last = placed, True
 
 
+def _onboarding_ahead(ctx: TrackContext, since: date) -> bool:
+    """Is the customer's onboarding still going on: the last step's window reaches the first
+    plannable day, or a step is booked (after a season)? Most customers' is over, and their
+    track then makes no generator for the steps (:func:`_onboarding`)."""
+    if ctx.rhythm.onboarding_end(since) >= ctx.first_day:
+        return True
+    booked, c = ctx.booked_keys, ctx.customer
+    return bool(booked) and any(
+        f"{c.id}:onboarding:{i}" in booked for i in range(1, len(ctx.policy.onboarding) + 1)
+    )
+
+
 def _onboarding(
     ctx: TrackContext, since: date, last: date | None
 ) -> Generator[Need, date | None, tuple[date | None, bool]]:
-    """Yield the onboarding steps still ahead; return the day the rhythm continues from and
-    whether it continues at all within the range (not when a step could not be placed or lies
-    beyond the horizon)."""
+    """Yield the onboarding steps still ahead (:func:`_onboarding_ahead`); return the day the
+    rhythm continues from and whether it continues at all within the range (not when a step
+    could not be placed or lies beyond the horizon)."""
     p, c = ctx.policy, ctx.customer
     steps = p.onboarding
-    last_step = steps[-1].add_to(since)
-    booked = any(f"{c.id}:onboarding:{i}" in ctx.booked_keys for i in range(1, len(steps) + 1))
-    if p.onboarding_window.add_to(last_step) < ctx.first_day and not booked:
-        return last, True  # onboarding is over
     ctx.notes.append(f"onboarding: {len(steps)} steps from customer_since {since}")
     for index, step in enumerate(steps, start=1):
         ideal = step.add_to(since)
