@@ -24,7 +24,12 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class Need:
-    """One contact to place: its kind, stable key, window and ideal day (salesperson-local)."""
+    """One contact to place: its kind, stable key, window and ideal day (salesperson-local).
+
+    The tracks build it from its first eight fields in order and set the others it needs
+    afterwards: a class called with keywords gathers them into a dict first, which cost more
+    than the rest of building the need (a need or two for every customer).
+    """
 
     kind: BookingKind
     key: str

@@ -113,22 +113,12 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
                 continue
         if ideal > end_day:
             return
-        need = Need(
-            kind=BookingKind.CHECK_IN,
-            key=f"{key_head}{anchor_text}.{chain}",
-            ideal=ideal,
-            window_start=ws,
-            window_end=we,
-            minutes=minutes,
-            anchor=last,
-            reasons=reasons,
-            forced=forced,
-            next_gaps=gaps,
-            anniversary=anniversaries[0] if anniversaries else None,
-            merge_within=p.min_gap,
-            overdue_since=overdue_since,
-            max_day=raw[2] if raw is not None else None,
-        )
+        key = f"{key_head}{anchor_text}.{chain}"
+        need = Need(BookingKind.CHECK_IN, key, ideal, ws, we, minutes, last, reasons)
+        need.forced, need.overdue_since = forced, overdue_since
+        need.max_day = raw[2] if raw is not None else None
+        need.next_gaps, need.merge_within = gaps, p.min_gap
+        need.anniversary = anniversaries[0] if anniversaries else None
         placed = yield need
         chain += 1
         if placed is None:
@@ -178,19 +168,10 @@ def _onboarding(
         ideal = max(ideal, ws)
         if ideal > ctx.end_day:
             return last, False  # beyond the range: nothing after it either
-        placed = yield Need(
-            kind=BookingKind.ONBOARDING,
-            key=key,
-            ideal=ideal,
-            window_start=ws,
-            window_end=we,
-            minutes=ctx.rhythm.minutes,
-            anchor=last,
-            reasons=[f"onboarding step {index} of {len(steps)}: {step} after {since}"],
-            step=index,
-            steps=len(steps),
-            rhythm=False,
-        )
+        why = f"onboarding step {index} of {len(steps)}: {step} after {since}"
+        need = Need(BookingKind.ONBOARDING, key, ideal, ws, we, ctx.rhythm.minutes, last, [why])
+        need.step, need.steps, need.rhythm = index, len(steps), False
+        placed = yield need
         if placed is None:
             return last, False
         last = placed
@@ -251,17 +232,10 @@ def _anniversary_need(
         )
         return None
     ideal = min(max(day, ws), we)
-    return Need(
-        kind=BookingKind.ANNIVERSARY,
-        key=anniversary_key(c.id, months),
-        ideal=ideal,
-        window_start=ws,
-        window_end=we,
-        minutes=ctx.rhythm.minutes,
-        anchor=last,
-        reasons=reasons,
-        months=months,
-    )
+    key = anniversary_key(c.id, months)
+    need = Need(BookingKind.ANNIVERSARY, key, ideal, ws, we, ctx.rhythm.minutes, last, reasons)
+    need.months = months
+    return need
 
 
 def winback_track(
@@ -292,19 +266,10 @@ def winback_track(
         else:
             ws = ideal = max(cancelled, ctx.first_day)
             we = due
-        placed = yield Need(
-            kind=BookingKind.WINBACK,
-            key=f"{c.id}:winback:first",
-            ideal=ideal,
-            window_start=ws,
-            window_end=we,
-            minutes=minutes,
-            anchor=None,
-            reasons=reasons,
-            rhythm=False,
-            forced=forced,
-            outranks_capacity=True,
-        )
+        key = f"{c.id}:winback:first"
+        need = Need(BookingKind.WINBACK, key, ideal, ws, we, minutes, None, reasons)
+        need.rhythm, need.forced, need.outranks_capacity = False, forced, True
+        placed = yield need
         if placed is None:
             return
         last = placed
@@ -325,17 +290,10 @@ def winback_track(
             reasons.append("overdue")
         elif ws < ctx.first_day:
             ws = ideal = ctx.first_day
-        placed = yield Need(
-            kind=BookingKind.WINBACK,
-            key=f"{c.id}:winback:{anchor_text}.{chain}",
-            ideal=ideal,
-            window_start=ws,
-            window_end=we,
-            minutes=minutes,
-            anchor=last,
-            reasons=reasons,
-            rhythm=False,
-        )
+        key = f"{c.id}:winback:{anchor_text}.{chain}"
+        need = Need(BookingKind.WINBACK, key, ideal, ws, we, minutes, last, reasons)
+        need.rhythm = False
+        placed = yield need
         chain += 1
         if placed is None:
             return
