@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cadence.planner import PlanInput, engine, plan
-from cadence.planner import split as planner_split
+from cadence.planner import PlanInput, engine, parallel, plan
 from cadence.values.model import Salesperson
 from cadence.values.seasons import Season
 from tests.planning import ANA, NOW, as_bookings, customer, policies, run
@@ -82,7 +81,7 @@ def test_capacity_taken_before_a_failure_goes_back_to_the_others(monkeypatch):
 
 
 def test_the_parallel_planner_reports_skipped_customers_from_every_part(monkeypatch):
-    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
     bob = Salesperson(email="bob@example.com", timezone="Europe/London", country="GB")
     customers = [
         *healthy(6),
@@ -110,7 +109,7 @@ def test_the_parallel_planner_reports_skipped_customers_from_every_part(monkeypa
 def test_a_reassigned_customer_gets_fresh_keys_and_the_former_owners_bookings_are_not_kept(
     monkeypatch,
 ):
-    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
     ghost = Salesperson(email="ben@exmaple.com", timezone="Europe/London", country="GB")
     bob = Salesperson(email="bob@example.com", timezone="Europe/London", country="GB")
     before = run([customer("c1", owner=ghost.email)], people=(ANA, ghost))

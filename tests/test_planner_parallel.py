@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cadence.planner import Plan, PlanInput, engine, plan
-from cadence.planner import split as planner_split
+from cadence.planner import Plan, PlanInput, groups, parallel, plan
 from cadence.values.model import PlanStatus
 from tests.planning import as_bookings
 
@@ -20,12 +19,10 @@ from generate import DEFAULT_NOW, generate
 def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
     # Under pytest-xdist the worker runs helper threads; forking is still safe here because
     # the children only compute. Force the parallel path and check that it ran.
-    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
     calls = []
-    real = planner_split._plan_in_parallel
-    monkeypatch.setattr(
-        planner_split, "_plan_in_parallel", lambda i, n: calls.append(n) or real(i, n)
-    )
+    real = parallel.plan_in_parallel
+    monkeypatch.setattr(parallel, "plan_in_parallel", lambda i, n: calls.append(n) or real(i, n))
     customers, people, contacts, policies = generate(3000, 40, seed=7)
     inp = PlanInput(
         policies=policies,
@@ -43,11 +40,11 @@ def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
     # Again with the plan booked: each part gets its own salespeople's bookings.
     booked = replace(inp, bookings=as_bookings(single))
     assert plan(booked, workers=3).contacts == plan(booked, workers=1).contacts
-    assert planner_split._SHARED == []  # the parts were released
+    assert parallel._SHARED == []  # the parts were released
 
 
 def test_a_single_salesperson_is_not_split(monkeypatch):
-    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
     customers, people, contacts, policies = generate(50, 1, seed=3)
     inp = PlanInput(
         policies=policies,
@@ -60,12 +57,12 @@ def test_a_single_salesperson_is_not_split(monkeypatch):
 
 
 def _by_groups(inp: PlanInput, size: int, monkeypatch) -> Plan:
-    monkeypatch.setattr(engine, "GROUP_SIZE", size)
+    monkeypatch.setattr(groups, "GROUP_SIZE", size)
     return plan(inp, workers=1)
 
 
 def test_salespeople_planned_group_by_group_get_the_plan_of_all_at_once(monkeypatch):
-    # The engine starts the customers of a few salespeople at a time (engine.GROUP_SIZE) and
+    # The engine starts the customers of a few salespeople at a time (groups.GROUP_SIZE) and
     # plans them to the end before it starts the next: one salesperson a group changes nothing.
     customers, people, contacts, policies = generate(1500, 30, seed=11)
     inp = PlanInput(
@@ -90,7 +87,7 @@ def test_salespeople_planned_group_by_group_get_the_plan_of_all_at_once(monkeypa
 
 
 def _forced_parallel(monkeypatch) -> PlanInput:
-    monkeypatch.setattr(planner_split, "_can_fork", lambda: True)
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
     customers, people, contacts, policies = generate(300, 6, seed=2)
     return PlanInput(
         policies=policies,
@@ -107,15 +104,15 @@ def test_a_planner_process_that_fails_fails_the_plan_with_its_traceback(monkeypa
     def broken(c):
         raise ValueError("cannot encode this contact")
 
-    monkeypatch.setattr(planner_split, "_encode", broken)  # only the children encode
+    monkeypatch.setattr(parallel, "_encode", broken)  # only the children encode
     with pytest.raises(RuntimeError, match="cannot encode this contact"):
         plan(inp, workers=2)
-    assert planner_split._SHARED == []
+    assert parallel._SHARED == []
 
 
 def test_a_planner_process_that_dies_fails_the_plan_instead_of_hanging(monkeypatch):
     inp = _forced_parallel(monkeypatch)
-    monkeypatch.setattr(planner_split, "_encode", lambda c: os._exit(9))  # killed mid-send
+    monkeypatch.setattr(parallel, "_encode", lambda c: os._exit(9))  # killed mid-send
     with pytest.raises(RuntimeError, match="ended without sending its plan"):
         plan(inp, workers=2)
 
@@ -123,7 +120,7 @@ def test_a_planner_process_that_dies_fails_the_plan_instead_of_hanging(monkeypat
 def test_a_part_larger_than_one_message_arrives_whole_and_in_order(monkeypatch):
     inp = _forced_parallel(monkeypatch)
     single = plan(inp, workers=1)
-    monkeypatch.setattr(planner_split, "ROWS_PER_MESSAGE", 7)
+    monkeypatch.setattr(parallel, "ROWS_PER_MESSAGE", 7)
     split = plan(inp, workers=3)
     assert split.contacts == single.contacts
     assert split.notes == single.notes

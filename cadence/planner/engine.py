@@ -27,29 +27,28 @@ tracks (:mod:`cadence.planner.tracks`). :func:`cadence.planner.plan` (in
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime, timedelta
 
-from cadence.planner import keeping
+from cadence.planner import groups, keeping
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
 from cadence.planner.calendars import Calendars
 from cadence.planner.contacts import collapse, counts
 from cadence.planner.existing import ExistingBookings, base_key, chain_of
 from cadence.planner.levels import set_levels
-from cadence.planner.needs import NO_KEYS, Need, Reminder, TrackContext
+from cadence.planner.needs import NO_KEYS, Need, TrackContext
 from cadence.planner.placement import MIN_NOTICE_MINUTES as MIN_NOTICE_MINUTES
 from cadence.planner.placement import Placer
 from cadence.planner.queue import NeedQueue
+from cadence.planner.reminders import Reminders
 from cadence.planner.rhythm import Rhythms
 from cadence.planner.sharing import SharedValues
 from cadence.planner.state import CustomerState
-from cadence.planner.timegrid import date_of, from_minute, local_date, sort_minute, to_minute
+from cadence.planner.timegrid import date_of, from_minute, local_date, to_minute
 from cadence.planner.titles import title
 from cadence.planner.tracks import active_track, winback_track
 from cadence.values.errors import ValueParseError, describe_error
 from cadence.values.model import (
-    BookingKind,
     Customer,
     CustomerStatus,
     PlannedContact,
@@ -60,11 +59,6 @@ from cadence.values.progress import every
 __all__ = ["MIN_NOTICE_MINUTES", "CustomerNote", "Plan", "PlanInput"]
 
 
-def _plan_order(c: PlannedContact) -> tuple[str, int, str]:
-    return c.owner, sort_minute(c.start), c.key
-
-
-GROUP_SIZE = 2_000  # customers started at once, in whole salespeople (owner_groups)
 _STATUS_TEXT = {status: status.value for status in CustomerStatus}  # enum .value is slow
 
 
@@ -81,7 +75,7 @@ class _Engine:
         self.notes: dict[str, CustomerNote] = {}
         self.skipped: dict[str, str] = {}
         self.rhythms = Rhythms(inp.policies)
-        self.emit_reminder = _Reminders(self.existing, self.out)
+        self.emit_reminder = Reminders(self.existing, self.out)
         self.shared = SharedValues()  # one object per day, instant and reasons of contacts
 
     # ---- the main loop ---------------------------------------------------------------------
@@ -93,7 +87,7 @@ class _Engine:
         started_total = placements = 0
         skipped = self.skipped
         out = self.out
-        for group in owner_groups(self.inp.customers, GROUP_SIZE):
+        for group in groups.owner_groups(self.inp.customers, groups.GROUP_SIZE):
             mark = len(out)
             queue: NeedQueue[tuple[CustomerState, Need]] = NeedQueue()
             started: list[CustomerState] = []
@@ -129,7 +123,7 @@ class _Engine:
             # The groups come by owner, so the plan's order (owner, start, key) is each
             # group's contacts in order, one group after another (no sort of the whole plan:
             # at a million customers, a key of each of 1.6 million contacts at once).
-            out[mark:] = sorted(out[mark:], key=_plan_order)
+            out[mark:] = sorted(out[mark:], key=groups.plan_order)
             self.calendars.let_go({c.owner for c in group})
         if self.skipped:
             self.out = [c for c in self.out if c.customer_id not in self.skipped]
@@ -406,75 +400,5 @@ class _Engine:
                 forced,
                 over_capacity,
                 day <= state.horizon_day,  # within_horizon
-            )
-        )
-
-
-def owner_groups(customers: Sequence[Customer], size: int) -> Iterator[list[Customer]]:
-    """The customers in groups of whole salespeople's books: the owners in order (the plan's
-    order), each owner's customers in id order, each group at least ``size`` customers but
-    the last.
-
-    Salespeople share neither time nor capacity (the same reason a large book can be split
-    across processes), so a group is planned to its end before the next one is started: a plan
-    holds the tracks, states and queued needs of one group at a time, not of every customer
-    (at a million customers, a million generators and their needs: about 2 GB).
-    """
-    by_owner: dict[str, list[Customer]] = {}
-    for customer in sorted(customers, key=lambda c: c.id):
-        by_owner.setdefault(customer.owner, []).append(customer)
-    group: list[Customer] = []
-    for owner in sorted(by_owner):
-        group += by_owner[owner]
-        if len(group) >= size:
-            yield group
-            group = []
-    if group:
-        yield group
-
-
-class _Reminders:
-    """Emits the all-day anniversary reminders (no slot, no capacity) into the plan.
-
-    Its own object rather than a method of the engine: every track holds it, and a bound
-    method of the engine there would make the engine part of a reference cycle. Everything a
-    plan allocates would then be freed only by the cyclic collector, whose first run after the
-    plan traverses it all (a tenth of the plan's CPU at 10,000 and at 100,000 customers);
-    without a cycle, reference counting frees the engine as the plan returns.
-    """
-
-    __slots__ = ("existing", "out")
-
-    def __init__(self, existing: ExistingBookings, out: list[PlannedContact]) -> None:
-        self.existing = existing
-        self.out = out
-
-    def __call__(self, ctx: TrackContext, r: Reminder) -> None:
-        if r.key in self.existing.refused_keys:
-            ctx.notes.append(f"anniversary reminder {r.day} was removed by the owner")
-            return
-        key = self.existing.fresh_key(r.key) if r.key in self.existing.taken_keys else r.key
-        existing = self.existing.take(ctx.customer.id, key)
-        status = PlanStatus.BOOKED if existing is not None else PlanStatus.PLANNED
-        c = ctx.customer
-        self.out.append(
-            PlannedContact(
-                key=key,
-                customer_id=c.id,
-                customer_name=c.name,
-                owner=c.owner,
-                kind=BookingKind.ANNIVERSARY_REMINDER,
-                seq=r.months,
-                title=title(BookingKind.ANNIVERSARY_REMINDER, c.name, months=r.months),
-                start=r.day,
-                end=r.day + timedelta(days=1),
-                all_day=True,
-                day=r.day,
-                ideal=r.day,
-                window_start=r.day,
-                window_end=r.day,
-                status=status,
-                reasons=(f"anniversary of customer_since {c.customer_since}",),
-                within_horizon=r.day <= ctx.horizon_day,
             )
         )

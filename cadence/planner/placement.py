@@ -287,21 +287,13 @@ class Placer:
         if need.outranks_capacity:
             passes.append((False, None, None))
         level_spent = False
+        first, last = need.window_start, need.window_end
         for capacity, relax, reach in passes:
             if capacity and level_spent:
                 continue
             turned_away = self._turned_away
             hit = self.scan(
-                state,
-                need,
-                need.window_start,
-                need.window_end,
-                excluded,
-                capacity,
-                skipped,
-                relax,
-                None,
-                reach,
+                state, need, first, last, excluded, capacity, skipped, relax, None, reach
             )
             if hit is not None:
                 break
