@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from cadence.inputs.policy import Capacity, PolicySet, SegmentPolicy, WinbackPolicy
 from cadence.planner import Plan, PlanInput, plan
@@ -118,3 +120,21 @@ def of(result: Plan, customer_id: str = "c1", kind: str | None = None):
 def as_bookings(result: Plan, state: BookingState = BookingState.BOOKED) -> list[Booking]:
     """The plan as if it had been written to calendars."""
     return [replace(as_booking(c), state=state) for c in result.contacts if c.within_horizon]
+
+
+def generated(customers: int, salespeople: int, seed: int) -> PlanInput:
+    """The book ``bench/generate.py`` makes (customers, salespeople, contacts, policies) as a
+    planner input at its ``DEFAULT_NOW``."""
+    bench = str(Path(__file__).resolve().parents[1] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    from generate import DEFAULT_NOW, generate
+
+    book, people, contacts, policies = generate(customers, salespeople, seed)
+    return PlanInput(
+        policies=policies,
+        customers=book,
+        salespeople={p.email: p for p in people},
+        now=DEFAULT_NOW,
+        contacts=contacts,
+    )

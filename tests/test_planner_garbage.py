@@ -3,16 +3,11 @@ reference cycles. A cycle through the engine would leave everything it holds to 
 collector, whose next run after a plan then traverses all of it (a tenth of the plan's CPU)."""
 
 import gc
-import sys
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 from cadence.planner import PlanInput, plan
-from tests.planning import as_bookings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from generate import DEFAULT_NOW, generate
+from tests.planning import as_bookings, generated
 
 
 def _cadence_garbage(*plans: PlanInput) -> list[str]:
@@ -39,14 +34,7 @@ def _cadence_garbage(*plans: PlanInput) -> list[str]:
 
 
 def test_a_plan_and_a_re_plan_from_its_bookings_leave_no_reference_cycles():
-    customers, people, contacts, policies = generate(600, 12, seed=5)
-    inp = PlanInput(
-        policies=policies,
-        customers=customers,
-        salespeople={p.email: p for p in people},
-        now=DEFAULT_NOW,
-        contacts=contacts,
-    )
+    inp = generated(600, 12, seed=5)
     first = plan(inp, workers=1)  # imports and fills what a process keeps (holiday tables)
     # A week later, from the first plan's bookings: keeping, moving and settling run too.
     later = replace(inp, now=inp.now + timedelta(days=7), bookings=as_bookings(first))

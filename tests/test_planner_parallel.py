@@ -1,19 +1,14 @@
 """A large book planned across processes gives exactly the single-process plan."""
 
 import os
-import sys
 from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from cadence.planner import Plan, PlanInput, groups, parallel, plan
 from cadence.values.model import PlanStatus
-from tests.planning import as_bookings
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from generate import DEFAULT_NOW, generate
+from tests.planning import as_bookings, generated
 
 
 def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
@@ -23,14 +18,7 @@ def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
     calls = []
     real = parallel.plan_in_parallel
     monkeypatch.setattr(parallel, "plan_in_parallel", lambda i, n: calls.append(n) or real(i, n))
-    customers, people, contacts, policies = generate(3000, 40, seed=7)
-    inp = PlanInput(
-        policies=policies,
-        customers=customers,
-        salespeople={p.email: p for p in people},
-        now=DEFAULT_NOW,
-        contacts=contacts,
-    )
+    inp = generated(3000, 40, seed=7)
     single = plan(inp, workers=1)
     split = plan(inp, workers=3)
     assert split.contacts == single.contacts
@@ -45,14 +33,7 @@ def test_parallel_plan_is_identical_to_the_single_process_plan(monkeypatch):
 
 def test_a_single_salesperson_is_not_split(monkeypatch):
     monkeypatch.setattr(parallel, "can_fork", lambda: True)
-    customers, people, contacts, policies = generate(50, 1, seed=3)
-    inp = PlanInput(
-        policies=policies,
-        customers=customers,
-        salespeople={p.email: p for p in people},
-        now=DEFAULT_NOW,
-        contacts=contacts,
-    )
+    inp = generated(50, 1, seed=3)
     assert plan(inp, workers=2).contacts == plan(inp, workers=1).contacts
 
 
@@ -64,22 +45,15 @@ def _by_groups(inp: PlanInput, size: int, monkeypatch) -> Plan:
 def test_salespeople_planned_group_by_group_get_the_plan_of_all_at_once(monkeypatch):
     # The engine starts the customers of a few salespeople at a time (groups.GROUP_SIZE) and
     # plans them to the end before it starts the next: one salesperson a group changes nothing.
-    customers, people, contacts, policies = generate(1500, 30, seed=11)
-    inp = PlanInput(
-        policies=policies,
-        customers=customers,
-        salespeople={p.email: p for p in people},
-        now=DEFAULT_NOW,
-        contacts=contacts,
-    )
-    together = _by_groups(inp, len(customers), monkeypatch)
+    inp = generated(1500, 30, seed=11)
+    together = _by_groups(inp, len(inp.customers), monkeypatch)
     alone = _by_groups(inp, 1, monkeypatch)
     assert alone.contacts == together.contacts
     assert alone.notes == together.notes
     assert len(together.contacts) > 1500
     # Nine days later from those bookings: kept, moved and re-placed bookings too.
     later = replace(inp, now=inp.now + timedelta(days=9), bookings=as_bookings(together))
-    together = _by_groups(later, len(customers), monkeypatch)
+    together = _by_groups(later, len(inp.customers), monkeypatch)
     alone = _by_groups(later, 1, monkeypatch)
     assert alone.contacts == together.contacts
     assert alone.notes == together.notes
@@ -88,14 +62,7 @@ def test_salespeople_planned_group_by_group_get_the_plan_of_all_at_once(monkeypa
 
 def _forced_parallel(monkeypatch) -> PlanInput:
     monkeypatch.setattr(parallel, "can_fork", lambda: True)
-    customers, people, contacts, policies = generate(300, 6, seed=2)
-    return PlanInput(
-        policies=policies,
-        customers=customers,
-        salespeople={p.email: p for p in people},
-        now=DEFAULT_NOW,
-        contacts=contacts,
-    )
+    return generated(300, 6, seed=2)
 
 
 def test_a_planner_process_that_fails_fails_the_plan_with_its_traceback(monkeypatch):
