@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cadence.inputs.policy import SegmentPolicy
@@ -23,9 +24,17 @@ from cadence.values.model import Customer, Salesperson
 from cadence.values.seasons import Season, SeasonSet, free_day_problem
 from cadence.values.workweek import WorkingHours
 
-# A salesperson's agenda, whether cadence.toml names them, and in their zone today, the first
-# plannable day, the horizon day and the end of the planning range (Calendars.owner_days).
-OwnerDays = tuple[Agenda, bool, date, date, date, date]
+
+class OwnerDays(NamedTuple):
+    """What every customer of one salesperson starts from alike (:meth:`Calendars.owner_days`):
+    the days are in the salesperson's zone."""
+
+    agenda: Agenda
+    named: bool  # whether cadence.toml names them (else the policy defaults apply)
+    today: date
+    first_day: date  # the first plannable day
+    horizon_day: date
+    end_day: date  # the end of the planning range (the horizon, or the forecast beyond it)
 
 
 class Calendars:
@@ -69,7 +78,7 @@ class Calendars:
             agenda = self.agenda(email)
             today = self.inp.now.astimezone(agenda.zone).date()
             horizon_days = self.inp.horizon_days
-            found = self.owners[email] = (
+            found = self.owners[email] = OwnerDays(
                 agenda,
                 email in self.inp.salespeople,
                 today,
@@ -121,8 +130,8 @@ class Calendars:
 
     def let_go(self, emails: Iterable[str]) -> None:
         """Forget the agendas of ``emails``, whose customers are all planned: a plan then holds
-        the agendas of one group of salespeople at a time (at 1M customers and 5,000
-        salespeople, each agenda's days, busy time and loads are a few hundred MB in all)."""
+        the agendas of one group of salespeople at a time (at 50k customers and 250
+        salespeople, the plan's peak above its input went from 134 to 116 MB)."""
         for email in emails:
             self.agendas.pop(email, None)
             self.owners.pop(email, None)

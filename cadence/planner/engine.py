@@ -185,8 +185,8 @@ class _Engine:
             )
             return None
         owner = self.calendars.owner_days(customer.owner)
-        agenda, known_owner, today, first_day, horizon_day, end_day = owner
-        if not known_owner:
+        agenda, named, today, first_day, horizon_day, end_day = owner
+        if not named:
             note.messages.append(f"owner {customer.owner} is not in cadence.toml: using defaults")
         days = self.calendars.customer_days(customer, policy)
         # Positional, in field order (here and below): keywords to a class cost a dict of them
