@@ -34,7 +34,7 @@ from cadence.values.model import (
 PARALLEL_FROM = 20_000  # customers; below this, one process is faster than forking
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
-# Emptied when a plan is made.
+# Kept while plan() runs (its settling re-plans find them warm), emptied when it returns.
 PLAN_CACHES = (local_minute, local_date, shared_days, local_hours, season_set)
 
 
@@ -65,9 +65,9 @@ def _no_collection_pauses() -> Iterator[None]:
     (``tests/test_planner_garbage.py``), so its garbage is freed by reference counting as it
     goes; the collector's next run traverses only what the plan returns.
 
-    The planner's own caches (local times, anniversary dates) are emptied first: worth
-    keeping within a plan, but the tens of thousands of entries left behind would only be
-    traversed by the collector's next run (half of what it finds after a plan).
+    The planner's own caches (:data:`PLAN_CACHES`: local times and the customer-side
+    calendars) are emptied first: worth keeping within a plan and its settling, but the tens
+    of thousands of entries left behind would only be traversed by the collector's next run.
     """
     enabled = gc.isenabled()
     gc.disable()
