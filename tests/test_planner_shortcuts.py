@@ -13,7 +13,7 @@ import calendar
 import heapq
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from hypothesis import given
@@ -23,7 +23,7 @@ from cadence.inputs.policy import SegmentPolicy
 from cadence.planner.customer_days import CustomerDays, LocalHours
 from cadence.planner.queue import NeedQueue
 from cadence.planner.rhythm import Rhythm, anniversary_days
-from cadence.planner.timegrid import local_date, local_minute, to_minute
+from cadence.planner.timegrid import local_minute_at, local_ordinal, to_minute
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
 from cadence.values.seasons import SeasonSet
@@ -99,7 +99,52 @@ ZONES = [
     "Asia/Kathmandu",
     "Pacific/Chatham",
     "UTC",
+    "America/Santiago",  # clocks change at midnight: a day that starts at 01:00 or twice
+    "America/Havana",  # also at midnight
+    "Pacific/Apia",  # skipped 30 December 2011 whole
+    "Africa/Casablanca",  # leaves summer time for Ramadan, some years twice
+    "Antarctica/Troll",  # a two-hour change
 ]
+
+
+def _zoneinfo_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
+    """The wall-clock time ``minute_of_day`` on ``day`` as zoneinfo itself maps it (fold=0)."""
+    if minute_of_day == 1440:
+        day, minute_of_day = day + timedelta(days=1), 0
+    wall = datetime(day.year, day.month, day.day, minute_of_day // 60, minute_of_day % 60)
+    return int(wall.replace(tzinfo=zone).timestamp()) // 60
+
+
+def _zoneinfo_date(zone: ZoneInfo, minute: int) -> date:
+    return datetime.fromtimestamp(minute * 60, zone).date()
+
+
+@given(
+    st.sampled_from(ZONES) | st.sampled_from(sorted(available_timezones())),
+    st.dates(min_value=date(1971, 1, 1), max_value=date(2099, 12, 31)),
+    st.integers(0, 1440),
+)
+def test_local_times_by_arithmetic_are_zoneinfos_own(zone_name, day, minute_of_day):
+    zone = ZoneInfo(zone_name)
+    minute = _zoneinfo_minute(zone, day, minute_of_day)
+    assert local_minute_at(zone, day.toordinal(), minute_of_day) == minute
+    for m in (minute - 1, minute, minute + 1):
+        assert local_ordinal(zone, m) == _zoneinfo_date(zone, m).toordinal()
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+def test_every_day_of_two_years_by_arithmetic_is_zoneinfos_own(zone_name):
+    """Every clock change of 2026 and 2027 (in the zones that change at midnight, by half an
+    hour, by two hours or twice a year), asked about on its own day and the days around it."""
+    zone = ZoneInfo(zone_name)
+    day = date(2026, 1, 1)
+    while day.year < 2028:
+        for minute_of_day in (0, 30, 60, 90, 120, 150, 180, 210, 1410, 1440):
+            minute = _zoneinfo_minute(zone, day, minute_of_day)
+            assert local_minute_at(zone, day.toordinal(), minute_of_day) == minute, day
+            assert local_ordinal(zone, minute) == _zoneinfo_date(zone, minute).toordinal()
+            assert local_ordinal(zone, minute - 1) == _zoneinfo_date(zone, minute - 1).toordinal()
+        day += timedelta(days=1)
 
 
 def _spans_the_long_way(
@@ -108,7 +153,7 @@ def _spans_the_long_way(
     """Every customer-local day ``[start, end)`` touches, cut to the hours, when allowed (with
     ``rules``) or whatever the day rules say."""
     spans = []
-    day, last = local_date(days.zone, start), local_date(days.zone, end - 1)
+    day, last = _zoneinfo_date(days.zone, start), _zoneinfo_date(days.zone, end - 1)
     while day <= last:
         if not rules or days.blocked(day) is None:
             first, stop = (
@@ -116,8 +161,8 @@ def _spans_the_long_way(
                 if days.hours is None
                 else (days.hours.start_minute, days.hours.end_minute)
             )
-            lo = max(local_minute(days.zone, day, first), start)
-            hi = min(local_minute(days.zone, day, stop), end)
+            lo = max(_zoneinfo_minute(days.zone, day, first), start)
+            hi = min(_zoneinfo_minute(days.zone, day, stop), end)
             if lo < hi:
                 spans.append((lo, hi))
         day += timedelta(days=1)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from cadence.planner.timegrid import local_date, local_minute, to_minute
+from cadence.planner.timegrid import local_date, local_minute, local_minute_at, to_minute
 from cadence.values.daycal import holiday_name
 from cadence.values.model import BusyInterval, Salesperson
 from cadence.values.seasons import SeasonSet
@@ -157,10 +157,10 @@ class Agenda:
         """:meth:`work_span` by day ordinal."""
         span = self._spans.get(ordinal)
         if span is None:
-            day, hours = date.fromordinal(ordinal), self.person.working_hours
+            hours = self.person.working_hours
             span = (
-                local_minute(self.zone, day, hours.start_minute),
-                local_minute(self.zone, day, hours.end_minute),
+                local_minute_at(self.zone, ordinal, hours.start_minute),
+                local_minute_at(self.zone, ordinal, hours.end_minute),
             )
             self._spans[ordinal] = span
         return span

@@ -6,10 +6,10 @@ Customers that share a zone, country, weekend, seasons and hours share one :clas
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from cadence.planner.timegrid import local_date, local_minute
+from cadence.planner.timegrid import day_start, local_minute_at, local_ordinal
 from cadence.values.daycal import holiday_name
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import DAY_NAMES, WorkingHours
@@ -23,28 +23,33 @@ class LocalHours:
     def __init__(self, zone: ZoneInfo, hours: WorkingHours | None) -> None:
         self.zone = zone
         self.hours = hours
-        self._cuts: dict[tuple[int, int], tuple[tuple[date, int, int], ...]] = {}
+        self._cuts: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
 
-    def cut(self, start: int, end: int) -> tuple[tuple[date, int, int], ...]:
-        """(local day, lo, hi): the non-empty parts of ``[start, end)`` (epoch minutes) inside
-        the hours of each local day it touches, in order."""
+    def cut(self, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
+        """(local day ordinal, lo, hi): the non-empty parts of ``[start, end)`` (epoch minutes)
+        inside the hours of each local day it touches, in order."""
         key = (start, end)
         cut = self._cuts.get(key)
-        if cut is not None:
-            return cut
+        if cut is None:
+            cut = self._cuts[key] = self._cut(start, end)
+        return cut
+
+    def _cut(self, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
         zone, hours = self.zone, self.hours
         first, last = (hours.start_minute, hours.end_minute) if hours is not None else (0, 1440)
         parts = []
-        day = local_date(zone, start)
-        stop = local_date(zone, end - 1)
-        while day <= stop:
-            lo = max(local_minute(zone, day, first), start)
-            hi = min(local_minute(zone, day, last), end)
+        o = local_ordinal(zone, start)
+        while day_start(zone, o) < end:
+            lo = max(local_minute_at(zone, o, first), start)
+            hi = min(local_minute_at(zone, o, last), end)
             if lo < hi:
-                parts.append((day, lo, hi))
-            day += timedelta(days=1)
-        cut = self._cuts[key] = tuple(parts)
-        return cut
+                parts.append((o, lo, hi))
+            o += 1
+        return tuple(parts)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Do the hours overlap ``[start, end)`` at all? (Not kept: asked of sample days.)"""
+        return bool(self._cut(start, end))
 
 
 class CustomerDays:
@@ -75,7 +80,16 @@ class CustomerDays:
         try:
             return self._blocked[key]
         except KeyError:
-            pass
+            return self._block(key, day)
+
+    def blocked_at(self, ordinal: int) -> str | None:
+        """:meth:`blocked` by day ordinal."""
+        try:
+            return self._blocked[ordinal]
+        except KeyError:
+            return self._block(ordinal, date.fromordinal(ordinal))
+
+    def _block(self, key: int, day: date) -> str | None:
         reason: str | None = None
         season = self.seasons.season_on(day)
         if season is not None:
@@ -96,9 +110,11 @@ class CustomerDays:
         spans = self._spans.get(key)
         if spans is not None:
             return spans
-        blocked = self.blocked
+        blocked = self._blocked
         spans = [
-            (lo, hi) for day, lo, hi in self.local_hours.cut(start, end) if blocked(day) is None
+            (lo, hi)
+            for o, lo, hi in self.local_hours.cut(start, end)
+            if (blocked[o] if o in blocked else self.blocked_at(o)) is None
         ]
         self._spans[key] = spans
         return spans
@@ -115,17 +131,16 @@ class CustomerDays:
         """Do the customer's hours overlap ``[start, end)`` at all, whatever the day rules?"""
         if self.hours is None:
             return True
-        return bool(self.local_hours.cut(start, end))
+        return self.local_hours.overlaps(start, end)
 
     def _day_reason(self, start: int, end: int) -> str:
-        day = local_date(self.zone, start)
-        last = local_date(self.zone, end - 1)
+        o, last = local_ordinal(self.zone, start), local_ordinal(self.zone, end - 1)
         reasons = []
-        while day <= last:
-            why = self.blocked(day)
+        while o <= last:
+            why = self.blocked_at(o)
             if why:
                 reasons.append(why)
-            day += timedelta(days=1)
+            o += 1
         if reasons:
             return "; ".join(dict.fromkeys(reasons))
         return "no overlap between the salesperson's working hours and the customer's hours"

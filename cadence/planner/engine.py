@@ -28,7 +28,7 @@ tracks (:mod:`cadence.planner.tracks`). :func:`cadence.planner.plan` (in
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from cadence.planner import groups, keeping
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
@@ -44,7 +44,7 @@ from cadence.planner.reminders import Reminders
 from cadence.planner.rhythm import Rhythms
 from cadence.planner.sharing import SharedValues
 from cadence.planner.state import CustomerState
-from cadence.planner.timegrid import date_of, from_minute, local_date, to_minute
+from cadence.planner.timegrid import date_of, local_date, to_minute
 from cadence.planner.titles import title
 from cadence.planner.tracks import active_track, winback_track
 from cadence.values.errors import ValueParseError, describe_error
@@ -291,8 +291,8 @@ class _Engine:
                 need,
                 kept.booking.key,
                 kept.day,
-                kept.start,
-                kept.end,
+                self.shared.same(kept.start),
+                self.shared.same(kept.end),
                 kept.status,
                 [kept.why],
                 forced=False,
@@ -340,8 +340,8 @@ class _Engine:
             need,
             key,
             found.day,
-            from_minute(start),
-            from_minute(end),
+            self.shared.instant(start),
+            self.shared.instant(end),
             status,
             found.reasons,
             found.forced,
@@ -374,10 +374,7 @@ class _Engine:
                 f"forced gap: {(day - need.anchor).days} days since {need.anchor} "
                 f"(max_gap {state.policy.max_gap})"
             )
-        days, instants = self.shared.days, self.shared.instants
-        if start.tzinfo is UTC and end.tzinfo is UTC:  # equal instants in other zones differ
-            start = instants.setdefault(start, start)
-            end = instants.setdefault(end, end)
+        days = self.shared.days
         # Positional, in field order: see start.
         self.out.append(
             PlannedContact(

@@ -12,13 +12,14 @@ import multiprocessing
 import threading
 import traceback
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from cadence.planner.api import CustomerNote, Plan, PlanInput, owner_zones
 from cadence.planner.engine import _Engine
-from cadence.planner.timegrid import from_minute, to_minute
+from cadence.planner.sharing import SharedValues
+from cadence.planner.timegrid import to_minute
 from cadence.values.model import (
     Booking,
     BookingKind,
@@ -84,10 +85,9 @@ def plan_in_parallel(inp: PlanInput, workers: int) -> Plan:
         contacts = own.contacts
         notes = dict(own.notes)
         skipped = dict(own.skipped)
-        days: dict[int, date] = {}
-        instants: dict[int, datetime] = {}
+        shared = SharedValues()
         for _, receiver in children:
-            _receive(receiver, contacts, notes, skipped, days, instants)
+            _receive(receiver, contacts, notes, skipped, shared)
     finally:
         _SHARED.clear()
         for process, pipe in children:
@@ -129,8 +129,7 @@ def _receive(
     contacts: list[PlannedContact],
     notes: dict[str, CustomerNote],
     skipped: dict[str, str],
-    days: dict[int, date],
-    instants: dict[int, datetime],
+    shared: SharedValues,
 ) -> None:
     """Add one child's contacts, notes and skips to the plan's as they come."""
     while True:
@@ -141,7 +140,7 @@ def _receive(
                 "a planner process ended without sending its plan (killed, or out of memory?)"
             ) from None
         if what == "rows":
-            contacts.extend(_decode(row, days, instants) for row in payload)
+            contacts.extend(_decode(row, shared) for row in payload)
         elif what == "notes":
             notes.update(payload)
         elif what == "done":
@@ -180,10 +179,10 @@ def _encode(c: PlannedContact) -> tuple:
     )
 
 
-def _decode(row: tuple, days: dict[int, date], instants: dict[int, datetime]) -> PlannedContact:
-    """The contact :func:`_encode` made ``row`` of. ``days`` and ``instants`` (by ordinal and
-    by epoch minute) hand out one object per value across the rows, as the engine does."""
-    all_day = row[9]
+def _decode(row: tuple, shared: SharedValues) -> PlannedContact:
+    """The contact :func:`_encode` made ``row`` of, with one object per day and instant across
+    the rows, as the engine shares them."""
+    all_day, day, instant = row[9], shared.day_at, shared.instant
     return PlannedContact(
         row[0],
         row[1],
@@ -192,30 +191,16 @@ def _decode(row: tuple, days: dict[int, date], instants: dict[int, datetime]) ->
         BookingKind(row[4]),
         row[5],
         row[6],
-        _day(days, row[7]) if all_day else _instant(instants, row[7]),
-        _day(days, row[8]) if all_day else _instant(instants, row[8]),
+        day(row[7]) if all_day else instant(row[7]),
+        day(row[8]) if all_day else instant(row[8]),
         all_day,
-        _day(days, row[10]),
-        _day(days, row[11]),
-        _day(days, row[12]),
-        _day(days, row[13]),
+        day(row[10]),
+        day(row[11]),
+        day(row[12]),
+        day(row[13]),
         PlanStatus(row[14]),
         row[15],
         row[16],
         row[17],
         row[18],
     )
-
-
-def _day(days: dict[int, date], ordinal: int) -> date:
-    found = days.get(ordinal)
-    if found is None:
-        found = days[ordinal] = date.fromordinal(ordinal)
-    return found
-
-
-def _instant(instants: dict[int, datetime], minute: int) -> datetime:
-    found = instants.get(minute)
-    if found is None:
-        found = instants[minute] = from_minute(minute)
-    return found

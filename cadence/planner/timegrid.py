@@ -9,7 +9,7 @@ exactly that with ``fold=0``.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 SLOT_STEP = 15  # meetings start on a quarter hour (every IANA offset is a multiple of 15 min)
@@ -25,12 +25,37 @@ def from_minute(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, UTC)
 
 
-@lru_cache(maxsize=1 << 18)
+_EPOCH = 719163  # date(1970, 1, 1).toordinal(): UTC day ordinal o starts at (o - _EPOCH) * 1440
+
+
+@cache
+def day_start(zone: ZoneInfo, ordinal: int) -> int:
+    """Epoch minute of local midnight (``fold=0``) of day ``ordinal`` in ``zone``: where that
+    local day begins. Increasing with ``ordinal``; one entry per zone and day a plan touches."""
+    d = date.fromordinal(ordinal)
+    return int(datetime(d.year, d.month, d.day, tzinfo=zone).timestamp()) // 60
+
+
+def local_minute_at(zone: ZoneInfo, ordinal: int, minute_of_day: int) -> int:
+    """:func:`local_minute` by day ordinal. On a day 1440 minutes long (no clock change: all
+    but a few days of a zone's year) the wall clock runs with UTC from local midnight, and the
+    answer is arithmetic; a day with a change asks zoneinfo."""
+    start = day_start(zone, ordinal)
+    if day_start(zone, ordinal + 1) - start == 1440:
+        return start + minute_of_day
+    return _wall_minute(zone, date.fromordinal(ordinal), minute_of_day)
+
+
+@lru_cache(maxsize=1 << 16)
 def local_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
     """Epoch minute of the wall-clock time ``minute_of_day`` on ``day`` in ``zone``.
 
     ``minute_of_day`` may be 1440 (midnight at the end of the day).
     """
+    return local_minute_at(zone, day.toordinal(), minute_of_day)
+
+
+def _wall_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
     if minute_of_day >= 1440:
         day = day + timedelta(days=1)
         minute_of_day -= 1440
@@ -38,11 +63,23 @@ def local_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
     return to_minute(wall.replace(tzinfo=zone))
 
 
+def local_ordinal(zone: ZoneInfo, minute: int) -> int:
+    """The ordinal of the date in ``zone`` at epoch minute ``minute``: the local day whose
+    midnights (:func:`day_start`) enclose it. Offsets are under a day, so the UTC date is at
+    most one day off."""
+    o = minute // 1440 + _EPOCH
+    if day_start(zone, o) > minute:
+        return o - 1
+    if day_start(zone, o + 1) <= minute:
+        return o + 1
+    return o
+
+
 @lru_cache(maxsize=1 << 14)
 def local_date(zone: ZoneInfo, minute: int) -> date:
     """The date in ``zone`` at epoch minute ``minute`` (the same minutes recur: the start of
     a salesperson's working day is asked about for every customer)."""
-    return datetime.fromtimestamp(minute * 60, zone).date()
+    return date.fromordinal(local_ordinal(zone, minute))
 
 
 def date_of(zone: ZoneInfo, dt: datetime) -> date:
