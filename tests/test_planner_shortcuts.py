@@ -16,14 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadence.inputs.policy import SegmentPolicy
 from cadence.planner.customer_days import CustomerDays, LocalHours
 from cadence.planner.queue import NeedQueue
 from cadence.planner.rhythm import Rhythm, anniversary_days
-from cadence.planner.timegrid import local_minute_at, local_ordinal, to_minute
+from cadence.planner.timegrid import choose_slot, local_minute_at, local_ordinal, to_minute
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
 from cadence.values.seasons import SeasonSet
@@ -252,3 +252,78 @@ def test_a_rhythm_answers_what_its_policy_computes_for_every_customer(days, book
         assert tuple(
             (months + shift, *rest) for months, *rest in shared if months + shift >= 12
         ) == anniversary_days(days[0], 12, lead, policy.max_gap, first_day, end_day)
+
+
+def _choose_slot_the_long_way(spans, busy, length, not_before, buffer, breaks):
+    """choose_slot as first written: every block sorted, each free stretch's options scored by
+    a function and the best taken by ``max``."""
+
+    def best_in(lo, hi, left, right):
+        first, last = -(-lo // 15) * 15, (hi - length) // 15 * 15
+        if first > last:
+            return None, -1
+
+        def score(t):
+            return min(
+                t - left if left >= 0 else 1 << 30,
+                right - (t + length) if right >= 0 else 1 << 30,
+            )
+
+        if left < 0 and right < 0:
+            return first, 1 << 30
+        if left < 0:
+            return first, score(first)
+        if right < 0:
+            return last, score(last)
+        middle = (left + right - length) // 2 // 15 * 15
+        options = sorted({min(max(m, first), last) for m in (middle, middle + 15)})
+        t = max(options, key=lambda o: (score(o), -o))
+        return t, score(t)
+
+    blocks = sorted([(s - buffer, e + buffer, s, e) for s, e in busy])
+    if breaks:
+        blocks = sorted(blocks + [(s, e, -1, -1) for s, e in breaks])
+    best, best_score = None, -1
+    for span_start, span_end in spans:
+        free_from, left = max(span_start, not_before), -1
+        for block_start, block_end, raw_start, raw_end in blocks:
+            if block_end <= free_from:
+                continue
+            if block_start >= span_end:
+                break
+            if block_start > free_from:
+                t, score = best_in(free_from, block_start, left, raw_start)
+                if t is not None and score > best_score:
+                    best, best_score = t, score
+            free_from, left = block_end, raw_end
+        if free_from < span_end:
+            t, score = best_in(free_from, span_end, left, -1)
+            if t is not None and score > best_score:
+                best, best_score = t, score
+    return best
+
+
+def _intervals(lo, hi, most):
+    """Sorted ``(start, end)`` minute intervals inside ``[lo, hi)``, possibly overlapping; on
+    five-minute marks, so that equally good slots (ties) are common."""
+    return st.lists(
+        st.tuples(st.integers(lo // 5, hi // 5 - 1), st.integers(1, 48)).map(
+            lambda p: (5 * p[0], min(5 * (p[0] + p[1]), hi))
+        ),
+        max_size=most,
+    ).map(sorted)
+
+
+@settings(max_examples=400)
+@given(
+    st.just([(480, 1080)]) | _intervals(0, 1440, 2),
+    _intervals(480, 1080, 6),
+    st.sampled_from([15, 30, 45, 60, 90]),
+    st.integers(0, 120) | st.integers(0, 900),
+    st.sampled_from([0, 5, 15, 30]),
+    st.one_of(st.none(), _intervals(0, 1440, 2)),
+)
+def test_choosing_a_slot_is_the_long_way(spans, busy, length, not_before, buffer, breaks):
+    assert choose_slot(
+        spans, busy, length, not_before, buffer=buffer, breaks=breaks
+    ) == _choose_slot_the_long_way(spans, busy, length, not_before, buffer, breaks)

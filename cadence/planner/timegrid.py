@@ -119,7 +119,7 @@ def choose_slot(
     """
     if not busy and not breaks:
         return earliest_start(spans, length, not_before)
-    blocks = sorted([(s - buffer, e + buffer, s, e) for s, e in busy])
+    blocks = [(s - buffer, e + buffer, s, e) for s, e in busy]  # in order: busy is sorted
     if breaks:
         blocks = sorted(blocks + [(s, e, -1, -1) for s, e in breaks])
     best: int | None = None
@@ -157,27 +157,24 @@ def earliest_start(spans: list[tuple[int, int]], length: int, not_before: int) -
 def _best_in(lo: int, hi: int, length: int, left: int, right: int) -> tuple[int | None, int]:
     """The best start in the free stretch ``[lo, hi)`` between a busy interval ending at
     ``left`` and one starting at ``right`` (-1: no such neighbour), with its score: the
-    distance to the nearer neighbour."""
+    distance to the nearer neighbour (the earlier start on a tie)."""
     first, last = ceil_step(lo), floor_step(hi - length)
     if first > last:
         return None, -1
-
-    def score(t: int) -> int:
-        return min(
-            t - left if left >= 0 else _NO_NEIGHBOUR,
-            right - (t + length) if right >= 0 else _NO_NEIGHBOUR,
-        )
-
-    if left < 0 and right < 0:
-        return first, _NO_NEIGHBOUR
     if left < 0:
-        return first, score(first)
+        return (first, _NO_NEIGHBOUR) if right < 0 else (first, right - first - length)
     if right < 0:
-        return last, score(last)
+        return last, last - left
+    # Farthest from both: the quarter hours either side of the middle, kept in the stretch.
     middle = floor_step((left + right - length) // 2)
-    options = sorted({min(max(m, first), last) for m in (middle, middle + SLOT_STEP)})
-    t = max(options, key=lambda o: (score(o), -o))
-    return t, score(t)
+    a = min(max(middle, first), last)
+    b = min(max(middle + SLOT_STEP, first), last)  # b >= a
+    score_a = min(a - left, right - a - length)
+    if b != a:
+        score_b = min(b - left, right - b - length)
+        if score_b > score_a:
+            return b, score_b
+    return a, score_a
 
 
 def find_slot(
