@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from cadence.planner.existing import ExistingBookings, same_key, sequence_of, superseded
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
-from cadence.planner.timegrid import date_of, from_minute, local_date, to_minute
+from cadence.planner.timegrid import date_of, from_minute, iso, local_date, to_minute
 from cadence.planner.titles import title
 from cadence.values.model import Booking, BookingKind, BookingState, PlannedContact, PlanStatus
 
@@ -160,9 +160,12 @@ def keep_existing(
     adopt_kind(state, need, choice)
     end = choice.end
     if choice.state is BookingState.MOVED_BY_OWNER:
-        status, why = PlanStatus.MOVED_BY_OWNER, f"moved by the owner to {day}: their time wins"
+        status, why = (
+            PlanStatus.MOVED_BY_OWNER,
+            f"moved by the owner to {iso(day)}: their time wins",
+        )
     else:
-        status, why = PlanStatus.BOOKED, f"already booked on {day}"
+        status, why = PlanStatus.BOOKED, f"already booked on {iso(day)}"
         if booked_end - start != need.minutes:  # the policy's meeting length changed
             state.agenda.resize(day, start, booked_end, start + need.minutes)
             end = from_minute(start + need.minutes)

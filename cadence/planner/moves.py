@@ -24,7 +24,7 @@ def why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
         return next(iter(causes))  # the ideal day alone: "moved from <it>" names it already
     parts = []
     for why, days in list(causes.items())[:3]:
-        named = ", ".join(_short_date(date.fromordinal(o)) for o in days[:3])
+        named = ", ".join(map(_short_date, days[:3]))
         more = f" and {len(days) - 3} more" if len(days) > 3 else ""
         parts.append(f"{named}{more}: {why}")
     if len(causes) > 3:
@@ -33,6 +33,7 @@ def why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _short_date(day: date) -> str:
-    """``Sat 5 Dec``."""
+def _short_date(ordinal: int) -> str:
+    """``Sat 5 Dec`` for day ordinal ``ordinal``."""
+    day = date.fromordinal(ordinal)
     return f"{day:%a} {day.day} {day:%b}"

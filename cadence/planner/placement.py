@@ -21,7 +21,7 @@ from cadence.planner.levels import LEVEL_PASSES
 from cadence.planner.moves import why_not_before
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
-from cadence.planner.timegrid import choose_slot, earliest_start
+from cadence.planner.timegrid import choose_slot, earliest_start, iso
 from cadence.values.text import count
 
 AFTER_WINDOW_SEARCH_DAYS = 120
@@ -308,7 +308,8 @@ class Placer:
             reasons = []
             if day != need.ideal:
                 why = why_not_before(skipped, need.ideal, day)
-                reasons.append(f"moved from {need.ideal} to {day}" + (f": {why}" if why else ""))
+                moved = f"moved from {iso(need.ideal)} to {iso(day)}"
+                reasons.append(f"{moved}: {why}" if why else moved)
             found = Found(day, slot, reasons)
             if need.next_gaps is not None:
                 self.pre_season(state, need, found, excluded)
@@ -361,16 +362,16 @@ class Placer:
     ) -> Found | None:
         """No allowed day in the window: a forced gap, reported. Never inside a busy season."""
         seasons = state.days.seasons
+        lo, hi = need.window_start.toordinal(), need.window_end.toordinal()
         in_season = (
-            next(
-                (d for d in _days(need.window_start, need.window_end) if seasons.season_on(d)), None
-            )
+            next((o for o in range(lo, hi + 1) if seasons.season_at(o)), None)
             if seasons.seasons
             else None
         )
         if in_season is not None:
-            first, last = seasons.span(in_season) or (in_season, in_season)
-            season = seasons.season_on(in_season)
+            season_day = date.fromordinal(in_season)
+            first, last = seasons.span(season_day) or (season_day, season_day)
+            season = seasons.season_at(in_season)
             label = season.text if season else "busy season"
             # A pre-season check-in needs a day before the season at least min_gap after the
             # last contact, i.e. inside the window: there is none, or the scan had found it.
@@ -382,12 +383,11 @@ class Placer:
                 excluded,
                 use_capacity,
             )
-            lo, hi = need.window_start.toordinal(), need.window_end.toordinal()
             others = sorted(
                 {
                     reason
                     for o, reason in skipped.items()
-                    if lo <= o <= hi and seasons.season_on(date.fromordinal(o)) is None
+                    if lo <= o <= hi and seasons.season_at(o) is None
                 }
             )[:3]
             also = f" and {'; '.join(others)}" if others else ""

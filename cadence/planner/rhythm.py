@@ -61,6 +61,7 @@ class Rhythm:
         "_onboarding_end",
         "every_text",
         "gaps",
+        "max_gap_text",
         "minutes",
         "period",
         "policy",
@@ -71,6 +72,7 @@ class Rhythm:
         self.policy = policy
         self.problem = rhythm_problem(policy)  # the customer is skipped when not None
         self.every_text = str(policy.every)
+        self.max_gap_text = str(policy.max_gap)
         self.minutes = minutes_of(policy.meeting)
         self.gaps = (policy.min_gap, policy.max_gap)
         self.period = anniversary_months(policy.anniversary)

@@ -24,6 +24,7 @@ from datetime import date, timedelta
 
 from cadence.inputs.policy import WinbackPolicy
 from cadence.planner.needs import Need, Reminder, TrackContext, anniversary_key, minutes_of
+from cadence.planner.timegrid import iso
 from cadence.planner.titles import (
     age_text,
     is_milestone,
@@ -73,7 +74,9 @@ def active_track(ctx: TrackContext) -> Generator[Need, date | None, None]:
             if we < first_day:
                 forced = True
                 catch_up_end, catch_up_text = rhythm.catch_up(first_day, ctx.catch_up)
-                reasons.append(f"overdue: max_gap {p.max_gap} after {last} passed on {we}")
+                reasons.append(
+                    f"overdue: max_gap {rhythm.max_gap_text} after {iso(last)} passed on {iso(we)}"
+                )
                 reasons.append(catch_up_text)
                 overdue_since = we
                 ideal = ws = first_day
@@ -215,7 +218,7 @@ def _anniversary_need(
 ) -> Need | None:
     p, c = ctx.policy, ctx.customer
     ws, we = lead_window
-    reasons = [f"anniversary on {day} ({age_text(months)})"]
+    reasons = [f"anniversary on {iso(day)} ({age_text(months)})"]
     if is_milestone(months):
         reasons.append("milestone anniversary")
     if merged:

@@ -247,6 +247,13 @@ class SeasonSet:
             self._cache[key] = found
             return found
 
+    def season_at(self, ordinal: int) -> Season | None:
+        """:meth:`season_on` by day ordinal."""
+        try:
+            return self._cache[ordinal]
+        except KeyError:
+            return self.season_on(date.fromordinal(ordinal))
+
     def span(self, d: date) -> tuple[date, date] | None:
         """The whole blocked stretch around ``d``: overlapping or touching seasons merged.
 
