@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from cadence.planner.timegrid import local_date, local_minute, local_minute_at, to_minute
@@ -13,6 +14,9 @@ from cadence.values.daycal import holiday_name
 from cadence.values.model import BusyInterval, Salesperson
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import DAY_NAMES
+
+if TYPE_CHECKING:
+    from cadence.planner.customer_days import CustomerDays
 
 _NOTHING: list[tuple[int, int]] = []  # no busy time (never changed: add_interval makes a list)
 UNKNOWN = "?"  # a sentinel distinct from every cached reason (None or a sentence)
@@ -56,6 +60,8 @@ class Agenda:
         self.level_until = 0
         self.level_first: int | None = None
         self.level_rest: int | None = None
+        # Whether the salesperson's hours ever meet those of each kind of customer (Placer).
+        self.hours_meet: dict[CustomerDays, bool] = {}
         self.day_full = f"{person.email} already has {self.per_day} cadence bookings that day"
         self.week_full = f"{person.email} already has {self.per_week} cadence bookings that week"
         for interval in busy:

@@ -75,8 +75,8 @@ class _Engine:
         self.notes: dict[str, CustomerNote] = {}
         self.skipped: dict[str, str] = {}
         self.rhythms = Rhythms(inp.policies)
-        self.emit_reminder = Reminders(self.existing, self.out)
         self.shared = SharedValues()  # one object per day, instant and reasons of contacts
+        self.emit_reminder = Reminders(self.existing, self.out, self.shared)
 
     # ---- the main loop ---------------------------------------------------------------------
 

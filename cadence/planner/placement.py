@@ -29,6 +29,12 @@ AFTER_SEASON_SEARCH_DAYS = 400
 MIN_NOTICE_MINUTES = 60
 _FAR = 1 << 30
 _UNASKED = (0, "")  # a day not asked for a slot yet in this search
+# The passes of a search, as (use capacity, relax the level by, reach from the ideal day).
+_Pass = tuple[bool, int | None, int | None]
+_PASSES: tuple[_Pass, ...] = tuple((True, relax, reach) for relax, reach in LEVEL_PASSES)
+_BACKLOG_PASSES = _PASSES[1:]
+_SEASON_HELD_PASSES: tuple[_Pass, ...] = ((True, None, None),)
+_CAPACITY_ALONE: _Pass = (False, None, None)
 
 
 class Placer:
@@ -46,12 +52,17 @@ class Placer:
 
     def hours_ever_meet(self, state: CustomerState) -> bool:
         """Can this salesperson's working hours ever overlap this customer's hours? Checked on
-        two weeks now and two weeks half a year on (DST can open or close an overlap)."""
-        if state.hours_meet is not None:
-            return state.hours_meet
+        two weeks now and two weeks half a year on (DST can open or close an overlap); kept by
+        the agenda for each kind of customer, and by zones and hours across salespeople."""
+        agenda, days = state.agenda, state.days
+        known = agenda.hours_meet.get(days)
+        if known is None:
+            known = agenda.hours_meet[days] = self._hours_meet(state)
+        return known
+
+    def _hours_meet(self, state: CustomerState) -> bool:
         agenda, days = state.agenda, state.days
         if days.hours is None:
-            state.hours_meet = True
             return True
         key = (agenda.zone.key, agenda.person.working_hours, days.zone.key, days.hours)
         known = self.hour_overlaps.get(key)
@@ -60,7 +71,6 @@ class Placer:
             samples += [d + timedelta(days=182) for d in samples]
             known = any(days.hours_overlap(*agenda.work_span(d)) for d in samples)
             self.hour_overlaps[key] = known
-        state.hours_meet = known
         return known
 
     def try_day(
@@ -277,15 +287,16 @@ class Placer:
         # The even daily load first (near the ideal day for a contact due anyway, then anywhere
         # in the window); one more booking a day where the window has no room below it; then
         # capacity alone decides (a win-back first call outranks even that).
-        passes = [(True, relax, reach) for relax, reach in LEVEL_PASSES]
         if need.season_held:
             # Late already because of the season: the first day after it with room, as the
             # forced gap promised; the level would only make the silence longer.
-            passes = [(True, None, None)]
+            passes = _SEASON_HELD_PASSES
         elif need.overdue_since is not None:
-            passes = passes[1:]  # the backlog's ideal days are spread already
+            passes = _BACKLOG_PASSES  # the backlog's ideal days are spread already
+        else:
+            passes = _PASSES
         if need.outranks_capacity:
-            passes.append((False, None, None))
+            passes = (*passes, _CAPACITY_ALONE)
         level_spent = False
         first, last = need.window_start, need.window_end
         for capacity, relax, reach in passes:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from cadence.planner.existing import ExistingBookings
 from cadence.planner.needs import Reminder, TrackContext
+from cadence.planner.sharing import SharedValues
+from cadence.planner.timegrid import iso
 from cadence.planner.titles import title
 from cadence.values.model import BookingKind, PlannedContact, PlanStatus
 
@@ -20,11 +20,14 @@ class Reminders:
     without a cycle, reference counting frees the engine as the plan returns.
     """
 
-    __slots__ = ("existing", "out")
+    __slots__ = ("existing", "out", "shared")
 
-    def __init__(self, existing: ExistingBookings, out: list[PlannedContact]) -> None:
+    def __init__(
+        self, existing: ExistingBookings, out: list[PlannedContact], shared: SharedValues
+    ) -> None:
         self.existing = existing
         self.out = out
+        self.shared = shared
 
     def __call__(self, ctx: TrackContext, r: Reminder) -> None:
         if r.key in self.existing.refused_keys:
@@ -33,25 +36,30 @@ class Reminders:
         key = self.existing.fresh_key(r.key) if r.key in self.existing.taken_keys else r.key
         existing = self.existing.take(ctx.customer.id, key)
         status = PlanStatus.BOOKED if existing is not None else PlanStatus.PLANNED
-        c = ctx.customer
+        c, day, shared = ctx.customer, r.day, self.shared
+        since = c.customer_since
+        assert since is not None  # anniversaries are counted from it
+        # Positional, in field order, with the plan's shared values (see _Engine.record).
         self.out.append(
             PlannedContact(
-                key=key,
-                customer_id=c.id,
-                customer_name=c.name,
-                owner=c.owner,
-                kind=BookingKind.ANNIVERSARY_REMINDER,
-                seq=r.months,
-                title=title(BookingKind.ANNIVERSARY_REMINDER, c.name, months=r.months),
-                start=r.day,
-                end=r.day + timedelta(days=1),
-                all_day=True,
-                day=r.day,
-                ideal=r.day,
-                window_start=r.day,
-                window_end=r.day,
-                status=status,
-                reasons=(f"anniversary of customer_since {c.customer_since}",),
-                within_horizon=r.day <= ctx.horizon_day,
+                key,
+                c.id,  # customer_id
+                c.name,  # customer_name
+                c.owner,
+                BookingKind.ANNIVERSARY_REMINDER,
+                r.months,  # seq
+                title(BookingKind.ANNIVERSARY_REMINDER, c.name, months=r.months),
+                day,  # start
+                shared.day_at(day.toordinal() + 1),  # end
+                True,  # all_day
+                day,  # day
+                day,  # ideal
+                day,  # window_start
+                day,  # window_end
+                status,
+                shared.reasons((f"anniversary of customer_since {iso(since)}",)),
+                False,  # forced
+                False,  # over_capacity
+                day <= ctx.horizon_day,  # within_horizon
             )
         )

@@ -29,7 +29,6 @@ class CustomerState:
     note: CustomerNote
     track: Generator[Need, date | None, None] | None = None
     started: bool = False
-    hours_meet: bool | None = None  # can the two sides' hours ever overlap (cached)
 
 
 @dataclass(slots=True)

@@ -90,9 +90,9 @@ def iso(day: date) -> str:
 
 
 def date_of(zone: ZoneInfo, dt: datetime) -> date:
-    """``local_date(zone, to_minute(dt))`` without the cache: for instants that do not recur
-    (contacts, bookings), which would only push the recurring ones out of it."""
-    return datetime.fromtimestamp(to_minute(dt) * 60, zone).date()
+    """The date in ``zone`` at the instant ``dt``, without a cache: for instants that do not
+    recur (contacts, bookings), which would only fill one."""
+    return dt.astimezone(zone).date()
 
 
 def ceil_step(minute: int, step: int = SLOT_STEP) -> int:
