@@ -17,6 +17,7 @@ from collections.abc import Generator
 from datetime import date, timedelta
 
 from cadence.planner.agenda import UNKNOWN as _UNKNOWN
+from cadence.planner.forced import outside_window
 from cadence.planner.levels import LEVEL_PASSES
 from cadence.planner.moves import why_not_before
 from cadence.planner.needs import Need
@@ -24,8 +25,6 @@ from cadence.planner.state import CustomerState, Found
 from cadence.planner.timegrid import choose_slot, earliest_start, iso
 from cadence.values.text import count
 
-AFTER_WINDOW_SEARCH_DAYS = 120
-AFTER_SEASON_SEARCH_DAYS = 400
 MIN_NOTICE_MINUTES = 60
 _FAR = 1 << 30
 _UNASKED = (0, "")  # a day not asked for a slot yet in this search
@@ -244,39 +243,6 @@ class Placer:
                 above = next(up, None)
         return None
 
-    def first_after(
-        self,
-        state: CustomerState,
-        need: Need,
-        start: date,
-        days: int,
-        excluded: set[date],
-        use_capacity: bool,
-    ) -> tuple[date, int] | None:
-        """The first day of the ``days`` from ``start`` with a free slot (and room, with
-        ``use_capacity``): full weeks are jumped over whole, as in :meth:`open_days`."""
-        agenda = state.agenda
-        day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
-        o, stop = max(start, state.first_day).toordinal(), start.toordinal() + days
-        while o < stop:
-            if use_capacity:
-                week = (o - 1) // 7  # ordinal 1 is a Monday
-                if week in full_weeks:
-                    o = 7 * (week + 1) + 1
-                    continue
-                if o in full_days:
-                    o += 1
-                    continue
-            why = day_rules.get(o, _UNKNOWN)
-            if why is _UNKNOWN:
-                why = agenda.blocked(date.fromordinal(o))
-            if not why:
-                slot, _ = self.slot_on(state, need, o, excluded)
-                if slot is not None:
-                    return date.fromordinal(o), slot
-            o += 1
-        return None
-
     def search(
         self, state: CustomerState, need: Need, excluded: set[date], skipped: dict[int, str]
     ) -> Found | None:
@@ -325,7 +291,7 @@ class Placer:
             if need.next_gaps is not None:
                 self.pre_season(state, need, found, excluded)
         else:
-            found = self.outside_window(state, need, excluded, use_capacity, skipped)
+            found = outside_window(self, state, need, excluded, use_capacity, skipped)
         outranks = found is not None and need.outranks_capacity
         if outranks and found is not None and state.agenda.capacity_problem(found.day):
             found.over_capacity = True
@@ -362,68 +328,3 @@ class Placer:
                 )
                 return
             day -= timedelta(days=1)
-
-    def outside_window(
-        self,
-        state: CustomerState,
-        need: Need,
-        excluded: set[date],
-        use_capacity: bool,
-        skipped: dict[int, str],
-    ) -> Found | None:
-        """No allowed day in the window: a forced gap, reported. Never inside a busy season."""
-        seasons = state.days.seasons
-        lo, hi = need.window_start.toordinal(), need.window_end.toordinal()
-        in_season = (
-            next((o for o in range(lo, hi + 1) if seasons.season_at(o)), None)
-            if seasons.seasons
-            else None
-        )
-        if in_season is not None:
-            season_day = date.fromordinal(in_season)
-            first, last = seasons.span(season_day) or (season_day, season_day)
-            season = seasons.season_at(in_season)
-            label = season.text if season else "busy season"
-            # A pre-season check-in needs a day before the season at least min_gap after the
-            # last contact, i.e. inside the window: there is none, or the scan had found it.
-            hit = self.first_after(
-                state,
-                need,
-                max(last + timedelta(days=1), need.window_start),
-                AFTER_SEASON_SEARCH_DAYS,
-                excluded,
-                use_capacity,
-            )
-            others = sorted(
-                {
-                    reason
-                    for o, reason in skipped.items()
-                    if lo <= o <= hi and seasons.season_at(o) is None
-                }
-            )[:3]
-            also = f" and {'; '.join(others)}" if others else ""
-            why = f"busy season {label} ({first}..{last}){also} leave no allowed day in the window"
-        else:
-            hit = self.first_after(
-                state,
-                need,
-                need.window_end + timedelta(days=1),
-                AFTER_WINDOW_SEARCH_DAYS,
-                excluded,
-                use_capacity,
-            )
-            common = sorted(set(skipped.values()))[:3]
-            why = "no allowed day in the window" + (f" ({'; '.join(common)})" if common else "")
-        if hit is None:
-            return None
-        day, slot = hit
-        return Found(
-            day, slot, [f"forced: {why}; first allowed day after it is {day}"], forced=True
-        )
-
-
-def _days(first: date, last: date) -> Generator[date, None, None]:
-    day = first
-    while day <= last:
-        yield day
-        day += timedelta(days=1)
