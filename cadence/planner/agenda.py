@@ -47,7 +47,7 @@ class Agenda:
         self.per_week = person.per_week if person.per_week is not None else per_week
         self._busy: dict[int, list[tuple[int, int]]] = {}
         self._out_of_office: set[int] = set()
-        self._day_load: dict[int, int] = {}
+        self.day_loads: dict[int, int] = {}  # cadence bookings by day ordinal (read only)
         self._week_load: dict[int, int] = {}
         self.full_days: set[int] = set()
         self.full_weeks: set[int] = set()
@@ -104,7 +104,7 @@ class Agenda:
         if (start, end) in intervals:
             intervals.remove((start, end))
         key = day.toordinal()
-        load = self._day_load[key] = max(0, self._day_load.get(key, 0) - 1)
+        load = self.day_loads[key] = max(0, self.day_loads.get(key, 0) - 1)
         if self.per_day is None or load < self.per_day:
             self.full_days.discard(key)
         week = (key - 1) // 7
@@ -200,10 +200,10 @@ class Agenda:
         return self.level_first if ordinal < self.level_until else self.level_rest
 
     def day_load(self, ordinal: int) -> int:
-        return self._day_load.get(ordinal, 0)
+        return self.day_loads.get(ordinal, 0)
 
     def load(self, day: date) -> int:
-        return self._day_load.get(day.toordinal(), 0)
+        return self.day_loads.get(day.toordinal(), 0)
 
     def capacity_problem(self, day: date) -> str | None:
         """Why ``day`` is full, or None while there is room."""
@@ -227,7 +227,7 @@ class Agenda:
     def count(self, day: date) -> None:
         """Count one cadence booking on ``day`` against capacity."""
         key = day.toordinal()
-        load = self._day_load[key] = self._day_load.get(key, 0) + 1
+        load = self.day_loads[key] = self.day_loads.get(key, 0) + 1
         if self.per_day is not None and load >= self.per_day:
             self.full_days.add(key)
         week = (key - 1) // 7

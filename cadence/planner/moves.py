@@ -13,15 +13,21 @@ def why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
     """Why the days from ``ideal`` up to (not including) ``day`` were passed over, each cause
     once with its days (``Sat 5 Dec: ...; Mon 7 Dec, Tue 8 Dec: 6 bookings that day``): the
     real cause of a move, not only the ideal day's."""
-    at = day.toordinal()
-    lo, hi = sorted((ideal.toordinal(), at))
+    at, first = day.toordinal(), ideal.toordinal()
+    lo, hi = (first, at) if first <= at else (at, first)
     causes: dict[str, list[int]] = {}
     for ordinal in range(lo, hi + 1):
         why = skipped.get(ordinal)
         if why and ordinal != at:
-            causes.setdefault(why, []).append(ordinal)
-    if list(causes.values()) == [[ideal.toordinal()]]:
-        return next(iter(causes))  # the ideal day alone: "moved from <it>" names it already
+            days = causes.get(why)
+            if days is None:
+                causes[why] = [ordinal]
+            else:
+                days.append(ordinal)
+    if len(causes) == 1:
+        why, days = next(iter(causes.items()))
+        if days == [first]:
+            return why  # the ideal day alone: "moved from <it>" names it already
     parts = []
     for why, days in list(causes.items())[:3]:
         named = ", ".join(map(_short_date, days[:3]))

@@ -137,6 +137,9 @@ class Placer:
         agenda = state.agenda
         day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
         leveled = use_capacity and relax is not None
+        # Agenda.level and Agenda.day_load, inlined: this loop asks them of every day it walks.
+        loads, until = agenda.day_loads, agenda.level_until
+        level_first, level_rest = agenda.level_first, agenda.level_rest
         slots = self._slots
         o = start
         while (o <= stop) if step > 0 else (o >= stop):
@@ -152,8 +155,8 @@ class Placer:
                 if o in full_days:
                     why = agenda.day_full
                 elif leveled:
-                    level = agenda.level(o)
-                    if level is not None and agenda.day_load(o) >= level + relax:  # type: ignore[operator]
+                    level = level_first if o < until else level_rest
+                    if level is not None and loads.get(o, 0) >= level + relax:  # type: ignore[operator]
                         self._turned_away += 1
                         why = self._level_reason(agenda.person.email, level)
             if why:
@@ -179,7 +182,7 @@ class Placer:
         if relax is None:
             return True
         level = agenda.level(o)
-        if level is None or agenda.day_load(o) < level + relax:
+        if level is None or agenda.day_loads.get(o, 0) < level + relax:
             return True
         self._turned_away += 1
         return False
@@ -221,26 +224,43 @@ class Placer:
         down = self.open_days(state, min(ideal, last), first, -1, use_capacity, skipped, relax)
         up = self.open_days(state, max(ideal + 1, first), last, 1, use_capacity, skipped, relax)
         below, above = next(down, None), next(up, None)
+        slot_on, loads = self.slot_on, state.agenda.day_loads
         while below is not None or above is not None:
             gap_below = ideal - below if below is not None else _FAR
             gap_above = above - ideal if above is not None else _FAR
-            nearest = min(gap_below, gap_above)
-            options = []
-            for o, gap in ((below, gap_below), (above, gap_above)):
-                if o is None or gap != nearest:
-                    continue
-                slot, why = self.slot_on(state, need, o, excluded)
-                if slot is None:
-                    skipped.setdefault(o, why)
-                else:
-                    options.append((state.agenda.day_load(o), o, slot))
-            if options:
-                _, o, slot = min(options)
-                return date.fromordinal(o), slot
-            if gap_below == nearest:
+            if gap_below < gap_above:
+                assert below is not None
+                slot, why = slot_on(state, need, below, excluded)
+                if slot is not None:
+                    return date.fromordinal(below), slot
+                skipped.setdefault(below, why)
                 below = next(down, None)
-            if gap_above == nearest:
+            elif gap_above < gap_below:
+                assert above is not None
+                slot, why = slot_on(state, need, above, excluded)
+                if slot is not None:
+                    return date.fromordinal(above), slot
+                skipped.setdefault(above, why)
                 above = next(up, None)
+            else:  # as near on both sides: the lighter day, the earlier on a tie
+                assert below is not None and above is not None
+                slot_below, why_below = slot_on(state, need, below, excluded)
+                slot_above, why_above = slot_on(state, need, above, excluded)
+                if slot_below is not None and slot_above is not None:
+                    _, o, slot = min(
+                        (loads.get(below, 0), below, slot_below),
+                        (loads.get(above, 0), above, slot_above),
+                    )
+                    return date.fromordinal(o), slot
+                if slot_below is not None:
+                    skipped.setdefault(above, why_above)
+                    return date.fromordinal(below), slot_below
+                if slot_above is not None:
+                    skipped.setdefault(below, why_below)
+                    return date.fromordinal(above), slot_above
+                skipped.setdefault(below, why_below)
+                skipped.setdefault(above, why_above)
+                below, above = next(down, None), next(up, None)
         return None
 
     def search(
