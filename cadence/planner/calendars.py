@@ -90,13 +90,16 @@ class Calendars:
 
     def customer_days(self, customer: Customer, policy: SegmentPolicy) -> CustomerDays:
         """The customer's side of every day: their zone, weekend, holidays, seasons, hours."""
+        hours = policy.customer_hours
+        # The hours as two integers: a WorkingHours hashes in Python, once per customer.
         fields = (
             customer.timezone,
             customer.country,
             customer.industry,
             customer.busy_seasons,
             policy.timezone,
-            policy.customer_hours,
+            hours.start_minute if hours is not None else -1,
+            hours.end_minute if hours is not None else -1,
         )
         days = self.days_of.get(fields)
         if days is None:
