@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
+from cadence.planner.timegrid import iso
 
 if TYPE_CHECKING:
     from cadence.planner.placement import Placer
@@ -58,7 +59,10 @@ def outside_window(
             }
         )[:3]
         also = f" and {'; '.join(others)}" if others else ""
-        why = f"busy season {label} ({first}..{last}){also} leave no allowed day in the window"
+        why = (
+            f"busy season {label} ({iso(first)}..{iso(last)}){also} "
+            "leave no allowed day in the window"
+        )
     else:
         hit = first_after(
             placer,
@@ -74,7 +78,9 @@ def outside_window(
     if hit is None:
         return None
     day, slot = hit
-    return Found(day, slot, [f"forced: {why}; first allowed day after it is {day}"], forced=True)
+    return Found(
+        day, slot, [f"forced: {why}; first allowed day after it is {iso(day)}"], forced=True
+    )
 
 
 def first_after(

@@ -22,15 +22,11 @@ from cadence.values.durations import Duration
 from cadence.values.model import CustomerStatus
 from cadence.values.seasons import SeasonSet
 
-# The searches for a day, in turn: (even-load level plus, how far from the ideal day): near the
-# ideal below the level (a contact due anyway keeps its rhythm), anywhere in the window below
-# it, one above it; then capacity alone decides.
-LEVEL_PASSES: tuple[tuple[int | None, int | None], ...] = (
-    (0, 3),
-    (0, None),
-    (1, None),
-    (None, None),
-)
+# The searches for a day, in turn, by how far above the even-load level a day may be: below
+# it (the walk goes out from the ideal day, so a contact due anyway keeps its rhythm), one
+# above it, then capacity alone decides (None). A first pass near the ideal day alone came
+# before these until it was seen to find only what the walk over the window finds first.
+LEVEL_PASSES: tuple[int | None, ...] = (0, 1, None)
 # After the catch-up period the level is this much above the steady rate of the salesperson's
 # customers' rhythms: at the bare rate, every day that happens to be at the mean pushes a due
 # contact days away from its ideal (measured in tests/test_simulation.py: rhythm score 0.4198

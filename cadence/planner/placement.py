@@ -2,8 +2,8 @@
 
 A need is placed on the allowed day nearest its ideal day (earlier on a tie, the lighter day
 first among equally near ones), in passes that relax the even daily load
-(:data:`cadence.planner.levels.LEVEL_PASSES`): near the ideal day below the level, anywhere in
-the window below it, one above it, then capacity alone. A day is allowed when the salesperson
+(:data:`cadence.planner.levels.LEVEL_PASSES`): below the level, one above it, then capacity
+alone. A day is allowed when the salesperson
 works (no closure, holiday, absence, full day or week) and the customer may be contacted (no
 busy season, weekend or holiday on their side), and has a free slot inside both sides' hours
 (:func:`cadence.planner.timegrid.choose_slot`). When a busy season will swallow the next
@@ -28,12 +28,11 @@ from cadence.values.text import count
 MIN_NOTICE_MINUTES = 60
 _FAR = 1 << 30
 _UNASKED = (0, "")  # a day not asked for a slot yet in this search
-# The passes of a search, as (use capacity, relax the level by, reach from the ideal day).
-_Pass = tuple[bool, int | None, int | None]
-_PASSES: tuple[_Pass, ...] = tuple((True, relax, reach) for relax, reach in LEVEL_PASSES)
-_BACKLOG_PASSES = _PASSES[1:]
-_SEASON_HELD_PASSES: tuple[_Pass, ...] = ((True, None, None),)
-_CAPACITY_ALONE: _Pass = (False, None, None)
+# The passes of a search, as (use capacity, relax the level by).
+_Pass = tuple[bool, int | None]
+_PASSES: tuple[_Pass, ...] = tuple((True, relax) for relax in LEVEL_PASSES)
+_SEASON_HELD_PASSES: tuple[_Pass, ...] = ((True, None),)
+_CAPACITY_ALONE: _Pass = (False, None)
 
 
 class Placer:
@@ -205,16 +204,12 @@ class Placer:
         use_capacity: bool,
         skipped: dict[int, str],
         relax: int | None = None,
-        ideal_day: date | None = None,
-        reach: int | None = None,
     ) -> tuple[date, int] | None:
         """The allowed day in ``[lo, hi]`` nearest ``ideal_day`` (default ``need.ideal``):
         earlier on a tie, and the lighter day first among equally near ones (below the
         even-load level plus ``relax`` when given)."""
-        ideal = min(max(ideal_day or need.ideal, lo), hi).toordinal()
+        ideal = min(max(need.ideal, lo), hi).toordinal()
         first, last = max(lo, state.first_day).toordinal(), hi.toordinal()
-        if reach is not None:
-            first, last = max(first, ideal - reach), min(last, ideal + reach)
         if first <= ideal <= last and self._open(state, ideal, use_capacity, relax):
             # The ideal day itself (most searches): what the walk below would find first.
             slot, why = self.slot_on(state, need, ideal, excluded)
@@ -270,35 +265,27 @@ class Placer:
         self._slots = {}
         use_capacity = not need.outranks_capacity
         hit = None
-        # The even daily load first (near the ideal day for a contact due anyway, then anywhere
-        # in the window); one more booking a day where the window has no room below it; then
-        # capacity alone decides (a win-back first call outranks even that).
-        if need.season_held:
-            # Late already because of the season: the first day after it with room, as the
-            # forced gap promised; the level would only make the silence longer.
-            passes = _SEASON_HELD_PASSES
-        elif need.overdue_since is not None:
-            passes = _BACKLOG_PASSES  # the backlog's ideal days are spread already
-        else:
-            passes = _PASSES
+        # The even daily load first; one more booking a day where the window has no room below
+        # it; then capacity alone decides (a win-back first call outranks even that). A need
+        # late already because of a season takes the first day after it with room, as the
+        # forced gap promised: the level would only make the silence longer.
+        passes = _SEASON_HELD_PASSES if need.season_held else _PASSES
         if need.outranks_capacity:
             passes = (*passes, _CAPACITY_ALONE)
         level_spent = False
         first, last = need.window_start, need.window_end
-        for capacity, relax, reach in passes:
+        for capacity, relax in passes:
             if capacity and level_spent:
                 continue
             turned_away = self._turned_away
-            hit = self.scan(
-                state, need, first, last, excluded, capacity, skipped, relax, None, reach
-            )
+            hit = self.scan(state, need, first, last, excluded, capacity, skipped, relax)
             if hit is not None:
                 break
-            # A pass over the whole window that turned no day away for the even-load level:
-            # the passes after it only relax the level, so they would walk the same days to
-            # the same answers (nothing is reserved during a search) and find nothing either.
-            # On a full book that is most failed searches: two more walks of the window each.
-            level_spent = capacity and reach is None and self._turned_away == turned_away
+            # A pass that turned no day away for the even-load level: the passes after it only
+            # relax the level, so they would walk the same days to the same answers (nothing is
+            # reserved during a search) and find nothing either. On a full book that is most
+            # failed searches: two more walks of the window each.
+            level_spent = capacity and self._turned_away == turned_away
         found: Found | None
         if hit is not None:
             day, slot = hit
