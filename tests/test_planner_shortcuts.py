@@ -20,7 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadence.inputs.policy import SegmentPolicy
+from cadence.planner import placement, plan
 from cadence.planner.customer_days import CustomerDays, LocalHours
+from cadence.planner.placement import _season_takes
 from cadence.planner.queue import NeedQueue
 from cadence.planner.rhythm import Rhythm, anniversary_days
 from cadence.planner.timegrid import choose_slot, local_minute_at, local_ordinal, to_minute
@@ -28,6 +30,7 @@ from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import WorkingHours
+from tests.planning import generated
 
 DAYS = st.dates(min_value=date(1, 1, 1), max_value=date(9999, 12, 31))
 DURATIONS = st.one_of(
@@ -327,3 +330,22 @@ def test_choosing_a_slot_is_the_long_way(spans, busy, length, not_before, buffer
     assert choose_slot(
         spans, busy, length, not_before, buffer=buffer, breaks=breaks
     ) == _choose_slot_the_long_way(spans, busy, length, not_before, buffer, breaks)
+
+
+def test_a_window_a_busy_season_takes_whole_is_planned_as_the_walk_plans_it(monkeypatch):
+    """Where a season covers every customer date a window can touch, the search goes straight
+    to the forced gap: the plan and every note are what walking the window first gives."""
+    inp = generated(1200, 20, seed=5)
+    taken = []
+
+    def counted(*args):
+        taken.append(_season_takes(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(placement, "_season_takes", counted)
+    fast = plan(inp, workers=1)
+    assert sum(taken) > 50  # the book has seasonal customers whose window the season takes
+    monkeypatch.setattr(placement, "_season_takes", lambda *args: False)
+    walked = plan(inp, workers=1)
+    assert fast.contacts == walked.contacts
+    assert fast.notes == walked.notes

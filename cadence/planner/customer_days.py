@@ -71,8 +71,7 @@ class CustomerDays:
         self.hours = hours
         self.local_hours = local_hours or LocalHours(zone, hours)
         self._blocked: dict[int, str | None] = {}
-        self._spans: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        self._reasons: dict[tuple[int, int], str] = {}
+        self._allowed: dict[tuple[int, int], tuple[list[tuple[int, int]], str]] = {}
 
     def blocked(self, day: date) -> str | None:
         """Why the customer must not be contacted on their local ``day``, or None."""
@@ -103,29 +102,25 @@ class CustomerDays:
         self._blocked[key] = reason
         return reason
 
-    def allowed_spans(self, start: int, end: int) -> list[tuple[int, int]]:
-        """Parts of ``[start, end)`` (epoch minutes) that fall on allowed customer dates and,
-        when the policy sets ``customer_hours``, inside the customer's local hours."""
+    def allowed(self, start: int, end: int) -> tuple[list[tuple[int, int]], str]:
+        """The parts of ``[start, end)`` (epoch minutes) that fall on allowed customer dates and,
+        when the policy sets ``customer_hours``, inside the customer's local hours; with none,
+        why not (for the explanation), else ``""``."""
         key = (start, end)
-        spans = self._spans.get(key)
-        if spans is not None:
-            return spans
-        blocked = self._blocked
-        spans = [
-            (lo, hi)
-            for o, lo, hi in self.local_hours.cut(start, end)
-            if (blocked[o] if o in blocked else self.blocked_at(o)) is None
-        ]
-        self._spans[key] = spans
-        return spans
+        found = self._allowed.get(key)
+        if found is None:
+            blocked = self._blocked
+            spans = [
+                (lo, hi)
+                for o, lo, hi in self.local_hours.cut(start, end)
+                if (blocked[o] if o in blocked else self.blocked_at(o)) is None
+            ]
+            found = self._allowed[key] = (spans, "" if spans else self._day_reason(start, end))
+        return found
 
-    def day_reason(self, start: int, end: int) -> str:
-        """Why ``[start, end)`` offers no allowed customer time (for the explanation)."""
-        key = (start, end)
-        reason = self._reasons.get(key)
-        if reason is None:
-            reason = self._reasons[key] = self._day_reason(start, end)
-        return reason
+    def allowed_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+        """:meth:`allowed` without the reason."""
+        return self.allowed(start, end)[0]
 
     def hours_overlap(self, start: int, end: int) -> bool:
         """Do the customer's hours overlap ``[start, end)`` at all, whatever the day rules?"""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from datetime import date, timedelta
+from functools import lru_cache
 
 from cadence.planner.agenda import UNKNOWN as _UNKNOWN
 from cadence.planner.forced import outside_window
@@ -23,6 +24,7 @@ from cadence.planner.moves import why_not_before
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
 from cadence.planner.timegrid import choose_slot, earliest_start, iso
+from cadence.values.seasons import SeasonSet
 from cadence.values.text import count
 
 MIN_NOTICE_MINUTES = 60
@@ -33,6 +35,21 @@ _Pass = tuple[bool, int | None]
 _PASSES: tuple[_Pass, ...] = tuple((True, relax) for relax in LEVEL_PASSES)
 _SEASON_HELD_PASSES: tuple[_Pass, ...] = ((True, None),)
 _CAPACITY_ALONE: _Pass = (False, None)
+
+
+@lru_cache(maxsize=64)
+def _no_slot(minutes: int) -> str:
+    return f"no free {minutes}-minute slot (calendar conflicts)"
+
+
+def _season_takes(seasons: SeasonSet, first: date, last: date) -> bool:
+    """Does one stretch of busy seasons cover every customer date that a salesperson day from
+    ``first`` to ``last`` can touch? UTC offsets lie within -12 and +14 hours, so a
+    salesperson's day falls on customer dates at most two days either side of its own."""
+    if not seasons.seasons or first.toordinal() <= 2:
+        return False
+    span = seasons.span(first - timedelta(days=2))
+    return span is not None and span[1].toordinal() >= last.toordinal() + 2
 
 
 class Placer:
@@ -98,10 +115,9 @@ class Placer:
         if excluded and date.fromordinal(o) in excluded:
             return None, "the owner declined or deleted a booking that day"
         agenda = state.agenda
-        work_start, work_end = agenda.work_span_at(o)
-        spans = state.days.allowed_spans(work_start, work_end)
+        spans, why = state.days.allowed(*agenda.work_span_at(o))
         if not spans:
-            return None, state.days.day_reason(work_start, work_end)
+            return None, why
         busy = agenda.busy_at(o)
         if not busy and not agenda.person.breaks:
             # Nothing to keep away from: the earliest start that fits (most days of a plan).
@@ -116,7 +132,7 @@ class Placer:
                 breaks=agenda.breaks_on(date.fromordinal(o)) if agenda.person.breaks else None,
             )
         if slot is None:
-            return None, f"no free {need.minutes}-minute slot (calendar conflicts)"
+            return None, _no_slot(need.minutes)
         return slot, ""
 
     def open_days(
@@ -264,7 +280,36 @@ class Placer:
         """The day and slot for ``need``: in its window if possible, else a reported forced gap."""
         self._slots = {}
         use_capacity = not need.outranks_capacity
-        hit = None
+        # A busy season over the whole window leaves no day in it: on to the forced gap.
+        swallowed = _season_takes(state.days.seasons, need.window_start, need.window_end)
+        hit = None if swallowed else self._in_window(state, need, excluded, skipped)
+        found: Found | None
+        if hit is not None:
+            day, slot = hit
+            reasons = []
+            if day != need.ideal:
+                why = why_not_before(skipped, need.ideal, day)
+                moved = f"moved from {iso(need.ideal)} to {iso(day)}"
+                reasons.append(f"{moved}: {why}" if why else moved)
+            found = Found(day, slot, reasons)
+            # Only a busy season can swallow the next window (most customers have none).
+            if need.next_gaps is not None and state.days.seasons.seasons:
+                self.pre_season(state, need, found, excluded)
+        else:
+            found = outside_window(self, state, need, excluded, use_capacity, skipped)
+            if found is None and swallowed:
+                # Nowhere at all: the explanation names what the window's days said.
+                self._in_window(state, need, excluded, skipped)
+        outranks = found is not None and need.outranks_capacity
+        if outranks and found is not None and state.agenda.capacity_problem(found.day):
+            found.over_capacity = True
+            found.reasons.append("win-back first call outranks capacity")
+        return found
+
+    def _in_window(
+        self, state: CustomerState, need: Need, excluded: set[date], skipped: dict[int, str]
+    ) -> tuple[date, int] | None:
+        """The day and slot for ``need`` inside its window, or None."""
         # The even daily load first; one more booking a day where the window has no room below
         # it; then capacity alone decides (a win-back first call outranks even that). A need
         # late already because of a season takes the first day after it with room, as the
@@ -280,30 +325,13 @@ class Placer:
             turned_away = self._turned_away
             hit = self.scan(state, need, first, last, excluded, capacity, skipped, relax)
             if hit is not None:
-                break
+                return hit
             # A pass that turned no day away for the even-load level: the passes after it only
             # relax the level, so they would walk the same days to the same answers (nothing is
             # reserved during a search) and find nothing either. On a full book that is most
             # failed searches: two more walks of the window each.
             level_spent = capacity and self._turned_away == turned_away
-        found: Found | None
-        if hit is not None:
-            day, slot = hit
-            reasons = []
-            if day != need.ideal:
-                why = why_not_before(skipped, need.ideal, day)
-                moved = f"moved from {iso(need.ideal)} to {iso(day)}"
-                reasons.append(f"{moved}: {why}" if why else moved)
-            found = Found(day, slot, reasons)
-            if need.next_gaps is not None:
-                self.pre_season(state, need, found, excluded)
-        else:
-            found = outside_window(self, state, need, excluded, use_capacity, skipped)
-        outranks = found is not None and need.outranks_capacity
-        if outranks and found is not None and state.agenda.capacity_problem(found.day):
-            found.over_capacity = True
-            found.reasons.append("win-back first call outranks capacity")
-        return found
+        return None
 
     def pre_season(
         self, state: CustomerState, need: Need, found: Found, excluded: set[date]
@@ -314,8 +342,6 @@ class Placer:
         simulation's rhythm score was worse with the level here)."""
         assert need.next_gaps is not None
         seasons = state.days.seasons
-        if not seasons.seasons:  # no busy season to swallow anything (most customers)
-            return
         min_gap, max_gap = need.next_gaps
         next_start, next_end = min_gap.add_to(found.day), max_gap.add_to(found.day)
         span = seasons.span(next_start)
