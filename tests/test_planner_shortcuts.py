@@ -13,21 +13,24 @@ import calendar
 import heapq
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from cadence.inputs.policy import SegmentPolicy
 from cadence.planner import placement, plan
+from cadence.planner.agenda import Agenda
 from cadence.planner.customer_days import CustomerDays, LocalHours
-from cadence.planner.placement import _season_takes
+from cadence.planner.placement import Placer, _season_takes
 from cadence.planner.queue import NeedQueue
 from cadence.planner.rhythm import Rhythm, anniversary_days
 from cadence.planner.timegrid import choose_slot, local_minute_at, local_ordinal, to_minute
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
+from cadence.values.model import Salesperson
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import WorkingHours
 from tests.planning import generated
@@ -349,3 +352,33 @@ def test_a_window_a_busy_season_takes_whole_is_planned_as_the_walk_plans_it(monk
     walked = plan(inp, workers=1)
     assert fast.contacts == walked.contacts
     assert fast.notes == walked.notes
+
+
+HOURS = st.sampled_from(["09:00-17:00", "07:30-19:45", "00:00-24:00", "22:00-23:30", "05:00-06:00"])
+
+
+@given(
+    st.sampled_from(ZONES) | st.sampled_from(sorted(available_timezones())),
+    HOURS,
+    st.sampled_from(ZONES) | st.sampled_from(sorted(available_timezones())),
+    HOURS,
+    st.dates(min_value=date(1990, 1, 1), max_value=date(2060, 12, 31)),
+)
+# London and New York meet only in the weeks of March when New York has changed its clocks and
+# London not yet: here in the second half-year's samples alone.
+@example("Europe/London", "09:00-17:00", "America/New_York", "12:00-13:00", date(2025, 9, 10))
+def test_whether_hours_ever_meet_is_every_sample_days_answer(
+    own_zone, own_hours, their_zone, their_hours, first_day
+):
+    """Sample days like one already asked (same offsets, no clock change near) are skipped."""
+    person = Salesperson(
+        "a@example.com", timezone=own_zone, working_hours=WorkingHours.parse(own_hours)
+    )
+    agenda = Agenda(person, None, None, [])
+    local = LocalHours(ZoneInfo(their_zone), WorkingHours.parse(their_hours))
+    days = CustomerDays(local.zone, "", frozenset({5, 6}), SeasonSet(()), local.hours, local)
+    state = SimpleNamespace(agenda=agenda, days=days, first_day=first_day)
+    samples = [first_day + timedelta(days=k) for k in range(14)]
+    samples += [d + timedelta(days=182) for d in samples]
+    every_day = any(days.hours_overlap(*agenda.work_span(d)) for d in samples)
+    assert Placer(0, 0)._sampled_overlap(state) == every_day

@@ -23,7 +23,7 @@ from cadence.planner.levels import LEVEL_PASSES
 from cadence.planner.moves import why_not_before
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
-from cadence.planner.timegrid import choose_slot, earliest_start, iso
+from cadence.planner.timegrid import choose_slot, earliest_start, iso, steady_offsets
 from cadence.values.seasons import SeasonSet
 from cadence.values.text import count
 
@@ -82,11 +82,25 @@ class Placer:
         key = (agenda.zone.key, agenda.person.working_hours, days.zone.key, days.hours)
         known = self.hour_overlaps.get(key)
         if known is None:
-            samples = [state.first_day + timedelta(days=k) for k in range(14)]
-            samples += [d + timedelta(days=182) for d in samples]
-            known = any(days.hours_overlap(*agenda.work_span(d)) for d in samples)
-            self.hour_overlaps[key] = known
+            known = self.hour_overlaps[key] = self._sampled_overlap(state)
         return known
+
+    def _sampled_overlap(self, state: CustomerState) -> bool:
+        """Do the hours overlap on one of two weeks from the first plannable day, or of the two
+        weeks half a year on? A day like one already asked (the same UTC offsets of both zones,
+        no clock change near it) gives the same answer and is not asked again."""
+        agenda, days = state.agenda, state.days
+        zones, first = (agenda.zone, days.zone), state.first_day.toordinal()
+        seen = set()
+        for o in (*range(first, first + 14), *range(first + 182, first + 196)):
+            offsets = steady_offsets(zones, o)
+            if offsets is not None:
+                if offsets in seen:
+                    continue
+                seen.add(offsets)
+            if days.hours_overlap(*agenda.work_span_at(o)):
+                return True
+        return False
 
     def try_day(
         self, state: CustomerState, need: Need, day: date, excluded: set[date], use_capacity: bool

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 SLOT_STEP = 15  # meetings start on a quarter hour (every IANA offset is a multiple of 15 min)
@@ -61,6 +62,20 @@ def _wall_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
         minute_of_day -= 1440
     wall = datetime(day.year, day.month, day.day, minute_of_day // 60, minute_of_day % 60)
     return to_minute(wall.replace(tzinfo=zone))
+
+
+def steady_offsets(zones: tuple[ZoneInfo, ...], ordinal: int) -> tuple[int, ...] | None:
+    """The UTC offsets (minutes) of ``zones`` on day ``ordinal`` when none of them changes its
+    clocks from two days before it to two days after it; else None. Within that stretch every
+    local time of the zones is their offset's arithmetic: two such days with the same offsets
+    are alike to within a whole number of days."""
+    offsets = []
+    for zone in zones:
+        starts = [day_start(zone, ordinal + k) for k in range(-2, 4)]
+        if any(b - a != 1440 for a, b in pairwise(starts)):
+            return None
+        offsets.append((ordinal - _EPOCH) * 1440 - starts[2])
+    return tuple(offsets)
 
 
 def local_ordinal(zone: ZoneInfo, minute: int) -> int:
