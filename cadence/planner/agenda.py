@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from cadence.planner.timegrid import local_date, local_minute, local_minute_at, to_minute
+from cadence.planner.timegrid import local_date, local_minute, local_span, to_minute
 from cadence.values.daycal import holiday_name
 from cadence.values.model import BusyInterval, Salesperson
 from cadence.values.seasons import SeasonSet
@@ -164,10 +164,7 @@ class Agenda:
         span = self._spans.get(ordinal)
         if span is None:
             hours = self.person.working_hours
-            span = (
-                local_minute_at(self.zone, ordinal, hours.start_minute),
-                local_minute_at(self.zone, ordinal, hours.end_minute),
-            )
+            span = local_span(self.zone, hours.start_minute, hours.end_minute, ordinal)
             self._spans[ordinal] = span
         return span
 

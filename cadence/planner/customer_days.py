@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from cadence.planner.timegrid import day_start, local_minute_at, local_ordinal
+from cadence.planner.timegrid import day_start, local_ordinal, local_span
 from cadence.values.daycal import holiday_name
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import DAY_NAMES, WorkingHours
@@ -40,8 +40,8 @@ class LocalHours:
         parts = []
         o = local_ordinal(zone, start)
         while day_start(zone, o) < end:
-            lo = max(local_minute_at(zone, o, first), start)
-            hi = min(local_minute_at(zone, o, last), end)
+            lo, hi = local_span(zone, first, last, o)
+            lo, hi = max(lo, start), min(hi, end)
             if lo < hi:
                 parts.append((o, lo, hi))
             o += 1

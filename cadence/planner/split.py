@@ -22,7 +22,7 @@ from cadence.planner.api import CustomerNote, Plan, PlanInput
 from cadence.planner.calendars import local_hours, season_set, shared_days
 from cadence.planner.engine import _Engine
 from cadence.planner.existing import LIVE_STATES
-from cadence.planner.timegrid import day_start, iso, local_date, local_minute
+from cadence.planner.timegrid import day_start, iso, local_date, local_minute, local_span
 from cadence.values.model import (
     Booking,
     BookingState,
@@ -35,7 +35,16 @@ PARALLEL_FROM = 20_000  # customers; below this, one process is faster than fork
 ISOLATION_PASSES = 3  # plans made at most when customers fail (each pass sets aside new ones)
 SETTLE_PASSES = 3  # further plans made at most, for the salespeople a plan changes
 # Kept while plan() runs (its settling re-plans find them warm), emptied when it returns.
-PLAN_CACHES = (day_start, iso, local_minute, local_date, shared_days, local_hours, season_set)
+PLAN_CACHES = (
+    day_start,
+    iso,
+    local_minute,
+    local_span,
+    local_date,
+    shared_days,
+    local_hours,
+    season_set,
+)
 
 
 def plan(inp: PlanInput, *, workers: int | None = None) -> Plan:

@@ -47,6 +47,13 @@ def local_minute_at(zone: ZoneInfo, ordinal: int, minute_of_day: int) -> int:
     return _wall_minute(zone, date.fromordinal(ordinal), minute_of_day)
 
 
+@cache
+def local_span(zone: ZoneInfo, first: int, last: int, ordinal: int) -> tuple[int, int]:
+    """Epoch minutes of the wall-clock span ``[first, last)`` (minutes of the day) of day
+    ``ordinal`` in ``zone``: one answer for every salesperson of that zone and hours."""
+    return local_minute_at(zone, ordinal, first), local_minute_at(zone, ordinal, last)
+
+
 @lru_cache(maxsize=1 << 16)
 def local_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
     """Epoch minute of the wall-clock time ``minute_of_day`` on ``day`` in ``zone``.
