@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from cadence.planner.timegrid import day_start, local_ordinal, local_span
+from cadence.planner.timegrid import day_start, local_ordinal, local_span, short_date
 from cadence.values.daycal import holiday_name
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import DAY_NAMES, WorkingHours
@@ -95,7 +95,7 @@ class CustomerDays:
             reason = f"customer's busy season ({season.text})"
         elif day.weekday() in self.weekend:
             # The customer's own date, which may be a day apart from the salesperson's.
-            there = f"{day:%a} {day.day} {day:%b} in {self.zone.key}"
+            there = f"{short_date(key)} in {self.zone.key}"
             reason = f"{DAY_NAMES[day.weekday()]} is the customer's weekend ({there})"
         elif self.country and (name := holiday_name(self.country, day)):
             reason = f"public holiday: {name} in {self.country}, the customer's side"

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from functools import lru_cache
+
+from cadence.planner.timegrid import short_date
 
 
 def why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
@@ -30,16 +31,9 @@ def why_not_before(skipped: Mapping[int, str], ideal: date, day: date) -> str:
             return why  # the ideal day alone: "moved from <it>" names it already
     parts = []
     for why, days in list(causes.items())[:3]:
-        named = ", ".join(map(_short_date, days[:3]))
+        named = ", ".join(map(short_date, days[:3]))
         more = f" and {len(days) - 3} more" if len(days) > 3 else ""
         parts.append(f"{named}{more}: {why}")
     if len(causes) > 3:
         parts.append(f"{len(causes) - 3} other causes")
     return "; ".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def _short_date(ordinal: int) -> str:
-    """``Sat 5 Dec`` for day ordinal ``ordinal``."""
-    day = date.fromordinal(ordinal)
-    return f"{day:%a} {day.day} {day:%b}"

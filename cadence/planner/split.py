@@ -22,7 +22,14 @@ from cadence.planner.api import CustomerNote, Plan, PlanInput
 from cadence.planner.calendars import local_hours, season_set, shared_days
 from cadence.planner.engine import _Engine
 from cadence.planner.existing import LIVE_STATES
-from cadence.planner.timegrid import day_start, iso, local_date, local_minute, local_span
+from cadence.planner.timegrid import (
+    day_start,
+    iso,
+    local_date,
+    local_minute,
+    local_span,
+    short_date,
+)
 from cadence.values.model import (
     Booking,
     BookingState,
@@ -44,6 +51,7 @@ PLAN_CACHES = (
     shared_days,
     local_hours,
     season_set,
+    short_date,
 )
 
 

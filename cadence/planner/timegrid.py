@@ -111,6 +111,13 @@ def iso(day: date) -> str:
     return day.isoformat()
 
 
+@cache
+def short_date(ordinal: int) -> str:
+    """``Sat 5 Dec`` for day ordinal ``ordinal``, made once per day (see :func:`iso`)."""
+    day = date.fromordinal(ordinal)
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 def date_of(zone: ZoneInfo, dt: datetime) -> date:
     """The date in ``zone`` at the instant ``dt``, without a cache: for instants that do not
     recur (contacts, bookings), which would only fill one."""
