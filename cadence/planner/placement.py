@@ -23,7 +23,7 @@ from cadence.planner.levels import LEVEL_PASSES
 from cadence.planner.moves import why_not_before
 from cadence.planner.needs import Need
 from cadence.planner.state import CustomerState, Found
-from cadence.planner.timegrid import choose_slot, earliest_start, iso, steady_offsets
+from cadence.planner.timegrid import choose_slot, earliest_start, iso, steady_offset
 from cadence.values.seasons import SeasonSet
 from cadence.values.text import count
 
@@ -90,11 +90,11 @@ class Placer:
         weeks half a year on? A day like one already asked (the same UTC offsets of both zones,
         no clock change near it) gives the same answer and is not asked again."""
         agenda, days = state.agenda, state.days
-        zones, first = (agenda.zone, days.zone), state.first_day.toordinal()
+        own, theirs, first = agenda.zone, days.zone, state.first_day.toordinal()
         seen = set()
         for o in (*range(first, first + 14), *range(first + 182, first + 196)):
-            offsets = steady_offsets(zones, o)
-            if offsets is not None:
+            offsets = (steady_offset(own, o), steady_offset(theirs, o))
+            if None not in offsets:
                 if offsets in seen:
                     continue
                 seen.add(offsets)

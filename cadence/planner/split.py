@@ -29,6 +29,7 @@ from cadence.planner.timegrid import (
     local_minute,
     local_span,
     short_date,
+    steady_offset,
 )
 from cadence.values.model import (
     Booking,
@@ -52,6 +53,7 @@ PLAN_CACHES = (
     local_hours,
     season_set,
     short_date,
+    steady_offset,
 )
 
 

@@ -71,18 +71,16 @@ def _wall_minute(zone: ZoneInfo, day: date, minute_of_day: int) -> int:
     return to_minute(wall.replace(tzinfo=zone))
 
 
-def steady_offsets(zones: tuple[ZoneInfo, ...], ordinal: int) -> tuple[int, ...] | None:
-    """The UTC offsets (minutes) of ``zones`` on day ``ordinal`` when none of them changes its
+@cache
+def steady_offset(zone: ZoneInfo, ordinal: int) -> int | None:
+    """The UTC offset (minutes) of ``zone`` on day ``ordinal`` when it does not change its
     clocks from two days before it to two days after it; else None. Within that stretch every
-    local time of the zones is their offset's arithmetic: two such days with the same offsets
+    local time is the offset's arithmetic: two such days with the same offsets in two zones
     are alike to within a whole number of days."""
-    offsets = []
-    for zone in zones:
-        starts = [day_start(zone, ordinal + k) for k in range(-2, 4)]
-        if any(b - a != 1440 for a, b in pairwise(starts)):
-            return None
-        offsets.append((ordinal - _EPOCH) * 1440 - starts[2])
-    return tuple(offsets)
+    starts = [day_start(zone, ordinal + k) for k in range(-2, 4)]
+    if any(b - a != 1440 for a, b in pairwise(starts)):
+        return None
+    return (ordinal - _EPOCH) * 1440 - starts[2]
 
 
 def local_ordinal(zone: ZoneInfo, minute: int) -> int:
