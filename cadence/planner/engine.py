@@ -44,7 +44,7 @@ from cadence.planner.reminders import Reminders
 from cadence.planner.rhythm import Rhythms
 from cadence.planner.sharing import SharedValues
 from cadence.planner.state import CustomerState
-from cadence.planner.timegrid import date_of, local_date, to_minute
+from cadence.planner.timegrid import iso, local_date, to_minute
 from cadence.planner.titles import title
 from cadence.planner.tracks import active_track, winback_track
 from cadence.values.errors import ValueParseError, describe_error
@@ -85,6 +85,7 @@ class _Engine:
         started_count = every(self.inp.progress, "planning customers", len(self.inp.customers), 500)
         placed_count = every(self.inp.progress, "placing contacts", None, 1000)
         started_total = placements = 0
+        counting = self.inp.progress is not None  # no call per customer and placement if not
         skipped = self.skipped
         out = self.out
         for group in groups.owner_groups(self.inp.customers, groups.GROUP_SIZE):
@@ -92,8 +93,9 @@ class _Engine:
             queue: NeedQueue[tuple[CustomerState, Need]] = NeedQueue()
             started: list[CustomerState] = []
             for customer in group:
-                started_total += 1
-                started_count(started_total)
+                if counting:
+                    started_total += 1
+                    started_count(started_total)
                 try:
                     state = self.start(customer)
                     if state is not None:
@@ -110,8 +112,9 @@ class _Engine:
             del started
             pop = queue.pop
             while queue:
-                placements += 1
-                placed_count(placements)
+                if counting:
+                    placements += 1
+                    placed_count(placements)
                 state, need = pop()
                 if skipped and state.customer.id in skipped:
                     continue
@@ -194,17 +197,18 @@ class _Engine:
         # type.__call__), a tenth of starting a customer.
         state = CustomerState(customer, policy, agenda, days, today, first_day, horizon_day, note)
         kinds, now, zone = policy.counts, self.inp.now, agenda.zone
+        counted_days: list[date] = []  # the local days of the contacts that count, ascending
+        own: list[tuple[date, str]] = []  # cadence's own meetings that took place: (day, key)
         history = self.inp.contacts.get(customer.id)
-        counted = (
-            [c for c in collapse(history) if counts(c, kinds) and c.at <= now] if history else []
-        )
-        counted_days = [date_of(zone, c.at) for c in counted]
-        # Cadence's own meetings that took place (contacts from its bookings): (day, key).
-        own = [
-            (d, c.source_id)
-            for d, c in zip(counted_days, counted, strict=True)
-            if c.source == "booking"
-        ]
+        if history:
+            # One pass, the local date made inline (date_of): a list of the counted contacts
+            # and a call per contact cost a fifth of the history.
+            for c in collapse(history):
+                if counts(c, kinds) and c.at <= now:
+                    day = c.at.astimezone(zone).date()
+                    counted_days.append(day)
+                    if c.source == "booking":  # a contact from one of cadence's bookings
+                        own.append((day, c.source_id))
         if customer.last_contact is not None:
             counted_days.append(customer.last_contact)
             counted_days.sort()
@@ -371,10 +375,11 @@ class _Engine:
         ):
             forced = True
             reasons.append(
-                f"forced gap: {(day - need.anchor).days} days since {need.anchor} "
+                # iso: the plan's one text of the day (a date in an f-string is ten times that)
+                f"forced gap: {(day - need.anchor).days} days since {iso(need.anchor)} "
                 f"(max_gap {state.policy.max_gap})"
             )
-        days = self.shared.days
+        same_day = self.shared.days.setdefault  # used as same_day(d, d)
         # Positional, in field order: see start.
         self.out.append(
             PlannedContact(
@@ -384,14 +389,14 @@ class _Engine:
                 c.owner,
                 need.kind,
                 need.months or need.step,  # seq
-                title(need.kind, c.name, months=need.months, step=need.step, steps=need.steps),
+                title(need.kind, c.name, need.months, need.step, need.steps),  # positional: no dict
                 start,
                 end,
                 False,  # all_day
-                days.setdefault(day, day),
-                days.setdefault(need.ideal, need.ideal),
-                days.setdefault(need.window_start, need.window_start),
-                days.setdefault(need.window_end, need.window_end),
+                same_day(day, day),
+                same_day(need.ideal, need.ideal),
+                same_day(need.window_start, need.window_start),
+                same_day(need.window_end, need.window_end),
                 status,
                 self.shared.reasons((*need.reasons, *reasons)),
                 forced,
