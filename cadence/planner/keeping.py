@@ -31,6 +31,7 @@ class Kept:
     day: date
     start: datetime
     end: datetime
+    minutes: tuple[int, int]  # the epoch minutes of start and end (floored)
     status: PlanStatus
     why: str
 
@@ -158,7 +159,7 @@ def keep_existing(
     _done(book, choice)
     assert booked_end is not None
     adopt_kind(state, need, choice)
-    end = choice.end
+    end, end_minute = choice.end, booked_end
     if choice.state is BookingState.MOVED_BY_OWNER:
         status, why = (
             PlanStatus.MOVED_BY_OWNER,
@@ -168,8 +169,9 @@ def keep_existing(
         status, why = PlanStatus.BOOKED, f"already booked on {iso(day)}"
         if booked_end - start != need.minutes:  # the policy's meeting length changed
             state.agenda.resize(day, start, booked_end, start + need.minutes)
-            end = from_minute(start + need.minutes)
-    return Kept(choice, day, choice.start, end, status, why), None
+            end_minute = start + need.minutes
+            end = from_minute(end_minute)
+    return Kept(choice, day, choice.start, end, (start, end_minute), status, why), None
 
 
 def paused(state: CustomerState, b: Booking) -> bool:

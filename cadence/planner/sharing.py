@@ -34,10 +34,11 @@ class SharedValues:
             found = self._instants[minute] = from_minute(minute)
         return found
 
-    def same(self, at: datetime) -> datetime:
-        """``at``, or the plan's one equal copy of it when it is a whole UTC minute."""
+    def same(self, at: datetime, minute: int | None = None) -> datetime:
+        """``at``, or the plan's one equal copy of it when it is a whole UTC minute;
+        ``minute``: ``to_minute(at)`` when the caller has it already (it costs a timestamp)."""
         if at.tzinfo is UTC and not at.second and not at.microsecond:
-            return self.instant(to_minute(at))
+            return self.instant(to_minute(at) if minute is None else minute)
         return at
 
     def day_at(self, ordinal: int) -> date:
