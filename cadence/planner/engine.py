@@ -103,11 +103,7 @@ class _Engine:
                         self.advance(queue, state, None)
                 except Exception as exc:  # one customer's bad data never stops the others
                     self.skip(customer.id, exc, customer)
-            set_levels(
-                started,
-                ((a, b, c, d, state, need) for a, b, c, d, (state, need) in queue.entries()),
-                self.inp.policies.capacity.catch_up,
-            )
+            set_levels(started, queue.entries(), self.inp.policies.capacity.catch_up)
             # From here a customer's state lives while their track has needs in the queue.
             del started
             pop = queue.pop
@@ -161,10 +157,10 @@ class _Engine:
         """Ask the customer's track for its next need (sending where the last one landed)."""
         assert state.track is not None
         try:
-            need = state.track.send(placed) if state.started else next(state.track)
+            # A fresh generator takes send(None) as next(): the first call sends None.
+            need = state.track.send(placed)
         except StopIteration:
             return
-        state.started = True
         priority = 0 if need.outranks_capacity else 1
         # Among equally urgent needs, the most overdue first (the catch-up backlog).
         overdue = need.overdue_since.toordinal() if need.overdue_since is not None else 0

@@ -36,7 +36,7 @@ LEVEL_HEADROOM = 1.3
 
 def set_levels(
     started: Sequence[CustomerState],
-    queue: Iterable[tuple[int, int, int, int, CustomerState, Need]],
+    queue: Iterable[tuple[int, int, int, int, tuple[CustomerState, Need]]],
     catch_up: Duration,
 ) -> None:
     """The even-load soft cap of each salesperson (:meth:`Agenda.level`).
@@ -46,20 +46,28 @@ def set_levels(
     by the days the salesperson works in it, rounded up; after it, the steady rate of their
     customers' rhythms per working day, rounded up. A day at its level takes more only when
     no day in a need's window is below it (then one more, then capacity alone decides).
-    ``queue`` holds every customer's first need (as the engine's queue entries).
+    ``queue`` holds every customer's first need (the engine's queue entries: last day,
+    priority, overdue, arrival, (state, need)).
     """
     demand: dict[str, int] = {}
     backlog: dict[str, list[tuple[int, int, Need]]] = {}
     rate: dict[str, float] = {}
     agendas: dict[str, tuple[Agenda, date]] = {}
+    # 1 / days of each policy's rhythm, by id (approx_days is a property worked out each time;
+    # the policies live while their states do).
+    per_day: dict[int, float] = {}
     for state in started:
         email = state.agenda.person.email
-        agendas.setdefault(email, (state.agenda, state.today + timedelta(days=1)))
+        if email not in agendas:
+            agendas[email] = (state.agenda, state.today + timedelta(days=1))
         if state.customer.status is CustomerStatus.ACTIVE:
-            rate[email] = rate.get(email, 0.0) + 1 / max(1.0, state.policy.every.approx_days)
+            share = per_day.get(id(state.policy))
+            if share is None:
+                share = per_day[id(state.policy)] = 1 / max(1.0, state.policy.every.approx_days)
+            rate[email] = rate.get(email, 0.0) + share
     ends = {email: catch_up.add_to(first) for email, (_, first) in agendas.items()}
     for entry in queue:
-        state, need = entry[4], entry[5]
+        state, need = entry[4]
         email = state.agenda.person.email
         if need.outranks_capacity or need.ideal >= ends[email]:
             continue

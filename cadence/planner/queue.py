@@ -78,5 +78,6 @@ class NeedQueue(Generic[T]):
         waiting = self._waiting
         for last, bucket in self._by_day.items():
             for key in bucket:
-                priority, overdue, arrival = day_fields(key)
-                yield last, priority, overdue, arrival, waiting[arrival]
+                # day_fields(key), inline: once for every customer of the plan
+                rest, arrival = key >> _ARRIVAL_BITS, key & _ARRIVAL_MASK
+                yield last, rest >> _OVERDUE_BITS, rest & _OVERDUE_MASK, arrival, waiting[arrival]

@@ -28,7 +28,6 @@ class CustomerState:
     horizon_day: date
     note: CustomerNote
     track: Generator[Need, date | None, None] | None = None
-    started: bool = False
 
 
 @dataclass(slots=True)
