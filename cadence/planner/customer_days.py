@@ -72,6 +72,7 @@ class CustomerDays:
         self.local_hours = local_hours or LocalHours(zone, hours)
         self._blocked: dict[int, str | None] = {}
         self._allowed: dict[tuple[int, int], tuple[list[tuple[int, int]], str]] = {}
+        self._reasons: dict[tuple[int, int], str] = {}  # by first and last customer date
 
     def blocked(self, day: date) -> str | None:
         """Why the customer must not be contacted on their local ``day``, or None."""
@@ -129,13 +130,19 @@ class CustomerDays:
         return self.local_hours.overlaps(start, end)
 
     def _day_reason(self, start: int, end: int) -> str:
-        o, last = local_ordinal(self.zone, start), local_ordinal(self.zone, end - 1)
-        reasons = []
-        while o <= last:
-            why = self.blocked_at(o)
-            if why:
-                reasons.append(why)
-            o += 1
-        if reasons:
-            return "; ".join(dict.fromkeys(reasons))
-        return "no overlap between the salesperson's working hours and the customer's hours"
+        """Why no part of ``[start, end)`` is allowed: the reasons of the customer dates it
+        touches, kept by those dates (every salesperson's day on them says the same)."""
+        dates = (local_ordinal(self.zone, start), local_ordinal(self.zone, end - 1))
+        reason = self._reasons.get(dates)
+        if reason is None:
+            reasons = []
+            for o in range(dates[0], dates[1] + 1):
+                why = self.blocked_at(o)
+                if why:
+                    reasons.append(why)
+            reason = self._reasons[dates] = (
+                "; ".join(dict.fromkeys(reasons))
+                if reasons
+                else "no overlap between the salesperson's working hours and the customer's hours"
+            )
+        return reason
