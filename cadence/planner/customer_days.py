@@ -14,6 +14,10 @@ from cadence.values.daycal import holiday_name
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import DAY_NAMES, WorkingHours
 
+# A span cut to a zone's hours: its parts (local day ordinal, lo, hi), and the allowed answer
+# (spans, no reason) of a kind of customer for whom none of those days is blocked.
+_Cut = tuple[tuple[tuple[int, int, int], ...], tuple[list[tuple[int, int]], str]]
+
 
 class LocalHours:
     """A zone's hours (or whole days) cut out of salesperson time, whatever the day rules: one
@@ -23,15 +27,18 @@ class LocalHours:
     def __init__(self, zone: ZoneInfo, hours: WorkingHours | None) -> None:
         self.zone = zone
         self.hours = hours
-        self._cuts: dict[tuple[int, int], tuple[tuple[int, int, int], ...]] = {}
+        self._cuts: dict[tuple[int, int], _Cut] = {}
 
-    def cut(self, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
+    def cut(self, start: int, end: int) -> _Cut:
         """(local day ordinal, lo, hi): the non-empty parts of ``[start, end)`` (epoch minutes)
-        inside the hours of each local day it touches, in order."""
+        inside the hours of each local day it touches, in order; and the answer of
+        :meth:`CustomerDays.allowed` when none of those days is blocked (one object for every
+        kind of customer of these hours, as most days are nobody's weekend or holiday)."""
         key = (start, end)
         cut = self._cuts.get(key)
         if cut is None:
-            cut = self._cuts[key] = self._cut(start, end)
+            parts = self._cut(start, end)
+            cut = self._cuts[key] = (parts, ([(lo, hi) for _, lo, hi in parts], ""))
         return cut
 
     def _cut(self, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
@@ -106,17 +113,22 @@ class CustomerDays:
     def allowed(self, start: int, end: int) -> tuple[list[tuple[int, int]], str]:
         """The parts of ``[start, end)`` (epoch minutes) that fall on allowed customer dates and,
         when the policy sets ``customer_hours``, inside the customer's local hours; with none,
-        why not (for the explanation), else ``""``."""
+        why not (for the explanation), else ``""``. The lists are shared: read them only."""
         key = (start, end)
         found = self._allowed.get(key)
         if found is None:
+            parts, whole = self.local_hours.cut(start, end)
             blocked = self._blocked
             spans = [
                 (lo, hi)
-                for o, lo, hi in self.local_hours.cut(start, end)
+                for o, lo, hi in parts
                 if (blocked[o] if o in blocked else self.blocked_at(o)) is None
             ]
-            found = self._allowed[key] = (spans, "" if spans else self._day_reason(start, end))
+            if not spans:
+                found = (spans, self._day_reason(start, end))
+            else:
+                found = whole if len(spans) == len(parts) else (spans, "")
+            self._allowed[key] = found
         return found
 
     def allowed_spans(self, start: int, end: int) -> list[tuple[int, int]]:
