@@ -46,7 +46,7 @@ def _season_takes(seasons: SeasonSet, first: date, last: date) -> bool:
     """Does one stretch of busy seasons cover every customer date that a salesperson day from
     ``first`` to ``last`` can touch? UTC offsets lie within -12 and +14 hours, so a
     salesperson's day falls on customer dates at most two days either side of its own."""
-    if not seasons.seasons or first.toordinal() <= 2:
+    if first.toordinal() <= 2:
         return False
     span = seasons.span(first - timedelta(days=2))
     return span is not None and span[1].toordinal() >= last.toordinal() + 2
@@ -295,7 +295,10 @@ class Placer:
         self._slots = {}
         use_capacity = not need.outranks_capacity
         # A busy season over the whole window leaves no day in it: on to the forced gap.
-        swallowed = _season_takes(state.days.seasons, need.window_start, need.window_end)
+        seasons = state.days.seasons
+        swallowed = bool(seasons.seasons) and _season_takes(
+            seasons, need.window_start, need.window_end
+        )
         hit = None if swallowed else self._in_window(state, need, excluded, skipped)
         found: Found | None
         if hit is not None:
