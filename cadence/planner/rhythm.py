@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 from cadence.inputs.policy import PolicySet, SegmentPolicy, rhythm_problem
 from cadence.planner.needs import minutes_of
-from cadence.planner.titles import anniversary_date, anniversary_months
-from cadence.values.durations import Duration
+from cadence.planner.titles import anniversary_months
+from cadence.values.durations import Duration, add_months
 from cadence.values.model import Customer
 
 
@@ -22,19 +22,23 @@ class Rhythms:
     """One :class:`Rhythm` per segment policy of a plan, shared by the segment's customers (a
     customer with a rhythm of their own gets one of their own)."""
 
-    __slots__ = ("_by_policy", "policies")
+    __slots__ = ("_by_policy", "_by_segment", "policies")
 
     def __init__(self, policies: PolicySet) -> None:
         self.policies = policies
         self._by_policy: dict[int, Rhythm] = {}  # by id() of the policy, which it keeps alive
+        self._by_segment: dict[str, Rhythm] = {}  # the same, by the segment's name
 
     def of(self, customer: Customer) -> Rhythm:
         """The rhythm of ``customer``'s policy."""
         if customer.every is None and customer.min_gap is None and customer.max_gap is None:
-            policy = self.policies.for_segment(customer.segment)
-            rhythm = self._by_policy.get(id(policy))
+            rhythm = self._by_segment.get(customer.segment)
             if rhythm is None:
-                rhythm = self._by_policy[id(policy)] = Rhythm(policy)
+                policy = self.policies.for_segment(customer.segment)
+                rhythm = self._by_policy.get(id(policy))
+                if rhythm is None:
+                    rhythm = self._by_policy[id(policy)] = Rhythm(policy)
+                self._by_segment[customer.segment] = rhythm
             return rhythm
         return Rhythm(self.policies.for_customer(customer))
 
@@ -54,6 +58,7 @@ class Rhythm:
 
     __slots__ = (
         "_after",
+        "_after_booking",
         "_anniversaries",
         "_catch_up",
         "_lead",
@@ -63,6 +68,7 @@ class Rhythm:
         "gaps",
         "max_gap_text",
         "minutes",
+        "onboarding_days",
         "period",
         "policy",
         "problem",
@@ -76,20 +82,30 @@ class Rhythm:
         self.minutes = minutes_of(policy.meeting)
         self.gaps = (policy.min_gap, policy.max_gap)
         self.period = anniversary_months(policy.anniversary)
-        self._after: dict[int, tuple[date, date, date, str]] = {}
+        # No onboarding lasts longer than this many days (to the end of the last step's
+        # window): most customers' ended long before, and need no dates worked out to see it.
+        self.onboarding_days = (
+            most_days(policy.onboarding[-1]) + most_days(policy.onboarding_window)
+            if policy.onboarding
+            else 0
+        )
+        self._after: dict[date, tuple[date, date, date, str]] = {}  # after a contact
+        self._after_booking: dict[date, tuple[date, date, date, str]] = {}  # after a booking
         self._min_after: dict[date, date] = {}
         self._onboarding_end: dict[date, date] = {}
         self._lead: dict[date, tuple[date, date]] = {}
         self._anniversaries: dict[
             tuple[int, int, date, date], tuple[tuple[_Anniversary, ...], int]
         ] = {}
-        self._catch_up: dict[tuple[date, Duration], tuple[date, str]] = {}
+        self._catch_up: dict[date, tuple[Duration, tuple[date, str]]] = {}
 
     def after(self, last: date, booked: bool) -> tuple[date, date, date, str]:
         """The regular check-in after a contact on ``last`` (a booking when ``booked``):
         (ideal day, window start, window end, the reason naming them)."""
-        key = last.toordinal() << 1 | booked
-        found = self._after.get(key)
+        # One dict for each kind of anchor, keyed by the day itself: no ordinal worked out
+        # and combined with the flag on every call (a date hashes once and keeps its hash).
+        cache = self._after_booking if booked else self._after
+        found = cache.get(last)
         if found is None:
             p = self.policy
             ideal = p.every.add_to(last)
@@ -99,7 +115,7 @@ class Rhythm:
             # contradict the event's "Last contact" line (the last one that happened).
             since_what = "previous booking" if booked else "last contact"
             why = f"{since_what} {last}; every {self.every_text} -> ideal {ideal}"
-            found = self._after[key] = (ideal, ws, we, why)
+            found = cache[last] = (ideal, ws, we, why)
         return found
 
     def onboarding_end(self, since: date) -> date:
@@ -149,8 +165,9 @@ class Rhythm:
             # Long enough before first_day that the list does not start at the first
             # anniversary, and in a leap year, for a 29 February.
             year = first_day.year - 3
+            year -= year % 4  # leap years are among the multiples of 4
             while not calendar.isleap(year):
-                year -= 1
+                year -= 4
             days = anniversary_days(
                 since.replace(year=year),
                 self.period,
@@ -165,19 +182,27 @@ class Rhythm:
 
     def catch_up(self, first_day: date, catch_up: Duration) -> tuple[date, str]:
         """The last day of the catch-up period from ``first_day``, and the reason saying so."""
-        key = (first_day, catch_up)
-        found = self._catch_up.get(key)
-        if found is None:
+        found = self._catch_up.get(first_day)
+        # Kept by day with the duration it was worked out for, not by (day, duration): a
+        # Duration hashes (and compares) in Python, and a plan asks with one and the same.
+        if found is None or (found[0] is not catch_up and found[0] != catch_up):
             end = max(first_day, catch_up.add_to(first_day) - timedelta(days=1))
             why = (
                 f"catch-up: overdue customers are spread over {catch_up} from {first_day}, "
                 "most overdue first, at an even daily load"
             )
-            found = self._catch_up[key] = (end, why)
-        return found
+            found = self._catch_up[first_day] = (catch_up, (end, why))
+        return found[1]
+
+
+def most_days(duration: Duration) -> int:
+    """The most days :meth:`Duration.add_to` (Monday-Friday business days) moves a date on:
+    a month is at most 31 days, and a business day at most 3 days on (Friday to Monday)."""
+    return 31 * duration.months + duration.days + 3 * duration.business_days
 
 
 _Anniversary = tuple[int, date, bool, bool]
+_ONE_DAY = timedelta(days=1)
 
 
 def anniversary_days(
@@ -191,13 +216,13 @@ def anniversary_days(
     # Look a max_gap past the range: whether a check-in inside the range merges into an
     # anniversary must not depend on where the range happens to end today.
     horizon_reach = max_gap.add_to(end_day)
+    day_before = first_day - _ONE_DAY
     age = (first_day.year - since.year) * 12 + first_day.month - since.month
     months = max(1, age // period - 1) * period
     while True:
-        day = anniversary_date(since, months)
+        day = add_months(since, months)  # anniversary_date, without the call in between
         if lead.subtract_from(day) > horizon_reach:
             break
-        reaches = lead.add_to(day) >= first_day
-        out.append((months, day, reaches, first_day - timedelta(days=1) <= day <= end_day))
+        out.append((months, day, lead.add_to(day) >= first_day, day_before <= day <= end_day))
         months += period
     return tuple(out)

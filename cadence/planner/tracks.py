@@ -135,7 +135,11 @@ def _onboarding_ahead(ctx: TrackContext, since: date) -> bool:
     """Is the customer's onboarding still going on: the last step's window reaches the first
     plannable day, or a step is booked (after a season)? Most customers' is over, and their
     track then makes no generator for the steps (:func:`_onboarding`)."""
-    if ctx.rhythm.onboarding_end(since) >= ctx.first_day:
+    rhythm, first_day = ctx.rhythm, ctx.first_day
+    # Asked only when the end could reach first_day (most customers' onboarding ended years
+    # before: no dates worked out for them, nor kept).
+    reach = since.toordinal() + rhythm.onboarding_days
+    if reach >= first_day.toordinal() and rhythm.onboarding_end(since) >= first_day:
         return True
     booked, c = ctx.booked_keys, ctx.customer
     return bool(booked) and any(
