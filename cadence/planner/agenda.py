@@ -196,9 +196,6 @@ class Agenda:
         """The even-load soft cap on day ``ordinal`` (bookings), or None."""
         return self.level_first if ordinal < self.level_until else self.level_rest
 
-    def day_load(self, ordinal: int) -> int:
-        return self.day_loads.get(ordinal, 0)
-
     def load(self, day: date) -> int:
         return self.day_loads.get(day.toordinal(), 0)
 

@@ -3,12 +3,12 @@
 A need is placed on the allowed day nearest its ideal day (earlier on a tie, the lighter day
 first among equally near ones), in passes that relax the even daily load
 (:data:`cadence.planner.levels.LEVEL_PASSES`): below the level, one above it, then capacity
-alone. A day is allowed when the salesperson
-works (no closure, holiday, absence, full day or week) and the customer may be contacted (no
-busy season, weekend or holiday on their side), and has a free slot inside both sides' hours
-(:func:`cadence.planner.timegrid.choose_slot`). When a busy season will swallow the next
-window, the check-in moves as late as it can before it (the pre-season check-in); when no day
-of the window is allowed, the first allowed day after it is taken and reported as a forced gap.
+alone. A day is allowed when the salesperson works (no closure, holiday, absence, full day or
+week) and the customer may be contacted (no busy season, weekend or holiday on their side),
+and has a free slot inside both sides' hours (:func:`cadence.planner.timegrid.choose_slot`).
+When a busy season will swallow the next window, the check-in moves as late as it can before
+it (the pre-season check-in); when no day of the window is allowed, the first allowed day
+after it is taken and reported as a forced gap (:mod:`cadence.planner.forced`).
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class Placer:
         agenda = state.agenda
         day_rules, full_days, full_weeks = agenda.day_rules, agenda.full_days, agenda.full_weeks
         leveled = use_capacity and relax is not None
-        # Agenda.level and Agenda.day_load, inlined: this loop asks them of every day it walks.
+        # Agenda.level and the day's load, inlined: this loop asks them of every day it walks.
         loads, until = agenda.day_loads, agenda.level_until
         level_first, level_rest = agenda.level_first, agenda.level_rest
         slots = self._slots

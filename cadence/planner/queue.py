@@ -29,12 +29,6 @@ def day_key(priority: int, overdue: int, arrival: int) -> int:
     return ((priority << _OVERDUE_BITS | overdue) << _ARRIVAL_BITS) | arrival
 
 
-def day_fields(key: int) -> tuple[int, int, int]:
-    """The (priority, overdue ordinal, arrival) of :func:`day_key`."""
-    rest = key >> _ARRIVAL_BITS
-    return rest >> _OVERDUE_BITS, rest & _OVERDUE_MASK, key & _ARRIVAL_MASK
-
-
 class NeedQueue(Generic[T]):
     """Items (a need with its customer) by urgency: :meth:`push` and :meth:`pop`."""
 
@@ -78,6 +72,6 @@ class NeedQueue(Generic[T]):
         waiting = self._waiting
         for last, bucket in self._by_day.items():
             for key in bucket:
-                # day_fields(key), inline: once for every customer of the plan
+                # The fields of day_key, taken apart inline: once for every customer of a plan
                 rest, arrival = key >> _ARRIVAL_BITS, key & _ARRIVAL_MASK
                 yield last, rest >> _OVERDUE_BITS, rest & _OVERDUE_MASK, arrival, waiting[arrival]

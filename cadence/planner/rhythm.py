@@ -220,7 +220,7 @@ def anniversary_days(
     age = (first_day.year - since.year) * 12 + first_day.month - since.month
     months = max(1, age // period - 1) * period
     while True:
-        day = add_months(since, months)  # anniversary_date, without the call in between
+        day = add_months(since, months)  # 29 February falls on 28 February in other years
         if lead.subtract_from(day) > horizon_reach:
             break
         out.append((months, day, lead.add_to(day) >= first_day, day_before <= day <= end_day))

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from cadence.values.durations import add_months
 from cadence.values.model import BookingKind
 
 
 def anniversary_months(policy_anniversary: str | None) -> int | None:
     """Months between anniversaries: 12 for yearly, 6 for half-yearly, None when off."""
     return {"yearly": 12, "half-yearly": 6}.get(policy_anniversary or "")
-
-
-def anniversary_date(since: date, months: int) -> date:
-    """``since`` plus ``months`` calendar months; 29 February falls on 28 February otherwise."""
-    return add_months(since, months)
 
 
 def is_milestone(months: int) -> bool:
