@@ -272,8 +272,19 @@ class SeasonSet:
             return None
         first = self._edge(d, -1)
         last = self._edge(d, 1)
-        self._spans[key] = (first, last)
-        return first, last
+        found = (first, last)
+        lo, hi = first.toordinal(), last.toordinal()
+        if hi - lo <= MAX_SPAN_DAYS:
+            # Every day of the stretch has it as its span, and reaches both of its edges
+            # within MAX_SPAN_DAYS: kept for all of them at once, instead of the stretch
+            # walked again for each (a search asks about a different day of a long season
+            # for each customer in it).
+            spans = self._spans
+            for o in range(lo, hi + 1):
+                spans[o] = found
+        else:
+            self._spans[key] = found
+        return found
 
     def _edge(self, d: date, sign: int) -> date:
         """The last blocked day from ``d`` going in direction ``sign`` (d itself is blocked)."""

@@ -152,3 +152,20 @@ def test_span_agrees_with_containment_and_stays_bounded(seasons, day):
     while probe <= last:
         assert season_set.season_on(probe) is not None
         probe += timedelta(days=step)
+
+
+@fuzz(weight=0.5)
+@given(
+    season_sets,
+    st.lists(st.dates(date(2019, 1, 1), date(2034, 1, 1)), min_size=2, max_size=12),
+)
+def test_a_span_asked_after_others_is_what_a_fresh_set_answers(seasons, days):
+    """A span worked out once is kept for every day of its stretch: asked in any order, each
+    day's answer (or error) is what a set asked about that day alone gives."""
+    kept = SeasonSet(tuple(seasons))
+    for day in days:
+        answer, alone = outcome(kept.span, day), outcome(SeasonSet(tuple(seasons)).span, day)
+        if isinstance(alone, Exception):
+            assert type(answer) is type(alone)
+        else:
+            assert answer == alone
