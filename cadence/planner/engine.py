@@ -166,9 +166,11 @@ class _Engine:
         overdue = need.overdue_since.toordinal() if need.overdue_since is not None else 0
         # The last allowed day: a busy season that takes the end of the window brings it forward.
         last = need.window_end
-        span = state.days.seasons.span(last)
-        if span is not None and need.window_start < span[0]:
-            last = span[0] - timedelta(days=1)
+        seasons = state.days.seasons
+        if seasons.seasons:  # most customers have none
+            span = seasons.span(last)
+            if span is not None and need.window_start < span[0]:
+                last = span[0] - timedelta(days=1)
         queue.push(last.toordinal(), priority, overdue, (state, need))
 
     def start(self, customer: Customer) -> CustomerState | None:
