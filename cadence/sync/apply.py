@@ -191,8 +191,8 @@ def settle_write(
     else:
         result.moved += 1
     ev = outcome.event
-    return replace(
-        landed(record),
+    return landed(
+        record,
         etag=ev.etag if ev else None,
         remote_id=(ev.remote_id if ev else None) or record.remote_id,
         sequence=ev.sequence if ev else record.sequence,

@@ -6,7 +6,6 @@ booking the decision keeps). Pure: used by the cycle to write and by ``cadence c
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -29,7 +28,11 @@ def event_spec(
     if link:
         description = with_link(description, link)
         customer_text = with_link(customer_text, link) if attendees else ""
-    spec = EventSpec(
+    video = _video(p, policy)
+    # The fingerprint travels with the event, so a rewrite can be confirmed by reading it back:
+    # spec_hash of the event below, from the same values (no second event built to add it).
+    fingerprint = _fingerprint(p.title, p.all_day, reminder, attendees, link, video)
+    return EventSpec(
         uid=uid,
         owner=p.owner,
         title=p.title,
@@ -42,13 +45,11 @@ def event_spec(
         attendees=attendees,
         attendee_names={a: customer.display_name(a) for a in attendees},
         reminder_minutes=() if reminder else policy.reminder_minutes,
-        tags={"customer": customer.id, "kind": p.kind.value, "key": p.key},
+        tags={"customer": customer.id, "kind": p.kind.value, "key": p.key, SPEC_TAG: fingerprint},
         customer_description=customer_text,
         location=link,
-        video=_video(p, policy),
+        video=video,
     )
-    # The fingerprint travels with the event, so a rewrite can be confirmed by reading it back.
-    return replace(spec, tags={**spec.tags, SPEC_TAG: spec_hash(spec)})
 
 
 def _attendees(p: PlannedContact, customer: Customer, policy: Any) -> tuple[str, ...]:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from cadence.values.bookings import BookingRecord
 from cadence.values.model import (
@@ -299,9 +300,10 @@ def _resolve(r: BookingRecord, ev: RemoteEvent | None) -> BookingRecord:
     return c.restore(r)
 
 
-def landed(r: BookingRecord) -> BookingRecord:
+def landed(r: BookingRecord, **changes: Any) -> BookingRecord:
     """A pending change, confirmed: booked, or still the salesperson's own time when only its
-    details were rewritten."""
+    details were rewritten; with ``changes`` (what the calendar answered) made in the same
+    copy."""
     c = r.confirmed
     kept_own_time = (
         c is not None
@@ -309,7 +311,7 @@ def landed(r: BookingRecord) -> BookingRecord:
         and (c.start, c.end) == (r.start, r.end)
     )
     state = BookingState.MOVED_BY_OWNER if kept_own_time else BookingState.BOOKED
-    return replace(r, state=state, confirmed=None)
+    return replace(r, state=state, confirmed=None, **changes)
 
 
 def _adopt(ev: RemoteEvent, now: datetime, backend: str) -> BookingRecord | None:

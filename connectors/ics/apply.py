@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -59,6 +59,8 @@ class Batch:
     _sequences_changed: bool = False
     # the events this batch built, by uid (the last one of each uid is in the calendar)
     built: dict[str, Part] = field(default_factory=dict)
+    # the ids of the events the results report for those builds (see written.as_written)
+    fresh: set[int] = field(default_factory=set)
     # the calendar's events by uid, kept as the batch changes it (read once per batch)
     _carrying: dict[str, list[Part]] | None = None
 
@@ -133,9 +135,10 @@ class Batch:
             if self.outbox.sender is not None
             else []
         )
-        # Its etag is the hash of its bytes in the file: the backend adds it once the file is
-        # serialised (IcsBackend.write), from the last event the batch built for the uid.
-        return replace(new.remote, etag=None), True, invitations
+        # Its etag is the hash of its bytes in the file: the backend settles it once the file
+        # is serialised (IcsBackend.write), from the last event the batch built for the uid.
+        self.fresh.add(id(new.remote))
+        return new.remote, True, invitations
 
     @staticmethod
     def _unchanged(same: BuiltEvent, current: icalendar.Event) -> bool:

@@ -57,7 +57,8 @@ class BuiltEvent:
     def read_back(self, owner: str, zone: tzinfo) -> RemoteEvent:
         """The event as a read of the file gives it to :meth:`IcsBackend.list_owned`."""
         if self.exact:
-            return replace(self.remote, owner=owner)
+            # Built for this owner (render_event's ``owner``): as a read gives it already.
+            return self.remote if self.remote.owner == owner else replace(self.remote, owner=owner)
         parsed = icalendar.Event.from_ical(self.data)
         assert isinstance(parsed, icalendar.Event)
         return remote_event(parsed, owner, zone)

@@ -75,5 +75,5 @@ def write_file(
             backend.files.forget(path)
             found = as_read(after, written, left_out, owner, zone)
             backend.known.remember(owner, path, zone, data, found)
-            return as_written(results, batch.built, written), invites
+            return as_written(results, batch.built, batch.fresh, written), invites
     raise TransientError(f"{path}: kept changing while cadence tried to write it")

@@ -5,7 +5,7 @@ file without them, all that busy time and past meetings read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 
@@ -22,16 +22,24 @@ _END = b"END:VCALENDAR\r\n"
 
 
 def as_written(
-    results: list[WriteResult], built: Mapping[str, Part], written: Serialised
+    results: list[WriteResult],
+    built: Mapping[str, Part],
+    fresh: Collection[int],
+    written: Serialised,
 ) -> list[WriteResult]:
-    """``results`` with the etag of each event the batch built: the hash of its bytes in the
-    file, which is what every later read computes (an event cadence builds reads back as the
-    same bytes: see :func:`connectors.ics.build.build_event`), so it is serialised once."""
+    """``results`` with the etag of each event the batch built (``fresh``: the ids of those
+    results' events): the hash of its bytes in the file, which is what every later read
+    computes (an event cadence builds reads back as the same bytes: see
+    :func:`connectors.ics.build.build_event`), so it is serialised once. An event that is in
+    the file as it was built has that etag already (its bytes are the file's)."""
     part = {id(component): data for component, data in written.parts}
     out = []
     for r in results:
-        if r.event is not None and r.event.etag is None:
+        if r.event is not None and id(r.event) in fresh:
             ev = built.get(r.event.uid)
+            if isinstance(ev, BuiltEvent) and ev.remote is r.event:
+                out.append(r)  # in the file as built: ev.data (serialise writes it so)
+                continue
             data = part.get(id(ev)) if ev is not None else None
             if data is None:  # cannot be: every event built is in the file
                 raise BackendError(f"event {r.event.uid!r} did not read back from the file")
