@@ -1,6 +1,8 @@
 """The SQLite fast path of the bulk writes (:mod:`cadence.store.bulk`) is held to SQLAlchemy's
 own output: every converter gives exactly what SQLAlchemy binds for the same value, or leaves
 the value to SQLAlchemy; and bookings and plans saved either way are the same bytes in SQLite.
+Likewise the read of a stored datetime (:class:`UTCDateTime`'s processor on SQLite) is held to
+SQLAlchemy's own (the impl's processor, then ``process_result_value``).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.types import TypeDecorator
 
 from cadence.store import bulk
 from cadence.store.repository import Store
-from cadence.store.tables import BOOKINGS, PLANNED
+from cadence.store.tables import BOOKINGS, PLANNED, UTCDateTime
 from cadence.values.model import BookingKind, BookingState, PlannedContact, PlanStatus
 from tests.test_store import booking
 
@@ -168,3 +171,58 @@ def test_bookings_and_plans_saved_either_way_are_the_same_rows(tmp_path_factory,
         store.close()
     for table in ("bookings", "planned_contacts"):
         assert raw(folder / "fast.db", table) == raw(folder / "library.db", table)
+
+
+# UTCDateTime on SQLite as a statement uses it, and SQLAlchemy's own processor of it (the
+# impl's, then process_result_value) that cadence's replaces there.
+ADAPTED = UTCDateTime().dialect_impl(DIALECT)
+library_read = TypeDecorator.result_processor(ADAPTED, DIALECT, None)
+
+
+digits = st.sampled_from("0123456789")
+stored_texts = st.one_of(
+    # The form cadence stores, from any datetime (year 1 to 9999, any microsecond).
+    st.datetimes().map(lambda d: d.isoformat(" ", "microseconds")),
+    # Near misses: another separator, no fraction, a short fraction, an offset, a "Z", a day
+    # or month that does not exist, a digit that is not ASCII, surrounding space.
+    st.datetimes().map(lambda d: d.isoformat("T", "microseconds")),
+    st.datetimes().map(lambda d: d.isoformat(" ", "seconds")),
+    st.datetimes().map(lambda d: d.isoformat(" ", "milliseconds") + "+01"),
+    st.datetimes().map(lambda d: d.isoformat(" ", "microseconds")[:-1] + "Z"),
+    st.datetimes().map(lambda d: d.isoformat(" ", "microseconds")[:-1]),
+    st.tuples(*[digits] * 20).map(
+        lambda t: "{}{}{}{}-{}{}-{}{} {}{}:{}{}:{}{}.{}{}{}{}{}{}".format(*t)
+    ),
+    st.datetimes().map(lambda d: d.isoformat(" ", "microseconds").replace("1", "\uff11")),
+    st.datetimes().map(lambda d: f" {d.isoformat(' ', 'microseconds')}"),
+    st.text(max_size=30),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=stored_texts)
+def test_a_stored_datetime_reads_back_as_sqlalchemy_reads_it(text):
+    fast = ADAPTED.result_processor(DIALECT, None)
+    assert fast is not library_read
+    assert read_outcome(fast, text) == read_outcome(library_read, text)
+    assert read_outcome(fast, text) == read_outcome(library_read, text)  # again: the memo
+    assert fast(None) is None
+
+
+def read_outcome(read: Any, text: str) -> tuple[str, Any]:
+    """The value read, or the kind of error (whatever it is: a text SQLAlchemy cannot read
+    fails as it fails there)."""
+    try:
+        return ("value", read(text))
+    except Exception as exc:
+        return ("error", type(exc))
+
+
+def test_saved_datetimes_read_back_aware_in_utc(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    start = datetime(2026, 3, 29, 0, 30, 15, 123456, tzinfo=ZoneInfo("Europe/Lisbon"))
+    store.save_bookings([booking("C1:check_in:1", start=start, end=start + timedelta(hours=1))])
+    (read,) = store.bookings()
+    assert read.start == start and read.start.tzinfo is UTC
+    assert read.created_at.tzinfo is UTC
+    store.close()

@@ -12,6 +12,9 @@ no statement names them, and declaring them here would load the PostgreSQL diale
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +49,42 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        """SQLAlchemy's processor (the impl's, then :meth:`process_result_value`); on SQLite,
+        the stored text straight to the aware datetime (see :func:`_sqlite_reader`)."""
+        library = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite" or library is None:
+            return library
+        return _sqlite_reader(library)
+
+
+# The form cadence stores (store.bulk.utc_text, and SQLAlchemy alike).
+_UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", re.ASCII).fullmatch
+
+
+def _sqlite_reader(library: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A stored UTC text as what ``library`` (SQLAlchemy's processor) gives for it: the form
+    cadence stores read by ``fromisoformat`` (the same digits SQLAlchemy's expression reads),
+    each distinct text once (a cycle stamps its rows with one ``now``, and a plan's times are
+    quarter hours); anything else by ``library``. Reading the bookings back went through two
+    Python steps per value (tests/test_store_bulk.py holds the two to each other)."""
+
+    @functools.lru_cache(maxsize=1 << 14)
+    def parse(text: str) -> Any:
+        if _UTC_TEXT(text):
+            try:
+                return datetime.fromisoformat(text).replace(tzinfo=UTC)
+            except ValueError:  # no such day or time: as SQLAlchemy says
+                pass
+        return library(text)
+
+    def process(value: Any) -> Any:
+        if value.__class__ is str:
+            return parse(value)
+        return library(value)
+
+    return process
 
 
 _METADATA = sa.MetaData()
