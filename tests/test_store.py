@@ -4,6 +4,7 @@ the ``store`` / ``url`` fixtures live in conftest.py).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import replace
@@ -585,6 +586,26 @@ def test_backend_state_is_kept_per_namespace_and_survives_reopening(store, url):
     assert reopened.state("outlook").get("gone") is None
     assert reopened.state("caldav").get("sync:ana@example.com") is None
     reopened.close()
+
+
+def test_backend_state_read_in_a_batch_sees_the_batchs_writes(store):
+    state = store.state("google")
+    state.set("sync:ana@example.com", "token-1")
+    with pytest.raises(RuntimeError), store.batch():
+        state.set("sync:ana@example.com", "token-2")
+        assert state.get("sync:ana@example.com") == "token-2"  # the batch's connection
+        raise RuntimeError("the batch rolls back")
+    assert state.get("sync:ana@example.com") == "token-1"
+    assert state.get("never") is None
+
+
+def test_a_backend_state_read_that_fails_raises_as_sqlalchemy_does(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'c.db'}")
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        conn.execute("DROP TABLE backend_state")
+    with pytest.raises(sa.exc.OperationalError, match="no such table"):
+        store.state("google").get("sync:ana@example.com")
+    store.close()
 
 
 # ------------------------------------------------------------------------------------------------

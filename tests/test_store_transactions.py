@@ -23,17 +23,26 @@ from tests.test_store import NOW, booking, customer
 @contextmanager
 def statements(store: Store) -> Iterator[list[str]]:
     """The SQL statements ``store`` sends to the database inside the block (COMMIT is not a
-    statement here: the driver's commit() sends it)."""
+    statement here: the driver's commit() sends it), those on SQLite's own cursor
+    (``Database._sqlite_value``, which SQLAlchemy's events do not see) included."""
     sent: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany) -> None:
         sent.append(" ".join(statement.split()))
 
+    direct = store._sqlite_value
+
+    def value(sql, params):
+        sent.append(" ".join(sql.split()))
+        return direct(sql, params)
+
     sa.event.listen(store.engine, "before_cursor_execute", count)
+    store._sqlite_value = value  # type: ignore[method-assign]
     try:
         yield sent
     finally:
         sa.event.remove(store.engine, "before_cursor_execute", count)
+        del store._sqlite_value
 
 
 def pragma(store: Store, name: str) -> object:

@@ -169,6 +169,22 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def _sqlite_value(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """The first column of the first row of one SELECT on SQLite (None without a row), on
+        the pool's own sqlite3 connection: what ``_read(single=True)`` does (one statement,
+        consistent by itself, no BEGIN), without SQLAlchemy's Connection around it (its events,
+        options and reset cost 110 us a read, SQLite's own work 6 us). Only outside a batch,
+        whose connection must see the batch's writes; errors are wrapped as SQLAlchemy's."""
+        error = self.engine.dialect.loaded_dbapi.Error
+        raw = self.engine.raw_connection()
+        try:
+            row = raw.cursor().execute(sql, params).fetchone()
+        except error as exc:
+            raise DBAPIError.instance(sql, params, exc, error) from exc
+        finally:
+            raw.close()
+        return None if row is None else row[0]
+
     def _insert(self, table: sa.Table) -> Any:
         """The dialect's INSERT, which has ``on_conflict_do_nothing``/``_do_update``."""
         if self._dialect == "postgresql":
