@@ -60,10 +60,10 @@ def owner_zone(context: BackendContext, owner: str) -> tzinfo:
 
     All-day events are days in this zone: an out-of-office day blocks its local midnights.
     """
-    for person in context.salespeople:
-        if person.email.lower() == owner.lower():
-            return zone_of(person.timezone, what=f"salesperson {owner}")
-    return UTC
+    person = context.salesperson(owner)
+    if person is None:
+        return UTC
+    return zone_of(person.timezone, what=f"salesperson {owner}")
 
 
 def require_owner(op: WriteOp, owner: str) -> None:

@@ -50,10 +50,8 @@ class GoogleCore(CalendarBackend):
         self.client.close()
 
     def _zone(self, owner: str) -> ZoneInfo:
-        for person in self.context.salespeople:
-            if person.email.lower() == owner.lower():
-                return ZoneInfo(person.timezone)
-        return ZoneInfo("UTC")
+        person = self.context.salesperson(owner)
+        return ZoneInfo("UTC" if person is None else person.timezone)
 
     def _state_keys(self, owner: str) -> tuple[str, str]:
         prefix = f"google:calendar:{owner.lower()}:{self.calendar_id}"

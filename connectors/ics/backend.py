@@ -371,10 +371,8 @@ class IcsBackend(CalendarBackend):
 
     def owner_name(self, owner: str) -> str:
         """``owner``'s name in cadence.toml ("" when not listed)."""
-        for person in self.context.salespeople:
-            if person.email.lower() == owner.lower():
-                return person.name
-        return ""
+        person = self.context.salesperson(owner)
+        return "" if person is None else person.name
 
     def stamp(self) -> datetime:
         """The current time for what a write stamps: aware UTC without microseconds."""

@@ -159,10 +159,8 @@ class OutlookCore(GraphUser, CalendarBackend):
         return require_aware(now, "now").astimezone(UTC)
 
     def _zone(self, owner: str) -> str:
-        for person in self.context.salespeople:
-            if person.email.lower() == owner.lower():
-                return person.timezone
-        return "UTC"
+        person = self.context.salesperson(owner)
+        return "UTC" if person is None else person.timezone
 
     def _view(self, owner: str, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         require_aware(start, "start")
