@@ -63,6 +63,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 _UTC_TEXT = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", re.ASCII).fullmatch
 
 
+@functools.lru_cache(maxsize=1 << 14)
+def _stored_utc(text: str) -> datetime | None:
+    """``text`` in the form cadence stores as the aware datetime, or None for any other text.
+    One cache for every statement (SQLAlchemy keeps a processor per statement and column):
+    a long-running daemon holds at most this many texts, whatever it reads."""
+    if _UTC_TEXT(text):
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=UTC)
+        except ValueError:  # no such day or time: as SQLAlchemy says
+            pass
+    return None
+
+
 def _sqlite_reader(library: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """A stored UTC text as what ``library`` (SQLAlchemy's processor) gives for it: the form
     cadence stores read by ``fromisoformat`` (the same digits SQLAlchemy's expression reads),
@@ -70,18 +83,11 @@ def _sqlite_reader(library: Callable[[Any], Any]) -> Callable[[Any], Any]:
     quarter hours); anything else by ``library``. Reading the bookings back went through two
     Python steps per value (tests/test_store_bulk.py holds the two to each other)."""
 
-    @functools.lru_cache(maxsize=1 << 14)
-    def parse(text: str) -> Any:
-        if _UTC_TEXT(text):
-            try:
-                return datetime.fromisoformat(text).replace(tzinfo=UTC)
-            except ValueError:  # no such day or time: as SQLAlchemy says
-                pass
-        return library(text)
-
     def process(value: Any) -> Any:
         if value.__class__ is str:
-            return parse(value)
+            found = _stored_utc(value)
+            if found is not None:
+                return found
         return library(value)
 
     return process
