@@ -7,6 +7,7 @@ names who serves a share of the salespeople until when (:mod:`cadence.store.leas
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -17,8 +18,6 @@ from cadence.store import rows as convert
 from cadence.store.engine import Database
 from cadence.store.tables import CUSTOMERS, LEASES, REVISIONS, STATE
 from cadence.values.model import require_aware
-
-_STATE_SQL = "SELECT value FROM backend_state WHERE namespace = ? AND key = ?"
 
 
 class StoreState:
@@ -34,7 +33,7 @@ class StoreState:
         if store._dialect == "sqlite" and store._open_batch() is None:
             # A cycle asks a few of these per salesperson: SQLite's own cursor (see
             # Database._sqlite_value) rather than a Connection's 130 us of events and pooling.
-            value: str | None = store._sqlite_value(_STATE_SQL, (self.namespace, key))
+            value: str | None = store._sqlite_value(store._state_get_sql, (self.namespace, key))
             return value
         with store._read(single=True) as conn:
             return conn.execute(
@@ -74,6 +73,14 @@ class KeyedTables(Database):
         self._bump = bump.on_conflict_do_update(
             index_elements=["owner"], set_={"revision": r.c.revision + 1}
         )
+
+    @functools.cached_property
+    def _state_get_sql(self) -> str:
+        """``_state_get`` as SQLite runs it, its parameters in order (namespace, key)."""
+        compiled = self._state_get.compile(dialect=self.engine.dialect)
+        if list(compiled.positiontup or ()) != ["namespace", "key"]:
+            raise TypeError(f"unexpected parameters of {compiled}")
+        return str(compiled)
 
     # -- revisions -------------------------------------------------------------------------------
 

@@ -79,8 +79,6 @@ class CalDavBackend(CalendarBackend):
     def __init__(self, config: Mapping[str, Any], context: BackendContext) -> None:
         super().__init__(config, context)
         self.accounts = Accounts(self.config, context)
-        self._zones = {p.email.lower(): p.timezone for p in context.salespeople}
-        self._names = {p.email.lower(): p.name for p in context.salespeople}
         self._expanded = Occurrences()
         # invites = true: cadence mails the attendees itself (iMIP), for servers that do not
         # schedule (RFC 6638); only the attendees, the owner sees the change in their calendar.
@@ -90,7 +88,8 @@ class CalDavBackend(CalendarBackend):
 
     def _zone(self, owner: str) -> ZoneInfo:
         try:
-            return ZoneInfo(self._zones.get(owner.lower(), "UTC") or "UTC")
+            person = self.context.salesperson(owner)
+            return ZoneInfo((person.timezone if person else "") or "UTC")
         except ZoneInfoNotFoundError:
             return ZoneInfo("UTC")
 
@@ -250,11 +249,12 @@ class CalDavBackend(CalendarBackend):
         condition: Mapping[str, str],
     ) -> RemoteEvent | None:
         """PUT ``spec`` at ``href`` under ``condition``; None when the precondition failed."""
+        person = self.context.salesperson(owner)
         body = build_calendar(
             spec,
             sequence=sequence,
             stamp=self._now(),
-            owner_name=self._names.get(owner.lower(), ""),
+            owner_name=person.name if person else "",
         )
         undo = self.invitations.before_put(owner, spec.uid, body)
         try:
