@@ -13,7 +13,6 @@ import calendar
 import heapq
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
@@ -23,14 +22,16 @@ from hypothesis import strategies as st
 from cadence.inputs.policy import SegmentPolicy
 from cadence.planner import placement, plan
 from cadence.planner.agenda import Agenda
+from cadence.planner.api import CustomerNote
 from cadence.planner.customer_days import CustomerDays, LocalHours
 from cadence.planner.placement import Placer, _season_takes
 from cadence.planner.queue import NeedQueue
 from cadence.planner.rhythm import Rhythm, anniversary_days
+from cadence.planner.state import CustomerState
 from cadence.planner.timegrid import choose_slot, local_minute_at, local_ordinal, to_minute
 from cadence.values.durations import Duration, _shift, add_months, is_weekday
 from cadence.values.errors import ValueParseError
-from cadence.values.model import Salesperson
+from cadence.values.model import Customer, Salesperson
 from cadence.values.seasons import SeasonSet
 from cadence.values.workweek import WorkingHours
 from tests.planning import generated
@@ -377,7 +378,10 @@ def test_whether_hours_ever_meet_is_every_sample_days_answer(
     agenda = Agenda(person, None, None, [])
     local = LocalHours(ZoneInfo(their_zone), WorkingHours.parse(their_hours))
     days = CustomerDays(local.zone, "", frozenset({5, 6}), SeasonSet(()), local.hours, local)
-    state = SimpleNamespace(agenda=agenda, days=days, first_day=first_day)
+    customer = Customer("c1", "C", person.email)
+    note = CustomerNote(customer.id, "default", "active")
+    policy = SegmentPolicy()
+    state = CustomerState(customer, policy, agenda, days, first_day, first_day, first_day, note)
     samples = [first_day + timedelta(days=k) for k in range(14)]
     samples += [d + timedelta(days=182) for d in samples]
     every_day = any(days.hours_overlap(*agenda.work_span(d)) for d in samples)

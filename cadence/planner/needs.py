@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from datetime import date
 
 from cadence.inputs.policy import SegmentPolicy
+from cadence.planner.rhythm import Rhythm
 from cadence.values.durations import Duration
 from cadence.values.model import BookingKind, Customer
-
-if TYPE_CHECKING:
-    from cadence.planner.rhythm import Rhythm
 
 
 @dataclass(slots=True)
@@ -121,8 +118,3 @@ class TrackContext:
 def anniversary_key(customer_id: str, months: int) -> str:
     """The stable key of the anniversary check-in at ``months`` months."""
     return f"{customer_id}:anniversary:{months}"
-
-
-def minutes_of(length: timedelta) -> int:
-    """A meeting length in whole minutes."""
-    return int(length.total_seconds() // 60)

@@ -12,7 +12,7 @@ import calendar
 from datetime import date, timedelta
 
 from cadence.inputs.policy import PolicySet, SegmentPolicy, rhythm_problem
-from cadence.planner.needs import minutes_of
+from cadence.planner.timegrid import minutes_of
 from cadence.planner.titles import anniversary_months
 from cadence.values.durations import Duration, add_months
 from cadence.values.model import Customer

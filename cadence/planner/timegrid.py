@@ -234,3 +234,8 @@ def sort_minute(value: datetime | date) -> int:
     if isinstance(value, datetime):
         return to_minute(value)
     return to_minute(datetime(value.year, value.month, value.day, tzinfo=UTC))
+
+
+def minutes_of(length: timedelta) -> int:
+    """A meeting length in whole minutes."""
+    return int(length.total_seconds() // 60)

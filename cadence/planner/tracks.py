@@ -23,8 +23,8 @@ from collections.abc import Generator
 from datetime import date, timedelta
 
 from cadence.inputs.policy import WinbackPolicy
-from cadence.planner.needs import Need, Reminder, TrackContext, anniversary_key, minutes_of
-from cadence.planner.timegrid import iso
+from cadence.planner.needs import Need, Reminder, TrackContext, anniversary_key
+from cadence.planner.timegrid import iso, minutes_of
 from cadence.planner.titles import (
     age_text,
     is_milestone,
