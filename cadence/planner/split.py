@@ -194,6 +194,8 @@ def _changed_owners(bookings: list[Booking], result: Plan) -> set[str]:
     used; a plan that only adds bookings already plans itself again (each kept booking is
     still free in its own slot, and nothing was released), so creating alone needs no check.
     """
+    if not bookings:  # a first plan: nothing to move or cancel
+        return set()
     skipped = result.skipped
     wanted = {(c.key, c.start, c.end) for c in result.booked()}
     return {
