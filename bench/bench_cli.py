@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import DEFAULT_NOW
+from generate import DEFAULT_NOW, interpreter
 from world import write_world
 
 import cadence
@@ -83,6 +83,9 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="where to build it (default: a temp folder)")
     parser.add_argument("--json", action="store_true", help="one JSON line per row")
     args = parser.parse_args()
+    python = interpreter()
+    if not args.json:
+        print(f"python {python}", flush=True)
     for package in (cadence, connectors):
         compileall.compile_dir(Path(package.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as temporary:
@@ -107,7 +110,12 @@ def main() -> None:
         for name, cli_args, before in steps:
             if before is not None:
                 before(folder)
-            row = {"customers": args.customers, "salespeople": args.salespeople, "step": name}
+            row = {
+                "python": python,
+                "customers": args.customers,
+                "salespeople": args.salespeople,
+                "step": name,
+            }
             row.update(timed(cli_args, folder))
             rows.append(row)
             if args.json:

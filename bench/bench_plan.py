@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from generate import DEFAULT_NOW, generate
+from generate import DEFAULT_NOW, generate, interpreter
 
 from cadence.planner import Plan, PlanInput, plan
 from cadence.planner.split import as_booking
@@ -108,6 +108,7 @@ def main() -> None:
     children_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     timed = [c for c in result.contacts if not c.all_day]
     figures = {
+        "python": interpreter(),
         "customers": args.customers,
         "salespeople": args.salespeople,
         "horizon_days": args.horizon,
