@@ -82,11 +82,17 @@ def _no_collection_pauses() -> Iterator[None]:
     25,000 customers, more on larger books, and in a forked worker it writes to every page of
     the parent's objects it traverses, copying them. The planner makes no reference cycles
     (``tests/test_planner_garbage.py``), so its garbage is freed by reference counting as it
-    goes; the collector's next run traverses only what the plan returns.
+    goes.
 
     The planner's own caches (:data:`PLAN_CACHES`: local times and the customer-side
-    calendars) are emptied first: worth keeping within a plan and its settling, but the tens
+    calendars) are emptied after it: worth keeping within a plan and its settling, but the tens
     of thousands of entries left behind would only be traversed by the collector's next run.
+
+    What the plan made and still holds when it is done is the plan, which lives on: it goes to
+    the collector's oldest generation at once (``gc.freeze`` then ``gc.unfreeze``, which
+    traverse nothing). Left in the youngest, every object of it would be traversed by a young
+    collection at the first allocation after the collector is resumed (0.29 s of a 9.6 s plan
+    at 100,000 customers), and again by a middle one later, to end in the oldest all the same.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -96,6 +102,9 @@ def _no_collection_pauses() -> Iterator[None]:
         for cache in PLAN_CACHES:
             cache.cache_clear()
         if enabled:
+            if not gc.get_freeze_count():  # unfreeze would thaw what another froze
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
