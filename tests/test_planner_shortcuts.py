@@ -192,7 +192,7 @@ def test_allowed_spans_cut_from_shared_local_hours_are_the_days_own(
     days = CustomerDays(local.zone, country, frozenset({5, 6}), SeasonSet(()), local.hours, local)
     other = CustomerDays(local.zone, "", frozenset({4, 5}), SeasonSet(()), local.hours, local)
     for each in (days, other):
-        assert each.allowed_spans(start, start + length) == _spans_the_long_way(
+        assert each.allowed_spans((start, start + length)) == _spans_the_long_way(
             each, start, start + length
         )
         assert each.hours_overlap(start, start + length) == bool(

@@ -29,16 +29,15 @@ class LocalHours:
         self.hours = hours
         self._cuts: dict[tuple[int, int], _Cut] = {}
 
-    def cut(self, start: int, end: int) -> _Cut:
-        """(local day ordinal, lo, hi): the non-empty parts of ``[start, end)`` (epoch minutes)
-        inside the hours of each local day it touches, in order; and the answer of
+    def cut(self, span: tuple[int, int]) -> _Cut:
+        """(local day ordinal, lo, hi): the non-empty parts of ``span`` (``[start, end)``, epoch
+        minutes) inside the hours of each local day it touches, in order; and the answer of
         :meth:`CustomerDays.allowed` when none of those days is blocked (one object for every
         kind of customer of these hours, as most days are nobody's weekend or holiday)."""
-        key = (start, end)
-        cut = self._cuts.get(key)
+        cut = self._cuts.get(span)
         if cut is None:
-            parts = self._cut(start, end)
-            cut = self._cuts[key] = (parts, ([(lo, hi) for _, lo, hi in parts], ""))
+            parts = self._cut(*span)
+            cut = self._cuts[span] = (parts, ([(lo, hi) for _, lo, hi in parts], ""))
         return cut
 
     def _cut(self, start: int, end: int) -> tuple[tuple[int, int, int], ...]:
@@ -110,30 +109,28 @@ class CustomerDays:
         self._blocked[key] = reason
         return reason
 
-    def allowed(self, start: int, end: int) -> tuple[list[tuple[int, int]], str]:
-        """The parts of ``[start, end)`` (epoch minutes) that fall on allowed customer dates and,
-        when the policy sets ``customer_hours``, inside the customer's local hours; with none,
-        why not (for the explanation), else ``""``. The lists are shared: read them only."""
-        key = (start, end)
-        found = self._allowed.get(key)
+    def allowed(self, span: tuple[int, int]) -> tuple[list[tuple[int, int]], str]:
+        """The parts of ``span`` (``[start, end)``, epoch minutes: a salesperson's working day,
+        the key of the caches here as it is) that fall on allowed customer dates and, when the
+        policy sets ``customer_hours``, inside the customer's local hours; with none, why not
+        (for the explanation), else ``""``. The lists are shared: read them only."""
+        found = self._allowed.get(span)
         if found is None:
-            parts, whole = self.local_hours.cut(start, end)
+            parts, found = self.local_hours.cut(span)  # most days: no part of it is blocked
             blocked = self._blocked
-            spans = [
-                (lo, hi)
-                for o, lo, hi in parts
-                if (blocked[o] if o in blocked else self.blocked_at(o)) is None
-            ]
-            if not spans:
-                found = (spans, self._day_reason(start, end))
-            else:
-                found = whole if len(spans) == len(parts) else (spans, "")
-            self._allowed[key] = found
+            for o, _, _ in parts:
+                if (blocked[o] if o in blocked else self.blocked_at(o)) is not None:
+                    spans = [(lo, hi) for o, lo, hi in parts if self.blocked_at(o) is None]
+                    found = (spans, "" if spans else self._day_reason(*span))
+                    break
+            if not parts:  # the hours miss the span
+                found = ([], self._day_reason(*span))
+            self._allowed[span] = found
         return found
 
-    def allowed_spans(self, start: int, end: int) -> list[tuple[int, int]]:
+    def allowed_spans(self, span: tuple[int, int]) -> list[tuple[int, int]]:
         """:meth:`allowed` without the reason."""
-        return self.allowed(start, end)[0]
+        return self.allowed(span)[0]
 
     def hours_overlap(self, start: int, end: int) -> bool:
         """Do the customer's hours overlap ``[start, end)`` at all, whatever the day rules?"""

@@ -275,7 +275,7 @@ def _slot_free(state: CustomerState, times: _Times, reserved: bool, minutes: int
     end = booked_end if minutes is None else start + minutes
     if agenda.blocked(day) is not None:
         return False
-    for lo, hi in state.days.allowed_spans(*agenda.work_span(day)):
+    for lo, hi in state.days.allowed_spans(agenda.work_span(day)):
         if lo <= start and end <= hi:
             break
     else:

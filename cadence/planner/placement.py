@@ -129,7 +129,7 @@ class Placer:
         if excluded and date.fromordinal(o) in excluded:
             return None, "the owner declined or deleted a booking that day"
         agenda = state.agenda
-        spans, why = state.days.allowed(*agenda.work_span_at(o))
+        spans, why = state.days.allowed(agenda.work_span_at(o))
         if not spans:
             return None, why
         busy = agenda.busy_at(o)
