@@ -100,7 +100,8 @@ def _no_collection_pauses() -> Iterator[None]:
     imports the holiday tables): that garbage, made once, waits for a full collection.
     """
     enabled = gc.isenabled()
-    if enabled and not gc.get_freeze_count():
+    promote = enabled and not gc.get_freeze_count()  # unfreeze would thaw what another froze
+    if promote:
         gc.collect(1)
     gc.disable()
     try:
@@ -108,10 +109,10 @@ def _no_collection_pauses() -> Iterator[None]:
     finally:
         for cache in PLAN_CACHES:
             cache.cache_clear()
+        if promote:
+            gc.freeze()
+            gc.unfreeze()
         if enabled:
-            if not gc.get_freeze_count():  # unfreeze would thaw what another froze
-                gc.freeze()
-                gc.unfreeze()
             gc.enable()
 
 
