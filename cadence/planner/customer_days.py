@@ -117,14 +117,14 @@ class CustomerDays:
         found = self._allowed.get(span)
         if found is None:
             parts, found = self.local_hours.cut(span)  # most days: no part of it is blocked
+            if not parts:  # the hours miss the span
+                found = ([], self._day_reason(*span))
             blocked = self._blocked
             for o, _, _ in parts:
                 if (blocked[o] if o in blocked else self.blocked_at(o)) is not None:
                     spans = [(lo, hi) for o, lo, hi in parts if self.blocked_at(o) is None]
                     found = (spans, "" if spans else self._day_reason(*span))
                     break
-            if not parts:  # the hours miss the span
-                found = ([], self._day_reason(*span))
             self._allowed[span] = found
         return found
 
